@@ -1,0 +1,63 @@
+/* Shared basics: error reporting, logging and assertion hooks.
+ *
+ * Library code never prints and never exits. A failing call returns -1 (or NULL) and fills an
+ * axf_err with one line that names the file, tensor, line or argument at fault. */
+#ifndef AXF_COMMON_H
+#define AXF_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AXF_VERSION "0.1.0"
+
+typedef struct axf_err {
+    char msg[512];
+} axf_err;
+
+/* Formats into err (err may be NULL). Always returns -1 so callers can `return axf_err_set(...)`. */
+int axf_err_set(axf_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prefixes an existing message: "<prefix>: <old message>". Returns -1. */
+int axf_err_prefix(axf_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Logging goes through a callback; the default discards. level: 0 debug, 1 info, 2 warning. */
+typedef void (*axf_log_fn)(int level, const char *msg, void *ud);
+void axf_log_set(axf_log_fn fn, void *ud);
+void axf_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Programmer errors (broken invariants, never bad input) go through AXF_ASSERT. The abort hook
+ * lets the screen restore the terminal and autosave before the process aborts. */
+typedef void (*axf_abort_fn)(const char *what, void *ud);
+void axf_abort_hook_set(axf_abort_fn fn, void *ud);
+_Noreturn void axf_assert_fail(const char *expr, const char *file, int line);
+#define AXF_ASSERT(x) ((x) ? (void)0 : axf_assert_fail(#x, __FILE__, __LINE__))
+
+/* Progress / cancel hook for long operations: done of total units; return nonzero to cancel. */
+typedef int (*axf_progress_fn)(double done, double total, void *ud);
+
+/* Monotonic seconds. */
+double axf_now(void);
+
+/* Allocation that never returns NULL for n > 0 (aborts through the hook on exhaustion). */
+void *axf_xmalloc(size_t n);
+void *axf_xcalloc(size_t n, size_t size);
+void *axf_xrealloc(void *p, size_t n);
+char *axf_xstrdup(const char *s);
+
+/* Deterministic RNG (xoshiro128+ style), seeded explicitly; never the C library's rand(). */
+typedef struct axf_rng {
+    uint64_t s[2];
+} axf_rng;
+void axf_rng_seed(axf_rng *r, uint64_t seed);
+uint64_t axf_rng_u64(axf_rng *r);
+float axf_rng_uniform(axf_rng *r);          /* [0, 1) */
+float axf_rng_normal(axf_rng *r);           /* mean 0, sd 1 */
+int axf_rng_below(axf_rng *r, int n);       /* [0, n) */
+
+/* SHA-256 of a file / buffer as 64 lowercase hex chars + NUL. */
+int axf_sha256_file(const char *path, char out[65], axf_err *err);
+void axf_sha256_buf(const void *data, size_t n, char out[65]);
+
+/* OpenBLAS thread count for every kernel (0 = leave as is). */
+void axf_set_threads(int n);
+
+#endif

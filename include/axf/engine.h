@@ -1,0 +1,53 @@
+/* The inference engine: forward pass over a packed batch (sequences concatenated, no padding).
+ * Every linear layer is one cblas_sgemm over all tokens of the batch (one per contiguous run of
+ * kept heads / neurons under a plan); attention runs per sequence. Single-threaded per engine
+ * object; parallelism lives inside OpenBLAS.
+ *
+ * The engine never prints and never exits. */
+#ifndef AXF_ENGINE_H
+#define AXF_ENGINE_H
+
+#include "axf/model.h"
+#include "axf/plan.h"
+
+/* A packed batch. Sequence i spans tokens [seq_off[i] - seq_off[0], seq_off[i+1] - seq_off[0])
+ * of ids/types, so a slice of an encoded data set is a batch without copying. Positions restart
+ * at 0 for every sequence. */
+typedef struct axf_batch {
+    int n_seq;            /* B */
+    int n_tok;            /* T = seq_off[B] - seq_off[0] */
+    const int *ids;       /* [T] */
+    const int *types;     /* [T] */
+    const int *seq_off;   /* [B+1] */
+} axf_batch;
+
+typedef struct axf_engine axf_engine;
+
+/* Observer of attention probabilities, called (when set) for every layer, sequence and head after
+ * softmax and hard attention: probs is [n, n] row-major (query rows). For diagnostics only. */
+typedef void (*axf_attn_observer)(int layer, int seq, int head, int n, const float *probs, void *ud);
+
+/* Scratch for batches of up to max_tokens tokens in total. The model must outlive the engine;
+ * its weights may change between calls (training). */
+axf_engine *axf_engine_new(const axf_model *m, int max_tokens, axf_err *err);
+void axf_engine_free(axf_engine *e);
+void axf_engine_set_observer(axf_engine *e, axf_attn_observer fn, void *ud);
+
+/* h[T, H] = LayerNorm(word + position + type embeddings). */
+void axf_engine_embed(axf_engine *e, const axf_batch *b, float *h);
+/* Runs encoder layer `layer` in place on h[T, H] under lp (NULL = dense). */
+void axf_engine_layer(axf_engine *e, int layer, const axf_layer_plan *lp, const axf_batch *b, float *h);
+/* logits[B, C] from the final hidden states (pooler on each [CLS], tanh, classifier). */
+void axf_engine_head(axf_engine *e, const axf_batch *b, const float *h, float *logits);
+/* All of the above. plan may be NULL (dense). Returns 0, or -1 if the batch is too large or an id
+ * is out of range (message names the problem). */
+int axf_engine_forward(axf_engine *e, const axf_plan *plan, const axf_batch *b, float *logits,
+                       axf_err *err);
+
+/* Numerically exact building blocks, shared with training (outputs first, sizes last). */
+void axf_layernorm(float *out, const float *in, const float *g, const float *b, int T, int H, float eps);
+void axf_gelu(float *x, size_t n);          /* erf form, in place */
+void axf_gelu_tanh(float *x, size_t n);     /* tanh form, in place */
+void axf_softmax_rows(float *x, int rows, int cols);
+
+#endif

@@ -1,0 +1,101 @@
+/* The model: a BERT-family encoder with a sequence-classification (or regression) head, and an
+ * optional masked-LM head for pre-training. Weights live in one float32 arena owned by the model;
+ * every tensor field is a view into it.
+ *
+ * Dims: V vocab, P max positions, TV token types, H hidden, L layers, NH heads of the original
+ * architecture, HS head size (H/NH), F FFN width of the original architecture, C labels.
+ * A layer may carry fewer heads (nh) and a narrower FFN (f) than the original after compaction;
+ * nh == 0 means its attention block is gone, f == 0 its FFN block. A compacted model never holds a
+ * layer whose two blocks are both gone: that layer is dropped and the rest renumbered.
+ *
+ * On disk (Hugging Face layout, see axf_model_load): config.json, model.safetensors, vocab.txt.
+ * Extra config.json fields written by this project (ignored by other readers):
+ *   "axf_layer_heads": [nh per layer], "axf_layer_ffn": [f per layer],
+ *   "axf_layer_head_ids": [[original head index of each kept head] per layer]
+ * and the Hugging Face "pruned_heads" {"layer": [heads]} when per-layer FFN widths are all F. */
+#ifndef AXF_MODEL_H
+#define AXF_MODEL_H
+
+#include "axf/common.h"
+
+#define AXF_MAX_LAYERS 64
+#define AXF_MAX_HEADS 64
+#define AXF_MAX_LABELS 64
+
+typedef enum { AXF_ACT_GELU = 0, AXF_ACT_GELU_TANH, AXF_ACT_RELU } axf_act;
+typedef enum { AXF_TASK_CLASSIFY = 0, AXF_TASK_REGRESS } axf_task_kind;
+
+typedef struct axf_config {
+    int vocab_size;     /* V */
+    int hidden;         /* H */
+    int n_layers;       /* L */
+    int n_heads;        /* NH of the original architecture */
+    int head_dim;       /* HS */
+    int ffn;            /* F of the original architecture */
+    int max_pos;        /* P */
+    int type_vocab;     /* TV */
+    int num_labels;     /* C (1 for regression) */
+    int pad_token_id;
+    int do_lower_case;  /* from tokenizer_config.json, default 1 */
+    axf_act act;
+    axf_task_kind task;
+    float ln_eps;
+    int layer_heads[AXF_MAX_LAYERS];                     /* nh of each layer */
+    int layer_ffn[AXF_MAX_LAYERS];                       /* f of each layer */
+    unsigned char head_ids[AXF_MAX_LAYERS][AXF_MAX_HEADS]; /* original index of each kept head */
+    char labels[AXF_MAX_LABELS][48];                     /* id2label names ("" = unnamed) */
+} axf_config;
+
+typedef struct axf_layer {
+    int nh, f;          /* heads and FFN neurons present */
+    float *wq, *bq;     /* [nh*HS, H], [nh*HS] */
+    float *wk, *bk;     /* [nh*HS, H], [nh*HS] */
+    float *wv, *bv;     /* [nh*HS, H], [nh*HS] */
+    float *wo, *bo;     /* [H, nh*HS], [H] */
+    float *ln1_g, *ln1_b; /* [H] attention.output.LayerNorm */
+    float *w1, *b1;     /* [f, H], [f]  intermediate.dense */
+    float *w2, *b2;     /* [H, f], [H]  output.dense */
+    float *ln2_g, *ln2_b; /* [H] output.LayerNorm */
+} axf_layer;
+
+typedef struct axf_model {
+    axf_config cfg;
+    float *word_emb;    /* [V, H] */
+    float *pos_emb;     /* [P, H] */
+    float *type_emb;    /* [TV, H] */
+    float *emb_ln_g, *emb_ln_b; /* [H] */
+    axf_layer layers[AXF_MAX_LAYERS];
+    float *pool_w, *pool_b; /* [H, H], [H] */
+    float *cls_w, *cls_b;   /* [C, H], [C] */
+    /* masked-LM head; NULL when the model has none */
+    float *mlm_w, *mlm_b;        /* [H, H], [H] cls.predictions.transform.dense */
+    float *mlm_ln_g, *mlm_ln_b;  /* [H] */
+    float *mlm_bias;             /* [V] decoder bias; decoder weight is word_emb */
+    float *arena;       /* every tensor above points into this */
+    size_t n_floats;    /* arena size in floats */
+} axf_model;
+
+/* Config with BERT defaults for the given sizes (all layers full, no MLM head). */
+axf_config axf_config_default(int vocab, int hidden, int layers, int heads, int ffn, int num_labels);
+
+/* Allocates a model of cfg's shape (zero weights). with_mlm adds the masked-LM head. */
+axf_model *axf_model_new(const axf_config *cfg, int with_mlm, axf_err *err);
+void axf_model_free(axf_model *m);
+/* Deep copy (arena included). */
+axf_model *axf_model_clone(const axf_model *m, axf_err *err);
+
+/* BERT's initialisation: normal(0, 0.02) weights, zero biases, LayerNorm gain 1. */
+void axf_model_init_random(axf_model *m, uint64_t seed);
+
+/* Loads DIR/config.json, DIR/model.safetensors (and DIR/tokenizer_config.json when present).
+ * Validates every dtype, shape and offset; converts F16/BF16; refuses NaN/Inf weights. */
+axf_model *axf_model_load(const char *dir, axf_err *err);
+/* Writes DIR/config.json and DIR/model.safetensors (creating DIR). Atomic per file. */
+int axf_model_save(const axf_model *m, const char *dir, axf_err *err);
+
+/* Parameter count of the encoder + heads (MLM head excluded) and FLOPs per token of the encoder
+ * for a sequence of n tokens (multiply-add = 2 FLOPs; attention scores included). */
+size_t axf_model_params(const axf_model *m);
+double axf_model_flops_per_token(const axf_model *m, int n);
+
+#endif

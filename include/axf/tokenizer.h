@@ -1,0 +1,34 @@
+/* BERT WordPiece tokenizer (basic tokenizer + greedy longest-match WordPiece). */
+#ifndef AXF_TOKENIZER_H
+#define AXF_TOKENIZER_H
+
+#include "axf/common.h"
+
+typedef struct axf_vocab axf_vocab;
+
+axf_vocab *axf_vocab_load(const char *path, axf_err *err);
+/* Builds a vocabulary from tokens (copied). */
+axf_vocab *axf_vocab_from_list(const char *const *tokens, int n, axf_err *err);
+int axf_vocab_save(const axf_vocab *v, const char *path, axf_err *err);
+void axf_vocab_free(axf_vocab *v);
+int axf_vocab_size(const axf_vocab *v);
+int axf_vocab_id(const axf_vocab *v, const char *token); /* -1 when absent */
+const char *axf_vocab_token(const axf_vocab *v, int id);
+/* Special ids (-1 when absent): [PAD] [UNK] [CLS] [SEP] [MASK]. */
+typedef struct axf_special { int pad, unk, cls, sep, mask; } axf_special;
+axf_special axf_vocab_special(const axf_vocab *v);
+
+/* Basic tokenization of text into words (cleaning, CJK split, lower-case + accent strip when
+ * lower != 0, punctuation split). Calls fn for each word; returns -1 on invalid UTF-8. */
+typedef void (*axf_word_fn)(const char *word, int len, void *ud);
+int axf_basic_tokenize(const char *text, int lower, axf_word_fn fn, void *ud, axf_err *err);
+
+/* WordPiece ids of text (no specials). Returns the count written (<= cap, more are dropped) or -1. */
+int axf_wordpiece(const axf_vocab *v, const char *text, int lower, int *ids, int cap, axf_err *err);
+
+/* [CLS] a [SEP] (b [SEP]) with token types, truncated longest-first to max_len tokens.
+ * ids/types need max_len entries. Returns the token count or -1. b may be NULL. */
+int axf_encode_pair(const axf_vocab *v, const char *a, const char *b, int lower, int max_len,
+                    int *ids, int *types, axf_err *err);
+
+#endif

@@ -1,0 +1,156 @@
+/* Error, logging, assertion, allocation, RNG and thread-count helpers shared by every module. */
+#include "axf/common.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int axf_err_set(axf_err *err, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+int axf_err_prefix(axf_err *err, const char *fmt, ...)
+{
+    if (err) {
+        char pre[256], old[sizeof err->msg];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(pre, sizeof pre, fmt, ap);
+        va_end(ap);
+        memcpy(old, err->msg, sizeof old);
+        snprintf(err->msg, sizeof err->msg, "%s: %s", pre, old);
+    }
+    return -1;
+}
+
+static axf_log_fn log_fn;
+static void *log_ud;
+
+void axf_log_set(axf_log_fn fn, void *ud)
+{
+    log_fn = fn;
+    log_ud = ud;
+}
+
+void axf_log(int level, const char *fmt, ...)
+{
+    if (!log_fn)
+        return;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    log_fn(level, buf, log_ud);
+}
+
+static axf_abort_fn abort_fn;
+static void *abort_ud;
+
+void axf_abort_hook_set(axf_abort_fn fn, void *ud)
+{
+    abort_fn = fn;
+    abort_ud = ud;
+}
+
+void axf_assert_fail(const char *expr, const char *file, int line)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "internal error: %s:%d: assertion failed: %s", file, line, expr);
+    if (abort_fn)
+        abort_fn(buf, abort_ud);
+    fprintf(stderr, "axf: %s\n", buf); /* last words of a dying process, not engine output */
+    abort();
+}
+
+double axf_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void *oom(size_t n)
+{
+    char what[64];
+    snprintf(what, sizeof what, "allocation of %zu bytes", n);
+    axf_assert_fail(what, __FILE__, __LINE__);
+}
+
+void *axf_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    return p ? p : oom(n);
+}
+
+void *axf_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    return p ? p : oom(n * size);
+}
+
+void *axf_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    return q ? q : oom(n);
+}
+
+char *axf_xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    return memcpy(axf_xmalloc(n), s, n);
+}
+
+/* xoroshiro128+ seeded through splitmix64. */
+static uint64_t splitmix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void axf_rng_seed(axf_rng *r, uint64_t seed)
+{
+    r->s[0] = splitmix(&seed);
+    r->s[1] = splitmix(&seed);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t axf_rng_u64(axf_rng *r)
+{
+    uint64_t s0 = r->s[0], s1 = r->s[1], out = s0 + s1;
+    s1 ^= s0;
+    r->s[0] = rotl(s0, 24) ^ s1 ^ (s1 << 16);
+    r->s[1] = rotl(s1, 37);
+    return out;
+}
+
+float axf_rng_uniform(axf_rng *r) { return (float)(axf_rng_u64(r) >> 40) * (1.0f / 16777216.0f); }
+
+float axf_rng_normal(axf_rng *r)
+{
+    double u1 = ((double)(axf_rng_u64(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+    double u2 = (double)(axf_rng_u64(r) >> 11) * (1.0 / 9007199254740992.0);
+    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+int axf_rng_below(axf_rng *r, int n) { return n <= 0 ? 0 : (int)(axf_rng_u64(r) % (uint64_t)n); }
+
+void axf_set_threads(int n)
+{
+    if (n > 0)
+        openblas_set_num_threads(n);
+}
