@@ -1,5 +1,6 @@
-/* The approximation plan: what is removed or approximated in each layer of a model.
- * Indices refer to the heads and neurons present in the model the plan is applied to.
+/* The approximation plan: what is removed or approximated in each layer of a model, and the
+ * actions that edit it. Indices refer to the heads and neurons present in the model the plan is
+ * applied to (0-based), not to the original architecture.
  *
  * Semantics (per layer i):
  *   attn_on = 0      attention block skipped: h = LN1(x)
@@ -8,7 +9,13 @@
  *   neuron_on[j] = 0 neuron j of the FFN skipped (row j of W1/b1, column j of W2)
  *   attn_on = ffn_on = 0: the whole layer is skipped (identity), as in layer dropping
  *   hard             sparse hard attention on every remaining head of the layer
- * Removed parts cost no FLOPs: the engine skips them, it never multiplies by zero. */
+ * Removed parts cost no FLOPs: the engine skips them, it never multiplies by zero.
+ *
+ * Invariant kept by axf_plan_apply (so that masking and physical compaction agree, see model.h
+ * where nh == 0 / f == 0 means the block is gone): a layer whose attention block is on has at
+ * least one head on, and a layer whose FFN block is on has at least one neuron on. Removing the
+ * last head (neuron) of a block therefore removes the block; restoring a head (neuron) of a
+ * removed block restores the block with just that head (neuron group) on. */
 #ifndef AXF_PLAN_H
 #define AXF_PLAN_H
 
@@ -28,6 +35,7 @@ typedef struct axf_layer_plan {
     axf_hard_mode hard;
     int k;                                /* for TOPK modes */
     float threshold;                      /* for THRESHOLD */
+    int nh, f;                            /* heads and neurons of the model layer planned for */
 } axf_layer_plan;
 
 typedef struct axf_plan {
@@ -43,5 +51,87 @@ void axf_plan_copy(axf_plan *dst, const axf_plan *src); /* same model shape */
 int axf_plan_equal(const axf_plan *a, const axf_plan *b);
 /* Lowest layer whose plan differs (n_layers when equal). */
 int axf_plan_first_diff(const axf_plan *a, const axf_plan *b);
+/* Nonzero when the plan removes nothing and uses no hard attention. */
+int axf_plan_is_dense(const axf_plan *p);
+
+/* ---- Actions: the only edits the search layer, Lua and the screen make to a plan. ---- */
+
+typedef enum {
+    AXF_OP_DROP_LAYER = 0,  /* both blocks of `layer` */
+    AXF_OP_DROP_ATTN,       /* attention block of `layer` */
+    AXF_OP_DROP_FFN,        /* FFN block of `layer` */
+    AXF_OP_DROP_HEAD,       /* head `index` of `layer` */
+    AXF_OP_DROP_GROUP,      /* FFN neuron group `index` of `groups` equal groups */
+    AXF_OP_DROP_NEURONS,    /* FFN neurons [index, index + count) */
+    AXF_OP_SET_HARD,        /* hard attention of `layer`: mode, k, threshold (mode OFF = dense) */
+    AXF_OP_RESTORE_LAYER,   /* inverses of the above (undo is the usual way back; these let a */
+    AXF_OP_RESTORE_ATTN,    /* user restore one element removed many steps ago) */
+    AXF_OP_RESTORE_FFN,
+    AXF_OP_RESTORE_HEAD,
+    AXF_OP_RESTORE_GROUP,
+    AXF_OP_RESTORE_NEURONS,
+    AXF_OP_COUNT
+} axf_op;
+
+/* Neuron group g of G over a width f is [g*f/G, (g+1)*f/G) (integer division), so every neuron
+ * belongs to exactly one group even when G does not divide f. */
+typedef struct axf_action {
+    axf_op op;
+    int layer;
+    int index;           /* head, group or first neuron */
+    int groups;          /* G for *_GROUP (0 = the session's default, 12 in the reference) */
+    int count;           /* neurons for *_NEURONS */
+    axf_hard_mode hard;  /* SET_HARD */
+    int k;               /* SET_HARD top-k modes (0 = the session's default, 30 in the reference) */
+    float threshold;     /* SET_HARD THRESHOLD mode (0 = the session's default) */
+} axf_action;
+
+/* Names used in JSON, Lua and logs: "drop_layer", "drop_attn", "drop_ffn", "drop_head",
+ * "drop_group", "drop_neurons", "set_hard", "restore_layer", "restore_attn", "restore_ffn",
+ * "restore_head", "restore_group", "restore_neurons". Hard modes: "off", "topk", "topk_renorm",
+ * "threshold". from_name returns -1 for an unknown name. */
+const char *axf_op_name(axf_op op);
+int axf_op_from_name(const char *name);
+const char *axf_hard_mode_name(axf_hard_mode m);
+int axf_hard_mode_from_name(const char *name);
+/* Short human form for logs: "drop_head L3.h5", "drop_group L2.g7/12", "set_hard L0 topk k=30". */
+void axf_action_describe(const axf_action *a, char *buf, size_t n);
+/* Parses the form "OP LAYER [INDEX] [key=value ...]" (keys: groups, count, mode, k, threshold),
+ * e.g. "drop_head 3 5", "drop_group 2 7 groups=12", "set_hard 0 mode=topk k=30". */
+int axf_action_parse(const char *s, axf_action *a, axf_err *err);
+
+/* Defaults that fill the zero fields of an action (groups, k, threshold). */
+typedef struct axf_plan_defaults {
+    int groups;           /* 12 */
+    int k;                /* 30 */
+    float threshold;      /* 0.01 */
+} axf_plan_defaults;
+axf_plan_defaults axf_plan_defaults_default(void);
+
+/* Applies a to p (d NULL = axf_plan_defaults_default()). When resolved is not NULL it receives a
+ * with its defaults filled in, which is what histories store so that replays do not depend on
+ * defaults. Range and state checks: a layer, head, group or neuron out of range, or an edit that
+ * changes nothing (dropping what is already gone, restoring what is present) fails with one line
+ * such as "drop_head L3.h12: head out of range (layer 3 has 12 heads)". p is unchanged on failure.
+ * A hard-attention setting on a layer whose attention block is removed is refused. */
+int axf_plan_apply(axf_plan *p, const axf_action *a, const axf_plan_defaults *d,
+                   axf_action *resolved, axf_err *err);
+/* Same checks without changing anything. */
+int axf_plan_check(const axf_plan *p, const axf_action *a, const axf_plan_defaults *d, axf_err *err);
+
+/* Accounting under a plan, equal to the same numbers of the compacted model (compact.h):
+ * parameters (encoder + embeddings + pooler + classifier, MLM head excluded), float32 weight bytes
+ * (params * 4), and encoder FLOPs per token for sequences of n tokens (multiply-add = 2 FLOPs;
+ * Q/K/V/O, scores, value aggregation and both FFN products; hard top-k counts min(K, n) keys in
+ * the value aggregation, threshold mode is counted as dense). */
+size_t axf_plan_params(const axf_model *m, const axf_plan *p);
+double axf_plan_flops_per_token(const axf_model *m, const axf_plan *p, double n);
+
+/* Counts of what remains. */
+int axf_plan_heads_on(const axf_layer_plan *lp);      /* 0 when the attention block is off */
+int axf_plan_neurons_on(const axf_layer_plan *lp);    /* 0 when the FFN block is off */
+/* State of group g of G of layer lp: 0 all its neurons removed, 1 all present, 2 partly. */
+int axf_plan_group_state(const axf_layer_plan *lp, int g, int groups);
+void axf_plan_group_range(int f, int groups, int g, int *lo, int *hi);
 
 #endif

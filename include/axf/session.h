@@ -1,0 +1,310 @@
+/* The search session: one model, its search split (and optionally a held-out split), the current
+ * plan, the undo/redo history of committed actions, trials (evaluate without committing),
+ * importance measures, the per-layer evaluation cache and the session file. This is the whole
+ * API the Lua binding, the CLI and the screen use; none of them touches weights.
+ *
+ * Evaluation: every metric is over the search split under a plan. The original model's per-sample
+ * losses l0 are computed once at open/load and never change (the method's acceptance rule compares
+ * against them). A trial of an action at layer L re-runs only layers L..end from the cached hidden
+ * states (evalcache.h); a commit invalidates the cache above L.
+ *
+ * Held-out split: evaluated for reporting only, through axf_session_holdout_metrics. The Lua
+ * binding must not expose it to policies (that would make the search see its own test set).
+ *
+ * Threads: a session is NOT thread-safe and no two calls on the same session may run at the same
+ * time (const accessors included, since a running evaluation updates the state they read). The
+ * screen runs every call on one worker thread and, after each call, fills an axf_snapshot there
+ * (axf_session_snapshot); its drawing thread reads only its own copy of that plain struct. The
+ * progress callback runs on the calling thread, and is where a cancel flag set by another thread
+ * is polled (it is called at least once per batch of the split). Different sessions are
+ * independent, except that they share OpenBLAS's global thread count and axf_log.
+ *
+ * Return values: 0 ok, -1 error (err holds one line naming the action, file or field at fault),
+ * AXF_CANCELLED (-2) when the progress callback asked to stop (err says "cancelled"). A failed or
+ * cancelled call leaves the session exactly as it was.
+ *
+ * ---- Session file (JSON, written by axf_session_save, read by axf_session_load) ----
+ * {
+ *   "format": "axf-session",            constant
+ *   "version": 1,                       format version; a file with a larger one is refused
+ *   "axf_version": "0.1.0",             program that wrote it (informational)
+ *   "model": {
+ *     "dir": "models/demo",             as given at open (null for an in-memory model)
+ *     "sha256": "<64 hex>",             of DIR/model.safetensors (in-memory: of the weight arena);
+ *                                       loading refuses a model whose hash differs
+ *     "layers": 4, "hidden": 256, "heads": 4, "ffn": 1024,
+ *     "layer_heads": [..], "layer_ffn": [..]   shape check (redundant with the hash, clearer errors)
+ *   },
+ *   "data": {
+ *     "path": "…/dev.tsv",              search split as given at open (null when in-memory)
+ *     "sha256": "<64 hex>",             of the file (in-memory: of the encoded ids, types, labels)
+ *     "task": "sst2", "n": 872,         task name and number of examples used
+ *     "max_len": 128, "max_examples": 0 encoding options that change the numbers
+ *   },
+ *   "holdout": {"path": "…", "sha256": "…"} or null,
+ *   "options": {"batch": 64, "groups": 12, "hard_k": 30, "hard_threshold": 0.01},
+ *   "policy": {"name": "axformer.lua", "sha256": "…", "params": {…}} or null,
+ *   "seed": 1,                          for policies that draw random numbers
+ *   "baseline": METRICS,                the original model on the search split
+ *   "cursor": 3,                        history entries [0, cursor) are applied; the rest is redo
+ *   "history": [ {                      committed steps, oldest first
+ *       "actions": [ACTION, …],         applied together as one step (usually one)
+ *       "note": "…",                    free text (e.g. the policy's reason), may be ""
+ *       "seconds": 0.81,                wall time of the evaluation that scored the step
+ *       "time": 1717171717.0,           Unix time of the commit
+ *       "before": METRICS, "after": METRICS } , … ],
+ *   "trials": [ {                       journal of tries (not undone by undo), oldest first
+ *       "cursor": 2,                    history position the trial was made on
+ *       "actions": [ACTION, …], "note": "…", "seconds": 0.4, "metrics": METRICS }, … ]
+ * }
+ * METRICS = {"loss": mean loss, "accuracy": fraction (null for regression), "metric": task
+ *            metric, "metric_name": "accuracy"|"f1"|"mcc"|"pearson", "n": samples,
+ *            "n_no_worse": samples whose loss <= the original's, "params": count,
+ *            "flops_per_token": FLOPs, "size_bytes": float32 weight bytes}
+ * ACTION  = {"op": "drop_head", "layer": 3, "head": 5}; the index key is "head", "group" (with
+ *            "groups") or "neuron" (with "count") after the op; set_hard has "mode", "k",
+ *            "threshold". Every index is 0-based and refers to the model the session was opened
+ *            on. Actions are stored with their defaults resolved.
+ * Doubles are written with enough digits to read back exactly. Writing is atomic (PATH.tmp, fsync,
+ * rename). Loading validates everything before building a new session; it re-applies the actions
+ * to rebuild the plans (no evaluation of the history: axf_session_replay does that). */
+#ifndef AXF_SESSION_H
+#define AXF_SESSION_H
+
+#include "axf/common.h"
+#include "axf/importance.h"
+#include "axf/model.h"
+#include "axf/plan.h"
+
+#define AXF_SESSION_VERSION 1
+#define AXF_CANCELLED (-2)
+
+typedef struct axf_session axf_session;
+
+typedef struct axf_session_opts {
+    int max_len;              /* tokens per example after truncation (128) */
+    int max_examples;         /* use the first N examples of the data (0 = all) */
+    const char *task;         /* data reader task name (NULL = detect from the file) */
+    int batch;                /* sequences per forward pass (64); recorded, changes float sums */
+    int threads;              /* OpenBLAS threads (0 = leave as is) */
+    int groups;               /* default neuron groups G for drop_group (12) */
+    int hard_k;               /* default K for set_hard (30) */
+    float hard_threshold;     /* default threshold for set_hard (0.01) */
+    size_t cache_bytes;       /* budget of the layer cache (1 GiB; 0 = no cache), see evalcache.h */
+    int speed_tokens;         /* tokens timed by axf_session_measure_speed (16384) */
+    axf_progress_fn progress; /* for every long call (open/load included); NULL = none */
+    void *progress_ud;
+} axf_session_opts;
+
+axf_session_opts axf_session_opts_default(void);
+
+/* Opens MODEL_DIR (config.json, model.safetensors, vocab.txt) and the search split DATA, and
+ * evaluates the original model on it (the baseline). opts NULL = defaults. */
+axf_session *axf_session_open(const char *model_dir, const char *data_path,
+                              const axf_session_opts *opts, axf_err *err);
+/* Same from memory (tests, the demo): takes ownership of m and search (freed by
+ * axf_session_free, also on failure). task names the metric ("sst2", "cola", ...). */
+struct axf_encoded;
+axf_session *axf_session_new(axf_model *m, struct axf_encoded *search, const char *task,
+                             const axf_session_opts *opts, axf_err *err);
+void axf_session_free(axf_session *s);
+
+/* Loads a session file. model_dir / data_path / holdout_path NULL = the ones recorded in the file
+ * (a relative recorded path is tried from the current directory, then from the session file's
+ * folder). The encoding and evaluation options recorded in the file win over opts; opts supplies
+ * threads, cache_bytes, speed_tokens and progress. Refuses: a newer version, a model or data file
+ * whose sha256 differs from the recorded one, any missing or ill-typed field, any action that does
+ * not apply (the message names the history step). Evaluates the baseline only. */
+axf_session *axf_session_load(const char *path, const char *model_dir, const char *data_path,
+                              const char *holdout_path, const axf_session_opts *opts, axf_err *err);
+/* Atomic write of the format above. Clears the dirty flag. */
+int axf_session_save(axf_session *s, const char *path, axf_err *err);
+/* Nonzero when something was committed, undone or changed since the last save/load. */
+int axf_session_dirty(const axf_session *s);
+
+/* Progress/cancel hook for every later long call (replaces the one from opts). */
+void axf_session_set_progress(axf_session *s, axf_progress_fn fn, void *ud);
+
+/* ---- Model facts (of the model as opened, before any action) ---- */
+typedef struct axf_facts {
+    int n_layers, hidden, n_heads, head_dim, ffn;  /* original architecture (config) */
+    int layer_heads[AXF_MAX_LAYERS];               /* heads present in each layer */
+    int layer_ffn[AXF_MAX_LAYERS];                 /* FFN width of each layer */
+    int groups;                                    /* default G */
+    int num_labels;
+    axf_task_kind task_kind;
+    char task[32];                                 /* "sst2", ... */
+    char metric_name[16];                          /* "accuracy", "f1", "mcc", "pearson" */
+    size_t params, size_bytes;                     /* params; float32 weight bytes */
+    double flops_per_token;                        /* at mean_len */
+    double mean_len;                               /* mean tokens per search example */
+    int n_search, n_holdout;                       /* examples (n_holdout 0 = none) */
+    long long n_tokens;                            /* tokens of the search split */
+} axf_facts;
+void axf_session_facts(const axf_session *s, axf_facts *out);
+const axf_model *axf_session_model(const axf_session *s);
+
+/* ---- Metrics ---- */
+typedef struct axf_metrics {
+    double loss;              /* mean cross-entropy (MSE for regression) */
+    double accuracy;          /* fraction correct (NAN for regression) */
+    double metric;            /* the task metric named in facts.metric_name */
+    int n;                    /* samples */
+    int n_no_worse;           /* samples whose loss <= their loss under the original model */
+    size_t params;            /* of the compacted model */
+    double flops_per_token;   /* encoder FLOPs per token at facts.mean_len */
+    size_t size_bytes;        /* float32 weight bytes of the compacted model */
+} axf_metrics;
+
+/* The original model on the search split, and its per-sample losses (n = facts.n_search; the
+ * pointer lives as long as the session). */
+void axf_session_baseline(const axf_session *s, axf_metrics *out);
+const float *axf_session_baseline_losses(const axf_session *s);
+
+/* Metrics of the committed plan. Free when they are known (recorded after apply/undo/redo/load);
+ * evaluates otherwise. */
+int axf_session_eval(axf_session *s, axf_metrics *out, axf_err *err);
+/* Per-sample losses / predicted classes / logits [n * num_labels] of the committed plan
+ * (evaluates when not known). Valid until the next call that changes the plan. */
+const float *axf_session_losses(axf_session *s, axf_err *err);
+const int *axf_session_preds(axf_session *s, axf_err *err);
+const float *axf_session_logits(axf_session *s, axf_err *err);
+
+/* Current (committed) plan; valid until the next call that changes it. */
+const axf_plan *axf_session_plan(const axf_session *s);
+/* The defaults used to resolve actions (groups, k, threshold). */
+axf_plan_defaults axf_session_defaults(const axf_session *s);
+
+/* ---- Actions ----
+ * acts[0..n) are applied in order on top of the committed plan as one step (n >= 1). */
+
+/* Checks without evaluating: 0 when the actions apply, -1 with the reason. */
+int axf_session_check(const axf_session *s, const axf_action *acts, int n, axf_err *err);
+/* Evaluates the plan with acts applied, commits nothing. The trial is appended to the trials
+ * journal with note (may be NULL). Per-sample losses and predictions of the trial stay readable
+ * through axf_session_trial_losses/preds until the next evaluating call. */
+int axf_session_try(axf_session *s, const axf_action *acts, int n, const char *note,
+                    axf_metrics *out, axf_err *err);
+const float *axf_session_trial_losses(const axf_session *s);
+const int *axf_session_trial_preds(const axf_session *s);
+/* Sets the note of the latest trial (e.g. "rejected: majority rule") once the caller decided. */
+void axf_session_note_trial(axf_session *s, const char *note);
+/* Commits acts as one history step (dropping any redo tail), evaluating unless the latest trial
+ * was the same actions on the same plan (then its result is reused). out may be NULL. */
+int axf_session_apply(axf_session *s, const axf_action *acts, int n, const char *note,
+                      axf_metrics *out, axf_err *err);
+/* Moves the cursor; instant (recorded metrics; the cache is invalidated above the lowest layer
+ * whose plan changes). -1 with "nothing to undo/redo" at the ends. goto takes 0..history_len. */
+int axf_session_undo(axf_session *s, axf_err *err);
+int axf_session_redo(axf_session *s, axf_err *err);
+int axf_session_goto(axf_session *s, int cursor, axf_err *err);
+
+/* ---- History and trials journal ---- */
+typedef struct axf_history_entry {
+    int n_actions;
+    const axf_action *actions;   /* resolved (defaults filled in) */
+    const char *note;            /* never NULL */
+    double seconds;              /* evaluation wall time */
+    double time;                 /* Unix time of the commit */
+    axf_metrics before, after;
+} axf_history_entry;
+int axf_session_history_len(const axf_session *s);
+int axf_session_cursor(const axf_session *s);          /* entries [0, cursor) applied */
+/* Entry i (0-based); the pointers inside live until the history changes. -1 when out of range. */
+int axf_session_history_get(const axf_session *s, int i, axf_history_entry *out);
+
+typedef struct axf_trial_entry {
+    int cursor;                  /* history position it was tried on */
+    int n_actions;
+    const axf_action *actions;
+    const char *note;            /* never NULL */
+    double seconds;
+    axf_metrics metrics;
+} axf_trial_entry;
+int axf_session_trials_len(const axf_session *s);
+int axf_session_trial_get(const axf_session *s, int i, axf_trial_entry *out);
+
+/* ---- Importance (importance.h) of every element of the committed plan ----
+ * gran: mask of AXF_IMP_BLOCKS/HEADS/GROUPS; groups 0 = default G. Progress counts elements
+ * (EXACT) or batches; cancel returns AXF_CANCELLED with nothing changed. EXACT results are kept
+ * for the committed plan, so asking again (or for another granularity already measured) is free.
+ * GRADIENT needs the training module's backward pass. */
+int axf_session_importance(axf_session *s, axf_imp_kind kind, int gran, int groups,
+                           axf_importance *out, axf_err *err);
+
+/* ---- Evaluation counters (since open/load) ---- */
+typedef struct axf_counters {
+    long long evals;             /* evaluations of the search split asked for (eval, try, apply,
+                                    each EXACT importance element, replay steps) */
+    long long evals_reused;      /* answered from stored results, no layer run */
+    long long layer_evals;       /* encoder layers run over the whole search split */
+    long long layer_evals_saved; /* layers not run thanks to the cache and reuse (an evaluation
+                                    without any cache runs every remaining layer) */
+    double eval_seconds;         /* wall time spent evaluating */
+    size_t cache_bytes;          /* memory held by the layer cache */
+    int cache_slots;             /* layers whose input is cached */
+} axf_counters;
+void axf_session_counters(const axf_session *s, axf_counters *out);
+
+/* ---- Held-out split (reporting only; never expose to policies) ---- */
+int axf_session_set_holdout(axf_session *s, const char *data_path, axf_err *err);
+/* Metrics of the original model (base) and of the committed plan (cur) on the held-out split;
+ * either may be NULL. The baseline is computed once; cur is cached per plan. */
+int axf_session_holdout_metrics(axf_session *s, axf_metrics *base, axf_metrics *cur, axf_err *err);
+
+/* ---- Measured speed: tokens/s of the compacted model of the committed plan and of the original,
+ * each timed on the first opts.speed_tokens tokens of the search split (best of 3 runs). ---- */
+int axf_session_measure_speed(axf_session *s, double *tok_s_current, double *tok_s_baseline,
+                              axf_err *err);
+
+/* ---- Export: the compacted model of the committed plan (compact.h), loadable by axf eval. ---- */
+int axf_session_export(axf_session *s, const char *dir, axf_err *err);
+
+/* ---- Replay: re-applies and re-evaluates every history step from the original model and checks
+ * the baseline and every step's "after" metrics (loss, accuracy, metric, n_no_worse, params,
+ * flops_per_token, size_bytes) against the recorded ones with tolerance tol (1e-6). On the first
+ * difference returns -1, sets *bad_step (0 = baseline, i = history entry i-1, i.e. step i, 1-based)
+ * and err names the step, field and both values. The cursor is restored afterwards. ---- */
+int axf_session_replay(axf_session *s, double tol, int *bad_step, axf_err *err);
+
+/* ---- Policy bookkeeping for the Lua host (stored in the session file, not interpreted) ---- */
+/* params_json: a JSON object as text (NULL = {}); refused when it does not parse as an object. */
+int axf_session_set_policy(axf_session *s, const char *name, const char *sha256,
+                           const char *params_json, axf_err *err);
+const char *axf_session_policy_name(const axf_session *s);    /* "" when none */
+const char *axf_session_policy_sha256(const axf_session *s);  /* "" when none */
+const char *axf_session_policy_params(const axf_session *s);  /* JSON object text, "{}" default */
+void axf_session_set_seed(axf_session *s, uint64_t seed);
+uint64_t axf_session_seed(const axf_session *s);
+
+/* Where the session came from ("" when in-memory). */
+const char *axf_session_model_dir(const axf_session *s);
+const char *axf_session_data_path(const axf_session *s);
+const char *axf_session_model_sha256(const axf_session *s);
+
+/* ---- Snapshot: a plain copy of everything the screen draws, filled on the worker thread ---- */
+typedef struct axf_layer_view {
+    unsigned char attn_on, ffn_on;
+    int nh;                                    /* heads present in the model layer */
+    unsigned char head_on[AXF_MAX_HEADS];
+    int f, f_on;                               /* FFN width, neurons still on */
+    int n_groups;                              /* default G */
+    unsigned char group_state[AXF_MAX_GROUPS]; /* 0 removed, 1 present, 2 partly */
+    axf_hard_mode hard;
+    int k;
+    float threshold;
+} axf_layer_view;
+
+typedef struct axf_snapshot {
+    axf_facts facts;
+    axf_layer_view layers[AXF_MAX_LAYERS];
+    axf_metrics baseline, current;
+    int have_current;              /* 0 when current is not known yet */
+    int history_len, cursor;
+    axf_counters counters;
+    int dirty;
+    char policy[64];
+} axf_snapshot;
+void axf_session_snapshot(const axf_session *s, axf_snapshot *out);
+
+#endif
