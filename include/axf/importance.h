@@ -19,8 +19,6 @@
 
 #include "axf/plan.h"
 
-#define AXF_MAX_GROUPS 64
-
 typedef enum {
     AXF_IMP_EXACT = 0,
     AXF_IMP_GRADIENT,

@@ -21,6 +21,8 @@
 
 #include "axf/model.h"
 
+#define AXF_MAX_GROUPS 64  /* neuron groups per layer an action may name */
+
 typedef enum {
     AXF_HARD_OFF = 0,
     AXF_HARD_TOPK,        /* softmax, keep the K largest probabilities, no renormalising (method) */
