@@ -8,11 +8,34 @@
  * nh == 0 means its attention block is gone, f == 0 its FFN block. A compacted model never holds a
  * layer whose two blocks are both gone: that layer is dropped and the rest renumbered.
  *
- * On disk (Hugging Face layout, see axf_model_load): config.json, model.safetensors, vocab.txt.
- * Extra config.json fields written by this project (ignored by other readers):
+ * nh == 0: wq..bv, wo AND bo are NULL (no attention tensors on disk except
+ * attention.output.LayerNorm): the layer computes h = LN1(x), exactly like a plan's attn_on = 0.
+ * f == 0: w1, b1, w2 AND b2 are NULL (only output.LayerNorm on disk): out = LN2(h), like ffn_on = 0.
+ *
+ * On disk (Hugging Face layout): DIR/config.json, DIR/model.safetensors, DIR/tokenizer_config.json
+ * (vocab.txt is not part of the model: copy it beside). model.safetensors holds F32 tensors named
+ * as in BertForSequenceClassification ("bert." prefix; classifier.*; cls.predictions.* when the
+ * model has an MLM head). config.json holds the HF fields (architectures
+ * ["BertForSequenceClassification"], model_type "bert", vocab_size, hidden_size,
+ * num_hidden_layers, num_attention_heads, intermediate_size, hidden_act "gelu" | "gelu_new" |
+ * "relu", max_position_embeddings, type_vocab_size, layer_norm_eps, pad_token_id,
+ * position_embedding_type "absolute", problem_type "single_label_classification" | "regression",
+ * id2label {"0": name} and label2id {name: 0} (unnamed labels are written "LABEL_i", and "LABEL_i" reads back as unnamed), dropout
+ * probabilities 0.1 and initializer_range 0.02 for HF's sake) plus this project's fields, ignored by
+ * other readers:
  *   "axf_layer_heads": [nh per layer], "axf_layer_ffn": [f per layer],
  *   "axf_layer_head_ids": [[original head index of each kept head] per layer]
- * and the Hugging Face "pruned_heads" {"layer": [heads]} when per-layer FFN widths are all F. */
+ * and the Hugging Face "pruned_heads" {"layer": [removed original heads]} when HF can rebuild the
+ * same shapes from it: every f == F, every nh >= 1, kept ids increasing (and some head pruned).
+ * tokenizer_config.json: {"do_lower_case": bool, "model_max_length": P,
+ * "tokenizer_class": "BertTokenizer"}.
+ *
+ * Loading accepts: "bert."-prefixed or bare names (classifier.weight/bias are required either way:
+ * a bare BertModel has no classifier and is refused), old LayerNorm.gamma/.beta names, F32/F16/
+ * BF16/F64 tensors; cls.predictions.bias present => MLM head loaded (all its tensors required);
+ * other tensors (position_ids, cls.predictions.decoder.*, qa heads, ...) are ignored. Per-layer
+ * shapes come from axf_layer_* when present, else from pruned_heads; every tensor's shape must
+ * agree with them. */
 #ifndef AXF_MODEL_H
 #define AXF_MODEL_H
 
@@ -90,11 +113,15 @@ void axf_model_init_random(axf_model *m, uint64_t seed);
 /* Loads DIR/config.json, DIR/model.safetensors (and DIR/tokenizer_config.json when present).
  * Validates every dtype, shape and offset; converts F16/BF16; refuses NaN/Inf weights. */
 axf_model *axf_model_load(const char *dir, axf_err *err);
-/* Writes DIR/config.json and DIR/model.safetensors (creating DIR). Atomic per file. */
+/* Writes DIR/config.json, DIR/model.safetensors and DIR/tokenizer_config.json (creating DIR,
+ * mkdir -p). Atomic per file. */
 int axf_model_save(const axf_model *m, const char *dir, axf_err *err);
 
-/* Parameter count of the encoder + heads (MLM head excluded) and FLOPs per token of the encoder
- * for a sequence of n tokens (multiply-add = 2 FLOPs; attention scores included). */
+/* Parameter count of embeddings + encoder + pooler + classifier (MLM head excluded).
+ * FLOPs per token for a sequence of n tokens, multiply-add = 2 FLOPs: per layer the Q/K/V/output
+ * projections of present heads (8*H*nh*HS), attention scores and value aggregation (4*n*nh*HS)
+ * and the FFN (4*H*f); plus pooler and classifier (2*H*H + 2*H*C) divided by n. Embedding lookups,
+ * LayerNorm, softmax and activations are not counted. */
 size_t axf_model_params(const axf_model *m);
 double axf_model_flops_per_token(const axf_model *m, int n);
 

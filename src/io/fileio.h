@@ -1,0 +1,18 @@
+/* Private file helpers shared by the io module (not part of the public API). */
+#ifndef AXF_IO_FILEIO_H
+#define AXF_IO_FILEIO_H
+
+#include "axf/common.h"
+
+/* Reads a whole file (NUL-terminated, *len without the NUL). Refuses files over max bytes. */
+char *axf_io_read_file(const char *path, size_t max, size_t *len, axf_err *err);
+/* Writes PATH.tmp, fsyncs it and renames it over PATH, so readers never see half a file. */
+int axf_io_write_atomic(const char *path, const void *data, size_t n, axf_err *err);
+/* mkdir -p. */
+int axf_io_mkdir_p(const char *dir, axf_err *err);
+/* dir + "/" + name in a fresh allocation. */
+char *axf_io_join(const char *dir, const char *name);
+/* 1 when s[0..n) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
+int axf_utf8_valid(const char *s, size_t n);
+
+#endif

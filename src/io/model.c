@@ -1,0 +1,813 @@
+/* Model memory layout, initialisation, size measures, and the Hugging Face checkpoint reader and
+ * writer (config.json + model.safetensors + tokenizer_config.json).
+ *
+ * One table (model_tensors) lists every tensor of a model of a given shape with its HF name; the
+ * arena layout, loading, saving and random initialisation all walk that table, so they cannot
+ * disagree. */
+#include "axf/model.h"
+#include "axf/safetensors.h"
+#include "fileio.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONFIG_MAX_BYTES (16u << 20)
+
+typedef struct {
+    char name[96];      /* HF name without the "bert." prefix */
+    float **slot;       /* field of the model that points at the tensor */
+    int ndim;
+    int64_t shape[2];
+    size_t count;
+    int bert;           /* lives under "bert." in a BertForSequenceClassification checkpoint */
+    int mlm;            /* part of the masked-LM head */
+    int kind;           /* 0 weight, 1 bias (zero init), 2 LayerNorm gain (one init) */
+} tdesc;
+
+enum { K_W = 0, K_B, K_G };
+
+typedef struct {
+    tdesc *d;
+    int n, cap;
+} tlist;
+
+static void add(tlist *l, float **slot, int bert, int mlm, int kind, int64_t d0, int64_t d1,
+                const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+
+static void add(tlist *l, float **slot, int bert, int mlm, int kind, int64_t d0, int64_t d1,
+                const char *fmt, ...)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 64;
+        l->d = axf_xrealloc(l->d, (size_t)l->cap * sizeof *l->d);
+    }
+    tdesc *t = &l->d[l->n++];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->name, sizeof t->name, fmt, ap);
+    va_end(ap);
+    t->slot = slot;
+    t->bert = bert;
+    t->mlm = mlm;
+    t->kind = kind;
+    t->ndim = d1 < 0 ? 1 : 2;
+    t->shape[0] = d0;
+    t->shape[1] = d1 < 0 ? 0 : d1;
+    t->count = (size_t)d0 * (size_t)(d1 < 0 ? 1 : d1);
+}
+
+/* Every tensor of m (shape from m->cfg), in checkpoint order. Layers with nh == 0 have no
+ * attention tensors except their LayerNorm; layers with f == 0 no FFN tensors except theirs. */
+static tlist model_tensors(axf_model *m, int with_mlm)
+{
+    const axf_config *c = &m->cfg;
+    int64_t H = c->hidden, HS = c->head_dim;
+    tlist l = {0};
+    add(&l, &m->word_emb, 1, 0, K_W, c->vocab_size, H, "embeddings.word_embeddings.weight");
+    add(&l, &m->pos_emb, 1, 0, K_W, c->max_pos, H, "embeddings.position_embeddings.weight");
+    add(&l, &m->type_emb, 1, 0, K_W, c->type_vocab, H, "embeddings.token_type_embeddings.weight");
+    add(&l, &m->emb_ln_g, 1, 0, K_G, H, -1, "embeddings.LayerNorm.weight");
+    add(&l, &m->emb_ln_b, 1, 0, K_B, H, -1, "embeddings.LayerNorm.bias");
+    for (int i = 0; i < c->n_layers; i++) {
+        axf_layer *y = &m->layers[i];
+        int64_t A = (int64_t)c->layer_heads[i] * HS, F = c->layer_ffn[i];
+        const char *p = "encoder.layer";
+        if (A > 0) {
+            add(&l, &y->wq, 1, 0, K_W, A, H, "%s.%d.attention.self.query.weight", p, i);
+            add(&l, &y->bq, 1, 0, K_B, A, -1, "%s.%d.attention.self.query.bias", p, i);
+            add(&l, &y->wk, 1, 0, K_W, A, H, "%s.%d.attention.self.key.weight", p, i);
+            add(&l, &y->bk, 1, 0, K_B, A, -1, "%s.%d.attention.self.key.bias", p, i);
+            add(&l, &y->wv, 1, 0, K_W, A, H, "%s.%d.attention.self.value.weight", p, i);
+            add(&l, &y->bv, 1, 0, K_B, A, -1, "%s.%d.attention.self.value.bias", p, i);
+            add(&l, &y->wo, 1, 0, K_W, H, A, "%s.%d.attention.output.dense.weight", p, i);
+            add(&l, &y->bo, 1, 0, K_B, H, -1, "%s.%d.attention.output.dense.bias", p, i);
+        }
+        add(&l, &y->ln1_g, 1, 0, K_G, H, -1, "%s.%d.attention.output.LayerNorm.weight", p, i);
+        add(&l, &y->ln1_b, 1, 0, K_B, H, -1, "%s.%d.attention.output.LayerNorm.bias", p, i);
+        if (F > 0) {
+            add(&l, &y->w1, 1, 0, K_W, F, H, "%s.%d.intermediate.dense.weight", p, i);
+            add(&l, &y->b1, 1, 0, K_B, F, -1, "%s.%d.intermediate.dense.bias", p, i);
+            add(&l, &y->w2, 1, 0, K_W, H, F, "%s.%d.output.dense.weight", p, i);
+            add(&l, &y->b2, 1, 0, K_B, H, -1, "%s.%d.output.dense.bias", p, i);
+        }
+        add(&l, &y->ln2_g, 1, 0, K_G, H, -1, "%s.%d.output.LayerNorm.weight", p, i);
+        add(&l, &y->ln2_b, 1, 0, K_B, H, -1, "%s.%d.output.LayerNorm.bias", p, i);
+    }
+    add(&l, &m->pool_w, 1, 0, K_W, H, H, "pooler.dense.weight");
+    add(&l, &m->pool_b, 1, 0, K_B, H, -1, "pooler.dense.bias");
+    add(&l, &m->cls_w, 0, 0, K_W, c->num_labels, H, "classifier.weight");
+    add(&l, &m->cls_b, 0, 0, K_B, c->num_labels, -1, "classifier.bias");
+    if (with_mlm) {
+        add(&l, &m->mlm_w, 0, 1, K_W, H, H, "cls.predictions.transform.dense.weight");
+        add(&l, &m->mlm_b, 0, 1, K_B, H, -1, "cls.predictions.transform.dense.bias");
+        add(&l, &m->mlm_ln_g, 0, 1, K_G, H, -1, "cls.predictions.transform.LayerNorm.weight");
+        add(&l, &m->mlm_ln_b, 0, 1, K_B, H, -1, "cls.predictions.transform.LayerNorm.bias");
+        add(&l, &m->mlm_bias, 0, 1, K_B, c->vocab_size, -1, "cls.predictions.bias");
+    }
+    return l;
+}
+
+axf_config axf_config_default(int vocab, int hidden, int layers, int heads, int ffn, int num_labels)
+{
+    axf_config c;
+    memset(&c, 0, sizeof c);
+    c.vocab_size = vocab;
+    c.hidden = hidden;
+    c.n_layers = layers;
+    c.n_heads = heads;
+    c.head_dim = heads > 0 ? hidden / heads : 0;
+    c.ffn = ffn;
+    c.max_pos = 512;
+    c.type_vocab = 2;
+    c.num_labels = num_labels;
+    c.pad_token_id = 0;
+    c.do_lower_case = 1;
+    c.act = AXF_ACT_GELU;
+    c.task = num_labels == 1 ? AXF_TASK_REGRESS : AXF_TASK_CLASSIFY;
+    c.ln_eps = 1e-12f;
+    for (int i = 0; i < AXF_MAX_LAYERS; i++) {
+        c.layer_heads[i] = heads;
+        c.layer_ffn[i] = ffn;
+        for (int h = 0; h < AXF_MAX_HEADS; h++)
+            c.head_ids[i][h] = (unsigned char)h;
+    }
+    return c;
+}
+
+/* Shape sanity of a config; `where` names the source (a file or "config"). */
+static int config_check(const axf_config *c, const char *where, axf_err *err)
+{
+    if (c->vocab_size <= 0 || c->hidden <= 0 || c->max_pos <= 0 || c->type_vocab <= 0 || c->ffn <= 0)
+        return axf_err_set(err, "%s: vocab_size, hidden_size, max_position_embeddings, "
+                           "type_vocab_size and intermediate_size must be positive", where);
+    if (c->n_layers < 0 || c->n_layers > AXF_MAX_LAYERS)
+        return axf_err_set(err, "%s: num_hidden_layers %d out of range 0..%d", where, c->n_layers,
+                           AXF_MAX_LAYERS);
+    if (c->n_heads <= 0 || c->n_heads > AXF_MAX_HEADS)
+        return axf_err_set(err, "%s: num_attention_heads %d out of range 1..%d", where, c->n_heads,
+                           AXF_MAX_HEADS);
+    if (c->hidden % c->n_heads != 0 || c->head_dim != c->hidden / c->n_heads)
+        return axf_err_set(err, "%s: hidden_size %d is not num_attention_heads %d x head size %d",
+                           where, c->hidden, c->n_heads, c->head_dim);
+    if (c->num_labels <= 0 || c->num_labels > AXF_MAX_LABELS)
+        return axf_err_set(err, "%s: num_labels %d out of range 1..%d", where, c->num_labels,
+                           AXF_MAX_LABELS);
+    if (c->task == AXF_TASK_REGRESS && c->num_labels != 1)
+        return axf_err_set(err, "%s: regression needs exactly 1 label, found %d", where, c->num_labels);
+    if (c->pad_token_id < 0 || c->pad_token_id >= c->vocab_size)
+        return axf_err_set(err, "%s: pad_token_id %d outside the vocabulary", where, c->pad_token_id);
+    if (!(c->ln_eps > 0) || !isfinite(c->ln_eps))
+        return axf_err_set(err, "%s: layer_norm_eps must be positive", where);
+    if ((unsigned)c->act > AXF_ACT_RELU)
+        return axf_err_set(err, "%s: unknown activation %d", where, (int)c->act);
+    for (int i = 0; i < c->n_layers; i++) {
+        int nh = c->layer_heads[i], f = c->layer_ffn[i];
+        if (nh < 0 || nh > c->n_heads)
+            return axf_err_set(err, "%s: layer %d has %d heads, outside 0..%d", where, i, nh, c->n_heads);
+        if (f < 0 || f > c->ffn)
+            return axf_err_set(err, "%s: layer %d has FFN width %d, outside 0..%d", where, i, f, c->ffn);
+        if (nh == 0 && f == 0)
+            return axf_err_set(err, "%s: layer %d has neither attention nor FFN (drop the layer)",
+                               where, i);
+        unsigned char seen[AXF_MAX_HEADS] = {0};
+        for (int h = 0; h < nh; h++) {
+            int id = c->head_ids[i][h];
+            if (id >= c->n_heads || seen[id])
+                return axf_err_set(err, "%s: layer %d: head id %d out of range or repeated", where, i, id);
+            seen[id] = 1;
+        }
+    }
+    return 0;
+}
+
+axf_model *axf_model_new(const axf_config *cfg, int with_mlm, axf_err *err)
+{
+    if (config_check(cfg, "config", err) != 0)
+        return NULL;
+    axf_model *m = axf_xcalloc(1, sizeof *m);
+    m->cfg = *cfg;
+    tlist l = model_tensors(m, with_mlm);
+    size_t total = 0;
+    for (int i = 0; i < l.n; i++)
+        total += l.d[i].count;
+    m->arena = axf_xcalloc(total, sizeof(float));
+    m->n_floats = total;
+    size_t off = 0;
+    for (int i = 0; i < l.n; i++) {
+        *l.d[i].slot = m->arena + off;
+        off += l.d[i].count;
+    }
+    free(l.d);
+    return m;
+}
+
+void axf_model_free(axf_model *m)
+{
+    if (!m)
+        return;
+    free(m->arena);
+    free(m);
+}
+
+axf_model *axf_model_clone(const axf_model *m, axf_err *err)
+{
+    axf_model *c = axf_model_new(&m->cfg, m->mlm_bias != NULL, err);
+    if (!c)
+        return NULL;
+    AXF_ASSERT(c->n_floats == m->n_floats);
+    memcpy(c->arena, m->arena, m->n_floats * sizeof(float));
+    return c;
+}
+
+void axf_model_init_random(axf_model *m, uint64_t seed)
+{
+    axf_rng r;
+    axf_rng_seed(&r, seed);
+    tlist l = model_tensors(m, m->mlm_bias != NULL);
+    for (int i = 0; i < l.n; i++) {
+        float *p = *l.d[i].slot;
+        for (size_t k = 0; k < l.d[i].count; k++)
+            p[k] = l.d[i].kind == K_W ? 0.02f * axf_rng_normal(&r) : l.d[i].kind == K_G ? 1.0f : 0.0f;
+    }
+    free(l.d);
+}
+
+size_t axf_model_params(const axf_model *m)
+{
+    tlist l = model_tensors((axf_model *)m, 0);
+    size_t n = 0;
+    for (int i = 0; i < l.n; i++)
+        n += l.d[i].count;
+    free(l.d);
+    return n;
+}
+
+double axf_model_flops_per_token(const axf_model *m, int n)
+{
+    const axf_config *c = &m->cfg;
+    double H = c->hidden, fl = 0;
+    if (n < 1)
+        n = 1;
+    for (int i = 0; i < c->n_layers; i++) {
+        double A = (double)c->layer_heads[i] * c->head_dim, F = c->layer_ffn[i];
+        fl += 2.0 * (3.0 * H * A + A * H);  /* Q, K, V, output projection */
+        fl += 2.0 * 2.0 * (double)n * A;    /* scores QK^T and probabilities x V */
+        fl += 2.0 * 2.0 * H * F;            /* FFN up and down */
+    }
+    fl += 2.0 * (H * H + H * c->num_labels) / n; /* pooler + classifier, once per sequence */
+    return fl;
+}
+
+/* ---------- config.json ---------- */
+
+static const char *act_name(axf_act a)
+{
+    return a == AXF_ACT_GELU_TANH ? "gelu_new" : a == AXF_ACT_RELU ? "relu" : "gelu";
+}
+
+static int get_int(const cJSON *root, const char *key, int *out, int required, const char *path,
+                   axf_err *err)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (!j || cJSON_IsNull(j)) {
+        if (required)
+            return axf_err_set(err, "%s: missing %s", path, key);
+        return 0;
+    }
+    if (!cJSON_IsNumber(j) || j->valuedouble != floor(j->valuedouble) || fabs(j->valuedouble) > 1e9)
+        return axf_err_set(err, "%s: %s is not an integer", path, key);
+    *out = (int)j->valuedouble;
+    return 0;
+}
+
+/* An array of n integers (values checked by config_check later). */
+static int get_int_array(const cJSON *j, int *out, int n, const char *key, const char *path,
+                         axf_err *err)
+{
+    if (!cJSON_IsArray(j) || cJSON_GetArraySize(j) != n)
+        return axf_err_set(err, "%s: %s must be an array of %d integers", path, key, n);
+    int k = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, j)
+    {
+        if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble) || fabs(e->valuedouble) > 1e9)
+            return axf_err_set(err, "%s: %s[%d] is not an integer", path, key, k);
+        out[k++] = (int)e->valuedouble;
+    }
+    return 0;
+}
+
+static void copy_label(char *dst, const char *src)
+{
+    size_t n = strlen(src);
+    if (n > 47) {
+        n = 47;
+        while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+            n--; /* do not cut a UTF-8 sequence */
+    }
+    memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
+static int parse_labels(const cJSON *root, axf_config *c, const char *path, axf_err *err)
+{
+    const cJSON *id2 = cJSON_GetObjectItemCaseSensitive(root, "id2label");
+    int nl = -1;
+    if (get_int(root, "num_labels", &nl, 0, path, err) != 0)
+        return -1;
+    if (id2 && !cJSON_IsNull(id2)) {
+        if (!cJSON_IsObject(id2))
+            return axf_err_set(err, "%s: id2label is not an object", path);
+        int n = cJSON_GetArraySize(id2);
+        if (n < 1 || n > AXF_MAX_LABELS)
+            return axf_err_set(err, "%s: id2label has %d entries, 1..%d supported", path, n,
+                               AXF_MAX_LABELS);
+        if (nl >= 0 && nl != n)
+            return axf_err_set(err, "%s: num_labels %d disagrees with id2label's %d entries", path,
+                               nl, n);
+        unsigned char seen[AXF_MAX_LABELS] = {0};
+        const cJSON *e;
+        cJSON_ArrayForEach(e, id2)
+        {
+            char *end;
+            long id = strtol(e->string, &end, 10);
+            if (end == e->string || *end || id < 0 || id >= n || seen[id])
+                return axf_err_set(err, "%s: id2label key '%.40s' is not a label id in 0..%d", path,
+                                   e->string, n - 1);
+            if (!cJSON_IsString(e))
+                return axf_err_set(err, "%s: id2label[%ld] is not a string", path, id);
+            seen[id] = 1;
+            char dflt[24];
+            snprintf(dflt, sizeof dflt, "LABEL_%ld", id);
+            /* HF's placeholder name means "unnamed", which is how we write unnamed labels */
+            if (strcmp(e->valuestring, dflt) != 0)
+                copy_label(c->labels[id], e->valuestring);
+        }
+        c->num_labels = n;
+    } else if (nl >= 0) {
+        c->num_labels = nl;
+    } else {
+        c->num_labels = 2;
+    }
+    const cJSON *pt = cJSON_GetObjectItemCaseSensitive(root, "problem_type");
+    if (pt && !cJSON_IsNull(pt)) {
+        if (!cJSON_IsString(pt))
+            return axf_err_set(err, "%s: problem_type is not a string", path);
+        if (strcmp(pt->valuestring, "regression") == 0)
+            c->task = AXF_TASK_REGRESS;
+        else if (strcmp(pt->valuestring, "single_label_classification") == 0)
+            c->task = AXF_TASK_CLASSIFY;
+        else
+            return axf_err_set(err, "%s: problem_type '%.40s' not supported (single_label_"
+                               "classification or regression)", path, pt->valuestring);
+    } else {
+        c->task = c->num_labels == 1 ? AXF_TASK_REGRESS : AXF_TASK_CLASSIFY;
+    }
+    return 0;
+}
+
+/* Per-layer shape: our own axf_layer_* fields first, then HF pruned_heads (original indices). */
+static int parse_layers(const cJSON *root, axf_config *c, const char *path, axf_err *err)
+{
+    int L = c->n_layers;
+    const cJSON *jh = cJSON_GetObjectItemCaseSensitive(root, "axf_layer_heads");
+    const cJSON *jf = cJSON_GetObjectItemCaseSensitive(root, "axf_layer_ffn");
+    const cJSON *ji = cJSON_GetObjectItemCaseSensitive(root, "axf_layer_head_ids");
+    const cJSON *jp = cJSON_GetObjectItemCaseSensitive(root, "pruned_heads");
+    if (jf && get_int_array(jf, c->layer_ffn, L, "axf_layer_ffn", path, err) != 0)
+        return -1;
+    if (jh && get_int_array(jh, c->layer_heads, L, "axf_layer_heads", path, err) != 0)
+        return -1;
+    for (int i = 0; i < L; i++)
+        if (c->layer_heads[i] < 0 || c->layer_heads[i] > c->n_heads)
+            return axf_err_set(err, "%s: axf_layer_heads[%d] = %d outside 0..%d", path, i,
+                               c->layer_heads[i], c->n_heads);
+    if (ji) {
+        if (!cJSON_IsArray(ji) || cJSON_GetArraySize(ji) != L)
+            return axf_err_set(err, "%s: axf_layer_head_ids must be an array of %d arrays", path, L);
+        for (int i = 0; i < L; i++) {
+            const cJSON *a = cJSON_GetArrayItem(ji, i);
+            int n = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : -1;
+            if (n < 0 || n > c->n_heads || (jh && n != c->layer_heads[i]))
+                return axf_err_set(err, "%s: axf_layer_head_ids[%d] must list the layer's %d head ids",
+                                   path, i, c->layer_heads[i]);
+            int ids[AXF_MAX_HEADS];
+            char key[48];
+            snprintf(key, sizeof key, "axf_layer_head_ids[%d]", i);
+            if (get_int_array(a, ids, n, key, path, err) != 0)
+                return -1;
+            for (int h = 0; h < n; h++) {
+                if (ids[h] < 0 || ids[h] >= c->n_heads)
+                    return axf_err_set(err, "%s: %s: head id %d outside 0..%d", path, key, ids[h],
+                                       c->n_heads - 1);
+                c->head_ids[i][h] = (unsigned char)ids[h];
+            }
+            c->layer_heads[i] = n;
+        }
+    }
+    if (jp && !cJSON_IsNull(jp)) {
+        if (!cJSON_IsObject(jp))
+            return axf_err_set(err, "%s: pruned_heads is not an object", path);
+        unsigned char pruned[AXF_MAX_LAYERS][AXF_MAX_HEADS];
+        memset(pruned, 0, sizeof pruned);
+        const cJSON *e;
+        cJSON_ArrayForEach(e, jp)
+        {
+            char *end;
+            long li = strtol(e->string, &end, 10);
+            if (end == e->string || *end || li < 0 || li >= L)
+                return axf_err_set(err, "%s: pruned_heads key '%.40s' is not a layer in 0..%d", path,
+                                   e->string, L - 1);
+            if (!cJSON_IsArray(e))
+                return axf_err_set(err, "%s: pruned_heads[%ld] is not an array", path, li);
+            const cJSON *h;
+            cJSON_ArrayForEach(h, e)
+            {
+                if (!cJSON_IsNumber(h) || h->valuedouble != floor(h->valuedouble) ||
+                    h->valuedouble < 0 || h->valuedouble >= c->n_heads)
+                    return axf_err_set(err, "%s: pruned_heads[%ld]: head outside 0..%d", path, li,
+                                       c->n_heads - 1);
+                pruned[li][(int)h->valuedouble] = 1;
+            }
+        }
+        for (int i = 0; i < L; i++) {
+            int ids[AXF_MAX_HEADS], n = 0;
+            for (int h = 0; h < c->n_heads; h++)
+                if (!pruned[i][h])
+                    ids[n++] = h;
+            int same_n = n == c->layer_heads[i], same_ids = same_n;
+            for (int h = 0; same_ids && h < n; h++)
+                same_ids = ids[h] == c->head_ids[i][h];
+            if ((ji && !same_ids) || (jh && !same_n))
+                return axf_err_set(err, "%s: pruned_heads of layer %d disagrees with axf_layer_%s",
+                                   path, i, ji ? "head_ids" : "heads");
+            c->layer_heads[i] = n;
+            for (int h = 0; h < n; h++)
+                c->head_ids[i][h] = (unsigned char)ids[h];
+        }
+    }
+    return 0;
+}
+
+static int parse_config(const char *path, axf_config *c, axf_err *err)
+{
+    char *text = axf_io_read_file(path, CONFIG_MAX_BYTES, NULL, err);
+    if (!text)
+        return -1;
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    if (!root || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return axf_err_set(err, "%s: not a JSON object", path);
+    }
+    int rc = -1;
+    int V = 0, H = 0, L = 0, NH = 0, F = 0;
+    if (get_int(root, "vocab_size", &V, 1, path, err) || get_int(root, "hidden_size", &H, 1, path, err) ||
+        get_int(root, "num_hidden_layers", &L, 1, path, err) ||
+        get_int(root, "num_attention_heads", &NH, 1, path, err) ||
+        get_int(root, "intermediate_size", &F, 1, path, err))
+        goto out;
+    if (L < 0 || L > AXF_MAX_LAYERS) {
+        axf_err_set(err, "%s: num_hidden_layers %d out of range 0..%d", path, L, AXF_MAX_LAYERS);
+        goto out;
+    }
+    if (NH <= 0 || NH > AXF_MAX_HEADS || H <= 0 || H % NH != 0) {
+        axf_err_set(err, "%s: hidden_size %d is not divisible into num_attention_heads %d "
+                    "(1..%d heads)", path, H, NH, AXF_MAX_HEADS);
+        goto out;
+    }
+    *c = axf_config_default(V, H, L, NH, F, 2);
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
+    if (mt && (!cJSON_IsString(mt) || strcmp(mt->valuestring, "bert") != 0)) {
+        axf_err_set(err, "%s: model_type '%.40s' not supported (bert only)",
+                    path, cJSON_IsString(mt) ? mt->valuestring : "?");
+        goto out;
+    }
+    const cJSON *pe = cJSON_GetObjectItemCaseSensitive(root, "position_embedding_type");
+    if (pe && !cJSON_IsNull(pe) && (!cJSON_IsString(pe) || strcmp(pe->valuestring, "absolute") != 0)) {
+        axf_err_set(err, "%s: position_embedding_type must be 'absolute'", path);
+        goto out;
+    }
+    const cJSON *act = cJSON_GetObjectItemCaseSensitive(root, "hidden_act");
+    if (act) {
+        const char *a = cJSON_IsString(act) ? act->valuestring : "";
+        if (strcmp(a, "gelu") == 0)
+            c->act = AXF_ACT_GELU;
+        else if (strcmp(a, "gelu_new") == 0 || strcmp(a, "gelu_pytorch_tanh") == 0)
+            c->act = AXF_ACT_GELU_TANH;
+        else if (strcmp(a, "relu") == 0)
+            c->act = AXF_ACT_RELU;
+        else {
+            axf_err_set(err, "%s: hidden_act '%.40s' not supported (gelu, gelu_new, "
+                        "gelu_pytorch_tanh, relu)", path, a);
+            goto out;
+        }
+    }
+    if (get_int(root, "max_position_embeddings", &c->max_pos, 0, path, err) ||
+        get_int(root, "type_vocab_size", &c->type_vocab, 0, path, err) ||
+        get_int(root, "pad_token_id", &c->pad_token_id, 0, path, err))
+        goto out;
+    const cJSON *eps = cJSON_GetObjectItemCaseSensitive(root, "layer_norm_eps");
+    if (eps) {
+        if (!cJSON_IsNumber(eps)) {
+            axf_err_set(err, "%s: layer_norm_eps is not a number", path);
+            goto out;
+        }
+        c->ln_eps = (float)eps->valuedouble;
+    }
+    if (parse_labels(root, c, path, err) || parse_layers(root, c, path, err))
+        goto out;
+    rc = config_check(c, path, err);
+out:
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* do_lower_case from tokenizer_config.json; absent file or field keeps the default. */
+static int parse_tokenizer_config(const char *path, axf_config *c, axf_err *err)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return 0;
+    fclose(fp);
+    char *text = axf_io_read_file(path, CONFIG_MAX_BYTES, NULL, err);
+    if (!text)
+        return -1;
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    if (!root || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return axf_err_set(err, "%s: not a JSON object", path);
+    }
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, "do_lower_case");
+    if (cJSON_IsBool(j))
+        c->do_lower_case = cJSON_IsTrue(j);
+    else if (cJSON_IsNumber(j))
+        c->do_lower_case = j->valuedouble != 0;
+    cJSON_Delete(root);
+    return 0;
+}
+
+/* ---------- model.safetensors ---------- */
+
+static const axf_st_tensor *find_tensor(const axf_st_file *f, const char *prefix, const tdesc *d,
+                                        char *full, size_t fullsz)
+{
+    snprintf(full, fullsz, "%s%s", d->bert ? prefix : "", d->name);
+    const axf_st_tensor *t = axf_st_find(f, full);
+    if (t)
+        return t;
+    /* old TensorFlow-converted checkpoints */
+    size_t n = strlen(full);
+    char alt[128];
+    if (n >= 16 && strcmp(full + n - 16, "LayerNorm.weight") == 0) {
+        snprintf(alt, sizeof alt, "%.*sLayerNorm.gamma", (int)(n - 16), full);
+        t = axf_st_find(f, alt);
+    } else if (n >= 14 && strcmp(full + n - 14, "LayerNorm.bias") == 0) {
+        snprintf(alt, sizeof alt, "%.*sLayerNorm.beta", (int)(n - 14), full);
+        t = axf_st_find(f, alt);
+    }
+    return t;
+}
+
+static void shape_str(char *buf, size_t n, int ndim, const int64_t *shape)
+{
+    size_t p = 0;
+    buf[0] = 0;
+    for (int i = 0; i < ndim && p + 24 < n; i++)
+        p += (size_t)snprintf(buf + p, n - p, "%s%lld", i ? ", " : "", (long long)shape[i]);
+}
+
+axf_model *axf_model_load(const char *dir, axf_err *err)
+{
+    char *cfg_path = axf_io_join(dir, "config.json");
+    char *tok_path = axf_io_join(dir, "tokenizer_config.json");
+    char *st_path = axf_io_join(dir, "model.safetensors");
+    axf_model *m = NULL;
+    axf_st_file *f = NULL;
+    tlist l = {0};
+    axf_config cfg;
+    if (parse_config(cfg_path, &cfg, err) || parse_tokenizer_config(tok_path, &cfg, err))
+        goto fail;
+    f = axf_st_open(st_path, err);
+    if (!f)
+        goto fail;
+    const char *prefix;
+    if (axf_st_find(f, "bert.embeddings.word_embeddings.weight"))
+        prefix = "bert.";
+    else if (axf_st_find(f, "embeddings.word_embeddings.weight"))
+        prefix = "";
+    else {
+        axf_err_set(err, "%s: no bert.embeddings.word_embeddings.weight: not a BERT checkpoint", st_path);
+        goto fail;
+    }
+    if (!axf_st_find(f, "classifier.weight")) {
+        axf_err_set(err, "%s: no classifier.weight: not a sequence-classification checkpoint", st_path);
+        goto fail;
+    }
+    int with_mlm = axf_st_find(f, "cls.predictions.bias") != NULL;
+    m = axf_model_new(&cfg, with_mlm, err);
+    if (!m) {
+        axf_err_prefix(err, "%s", cfg_path);
+        goto fail;
+    }
+    l = model_tensors(m, with_mlm);
+    for (int i = 0; i < l.n; i++) {
+        const tdesc *d = &l.d[i];
+        char full[128], s1[64], s2[160];
+        const axf_st_tensor *t = find_tensor(f, prefix, d, full, sizeof full);
+        if (!t) {
+            axf_err_set(err, "%s: missing tensor '%s'", st_path, full);
+            goto fail;
+        }
+        int same = t->ndim == d->ndim;
+        for (int k = 0; same && k < d->ndim; k++)
+            same = t->shape[k] == d->shape[k];
+        if (!same) {
+            shape_str(s1, sizeof s1, d->ndim, d->shape);
+            shape_str(s2, sizeof s2, t->ndim, t->shape);
+            axf_err_set(err, "%s: tensor '%s': shape [%s] expected from config.json, found [%s]",
+                        st_path, t->name, s1, s2);
+            goto fail;
+        }
+        if (axf_st_read_f32(t, *d->slot, d->count, err) != 0) {
+            axf_err_prefix(err, "%s", st_path);
+            goto fail;
+        }
+        const float *p = *d->slot;
+        for (size_t k = 0; k < d->count; k++)
+            if (!isfinite(p[k])) {
+                axf_err_set(err, "%s: tensor '%s': %s at element %zu", st_path, t->name,
+                            isnan(p[k]) ? "NaN" : "Inf", k);
+                goto fail;
+            }
+    }
+    free(l.d);
+    axf_st_close(f);
+    free(cfg_path);
+    free(tok_path);
+    free(st_path);
+    return m;
+fail:
+    free(l.d);
+    axf_model_free(m);
+    axf_st_close(f);
+    free(cfg_path);
+    free(tok_path);
+    free(st_path);
+    return NULL;
+}
+
+/* A float as the shortest decimal that reads back as the same float (1e-12, not 9.99e-13). */
+static double float_json(float x)
+{
+    char buf[32];
+    for (int prec = 6; prec <= 9; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, (double)x);
+        if ((float)strtod(buf, NULL) == x)
+            break;
+    }
+    return strtod(buf, NULL);
+}
+
+static int write_json(cJSON *root, const char *path, axf_err *err)
+{
+    char *s = cJSON_Print(root);
+    size_t n = strlen(s);
+    s = axf_xrealloc(s, n + 2);
+    s[n] = '\n';
+    s[n + 1] = 0;
+    int rc = axf_io_write_atomic(path, s, n + 1, err);
+    free(s);
+    return rc;
+}
+
+static cJSON *config_json(const axf_config *c)
+{
+    cJSON *r = cJSON_CreateObject();
+    cJSON *arch = cJSON_AddArrayToObject(r, "architectures");
+    cJSON_AddItemToArray(arch, cJSON_CreateString("BertForSequenceClassification"));
+    cJSON_AddStringToObject(r, "model_type", "bert");
+    cJSON_AddNumberToObject(r, "vocab_size", c->vocab_size);
+    cJSON_AddNumberToObject(r, "hidden_size", c->hidden);
+    cJSON_AddNumberToObject(r, "num_hidden_layers", c->n_layers);
+    cJSON_AddNumberToObject(r, "num_attention_heads", c->n_heads);
+    cJSON_AddNumberToObject(r, "intermediate_size", c->ffn);
+    cJSON_AddStringToObject(r, "hidden_act", act_name(c->act));
+    cJSON_AddNumberToObject(r, "hidden_dropout_prob", 0.1);
+    cJSON_AddNumberToObject(r, "attention_probs_dropout_prob", 0.1);
+    cJSON_AddNumberToObject(r, "max_position_embeddings", c->max_pos);
+    cJSON_AddNumberToObject(r, "type_vocab_size", c->type_vocab);
+    cJSON_AddNumberToObject(r, "initializer_range", 0.02);
+    cJSON_AddNumberToObject(r, "layer_norm_eps", float_json(c->ln_eps));
+    cJSON_AddNumberToObject(r, "pad_token_id", c->pad_token_id);
+    cJSON_AddStringToObject(r, "position_embedding_type", "absolute");
+    cJSON_AddStringToObject(r, "problem_type",
+                            c->task == AXF_TASK_REGRESS ? "regression" : "single_label_classification");
+    cJSON *id2 = cJSON_AddObjectToObject(r, "id2label");
+    cJSON *l2i = cJSON_AddObjectToObject(r, "label2id");
+    for (int i = 0; i < c->num_labels; i++) {
+        char key[16], name[64];
+        snprintf(key, sizeof key, "%d", i);
+        if (c->labels[i][0])
+            snprintf(name, sizeof name, "%s", c->labels[i]);
+        else
+            snprintf(name, sizeof name, "LABEL_%d", i);
+        cJSON_AddStringToObject(id2, key, name);
+        if (!cJSON_GetObjectItemCaseSensitive(l2i, name))
+            cJSON_AddNumberToObject(l2i, name, i);
+    }
+    /* pruned_heads only when Hugging Face can rebuild the same shapes from it */
+    int representable = 1, any = 0;
+    for (int i = 0; i < c->n_layers; i++) {
+        if (c->layer_ffn[i] != c->ffn || c->layer_heads[i] == 0)
+            representable = 0;
+        for (int h = 1; h < c->layer_heads[i]; h++)
+            if (c->head_ids[i][h] <= c->head_ids[i][h - 1])
+                representable = 0;
+        if (c->layer_heads[i] != c->n_heads)
+            any = 1;
+    }
+    if (representable && any) {
+        cJSON *ph = cJSON_AddObjectToObject(r, "pruned_heads");
+        for (int i = 0; i < c->n_layers; i++) {
+            if (c->layer_heads[i] == c->n_heads)
+                continue;
+            unsigned char kept[AXF_MAX_HEADS] = {0};
+            for (int h = 0; h < c->layer_heads[i]; h++)
+                kept[c->head_ids[i][h]] = 1;
+            char key[16];
+            snprintf(key, sizeof key, "%d", i);
+            cJSON *a = cJSON_AddArrayToObject(ph, key);
+            for (int h = 0; h < c->n_heads; h++)
+                if (!kept[h])
+                    cJSON_AddItemToArray(a, cJSON_CreateNumber(h));
+        }
+    }
+    cJSON *lh = cJSON_AddArrayToObject(r, "axf_layer_heads");
+    cJSON *lf = cJSON_AddArrayToObject(r, "axf_layer_ffn");
+    cJSON *li = cJSON_AddArrayToObject(r, "axf_layer_head_ids");
+    for (int i = 0; i < c->n_layers; i++) {
+        cJSON_AddItemToArray(lh, cJSON_CreateNumber(c->layer_heads[i]));
+        cJSON_AddItemToArray(lf, cJSON_CreateNumber(c->layer_ffn[i]));
+        cJSON *a = cJSON_CreateArray();
+        for (int h = 0; h < c->layer_heads[i]; h++)
+            cJSON_AddItemToArray(a, cJSON_CreateNumber(c->head_ids[i][h]));
+        cJSON_AddItemToArray(li, a);
+    }
+    return r;
+}
+
+int axf_model_save(const axf_model *m, const char *dir, axf_err *err)
+{
+    if (config_check(&m->cfg, dir, err) != 0)
+        return -1;
+    if (axf_io_mkdir_p(dir, err) != 0)
+        return -1;
+    char *cfg_path = axf_io_join(dir, "config.json");
+    char *tok_path = axf_io_join(dir, "tokenizer_config.json");
+    char *st_path = axf_io_join(dir, "model.safetensors");
+    int rc = -1;
+
+    /* walk a shallow copy so the table's slots can be read without casting away const */
+    axf_model view = *m;
+    tlist l = model_tensors(&view, m->mlm_bias != NULL);
+    axf_st_entry *e = axf_xcalloc((size_t)l.n, sizeof *e);
+    char (*names)[128] = axf_xcalloc((size_t)l.n, sizeof *names);
+    for (int i = 0; i < l.n; i++) {
+        snprintf(names[i], sizeof names[i], "%s%s", l.d[i].bert ? "bert." : "", l.d[i].name);
+        e[i].name = names[i];
+        e[i].data = *l.d[i].slot;
+        e[i].ndim = l.d[i].ndim;
+        e[i].shape[0] = l.d[i].shape[0];
+        e[i].shape[1] = l.d[i].shape[1];
+    }
+    if (axf_st_write(st_path, e, l.n, err) != 0)
+        goto out;
+    cJSON *cj = config_json(&m->cfg);
+    int bad = write_json(cj, cfg_path, err);
+    cJSON_Delete(cj);
+    if (bad)
+        goto out;
+    cJSON *tj = cJSON_CreateObject();
+    cJSON_AddBoolToObject(tj, "do_lower_case", m->cfg.do_lower_case != 0);
+    cJSON_AddNumberToObject(tj, "model_max_length", m->cfg.max_pos);
+    cJSON_AddStringToObject(tj, "tokenizer_class", "BertTokenizer");
+    bad = write_json(tj, tok_path, err);
+    cJSON_Delete(tj);
+    if (bad)
+        goto out;
+    rc = 0;
+out:
+    free(names);
+    free(e);
+    free(l.d);
+    free(cfg_path);
+    free(tok_path);
+    free(st_path);
+    return rc;
+}
