@@ -124,8 +124,9 @@ int axf_plan_check(const axf_plan *p, const axf_action *a, const axf_plan_defaul
 /* Accounting under a plan, equal to the same numbers of the compacted model (compact.h):
  * parameters (encoder + embeddings + pooler + classifier, MLM head excluded), float32 weight bytes
  * (params * 4), and encoder FLOPs per token for sequences of n tokens (multiply-add = 2 FLOPs;
- * Q/K/V/O, scores, value aggregation and both FFN products; hard top-k counts min(K, n) keys in
- * the value aggregation, threshold mode is counted as dense). */
+ * Q/K/V/O, scores, value aggregation and both FFN products, plus pooler and classifier divided by
+ * n, as axf_model_flops_per_token; hard top-k counts min(K, n) keys in the value aggregation,
+ * threshold mode is counted as dense). */
 size_t axf_plan_params(const axf_model *m, const axf_plan *p);
 double axf_plan_flops_per_token(const axf_model *m, const axf_plan *p, double n);
 

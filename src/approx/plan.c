@@ -554,5 +554,8 @@ double axf_plan_flops_per_token(const axf_model *m, const axf_plan *p, double n)
         if (f > 0)
             fl += 2 * 2 * H * f;
     }
+    if (n < 1)
+        n = 1;
+    fl += 2 * (H * H + H * m->cfg.num_labels) / n; /* pooler + classifier, once per sequence */
     return fl;
 }

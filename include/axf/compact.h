@@ -1,0 +1,41 @@
+/* Compaction: a plan applied to a model becomes a smaller model with the removed parts physically
+ * cut out (masking and compaction give the same logits, tested to 1e-5).
+ *
+ * Per layer: the kept heads' rows of Q/K/V (and biases) and columns of the output projection; the
+ * kept neurons' rows of W1/b1 and columns of W2; a removed attention block (nh = 0) or FFN block
+ * (f = 0) keeps only its LayerNorm, as model.h describes; a layer whose two blocks are both gone
+ * is dropped and the later layers renumbered. Embeddings, pooler, classifier and the MLM head are
+ * copied unchanged. head_ids keep the original head numbers, so config.json records which heads
+ * survived (and pruned_heads where Hugging Face can express it: see model.h).
+ *
+ * Hard attention is not part of the weights. It travels as a plan for the compacted model (dense
+ * except for the hard settings, on the renumbered layers) and on disk as one extra config.json
+ * field written by axf_compact_save and read by axf_plan_load_hard:
+ *   "axf_hard_attention": [ {"layer": i,          layer of the compacted model (0-based)
+ *                            "mode": "topk" | "topk_renorm" | "threshold",
+ *                            "k": K,              top-k modes
+ *                            "threshold": p}, … ] threshold mode
+ * Only layers with hard attention are listed; the field is absent when there are none. Any
+ * program evaluating an exported model must run it with that plan (axf eval does, through
+ * axf_plan_load_hard); other readers ignore the field and get dense attention. */
+#ifndef AXF_COMPACT_H
+#define AXF_COMPACT_H
+
+#include "axf/model.h"
+#include "axf/plan.h"
+
+/* New model with p's removed parts cut out of m. When hard is not NULL it receives the plan to run
+ * the new model with (dense + the hard-attention settings), owned by the caller. NULL + err when
+ * p does not fit m. */
+axf_model *axf_compact(const axf_model *m, const axf_plan *p, axf_plan **hard, axf_err *err);
+
+/* axf_model_save(cm, dir) plus the "axf_hard_attention" field from hard (may be NULL), and
+ * vocab_path (may be NULL) copied to DIR/vocab.txt. Every file is written atomically. */
+int axf_compact_save(const axf_model *cm, const axf_plan *hard, const char *dir,
+                     const char *vocab_path, axf_err *err);
+
+/* The plan a model in dir must run with: dense plus the "axf_hard_attention" settings of
+ * dir/config.json (just dense when the field is absent). Errors name the file and the entry. */
+axf_plan *axf_plan_load_hard(const char *dir, const axf_model *m, axf_err *err);
+
+#endif

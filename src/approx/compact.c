@@ -1,0 +1,284 @@
+/* Physical compaction of a model under a plan, and the hard-attention field of exported configs.
+ * The copy is index bookkeeping only: no arithmetic touches the weights, so the compacted model
+ * computes the same sums as the masked one (the engine skips removed parts in the same order). */
+#include "axf/compact.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "afile.h"
+
+static void copy_rows(float *dst, const float *src, const int *rows, int nrows, int width)
+{
+    for (int r = 0; r < nrows; r++)
+        memcpy(dst + (size_t)r * width, src + (size_t)rows[r] * width, (size_t)width * sizeof(float));
+}
+
+/* dst[r, c'] = src[r, cols[c']] for a [nr, src_w] row-major source. */
+static void copy_cols(float *dst, const float *src, int nr, int src_w, const int *cols, int ncols)
+{
+    for (int r = 0; r < nr; r++) {
+        const float *s = src + (size_t)r * src_w;
+        float *d = dst + (size_t)r * ncols;
+        for (int c = 0; c < ncols; c++)
+            d[c] = s[cols[c]];
+    }
+}
+
+static void copy_vec(float *dst, const float *src, int n)
+{
+    memcpy(dst, src, (size_t)n * sizeof(float));
+}
+
+static int plan_fits(const axf_model *m, const axf_plan *p, axf_err *err)
+{
+    if (p->n_layers != m->cfg.n_layers)
+        return axf_err_set(err, "compact: plan has %d layers, model %d", p->n_layers, m->cfg.n_layers);
+    for (int i = 0; i < p->n_layers; i++)
+        if (p->layers[i].nh != m->layers[i].nh || p->layers[i].f != m->layers[i].f)
+            return axf_err_set(err, "compact: plan of layer %d is for %d heads / FFN %d, model has %d / %d",
+                               i, p->layers[i].nh, p->layers[i].f, m->layers[i].nh, m->layers[i].f);
+    return 0;
+}
+
+axf_model *axf_compact(const axf_model *m, const axf_plan *p, axf_plan **hard, axf_err *err)
+{
+    if (hard)
+        *hard = NULL;
+    if (plan_fits(m, p, err))
+        return NULL;
+    const axf_config *c = &m->cfg;
+    int H = c->hidden, HS = c->head_dim;
+    axf_config nc = *c;
+    int src_of[AXF_MAX_LAYERS], nl = 0;
+    for (int i = 0; i < p->n_layers; i++) {
+        const axf_layer_plan *lp = &p->layers[i];
+        int nh = axf_plan_heads_on(lp), f = axf_plan_neurons_on(lp);
+        if (nh == 0 && f == 0)
+            continue;
+        src_of[nl] = i;
+        nc.layer_heads[nl] = nh;
+        nc.layer_ffn[nl] = f;
+        memset(nc.head_ids[nl], 0, sizeof nc.head_ids[nl]);
+        int k = 0;
+        for (int h = 0; h < lp->nh && nh > 0; h++)
+            if (lp->head_on[h])
+                nc.head_ids[nl][k++] = c->head_ids[i][h];
+        nl++;
+    }
+    nc.n_layers = nl;
+    for (int i = nl; i < AXF_MAX_LAYERS; i++) {
+        nc.layer_heads[i] = c->n_heads;
+        nc.layer_ffn[i] = c->ffn;
+    }
+    axf_model *o = axf_model_new(&nc, m->mlm_bias != NULL, err);
+    if (!o)
+        return NULL;
+
+    copy_vec(o->word_emb, m->word_emb, c->vocab_size * H);
+    copy_vec(o->pos_emb, m->pos_emb, c->max_pos * H);
+    copy_vec(o->type_emb, m->type_emb, c->type_vocab * H);
+    copy_vec(o->emb_ln_g, m->emb_ln_g, H);
+    copy_vec(o->emb_ln_b, m->emb_ln_b, H);
+    copy_vec(o->pool_w, m->pool_w, H * H);
+    copy_vec(o->pool_b, m->pool_b, H);
+    copy_vec(o->cls_w, m->cls_w, c->num_labels * H);
+    copy_vec(o->cls_b, m->cls_b, c->num_labels);
+    if (m->mlm_bias) {
+        copy_vec(o->mlm_w, m->mlm_w, H * H);
+        copy_vec(o->mlm_b, m->mlm_b, H);
+        copy_vec(o->mlm_ln_g, m->mlm_ln_g, H);
+        copy_vec(o->mlm_ln_b, m->mlm_ln_b, H);
+        copy_vec(o->mlm_bias, m->mlm_bias, c->vocab_size);
+    }
+
+    int *rows = axf_xmalloc(sizeof(int) * (size_t)(c->ffn > H ? c->ffn : H) + sizeof(int));
+    for (int li = 0; li < nl; li++) {
+        const axf_layer *s = &m->layers[src_of[li]];
+        const axf_layer_plan *lp = &p->layers[src_of[li]];
+        axf_layer *d = &o->layers[li];
+        int nh = nc.layer_heads[li], f = nc.layer_ffn[li], A = s->nh * HS;
+        copy_vec(d->ln1_g, s->ln1_g, H);
+        copy_vec(d->ln1_b, s->ln1_b, H);
+        copy_vec(d->ln2_g, s->ln2_g, H);
+        copy_vec(d->ln2_b, s->ln2_b, H);
+        if (nh > 0) {
+            int n = 0;
+            for (int h = 0; h < s->nh; h++)
+                if (lp->head_on[h])
+                    for (int j = 0; j < HS; j++)
+                        rows[n++] = h * HS + j;
+            copy_rows(d->wq, s->wq, rows, n, H);
+            copy_rows(d->wk, s->wk, rows, n, H);
+            copy_rows(d->wv, s->wv, rows, n, H);
+            for (int r = 0; r < n; r++) {
+                d->bq[r] = s->bq[rows[r]];
+                d->bk[r] = s->bk[rows[r]];
+                d->bv[r] = s->bv[rows[r]];
+            }
+            copy_cols(d->wo, s->wo, H, A, rows, n);
+            copy_vec(d->bo, s->bo, H);
+        }
+        if (f > 0) {
+            int n = 0;
+            for (int j = 0; j < s->f; j++)
+                if (lp->neuron_on[j])
+                    rows[n++] = j;
+            AXF_ASSERT(n == f);
+            copy_rows(d->w1, s->w1, rows, n, H);
+            for (int r = 0; r < n; r++)
+                d->b1[r] = s->b1[rows[r]];
+            copy_cols(d->w2, s->w2, H, s->f, rows, n);
+            copy_vec(d->b2, s->b2, H);
+        }
+    }
+    free(rows);
+
+    if (hard) {
+        axf_plan *hp = axf_plan_new(o);
+        for (int li = 0; li < nl; li++) {
+            const axf_layer_plan *lp = &p->layers[src_of[li]];
+            if (nc.layer_heads[li] > 0) {
+                hp->layers[li].hard = lp->hard;
+                hp->layers[li].k = lp->k;
+                hp->layers[li].threshold = lp->threshold;
+            }
+        }
+        *hard = hp;
+    }
+    return o;
+}
+
+/* ---- the axf_hard_attention config field ---- */
+
+int axf_compact_save(const axf_model *cm, const axf_plan *hard, const char *dir, const char *vocab_path,
+                     axf_err *err)
+{
+    if (axf_model_save(cm, dir, err))
+        return -1;
+    int rc = -1;
+    char *cfg_path = axf_afile_join(dir, "config.json");
+    char *text = NULL, *out = NULL;
+    cJSON *root = NULL;
+    int any = 0;
+    for (int i = 0; hard && i < hard->n_layers; i++)
+        any |= hard->layers[i].hard != AXF_HARD_OFF && hard->layers[i].attn_on;
+    if (any) {
+        text = axf_afile_read(cfg_path, 16u << 20, NULL, err);
+        if (!text)
+            goto done;
+        root = cJSON_Parse(text);
+        if (!root) {
+            axf_err_set(err, "%s: cannot re-read the config just written", cfg_path);
+            goto done;
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(root, "axf_hard_attention");
+        cJSON *arr = cJSON_AddArrayToObject(root, "axf_hard_attention");
+        for (int i = 0; i < hard->n_layers; i++) {
+            const axf_layer_plan *lp = &hard->layers[i];
+            if (lp->hard == AXF_HARD_OFF || !lp->attn_on)
+                continue;
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddNumberToObject(e, "layer", i);
+            cJSON_AddStringToObject(e, "mode", axf_hard_mode_name(lp->hard));
+            if (lp->hard == AXF_HARD_THRESHOLD)
+                cJSON_AddNumberToObject(e, "threshold", (double)lp->threshold);
+            else
+                cJSON_AddNumberToObject(e, "k", lp->k);
+            cJSON_AddItemToArray(arr, e);
+        }
+        out = cJSON_Print(root);
+        if (!out || axf_afile_write_atomic(cfg_path, out, strlen(out), err))
+            goto done;
+    }
+    if (vocab_path) {
+        char *vp = axf_afile_join(dir, "vocab.txt");
+        int bad = axf_afile_copy(vocab_path, vp, err);
+        free(vp);
+        if (bad)
+            goto done;
+    }
+    rc = 0;
+done:
+    cJSON_Delete(root);
+    free(text);
+    free(out);
+    free(cfg_path);
+    return rc;
+}
+
+axf_plan *axf_plan_load_hard(const char *dir, const axf_model *m, axf_err *err)
+{
+    char *cfg_path = axf_afile_join(dir, "config.json");
+    char *text = axf_afile_read(cfg_path, 16u << 20, NULL, err);
+    axf_plan *p = NULL;
+    cJSON *root = NULL;
+    if (!text)
+        goto done;
+    root = cJSON_Parse(text);
+    if (!root) {
+        axf_err_set(err, "%s: not valid JSON", cfg_path);
+        goto done;
+    }
+    p = axf_plan_new(m);
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "axf_hard_attention");
+    if (!arr)
+        goto done;
+    if (!cJSON_IsArray(arr)) {
+        axf_err_set(err, "%s: axf_hard_attention must be an array", cfg_path);
+        goto fail;
+    }
+    int idx = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, arr) {
+        const cJSON *jl = cJSON_GetObjectItemCaseSensitive(e, "layer");
+        const cJSON *jm = cJSON_GetObjectItemCaseSensitive(e, "mode");
+        const cJSON *jk = cJSON_GetObjectItemCaseSensitive(e, "k");
+        const cJSON *jt = cJSON_GetObjectItemCaseSensitive(e, "threshold");
+        int mode = cJSON_IsString(jm) ? axf_hard_mode_from_name(jm->valuestring) : -1;
+        if (!cJSON_IsNumber(jl) || jl->valuedouble != floor(jl->valuedouble) || jl->valuedouble < 0 ||
+            jl->valuedouble >= m->cfg.n_layers) {
+            axf_err_set(err, "%s: axf_hard_attention[%d]: layer missing or outside 0..%d", cfg_path,
+                        idx, m->cfg.n_layers - 1);
+            goto fail;
+        }
+        if (mode <= 0) {
+            axf_err_set(err, "%s: axf_hard_attention[%d]: mode must be topk, topk_renorm or threshold",
+                        cfg_path, idx);
+            goto fail;
+        }
+        axf_layer_plan *lp = &p->layers[(int)jl->valuedouble];
+        if (!lp->attn_on) {
+            axf_err_set(err, "%s: axf_hard_attention[%d]: layer %d has no attention", cfg_path, idx,
+                        (int)jl->valuedouble);
+            goto fail;
+        }
+        lp->hard = (axf_hard_mode)mode;
+        if (mode == AXF_HARD_THRESHOLD) {
+            if (!cJSON_IsNumber(jt) || !(jt->valuedouble > 0 && jt->valuedouble < 1)) {
+                axf_err_set(err, "%s: axf_hard_attention[%d]: threshold must be in (0, 1)", cfg_path, idx);
+                goto fail;
+            }
+            lp->threshold = (float)jt->valuedouble;
+        } else {
+            if (!cJSON_IsNumber(jk) || jk->valuedouble < 1 || jk->valuedouble > 1e9 ||
+                jk->valuedouble != floor(jk->valuedouble)) {
+                axf_err_set(err, "%s: axf_hard_attention[%d]: k must be a positive integer", cfg_path, idx);
+                goto fail;
+            }
+            lp->k = (int)jk->valuedouble;
+        }
+        idx++;
+    }
+    goto done;
+fail:
+    axf_plan_free(p);
+    p = NULL;
+done:
+    cJSON_Delete(root);
+    free(text);
+    free(cfg_path);
+    return p;
+}
