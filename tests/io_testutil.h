@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 /* A fresh directory under $TMPDIR (or /tmp); removed by tu_rmdir at the end. */
-static char *tu_tmpdir(void)
+__attribute__((unused)) static char *tu_tmpdir(void)
 {
     const char *base = getenv("TMPDIR");
     static char buf[512];
@@ -22,7 +22,7 @@ static char *tu_tmpdir(void)
     return buf;
 }
 
-static void tu_rmdir(const char *dir)
+__attribute__((unused)) static void tu_rmdir(const char *dir)
 {
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
@@ -30,7 +30,7 @@ static void tu_rmdir(const char *dir)
         fprintf(stderr, "could not remove %s\n", dir);
 }
 
-static char *tu_path(const char *dir, const char *name)
+__attribute__((unused)) static char *tu_path(const char *dir, const char *name)
 {
     static char bufs[64][1024]; /* rotating: a result stays valid for 63 more calls */
     static int k;
@@ -39,7 +39,7 @@ static char *tu_path(const char *dir, const char *name)
     return b;
 }
 
-static void tu_write(const char *path, const void *data, size_t n)
+__attribute__((unused)) static void tu_write(const char *path, const void *data, size_t n)
 {
     FILE *fp = fopen(path, "wb");
     if (!fp || fwrite(data, 1, n, fp) != n) {
@@ -49,11 +49,11 @@ static void tu_write(const char *path, const void *data, size_t n)
     fclose(fp);
 }
 
-static void tu_write_str(const char *path, const char *s) { tu_write(path, s, strlen(s)); }
+__attribute__((unused)) static void tu_write_str(const char *path, const char *s) { tu_write(path, s, strlen(s)); }
 
 /* A safetensors file from a header string (written as is, size field = hdr_len or strlen) and a
  * data area. */
-static void tu_write_st(const char *path, const char *hdr, uint64_t size_field, const void *data,
+__attribute__((unused)) static void tu_write_st(const char *path, const char *hdr, uint64_t size_field, const void *data,
                         size_t n)
 {
     FILE *fp = fopen(path, "wb");
