@@ -1,0 +1,680 @@
+/* Training forward pass (keeping every activation the backward pass needs) and its backward pass
+ * over a packed batch, optionally under an approximation plan. Removed elements are gated by
+ * multiplying by zero here; the engine is the place where they cost nothing. */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "axf/train.h"
+#include "kernels.h"
+
+/* Heads and neurons of a layer come from the config, the source every tensor shape follows. */
+#define LNH(m, l) ((m)->cfg.layer_heads[l])
+#define LF(m, l) ((m)->cfg.layer_ffn[l])
+
+/* A buffer that only ever grows, so steady-state training allocates nothing. */
+typedef struct {
+    void *p;
+    size_t cap; /* bytes */
+} grow_buf;
+
+static void *grow(grow_buf *b, size_t bytes)
+{
+    if (bytes > b->cap) {
+        free(b->p);
+        b->cap = bytes + bytes / 4 + 64;
+        b->p = axf_xmalloc(b->cap);
+    }
+    return b->p;
+}
+
+enum {
+    B_SEQ_START, B_SEQ_LEN, B_ATT_OFF,
+    B_EMB_XHAT, B_EMB_RSTD, B_EMB_MASK, B_HS,
+    B_Q, B_K, B_V, B_CTX, B_A, B_A_MASK, B_X1HAT, B_R1, B_H1, B_U, B_G, B_F2, B_F_MASK, B_X2HAT, B_R2,
+    B_P, B_PK, B_AKEEP, B_SUM,
+    B_CLS_H, B_POOLED, B_PD, B_P_MASK, B_LOGITS, B_DLOGITS, B_SEQ_LOSS,
+    B_MH, B_MU, B_MA, B_MXHAT, B_MRSTD, B_MZ, B_MLOG,
+    B_DH, B_DH1, B_DTMP, B_DQ, B_DK, B_DV, B_DCTX, B_DU, B_DP, B_DB, B_DM,
+    B_COUNT
+};
+
+typedef struct {
+    unsigned char attn, ffn, identity, hard, pk_sep;
+} layer_state;
+
+struct axf_train_ctx {
+    axf_model *m;
+    axf_model *g; /* gradients */
+    float hdrop, adrop;
+    axf_rng *rng;
+    grow_buf buf[B_COUNT];
+
+    /* shape and inputs of the last forward */
+    int T, B, M, maxn, Fmax, NH, with_head;
+    size_t S2; /* sum of n^2 over sequences */
+    axf_loss_reduction red;
+    const axf_plan *plan;
+    axf_train_batch tb;
+    layer_state ls[AXF_MAX_LAYERS];
+
+    int *seq_start, *seq_len;
+    size_t *att_off;
+    float *e_xhat, *e_rstd, *hs;
+    unsigned char *e_mask;
+    float *q, *k, *v, *ctx, *a, *x1hat, *r1, *h1, *u, *gl, *f2, *x2hat, *r2;
+    unsigned char *a_mask, *f_mask, *akeep;
+    float *P, *Pk, *sum;
+    float *cls_h, *pooled, *pd, *logits, *dlogits, *seq_loss;
+    unsigned char *p_mask;
+    float *mh, *mu, *ma, *mxhat, *mrstd, *mz, *mlog;
+    float *dh, *dh1, *dtmp, *dq, *dk, *dv, *dctx, *du, *dP, *db, *dm;
+};
+
+axf_train_ctx *axf_train_ctx_new(axf_model *m, axf_err *err)
+{
+    if (!m)
+        return axf_err_set(err, "train: no model"), NULL;
+    axf_train_ctx *c = axf_xcalloc(1, sizeof *c);
+    c->m = m;
+    return c;
+}
+
+void axf_train_ctx_free(axf_train_ctx *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < B_COUNT; i++)
+        free(c->buf[i].p);
+    axf_model_free(c->g);
+    free(c);
+}
+
+void axf_train_ctx_set_dropout(axf_train_ctx *c, float hidden, float attn, axf_rng *rng)
+{
+    c->hdrop = hidden > 0 ? hidden : 0;
+    c->adrop = attn > 0 ? attn : 0;
+    c->rng = rng;
+}
+
+/* The gradient arena is made on first use: gate gradients never need it. */
+axf_model *axf_train_grads(axf_train_ctx *c)
+{
+    if (!c->g) {
+        axf_err err;
+        c->g = axf_model_clone(c->m, &err);
+        AXF_ASSERT(c->g != NULL);
+        memset(c->g->arena, 0, c->g->n_floats * sizeof(float));
+    }
+    return c->g;
+}
+
+void axf_train_zero_grad(axf_train_ctx *c)
+{
+    axf_model *g = axf_train_grads(c);
+    memset(g->arena, 0, g->n_floats * sizeof(float));
+}
+
+const float *axf_train_seq_losses(const axf_train_ctx *c) { return c->seq_loss; }
+
+#define F(id, n) ((float *)grow(&c->buf[id], (size_t)(n) * sizeof(float)))
+#define U8(id, n) ((unsigned char *)grow(&c->buf[id], (size_t)(n)))
+
+static void layout(axf_train_ctx *c)
+{
+    const axf_config *cf = &c->m->cfg;
+    size_t T = (size_t)c->T, B = (size_t)c->B, M = (size_t)c->M, H = (size_t)cf->hidden;
+    size_t L = (size_t)cf->n_layers, Fm = (size_t)c->Fmax, C = (size_t)cf->num_labels;
+    size_t A = L * (size_t)c->NH * c->S2;
+    c->e_xhat = F(B_EMB_XHAT, T * H);
+    c->e_rstd = F(B_EMB_RSTD, T);
+    c->e_mask = U8(B_EMB_MASK, T * H);
+    c->hs = F(B_HS, (L + 1) * T * H);
+    c->q = F(B_Q, L * T * H);
+    c->k = F(B_K, L * T * H);
+    c->v = F(B_V, L * T * H);
+    c->ctx = F(B_CTX, L * T * H);
+    c->a = F(B_A, L * T * H);
+    c->a_mask = U8(B_A_MASK, L * T * H);
+    c->x1hat = F(B_X1HAT, L * T * H);
+    c->r1 = F(B_R1, L * T);
+    c->h1 = F(B_H1, L * T * H);
+    c->u = F(B_U, L * T * Fm);
+    c->gl = F(B_G, L * T * Fm);
+    c->f2 = F(B_F2, L * T * H);
+    c->f_mask = U8(B_F_MASK, L * T * H);
+    c->x2hat = F(B_X2HAT, L * T * H);
+    c->r2 = F(B_R2, L * T);
+    c->P = F(B_P, A);
+    c->Pk = F(B_PK, A);
+    c->akeep = U8(B_AKEEP, A);
+    c->sum = F(B_SUM, T * H);
+    c->cls_h = F(B_CLS_H, B * H);
+    c->pooled = F(B_POOLED, B * H);
+    c->pd = F(B_PD, B * H);
+    c->p_mask = U8(B_P_MASK, B * H);
+    c->logits = F(B_LOGITS, B * C);
+    c->dlogits = F(B_DLOGITS, B * C);
+    c->seq_loss = F(B_SEQ_LOSS, B);
+    c->mh = F(B_MH, M * H);
+    c->mu = F(B_MU, M * H);
+    c->ma = F(B_MA, M * H);
+    c->mxhat = F(B_MXHAT, M * H);
+    c->mrstd = F(B_MRSTD, M);
+    c->mz = F(B_MZ, M * H);
+    c->mlog = F(B_MLOG, M * (size_t)cf->vocab_size);
+    c->dh = F(B_DH, T * H);
+    c->dh1 = F(B_DH1, T * H);
+    c->dtmp = F(B_DTMP, T * H);
+    c->dq = F(B_DQ, T * H);
+    c->dk = F(B_DK, T * H);
+    c->dv = F(B_DV, T * H);
+    c->dctx = F(B_DCTX, T * H);
+    c->du = F(B_DU, T * Fm);
+    c->dP = F(B_DP, (size_t)c->maxn * c->maxn);
+    c->db = F(B_DB, (B > M ? B : M) * H);
+    c->dm = F(B_DM, M * H);
+}
+
+/* ---- attention for one layer ---------------------------------------------------------------- */
+
+static void attention_fwd(axf_train_ctx *c, int l, const axf_layer_plan *lp, int QW)
+{
+    const axf_config *cf = &c->m->cfg;
+    int HS = cf->head_dim, nh = LNH(c->m, l), T = c->T;
+    float scale = 1.0f / sqrtf((float)HS);
+    float *q = c->q + (size_t)l * T * cf->hidden, *k = c->k + (size_t)l * T * cf->hidden;
+    float *v = c->v + (size_t)l * T * cf->hidden, *ctx = c->ctx + (size_t)l * T * cf->hidden;
+    axf_hard_mode hard = lp ? lp->hard : AXF_HARD_OFF;
+    int pk_sep = c->ls[l].pk_sep;
+    for (int h = 0; h < nh; h++) {
+        int on = !lp || lp->head_on[h];
+        size_t base = ((size_t)l * c->NH + (size_t)h) * c->S2;
+        for (int s = 0; s < c->B; s++) {
+            int o = c->seq_start[s], n = c->seq_len[s];
+            float *ch = ctx + (size_t)o * QW + (size_t)h * HS;
+            if (!on) {
+                for (int t = 0; t < n; t++)
+                    memset(ch + (size_t)t * QW, 0, (size_t)HS * sizeof(float));
+                continue;
+            }
+            const float *qh = q + (size_t)o * QW + (size_t)h * HS, *kh = k + (size_t)o * QW + (size_t)h * HS;
+            const float *vh = v + (size_t)o * QW + (size_t)h * HS;
+            float *P = c->P + base + c->att_off[s];
+            unsigned char *keep = c->akeep + base + c->att_off[s];
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, HS, scale, qh, QW, kh, QW, 0.0f, P, n);
+            int masked = 0;
+            if (hard == AXF_HARD_TOPK_RENORM && lp->k < n)
+                tk_hard_scores(P, keep, n, lp->k);
+            tk_softmax_rows(P, n, n);
+            float *Pk = P;
+            if (pk_sep) {
+                Pk = c->Pk + base + c->att_off[s];
+                memcpy(Pk, P, (size_t)n * n * sizeof(float));
+                if ((hard == AXF_HARD_TOPK && lp->k < n) || hard == AXF_HARD_THRESHOLD) {
+                    tk_hard_probs(Pk, keep, n, hard, lp->k, lp->threshold);
+                    masked = 1;
+                }
+                if (c->adrop > 0) {
+                    float ks = 1.0f / (1.0f - c->adrop);
+                    for (size_t i = 0; i < (size_t)n * n; i++) {
+                        int kd = axf_rng_uniform(c->rng) >= c->adrop;
+                        int kk = (masked ? keep[i] : 1) && kd;
+                        keep[i] = (unsigned char)kk;
+                        Pk[i] = kk ? Pk[i] * ks : 0.0f;
+                    }
+                    masked = 1;
+                }
+                if (!masked)
+                    memset(keep, 1, (size_t)n * n);
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, HS, n, 1.0f, Pk, n, vh, QW, 0.0f, ch, QW);
+        }
+    }
+}
+
+/* dctx [T, QW] -> dq, dk, dv [T, QW] (zero for heads that are off). */
+static void attention_bwd(axf_train_ctx *c, int l, const axf_layer_plan *lp, int QW)
+{
+    const axf_config *cf = &c->m->cfg;
+    int HS = cf->head_dim, nh = LNH(c->m, l), T = c->T;
+    float scale = 1.0f / sqrtf((float)HS);
+    const float *q = c->q + (size_t)l * T * cf->hidden, *k = c->k + (size_t)l * T * cf->hidden;
+    const float *v = c->v + (size_t)l * T * cf->hidden;
+    int pk_sep = c->ls[l].pk_sep;
+    float ks = c->adrop > 0 ? 1.0f / (1.0f - c->adrop) : 1.0f;
+    for (int h = 0; h < nh; h++) {
+        int on = !lp || lp->head_on[h];
+        size_t base = ((size_t)l * c->NH + (size_t)h) * c->S2;
+        for (int s = 0; s < c->B; s++) {
+            int o = c->seq_start[s], n = c->seq_len[s];
+            size_t off = (size_t)o * QW + (size_t)h * HS;
+            if (!on) {
+                for (int t = 0; t < n; t++) {
+                    memset(c->dq + off + (size_t)t * QW, 0, (size_t)HS * sizeof(float));
+                    memset(c->dk + off + (size_t)t * QW, 0, (size_t)HS * sizeof(float));
+                    memset(c->dv + off + (size_t)t * QW, 0, (size_t)HS * sizeof(float));
+                }
+                continue;
+            }
+            const float *P = c->P + base + c->att_off[s];
+            const float *Pk = pk_sep ? c->Pk + base + c->att_off[s] : P;
+            const unsigned char *keep = c->akeep + base + c->att_off[s];
+            const float *dch = c->dctx + off;
+            float *dP = c->dP;
+            /* dPk = dctx_h V_h^T ; dV_h = Pk^T dctx_h */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, HS, 1.0f, dch, QW, v + off, QW, 0.0f, dP, n);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, HS, n, 1.0f, Pk, n, dch, QW, 0.0f, c->dv + off, QW);
+            if (pk_sep)
+                for (size_t i = 0; i < (size_t)n * n; i++)
+                    dP[i] = keep[i] ? dP[i] * ks : 0.0f;
+            /* softmax backward: dS = P (dP - rowsum(dP P)) */
+            for (int r = 0; r < n; r++) {
+                float *d = dP + (size_t)r * n;
+                const float *p = P + (size_t)r * n;
+                float dot = 0.0f;
+                for (int j = 0; j < n; j++)
+                    dot += d[j] * p[j];
+                for (int j = 0; j < n; j++)
+                    d[j] = p[j] * (d[j] - dot);
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, HS, n, scale, dP, n, k + off, QW, 0.0f, c->dq + off, QW);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, HS, n, scale, dP, n, q + off, QW, 0.0f, c->dk + off, QW);
+        }
+    }
+}
+
+/* ---- forward -------------------------------------------------------------------------------- */
+
+static int check_batch(axf_train_ctx *c, const axf_plan *plan, const axf_train_batch *tb, axf_err *err)
+{
+    const axf_config *cf = &c->m->cfg;
+    const axf_batch *b = &tb->b;
+    if (b->n_seq <= 0)
+        return axf_err_set(err, "train: batch has no sequences");
+    if (!b->seq_off || !b->ids || !b->types)
+        return axf_err_set(err, "train: batch without ids, types or offsets");
+    if (b->seq_off[b->n_seq] - b->seq_off[0] != b->n_tok)
+        return axf_err_set(err, "train: batch n_tok %d does not match its offsets", b->n_tok);
+    if (plan && plan->n_layers != cf->n_layers)
+        return axf_err_set(err, "train: plan has %d layers, model %d", plan->n_layers, cf->n_layers);
+    for (int s = 0; s < b->n_seq; s++) {
+        int n = b->seq_off[s + 1] - b->seq_off[s];
+        if (n <= 0 || n > cf->max_pos)
+            return axf_err_set(err, "train: sequence %d has %d tokens (1..%d allowed)", s, n, cf->max_pos);
+    }
+    for (int t = 0; t < b->n_tok; t++) {
+        if (b->ids[t] < 0 || b->ids[t] >= cf->vocab_size)
+            return axf_err_set(err, "train: token %d has id %d outside the vocabulary (%d)", t, b->ids[t],
+                               cf->vocab_size);
+        if (b->types[t] < 0 || b->types[t] >= cf->type_vocab)
+            return axf_err_set(err, "train: token %d has type %d (type vocabulary %d)", t, b->types[t],
+                               cf->type_vocab);
+    }
+    if (tb->labels && cf->task == AXF_TASK_CLASSIFY)
+        for (int s = 0; s < b->n_seq; s++)
+            if (tb->labels[s] < 0 || tb->labels[s] >= cf->num_labels)
+                return axf_err_set(err, "train: sequence %d has label %d (model has %d labels)", s,
+                                   tb->labels[s], cf->num_labels);
+    if (tb->n_mlm > 0) {
+        if (!c->m->mlm_w)
+            return axf_err_set(err, "train: masked-LM targets given but the model has no masked-LM head");
+        for (int i = 0; i < tb->n_mlm; i++) {
+            if (tb->mlm_pos[i] < 0 || tb->mlm_pos[i] >= b->n_tok)
+                return axf_err_set(err, "train: masked position %d outside the batch", tb->mlm_pos[i]);
+            if (tb->mlm_ids[i] < 0 || tb->mlm_ids[i] >= cf->vocab_size)
+                return axf_err_set(err, "train: masked-LM target id %d outside the vocabulary", tb->mlm_ids[i]);
+        }
+    }
+    return 0;
+}
+
+static double head_fwd(axf_train_ctx *c, const axf_train_batch *tb, float scale)
+{
+    const axf_model *m = c->m;
+    int H = m->cfg.hidden, B = c->B, C = m->cfg.num_labels;
+    const float *hL = c->hs + (size_t)m->cfg.n_layers * c->T * H;
+    for (int s = 0; s < B; s++)
+        memcpy(c->cls_h + (size_t)s * H, hL + (size_t)c->seq_start[s] * H, (size_t)H * sizeof(float));
+    tk_linear_fwd(c->pooled, H, c->cls_h, H, m->pool_w, m->pool_b, B, H, H);
+    for (size_t i = 0; i < (size_t)B * H; i++)
+        c->pooled[i] = tanhf(c->pooled[i]);
+    memcpy(c->pd, c->pooled, (size_t)B * H * sizeof(float));
+    if (c->hdrop > 0)
+        tk_dropout_fwd(c->pd, c->p_mask, (size_t)B * H, c->hdrop, c->rng);
+    tk_linear_fwd(c->logits, C, c->pd, H, m->cls_w, m->cls_b, B, H, C);
+    if (tb->labels && m->cfg.task == AXF_TASK_CLASSIFY)
+        return tk_xent(c->dlogits, c->seq_loss, c->logits, tb->labels, B, C, scale);
+    if (tb->targets && m->cfg.task == AXF_TASK_REGRESS) {
+        double tot = 0;
+        for (int s = 0; s < B; s++) {
+            float d = c->logits[(size_t)s * C] - tb->targets[s];
+            c->seq_loss[s] = d * d;
+            tot += (double)d * d;
+            for (int j = 0; j < C; j++)
+                c->dlogits[(size_t)s * C + j] = 0.0f;
+            c->dlogits[(size_t)s * C] = 2.0f * d * scale;
+        }
+        return tot;
+    }
+    memset(c->dlogits, 0, (size_t)B * C * sizeof(float));
+    memset(c->seq_loss, 0, (size_t)B * sizeof(float));
+    return 0.0;
+}
+
+static double mlm_fwd(axf_train_ctx *c, const axf_train_batch *tb, float scale)
+{
+    const axf_model *m = c->m;
+    int H = m->cfg.hidden, M = c->M, V = m->cfg.vocab_size;
+    const float *hL = c->hs + (size_t)m->cfg.n_layers * c->T * H;
+    for (int i = 0; i < M; i++)
+        memcpy(c->mh + (size_t)i * H, hL + (size_t)tb->mlm_pos[i] * H, (size_t)H * sizeof(float));
+    tk_linear_fwd(c->mu, H, c->mh, H, m->mlm_w, m->mlm_b, M, H, H);
+    tk_act_fwd(c->ma, c->mu, (size_t)M * H, m->cfg.act);
+    tk_layernorm_fwd(c->mz, c->mxhat, c->mrstd, c->ma, m->mlm_ln_g, m->mlm_ln_b, M, H, m->cfg.ln_eps);
+    tk_linear_fwd(c->mlog, V, c->mz, H, m->word_emb, m->mlm_bias, M, H, V);
+    /* logits are replaced by their gradient: nothing else reads them */
+    return tk_xent(c->mlog, NULL, c->mlog, tb->mlm_ids, M, V, scale);
+}
+
+int axf_train_forward(axf_train_ctx *c, const axf_plan *plan, const axf_train_batch *tb,
+                      axf_loss_reduction red, double *loss, float *logits, axf_err *err)
+{
+    if (check_batch(c, plan, tb, err))
+        return -1;
+    const axf_model *m = c->m;
+    const axf_config *cf = &m->cfg;
+    const axf_batch *b = &tb->b;
+    int H = cf->hidden, L = cf->n_layers;
+    c->T = b->n_tok;
+    c->B = b->n_seq;
+    c->M = tb->n_mlm > 0 ? tb->n_mlm : 0;
+    c->tb = *tb;
+    c->plan = plan;
+    c->red = red;
+    c->NH = cf->n_heads > 0 ? cf->n_heads : 1;
+    for (int l = 0; l < L; l++)
+        if (LNH(m, l) > c->NH)
+            c->NH = LNH(m, l);
+    c->Fmax = 1;
+    for (int l = 0; l < L; l++)
+        if (LF(m, l) > c->Fmax)
+            c->Fmax = LF(m, l);
+    c->with_head = tb->labels || tb->targets || logits;
+
+    c->seq_start = (int *)grow(&c->buf[B_SEQ_START], (size_t)c->B * sizeof(int));
+    c->seq_len = (int *)grow(&c->buf[B_SEQ_LEN], (size_t)c->B * sizeof(int));
+    c->att_off = (size_t *)grow(&c->buf[B_ATT_OFF], (size_t)(c->B + 1) * sizeof(size_t));
+    c->S2 = 0;
+    c->maxn = 1;
+    for (int s = 0; s < c->B; s++) {
+        int n = b->seq_off[s + 1] - b->seq_off[s];
+        c->seq_start[s] = b->seq_off[s] - b->seq_off[0];
+        c->seq_len[s] = n;
+        c->att_off[s] = c->S2;
+        c->S2 += (size_t)n * n;
+        if (n > c->maxn)
+            c->maxn = n;
+    }
+    c->att_off[c->B] = c->S2;
+    layout(c);
+
+    /* embeddings */
+    float *h0 = c->hs;
+    for (int s = 0; s < c->B; s++)
+        for (int p = 0; p < c->seq_len[s]; p++) {
+            int t = c->seq_start[s] + p;
+            const float *w = m->word_emb + (size_t)b->ids[t] * H;
+            const float *ps = m->pos_emb + (size_t)p * H, *ty = m->type_emb + (size_t)b->types[t] * H;
+            float *o = c->sum + (size_t)t * H;
+            for (int i = 0; i < H; i++)
+                o[i] = w[i] + ps[i] + ty[i];
+        }
+    tk_layernorm_fwd(h0, c->e_xhat, c->e_rstd, c->sum, m->emb_ln_g, m->emb_ln_b, c->T, H, cf->ln_eps);
+    if (c->hdrop > 0)
+        tk_dropout_fwd(h0, c->e_mask, (size_t)c->T * H, c->hdrop, c->rng);
+
+    /* encoder */
+    for (int l = 0; l < L; l++) {
+        const axf_layer *ly = &m->layers[l];
+        const axf_layer_plan *lp = plan ? &plan->layers[l] : NULL;
+        layer_state *st = &c->ls[l];
+        size_t TH = (size_t)c->T * H;
+        int QW = LNH(m, l) * cf->head_dim, f = LF(m, l);
+        st->attn = LNH(m, l) > 0 && (!lp || lp->attn_on);
+        st->ffn = f > 0 && (!lp || lp->ffn_on);
+        st->identity = !st->attn && !st->ffn;
+        st->hard = lp ? lp->hard : AXF_HARD_OFF;
+        st->pk_sep = st->attn && (c->adrop > 0 || st->hard == AXF_HARD_TOPK || st->hard == AXF_HARD_THRESHOLD);
+        const float *x = c->hs + (size_t)l * TH;
+        float *out = c->hs + (size_t)(l + 1) * TH;
+        if (st->identity) {
+            memcpy(out, x, TH * sizeof(float));
+            continue;
+        }
+        float *h1 = c->h1 + (size_t)l * TH;
+        if (st->attn) {
+            float *q = c->q + (size_t)l * TH, *k = c->k + (size_t)l * TH, *v = c->v + (size_t)l * TH;
+            float *a = c->a + (size_t)l * TH;
+            tk_linear_fwd(q, QW, x, H, ly->wq, ly->bq, c->T, H, QW);
+            tk_linear_fwd(k, QW, x, H, ly->wk, ly->bk, c->T, H, QW);
+            tk_linear_fwd(v, QW, x, H, ly->wv, ly->bv, c->T, H, QW);
+            attention_fwd(c, l, lp, QW);
+            tk_linear_fwd(a, H, c->ctx + (size_t)l * TH, QW, ly->wo, ly->bo, c->T, QW, H);
+            memcpy(c->sum, a, TH * sizeof(float));
+            if (c->hdrop > 0)
+                tk_dropout_fwd(c->sum, c->a_mask + (size_t)l * TH, TH, c->hdrop, c->rng);
+            for (size_t i = 0; i < TH; i++)
+                c->sum[i] += x[i];
+            tk_layernorm_fwd(h1, c->x1hat + (size_t)l * TH, c->r1 + (size_t)l * c->T, c->sum, ly->ln1_g,
+                             ly->ln1_b, c->T, H, cf->ln_eps);
+        } else {
+            tk_layernorm_fwd(h1, c->x1hat + (size_t)l * TH, c->r1 + (size_t)l * c->T, x, ly->ln1_g,
+                             ly->ln1_b, c->T, H, cf->ln_eps);
+        }
+        if (st->ffn) {
+            size_t TF = (size_t)c->T * c->Fmax;
+            float *u = c->u + (size_t)l * TF, *g = c->gl + (size_t)l * TF, *f2 = c->f2 + (size_t)l * TH;
+            tk_linear_fwd(u, f, h1, H, ly->w1, ly->b1, c->T, H, f);
+            tk_act_fwd(g, u, (size_t)c->T * f, cf->act);
+            if (lp && lp->neuron_on)
+                for (int j = 0; j < f; j++)
+                    if (!lp->neuron_on[j])
+                        for (int t = 0; t < c->T; t++)
+                            g[(size_t)t * f + j] = 0.0f;
+            tk_linear_fwd(f2, H, g, f, ly->w2, ly->b2, c->T, f, H);
+            memcpy(c->sum, f2, TH * sizeof(float));
+            if (c->hdrop > 0)
+                tk_dropout_fwd(c->sum, c->f_mask + (size_t)l * TH, TH, c->hdrop, c->rng);
+            for (size_t i = 0; i < TH; i++)
+                c->sum[i] += h1[i];
+            tk_layernorm_fwd(out, c->x2hat + (size_t)l * TH, c->r2 + (size_t)l * c->T, c->sum, ly->ln2_g,
+                             ly->ln2_b, c->T, H, cf->ln_eps);
+        } else {
+            tk_layernorm_fwd(out, c->x2hat + (size_t)l * TH, c->r2 + (size_t)l * c->T, h1, ly->ln2_g,
+                             ly->ln2_b, c->T, H, cf->ln_eps);
+        }
+    }
+
+    double total = 0.0;
+    if (c->with_head) {
+        total += head_fwd(c, tb, red == AXF_LOSS_MEAN ? 1.0f / (float)c->B : 1.0f);
+        if (logits)
+            memcpy(logits, c->logits, (size_t)c->B * cf->num_labels * sizeof(float));
+        if (red == AXF_LOSS_MEAN)
+            total /= c->B;
+    }
+    if (c->M > 0) {
+        double ml = mlm_fwd(c, tb, red == AXF_LOSS_MEAN ? 1.0f / (float)c->M : 1.0f);
+        total += red == AXF_LOSS_MEAN ? ml / c->M : ml;
+    }
+    if (loss)
+        *loss = total;
+    return 0;
+}
+
+/* ---- backward ------------------------------------------------------------------------------- */
+
+static float dotf(const float *a, const float *b, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)a[i] * b[i];
+    return (float)s;
+}
+
+static void head_bwd(axf_train_ctx *c, int pg)
+{
+    const axf_model *m = c->m;
+    axf_model *g = c->g; /* NULL unless pg */
+    int H = m->cfg.hidden, B = c->B, C = m->cfg.num_labels;
+    float *dpd = c->db;
+    tk_linear_bwd(dpd, H, 0, pg ? g->cls_w : NULL, pg ? g->cls_b : NULL, c->dlogits, C, c->pd, H, m->cls_w, B, H, C);
+    if (c->hdrop > 0)
+        tk_dropout_bwd(dpd, c->p_mask, (size_t)B * H, c->hdrop);
+    for (size_t i = 0; i < (size_t)B * H; i++)
+        dpd[i] *= 1.0f - c->pooled[i] * c->pooled[i];
+    float *dcls = c->dtmp; /* [B, H], free at this point */
+    tk_linear_bwd(dcls, H, 0, pg ? g->pool_w : NULL, pg ? g->pool_b : NULL, dpd, H, c->cls_h, H, m->pool_w, B, H, H);
+    for (int s = 0; s < B; s++) {
+        float *d = c->dh + (size_t)c->seq_start[s] * H;
+        const float *e = dcls + (size_t)s * H;
+        for (int i = 0; i < H; i++)
+            d[i] += e[i];
+    }
+}
+
+static void mlm_bwd(axf_train_ctx *c, int pg)
+{
+    const axf_model *m = c->m;
+    axf_model *g = c->g; /* NULL unless pg */
+    int H = m->cfg.hidden, M = c->M, V = m->cfg.vocab_size;
+    float *dz = c->dm;
+    tk_linear_bwd(dz, H, 0, pg ? g->word_emb : NULL, pg ? g->mlm_bias : NULL, c->mlog, V, c->mz, H, m->word_emb,
+                  M, H, V);
+    float *da = c->db;
+    tk_layernorm_bwd(da, 0, pg ? g->mlm_ln_g : NULL, pg ? g->mlm_ln_b : NULL, dz, c->mxhat, c->mrstd,
+                     m->mlm_ln_g, M, H);
+    tk_act_bwd(da, da, c->mu, (size_t)M * H, m->cfg.act);
+    tk_linear_bwd(dz, H, 0, pg ? g->mlm_w : NULL, pg ? g->mlm_b : NULL, da, H, c->mh, H, m->mlm_w, M, H, H);
+    for (int i = 0; i < M; i++) {
+        float *d = c->dh + (size_t)c->tb.mlm_pos[i] * H;
+        const float *e = dz + (size_t)i * H;
+        for (int j = 0; j < H; j++)
+            d[j] += e[j];
+    }
+}
+
+void axf_train_backward(axf_train_ctx *c, int pg, axf_gate_grads *gates)
+{
+    const axf_model *m = c->m;
+    axf_model *g = pg ? axf_train_grads(c) : NULL;
+    const axf_config *cf = &m->cfg;
+    int H = cf->hidden, L = cf->n_layers, T = c->T, HS = cf->head_dim;
+    size_t TH = (size_t)T * H;
+    if (gates) {
+        memset(gates->head, 0, sizeof gates->head);
+        memset(gates->attn, 0, sizeof gates->attn);
+        memset(gates->ffn, 0, sizeof gates->ffn);
+        for (int l = 0; l < L; l++)
+            if (gates->neuron[l])
+                memset(gates->neuron[l], 0, (size_t)LF(m, l) * sizeof(float));
+    }
+    memset(c->dh, 0, TH * sizeof(float));
+    if (c->with_head)
+        head_bwd(c, pg);
+    if (c->M > 0)
+        mlm_bwd(c, pg);
+
+    for (int l = L - 1; l >= 0; l--) {
+        const axf_layer *ly = &m->layers[l];
+        axf_layer *gl = g ? &g->layers[l] : NULL;
+        const axf_layer_plan *lp = c->plan ? &c->plan->layers[l] : NULL;
+        const layer_state *st = &c->ls[l];
+        if (st->identity)
+            continue;
+        int QW = LNH(m, l) * HS, f = LF(m, l);
+        const float *x = c->hs + (size_t)l * TH, *h1 = c->h1 + (size_t)l * TH;
+        /* LN2: dh (grad of the layer output) -> dh1 (grad of LN2's input) */
+        tk_layernorm_bwd(c->dh1, 0, pg ? gl->ln2_g : NULL, pg ? gl->ln2_b : NULL, c->dh, c->x2hat + (size_t)l * TH,
+                         c->r2 + (size_t)l * T, ly->ln2_g, T, H);
+        if (st->ffn) {
+            size_t TF = (size_t)T * c->Fmax;
+            const float *u = c->u + (size_t)l * TF, *gact = c->gl + (size_t)l * TF;
+            float *df2 = c->dtmp;
+            memcpy(df2, c->dh1, TH * sizeof(float));
+            if (c->hdrop > 0)
+                tk_dropout_bwd(df2, c->f_mask + (size_t)l * TH, TH, c->hdrop);
+            if (gates)
+                gates->ffn[l] = dotf(df2, c->f2 + (size_t)l * TH, TH);
+            tk_linear_bwd(c->du, f, 0, pg ? gl->w2 : NULL, pg ? gl->b2 : NULL, df2, H, gact, f, ly->w2, T, f, H);
+            if (gates && gates->neuron[l]) {
+                float *gn = gates->neuron[l];
+                for (int t = 0; t < T; t++) {
+                    const float *dr = c->du + (size_t)t * f, *ar = gact + (size_t)t * f;
+                    for (int j = 0; j < f; j++)
+                        gn[j] += dr[j] * ar[j];
+                }
+                if (lp && lp->neuron_on)
+                    for (int j = 0; j < f; j++)
+                        if (!lp->neuron_on[j])
+                            gn[j] = 0.0f;
+            }
+            if (lp && lp->neuron_on)
+                for (int j = 0; j < f; j++)
+                    if (!lp->neuron_on[j])
+                        for (int t = 0; t < T; t++)
+                            c->du[(size_t)t * f + j] = 0.0f;
+            tk_act_bwd(c->du, c->du, u, (size_t)T * f, cf->act);
+            tk_linear_bwd(c->dh1, H, 1, pg ? gl->w1 : NULL, pg ? gl->b1 : NULL, c->du, f, h1, H, ly->w1, T, H, f);
+        }
+        /* LN1: dh1 -> dh (grad of LN1's input = residual path to x) */
+        tk_layernorm_bwd(c->dh, 0, pg ? gl->ln1_g : NULL, pg ? gl->ln1_b : NULL, c->dh1, c->x1hat + (size_t)l * TH,
+                         c->r1 + (size_t)l * T, ly->ln1_g, T, H);
+        if (st->attn) {
+            float *da = c->dtmp;
+            const float *ctx = c->ctx + (size_t)l * TH;
+            memcpy(da, c->dh, TH * sizeof(float));
+            if (c->hdrop > 0)
+                tk_dropout_bwd(da, c->a_mask + (size_t)l * TH, TH, c->hdrop);
+            if (gates)
+                gates->attn[l] = dotf(da, c->a + (size_t)l * TH, TH);
+            tk_linear_bwd(c->dctx, QW, 0, pg ? gl->wo : NULL, pg ? gl->bo : NULL, da, H, ctx, QW, ly->wo, T, QW, H);
+            if (gates)
+                for (int h = 0; h < LNH(m, l); h++) {
+                    if (lp && !lp->head_on[h])
+                        continue;
+                    double s = 0.0;
+                    for (int t = 0; t < T; t++)
+                        s += dotf(c->dctx + (size_t)t * QW + (size_t)h * HS, ctx + (size_t)t * QW + (size_t)h * HS,
+                                  (size_t)HS);
+                    gates->head[l][h] = (float)s;
+                }
+            attention_bwd(c, l, lp, QW);
+            tk_linear_bwd(c->dh, H, 1, pg ? gl->wq : NULL, pg ? gl->bq : NULL, c->dq, QW, x, H, ly->wq, T, H, QW);
+            tk_linear_bwd(c->dh, H, 1, pg ? gl->wk : NULL, pg ? gl->bk : NULL, c->dk, QW, x, H, ly->wk, T, H, QW);
+            tk_linear_bwd(c->dh, H, 1, pg ? gl->wv : NULL, pg ? gl->bv : NULL, c->dv, QW, x, H, ly->wv, T, H, QW);
+        }
+    }
+    if (!pg)
+        return;
+    /* embeddings */
+    if (c->hdrop > 0)
+        tk_dropout_bwd(c->dh, c->e_mask, TH, c->hdrop);
+    float *de = c->dtmp;
+    tk_layernorm_bwd(de, 0, g->emb_ln_g, g->emb_ln_b, c->dh, c->e_xhat, c->e_rstd, m->emb_ln_g, T, H);
+    const axf_batch *b = &c->tb.b;
+    for (int s = 0; s < c->B; s++)
+        for (int p = 0; p < c->seq_len[s]; p++) {
+            int t = c->seq_start[s] + p;
+            const float *d = de + (size_t)t * H;
+            float *w = g->word_emb + (size_t)b->ids[t] * H;
+            float *ps = g->pos_emb + (size_t)p * H, *ty = g->type_emb + (size_t)b->types[t] * H;
+            for (int i = 0; i < H; i++) {
+                w[i] += d[i];
+                ps[i] += d[i];
+                ty[i] += d[i];
+            }
+        }
+}
