@@ -3,7 +3,11 @@
  * kept heads / neurons under a plan); attention runs per sequence. Single-threaded per engine
  * object; parallelism lives inside OpenBLAS.
  *
- * The engine never prints and never exits. */
+ * The engine never prints and never exits.
+ *
+ * A layer whose model holds no heads (nh == 0) computes h = LN1(x + bo) and one without FFN
+ * neurons (f == 0) out = LN2(h + b2), exactly as when every head / neuron is masked; bo / b2 may be
+ * NULL (zero). Compaction of a plan with attn_on = 0 (or ffn_on = 0) therefore zeroes bo (or b2). */
 #ifndef AXF_ENGINE_H
 #define AXF_ENGINE_H
 
@@ -43,6 +47,16 @@ void axf_engine_head(axf_engine *e, const axf_batch *b, const float *h, float *l
  * is out of range (message names the problem). */
 int axf_engine_forward(axf_engine *e, const axf_plan *plan, const axf_batch *b, float *logits,
                        axf_err *err);
+
+/* Checks a batch against the engine (size, offsets, sequence lengths <= max positions, ids and
+ * token types in range; types may be NULL = all 0) and a plan against the model (layer count,
+ * hard-attention parameters; NULL is fine). axf_engine_forward runs both; callers of the
+ * per-layer functions above run them once per batch. */
+int axf_engine_check(const axf_engine *e, const axf_batch *b, axf_err *err);
+int axf_engine_check_plan(const axf_engine *e, const axf_plan *p, axf_err *err);
+int axf_engine_max_tokens(const axf_engine *e);
+/* The engine's [max_tokens, H] buffer holding the final hidden states after axf_engine_forward. */
+float *axf_engine_hidden(axf_engine *e);
 
 /* Numerically exact building blocks, shared with training (outputs first, sizes last). */
 void axf_layernorm(float *out, const float *in, const float *g, const float *b, int T, int H, float eps);

@@ -1,0 +1,215 @@
+/* The engine object, input checks, embeddings, the classification head and the full forward
+ * pass (the encoder layers are in layer.c and attention.c). */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_internal.h"
+
+#define MAX_TOKENS_LIMIT (1 << 24)
+
+axf_engine *axf_engine_new(const axf_model *m, int max_tokens, axf_err *err)
+{
+    if (!m)
+        return axf_err_set(err, "engine: no model"), NULL;
+    const axf_config *c = &m->cfg;
+    if (max_tokens < 1 || max_tokens > MAX_TOKENS_LIMIT)
+        return axf_err_set(err, "engine: max_tokens %d out of range [1, %d]", max_tokens, MAX_TOKENS_LIMIT), NULL;
+    if (c->hidden < 1 || c->head_dim < 1 || c->n_layers < 0 || c->n_layers > AXF_MAX_LAYERS ||
+        c->max_pos < 1 || c->num_labels < 1 || c->num_labels > AXF_MAX_LABELS)
+        return axf_err_set(err, "engine: model config out of range (hidden %d, head size %d, layers %d, "
+                                "max positions %d, labels %d)", c->hidden, c->head_dim, c->n_layers,
+                           c->max_pos, c->num_labels), NULL;
+    int hq = 0, f = 0, nh = 0;
+    for (int i = 0; i < c->n_layers; i++) {
+        int lh = c->layer_heads[i], lf = c->layer_ffn[i];
+        if (lh < 0 || lh > AXF_MAX_HEADS || lf < 0)
+            return axf_err_set(err, "engine: layer %d has %d heads and %d FFN neurons", i, lh, lf), NULL;
+        hq = lh * c->head_dim > hq ? lh * c->head_dim : hq;
+        f = lf > f ? lf : f;
+        nh = lh > nh ? lh : nh;
+    }
+    axf_engine *e = axf_xcalloc(1, sizeof *e);
+    size_t T = (size_t)max_tokens, H = (size_t)c->hidden;
+    e->m = m;
+    e->max_tokens = max_tokens;
+    e->max_n = max_tokens < c->max_pos ? max_tokens : c->max_pos;
+    e->hq_max = hq;
+    e->f_max = f;
+    e->h = axf_xmalloc(T * H * sizeof(float));
+    e->y = axf_xmalloc(T * H * sizeof(float));
+    if (hq) {
+        e->q = axf_xmalloc(T * hq * sizeof(float));
+        e->k = axf_xmalloc(T * hq * sizeof(float));
+        e->v = axf_xmalloc(T * hq * sizeof(float));
+        e->ctx = axf_xmalloc(T * hq * sizeof(float));
+    }
+    if (f)
+        e->inter = axf_xmalloc(T * f * sizeof(float));
+    e->scores = axf_xmalloc((size_t)e->max_n * e->max_n * sizeof(float));
+    e->key = axf_xmalloc((size_t)e->max_n * sizeof(uint32_t));
+    e->keep = axf_xmalloc((size_t)e->max_n);
+    e->bias = axf_xmalloc(((size_t)3 * hq + f + 1) * sizeof(float));
+    e->runs = axf_xmalloc((size_t)3 * ((nh > f ? nh : f) + 1) * sizeof(int));
+    e->head_of = axf_xmalloc(AXF_MAX_HEADS * sizeof(int));
+    e->cls = axf_xmalloc(AXF_ENGINE_HEAD_CHUNK * H * sizeof(float));
+    e->pooled = axf_xmalloc(AXF_ENGINE_HEAD_CHUNK * H * sizeof(float));
+    return e;
+}
+
+void axf_engine_free(axf_engine *e)
+{
+    if (!e)
+        return;
+    free(e->h);
+    free(e->y);
+    free(e->q);
+    free(e->k);
+    free(e->v);
+    free(e->ctx);
+    free(e->inter);
+    free(e->scores);
+    free(e->key);
+    free(e->keep);
+    free(e->bias);
+    free(e->runs);
+    free(e->head_of);
+    free(e->w1p);
+    free(e->w2p);
+    free(e->cls);
+    free(e->pooled);
+    free(e);
+}
+
+void axf_engine_set_observer(axf_engine *e, axf_attn_observer fn, void *ud)
+{
+    e->obs = fn;
+    e->obs_ud = ud;
+}
+
+int axf_engine_max_tokens(const axf_engine *e)
+{
+    return e->max_tokens;
+}
+
+int axf_engine_check(const axf_engine *e, const axf_batch *b, axf_err *err)
+{
+    const axf_config *c = &e->m->cfg;
+    if (!b || b->n_seq < 0 || (b->n_seq > 0 && (!b->seq_off || !b->ids)))
+        return axf_err_set(err, "batch: missing sequences, offsets or ids");
+    if (b->n_seq == 0)
+        return b->n_tok == 0 ? 0 : axf_err_set(err, "batch: %d tokens but no sequence", b->n_tok);
+    if (b->n_tok != b->seq_off[b->n_seq] - b->seq_off[0])
+        return axf_err_set(err, "batch: n_tok %d differs from the offsets' span %d", b->n_tok,
+                           b->seq_off[b->n_seq] - b->seq_off[0]);
+    if (b->n_tok > e->max_tokens)
+        return axf_err_set(err, "batch: %d tokens, engine made for at most %d", b->n_tok, e->max_tokens);
+    for (int s = 0; s < b->n_seq; s++) {
+        int n = b->seq_off[s + 1] - b->seq_off[s];
+        if (n < 1)
+            return axf_err_set(err, "batch: sequence %d is empty (%d tokens)", s, n);
+        if (n > c->max_pos)
+            return axf_err_set(err, "batch: sequence %d has %d tokens, the model takes at most %d", s, n,
+                               c->max_pos);
+    }
+    for (int t = 0; t < b->n_tok; t++) {
+        if (b->ids[t] < 0 || b->ids[t] >= c->vocab_size)
+            return axf_err_set(err, "batch: token %d has id %d, vocabulary size is %d", t, b->ids[t],
+                               c->vocab_size);
+        if (b->types && (b->types[t] < 0 || b->types[t] >= c->type_vocab))
+            return axf_err_set(err, "batch: token %d has type %d, the model has %d token types", t,
+                               b->types[t], c->type_vocab);
+    }
+    return 0;
+}
+
+int axf_engine_check_plan(const axf_engine *e, const axf_plan *p, axf_err *err)
+{
+    if (!p)
+        return 0;
+    if (p->n_layers != e->m->cfg.n_layers)
+        return axf_err_set(err, "plan: %d layers, the model has %d", p->n_layers, e->m->cfg.n_layers);
+    for (int i = 0; i < p->n_layers; i++) {
+        const axf_layer_plan *lp = &p->layers[i];
+        switch (lp->hard) {
+        case AXF_HARD_OFF:
+            break;
+        case AXF_HARD_TOPK:
+        case AXF_HARD_TOPK_RENORM:
+            if (lp->k < 1)
+                return axf_err_set(err, "plan: layer %d: top-k needs k >= 1 (got %d)", i, lp->k);
+            break;
+        case AXF_HARD_THRESHOLD:
+            if (!isfinite(lp->threshold))
+                return axf_err_set(err, "plan: layer %d: threshold is not finite", i);
+            break;
+        default:
+            return axf_err_set(err, "plan: layer %d: unknown hard-attention mode %d", i, (int)lp->hard);
+        }
+    }
+    return 0;
+}
+
+void axf_engine_embed(axf_engine *e, const axf_batch *b, float *h)
+{
+    const axf_model *m = e->m;
+    const int H = m->cfg.hidden;
+    for (int s = 0; s < b->n_seq; s++) {
+        int a = b->seq_off[s] - b->seq_off[0], n = b->seq_off[s + 1] - b->seq_off[s];
+        for (int p = 0; p < n; p++) {
+            int t = a + p;
+            const float *w = m->word_emb + (size_t)b->ids[t] * H;
+            const float *ps = m->pos_emb + (size_t)p * H;
+            const float *ty = m->type_emb + (size_t)(b->types ? b->types[t] : 0) * H;
+            float *o = h + (size_t)t * H;
+            for (int j = 0; j < H; j++)
+                o[j] = w[j] + ps[j] + ty[j];
+        }
+    }
+    axf__add_ln(h, h, NULL, NULL, m->emb_ln_g, m->emb_ln_b, b->n_tok, H, m->cfg.ln_eps);
+}
+
+void axf_engine_head(axf_engine *e, const axf_batch *b, const float *h, float *logits)
+{
+    const axf_model *m = e->m;
+    const int H = m->cfg.hidden, C = m->cfg.num_labels;
+    for (int s0 = 0; s0 < b->n_seq; s0 += AXF_ENGINE_HEAD_CHUNK) {
+        int nb = b->n_seq - s0 < AXF_ENGINE_HEAD_CHUNK ? b->n_seq - s0 : AXF_ENGINE_HEAD_CHUNK;
+        for (int i = 0; i < nb; i++)
+            memcpy(e->cls + (size_t)i * H, h + (size_t)(b->seq_off[s0 + i] - b->seq_off[0]) * H,
+                   (size_t)H * sizeof(float));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, H, H, 1.0f, e->cls, H, m->pool_w, H, 0.0f,
+                    e->pooled, H);
+        for (int i = 0; i < nb; i++) {
+            float *p = e->pooled + (size_t)i * H;
+            for (int j = 0; j < H; j++)
+                p[j] = tanhf(p[j] + (m->pool_b ? m->pool_b[j] : 0.0f));
+        }
+        float *lo = logits + (size_t)s0 * C;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, C, H, 1.0f, e->pooled, H, m->cls_w, H, 0.0f,
+                    lo, C);
+        if (m->cls_b)
+            for (int i = 0; i < nb; i++)
+                for (int j = 0; j < C; j++)
+                    lo[(size_t)i * C + j] += m->cls_b[j];
+    }
+}
+
+int axf_engine_forward(axf_engine *e, const axf_plan *plan, const axf_batch *b, float *logits, axf_err *err)
+{
+    if (axf_engine_check(e, b, err) || axf_engine_check_plan(e, plan, err))
+        return -1;
+    if (b->n_seq == 0)
+        return 0;
+    axf_engine_embed(e, b, e->h);
+    for (int i = 0; i < e->m->cfg.n_layers; i++)
+        axf_engine_layer(e, i, plan ? &plan->layers[i] : NULL, b, e->h);
+    axf_engine_head(e, b, e->h, logits);
+    return 0;
+}
+
+float *axf_engine_hidden(axf_engine *e)
+{
+    return e->h;
+}

@@ -1,0 +1,110 @@
+/* Private kernels of the engine (kernels.c, attention.c). Raw float pointers, outputs first, sizes
+ * last. Everything here is exact to float rounding: the polynomial exp/erf are within 2 ulp. */
+#ifndef AXF_ENGINE_INTERNAL_H
+#define AXF_ENGINE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "axf/engine.h"
+
+/* Hot loops are compiled for three x86-64 levels and picked at load time (ifunc), so a default
+ * build runs AVX-512 code on machines that have it. The loops are written for the vectoriser;
+ * tests/engine.cmake compiles src/engine with -O3 because GCC's -O2 vectorises almost nothing. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && \
+    !defined(AXF_NO_CLONES)
+#define AXF_VEC __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+#else
+#define AXF_VEC
+/* The engine object: the model and scratch sized for max_tokens (no allocation per call except
+ * the packed FFN weights, made once on first use of a fragmented neuron mask). */
+struct axf_engine {
+    const axf_model *m;
+    int max_tokens;    /* T limit */
+    int max_n;         /* longest sequence: min(max_tokens, P) */
+    int hq_max, f_max; /* widest nh*HS and f over the layers */
+    float *h;          /* [max_tokens, H] hidden states of axf_engine_forward */
+    float *y;          /* [max_tokens, H] sum of an output product before residual + LayerNorm */
+    float *q, *k, *v;  /* [max_tokens, hq_max] projections of the kept heads, packed */
+    float *ctx;        /* [max_tokens, hq_max] attention output of the kept heads */
+    float *inter;      /* [max_tokens, f_max] kept FFN neurons after the activation */
+    float *scores;     /* [max_n, max_n] one head of one sequence */
+    uint32_t *key;     /* [max_n] top-k selection */
+    unsigned char *keep; /* [max_n] */
+    float *bias;       /* [3 * hq_max + f_max] biases of the kept heads / neurons, packed */
+    int *runs;         /* [3 * (max(NH, f_max) + 1)] (start, length, packed position) */
+    int *head_of;      /* [AXF_MAX_HEADS] packed head -> head index in the model */
+    float *w1p, *w2p;  /* [f_max, H], [H, f_max] kept neurons of a fragmented mask, lazily */
+    float *cls, *pooled; /* [AXF_ENGINE_HEAD_CHUNK, H] */
+    axf_attn_observer obs;
+    void *obs_ud;
+};
+
+#define AXF_ENGINE_HEAD_CHUNK 64
+
+/* FFN masks whose runs of kept neurons average fewer than this are packed (layer.c). */
+extern int axf__pack_min_run;
+
+/* Attention of every sequence for the nk kept heads: reads e->q/k/v (adds the packed biases
+ * bq/bk/bv, each [nk*HS] or NULL, in place), writes e->ctx. */
+void axf__attention(axf_engine *e, int layer, const axf_layer_plan *lp, const axf_batch *b, int nk,
+                    const float *bq, const float *bk, const float *bv);
+
+#endif
+
+/* out[t] = LayerNorm(a[t] + b[t] + bias) for T rows of H; b and bias may be NULL; out may alias a
+ * or b. */
+void axf__add_ln(float *out, const float *a, const float *b, const float *bias, const float *g,
+                 const float *beta, int T, int H, float eps);
+/* x[t] = act(x[t] + bias) for T rows of F (row stride F); bias may be NULL. */
+void axf__bias_act(float *x, const float *bias, int T, int F, axf_act act);
+/* x[t, 0..cols) += bias for rows of stride ld. */
+void axf__add_bias(float *x, int ld, const float *bias, int rows, int cols);
+/* Softmax of one row in place. */
+void axf__softmax_row(float *x, int n);
+/* Softmax over the entries with keep[j] != 0, zero elsewhere (at least one kept). */
+void axf__softmax_row_kept(float *x, const unsigned char *keep, int n);
+/* Marks in keep[n] the k largest of x (ties: lower index wins), k < n. tmp is [n] scratch. */
+void axf__topk_mark(unsigned char *keep, const float *x, int n, int k, uint32_t *tmp);
+/* Zeroes x[j] < thr; returns the number kept. */
+int axf__threshold_row(float *x, int n, float thr);
+/* x[j] = 0 where keep[j] == 0. */
+void axf__apply_keep(float *x, const unsigned char *keep, int n);
+/* out[d] = sum over j with p[j] != 0 of p[j] * v[j*ldv + d], d < hs. */
+void axf__gather_row(float *out, const float *p, int n, const float *v, int ldv, int hs);
+
+/* The engine object: the model and scratch sized for max_tokens (no allocation per call except
+ * the packed FFN weights, made once on first use of a fragmented neuron mask). */
+struct axf_engine {
+    const axf_model *m;
+    int max_tokens;    /* T limit */
+    int max_n;         /* longest sequence: min(max_tokens, P) */
+    int hq_max, f_max; /* widest nh*HS and f over the layers */
+    float *h;          /* [max_tokens, H] hidden states of axf_engine_forward */
+    float *y;          /* [max_tokens, H] sum of an output product before residual + LayerNorm */
+    float *q, *k, *v;  /* [max_tokens, hq_max] projections of the kept heads, packed */
+    float *ctx;        /* [max_tokens, hq_max] attention output of the kept heads */
+    float *inter;      /* [max_tokens, f_max] kept FFN neurons after the activation */
+    float *scores;     /* [max_n, max_n] one head of one sequence */
+    uint32_t *key;     /* [max_n] top-k selection */
+    unsigned char *keep; /* [max_n] */
+    float *bias;       /* [3 * hq_max + f_max] biases of the kept heads / neurons, packed */
+    int *runs;         /* [3 * (max(NH, f_max) + 1)] (start, length, packed position) */
+    int *head_of;      /* [AXF_MAX_HEADS] packed head -> head index in the model */
+    float *w1p, *w2p;  /* [f_max, H], [H, f_max] kept neurons of a fragmented mask, lazily */
+    float *cls, *pooled; /* [AXF_ENGINE_HEAD_CHUNK, H] */
+    axf_attn_observer obs;
+    void *obs_ud;
+};
+
+#define AXF_ENGINE_HEAD_CHUNK 64
+
+/* FFN masks whose runs of kept neurons average fewer than this are packed (layer.c). */
+extern int axf__pack_min_run;
+
+/* Attention of every sequence for the nk kept heads: reads e->q/k/v (adds the packed biases
+ * bq/bk/bv, each [nk*HS] or NULL, in place), writes e->ctx. */
+void axf__attention(axf_engine *e, int layer, const axf_layer_plan *lp, const axf_batch *b, int nk,
+                    const float *bq, const float *bk, const float *bv);
+
+#endif

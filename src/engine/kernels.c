@@ -1,0 +1,342 @@
+/* Element-wise kernels of the forward pass: LayerNorm, GELU, softmax and the hard-attention row
+ * operations. They are the whole non-GEMM cost of the engine, so they are written for the
+ * vectoriser: no libm calls inside loops (exp and erf are polynomials fitted by fit_kernels.py,
+ * within 2 ulp of the true function), no branches, and sums in 16 independent lanes so that no
+ * reassociation is needed. */
+#include <math.h>
+#include <string.h>
+
+#include "engine_internal.h"
+
+#define LOG2E 1.44269504088896341f
+#define LN2_HI 0.693359375f      /* ln 2 split so that n * LN2_HI is exact */
+#define LN2_LO -2.12194440e-4f
+#define ROUND_MAGIC 12582912.0f  /* 1.5 * 2^23: adding it rounds to an integer in the low bits */
+#define LANES 16
+
+/* exp(x): Cody-Waite reduction to r in [-ln2/2, ln2/2], polynomial, exponent added to the bits.
+ * Clamped so 2^n stays normal; below -86 it returns 0 (the true value is < 5e-38). */
+static inline float fexp(float xin)
+{
+    float x = xin < -86.0f ? -86.0f : xin;
+    x = x > 88.0f ? 88.0f : x;
+    float t = x * LOG2E + ROUND_MAGIC;
+    float n = t - ROUND_MAGIC;
+    int32_t ti;
+    memcpy(&ti, &t, 4);
+    float r = x - n * LN2_HI;
+    r = r - n * LN2_LO;
+    float p = 1.393369237e-03f;
+    p = p * r + 8.363175566e-03f;
+    p = p * r + 4.166646424e-02f;
+    p = p * r + 1.666657700e-01f;
+    p = p * r + 5.000000014e-01f;
+    p = 1.0f + r + r * r * p;
+    uint32_t pi;
+    memcpy(&pi, &p, 4);
+    pi += (uint32_t)(ti - 0x4B400000) << 23;
+    float res;
+    memcpy(&res, &pi, 4);
+    return xin < -86.0f ? 0.0f : res;
+}
+
+/* erf(z), absolute error < 1.2e-7: odd polynomial below 1, shifted polynomial on [1, 4), 1 above. */
+static inline float ferf(float z)
+{
+    float a = fabsf(z);
+    float t = a * a;
+    float s = -5.654105860e-04f;
+    s = s * t + 4.923277665e-03f;
+    s = s * t + -2.671638510e-02f;
+    s = s * t + 1.128036441e-01f;
+    s = s * t + -3.761234978e-01f;
+    s = s * t + 1.128379127e+00f;
+    s = s * a;
+    float u = a - 2.5f;
+    float l = -8.709440799e-06f;
+    l = l * u + 2.140600996e-05f;
+    l = l * u + 5.941381129e-05f;
+    l = l * u + -2.808719309e-04f;
+    l = l * u + 2.919994278e-04f;
+    l = l * u + 5.742026847e-04f;
+    l = l * u + -2.823754270e-03f;
+    l = l * u + 6.100025459e-03f;
+    l = l * u + -8.612779454e-03f;
+    l = l * u + 8.354324599e-03f;
+    l = l * u + -5.447070271e-03f;
+    l = l * u + 2.177979306e-03f;
+    l = l * u + 9.995930794e-01f;
+    l = l > 1.0f ? 1.0f : l;
+    l = a >= 4.0f ? 1.0f : l;
+    float e = a < 1.0f ? s : l;
+    return copysignf(e, z);
+}
+
+static inline float gelu1(float x)
+{
+    return 0.5f * x * (1.0f + ferf(x * 0.70710678118654752f));
+}
+
+/* 0.5 x (1 + tanh(y)) written as x * sigmoid(2y): same function, one exp, no cancellation. */
+static inline float gelu_tanh1(float x)
+{
+    float y = 0.7978845608028654f * (x + 0.044715f * x * x * x);
+    return x / (1.0f + fexp(-2.0f * y));
+}
+
+AXF_VEC void axf_gelu(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = gelu1(x[i]);
+}
+
+AXF_VEC void axf_gelu_tanh(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = gelu_tanh1(x[i]);
+}
+
+AXF_VEC void axf__bias_act(float *x, const float *bias, int T, int F, axf_act act)
+{
+    for (int t = 0; t < T; t++) {
+        float *row = x + (size_t)t * F;
+        if (bias)
+            for (int j = 0; j < F; j++)
+                row[j] += bias[j];
+        if (act == AXF_ACT_GELU)
+            for (int j = 0; j < F; j++)
+                row[j] = gelu1(row[j]);
+        else if (act == AXF_ACT_GELU_TANH)
+            for (int j = 0; j < F; j++)
+                row[j] = gelu_tanh1(row[j]);
+        else
+            for (int j = 0; j < F; j++)
+                row[j] = row[j] > 0.0f ? row[j] : 0.0f;
+    }
+}
+
+AXF_VEC void axf__add_bias(float *x, int ld, const float *bias, int rows, int cols)
+{
+    for (int t = 0; t < rows; t++) {
+        float *row = x + (size_t)t * ld;
+        for (int j = 0; j < cols; j++)
+            row[j] += bias[j];
+    }
+}
+
+static inline float lane_sum(const float *acc)
+{
+    float s = 0;
+    for (int j = 0; j < LANES; j++)
+        s += acc[j];
+    return s;
+}
+
+/* LayerNorm of v (already summed) into out; two passes over the row for an exact variance. */
+static inline void ln_row(float *out, const float *v, const float *g, const float *b, int H, float eps)
+{
+    float acc[LANES] = {0};
+    int j = 0;
+    for (; j + LANES <= H; j += LANES)
+        for (int l = 0; l < LANES; l++)
+            acc[l] += v[j + l];
+    float s = lane_sum(acc);
+    for (; j < H; j++)
+        s += v[j];
+    float mean = s / (float)H;
+    float acc2[LANES] = {0};
+    j = 0;
+    for (; j + LANES <= H; j += LANES)
+        for (int l = 0; l < LANES; l++) {
+            float d = v[j + l] - mean;
+            acc2[l] += d * d;
+        }
+    float s2 = lane_sum(acc2);
+    for (; j < H; j++) {
+        float d = v[j] - mean;
+        s2 += d * d;
+    }
+    float rstd = 1.0f / sqrtf(s2 / (float)H + eps);
+    for (j = 0; j < H; j++)
+        out[j] = (v[j] - mean) * rstd * g[j] + b[j];
+}
+
+AXF_VEC void axf_layernorm(float *out, const float *in, const float *g, const float *b, int T, int H,
+                           float eps)
+{
+    for (int t = 0; t < T; t++)
+        ln_row(out + (size_t)t * H, in + (size_t)t * H, g, b, H, eps);
+}
+
+AXF_VEC void axf__add_ln(float *out, const float *a, const float *b, const float *bias, const float *g,
+                         const float *beta, int T, int H, float eps)
+{
+    for (int t = 0; t < T; t++) {
+        float *o = out + (size_t)t * H;
+        const float *ar = a + (size_t)t * H;
+        if (b) {
+            const float *br = b + (size_t)t * H;
+            if (bias)
+                for (int j = 0; j < H; j++)
+                    o[j] = ar[j] + br[j] + bias[j];
+            else
+                for (int j = 0; j < H; j++)
+                    o[j] = ar[j] + br[j];
+        } else if (bias) {
+            for (int j = 0; j < H; j++)
+                o[j] = ar[j] + bias[j];
+        } else if (o != ar) {
+            memcpy(o, ar, (size_t)H * sizeof *o);
+        }
+        ln_row(o, o, g, beta, H, eps);
+    }
+}
+
+static inline float row_max(const float *x, int n)
+{
+    float acc[LANES];
+    for (int l = 0; l < LANES; l++)
+        acc[l] = x[0];
+    int j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int l = 0; l < LANES; l++)
+            acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
+    float m = acc[0];
+    for (int l = 1; l < LANES; l++)
+        m = acc[l] > m ? acc[l] : m;
+    for (; j < n; j++)
+        m = x[j] > m ? x[j] : m;
+    return m;
+}
+
+static inline float row_sum(const float *x, int n)
+{
+    float acc[LANES] = {0};
+    int j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int l = 0; l < LANES; l++)
+            acc[l] += x[j + l];
+    float s = lane_sum(acc);
+    for (; j < n; j++)
+        s += x[j];
+    return s;
+}
+
+AXF_VEC void axf__softmax_row(float *x, int n)
+{
+    float m = row_max(x, n);
+    for (int j = 0; j < n; j++)
+        x[j] = fexp(x[j] - m);
+    float inv = 1.0f / row_sum(x, n);
+    for (int j = 0; j < n; j++)
+        x[j] *= inv;
+}
+
+AXF_VEC void axf_softmax_rows(float *x, int rows, int cols)
+{
+    for (int r = 0; r < rows; r++)
+        axf__softmax_row(x + (size_t)r * cols, cols);
+}
+
+AXF_VEC void axf__softmax_row_kept(float *x, const unsigned char *keep, int n)
+{
+    float m = -INFINITY;
+    for (int j = 0; j < n; j++)
+        m = keep[j] && x[j] > m ? x[j] : m;
+    float s = 0;
+    for (int j = 0; j < n; j++) {
+        float e = fexp(x[j] - m);
+        e = keep[j] ? e : 0.0f;
+        x[j] = e;
+        s += e;
+    }
+    float inv = 1.0f / s;
+    for (int j = 0; j < n; j++)
+        x[j] *= inv;
+}
+
+/* Order-preserving map of floats to unsigned keys, so the k-th largest is found by bisection on
+ * integers with exact tie handling. */
+static inline uint32_t fkey(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+static inline int count_ge(const uint32_t *k, int n, uint32_t t)
+{
+    int acc[LANES] = {0};
+    int j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int l = 0; l < LANES; l++)
+            acc[l] += k[j + l] >= t;
+    int c = 0;
+    for (int l = 0; l < LANES; l++)
+        c += acc[l];
+    for (; j < n; j++)
+        c += k[j] >= t;
+    return c;
+}
+
+/* Bisection on the key range for the largest t with count(key >= t) >= k; stops early when some
+ * t has exactly k keys at or above it, which happens after a handful of steps on real rows. */
+AXF_VEC void axf__topk_mark(unsigned char *keep, const float *x, int n, int k, uint32_t *key)
+{
+    uint32_t lo = UINT32_MAX, hi = 0;
+    for (int j = 0; j < n; j++) {
+        uint32_t u = fkey(x[j]);
+        key[j] = u;
+        lo = u < lo ? u : lo;
+        hi = u > hi ? u : hi;
+    }
+    while (lo < hi) {
+        uint32_t mid = lo + (uint32_t)(((uint64_t)hi - lo + 1) / 2);
+        int c = count_ge(key, n, mid);
+        if (c >= k) {
+            lo = mid;
+            if (c == k)
+                break;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    int above = lo == UINT32_MAX ? 0 : count_ge(key, n, lo + 1);
+    int ties = k - above;
+    for (int j = 0; j < n; j++) {
+        int eq = key[j] == lo && ties > 0;
+        ties -= eq;
+        keep[j] = (unsigned char)(key[j] > lo || eq);
+    }
+}
+
+AXF_VEC int axf__threshold_row(float *x, int n, float thr)
+{
+    int kept = 0;
+    for (int j = 0; j < n; j++) {
+        int k = !(x[j] < thr);
+        kept += k;
+        x[j] = k ? x[j] : 0.0f;
+    }
+    return kept;
+}
+
+AXF_VEC void axf__gather_row(float *out, const float *p, int n, const float *v, int ldv, int hs)
+{
+    for (int d = 0; d < hs; d++)
+        out[d] = 0.0f;
+    for (int j = 0; j < n; j++) {
+        float w = p[j];
+        if (w == 0.0f)
+            continue;
+        const float *vr = v + (size_t)j * ldv;
+        for (int d = 0; d < hs; d++)
+            out[d] += w * vr[d];
+    }
+}
+
+AXF_VEC void axf__apply_keep(float *x, const unsigned char *keep, int n)
+{
+    for (int j = 0; j < n; j++)
+        x[j] = keep[j] ? x[j] : 0.0f;
+}

@@ -1,0 +1,150 @@
+/* One encoder layer under a plan. Layer widths come from cfg.layer_heads / cfg.layer_ffn, which
+ * define the tensor shapes (axf_layer.nh / f mirror them). Kept heads and neurons are grouped into runs of consecutive
+ * indices; each run is one sgemm that addresses its rows / columns of the weight matrices through
+ * the leading dimension, so removed parts cost nothing. Output products accumulate over the runs
+ * (beta = 1) and the bias, residual and LayerNorm are one fused pass afterwards. */
+#include <cblas.h>
+#include <string.h>
+
+#include "engine_internal.h"
+
+/* Neuron masks with many short runs (random or per-neuron pruning) are gathered into packed
+ * weights instead, when the runs average fewer than this many neurons: thin sgemms are slow.
+ * A variable so that tests can force either path. */
+int axf__pack_min_run = 64;
+
+typedef struct {
+    int start, len, pos;
+} run;
+
+/* Runs of on[i] != 0 for i < n (on NULL: everything); returns how many, *kept the total. */
+static int make_runs(run *r, const unsigned char *on, int n, int *kept)
+{
+    int nr = 0, pos = 0;
+    for (int i = 0; i < n;) {
+        if (on && !on[i]) {
+            i++;
+            continue;
+        }
+        int j = i;
+        while (j < n && (!on || on[j]))
+            j++;
+        r[nr].start = i;
+        r[nr].len = j - i;
+        r[nr].pos = pos;
+        nr++;
+        pos += j - i;
+        i = j;
+    }
+    *kept = pos;
+    return nr;
+}
+
+/* y[T, N] (ldy) = x[T, K] (ldx) * w[N, K] (ldw)^T + beta * y */
+static void gemm_nt(int T, int N, int K, const float *x, int ldx, const float *w, int ldw, float beta,
+                    float *y, int ldy)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, N, K, 1.0f, x, ldx, w, ldw, beta, y, ldy);
+}
+
+/* Bias of the kept parts: a view when they form one run, else packed into dst. unit = HS for
+ * heads, 1 for neurons. */
+static const float *packed_bias(const float *bias, const run *r, int nr, int unit, float *dst)
+{
+    if (!bias || nr == 0)
+        return NULL;
+    if (nr == 1)
+        return bias + (size_t)r[0].start * unit;
+    for (int i = 0; i < nr; i++)
+        memcpy(dst + (size_t)r[i].pos * unit, bias + (size_t)r[i].start * unit,
+               (size_t)r[i].len * unit * sizeof *dst);
+    return dst;
+}
+
+static void attention_block(axf_engine *e, int li, const axf_layer_plan *lp, const axf_batch *b, float *h)
+{
+    const axf_config *cfg = &e->m->cfg;
+    const axf_layer *L = &e->m->layers[li];
+    const int T = b->n_tok, H = cfg->hidden, HS = cfg->head_dim;
+    const int nh = cfg->layer_heads[li];
+    run *r = (run *)e->runs;
+    int nk;
+    int nr = make_runs(r, lp ? lp->head_on : NULL, nh, &nk);
+    if (nk == 0) {
+        axf__add_ln(h, h, NULL, L->bo, L->ln1_g, L->ln1_b, T, H, cfg->ln_eps);
+        return;
+    }
+    const int ld = nk * HS;
+    for (int i = 0; i < nr; i++) {
+        for (int j = 0; j < r[i].len; j++)
+            e->head_of[r[i].pos + j] = r[i].start + j;
+        size_t wofs = (size_t)r[i].start * HS * H;
+        int N = r[i].len * HS;
+        gemm_nt(T, N, H, h, H, L->wq + wofs, H, 0.0f, e->q + r[i].pos * HS, ld);
+        gemm_nt(T, N, H, h, H, L->wk + wofs, H, 0.0f, e->k + r[i].pos * HS, ld);
+        gemm_nt(T, N, H, h, H, L->wv + wofs, H, 0.0f, e->v + r[i].pos * HS, ld);
+    }
+    const float *bq = packed_bias(L->bq, r, nr, HS, e->bias);
+    const float *bk = packed_bias(L->bk, r, nr, HS, e->bias + e->hq_max);
+    const float *bv = packed_bias(L->bv, r, nr, HS, e->bias + 2 * e->hq_max);
+    axf__attention(e, li, lp, b, nk, bq, bk, bv);
+    for (int i = 0; i < nr; i++)
+        gemm_nt(T, H, r[i].len * HS, e->ctx + r[i].pos * HS, ld, L->wo + (size_t)r[i].start * HS,
+                nh * HS, i ? 1.0f : 0.0f, e->y, H);
+    axf__add_ln(h, e->y, h, L->bo, L->ln1_g, L->ln1_b, T, H, cfg->ln_eps);
+}
+
+static void ffn_block(axf_engine *e, int li, const axf_layer_plan *lp, const axf_batch *b, float *h)
+{
+    const axf_config *cfg = &e->m->cfg;
+    const axf_layer *L = &e->m->layers[li];
+    const int T = b->n_tok, H = cfg->hidden, F = cfg->layer_ffn[li];
+    run *r = (run *)e->runs;
+    int nf;
+    int nr = make_runs(r, lp ? lp->neuron_on : NULL, F, &nf);
+    if (nf == 0) {
+        axf__add_ln(h, h, NULL, L->b2, L->ln2_g, L->ln2_b, T, H, cfg->ln_eps);
+        return;
+    }
+    const float *b1 = packed_bias(L->b1, r, nr, 1, e->bias + 3 * e->hq_max);
+    if (nr > 1 && (long)nf < (long)axf__pack_min_run * nr) {
+        if (!e->w1p) {
+            e->w1p = axf_xmalloc((size_t)e->f_max * H * sizeof(float));
+            e->w2p = axf_xmalloc((size_t)e->f_max * H * sizeof(float));
+        }
+        for (int i = 0; i < nr; i++)
+            memcpy(e->w1p + (size_t)r[i].pos * H, L->w1 + (size_t)r[i].start * H,
+                   (size_t)r[i].len * H * sizeof(float));
+        for (int o = 0; o < H; o++)
+            for (int i = 0; i < nr; i++)
+                memcpy(e->w2p + (size_t)o * nf + r[i].pos, L->w2 + (size_t)o * F + r[i].start,
+                       (size_t)r[i].len * sizeof(float));
+        gemm_nt(T, nf, H, h, H, e->w1p, H, 0.0f, e->inter, nf);
+        axf__bias_act(e->inter, b1, T, nf, cfg->act);
+        gemm_nt(T, H, nf, e->inter, nf, e->w2p, nf, 0.0f, e->y, H);
+    } else {
+        for (int i = 0; i < nr; i++)
+            gemm_nt(T, r[i].len, H, h, H, L->w1 + (size_t)r[i].start * H, H, 0.0f, e->inter + r[i].pos, nf);
+        axf__bias_act(e->inter, b1, T, nf, cfg->act);
+        for (int i = 0; i < nr; i++)
+            gemm_nt(T, H, r[i].len, e->inter + r[i].pos, nf, L->w2 + r[i].start, F, i ? 1.0f : 0.0f, e->y, H);
+    }
+    axf__add_ln(h, e->y, h, L->b2, L->ln2_g, L->ln2_b, T, H, cfg->ln_eps);
+}
+
+void axf_engine_layer(axf_engine *e, int layer, const axf_layer_plan *lp, const axf_batch *b, float *h)
+{
+    const axf_config *cfg = &e->m->cfg;
+    const axf_layer *L = &e->m->layers[layer];
+    int attn_on = lp ? lp->attn_on : 1, ffn_on = lp ? lp->ffn_on : 1;
+    if (b->n_tok == 0 || (!attn_on && !ffn_on))
+        return;
+    if (attn_on)
+        attention_block(e, layer, lp, b, h);
+    else
+        axf__add_ln(h, h, NULL, NULL, L->ln1_g, L->ln1_b, b->n_tok, cfg->hidden, cfg->ln_eps);
+    if (ffn_on)
+        ffn_block(e, layer, lp, b, h);
+    else
+        axf__add_ln(h, h, NULL, NULL, L->ln2_g, L->ln2_b, b->n_tok, cfg->hidden, cfg->ln_eps);
+}

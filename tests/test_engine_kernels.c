@@ -1,0 +1,176 @@
+/* Engine kernels against libm in double: GELU (erf and tanh forms), softmax, LayerNorm, and the
+ * hard-attention row operations (top-k ties, threshold, sparse aggregation). Sizes cover the
+ * vector body and the scalar tail of every loop. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../src/engine/engine_internal.h"
+#include "check.h"
+
+static void test_gelu(void)
+{
+    enum { N = 200003 };
+    float *x = malloc(sizeof(float) * N), *y = malloc(sizeof(float) * N);
+    for (int i = 0; i < N; i++)
+        x[i] = -12.0f + 24.0f * (float)i / (N - 1);
+    x[0] = 0.0f;
+    x[1] = -0.0f;
+    x[2] = 1e-30f;
+    x[3] = -40.0f;
+    x[4] = 40.0f;
+    memcpy(y, x, sizeof(float) * N);
+    axf_gelu(y, N);
+    double worst = 0;
+    for (int i = 0; i < N; i++) {
+        double t = 0.5 * x[i] * (1 + erf(x[i] / sqrt(2.0)));
+        double d = fabs(y[i] - t) / fmax(1.0, fabs(t));
+        worst = d > worst ? d : worst;
+    }
+    fprintf(stderr, "gelu (erf): max error %.3g\n", worst);
+    CHECK(worst < 4e-7);
+    memcpy(y, x, sizeof(float) * N);
+    axf_gelu_tanh(y, N);
+    worst = 0;
+    for (int i = 0; i < N; i++) {
+        double xi = x[i];
+        double t = 0.5 * xi * (1 + tanh(sqrt(2 / M_PI) * (xi + 0.044715 * xi * xi * xi)));
+        double d = fabs(y[i] - t) / fmax(1.0, fabs(t));
+        worst = d > worst ? d : worst;
+    }
+    fprintf(stderr, "gelu (tanh): max error %.3g\n", worst);
+    CHECK(worst < 4e-7);
+    float z[3] = {NAN, INFINITY, -INFINITY};
+    axf_gelu(z, 3);
+    CHECK(isnan(z[0]));
+    CHECK(z[1] == INFINITY);
+    free(x);
+    free(y);
+}
+
+static void test_softmax(void)
+{
+    axf_rng r;
+    axf_rng_seed(&r, 4);
+    for (int n = 1; n < 70; n += 3) {
+        float x[3 * 70];
+        double want[3 * 70];
+        for (int i = 0; i < 3 * n; i++)
+            x[i] = 20.0f * axf_rng_normal(&r);
+        x[0] = -1e30f; /* underflows to exactly 0 */
+        for (int row = 0; row < 3; row++) {
+            double mx = -INFINITY, s = 0;
+            for (int j = 0; j < n; j++)
+                mx = fmax(mx, x[row * n + j]);
+            for (int j = 0; j < n; j++)
+                s += want[row * n + j] = exp(x[row * n + j] - mx);
+            for (int j = 0; j < n; j++)
+                want[row * n + j] /= s;
+        }
+        axf_softmax_rows(x, 3, n);
+        for (int i = 0; i < 3 * n; i++)
+            CHECK_NEAR(x[i], want[i], want[i] * (3e-7 + 1.2e-7 * fabs(log(want[i] + 1e-300))) + 1e-37);
+    }
+    float big[4] = {88.0f, 87.0f, -200.0f, 0.0f};
+    axf_softmax_rows(big, 1, 4);
+    CHECK_NEAR(big[0], 1 / (1 + exp(-1.0)), 1e-7);
+    CHECK(big[2] == 0.0f);
+}
+
+static void test_layernorm(void)
+{
+    axf_rng r;
+    axf_rng_seed(&r, 5);
+    int H = 37, T = 5;
+    float x[5 * 37], g[37], b[37], out[5 * 37], y[5 * 37], bias[37];
+    for (int i = 0; i < T * H; i++)
+        x[i] = 100.0f + axf_rng_normal(&r); /* a large mean tests the two-pass variance */
+    for (int j = 0; j < H; j++) {
+        g[j] = 1 + 0.1f * axf_rng_normal(&r);
+        b[j] = 0.1f * axf_rng_normal(&r);
+        bias[j] = axf_rng_normal(&r);
+        y[j] = 0;
+    }
+    axf_layernorm(out, x, g, b, T, H, 1e-12f);
+    for (int t = 0; t < T; t++) {
+        double mu = 0, var = 0;
+        for (int j = 0; j < H; j++)
+            mu += x[t * H + j];
+        mu /= H;
+        for (int j = 0; j < H; j++)
+            var += (x[t * H + j] - mu) * (x[t * H + j] - mu);
+        var /= H;
+        for (int j = 0; j < H; j++)
+            CHECK_NEAR(out[t * H + j], (x[t * H + j] - mu) / sqrt(var + 1e-12) * g[j] + b[j], 2e-5);
+    }
+    /* fused residual + bias, in place over the second operand */
+    for (int i = 0; i < T * H; i++)
+        y[i] = axf_rng_normal(&r);
+    float want[5 * 37], sum[5 * 37];
+    for (int t = 0; t < T; t++)
+        for (int j = 0; j < H; j++)
+            sum[t * H + j] = x[t * H + j] + y[t * H + j] + bias[j];
+    axf_layernorm(want, sum, g, b, T, H, 1e-12f);
+    axf__add_ln(y, x, y, bias, g, b, T, H, 1e-12f);
+    for (int i = 0; i < T * H; i++)
+        CHECK_NEAR(y[i], want[i], 1e-6);
+}
+
+static void test_hard_rows(void)
+{
+    uint32_t key[40];
+    unsigned char keep[40];
+    float row[6] = {0.1f, 0.3f, 0.3f, 0.3f, 0.2f, -0.5f};
+    axf__topk_mark(keep, row, 6, 2, key);
+    CHECK(keep[1] && keep[2] && !keep[3] && !keep[0] && !keep[4] && !keep[5]);
+    axf__topk_mark(keep, row, 6, 4, key);
+    CHECK(keep[1] && keep[2] && keep[3] && keep[4] && !keep[0]);
+    axf__topk_mark(keep, row, 6, 5, key);
+    CHECK(keep[0] && !keep[5]);
+    float neg[5] = {-3.0f, -1.0f, -2.0f, -1.0f, -7.0f};
+    axf__topk_mark(keep, neg, 5, 2, key);
+    CHECK(!keep[0] && keep[1] && !keep[2] && keep[3] && !keep[4]);
+    float same[7] = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
+    axf__topk_mark(keep, same, 7, 3, key);
+    CHECK(keep[0] && keep[1] && keep[2] && !keep[3]);
+    /* random rows against a sort */
+    axf_rng r;
+    axf_rng_seed(&r, 6);
+    for (int trial = 0; trial < 300; trial++) {
+        int n = 2 + axf_rng_below(&r, 38), k = 1 + axf_rng_below(&r, n - 1);
+        float x[40];
+        for (int j = 0; j < n; j++)
+            x[j] = (float)axf_rng_below(&r, 8) / 8.0f; /* many ties */
+        axf__topk_mark(keep, x, n, k, key);
+        int cnt = 0, ok = 1;
+        for (int j = 0; j < n; j++) {
+            cnt += keep[j];
+            /* j kept iff fewer than k elements beat it (larger, or equal with a lower index) */
+            int beat = 0;
+            for (int i = 0; i < n; i++)
+                beat += x[i] > x[j] || (x[i] == x[j] && i < j);
+            ok &= (beat < k) == (keep[j] != 0);
+        }
+        CHECK(cnt == k);
+        CHECK(ok);
+    }
+    float t[5] = {0.1f, 0.05f, 0.5f, 0.049f, 0.301f};
+    CHECK(axf__threshold_row(t, 5, 0.05f) == 4);
+    CHECK(t[3] == 0.0f && t[1] == 0.05f);
+    /* sparse aggregation */
+    float p[4] = {0.5f, 0.0f, 0.25f, 0.0f}, v[4 * 6], out[3];
+    for (int i = 0; i < 24; i++)
+        v[i] = (float)i;
+    axf__gather_row(out, p, 4, v, 6, 3);
+    CHECK(out[0] == 0.5f * 0 + 0.25f * 12 && out[1] == 0.5f * 1 + 0.25f * 13 && out[2] == 0.5f * 2 + 0.25f * 14);
+}
+
+int main(void)
+{
+    test_gelu();
+    test_softmax();
+    test_layernorm();
+    test_hard_rows();
+    return CHECK_DONE();
+}
