@@ -44,7 +44,8 @@
  *   "holdout": {"path": "…", "sha256": "…"} or null,
  *   "options": {"batch": 64, "groups": 12, "hard_k": 30, "hard_threshold": 0.01},
  *   "policy": {"name": "axformer.lua", "sha256": "…", "params": {…}} or null,
- *   "seed": 1,                          for policies that draw random numbers
+ *   "seed": "1",                        for policies that draw random numbers (uint64 as a
+ *                                       decimal string: JSON numbers would round it)
  *   "baseline": METRICS,                the original model on the search split
  *   "cursor": 3,                        history entries [0, cursor) are applied; the rest is redo
  *   "history": [ {                      committed steps, oldest first

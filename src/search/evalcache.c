@@ -1,0 +1,229 @@
+/* Split evaluation with the per-layer hidden-state cache (see evalcache.h for the contract). */
+#include "axf/evalcache.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct axf_evalcache {
+    const axf_model *m;
+    const axf_encoded *d;
+    axf_engine *eng;
+    int L, H, C;
+    int nb, *bstart;          /* batches: examples [bstart[b], bstart[b+1]) */
+    float *h;                 /* [max batch tokens, H] working buffer */
+    float *logit_buf;         /* [n * C] when the caller wants no logits */
+    float *slot[AXF_MAX_LAYERS];   /* [n_tok, H] hidden states entering layer i, or NULL */
+    unsigned char valid[AXF_MAX_LAYERS];
+    axf_plan *committed;
+    axf_evalcache_stats st;
+};
+
+float axf_sample_loss(const float *logits, int C, axf_task_kind kind, int label, float target)
+{
+    if (kind == AXF_TASK_REGRESS) {
+        double e = (double)logits[0] - target;
+        return (float)(e * e);
+    }
+    double mx = logits[0];
+    for (int c = 1; c < C; c++)
+        if (logits[c] > mx)
+            mx = logits[c];
+    double s = 0;
+    for (int c = 0; c < C; c++)
+        s += exp((double)logits[c] - mx);
+    return (float)(mx + log(s) - logits[label]);
+}
+
+static int check_data(const axf_model *m, const axf_encoded *d, axf_err *err)
+{
+    const axf_config *c = &m->cfg;
+    if (d->n < 1)
+        return axf_err_set(err, "evaluation data: no examples");
+    if (c->task == AXF_TASK_REGRESS ? d->kind != AXF_TASK_REGRESS : d->kind == AXF_TASK_REGRESS)
+        return axf_err_set(err, "evaluation data: %s data for a %s model",
+                           d->kind == AXF_TASK_REGRESS ? "regression" : "classification",
+                           c->task == AXF_TASK_REGRESS ? "regression" : "classification");
+    for (int i = 0; i < d->n; i++) {
+        int len = d->off[i + 1] - d->off[i];
+        if (len < 1 || len > c->max_pos)
+            return axf_err_set(err, "evaluation data: example %d has %d tokens (model takes 1..%d)",
+                               i, len, c->max_pos);
+        if (c->task == AXF_TASK_CLASSIFY && (d->labels[i] < 0 || d->labels[i] >= c->num_labels))
+            return axf_err_set(err, "evaluation data: example %d has label %d, model has %d labels",
+                               i, d->labels[i], c->num_labels);
+        if (c->task == AXF_TASK_REGRESS && !isfinite(d->targets[i]))
+            return axf_err_set(err, "evaluation data: example %d has no numeric target", i);
+        for (int t = d->off[i]; t < d->off[i + 1]; t++)
+            if (d->ids[t] < 0 || d->ids[t] >= c->vocab_size || d->types[t] < 0 || d->types[t] >= c->type_vocab)
+                return axf_err_set(err, "evaluation data: example %d: token id %d / type %d outside the "
+                                   "model's vocabulary (%d) / types (%d)", i, d->ids[t], d->types[t],
+                                   c->vocab_size, c->type_vocab);
+    }
+    return 0;
+}
+
+axf_evalcache *axf_evalcache_new(const axf_model *m, const axf_encoded *d, int batch,
+                                 size_t cache_bytes, axf_err *err)
+{
+    if (batch < 1)
+        batch = 1;
+    if (check_data(m, d, err))
+        return NULL;
+    axf_evalcache *c = axf_xcalloc(1, sizeof *c);
+    c->m = m;
+    c->d = d;
+    c->L = m->cfg.n_layers;
+    c->H = m->cfg.hidden;
+    c->C = m->cfg.num_labels;
+    c->nb = (d->n + batch - 1) / batch;
+    c->bstart = axf_xmalloc(sizeof(int) * (size_t)(c->nb + 1));
+    int max_tok = 1;
+    for (int b = 0; b <= c->nb; b++)
+        c->bstart[b] = b * batch < d->n ? b * batch : d->n;
+    for (int b = 0; b < c->nb; b++) {
+        int t = d->off[c->bstart[b + 1]] - d->off[c->bstart[b]];
+        if (t > max_tok)
+            max_tok = t;
+    }
+    c->eng = axf_engine_new(m, max_tok, err);
+    if (!c->eng) {
+        axf_evalcache_free(c);
+        return NULL;
+    }
+    c->h = axf_xmalloc(sizeof(float) * (size_t)max_tok * (size_t)c->H);
+    c->logit_buf = axf_xmalloc(sizeof(float) * (size_t)d->n * (size_t)c->C);
+    c->committed = axf_plan_new(m);
+
+    size_t slot_bytes = sizeof(float) * (size_t)(d->off[d->n] - d->off[0]) * (size_t)c->H;
+    int want = c->L - 1, fit = slot_bytes ? (int)(cache_bytes / slot_bytes) : 0;
+    if (fit > want)
+        fit = want;
+    if (fit > 0) {
+        /* evenly spread from the top: layer L-1, L-1-stride, ... */
+        int stride = (want + fit - 1) / fit;
+        for (int i = c->L - 1, k = 0; i >= 1 && k < fit; i -= stride, k++) {
+            c->slot[i] = malloc(slot_bytes);
+            if (!c->slot[i])
+                break; /* fewer slots, still correct */
+            c->st.bytes += slot_bytes;
+            c->st.slots++;
+        }
+    }
+    return c;
+}
+
+void axf_evalcache_free(axf_evalcache *c)
+{
+    if (!c)
+        return;
+    axf_engine_free(c->eng);
+    for (int i = 0; i < AXF_MAX_LAYERS; i++)
+        free(c->slot[i]);
+    axf_plan_free(c->committed);
+    free(c->bstart);
+    free(c->h);
+    free(c->logit_buf);
+    free(c);
+}
+
+void axf_evalcache_commit(axf_evalcache *c, const axf_plan *p)
+{
+    int d = axf_plan_first_diff(p, c->committed);
+    for (int i = d + 1; i < c->L; i++)
+        c->valid[i] = 0;
+    axf_plan_copy(c->committed, p);
+}
+
+const axf_plan *axf_evalcache_committed(const axf_evalcache *c)
+{
+    return c->committed;
+}
+
+int axf_evalcache_start_layer(const axf_evalcache *c, int layer)
+{
+    if (layer > c->L - 1)
+        layer = c->L - 1;
+    for (int i = layer; i >= 1; i--)
+        if (c->slot[i] && c->valid[i])
+            return i;
+    return 0;
+}
+
+axf_engine *axf_evalcache_engine(axf_evalcache *c)
+{
+    return c->eng;
+}
+
+int axf_evalcache_n_batches(const axf_evalcache *c)
+{
+    return c->nb;
+}
+
+axf_batch axf_evalcache_batch(const axf_evalcache *c, int b, int *first)
+{
+    if (first)
+        *first = c->bstart[b];
+    return axf_encoded_batch(c->d, c->bstart[b], c->bstart[b + 1] - c->bstart[b]);
+}
+
+void axf_evalcache_stats_get(const axf_evalcache *c, axf_evalcache_stats *out)
+{
+    *out = c->st;
+}
+
+int axf_evalcache_run(axf_evalcache *c, const axf_plan *p, int use_cache, float *logits, float *losses,
+                      axf_progress_fn progress, void *ud, axf_err *err)
+{
+    if (p->n_layers != c->L)
+        return axf_err_set(err, "evaluate: plan has %d layers, model %d", p->n_layers, c->L);
+    for (int i = 0; i < c->L; i++)
+        if (p->layers[i].nh != c->m->layers[i].nh || p->layers[i].f != c->m->layers[i].f)
+            return axf_err_set(err, "evaluate: plan of layer %d does not fit the model", i);
+    double t0 = axf_now();
+    const axf_encoded *d = c->d;
+    int L = c->L, H = c->H, C = c->C;
+    int diff = use_cache ? axf_plan_first_diff(p, c->committed) : -1;
+    int start = use_cache ? axf_evalcache_start_layer(c, diff) : 0;
+    unsigned char fill[AXF_MAX_LAYERS] = {0};
+    for (int j = start + 1; use_cache && j <= diff && j < L; j++)
+        fill[j] = c->slot[j] && !c->valid[j];
+    if (!logits)
+        logits = c->logit_buf;
+    size_t tok0 = (size_t)d->off[0];
+
+    for (int b = 0; b < c->nb; b++) {
+        int first;
+        axf_batch bt = axf_evalcache_batch(c, b, &first);
+        size_t at = ((size_t)d->off[first] - tok0) * (size_t)H, nf = (size_t)bt.n_tok * (size_t)H;
+        if (start > 0)
+            memcpy(c->h, c->slot[start] + at, nf * sizeof(float));
+        else
+            axf_engine_embed(c->eng, &bt, c->h);
+        for (int i = start; i < L; i++) {
+            axf_engine_layer(c->eng, i, &p->layers[i], &bt, c->h);
+            if (i + 1 < L && fill[i + 1])
+                memcpy(c->slot[i + 1] + at, c->h, nf * sizeof(float));
+        }
+        float *lg = logits + (size_t)first * (size_t)C;
+        axf_engine_head(c->eng, &bt, c->h, lg);
+        if (losses)
+            for (int s = 0; s < bt.n_seq; s++) {
+                int j = first + s;
+                losses[j] = axf_sample_loss(lg + (size_t)s * C, C, d->kind, d->labels ? d->labels[j] : 0,
+                                            d->targets ? d->targets[j] : 0);
+            }
+        if (progress && progress(b + 1, c->nb, ud)) {
+            c->st.seconds += axf_now() - t0;
+            return axf_err_set(err, "cancelled"), AXF_CANCELLED;
+        }
+    }
+    for (int j = 0; j < L; j++)
+        if (fill[j])
+            c->valid[j] = 1;
+    c->st.runs++;
+    c->st.layer_evals += L - start;
+    c->st.layer_evals_saved += start;
+    c->st.seconds += axf_now() - t0;
+    return 0;
+}

@@ -1,0 +1,106 @@
+/* Private state of a session, shared by the files of src/search (session.c, session_json.c,
+ * importance.c). Nothing here is API. */
+#ifndef AXF_SEARCH_SESSION_INTERNAL_H
+#define AXF_SEARCH_SESSION_INTERNAL_H
+
+#include "axf/data.h"
+#include "axf/evalcache.h"
+#include "axf/session.h"
+#include "axf/tokenizer.h"
+
+typedef struct hentry {
+    int n;
+    axf_action *acts;     /* resolved */
+    char *note;
+    double seconds, time;
+    axf_metrics before, after;
+} hentry;
+
+typedef struct tentry {
+    int cursor, n;
+    axf_action *acts;
+    char *note;
+    double seconds;
+    axf_metrics m;
+} tentry;
+
+/* One evaluation's per-sample outputs. */
+typedef struct evalbuf {
+    float *losses;   /* [n] */
+    float *logits;   /* [n * C] */
+    int *preds;      /* [n] */
+} evalbuf;
+
+struct axf_session {
+    axf_model *m;
+    axf_encoded *enc;
+    axf_vocab *vocab;            /* NULL for in-memory sessions */
+    char *model_dir, *data_path, *holdout_path; /* as given ("" none) */
+    char model_sha[65], data_sha[65], holdout_sha[65];
+    char task[32], metric_name[16];
+    axf_session_opts opts;       /* opts.task not kept */
+    axf_plan_defaults defs;
+    double mean_len;
+
+    axf_evalcache *ec;
+    axf_plan *orig;              /* dense */
+    axf_plan *plan;              /* committed */
+    long version;                /* bumps whenever the committed plan changes */
+
+    float *l0;                   /* baseline per-sample losses */
+    axf_metrics base;
+    axf_metrics rec_base;        /* baseline as recorded in a loaded file (= base otherwise) */
+
+    axf_metrics cur;             /* metrics of the committed plan (always known) */
+    evalbuf cur_buf;
+    int cur_buf_valid;           /* per-sample outputs of the committed plan known */
+
+    evalbuf trial_buf;
+    int trial_valid;             /* the last try's outputs, for reuse by apply */
+    long trial_version;
+    axf_plan *trial_plan;
+    axf_metrics trial_m;
+    double trial_seconds;
+
+    hentry *hist;
+    int hist_len, hist_cap, cursor;
+    tentry *trials;
+    int trials_len, trials_cap;
+
+    char *policy_name, *policy_sha, *policy_params;
+    uint64_t seed;
+    int dirty;
+
+    long long evals, evals_reused;
+
+    /* held-out split */
+    axf_encoded *ho;
+    axf_evalcache *ho_ec;
+    float *ho_l0;
+    axf_metrics ho_base, ho_cur;
+    int ho_base_valid, ho_cur_valid;
+    long ho_cur_version;
+
+    /* EXACT importance kept for the committed plan */
+    axf_importance *imp_exact;
+    long imp_exact_version;
+};
+
+/* session.c */
+axf_session *axf__session_build(axf_model *m, axf_encoded *enc, axf_vocab *v, const char *task,
+                                const axf_session_opts *opts, axf_err *err);
+void axf__metrics_compute(axf_session *s, const axf_encoded *enc, const axf_plan *p, const float *l0,
+                          evalbuf *b, axf_metrics *out);
+int axf__eval_plan(axf_session *s, const axf_plan *p, evalbuf *b, axf_metrics *out, double *secs,
+                   axf_progress_fn fn, void *ud, axf_err *err);
+int axf__ensure_current(axf_session *s, axf_err *err);
+/* Rebuilds the committed plan from the original and history[0..cursor). */
+int axf__rebuild_plan(axf_session *s, int cursor, axf_plan *out, axf_err *err);
+void axf__set_committed(axf_session *s, const axf_plan *p);
+void axf__hentry_free(hentry *e);
+void axf__tentry_free(tentry *e);
+axf_action *axf__dup_actions(const axf_action *a, int n);
+void evalbuf_alloc(evalbuf *b, int n, int C);
+void evalbuf_free(evalbuf *b);
+
+#endif
