@@ -1,0 +1,143 @@
+/* `axf report SESSION… [--svg FILE] [--md FILE] [--labels a,b,…] [--results FILE …]`: tables and
+ * plots from saved sessions, plus the report-split, speed and cost measurements of a results
+ * sidecar (report.h documents it). Reads files only: no model or data is opened, so a report can
+ * be rebuilt anywhere from the JSON files. */
+#include "cli.h"
+#include "report.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *usage_text =
+    "usage: axf report SESSION... [--svg FILE] [--md FILE] [--labels A,B,...] [--results FILE]...\n"
+    "\n"
+    "Tables and plots from saved session files (include/axf/session.h).\n"
+    "  --svg FILE       three plots: accuracy against size, against speed, and over the search steps\n"
+    "  --md FILE        Markdown table, one row per session, then mean ± sd over repeated runs\n"
+    "                   ('-' = standard output; the default when neither --svg nor --md is given)\n"
+    "  --labels A,B,..  one name per session, in order (default: the policy and its parameters)\n"
+    "  --results FILE   measurements the session cannot hold (report-split metric, measured\n"
+    "                   tokens/s, file sizes, search wall time and layer-evaluations), as written\n"
+    "                   by scripts/experiment.sh; format in src/cli/report.h. May be repeated.\n"
+    "Without --results the plots use the search split (optimistic: the policy scored on it).\n";
+
+/* Writes through PATH.tmp + rename so that a failed run never leaves half a file behind. */
+static int write_out(const char *path, const rep_set *set, int (*fn)(const rep_set *, FILE *))
+{
+    if (!strcmp(path, "-"))
+        return fn(set, stdout) || fflush(stdout) ? axf_cli_fail("-: write error") : 0;
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return axf_cli_fail("output path too long");
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        char msg[4200];
+        snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
+        return axf_cli_fail(msg);
+    }
+    int bad = fn(set, f);
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path)) {
+        remove(tmp);
+        char msg[4200];
+        snprintf(msg, sizeof msg, "%s: write error", path);
+        return axf_cli_fail(msg);
+    }
+    return 0;
+}
+
+int axf_cmd_report(int argc, char **argv)
+{
+    if (axf_cli_wants_help(argc, argv))
+        return fputs(usage_text, stdout), 0;
+    const char *svg = NULL, *md = NULL, *labels = NULL;
+    const char **results = calloc((size_t)argc, sizeof(char *));
+    const char **sessions = calloc((size_t)argc, sizeof(char *));
+    int n_results = 0, n_sessions = 0, rc = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char **dst = !strcmp(a, "--svg") ? &svg : !strcmp(a, "--md") ? &md
+                         : !strcmp(a, "--labels") ? &labels : NULL;
+        if (dst || !strcmp(a, "--results")) {
+            if (i + 1 >= argc) {
+                char msg[64];
+                snprintf(msg, sizeof msg, "%s needs a value", a);
+                rc = axf_cli_usage("report", msg);
+                goto out;
+            }
+            if (dst)
+                *dst = argv[++i];
+            else
+                results[n_results++] = argv[++i];
+        } else if (a[0] == '-' && a[1]) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "unknown option '%.60s'", a);
+            rc = axf_cli_usage("report", msg);
+            goto out;
+        } else {
+            sessions[n_sessions++] = a;
+        }
+    }
+    if (!n_sessions) {
+        rc = axf_cli_usage("report", "give at least one SESSION file");
+        goto out;
+    }
+    if (!svg && !md)
+        md = "-";
+
+    rep_set set = {.n = 0, .runs = axf_xcalloc((size_t)n_sessions, sizeof(rep_run))};
+    axf_err err = {{0}};
+    for (int i = 0; i < n_sessions; i++) {
+        set.n++;
+        if (rep_load_session(sessions[i], &set.runs[i], &err)) {
+            rc = axf_cli_fail(err.msg);
+            goto free_set;
+        }
+    }
+    for (int i = 0; i < n_results; i++)
+        if (rep_apply_results(results[i], &set, &err)) {
+            rc = axf_cli_fail(err.msg);
+            goto free_set;
+        }
+    if (labels) {
+        /* Labels come in session order; empty ones keep the default. */
+        const char *p = labels;
+        for (int i = 0; i < n_sessions; i++) {
+            const char *e = strchr(p, ',');
+            size_t l = e ? (size_t)(e - p) : strlen(p);
+            if (l) {
+                free(set.runs[i].label);
+                set.runs[i].label = axf_xmalloc(l + 1);
+                memcpy(set.runs[i].label, p, l);
+                set.runs[i].label[l] = 0;
+            }
+            if (!e) {
+                if (i + 1 < n_sessions) {
+                    rc = axf_cli_usage("report", "--labels has fewer names than there are sessions");
+                    goto free_set;
+                }
+                break;
+            }
+            p = e + 1;
+            if (i + 1 == n_sessions) {
+                rc = axf_cli_usage("report", "--labels has more names than there are sessions");
+                goto free_set;
+            }
+        }
+    }
+    rep_finish(&set);
+    if (svg && (rc = write_out(svg, &set, rep_write_svg)))
+        goto free_set;
+    if (md)
+        rc = write_out(md, &set, rep_write_md);
+free_set:
+    for (int i = 0; i < set.n; i++)
+        rep_run_free(&set.runs[i]);
+    free(set.runs);
+out:
+    free(results);
+    free(sessions);
+    return rc;
+}
