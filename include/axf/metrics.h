@@ -1,4 +1,6 @@
-/* Task metrics. */
+/* Task metrics (GLUE conventions). Degenerate cases return 0 instead of NaN: n < 1 (n < 2 for
+ * the correlations), F1 with no positive prediction or gold label, MCC or a correlation with a
+ * constant side. Spearman = Pearson of 1-based ranks, ties sharing their average rank. */
 #ifndef AXF_METRICS_H
 #define AXF_METRICS_H
 
