@@ -139,6 +139,8 @@ mutate f10.json 's["baseline"]["n_no_worse"] = 5000'
 expect_err no-worse-range 1 "f10.json: baseline.n_no_worse" f10.json
 mutate f11.json 's["baseline"]["params"] = -3'
 expect_err negative 1 "f11.json: baseline.params" f11.json
+mutate f12.json 's["seed"] = "12x"'
+expect_err seed 1 "f12.json: seed: expected a decimal" f12.json
 printf '{"format":"axf-results","version":1,"runs":[{"session":"axformer.json","speed":{"baseline_tok_s":"fast"}}]}' >r1.json
 expect_err results-type 1 "r1.json: runs[0].speed.baseline_tok_s: expected a number" axformer.json --results r1.json
 printf '{"format":"axf-results","version":1,"runs":[{"session":"elsewhere.json","report":{"baseline":0.5}}]}' >r2.json

@@ -345,8 +345,21 @@ int rep_load_session(const char *path, rep_run *r, axf_err *err)
         r->policy = axf_xstrdup("");
         r->params = axf_xstrdup("{}");
     }
-    if (get_num(&v, root, "seed", 0, 18446744073709551615.0, 1, &r->seed))
+    /* The seed is a uint64 written as a decimal string (a JSON number would round it); older
+     * files wrote a number. Shown only, so a double is enough here. */
+    o = field(root, "seed");
+    if (cJSON_IsString(o)) {
+        char *end;
+        errno = 0;
+        unsigned long long seed = strtoull(o->valuestring, &end, 10);
+        if (errno || end == o->valuestring || *end || o->valuestring[0] == '-') {
+            verr(&v, "seed", "expected a decimal unsigned integer");
+            goto done;
+        }
+        r->seed = (double)seed;
+    } else if (get_num(&v, root, "seed", 0, 18446744073709551615.0, 1, &r->seed)) {
         goto done;
+    }
 
     if (need_arr(&v, root, "history", &hist))
         goto done;
