@@ -37,9 +37,9 @@ static int plan_fits(const axf_model *m, const axf_plan *p, axf_err *err)
     if (p->n_layers != m->cfg.n_layers)
         return axf_err_set(err, "compact: plan has %d layers, model %d", p->n_layers, m->cfg.n_layers);
     for (int i = 0; i < p->n_layers; i++)
-        if (p->layers[i].nh != m->layers[i].nh || p->layers[i].f != m->layers[i].f)
+        if (p->layers[i].nh != m->cfg.layer_heads[i] || p->layers[i].f != m->cfg.layer_ffn[i])
             return axf_err_set(err, "compact: plan of layer %d is for %d heads / FFN %d, model has %d / %d",
-                               i, p->layers[i].nh, p->layers[i].f, m->layers[i].nh, m->layers[i].f);
+                               i, p->layers[i].nh, p->layers[i].f, m->cfg.layer_heads[i], m->cfg.layer_ffn[i]);
     return 0;
 }
 
@@ -99,14 +99,15 @@ axf_model *axf_compact(const axf_model *m, const axf_plan *p, axf_plan **hard, a
         const axf_layer *s = &m->layers[src_of[li]];
         const axf_layer_plan *lp = &p->layers[src_of[li]];
         axf_layer *d = &o->layers[li];
-        int nh = nc.layer_heads[li], f = nc.layer_ffn[li], A = s->nh * HS;
+        int nh = nc.layer_heads[li], f = nc.layer_ffn[li];
+        int snh = c->layer_heads[src_of[li]], sf = c->layer_ffn[src_of[li]], A = snh * HS;
         copy_vec(d->ln1_g, s->ln1_g, H);
         copy_vec(d->ln1_b, s->ln1_b, H);
         copy_vec(d->ln2_g, s->ln2_g, H);
         copy_vec(d->ln2_b, s->ln2_b, H);
         if (nh > 0) {
             int n = 0;
-            for (int h = 0; h < s->nh; h++)
+            for (int h = 0; h < snh; h++)
                 if (lp->head_on[h])
                     for (int j = 0; j < HS; j++)
                         rows[n++] = h * HS + j;
@@ -123,14 +124,14 @@ axf_model *axf_compact(const axf_model *m, const axf_plan *p, axf_plan **hard, a
         }
         if (f > 0) {
             int n = 0;
-            for (int j = 0; j < s->f; j++)
+            for (int j = 0; j < sf; j++)
                 if (lp->neuron_on[j])
                     rows[n++] = j;
             AXF_ASSERT(n == f);
             copy_rows(d->w1, s->w1, rows, n, H);
             for (int r = 0; r < n; r++)
                 d->b1[r] = s->b1[rows[r]];
-            copy_cols(d->w2, s->w2, H, s->f, rows, n);
+            copy_cols(d->w2, s->w2, H, sf, rows, n);
             copy_vec(d->b2, s->b2, H);
         }
     }

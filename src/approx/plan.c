@@ -14,14 +14,15 @@ axf_plan *axf_plan_new(const axf_model *m)
     p->n_layers = m->cfg.n_layers;
     for (int i = 0; i < p->n_layers; i++) {
         axf_layer_plan *lp = &p->layers[i];
-        const axf_layer *ly = &m->layers[i];
-        lp->nh = ly->nh;
-        lp->f = ly->f;
-        lp->attn_on = ly->nh > 0;
-        lp->ffn_on = ly->f > 0;
-        memset(lp->head_on, 1, (size_t)ly->nh);
-        lp->neuron_on = axf_xmalloc(ly->f > 0 ? (size_t)ly->f : 1);
-        memset(lp->neuron_on, 1, ly->f > 0 ? (size_t)ly->f : 1);
+        /* the config is the source of truth for per-layer shapes (axf_layer.nh/f mirror it) */
+        int nh = m->cfg.layer_heads[i], f = m->cfg.layer_ffn[i];
+        lp->nh = nh;
+        lp->f = f;
+        lp->attn_on = nh > 0;
+        lp->ffn_on = f > 0;
+        memset(lp->head_on, 1, (size_t)nh);
+        lp->neuron_on = axf_xmalloc(f > 0 ? (size_t)f : 1);
+        memset(lp->neuron_on, 1, f > 0 ? (size_t)f : 1);
         lp->hard = AXF_HARD_OFF;
         lp->k = 0;
         lp->threshold = 0;

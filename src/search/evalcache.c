@@ -178,7 +178,7 @@ int axf_evalcache_run(axf_evalcache *c, const axf_plan *p, int use_cache, float 
     if (p->n_layers != c->L)
         return axf_err_set(err, "evaluate: plan has %d layers, model %d", p->n_layers, c->L);
     for (int i = 0; i < c->L; i++)
-        if (p->layers[i].nh != c->m->layers[i].nh || p->layers[i].f != c->m->layers[i].f)
+        if (p->layers[i].nh != c->m->cfg.layer_heads[i] || p->layers[i].f != c->m->cfg.layer_ffn[i])
             return axf_err_set(err, "evaluate: plan of layer %d does not fit the model", i);
     double t0 = axf_now();
     const axf_encoded *d = c->d;

@@ -342,7 +342,7 @@ static void magnitude(axf_session *s, int gran, int groups, axf_importance *out)
             if (!lp->head_on[h])
                 continue;
             double v = sq_rows(ly->wq, h * HS, HS, H) + sq_rows(ly->wk, h * HS, HS, H) +
-                       sq_rows(ly->wv, h * HS, HS, H) + sq_cols(ly->wo, H, ly->nh * HS, h * HS, HS);
+                       sq_rows(ly->wv, h * HS, HS, H) + sq_cols(ly->wo, H, lp->nh * HS, h * HS, HS);
             attn += v;
             if (gran & AXF_IMP_HEADS)
                 out->v.head[i][h] = (float)sqrt(v);
@@ -354,7 +354,7 @@ static void magnitude(axf_session *s, int gran, int groups, axf_importance *out)
             axf_plan_group_range(lp->f, G, g, &lo, &hi);
             for (int j = lo; j < hi; j++)
                 if (lp->neuron_on[j])
-                    v += sq_rows(ly->w1, j, 1, H) + sq_cols(ly->w2, H, ly->f, j, 1);
+                    v += sq_rows(ly->w1, j, 1, H) + sq_cols(ly->w2, H, lp->f, j, 1);
             ffn += v;
             if ((gran & AXF_IMP_GROUPS) && axf_plan_group_state(lp, g, G))
                 out->v.group[i][g] = (float)sqrt(v);

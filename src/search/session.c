@@ -372,8 +372,8 @@ void axf_session_facts(const axf_session *s, axf_facts *f)
     f->head_dim = c->head_dim;
     f->ffn = c->ffn;
     for (int i = 0; i < c->n_layers; i++) {
-        f->layer_heads[i] = s->m->layers[i].nh;
-        f->layer_ffn[i] = s->m->layers[i].f;
+        f->layer_heads[i] = c->layer_heads[i];
+        f->layer_ffn[i] = c->layer_ffn[i];
     }
     f->groups = s->defs.groups;
     f->num_labels = c->num_labels;

@@ -101,8 +101,8 @@ int axf_session_save(axf_session *s, const char *path, axf_err *err)
     cJSON_AddNumberToObject(jm, "ffn", c->ffn);
     cJSON *lh = cJSON_AddArrayToObject(jm, "layer_heads"), *lf = cJSON_AddArrayToObject(jm, "layer_ffn");
     for (int i = 0; i < c->n_layers; i++) {
-        cJSON_AddItemToArray(lh, cJSON_CreateNumber(s->m->layers[i].nh));
-        cJSON_AddItemToArray(lf, cJSON_CreateNumber(s->m->layers[i].f));
+        cJSON_AddItemToArray(lh, cJSON_CreateNumber(c->layer_heads[i]));
+        cJSON_AddItemToArray(lf, cJSON_CreateNumber(c->layer_ffn[i]));
     }
 
     cJSON *jd = cJSON_AddObjectToObject(r, "data");
