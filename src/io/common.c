@@ -29,7 +29,7 @@ int axf_err_prefix(axf_err *err, const char *fmt, ...)
         vsnprintf(pre, sizeof pre, fmt, ap);
         va_end(ap);
         memcpy(old, err->msg, sizeof old);
-        snprintf(err->msg, sizeof err->msg, "%s: %s", pre, old);
+        snprintf(err->msg, sizeof err->msg, "%.200s: %.300s", pre, old);
     }
     return -1;
 }
