@@ -192,18 +192,28 @@ AXF_VEC void axf__add_ln(float *out, const float *a, const float *b, const float
     }
 }
 
+/* GCC does not vectorise a max written as a comparison (NaN rules), so the 16 lanes are a
+ * generic vector type with an explicit select; it lowers to one register per 16 floats on
+ * AVX-512 and to 2 or 4 on narrower targets. */
+typedef float v16f __attribute__((vector_size(64)));
+typedef int32_t v16i __attribute__((vector_size(64)));
+
 static inline float row_max(const float *x, int n)
 {
-    float acc[LANES];
-    for (int l = 0; l < LANES; l++)
-        acc[l] = x[0];
+    float m = x[0];
     int j = 0;
-    for (; j + LANES <= n; j += LANES)
+    if (n >= LANES) {
+        v16f acc;
+        memcpy(&acc, x, sizeof acc);
+        for (j = LANES; j + LANES <= n; j += LANES) {
+            v16f v;
+            memcpy(&v, x + j, sizeof v);
+            v16i gt = v > acc;
+            acc = (v16f)(((v16i)v & gt) | ((v16i)acc & ~gt));
+        }
         for (int l = 0; l < LANES; l++)
-            acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
-    float m = acc[0];
-    for (int l = 1; l < LANES; l++)
-        m = acc[l] > m ? acc[l] : m;
+            m = acc[l] > m ? acc[l] : m;
+    }
     for (; j < n; j++)
         m = x[j] > m ? x[j] : m;
     return m;
