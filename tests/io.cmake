@@ -1,9 +1,24 @@
 # io module tests: safetensors, model files, tokenizer, data readers, metrics.
-foreach(t safetensors model)
+foreach(t safetensors model tokenizer data metrics tokdump)
   add_executable(test_io_${t} tests/test_io_${t}.c)
   target_link_libraries(test_io_${t} PRIVATE axf_core)
 endforeach()
-add_test(NAME io_model COMMAND test_io_model ${AXF_DATA_DIR})
-set_tests_properties(io_model PROPERTIES LABELS "unit;badinput")
 add_test(NAME io_safetensors COMMAND test_io_safetensors)
-set_tests_properties(io_safetensors PROPERTIES LABELS "unit;badinput")
+add_test(NAME io_model COMMAND test_io_model ${AXF_DATA_DIR})
+add_test(NAME io_tokenizer COMMAND test_io_tokenizer ${AXF_DATA_DIR})
+add_test(NAME io_data COMMAND test_io_data ${AXF_DATA_DIR} ${CMAKE_SOURCE_DIR}/tests/badinput)
+add_test(NAME io_metrics COMMAND test_io_metrics)
+set_tests_properties(io_safetensors io_model io_data PROPERTIES LABELS "unit;badinput")
+set_tests_properties(io_tokenizer io_metrics PROPERTIES LABELS "unit")
+# The C tokenizer against a Python rendering of the reference algorithm (Python's own Unicode
+# data) on real sentences and random Unicode; needs the system Python 3.
+find_program(AXF_SYSTEM_PYTHON3 NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
+if(AXF_SYSTEM_PYTHON3)
+  add_test(NAME io_tokenizer_reference
+    COMMAND ${AXF_SYSTEM_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/tokref.py
+      ${AXF_DATA_DIR}/bert_base_uncased_vocab/vocab.txt $<TARGET_FILE:test_io_tokdump>
+      ${AXF_DATA_DIR}/sst2_glue/dev.tsv ${AXF_DATA_DIR}/cola_nlpdatasets/dev.tsv
+      ${AXF_DATA_DIR}/mrpc_glue/dev.tsv ${AXF_DATA_DIR}/rte_glue_hf/dev.tsv
+      ${AXF_DATA_DIR}/sst2_stsa_binary/stsa.binary.dev)
+  set_tests_properties(io_tokenizer_reference PROPERTIES LABELS "unit")
+endif()

@@ -12,10 +12,10 @@
  *    label column = unlabelled, e.g. MRPC test.tsv). Task: #1 String -> mrpc, question1 -> qqp,
  *    question+sentence -> qnli, gold_label/premise -> mnli, score -> stsb, otherwise from the
  *    folder/file name (cola, sst, mrpc, rte, qnli, mnli, qqp, wnli, sts-b/stsb), else "pair"
- *    (two texts) or "single". A header with an "idx" column (Hugging Face datasets export, written
+ *    (two texts) or "sst2" (one text). A header with an "idx" column (Hugging Face datasets export, written
  *    by pandas) turns on CSV quoting: a field starting with " is quoted and "" stands for ".
  *  - no header, 4 columns: official GLUE CoLA "source, label, notes, sentence" (task cola).
- *  - no header, 2 columns: "sentence, label" (cola or sst2 from the name, else "single").
+ *  - no header, 2 columns: "sentence, label" (sst2 when the name says sst, else cola).
  *  - no tab: "<label> <sentence>" (task "sst2-sent") when the name has "stsa." or the line starts
  *    with digits and a space; otherwise plain text, one unlabelled example a line (task "text").
  * task non-NULL forces: "text" and "sst2-sent" pick those formats; "cola"/"sst2"/"single" accept

@@ -451,7 +451,7 @@ static const char *header_layout(const fields *h, const char *path, const char *
     if (L->b >= 0)
         return p && strcmp(p, "sst2") != 0 && strcmp(p, "cola") != 0 && strcmp(p, "sst2-sent") != 0
                    ? p : "pair";
-    return p && (strcmp(p, "cola") == 0 || strcmp(p, "sst2") == 0) ? p : "single";
+    return p && strcmp(p, "cola") == 0 ? p : "sst2"; /* the GLUE SST-2 header */
 }
 
 static int ensure_text(const char *s, const char *what, const lines *lr, axf_err *err)
@@ -520,7 +520,7 @@ axf_dataset *axf_dataset_load(const char *path, const char *task, axf_err *err)
         f = FMT_TWO_COL;
         if (!tname) {
             const char *p = task_from_path(path);
-            tname = p && strcmp(p, "cola") == 0 ? "cola" : p && strcmp(p, "sst2") == 0 ? "sst2" : "single";
+            tname = p && strcmp(p, "sst2") == 0 ? "sst2" : "cola"; /* CoLA nlpdatasets layout */
         }
     } else if (fs.n == 1 && !task) {
         const char *p = task_from_path(path);
