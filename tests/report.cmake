@@ -3,3 +3,14 @@
 add_test(NAME report_cli COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_report.sh $<TARGET_FILE:axf>
          ${CMAKE_CURRENT_SOURCE_DIR}/tests/report)
 set_tests_properties(report_cli PROPERTIES LABELS "unit;badinput")
+
+# The experiment's plumbing (make-like steps, output parsing, results sidecar) without models.
+add_test(NAME report_steps COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_report_steps.sh $<TARGET_FILE:axf>
+         ${CMAKE_CURRENT_SOURCE_DIR})
+set_tests_properties(report_steps PROPERTIES LABELS "unit")
+
+# The whole experiment pipeline on the demo task and model (a few minutes; not under ASan).
+add_test(NAME report_experiment_quick
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/experiment.sh --quick --skip-if-missing
+                 --axf $<TARGET_FILE:axf> --data ${AXF_DATA_DIR} --out ${CMAKE_CURRENT_BINARY_DIR}/experiment-quick)
+set_tests_properties(report_experiment_quick PROPERTIES LABELS "slow" SKIP_RETURN_CODE 77 TIMEOUT 1200)

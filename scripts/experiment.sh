@@ -1,0 +1,354 @@
+#!/usr/bin/env bash
+# The end-to-end experiment of issue 7: does accuracy-driven approximation make fine-tuned models
+# more accurate, faster and smaller, on real data, against honest controls?
+#
+# For each task (SST-2 and the pair task), model size (small, big) and fine-tuning seed (3 for the
+# main configuration, big on SST-2; 1 elsewhere):
+#   1. model   build the fine-tuned model with the task's recipe (scripts/recipe_<task>.sh; the
+#              recipe caches the pre-trained checkpoint, shared by every seed) — it also writes the
+#              search split (held out of the training data) the approximation search scores on;
+#   2. search  run every policy with `axf search` on the search split only: axformer.lua with each
+#              acceptance rule, heads_gradient.lua, drop_layers.lua, hard_attention_sweep.lua
+#              (hard attention only), and random.lua pruned to the size each axformer variant
+#              reached (the control); wall time and layer-evaluations, and for the main
+#              configuration the same search again with the layer cache off;
+#   3. export  `axf export` the compacted model;
+#   4. eval    `axf eval` of the original and of the exported model on each untouched report split,
+#              in the same step (metric, tokens/s best of EVAL_REPEATS, file size);
+#   5. report  results/results-<split>.json (src/cli/report.h) and `axf report` per task and size:
+#              results/report/<task>-<size>-<split>.{md,svg}, and results/README.fragment.md.
+# Every step is make-like (scripts/experiment/lib.sh): it is skipped when its output exists and
+# the content hash of its inputs (recipe, data, model, policy, parameters) matches its stamp, so a
+# rerun only recomputes what changed.
+#
+# usage: scripts/experiment.sh [--quick] [options]
+#   --quick            the whole pipeline in a few minutes: the synthetic demo task and model
+#                      (`axf demo-model`, 2 seeds), two acceptance rules; for tests
+#   --out DIR          results folder (default: results/, or results/quick with --quick)
+#   --axf PATH         the axf binary (default: build/axf, built with scripts/build.sh if missing)
+#   --data DIR         the shared data folder (default: ../shared/data beside the repository)
+#   --tasks "A B"      tasks (default: "sst2 PAIR", PAIR = the pair task a recipe exists for)
+#   --sizes "A B"      model sizes given to the recipes (default: "small big")
+#   --seeds N          fine-tuning seeds of the main configuration (default 3; others use 1)
+#   --rules "A B"      axformer acceptance rules (default: "reference loss tolerance accuracy")
+#   --nocache WHICH    repeat searches with the layer cache off: main (axformer on the main
+#                      configuration's first seed, default), all, none
+#   --force PATTERN    rerun the steps whose output path contains PATTERN (repeatable)
+#   --dry-run          list the steps that would run
+#   --skip-if-missing  exit 77 (ctest: skipped) when an axf command the run needs is not built
+# Environment: THREADS (OpenBLAS threads, default 2), EVAL_REPEATS (default 3; quick 1),
+#   RANDOM_SEEDS (random controls per axformer variant on the main configuration, default 3).
+# The full run takes hours on 2 cores (model training dominates); run it under nice.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/scripts/experiment/lib.sh"
+PY=/usr/bin/python3
+MEASURE=("$PY" "$ROOT/scripts/experiment/measure.py")
+
+QUICK=0 SKIP_MISSING=0 OUT="" AXF="" DATA="" TASKS="" SIZES="" SEEDS="" RULES="" NOCACHE=main FORCE="" DRY_RUN=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --quick) QUICK=1 ;;
+    --out) OUT=$2; shift ;;
+    --axf) AXF=$2; shift ;;
+    --data) DATA=$2; shift ;;
+    --tasks) TASKS=$2; shift ;;
+    --sizes) SIZES=$2; shift ;;
+    --seeds) SEEDS=$2; shift ;;
+    --rules) RULES=$2; shift ;;
+    --nocache) NOCACHE=$2; shift ;;
+    --force) FORCE="$FORCE $2"; shift ;;
+    --dry-run) DRY_RUN=1 ;;
+    --skip-if-missing) SKIP_MISSING=1 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "experiment.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+case "$NOCACHE" in main | all | none) ;; *) echo "experiment.sh: --nocache main|all|none" >&2; exit 2 ;; esac
+
+THREADS=${THREADS:-2}
+DATA=${DATA:-$ROOT/../shared/data}
+[ -d "$DATA" ] || die "data folder $DATA not found (--data DIR)"
+DATA=$(cd "$DATA" && pwd)
+if [ $QUICK = 1 ]; then
+    OUT=${OUT:-$ROOT/results/quick}
+    TASKS=${TASKS:-demo}
+    SIZES=${SIZES:-tiny}
+    SEEDS=${SEEDS:-2}
+    RULES=${RULES:-"reference loss"}
+    EVAL_REPEATS=${EVAL_REPEATS:-1}
+    RANDOM_SEEDS=${RANDOM_SEEDS:-2}
+    MAIN_CFG="demo tiny"
+else
+    OUT=${OUT:-$ROOT/results}
+    if [ -z "$TASKS" ]; then
+        PAIR=""
+        for t in rte mrpc; do [ -f "$ROOT/scripts/recipe_$t.sh" ] && PAIR=$t && break; done
+        [ -n "$PAIR" ] || die "no pair-task recipe (scripts/recipe_rte.sh or recipe_mrpc.sh); give --tasks"
+        TASKS="sst2 $PAIR"
+    fi
+    SIZES=${SIZES:-"small big"}
+    SEEDS=${SEEDS:-3}
+    RULES=${RULES:-"reference loss tolerance accuracy"}
+    EVAL_REPEATS=${EVAL_REPEATS:-3}
+    RANDOM_SEEDS=${RANDOM_SEEDS:-3}
+    MAIN_CFG="sst2 big"
+fi
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+if [ -z "$AXF" ]; then
+    AXF=$ROOT/build/axf
+    [ -x "$AXF" ] || bash "$ROOT/scripts/build.sh"
+fi
+[ -x "$AXF" ] || die "axf binary $AXF not found (--axf PATH)"
+AXF=$(cd "$(dirname "$AXF")" && pwd)/$(basename "$AXF")
+export OPENBLAS_NUM_THREADS=$THREADS OMP_WAIT_POLICY=PASSIVE
+NICE=(nice -n 10)
+STEPS_RUN=0 STEPS_SKIPPED=0
+T_START=$(date +%s)
+
+# ---- what the commands offer (the script is written against the documented interfaces; optional
+# ---- features are probed so that a missing one is reported, not fatal) ----
+need_cmd() {
+    "$AXF" "$1" --help >/dev/null 2>&1 && return 0
+    [ $SKIP_MISSING = 1 ] && { log "axf $1 is not available in $AXF: skipped"; exit 77; }
+    die "axf $1 is not available in $AXF"
+}
+SEARCH_HELP=$("$AXF" search --help 2>&1 || true)
+NOCACHE_FLAG=()
+if grep -q -- '--no-cache' <<<"$SEARCH_HELP"; then
+    NOCACHE_FLAG=(--no-cache)
+elif grep -q -- '--cache-mb' <<<"$SEARCH_HELP"; then
+    NOCACHE_FLAG=(--cache-mb 0)
+fi
+SEED_FLAG=0
+grep -q -- '--seed' <<<"$SEARCH_HELP" && SEED_FLAG=1
+THREADS_FLAG=()
+grep -q -- '--threads' <<<"$SEARCH_HELP" && THREADS_FLAG=(--threads "$THREADS")
+if [ $DRY_RUN = 0 ]; then
+    for c in search export eval report; do need_cmd $c; done
+    [ $QUICK = 1 ] && need_cmd demo-model
+fi
+# random.lua: the parameter naming the share of parameters to keep, and its seed when axf search
+# has no --seed (different seeds must give different random controls).
+RANDOM_KEEP_PARAM=keep RANDOM_SEED_PARAM=""
+if [ -f "$ROOT/scripts/random.lua" ]; then
+    for k in keep keep_params params_kept budget target; do
+        grep -Eq "(^|[{ ,])$k *=" "$ROOT/scripts/random.lua" && RANDOM_KEEP_PARAM=$k && break
+    done
+    grep -Eq '(^|[{ ,])seed *=' "$ROOT/scripts/random.lua" && RANDOM_SEED_PARAM=seed
+fi
+if [ $SEED_FLAG = 0 ] && [ -z "$RANDOM_SEED_PARAM" ]; then
+    log "note: neither axf search --seed nor a random.lua seed parameter: one random control per variant"
+fi
+if [ "$NOCACHE" != none ] && [ ${#NOCACHE_FLAG[@]} = 0 ]; then
+    log "note: axf search has no flag to turn the layer cache off; uncached searches are skipped"
+    NOCACHE=none
+fi
+
+# ---- per task: recipe and report splits ----
+recipe_of() { echo "$ROOT/scripts/recipe_$1.sh"; }
+
+# report_splits TASK MODEL_DIR: lines "name path" — the splits no stage of training or search saw.
+report_splits() {
+    case "$1" in
+    sst2) echo "dev $DATA/sst2_glue/dev.tsv"
+          echo "test $DATA/sst2_stsa_binary/stsa.binary.test" ;;
+    rte) echo "dev $DATA/rte_glue_hf/dev.tsv" ;;
+    mrpc) echo "dev $DATA/mrpc_glue/dev.tsv" ;;
+    demo) echo "heldout $2/heldout.tsv" ;;
+    *) die "no report split known for task $1" ;;
+    esac
+}
+
+# build_model TASK SIZE SEED DIR: DIR/model/ (config.json, model.safetensors, vocab.txt) and
+# DIR/search.tsv (the search split, held out of fine-tuning).
+build_model() {
+    local task=$1 size=$2 seed=$3 dir=$4
+    mkdir -p "$dir.tmp"
+    if [ "$task" = demo ]; then
+        rm -rf "$dir.tmp"
+        "${NICE[@]}" "$AXF" demo-model --out "$dir.tmp" --seed "$seed" --threads "$THREADS" \
+            2>"$OUT/logs/model-$task-$size-s$seed.log" || return 1
+    else
+        # Recipe contract (issue 3): SIZE, SEED, OUT, AXF, DATA, PRETRAINED (the pre-trained
+        # checkpoint folder, shared by every seed of a task and size: built once, then reused).
+        SIZE=$size SEED=$seed OUT=$dir.tmp AXF=$AXF DATA=$DATA THREADS=$THREADS \
+            PRETRAINED="$OUT/models/pretrained-$task-$size" \
+            "${NICE[@]}" bash "$(recipe_of "$task")" >"$OUT/logs/model-$task-$size-s$seed.log" 2>&1 || return 1
+    fi
+    [ -f "$dir.tmp/model/model.safetensors" ] || { log "$task: no model/model.safetensors in the recipe output"; return 1; }
+    [ -f "$dir.tmp/search.tsv" ] || { log "$task: no search.tsv in the recipe output"; return 1; }
+    mv "$dir.tmp" "$dir"
+}
+
+# ---- policies: name -> script and parameters (the names the Lua policies declare) ----
+POLICY_DIR=$ROOT/scripts
+policy_script() {
+    case "$1" in
+    axformer-*) echo "$POLICY_DIR/axformer.lua" ;;
+    heads_gradient) echo "$POLICY_DIR/heads_gradient.lua" ;;
+    drop_layers) echo "$POLICY_DIR/drop_layers.lua" ;;
+    hard_attention) echo "$POLICY_DIR/hard_attention_sweep.lua" ;;
+    random-*) echo "$POLICY_DIR/random.lua" ;;
+    esac
+}
+policy_label() {
+    case "$1" in
+    axformer-*) echo "axformer ($(sed 's/^axformer-//' <<<"$1") rule)" ;;
+    random-*) local v=${1#random-}; echo "random, size of axformer (${v%%-r*} rule)" ;;
+    hard_attention) echo "hard attention only" ;;
+    *) echo "$1" ;;
+    esac
+}
+
+# run_search RUN MODEL SEARCH_DATA NOCACHE(0/1) SEED POLICY_ARGS...: RUN/session.json plus
+# RUN/search.log, RUN/search.json (wall time, layer-evaluations; uncached ones when asked).
+run_search() {
+    local run=$1 model=$2 data=$3 nocache=$4 seed=$5
+    shift 5
+    local seedargs=()
+    [ $SEED_FLAG = 1 ] && seedargs=(--seed "$seed")
+    mkdir -p "$run"
+    timed "$run/search.sec" "${NICE[@]}" "$AXF" search "$model" "$data" "$@" "${seedargs[@]}" \
+        "${THREADS_FLAG[@]}" --out "$run/session.tmp.json" 2>"$run/search.log" || { tail -5 "$run/search.log" >&2; return 1; }
+    local nc=()
+    if [ "$nocache" = 1 ]; then
+        timed "$run/nocache.sec" "${NICE[@]}" "$AXF" search "$model" "$data" "$@" "${seedargs[@]}" \
+            "${THREADS_FLAG[@]}" "${NOCACHE_FLAG[@]}" --out "$run/nocache.session.json" \
+            2>"$run/nocache.log" || { tail -5 "$run/nocache.log" >&2; return 1; }
+        nc=(--nocache-log "$run/nocache.log" --nocache-seconds-file "$run/nocache.sec")
+    fi
+    "${MEASURE[@]}" search-json --out "$run/search.json" --log "$run/search.log" \
+        --seconds-file "$run/search.sec" "${nc[@]}" || return 1
+    mv "$run/session.tmp.json" "$run/session.json"
+}
+
+# run_eval OUTFILE MODEL EXPORT DATA: the original and the export on DATA, alternated
+# EVAL_REPEATS times so that both see the same machine load.
+run_eval() {
+    local out=$1 model=$2 export=$3 data=$4 i base=() exp=()
+    local logs=${out%.json}
+    for i in $(seq 1 "$EVAL_REPEATS"); do
+        "${NICE[@]}" "$AXF" eval "$model" "$data" >"$logs.base$i.log" 2>&1 || { cat "$logs.base$i.log" >&2; return 1; }
+        "${NICE[@]}" "$AXF" eval "$export" "$data" >"$logs.export$i.log" 2>&1 || { cat "$logs.export$i.log" >&2; return 1; }
+        base+=("$logs.base$i.log")
+        exp+=("$logs.export$i.log")
+    done
+    "${MEASURE[@]}" eval-json --out "$out" --data "$data" --base-dir "$model" --export-dir "$export" \
+        --base-log "${base[@]}" --export-log "${exp[@]}"
+}
+
+# one_run CFG_DIR NAME TASK SIZE SEED MODEL_DIR NOCACHE POLICY_SEED POLICY_ARGS...
+one_run() {
+    local cfgdir=$1 name=$2 task=$3 size=$4 seed=$5 mdir=$6 nocache=$7 pseed=$8
+    shift 8
+    local run=$cfgdir/$name script
+    script=$(policy_script "$name")
+    step "$run/session.json" "$mdir/model" "$mdir/search.tsv" "$script" \
+        -- run_search "$run" "$mdir/model" "$mdir/search.tsv" "$nocache" "$pseed" --policy "$script" "$@"
+    step "$run/export" "$run/session.json" -- "${NICE[@]}" "$AXF" export "$run/session.json" --out "$run/export"
+    local split path
+    while read -r split path; do
+        step "$run/eval-$split.json" "$run/export" "$mdir/model" "$path" \
+            -- run_eval "$run/eval-$split.json" "$mdir/model" "$run/export" "$path"
+    done < <(report_splits "$task" "$mdir")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$run/session.json" "$(policy_label "$name")" "$task" "$size" "$seed" "$run" \
+        >>"$MANIFEST"
+}
+
+mkdir -p "$OUT/logs" "$OUT/models" "$OUT/runs" "$OUT/report"
+MANIFEST=$OUT/runs/manifest.tsv
+: >"$MANIFEST"
+log "experiment: tasks [$TASKS] sizes [$SIZES] rules [$RULES], main config $MAIN_CFG x $SEEDS seeds -> $OUT"
+
+for task in $TASKS; do
+    for size in $SIZES; do
+        main=0
+        [ "$task $size" = "$MAIN_CFG" ] && main=1
+        nseeds=1
+        [ $main = 1 ] && nseeds=$SEEDS
+        for seed in $(seq 1 "$nseeds"); do
+            cfg=$task-$size-s$seed
+            mdir=$OUT/models/$cfg
+            recipe_inputs=()
+            if [ "$task" != demo ]; then
+                [ -f "$(recipe_of "$task")" ] || die "no recipe for $task: $(recipe_of "$task")"
+                recipe_inputs=("$(recipe_of "$task")" "$DATA")
+            fi
+            step "$mdir" "${recipe_inputs[@]}" -- build_model "$task" "$size" "$seed" "$mdir"
+            [ $DRY_RUN = 1 ] && [ ! -d "$mdir" ] && continue
+            cfgdir=$OUT/runs/$cfg
+            nc_axf=0
+            { [ "$NOCACHE" = all ] || { [ "$NOCACHE" = main ] && [ $main = 1 ] && [ "$seed" = 1 ]; }; } && nc_axf=1
+            nc_other=0
+            [ "$NOCACHE" = all ] && nc_other=1
+            for rule in $RULES; do
+                one_run "$cfgdir" "axformer-$rule" "$task" "$size" "$seed" "$mdir" $nc_axf 1 --set "rule=$rule"
+            done
+            one_run "$cfgdir" heads_gradient "$task" "$size" "$seed" "$mdir" $nc_other 1
+            one_run "$cfgdir" drop_layers "$task" "$size" "$seed" "$mdir" $nc_other 1
+            one_run "$cfgdir" hard_attention "$task" "$size" "$seed" "$mdir" $nc_other 1
+            # The control: random pruning to the size each axformer variant reached (several
+            # random seeds on the main configuration, the spread of the control matters).
+            nrand=1
+            [ $main = 1 ] && nrand=$RANDOM_SEEDS
+            [ $SEED_FLAG = 0 ] && [ -z "$RANDOM_SEED_PARAM" ] && nrand=1
+            for rule in $RULES; do
+                s=$cfgdir/axformer-$rule/session.json
+                [ -f "$s" ] || continue
+                kept=$("${MEASURE[@]}" kept "$s")
+                if awk -v k="$kept" 'BEGIN { exit !(k >= 0.999999) }'; then
+                    log "axformer ($rule) on $cfg removed no parameters: no random control"
+                    continue
+                fi
+                for r in $(seq 1 "$nrand"); do
+                    seedset=()
+                    [ $SEED_FLAG = 0 ] && [ -n "$RANDOM_SEED_PARAM" ] && seedset=(--set "$RANDOM_SEED_PARAM=$r")
+                    one_run "$cfgdir" "random-$rule-r$r" "$task" "$size" "$seed" "$mdir" 0 "$r" \
+                        --set "$RANDOM_KEEP_PARAM=$kept" "${seedset[@]}"
+                done
+            done
+        done
+    done
+done
+[ $DRY_RUN = 1 ] && { log "dry run: $STEPS_SKIPPED steps up to date"; exit 0; }
+
+# ---- results and reports ----
+splits=$(for task in $TASKS; do report_splits "$task" "$OUT/models/x" | cut -d' ' -f1; done | sort -u)
+for split in $splits; do
+    "${MEASURE[@]}" collect --manifest "$MANIFEST" --split "$split" --out "$OUT/results-$split.json"
+done
+frag=$OUT/README.fragment.md
+{
+    echo "## Results (generated by scripts/experiment.sh$([ $QUICK = 1 ] && echo ' --quick'))"
+    echo
+    echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), OpenBLAS threads $THREADS."
+    echo "Command: \`scripts/experiment.sh$([ $QUICK = 1 ] && echo ' --quick')\` ($STEPS_RUN steps run, $STEPS_SKIPPED up to date, $(( $(date +%s) - T_START )) s this run)."
+    echo
+} >"$frag"
+for task in $TASKS; do
+    for size in $SIZES; do
+        sessions=()
+        while IFS=$'\t' read -r s _ t z _ _; do
+            [ "$t" = "$task" ] && [ "$z" = "$size" ] && sessions+=("$s")
+        done <"$MANIFEST"
+        [ ${#sessions[@]} -gt 0 ] || continue
+        while read -r split _; do
+            base=$OUT/report/$task-$size-$split
+            "$AXF" report "${sessions[@]}" --results "$OUT/results-$split.json" --svg "$base.svg" --md "$base.md" ||
+                die "axf report failed for $task $size $split"
+            {
+                echo "### $task, $size model, report split: $split"
+                echo
+                echo "![$task $size $split](report/$task-$size-$split.svg)"
+                echo
+                cat "$base.md"
+                echo
+            } >>"$frag"
+        done < <(report_splits "$task" "$OUT/models/x")
+    done
+done
+log "done: $STEPS_RUN steps run, $STEPS_SKIPPED up to date, $(( $(date +%s) - T_START )) s; see $frag"

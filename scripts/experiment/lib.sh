@@ -1,0 +1,78 @@
+# Helpers for scripts/experiment.sh (sourced): logging, content hashes and make-like steps.
+#
+# A step is skipped when its output exists and the stamp file beside it (OUTPUT.stamp) holds the
+# same key: the sha256 of the command line and of the content of every input file or folder.
+# So a rerun recomputes exactly what changed (a new recipe, policy, parameter, model or data file)
+# and everything downstream of it, because downstream steps take upstream outputs as inputs.
+# The axf binary is deliberately not an input (a rebuild for an unrelated change must not retrain
+# hours of models); after an engine change, rerun with --force STEP or delete the outputs.
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# Content hash of files and folders (a folder: its files, sorted, stamps and logs excluded; the
+# path names inside count, the folder's own location does not).
+content_hash() {
+    local p
+    for p in "$@"; do
+        if [ -d "$p" ]; then
+            (cd "$p" && find . -type f ! -name '*.stamp' ! -name '*.log' ! -name '*.tmp' -print0 |
+                LC_ALL=C sort -z | xargs -0 -r sha256sum)
+        elif [ -f "$p" ]; then
+            sha256sum <"$p"
+        else
+            echo "missing $p"
+        fi
+    done | sha256sum | cut -c1-64
+}
+
+# step OUTPUT INPUTS... -- COMMAND...
+# Runs COMMAND unless OUTPUT exists with a matching stamp. COMMAND must create OUTPUT (a file or
+# a folder); on failure OUTPUT is removed so that a half-written result is never reused.
+# FORCE (space-separated substrings) forces steps whose OUTPUT path contains one of them.
+step() {
+    local out=$1 inputs=() key f
+    shift
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+        inputs+=("$1")
+        shift
+    done
+    [ "${1:-}" = "--" ] || die "step $out: no command"
+    shift
+    key=$( { printf '%s\0' "$@"; content_hash "${inputs[@]}"; } | sha256sum | cut -c1-64)
+    local forced=0
+    for f in ${FORCE:-}; do
+        case "$out" in *"$f"*) forced=1 ;; esac
+    done
+    if [ $forced = 0 ] && [ -e "$out" ] && [ -f "$out.stamp" ] && [ "$(cat "$out.stamp")" = "$key" ]; then
+        log "up to date: ${out#"$OUT"/}"
+        STEPS_SKIPPED=$((STEPS_SKIPPED + 1))
+        return 0
+    fi
+    if [ "${DRY_RUN:-0}" = 1 ]; then
+        log "would run: ${out#"$OUT"/}: $*"
+        return 0
+    fi
+    log "run: ${out#"$OUT"/}"
+    rm -rf "$out" "$out.stamp"
+    mkdir -p "$(dirname "$out")"
+    if ! "$@"; then
+        rm -rf "$out"
+        die "step failed: ${out#"$OUT"/} (command: $*)"
+    fi
+    [ -e "$out" ] || die "step did not write ${out#"$OUT"/} (command: $*)"
+    echo "$key" >"$out.stamp"
+    STEPS_RUN=$((STEPS_RUN + 1))
+}
+
+# Wall-clock seconds of a command, written to FILE; the command's status is returned.
+# usage: timed FILE COMMAND...
+timed() {
+    local file=$1 t0 t1 rc=0
+    shift
+    t0=$(date +%s.%N)
+    "$@" || rc=$?
+    t1=$(date +%s.%N)
+    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }' >"$file"
+    return $rc
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# The experiment's plumbing without models: make-like steps (scripts/experiment/lib.sh) rerun
+# exactly when an input or the command changes; measure.py reads `axf eval` / `axf search` output
+# in the wordings it accepts, and its results sidecar is accepted by `axf report`.
+# usage: test_report_steps.sh AXF REPO_DIR
+set -u
+axf=$1
+repo=$2
+py=/usr/bin/python3
+measure="$repo/scripts/experiment/measure.py"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+checks=0
+ok() { checks=$((checks + 1)); }
+bad() { checks=$((checks + 1)); fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+cd "$tmp"
+
+# ---- steps ----
+. "$repo/scripts/experiment/lib.sh"
+OUT=$tmp STEPS_RUN=0 STEPS_SKIPPED=0
+echo a >in.txt
+mkdir -p dir && echo x >dir/f
+make_out() { cat in.txt dir/f >"$1"; echo ran >>runs.log; }
+step out.txt in.txt dir -- make_out out.txt 2>/dev/null
+[ -f out.txt ] && [ -f out.txt.stamp ] && [ "$STEPS_RUN" = 1 ] && ok || bad "first run"
+step out.txt in.txt dir -- make_out out.txt 2>/dev/null
+[ "$STEPS_RUN" = 1 ] && [ "$STEPS_SKIPPED" = 1 ] && ok || bad "second run not skipped"
+touch in.txt
+step out.txt in.txt dir -- make_out out.txt 2>/dev/null
+[ "$STEPS_RUN" = 1 ] && ok || bad "a touch (same content) reran the step"
+echo b >in.txt
+step out.txt in.txt dir -- make_out out.txt 2>/dev/null
+[ "$STEPS_RUN" = 2 ] && [ "$(head -1 out.txt)" = b ] && ok || bad "changed input not rerun"
+echo y >dir/g
+step out.txt in.txt dir -- make_out out.txt 2>/dev/null
+[ "$STEPS_RUN" = 3 ] && ok || bad "new file in an input folder not rerun"
+step out.txt in.txt dir -- make_out out.txt --flag 2>/dev/null
+[ "$STEPS_RUN" = 4 ] && ok || bad "changed command not rerun"
+FORCE="out.t" step out.txt in.txt dir -- make_out out.txt --flag 2>/dev/null
+[ "$STEPS_RUN" = 5 ] && ok || bad "--force not rerun"
+rm out.txt
+step out.txt in.txt dir -- make_out out.txt --flag 2>/dev/null
+[ "$STEPS_RUN" = 6 ] && ok || bad "missing output not rebuilt"
+# a failing command: the step dies and leaves no output nor stamp
+half() { echo partial >"$1"; return 3; }
+(step bad.txt in.txt -- half bad.txt) 2>/dev/null
+st=$?
+[ $st != 0 ] && [ ! -e bad.txt ] && [ ! -e bad.txt.stamp ] && ok || bad "failed step left output (status $st)"
+# a command that forgets its output
+(step none.txt in.txt -- true) 2>/dev/null && bad "missing output accepted" || ok
+# folder hash: location-independent, content-dependent
+cp -r dir dir2
+[ "$(content_hash dir)" = "$(content_hash dir2)" ] && ok || bad "hash depends on location"
+echo z >dir2/f
+[ "$(content_hash dir)" != "$(content_hash dir2)" ] && ok || bad "hash ignores content"
+[ "$(content_hash nothere)" != "$(content_hash in.txt)" ] && ok || bad "missing input hashes like a file"
+timed sec.txt sleep 0.2
+awk '{ exit !($1 >= 0.15 && $1 < 5) }' sec.txt && ok || bad "timed: $(cat sec.txt)"
+
+# ---- measure.py: axf eval output ----
+printf 'examples: 872\naccuracy: 0.815367\nexamples/s: 812.5\ntokens/s: 20312.5\n' >b1.log
+printf 'accuracy 81.5367%%  (872 examples)\n21,000 tokens/s, 820 examples/s\n' >b2.log
+printf '{"accuracy": 0.823394, "tokens_per_s": 30500.25}\n' >e1.log
+printf 'accuracy = 0.823394\ntok/s 29000\n' >e2.log
+mkdir -p m e
+head -c 1000 /dev/zero >m/model.safetensors
+head -c 600 /dev/zero >e/model.safetensors
+$py "$measure" eval-json --out ev.json --data dev.tsv --base-dir m --export-dir e \
+    --base-log b1.log b2.log --export-log e1.log e2.log && ok || bad "eval-json failed"
+$py - <<'EOF' && ok || bad "eval-json values"
+import json
+e = json.load(open("ev.json"))
+assert e["metric_name"] == "accuracy", e
+assert abs(e["baseline"] - 0.815367) < 1e-9 and abs(e["export"] - 0.823394) < 1e-9, e
+assert e["baseline_tok_s"] == 21000 and e["export_tok_s"] == 30500.25, e
+assert e["baseline_bytes"] == 1000 and e["export_bytes"] == 600, e
+EOF
+printf 'accuracy: 0.80\ntokens/s: 100\n' >b3.log
+$py "$measure" eval-json --out ev2.json --data d --base-dir m --export-dir e --base-log b1.log b3.log \
+    --export-log e1.log 2>err.txt && bad "differing repeated metrics accepted" || ok
+grep -q "differs" err.txt && ok || bad "message: $(cat err.txt)"
+printf 'no numbers here\n' >x.log
+$py "$measure" eval-json --out ev3.json --data d --base-dir m --export-dir e --base-log x.log \
+    --export-log e1.log 2>/dev/null && bad "no metric accepted" || ok
+printf 'f1: 0.81\naccuracy: 0.75\n12 tokens/s\n' >f1.log
+$py "$measure" eval-json --out ev4.json --data d --base-dir m --export-dir e --base-log f1.log --export-log f1.log &&
+    grep -q '"metric_name": "accuracy"' ev4.json && ok || bad "metric preference"
+
+# ---- measure.py: axf search output ----
+printf 'step 3: drop_ffn L3 kept\ndone: 41 evaluations, layer-evaluations: 90 (74 saved by the cache), 12.1 s\n' >s.log
+printf '12.5\n' >s.sec
+printf 'done: 41 evaluations, layer evaluations 164, 0 saved\n' >n.log
+printf '30.25\n' >n.sec
+$py "$measure" search-json --out sj.json --log s.log --seconds-file s.sec --nocache-log n.log \
+    --nocache-seconds-file n.sec && ok || bad "search-json failed"
+$py - <<'EOF' && ok || bad "search-json values: $(cat sj.json)"
+import json
+s = json.load(open("sj.json"))
+assert s["seconds"] == 12.5 and s["layer_evals"] == 90 and s["layer_evals_saved"] == 74, s
+assert s["seconds_nocache"] == 30.25 and s["layer_evals_nocache"] == 164, s
+EOF
+printf '{"evals": 41, "layer_evals": 88, "layer_evals_saved": 70}\n' >sj2.log
+$py "$measure" search-json --out sj2.json --log sj2.log --seconds-file s.sec &&
+    grep -q '"layer_evals": 88' sj2.json && grep -q '"evals": 41' sj2.json && ok || bad "JSON search line"
+
+# ---- kept, collect, and axf report on the result ----
+cp "$repo"/tests/report/axformer.json .
+k=$($py "$measure" kept axformer.json)
+[ "$k" = "0.865909" ] && ok || bad "kept = $k"
+mkdir -p run1
+cp ev.json run1/eval-dev.json
+cp sj.json run1/search.json
+printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$tmp/axformer.json" "axformer (loss rule)" sst2 big 2 "$tmp/run1" >manifest.tsv
+printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$tmp/gone.json" "x" sst2 big 1 "$tmp/run1" >>manifest.tsv
+mkdir -p res
+$py "$measure" collect --manifest manifest.tsv --split dev --out res/results-dev.json && ok || bad "collect"
+$py "$measure" collect --manifest manifest.tsv --split test --out res/results-test.json && ok || bad "collect test"
+grep -q '"runs": \[\]' res/results-test.json && ok || bad "runs without that split not left out"
+"$axf" report axformer.json --results res/results-dev.json --md rep.md 2>err.txt && ok || bad "report on collected results: $(cat err.txt)"
+grep -qF "| sst2/big | axformer (loss rule) | 2 | 90.00 → 90.70 (+0.70) | 81.54 → 82.34 (+0.80) |" rep.md && ok || bad "collected numbers: $(tail -1 rep.md)"
+grep -qF "1.45×" rep.md && grep -qF "12.5 s (30.2 s uncached)" rep.md && grep -qF "74 of 164 (45%)" rep.md &&
+    ok || bad "speed/search columns: $(tail -1 rep.md)"
+
+# ---- the script itself parses and documents itself ----
+bash -n "$repo/scripts/experiment.sh" && ok || bad "experiment.sh syntax"
+bash "$repo/scripts/experiment.sh" --help | grep -q -- "--quick" && ok || bad "experiment.sh --help"
+bash "$repo/scripts/experiment.sh" --bogus 2>/dev/null
+[ $? = 2 ] && ok || bad "unknown option not a usage error"
+
+echo "$checks checks, $fail failed" >&2
+[ "$fail" = 0 ]
