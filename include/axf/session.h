@@ -278,7 +278,8 @@ const char *axf_session_policy_params(const axf_session *s);  /* JSON object tex
 void axf_session_set_seed(axf_session *s, uint64_t seed);
 uint64_t axf_session_seed(const axf_session *s);
 
-/* Where the session came from ("" when in-memory). */
+/* Where the session came from ("" when in-memory): the model folder as found on disk (a recorded
+ * relative path resolved), and the data path as given or recorded. */
 const char *axf_session_model_dir(const axf_session *s);
 const char *axf_session_data_path(const axf_session *s);
 const char *axf_session_model_sha256(const axf_session *s);

@@ -174,6 +174,7 @@ axf_session *axf__session_build(axf_model *m, axf_encoded *enc, axf_vocab *v, co
     s->defs.k = s->opts.hard_k;
     s->defs.threshold = s->opts.hard_threshold;
     s->model_dir = axf_xstrdup("");
+    s->model_dir_use = axf_xstrdup("");
     s->data_path = axf_xstrdup("");
     s->holdout_path = axf_xstrdup("");
     s->policy_name = axf_xstrdup("");
@@ -298,6 +299,8 @@ axf_session *axf_session_open(const char *model_dir, const char *data_path, cons
     free(s->model_dir);
     free(s->data_path);
     s->model_dir = axf_xstrdup(model_dir);
+    free(s->model_dir_use);
+    s->model_dir_use = axf_xstrdup(model_dir);
     s->data_path = axf_xstrdup(data_path);
     memcpy(s->model_sha, sha, 65);
     memcpy(s->data_sha, dsha, 65);
@@ -337,6 +340,7 @@ void axf_session_free(axf_session *s)
     evalbuf_free(&s->trial_buf);
     free(s->l0);
     free(s->model_dir);
+    free(s->model_dir_use);
     free(s->data_path);
     free(s->holdout_path);
     free(s->policy_name);
@@ -416,7 +420,7 @@ axf_plan_defaults axf_session_defaults(const axf_session *s)
 
 const char *axf_session_model_dir(const axf_session *s)
 {
-    return s->model_dir;
+    return s->model_dir_use;
 }
 
 const char *axf_session_data_path(const axf_session *s)
@@ -886,8 +890,8 @@ int axf_session_export(axf_session *s, const char *dir, axf_err *err)
     if (!cm)
         return -1;
     char *vocab = NULL;
-    if (s->model_dir[0])
-        vocab = axf_afile_join(s->model_dir, "vocab.txt");
+    if (s->model_dir_use[0])
+        vocab = axf_afile_join(s->model_dir_use, "vocab.txt");
     int rc = axf_compact_save(cm, hard, dir, vocab, err);
     free(vocab);
     axf_plan_free(hard);

@@ -35,7 +35,8 @@ struct axf_session {
     axf_model *m;
     axf_encoded *enc;
     axf_vocab *vocab;            /* NULL for in-memory sessions */
-    char *model_dir, *data_path, *holdout_path; /* as given ("" none) */
+    char *model_dir, *data_path, *holdout_path; /* as given or recorded ("" none); saved */
+    char *model_dir_use;         /* where the model was actually found (resolved); used */
     char model_sha[65], data_sha[65], holdout_sha[65];
     char task[32], metric_name[16];
     axf_session_opts opts;       /* opts.task not kept */

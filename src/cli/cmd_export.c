@@ -1,0 +1,106 @@
+/* `axf export SESSION --out DIR`: writes the physically compacted model of a session's committed
+ * plan (loadable by `axf eval`), and with --bench measures it against the original. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "axf/session.h"
+#include "cli.h"
+
+static const char *usage =
+    "usage: axf export SESSION.json --out DIR [--step N] [--model DIR] [--data FILE] [--bench]\n"
+    "                  [--threads N]\n"
+    "Writes DIR/config.json, DIR/model.safetensors, DIR/tokenizer_config.json and DIR/vocab.txt:\n"
+    "the model with every removed head, neuron, block and layer cut out and hard attention recorded\n"
+    "in config.json (\"axf_hard_attention\"). `axf eval DIR DATA` then reproduces the session's final\n"
+    "metrics. --step N exports the plan after history step N (default: the session's cursor).\n"
+    "--bench also times the original and the compacted model on the session's search split and\n"
+    "prints key=value lines: tokens_per_s_{original,compact}, speedup, flops_per_token_{...},\n"
+    "flop_reduction, params_{...}, file_bytes_{...}.\n";
+
+static long long file_size(const char *dir)
+{
+    char p[4200];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    return stat(p, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+int axf_cmd_export(int argc, char **argv)
+{
+    if (axf_cli_wants_help(argc, argv))
+        return fputs(usage, stdout), 0;
+    const char *path = NULL, *out = NULL, *model = NULL, *data = NULL;
+    int step = -1, bench = 0;
+    axf_session_opts o = axf_session_opts_default();
+    o.cache_bytes = 0; /* no search here: nothing to cache */
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--out") && i + 1 < argc)
+            out = argv[++i];
+        else if (!strcmp(a, "--model") && i + 1 < argc)
+            model = argv[++i];
+        else if (!strcmp(a, "--data") && i + 1 < argc)
+            data = argv[++i];
+        else if (!strcmp(a, "--step") && i + 1 < argc) {
+            if (axf_cli_int(argv[++i], 0, 1 << 30, &step))
+                return axf_cli_usage("export", "--step needs a step number");
+        } else if (!strcmp(a, "--threads") && i + 1 < argc) {
+            if (axf_cli_int(argv[++i], 1, 256, &o.threads))
+                return axf_cli_usage("export", "--threads needs 1..256");
+        } else if (!strcmp(a, "--bench"))
+            bench = 1;
+        else if (a[0] == '-')
+            return axf_cli_usage("export", "unknown option or missing value");
+        else if (!path)
+            path = a;
+        else
+            return axf_cli_usage("export", "one session file only");
+    }
+    if (!path || !out)
+        return axf_cli_usage("export", "need SESSION and --out DIR");
+
+    axf_err err;
+    axf_session *s = axf_session_load(path, model, data, NULL, &o, &err);
+    if (!s)
+        return axf_cli_fail(err.msg);
+    if (step >= 0 && axf_session_goto(s, step, &err)) {
+        char msg[700];
+        snprintf(msg, sizeof msg, "%s: --step %d: %s", path, step, err.msg);
+        axf_session_free(s);
+        return axf_cli_fail(msg);
+    }
+    if (axf_session_export(s, out, &err)) {
+        axf_session_free(s);
+        return axf_cli_fail(err.msg);
+    }
+    axf_metrics base, cur;
+    axf_facts f;
+    axf_session_baseline(s, &base);
+    axf_session_eval(s, &cur, &err);
+    axf_session_facts(s, &f);
+    printf("%s: step %d of %d exported to %s\n", path, axf_session_cursor(s), axf_session_history_len(s), out);
+    printf("search split (%d examples): loss %.6f -> %.6f, accuracy %.4f -> %.4f, %s %.4f -> %.4f\n", cur.n,
+           base.loss, cur.loss, base.accuracy, cur.accuracy, f.metric_name, base.metric, cur.metric);
+    printf("params %zu -> %zu (%.1f%%), FLOPs/token %.4g -> %.4g (%.1f%%)\n", base.params, cur.params,
+           100.0 * cur.params / base.params, base.flops_per_token, cur.flops_per_token,
+           100.0 * cur.flops_per_token / base.flops_per_token);
+    int rc = 0;
+    if (bench) {
+        double tc, tb;
+        if (axf_session_measure_speed(s, &tc, &tb, &err)) {
+            rc = axf_cli_fail(err.msg);
+        } else {
+            const char *mdir = model ? model : axf_session_model_dir(s);
+            printf("tokens_per_s_original=%.1f\ntokens_per_s_compact=%.1f\nspeedup=%.3f\n", tb, tc, tc / tb);
+            printf("flops_per_token_original=%.6g\nflops_per_token_compact=%.6g\nflop_reduction=%.3f\n",
+                   base.flops_per_token, cur.flops_per_token, base.flops_per_token / cur.flops_per_token);
+            printf("params_original=%zu\nparams_compact=%zu\n", base.params, cur.params);
+            printf("file_bytes_original=%lld\nfile_bytes_compact=%lld\n", file_size(mdir), file_size(out));
+            printf("mean_tokens_per_example=%.2f\n", f.mean_len);
+        }
+    }
+    axf_session_free(s);
+    return rc;
+}
