@@ -126,6 +126,7 @@ const char *axf_luahost_message(const axf_luahost *h);
 int axf_luahost_steps(const axf_luahost *h);
 /* Policy name (`name` global, else the file's base name) and file sha256 ("" when none). */
 const char *axf_luahost_policy_name(const axf_luahost *h);
+const char *axf_luahost_policy_sha256(const axf_luahost *h);
 
 /* Explanation of the last committed step, for the teaching panel: one line per trial made during
  * the step with its verdict, then the committed action with loss/accuracy before -> after, e.g.

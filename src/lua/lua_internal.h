@@ -1,0 +1,106 @@
+/* Private to src/lua: the host struct shared by the host (luahost.c), the sandbox (sandbox.c)
+ * and the `axf` module binding (luaaxf.c). */
+#ifndef AXF_LUA_INTERNAL_H
+#define AXF_LUA_INTERNAL_H
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <stdatomic.h>
+
+#include "axf/luahost.h"
+
+#define AXF_LUA_SESSION_MT "axf.session"
+#define AXF_LUA_HOOK_COUNT 1000   /* instructions between two count-hook calls */
+#define AXF_LUA_CALL_COST 10      /* budget units charged per function call (C ones included) */
+
+/* Growing text buffer (never NULL once appended to). */
+typedef struct axf_sbuf {
+    char *p;
+    size_t n, cap;
+} axf_sbuf;
+void axf_sbuf_add(axf_sbuf *b, const char *s, size_t n);
+void axf_sbuf_printf(axf_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void axf_sbuf_clear(axf_sbuf *b);
+void axf_sbuf_free(axf_sbuf *b);
+const char *axf_sbuf_str(const axf_sbuf *b); /* "" when empty */
+
+/* Why Lua code must stop now; once set, every hook tick and every protected call re-raises. */
+typedef enum { KILL_NONE = 0, KILL_BUDGET, KILL_CANCEL, KILL_CLOSING } axf_kill;
+
+typedef struct axf_lua_pdecl {
+    char *name, *value, *def, *doc;
+    axf_lua_param_type type;
+} axf_lua_pdecl;
+
+struct axf_luahost {
+    axf_session *s;
+    axf_luahost_opts o;
+    lua_State *L;              /* main thread: console, load, bookkeeping */
+    lua_State *co;             /* policy coroutine (anchored at co_ref), NULL when none */
+    int co_ref;
+    int started;               /* run(s, p) has been entered */
+    atomic_int state;          /* axf_lua_state */
+    atomic_int cancel_req, pause_req;
+    atomic_int in_run;         /* inside axf_luahost_run (pause also stops between steps) */
+    int script_running;        /* script code runs: the hook enforces budget/cancel only then */
+    int continuing;            /* the last step was paused midway: keep its explanation */
+
+    /* Allocator: the cap applies only while script code runs (mem_limited). */
+    size_t mem_used;
+    int mem_limited, mem_hit;
+
+    /* Budget and stop reasons for the current resume/console line. */
+    long long budget_left;
+    axf_kill kill;
+    char kill_msg[512];
+    char last_where[256];      /* "chunk:line" at the last hook tick (for memory errors) */
+    int can_pause;             /* the current session call may be interrupted by a pause */
+    int in_console;            /* a console line is running (apply commits without yielding) */
+    int paused_midstep;
+
+    int steps;
+    char msg[1024];
+    char name[128];
+    char chunk[128];           /* chunk name (file base name) */
+    char sha[65];
+
+    /* Explanation of the step being built (cur) and of the last one (last). */
+    axf_sbuf expl_cur, expl_last;
+    axf_sbuf pending;          /* trial line waiting for its verdict */
+    int have_pending;
+    axf_sbuf console_out;      /* print() during a console line */
+    axf_sbuf printbuf;         /* scratch for print() */
+
+    axf_lua_pdecl *params;
+    int n_params;
+    char *params_json;
+};
+
+/* host of a lua_State (stored as the allocator's user data) */
+static inline axf_luahost *axf_lua_host(lua_State *L)
+{
+    void *ud;
+    lua_getallocf(L, &ud);
+    return ud;
+}
+
+/* sandbox.c */
+int axf_lua_open_sandbox(lua_State *L);   /* lua_CFunction: libraries, wrappers, protections */
+void axf_lua_hook(lua_State *L, lua_Debug *ar);
+/* Raises the kill message (never returns). */
+int axf_lua_raise_killed(lua_State *L);
+/* Stops the script for good (message names the innermost Lua line of L). */
+void axf_lua_kill(lua_State *L, axf_kill why);
+/* "chunk:line" of the innermost Lua frame of L (stack inspection, works on a dead coroutine). */
+void axf_lua_where(lua_State *L, char *buf, size_t n);
+
+/* luaaxf.c */
+int axf_lua_open_axf(lua_State *L);       /* lua_CFunction: the `axf` table + session type */
+void axf_lua_push_session(lua_State *L);  /* the session userdata (one per state, cached) */
+/* Marks the sentinel yielded by apply/undo/redo at a step boundary. */
+extern char axf_lua_step_token;
+/* Log helpers used by the binding (host keeps the explanation). */
+void axf_lua_emit(axf_luahost *h, axf_lua_log_kind kind, const char *line);
+void axf_lua_flush_trial(axf_luahost *h, const char *verdict);
+
+#endif

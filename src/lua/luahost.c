@@ -1,0 +1,975 @@
+/* The policy host: owns the sandboxed lua_State, loads a policy (top level, declared params,
+ * --set overrides), runs run(s, p) as a coroutine one step at a time, and keeps the status line
+ * and the per-step explanation. Every call into Lua is protected (lua_pcall / lua_resume); the
+ * host's own Lua bookkeeping runs with the memory cap lifted and the hook disarmed, so only
+ * script code is ever budgeted or capped. */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lualib.h>
+
+#include "lua_internal.h"
+
+/* ---- text buffer ---- */
+
+void axf_sbuf_add(axf_sbuf *b, const char *s, size_t n)
+{
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + n + 1)
+            cap *= 2;
+        b->p = axf_xrealloc(b->p, cap);
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+
+void axf_sbuf_printf(axf_sbuf *b, const char *fmt, ...)
+{
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (w < 0)
+        return;
+    if ((size_t)w < sizeof tmp) {
+        axf_sbuf_add(b, tmp, (size_t)w);
+        return;
+    }
+    char *big = axf_xmalloc((size_t)w + 1);
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)w + 1, fmt, ap);
+    va_end(ap);
+    axf_sbuf_add(b, big, (size_t)w);
+    free(big);
+}
+
+void axf_sbuf_clear(axf_sbuf *b)
+{
+    b->n = 0;
+    if (b->p)
+        b->p[0] = 0;
+}
+
+void axf_sbuf_free(axf_sbuf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->n = b->cap = 0;
+}
+
+const char *axf_sbuf_str(const axf_sbuf *b)
+{
+    return b->p ? b->p : "";
+}
+
+/* ---- allocator with a cap ---- */
+
+static void *host_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    axf_luahost *h = ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        h->mem_used -= old;
+        return NULL;
+    }
+    if (nsize > old && h->mem_limited && h->mem_used - old + nsize > h->o.mem_cap) {
+        h->mem_hit = 1;
+        return NULL;
+    }
+    void *p = realloc(ptr, nsize);
+    if (!p)
+        return NULL;
+    h->mem_used = h->mem_used - old + nsize;
+    return p;
+}
+
+/* ---- log and explanation ---- */
+
+void axf_lua_emit(axf_luahost *h, axf_lua_log_kind kind, const char *line)
+{
+    if (h->o.log)
+        h->o.log(kind, line, h->o.log_ud);
+}
+
+void axf_lua_flush_trial(axf_luahost *h, const char *verdict)
+{
+    if (!h->have_pending)
+        return;
+    h->have_pending = 0;
+    if (verdict && *verdict)
+        axf_sbuf_printf(&h->pending, " -> %s", verdict);
+    if (h->expl_cur.n)
+        axf_sbuf_add(&h->expl_cur, "\n", 1);
+    axf_sbuf_add(&h->expl_cur, axf_sbuf_str(&h->pending), h->pending.n);
+    axf_lua_emit(h, AXF_LUA_LOG_TRIAL, axf_sbuf_str(&h->pending));
+}
+
+/* ---- session progress: where cancel and pause reach an evaluation ---- */
+
+static int host_progress(double done, double total, void *ud)
+{
+    axf_luahost *h = ud;
+    if (h->script_running) {
+        if (atomic_load(&h->cancel_req))
+            return 1;
+        if (atomic_load(&h->pause_req) && h->can_pause)
+            return 1;
+    }
+    if (h->o.progress && h->o.progress(done, total, h->o.progress_ud)) {
+        if (h->script_running)
+            atomic_store(&h->cancel_req, 1);
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- script / host-op phases ---- */
+
+static void begin_script(axf_luahost *h)
+{
+    h->kill = KILL_NONE;
+    h->budget_left = h->o.budget > 0 ? h->o.budget : LLONG_MAX;
+    h->mem_hit = 0;
+    h->mem_limited = 1;
+    h->script_running = 1;
+}
+
+static void end_script(axf_luahost *h)
+{
+    h->mem_limited = 0;
+    h->script_running = 0;
+    h->can_pause = 0;
+}
+
+/* Runs fn(ud) protected, with no cap and no budget (host bookkeeping). 0 or -1 + err. */
+static int host_op(axf_luahost *h, lua_CFunction fn, void *ud, axf_err *err)
+{
+    h->kill = KILL_NONE;
+    h->script_running = 0;
+    lua_pushcfunction(h->L, fn);
+    lua_pushlightuserdata(h->L, ud);
+    int st = lua_pcall(h->L, 1, 0, 0);
+    if (st != LUA_OK) {
+        const char *m = lua_type(h->L, -1) == LUA_TSTRING ? lua_tostring(h->L, -1) : "error";
+        axf_err_set(err, "%s", m);
+        lua_pop(h->L, 1);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- options, lifetime ---- */
+
+axf_luahost_opts axf_luahost_opts_default(void)
+{
+    axf_luahost_opts o;
+    memset(&o, 0, sizeof o);
+    o.budget = 1000000000LL;
+    o.mem_cap = (size_t)256 << 20;
+    return o;
+}
+
+static void free_params(axf_luahost *h)
+{
+    for (int i = 0; i < h->n_params; i++) {
+        free(h->params[i].name);
+        free(h->params[i].value);
+        free(h->params[i].def);
+        free(h->params[i].doc);
+    }
+    free(h->params);
+    h->params = NULL;
+    h->n_params = 0;
+    free(h->params_json);
+    h->params_json = NULL;
+}
+
+static void close_state(axf_luahost *h)
+{
+    if (!h->L)
+        return;
+    h->kill = KILL_CLOSING;
+    h->script_running = 1; /* any Lua code that runs while closing is stopped at once */
+    lua_sethook(h->L, NULL, 0, 0);
+    lua_close(h->L);
+    h->L = NULL;
+    h->co = NULL;
+    h->script_running = 0;
+    h->kill = KILL_NONE;
+    h->mem_used = 0;
+}
+
+static int setup_state(lua_State *L)
+{
+    lua_pushcfunction(L, axf_lua_open_sandbox);
+    lua_call(L, 0, 0);
+    lua_pushcfunction(L, axf_lua_open_axf);
+    lua_call(L, 0, 0);
+    return 0;
+}
+
+static int set_console_globals(lua_State *L)
+{
+    lua_pushglobaltable(L);
+    static const char *const names[] = {"s", "session"};
+    for (int i = 0; i < 2; i++) {
+        lua_pushstring(L, names[i]);
+        if (lua_rawget(L, -2) == LUA_TNIL) {
+            lua_pushstring(L, names[i]);
+            axf_lua_push_session(L);
+            lua_rawset(L, -4);
+        }
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+/* A fresh sandboxed state (the old one, if any, is closed). */
+static int new_state(axf_luahost *h, axf_err *err)
+{
+    close_state(h);
+    h->L = lua_newstate(host_alloc, h);
+    if (!h->L)
+        return axf_err_set(err, "cannot create the Lua state (out of memory)");
+    /* Set before any thread exists: coroutines inherit the hook of the thread creating them. */
+    lua_sethook(h->L, axf_lua_hook, LUA_MASKCOUNT | LUA_MASKCALL, AXF_LUA_HOOK_COUNT);
+    if (host_op(h, setup_state, h, err) || host_op(h, set_console_globals, h, err)) {
+        close_state(h);
+        return axf_err_prefix(err, "Lua sandbox");
+    }
+    return 0;
+}
+
+axf_luahost *axf_luahost_new(axf_session *s, const axf_luahost_opts *opts, axf_err *err)
+{
+    if (!s) {
+        axf_err_set(err, "axf_luahost_new: no session");
+        return NULL;
+    }
+    axf_luahost *h = axf_xcalloc(1, sizeof *h);
+    h->s = s;
+    h->o = opts ? *opts : axf_luahost_opts_default();
+    if (h->o.mem_cap == 0)
+        h->o.mem_cap = axf_luahost_opts_default().mem_cap;
+    if (h->o.budget < 0)
+        h->o.budget = 0;
+    atomic_init(&h->state, AXF_LUA_NONE);
+    atomic_init(&h->cancel_req, 0);
+    atomic_init(&h->pause_req, 0);
+    atomic_init(&h->in_run, 0);
+    h->co_ref = LUA_NOREF;
+    if (h->o.seed)
+        axf_session_set_seed(s, h->o.seed);
+    if (new_state(h, err)) {
+        free(h);
+        return NULL;
+    }
+    axf_session_set_progress(s, host_progress, h);
+    return h;
+}
+
+void axf_luahost_free(axf_luahost *h)
+{
+    if (!h)
+        return;
+    close_state(h);
+    axf_session_set_progress(h->s, h->o.progress, h->o.progress_ud);
+    free_params(h);
+    axf_sbuf_free(&h->expl_cur);
+    axf_sbuf_free(&h->expl_last);
+    axf_sbuf_free(&h->pending);
+    axf_sbuf_free(&h->console_out);
+    axf_sbuf_free(&h->printbuf);
+    free(h);
+}
+
+/* ---- parameters ---- */
+
+static char *fmt_number(lua_State *L, int idx)
+{
+    char buf[64];
+    if (lua_isinteger(L, idx)) {
+        snprintf(buf, sizeof buf, "%lld", (long long)lua_tointeger(L, idx));
+    } else {
+        double d = lua_tonumber(L, idx);
+        snprintf(buf, sizeof buf, "%.15g", d);
+        if (strtod(buf, NULL) != d)
+            snprintf(buf, sizeof buf, "%.17g", d);
+        if (!strpbrk(buf, ".eEn"))
+            strcat(buf, ".0"); /* stays a float when read back */
+    }
+    return axf_xstrdup(buf);
+}
+
+static char *value_text(lua_State *L, int idx, axf_lua_param_type t)
+{
+    switch (t) {
+    case AXF_LUA_PARAM_BOOL:
+        return axf_xstrdup(lua_toboolean(L, idx) ? "true" : "false");
+    case AXF_LUA_PARAM_STRING:
+        return axf_xstrdup(lua_tostring(L, idx));
+    default:
+        return fmt_number(L, idx);
+    }
+}
+
+static int valid_name(const char *s)
+{
+    if (!*s || !(isalpha((unsigned char)*s) || *s == '_'))
+        return 0;
+    for (; *s; s++)
+        if (!(isalnum((unsigned char)*s) || *s == '_'))
+            return 0;
+    return 1;
+}
+
+static int cmp_param(const void *a, const void *b)
+{
+    return strcmp(((const axf_lua_pdecl *)a)->name, ((const axf_lua_pdecl *)b)->name);
+}
+
+typedef struct {
+    axf_luahost *h;
+    const char *const *sets;
+    int n_sets;
+} params_job;
+
+static int pindex(axf_luahost *h, const char *name, size_t len)
+{
+    for (int i = 0; i < h->n_params; i++)
+        if (strlen(h->params[i].name) == len && !strncmp(h->params[i].name, name, len))
+            return i;
+    return -1;
+}
+
+static int parse_override(lua_State *L, axf_luahost *h, const char *set)
+{
+    const char *eq = strchr(set, '=');
+    if (!eq || eq == set)
+        return luaL_error(L, "--set %s: expected KEY=VALUE", set);
+    size_t kl = (size_t)(eq - set);
+    const char *v = eq + 1;
+    int i = pindex(h, set, kl);
+    if (i < 0) {
+        luaL_Buffer b;
+        luaL_buffinit(L, &b);
+        for (int j = 0; j < h->n_params; j++) {
+            if (j)
+                luaL_addstring(&b, ", ");
+            luaL_addstring(&b, h->params[j].name);
+        }
+        if (!h->n_params)
+            luaL_addstring(&b, "none");
+        luaL_pushresult(&b);
+        return luaL_error(L, "--set %s: unknown parameter %.*s (declared: %s)", set, (int)kl, set,
+                          lua_tostring(L, -1));
+    }
+    axf_lua_pdecl *p = &h->params[i];
+    lua_getglobal(L, "params"); /* a plain table (checked at load) */
+    lua_pushstring(L, p->name);
+    char *end;
+    errno = 0;
+    switch (p->type) {
+    case AXF_LUA_PARAM_INT: {
+        long long x = strtoll(v, &end, 10);
+        if (!*v || *end || errno)
+            return luaL_error(L, "--set %s: parameter %s is an integer (default %s)", set, p->name,
+                              p->def);
+        lua_pushinteger(L, x);
+        break;
+    }
+    case AXF_LUA_PARAM_NUMBER: {
+        double x = strtod(v, &end);
+        if (!*v || *end || errno || !isfinite(x))
+            return luaL_error(L, "--set %s: parameter %s is a number (default %s)", set, p->name,
+                              p->def);
+        lua_pushnumber(L, x);
+        break;
+    }
+    case AXF_LUA_PARAM_BOOL: {
+        int x;
+        if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on"))
+            x = 1;
+        else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "off"))
+            x = 0;
+        else
+            return luaL_error(L, "--set %s: parameter %s is a boolean (true/false; default %s)",
+                              set, p->name, p->def);
+        lua_pushboolean(L, x);
+        break;
+    }
+    default:
+        lua_pushstring(L, v);
+        break;
+    }
+    free(p->value);
+    p->value = value_text(L, -1, p->type);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    return 0;
+}
+
+static void json_str(axf_sbuf *b, const char *s)
+{
+    axf_sbuf_add(b, "\"", 1);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            axf_sbuf_add(b, e, 2);
+        } else if (c < 0x20) {
+            axf_sbuf_printf(b, "\\u%04x", c);
+        } else {
+            axf_sbuf_add(b, (const char *)&c, 1);
+        }
+    }
+    axf_sbuf_add(b, "\"", 1);
+}
+
+static int read_params(lua_State *L)
+{
+    params_job *job = lua_touserdata(L, 1);
+    axf_luahost *h = job->h;
+    lua_pushglobaltable(L);
+    int g = lua_gettop(L);
+    lua_pushliteral(L, "params");
+    int ty = lua_rawget(L, g);
+    if (ty == LUA_TNIL) {
+        lua_pop(L, 1);
+        lua_newtable(L); /* a policy without parameters */
+        lua_pushliteral(L, "params");
+        lua_pushvalue(L, -2);
+        lua_rawset(L, g);
+    } else if (ty != LUA_TTABLE) {
+        return luaL_error(L, "params must be a table of defaults (got %s)", lua_typename(L, ty));
+    }
+    int pt = lua_gettop(L);
+    if (lua_getmetatable(L, pt))
+        return luaL_error(L, "params must be a plain table (it has a metatable)");
+    lua_pushliteral(L, "params_doc");
+    int dty = lua_rawget(L, g);
+    int dt = dty == LUA_TTABLE ? lua_gettop(L) : 0;
+    int n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, pt)) {
+        lua_pop(L, 1);
+        if (++n > 256)
+            return luaL_error(L, "params: more than 256 parameters");
+    }
+    h->params = axf_xcalloc((size_t)(n ? n : 1), sizeof *h->params);
+    lua_pushnil(L);
+    while (lua_next(L, pt)) {
+        if (lua_type(L, -2) != LUA_TSTRING || !valid_name(lua_tostring(L, -2)))
+            return luaL_error(L, "params: keys must be identifiers (got %s %s)",
+                              luaL_typename(L, -2),
+                              lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "");
+        const char *name = lua_tostring(L, -2);
+        axf_lua_param_type t;
+        int vt = lua_type(L, -1);
+        if (vt == LUA_TBOOLEAN)
+            t = AXF_LUA_PARAM_BOOL;
+        else if (vt == LUA_TNUMBER && lua_isinteger(L, -1))
+            t = AXF_LUA_PARAM_INT;
+        else if (vt == LUA_TNUMBER)
+            t = AXF_LUA_PARAM_NUMBER;
+        else if (vt == LUA_TSTRING)
+            t = AXF_LUA_PARAM_STRING;
+        else
+            return luaL_error(L, "params.%s: a default must be a boolean, number or string (got %s)",
+                              name, lua_typename(L, vt));
+        if (t == AXF_LUA_PARAM_NUMBER && !isfinite(lua_tonumber(L, -1)))
+            return luaL_error(L, "params.%s: a default must be finite", name);
+        axf_lua_pdecl *p = &h->params[h->n_params++];
+        p->name = axf_xstrdup(name);
+        p->type = t;
+        p->def = value_text(L, -1, t);
+        p->value = axf_xstrdup(p->def);
+        p->doc = axf_xstrdup("");
+        if (dt) {
+            lua_pushstring(L, name);
+            if (lua_rawget(L, dt) == LUA_TSTRING) {
+                free(p->doc);
+                p->doc = axf_xstrdup(lua_tostring(L, -1));
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    qsort(h->params, (size_t)h->n_params, sizeof *h->params, cmp_param);
+    for (int i = 0; i < job->n_sets; i++)
+        parse_override(L, h, job->sets[i]);
+
+    axf_sbuf b = {0};
+    axf_sbuf_add(&b, "{", 1);
+    for (int i = 0; i < h->n_params; i++) {
+        const axf_lua_pdecl *p = &h->params[i];
+        if (i)
+            axf_sbuf_add(&b, ", ", 2);
+        json_str(&b, p->name);
+        axf_sbuf_add(&b, ": ", 2);
+        if (p->type == AXF_LUA_PARAM_STRING)
+            json_str(&b, p->value);
+        else
+            axf_sbuf_add(&b, p->value, strlen(p->value));
+    }
+    axf_sbuf_add(&b, "}", 1);
+    h->params_json = b.p;
+
+    lua_pushliteral(L, "name");
+    if (lua_rawget(L, g) == LUA_TSTRING)
+        snprintf(h->name, sizeof h->name, "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+
+    lua_pushliteral(L, "run");
+    if (lua_rawget(L, g) != LUA_TFUNCTION)
+        return luaL_error(L, "the policy defines no function run(s, p)");
+    lua_State *co = lua_newthread(L);
+    h->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushvalue(L, -1);
+    lua_xmove(L, co, 1); /* run */
+    axf_lua_push_session(L);
+    lua_xmove(L, co, 1);
+    lua_pushvalue(L, pt);
+    lua_xmove(L, co, 1);
+    h->co = co;
+    return 0;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static void set_msg(axf_luahost *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_msg(axf_luahost *h, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(h->msg, sizeof h->msg, fmt, ap);
+    va_end(ap);
+}
+
+/* Message of a failed script run whose error object is at the top of T. */
+static void error_message(axf_luahost *h, lua_State *T, int status, char *buf, size_t n)
+{
+    char where[256];
+    if (h->kill == KILL_BUDGET || h->kill == KILL_CANCEL) {
+        snprintf(buf, n, "%s", h->kill_msg);
+        return;
+    }
+    if (status == LUA_ERRMEM) {
+        if (T == h->co)
+            axf_lua_where(T, where, sizeof where);
+        else
+            snprintf(where, sizeof where, "%s", h->last_where[0] ? h->last_where : h->chunk);
+        if (h->mem_hit)
+            snprintf(buf, n, "%s: memory cap exceeded (%zu MiB)", where, h->o.mem_cap >> 20);
+        else
+            snprintf(buf, n, "%s: out of memory", where);
+        return;
+    }
+    if (lua_type(T, -1) == LUA_TSTRING) {
+        snprintf(buf, n, "%s", lua_tostring(T, -1));
+        /* error("x", 0) or error objects without a position: add one */
+        if (!strchr(buf, ':') || strncmp(buf, h->chunk, strlen(h->chunk))) {
+            if (T == h->co && strncmp(buf, "console:", 8)) {
+                axf_lua_where(T, where, sizeof where);
+                if (strncmp(buf, where, strlen(where))) {
+                    char tmp[1024];
+                    snprintf(tmp, sizeof tmp, "%s: %s", where, buf);
+                    snprintf(buf, n, "%s", tmp);
+                }
+            }
+        }
+        return;
+    }
+    if (T == h->co)
+        axf_lua_where(T, where, sizeof where);
+    else
+        snprintf(where, sizeof where, "%s", h->chunk);
+    snprintf(buf, n, "%s: error object is a %s value", where, luaL_typename(T, -1));
+}
+
+static void reset_policy(axf_luahost *h)
+{
+    free_params(h);
+    h->co = NULL;
+    h->co_ref = LUA_NOREF;
+    h->started = 0;
+    h->steps = 0;
+    h->name[0] = h->chunk[0] = h->sha[0] = 0;
+    h->msg[0] = 0;
+    h->have_pending = 0;
+    h->continuing = 0;
+    axf_sbuf_clear(&h->expl_cur);
+    axf_sbuf_clear(&h->expl_last);
+    atomic_store(&h->cancel_req, 0);
+    atomic_store(&h->pause_req, 0);
+    atomic_store(&h->state, AXF_LUA_NONE);
+}
+
+int axf_luahost_load_string(axf_luahost *h, const char *chunkname, const char *src, size_t len,
+                            const char *const *sets, int n_sets, axf_err *err)
+{
+    if (atomic_load(&h->state) == AXF_LUA_RUNNING)
+        return axf_err_set(err, "cannot load a policy while one is running");
+    reset_policy(h);
+    if (new_state(h, err))
+        return -1;
+    const char *bn = base_name(chunkname ? chunkname : "policy.lua");
+    snprintf(h->chunk, sizeof h->chunk, "%s", bn);
+    snprintf(h->name, sizeof h->name, "%s", bn);
+    axf_sha256_buf(src, len, h->sha);
+    char cn[140];
+    snprintf(cn, sizeof cn, "@%s", h->chunk);
+
+    begin_script(h);
+    int st = luaL_loadbufferx(h->L, src, len, cn, "t");
+    if (st == LUA_OK)
+        st = lua_pcall(h->L, 0, 0, 0);
+    end_script(h);
+    if (st != LUA_OK) {
+        char buf[1024];
+        error_message(h, h->L, st, buf, sizeof buf);
+        lua_pop(h->L, 1);
+        set_msg(h, "%s", buf);
+        return axf_err_set(err, "%s", buf);
+    }
+    params_job job = {h, sets, n_sets};
+    if (host_op(h, read_params, &job, err)) {
+        free_params(h);
+        h->co = NULL;
+        set_msg(h, "%s", err->msg);
+        return -1;
+    }
+    if (axf_session_set_policy(h->s, h->chunk, h->sha, h->params_json, err)) {
+        set_msg(h, "%s", err->msg);
+        h->co = NULL;
+        return -1;
+    }
+    host_op(h, set_console_globals, h, NULL);
+    atomic_store(&h->state, AXF_LUA_IDLE);
+    return 0;
+}
+
+int axf_luahost_load(axf_luahost *h, const char *path, const char *const *sets, int n_sets,
+                     axf_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return axf_err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    axf_sbuf b = {0};
+    char tmp[65536];
+    size_t r;
+    while ((r = fread(tmp, 1, sizeof tmp, f)) > 0) {
+        axf_sbuf_add(&b, tmp, r);
+        if (b.n > ((size_t)16 << 20)) {
+            fclose(f);
+            axf_sbuf_free(&b);
+            return axf_err_set(err, "%s: policy file larger than 16 MiB", path);
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        axf_sbuf_free(&b);
+        return axf_err_set(err, "%s: read error", path);
+    }
+    int rc = axf_luahost_load_string(h, path, axf_sbuf_str(&b), b.n, sets, n_sets, err);
+    axf_sbuf_free(&b);
+    return rc;
+}
+
+/* ---- running ---- */
+
+const char *axf_lua_state_name(axf_lua_state st)
+{
+    static const char *const names[] = {"none", "idle", "running", "done", "error", "cancelled"};
+    return (unsigned)st < 6 ? names[st] : "?";
+}
+
+static void finish_stopped(axf_luahost *h, axf_lua_state st)
+{
+    /* close the dead coroutine (to-be-closed variables run stopped at once), drop its garbage */
+    h->kill = KILL_CLOSING;
+    h->script_running = 1;
+    lua_resetthread(h->co);
+    h->script_running = 0;
+    h->kill = KILL_NONE;
+    luaL_unref(h->L, LUA_REGISTRYINDEX, h->co_ref);
+    h->co_ref = LUA_NOREF;
+    h->co = NULL;
+    lua_gc(h->L, LUA_GCCOLLECT);
+    atomic_store(&h->cancel_req, 0);
+    atomic_store(&h->pause_req, 0);
+    atomic_store(&h->state, st);
+    axf_lua_emit(h, AXF_LUA_LOG_STATUS, h->msg);
+}
+
+static void traceback(axf_luahost *h, lua_State *T)
+{
+    axf_sbuf b = {0};
+    axf_sbuf_printf(&b, "%s\nstack:", h->msg);
+    lua_Debug ar;
+    for (int lvl = 0; lvl < 12 && lua_getstack(T, lvl, &ar); lvl++) {
+        if (!lua_getinfo(T, "Sln", &ar) || ar.currentline <= 0)
+            continue;
+        axf_sbuf_printf(&b, "\n  %s:%d: in %s", ar.short_src, ar.currentline,
+                        ar.name ? ar.name : (ar.what && !strcmp(ar.what, "main") ? "main chunk"
+                                                                                   : "function"));
+    }
+    axf_lua_emit(h, AXF_LUA_LOG_PRINT, axf_sbuf_str(&b));
+    axf_sbuf_free(&b);
+}
+
+static int step_once(axf_luahost *h, axf_err *err)
+{
+    if (atomic_load(&h->cancel_req)) {
+        set_msg(h, "cancelled before step %d", h->steps + 1);
+        axf_err_set(err, "%s", h->msg);
+        axf_lua_flush_trial(h, NULL);
+        finish_stopped(h, AXF_LUA_CANCELLED);
+        return AXF_CANCELLED;
+    }
+    atomic_store(&h->state, AXF_LUA_RUNNING);
+    if (!h->continuing)
+        axf_sbuf_clear(&h->expl_cur);
+    h->continuing = 0;
+    h->paused_midstep = 0;
+    int nargs = h->started ? 0 : 2;
+    h->started = 1;
+    int nres = 0;
+    begin_script(h);
+    int st = lua_resume(h->co, h->L, nargs, &nres);
+    end_script(h);
+    if (st == LUA_YIELD) {
+        int is_step = nres == 1 && lua_touserdata(h->co, -1) == &axf_lua_step_token;
+        lua_pop(h->co, nres);
+        if (is_step) {
+            h->steps++;
+            axf_sbuf_clear(&h->expl_last);
+            axf_sbuf_add(&h->expl_last, axf_sbuf_str(&h->expl_cur), h->expl_cur.n);
+            axf_sbuf_clear(&h->expl_cur);
+            h->msg[0] = 0;
+            atomic_store(&h->state, AXF_LUA_IDLE);
+            axf_lua_emit(h, AXF_LUA_LOG_STEP, axf_sbuf_str(&h->expl_last));
+            return AXF_LUA_STEPPED;
+        }
+        /* paused mid-step (hook or interrupted evaluation): the next step carries on */
+        char where[256];
+        axf_lua_where(h->co, where, sizeof where);
+        h->continuing = 1;
+        atomic_store(&h->pause_req, 0);
+        set_msg(h, "paused at %s", where);
+        axf_err_set(err, "paused");
+        atomic_store(&h->state, AXF_LUA_IDLE);
+        return AXF_CANCELLED;
+    }
+    if (st == LUA_OK) {
+        axf_lua_flush_trial(h, NULL);
+        axf_sbuf_clear(&h->expl_last);
+        axf_sbuf_add(&h->expl_last, axf_sbuf_str(&h->expl_cur), h->expl_cur.n);
+        lua_settop(h->co, 0);
+        set_msg(h, "done: %d step%s", h->steps, h->steps == 1 ? "" : "s");
+        finish_stopped(h, AXF_LUA_DONE);
+        return AXF_LUA_FINISHED;
+    }
+    char buf[1024];
+    error_message(h, h->co, st, buf, sizeof buf);
+    int cancelled = h->kill == KILL_CANCEL;
+    set_msg(h, "%s", buf);
+    axf_err_set(err, "%s", buf);
+    axf_lua_flush_trial(h, cancelled ? "interrupted" : NULL);
+    traceback(h, h->co);
+    finish_stopped(h, cancelled ? AXF_LUA_CANCELLED : AXF_LUA_ERROR);
+    return cancelled ? AXF_CANCELLED : -1;
+}
+
+static int not_idle(axf_luahost *h, axf_err *err)
+{
+    switch ((axf_lua_state)atomic_load(&h->state)) {
+    case AXF_LUA_NONE:
+        return axf_err_set(err, "no policy loaded");
+    case AXF_LUA_RUNNING:
+        return axf_err_set(err, "the policy is already running");
+    case AXF_LUA_DONE:
+        return axf_err_set(err, "the policy has finished (%s)", h->msg);
+    case AXF_LUA_ERROR:
+        return axf_err_set(err, "the policy stopped with an error: %s", h->msg);
+    case AXF_LUA_CANCELLED:
+        return axf_err_set(err, "the policy was cancelled (%s)", h->msg);
+    default:
+        return 0;
+    }
+}
+
+int axf_luahost_step(axf_luahost *h, axf_err *err)
+{
+    if (not_idle(h, err))
+        return -1;
+    atomic_store(&h->pause_req, 0);
+    return step_once(h, err);
+}
+
+int axf_luahost_run(axf_luahost *h, axf_err *err)
+{
+    if (not_idle(h, err))
+        return -1;
+    atomic_store(&h->pause_req, 0);
+    atomic_store(&h->in_run, 1);
+    int rc;
+    for (;;) {
+        rc = step_once(h, err);
+        if (rc != AXF_LUA_STEPPED)
+            break;
+        if (atomic_exchange(&h->pause_req, 0)) {
+            set_msg(h, "paused after step %d", h->steps);
+            axf_err_set(err, "paused");
+            rc = AXF_CANCELLED;
+            break;
+        }
+    }
+    atomic_store(&h->in_run, 0);
+    return rc;
+}
+
+void axf_luahost_cancel(axf_luahost *h)
+{
+    atomic_store(&h->cancel_req, 1);
+}
+
+void axf_luahost_pause(axf_luahost *h)
+{
+    if (atomic_load(&h->state) == AXF_LUA_RUNNING || atomic_load(&h->in_run))
+        atomic_store(&h->pause_req, 1);
+}
+
+axf_lua_state axf_luahost_state(const axf_luahost *h)
+{
+    return (axf_lua_state)atomic_load(&((axf_luahost *)h)->state);
+}
+
+const char *axf_luahost_message(const axf_luahost *h)
+{
+    return h->msg;
+}
+
+int axf_luahost_steps(const axf_luahost *h)
+{
+    return h->steps;
+}
+
+const char *axf_luahost_policy_name(const axf_luahost *h)
+{
+    return h->name;
+}
+
+const char *axf_luahost_policy_sha256(const axf_luahost *h)
+{
+    return h->sha;
+}
+
+const char *axf_luahost_explanation(const axf_luahost *h)
+{
+    return axf_sbuf_str(&h->expl_last);
+}
+
+int axf_luahost_param_count(const axf_luahost *h)
+{
+    return h->n_params;
+}
+
+int axf_luahost_param_get(const axf_luahost *h, int i, axf_lua_param *out)
+{
+    if (i < 0 || i >= h->n_params)
+        return -1;
+    const axf_lua_pdecl *p = &h->params[i];
+    out->name = p->name;
+    out->type = p->type;
+    out->value = p->value;
+    out->def = p->def;
+    out->doc = p->doc;
+    return 0;
+}
+
+const char *axf_luahost_params_json(const axf_luahost *h)
+{
+    return h->params_json ? h->params_json : "{}";
+}
+
+/* ---- console ---- */
+
+static int console_run(lua_State *L)
+{
+    axf_luahost *h = axf_lua_host(L);
+    lua_call(L, 0, LUA_MULTRET); /* the compiled line is the only thing on the stack */
+    int n = lua_gettop(L);
+    for (int i = 1; i <= n; i++) {
+        size_t len;
+        const char *s = luaL_tolstring(L, i, &len);
+        if (i > 1)
+            axf_sbuf_add(&h->console_out, "\t", 1);
+        axf_sbuf_add(&h->console_out, s, len);
+        lua_pop(L, 1);
+    }
+    if (n)
+        axf_sbuf_add(&h->console_out, "\n", 1);
+    return 0;
+}
+
+int axf_luahost_eval(axf_luahost *h, const char *line, char **out, axf_err *err)
+{
+    if (out)
+        *out = NULL;
+    if (atomic_load(&h->state) == AXF_LUA_RUNNING)
+        return axf_err_set(err, "the policy is running");
+    if (!line)
+        line = "";
+    axf_sbuf_clear(&h->console_out);
+    atomic_store(&h->cancel_req, 0);
+    lua_State *L = h->L;
+    int top = lua_gettop(L);
+    h->in_console = 1;
+    begin_script(h);
+    lua_pushcfunction(L, console_run);
+    axf_sbuf src = {0};
+    axf_sbuf_printf(&src, "return %s", line);
+    int st = luaL_loadbufferx(L, axf_sbuf_str(&src), src.n, "=console", "t");
+    axf_sbuf_free(&src);
+    if (st != LUA_OK) {
+        lua_pop(L, 1);
+        st = luaL_loadbufferx(L, line, strlen(line), "=console", "t");
+    }
+    if (st == LUA_OK)
+        st = lua_pcall(L, 1, 0, 0);
+    end_script(h);
+    h->in_console = 0;
+    int rc = 0;
+    if (st != LUA_OK) {
+        char buf[1024];
+        snprintf(h->chunk, sizeof h->chunk, "%s", h->chunk[0] ? h->chunk : "console");
+        error_message(h, L, st, buf, sizeof buf);
+        if (st == LUA_ERRMEM || h->kill)
+            h->kill = KILL_NONE;
+        axf_err_set(err, "%s", buf);
+        rc = -1;
+        lua_gc(L, LUA_GCCOLLECT);
+    }
+    lua_settop(L, top);
+    atomic_store(&h->cancel_req, 0);
+    if (out)
+        *out = axf_xstrdup(axf_sbuf_str(&h->console_out));
+    return rc;
+}
