@@ -341,6 +341,50 @@ static void test_bad(const char *bad)
     expect_bad(tmp, "long.tsv", NULL, "long.tsv:3: line longer than 1 MiB");
 }
 
+/* Byte mutations of small files of every layout: load or refuse with one line, never crash. */
+static void test_mutations(void)
+{
+    static const char *base[] = {
+        "sentence1\tsentence2\tlabel\tidx\n\"a \"\"q\"\" b\"\tc\t0\t0\nd\te\t1\t1\n",
+        "\xEF\xBB\xBFQuality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t1\t2\tx y\tz\n",
+        "0 some words\n1 more words\n",
+        "gj04\t1\t\tA sentence.\n",
+        "index\tsentence1\tsentence2\tlabel\n0\ta\tb\tentailment\n",
+        "sentence\tlabel\nno final newline\t1"};
+    axf_rng r;
+    axf_rng_seed(&r, 17);
+    char *p = tu_path(tmp, "mut.tsv");
+    int ok = 0, bad = 0;
+    for (int it = 0; it < 3000; it++) {
+        const char *b = base[it % 6];
+        char buf[256];
+        size_t n = strlen(b);
+        memcpy(buf, b, n);
+        int flips = axf_rng_below(&r, 3);
+        for (int k = 0; k < flips; k++) {
+            static const char pick[] = "\t\n\r\" 0129a\x80\xff";
+            buf[axf_rng_below(&r, (int)n)] = pick[axf_rng_below(&r, (int)sizeof pick - 1)];
+        }
+        if (axf_rng_below(&r, 8) == 0)
+            n = (size_t)axf_rng_below(&r, (int)n + 1);
+        tu_write(p, buf, n);
+        axf_err err;
+        axf_dataset *d = axf_dataset_load(p, NULL, &err);
+        if (d) {
+            ok++;
+            CHECK(d->n > 0);
+        } else {
+            bad++;
+            CHECK(err.msg[0] && strchr(err.msg, '\n') == NULL);
+        }
+        axf_dataset_free(d);
+    }
+    printf("mutations: %d loaded, %d refused\n", ok, bad);
+    axf_dataset *d = load_text("nonl.tsv", "sentence\tlabel\nno final newline\t1", NULL);
+    CHECK(d && d->n == 1 && strcmp(d->ex[0].a, "no final newline") == 0);
+    axf_dataset_free(d);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -355,6 +399,7 @@ int main(int argc, char **argv)
     test_generated_layouts();
     test_encode();
     test_bad(argv[2]);
+    test_mutations();
     tu_rmdir(tmp);
     return CHECK_DONE();
 }

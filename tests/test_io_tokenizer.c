@@ -14,6 +14,9 @@ typedef struct {
 static void collect(const char *w, int len, void *ud)
 {
     words *s = ud;
+    size_t used = strlen(s->buf);
+    if (used + (size_t)len + 2 >= sizeof s->buf)
+        return; /* long fuzz output: keep what fits */
     if (s->n)
         strcat(s->buf, "|");
     strncat(s->buf, w, (size_t)len);
@@ -230,6 +233,57 @@ static void test_bert_vocab(const char *data_dir)
     axf_vocab_free(v);
 }
 
+/* Random bytes and random valid UTF-8: either words or a clean error, never a crash (ASan build). */
+static void test_fuzz(void)
+{
+    axf_rng r;
+    axf_rng_seed(&r, 5);
+    const char *toks[] = {"[UNK]", "[CLS]", "[SEP]", "a", "##b", "ab"};
+    axf_err err;
+    axf_vocab *v = axf_vocab_from_list(toks, 6, &err);
+    int ok = 0, bad = 0, ids[64], types[64];
+    for (int it = 0; it < 4000; it++) {
+        unsigned char buf[200];
+        int n = axf_rng_below(&r, 199);
+        for (int i = 0; i < n; i++) {
+            int kind = axf_rng_below(&r, 4);
+            buf[i] = (unsigned char)(kind == 0 ? 'a' + axf_rng_below(&r, 3)
+                                     : kind == 1 ? 0x80 + axf_rng_below(&r, 0x80)
+                                     : kind == 2 ? 0xC0 + axf_rng_below(&r, 0x40)
+                                                 : 1 + axf_rng_below(&r, 0x7f));
+        }
+        if (it % 3 == 0) { /* valid UTF-8 from random code points instead */
+            n = 0;
+            while (n < 190) {
+                uint32_t c = (uint32_t)axf_rng_below(&r, it % 2 ? 0x3000 : 0x110000);
+                if (c >= 0xD800 && c <= 0xDFFF)
+                    continue;
+                if (c < 0x80)
+                    buf[n++] = (unsigned char)(c ? c : ' ');
+                else if (c < 0x800)
+                    buf[n++] = (unsigned char)(0xC0 | (c >> 6)), buf[n++] = (unsigned char)(0x80 | (c & 63));
+                else if (c < 0x10000)
+                    buf[n++] = (unsigned char)(0xE0 | (c >> 12)), buf[n++] = (unsigned char)(0x80 | ((c >> 6) & 63)),
+                    buf[n++] = (unsigned char)(0x80 | (c & 63));
+                else
+                    buf[n++] = (unsigned char)(0xF0 | (c >> 18)), buf[n++] = (unsigned char)(0x80 | ((c >> 12) & 63)),
+                    buf[n++] = (unsigned char)(0x80 | ((c >> 6) & 63)), buf[n++] = (unsigned char)(0x80 | (c & 63));
+            }
+        }
+        buf[n] = 0;
+        words s = {{0}, 0};
+        int rc = axf_basic_tokenize((char *)buf, it & 1, collect, &s, &err);
+        rc |= axf_encode_pair(v, (char *)buf, it & 2 ? "a b" : NULL, 1, 64, ids, types, &err) < 0 ? -1 : 0;
+        if (rc == 0)
+            ok++;
+        else
+            bad++;
+    }
+    CHECK(ok > 0 && bad > 0);
+    printf("fuzz: %d texts tokenized, %d refused\n", ok, bad);
+    axf_vocab_free(v);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -240,6 +294,7 @@ int main(int argc, char **argv)
     test_basic();
     test_vocab_files(tmp);
     test_bert_vocab(argv[1]);
+    test_fuzz();
     tu_rmdir(tmp);
     return CHECK_DONE();
 }
