@@ -14,3 +14,10 @@ add_test(NAME report_experiment_quick
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/experiment.sh --quick --skip-if-missing
                  --axf $<TARGET_FILE:axf> --data ${AXF_DATA_DIR} --out ${CMAKE_CURRENT_BINARY_DIR}/experiment-quick)
 set_tests_properties(report_experiment_quick PROPERTIES LABELS "slow" SKIP_RETURN_CODE 77 TIMEOUT 1200)
+
+# Sessions written by the real session module (format agreement between writer and reader).
+add_executable(test_report_session tests/test_report_session.c)
+target_link_libraries(test_report_session PRIVATE axf_core)
+target_include_directories(test_report_session PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/tests)
+add_test(NAME report_session COMMAND test_report_session $<TARGET_FILE:axf>)
+set_tests_properties(report_session PROPERTIES LABELS "unit")

@@ -52,8 +52,8 @@ typedef struct rep_run {
     char *task, *metric_name;    /* from the session's data / baseline */
     char *model_sha;             /* model identity: runs with the same one share a baseline */
     char *config;                /* task/size from the sidecar, else the session's task */
-    double seed;                 /* fine-tuning seed from the sidecar, else the policy seed */
-    int seed_from_results;
+    char seed[24];               /* fine-tuning seed from the sidecar, else the policy seed, in
+                                    decimal ("" = unknown) */
     rep_metrics base, final;     /* search split: original model, committed plan */
     int n_steps;                 /* history entries applied (cursor) */
     double *step_metric;         /* [n_steps + 1] search-split metric after each step, 0 = base */

@@ -270,7 +270,6 @@ int rep_load_session(const char *path, rep_run *r, axf_err *err)
     r->rep_base = r->rep_final = NAN;
     r->tok_base = r->tok_final = r->file_base = r->file_final = NAN;
     r->wall = r->wall_nocache = r->layer_evals = r->layer_saved = r->layer_nocache = NAN;
-    r->seed = NAN;
     cJSON *root = parse_file(path, err);
     if (!root)
         return -1;
@@ -356,9 +355,13 @@ int rep_load_session(const char *path, rep_run *r, axf_err *err)
             verr(&v, "seed", "expected a decimal unsigned integer");
             goto done;
         }
-        r->seed = (double)seed;
-    } else if (get_num(&v, root, "seed", 0, 18446744073709551615.0, 1, &r->seed)) {
-        goto done;
+        snprintf(r->seed, sizeof r->seed, "%llu", seed);
+    } else {
+        double seed;
+        if (get_num(&v, root, "seed", 0, 9007199254740992.0, 1, &seed))
+            goto done;
+        if (!isnan(seed))
+            snprintf(r->seed, sizeof r->seed, "%.0f", seed);
     }
 
     if (need_arr(&v, root, "history", &hist))
@@ -506,12 +509,10 @@ static int apply_entry(vctx *v, const cJSON *e, rep_run *r)
         r->config = axf_xstrdup(buf);
     }
     double seed;
-    if (get_num(v, e, "seed", 0, 1e18, 1, &seed))
+    if (get_num(v, e, "seed", 0, 9007199254740992.0, 1, &seed))
         return -1;
-    if (!isnan(seed)) {
-        r->seed = seed;
-        r->seed_from_results = 1;
-    }
+    if (!isnan(seed))
+        snprintf(r->seed, sizeof r->seed, "%.0f", seed);
     size_t old;
     if ((o = field(e, "report"))) {
         old = vpush(v, "report", -1);

@@ -59,10 +59,7 @@ static void fmt_change(char *b, size_t n, double before, double after)
 
 static void fmt_seed(char *b, size_t n, const rep_run *r)
 {
-    if (isnan(r->seed))
-        snprintf(b, n, "%s", dash);
-    else
-        snprintf(b, n, "%.0f", r->seed);
+    snprintf(b, n, "%s", *r->seed ? r->seed : dash);
 }
 
 /* Markdown table cells must not contain a bare '|'. */

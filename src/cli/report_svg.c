@@ -217,8 +217,8 @@ static void point_attrs(FILE *f, const char *kind, const rep_run *r, double x, d
     esc(f, r->label);
     fprintf(f, "\" data-x=\"%.6g\" data-y=\"%.6g\"><title>", x, y);
     esc(f, r->label);
-    if (!isnan(r->seed))
-        fprintf(f, ", seed %.0f", r->seed);
+    if (*r->seed)
+        fprintf(f, ", seed %s", r->seed);
     fprintf(f, ": %.4g, %.2f</title>", x, y);
 }
 
