@@ -1,0 +1,7 @@
+#!/bin/sh
+# Regenerates the golden fixture with PyTorch into OUT and runs the golden test on it, so that a
+# change of the generator (or of PyTorch) is checked, not only the committed copy.
+# usage: regen.sh PYTHON GEN_SCRIPT OUT_DIR TEST_EXE      exit 77 (skipped) without torch
+py=$1 gen=$2 out=$3 exe=$4
+"$py" -c "import torch, numpy" 2>/dev/null || { echo "skipped: $py has no torch/numpy"; exit 77; }
+rm -rf "$out" && "$py" "$gen" "$out" && "$exe" "$out"
