@@ -1,4 +1,10 @@
-/* BERT WordPiece tokenizer (basic tokenizer + greedy longest-match WordPiece). */
+/* BERT WordPiece tokenizer (basic tokenizer + greedy longest-match WordPiece), as Hugging Face's
+ * Python BertTokenizer does it (FORMATS.md); Unicode facts come from tables generated from
+ * Python's unicodedata (scripts/gen_unicode_tables.py), lower-casing is Python's str.lower()
+ * (final sigma included), words over 100 characters (code points) become [UNK].
+ *
+ * vocab.txt (read and written): UTF-8, one token a line ending in LF, id = line number from 0.
+ * Only the LF is stripped (as HF does); a token repeated on a later line maps to its last id. */
 #ifndef AXF_TOKENIZER_H
 #define AXF_TOKENIZER_H
 

@@ -164,6 +164,7 @@ axf_st_file *axf_st_open(const char *path, axf_err *err)
     cJSON *root = NULL;
     span *sp = NULL;
     axf_st_tensor **byname = NULL;
+    char *hdr_copy = NULL;
 
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -208,7 +209,11 @@ axf_st_file *axf_st_open(const char *path, axf_err *err)
         axf_err_set(err, "%s: header does not start with '{' (not a safetensors file?)", path);
         goto fail;
     }
-    const char *hdr = (const char *)base + 8;
+    /* parse a NUL-terminated copy: the parser then never depends on bytes past the header */
+    hdr_copy = axf_xmalloc((size_t)n + 1);
+    memcpy(hdr_copy, base + 8, (size_t)n);
+    hdr_copy[n] = 0;
+    const char *hdr = hdr_copy;
     const char *endp = NULL;
     root = cJSON_ParseWithLengthOpts(hdr, (size_t)n, &endp, 0);
     if (!root || !cJSON_IsObject(root)) {
@@ -287,12 +292,14 @@ axf_st_file *axf_st_open(const char *path, axf_err *err)
                     "bytes)", path, data_size, pos);
         goto fail;
     }
+    free(hdr_copy);
     free(byname);
     free(sp);
     cJSON_Delete(root);
     return f;
 
 fail:
+    free(hdr_copy);
     free(byname);
     free(sp);
     cJSON_Delete(root);
