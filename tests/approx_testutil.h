@@ -15,7 +15,7 @@
 #include "axf/plan.h"
 #include "axf/tokenizer.h"
 
-static void tu_fill(float *p, size_t n, axf_rng *r, float mean, float sd)
+static inline void tu_fill(float *p, size_t n, axf_rng *r, float mean, float sd)
 {
     for (size_t i = 0; p && i < n; i++)
         p[i] = mean + sd * axf_rng_normal(r);
@@ -23,7 +23,7 @@ static void tu_fill(float *p, size_t n, axf_rng *r, float mean, float sd)
 
 /* Random model: weights sd 0.08 (BERT's 0.02 makes every layer nearly the identity), biases 0.05,
  * LayerNorm gains 1 +- 0.1. */
-static axf_model *tu_model(int vocab, int hidden, int layers, int heads, int ffn, int labels, uint64_t seed)
+static inline axf_model *tu_model(int vocab, int hidden, int layers, int heads, int ffn, int labels, uint64_t seed)
 {
     axf_config c = axf_config_default(vocab, hidden, layers, heads, ffn, labels);
     c.max_pos = 64;
@@ -70,7 +70,7 @@ static axf_model *tu_model(int vocab, int hidden, int layers, int heads, int ffn
 
 /* n random examples of lengths minlen..maxlen (ids 5..V-1 between [CLS]=2 and [SEP]=3), labels
  * below C. */
-static axf_encoded *tu_data(int n, int minlen, int maxlen, int vocab, int labels, uint64_t seed)
+static inline axf_encoded *tu_data(int n, int minlen, int maxlen, int vocab, int labels, uint64_t seed)
 {
     axf_rng r;
     axf_rng_seed(&r, seed);
@@ -103,7 +103,7 @@ static axf_encoded *tu_data(int n, int minlen, int maxlen, int vocab, int labels
 }
 
 /* Applies up to `steps` random valid actions (drops, some restores, hard attention). */
-static void tu_random_plan(axf_plan *p, axf_rng *r, int steps, int allow_hard)
+static inline void tu_random_plan(axf_plan *p, axf_rng *r, int steps, int allow_hard)
 {
     axf_plan_defaults d = axf_plan_defaults_default();
     d.groups = 4;
@@ -134,7 +134,7 @@ static void tu_random_plan(axf_plan *p, axf_rng *r, int steps, int allow_hard)
 }
 
 /* Logits of every example of e under plan p (NULL dense): [n * C]. */
-static float *tu_logits(const axf_model *m, const axf_plan *p, const axf_encoded *e, int batch)
+static inline float *tu_logits(const axf_model *m, const axf_plan *p, const axf_encoded *e, int batch)
 {
     int C = m->cfg.num_labels;
     float *lg = axf_xmalloc(sizeof(float) * (size_t)e->n * C);
@@ -164,7 +164,7 @@ static float *tu_logits(const axf_model *m, const axf_plan *p, const axf_encoded
 }
 
 /* A fresh temporary folder (mkdtemp under TMPDIR or /tmp); caller frees the string. */
-static char *tu_tmpdir(const char *tag)
+static inline char *tu_tmpdir(const char *tag)
 {
     const char *base = getenv("TMPDIR");
     char *p = axf_xmalloc(4096);
@@ -176,7 +176,7 @@ static char *tu_tmpdir(const char *tag)
     return p;
 }
 
-static void tu_rm_rf(const char *dir)
+static inline void tu_rm_rf(const char *dir)
 {
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
@@ -186,7 +186,7 @@ static void tu_rm_rf(const char *dir)
 
 /* Writes a model folder (config, weights, vocab of `vocab` tokens) and an SST-2 style TSV of n
  * random sentences over that vocabulary, labelled by a fixed random rule. */
-static void tu_write_model_and_data(const axf_model *m, const char *dir, const char *tsv, int n, uint64_t seed)
+static inline void tu_write_model_and_data(const axf_model *m, const char *dir, const char *tsv, int n, uint64_t seed)
 {
     axf_err err;
     if (axf_model_save(m, dir, &err)) {

@@ -17,12 +17,28 @@
 
 /* ---- writing ---- */
 
+/* cJSON prints doubles with 15 digits unless that is "close" (within an epsilon), so it can lose
+ * the last bit; replay compares at 1e-6 but a round trip should be exact: the shortest of 15..17
+ * digits that reads back as the same double. */
+static cJSON *exact_number(double v)
+{
+    char buf[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    return cJSON_CreateRaw(buf);
+}
+
+static void add_num(cJSON *o, const char *k, double v)
+{
+    cJSON_AddItemToObject(o, k, isfinite(v) ? exact_number(v) : cJSON_CreateNull());
+}
+
 static void add_num_or_null(cJSON *o, const char *k, double v)
 {
-    if (isfinite(v))
-        cJSON_AddNumberToObject(o, k, v);
-    else
-        cJSON_AddNullToObject(o, k);
+    add_num(o, k, v);
 }
 
 static cJSON *metrics_json(const axf_metrics *m, const char *metric_name)
@@ -35,7 +51,7 @@ static cJSON *metrics_json(const axf_metrics *m, const char *metric_name)
     cJSON_AddNumberToObject(o, "n", m->n);
     cJSON_AddNumberToObject(o, "n_no_worse", m->n_no_worse);
     cJSON_AddNumberToObject(o, "params", (double)m->params);
-    cJSON_AddNumberToObject(o, "flops_per_token", m->flops_per_token);
+    add_num(o, "flops_per_token", m->flops_per_token);
     cJSON_AddNumberToObject(o, "size_bytes", (double)m->size_bytes);
     return o;
 }
@@ -63,7 +79,7 @@ static cJSON *action_json(const axf_action *a)
     case AXF_OP_SET_HARD:
         cJSON_AddStringToObject(o, "mode", axf_hard_mode_name(a->hard));
         cJSON_AddNumberToObject(o, "k", a->k);
-        cJSON_AddNumberToObject(o, "threshold", (double)a->threshold);
+        add_num(o, "threshold", (double)a->threshold);
         break;
     default:
         break;
@@ -125,7 +141,7 @@ int axf_session_save(axf_session *s, const char *path, axf_err *err)
     cJSON_AddNumberToObject(jo, "batch", s->opts.batch);
     cJSON_AddNumberToObject(jo, "groups", s->defs.groups);
     cJSON_AddNumberToObject(jo, "hard_k", s->defs.k);
-    cJSON_AddNumberToObject(jo, "hard_threshold", (double)s->defs.threshold);
+    add_num(jo, "hard_threshold", (double)s->defs.threshold);
 
     if (s->policy_name[0] || s->policy_sha[0] || strcmp(s->policy_params, "{}")) {
         cJSON *jp = cJSON_AddObjectToObject(r, "policy");
@@ -148,8 +164,8 @@ int axf_session_save(axf_session *s, const char *path, axf_err *err)
         cJSON *e = cJSON_CreateObject();
         cJSON_AddItemToObject(e, "actions", actions_json(h->acts, h->n));
         cJSON_AddStringToObject(e, "note", h->note);
-        cJSON_AddNumberToObject(e, "seconds", h->seconds);
-        cJSON_AddNumberToObject(e, "time", h->time);
+        add_num(e, "seconds", h->seconds);
+        add_num(e, "time", h->time);
         cJSON_AddItemToObject(e, "before", metrics_json(&h->before, s->metric_name));
         cJSON_AddItemToObject(e, "after", metrics_json(&h->after, s->metric_name));
         cJSON_AddItemToArray(jhist, e);
@@ -161,7 +177,7 @@ int axf_session_save(axf_session *s, const char *path, axf_err *err)
         cJSON_AddNumberToObject(e, "cursor", t->cursor);
         cJSON_AddItemToObject(e, "actions", actions_json(t->acts, t->n));
         cJSON_AddStringToObject(e, "note", t->note);
-        cJSON_AddNumberToObject(e, "seconds", t->seconds);
+        add_num(e, "seconds", t->seconds);
         cJSON_AddItemToObject(e, "metrics", metrics_json(&t->m, s->metric_name));
         cJSON_AddItemToArray(jt, e);
     }
@@ -414,11 +430,13 @@ static int parse_file(const char *path, parsed *p, axf_err *err)
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!root) {
         const char *ep = cJSON_GetErrorPtr();
-        long at = ep && ep >= text && ep <= text + len ? (long)(ep - text) : -1;
+        long at = ep && ep >= text && ep <= text + len ? (long)(ep - text) : -1, line = 1;
+        for (long i = 0; i < at; i++)
+            line += text[i] == '\n';
         free(text);
         if (at >= (long)len || len == 0)
             return axf_err_set(err, "%s: truncated session file (JSON ends early)", path);
-        return axf_err_set(err, "%s: not a valid session file (JSON error near byte %ld)", path, at);
+        return axf_err_set(err, "%s: not a valid session file (JSON syntax error at line %ld)", path, line);
     }
     free(text);
     rd r = {path, err, 0};
