@@ -8,8 +8,9 @@
 #              recipe caches the pre-trained checkpoint, shared by every seed) — it also writes the
 #              search split (held out of the training data) the approximation search scores on;
 #   2. search  run every policy with `axf search` on the search split only: axformer.lua with each
-#              acceptance rule, heads_gradient.lua, drop_layers.lua, hard_attention_sweep.lua
-#              (hard attention only), and random.lua pruned to the size each axformer variant
+#              acceptance rule, heads_gradient.lua, drop_layers.lua, hard attention only (the
+#              method's stage A alone, and hard_attention_sweep.lua when present), and
+#              random.lua pruned to the size each axformer variant
 #              reached (the control); wall time and layer-evaluations, and for the main
 #              configuration the same search again with the layer cache off;
 #   3. export  `axf export` the compacted model;
@@ -191,7 +192,8 @@ policy_script() {
     axformer-*) echo "$POLICY_DIR/axformer.lua" ;;
     heads_gradient) echo "$POLICY_DIR/heads_gradient.lua" ;;
     drop_layers) echo "$POLICY_DIR/drop_layers.lua" ;;
-    hard_attention) echo "$POLICY_DIR/hard_attention_sweep.lua" ;;
+    hard_attention) echo "$POLICY_DIR/axformer.lua" ;;
+    hard_attention_sweep) echo "$POLICY_DIR/hard_attention_sweep.lua" ;;
     random-*) echo "$POLICY_DIR/random.lua" ;;
     esac
 }
@@ -199,7 +201,8 @@ policy_label() {
     case "$1" in
     axformer-*) echo "axformer ($(sed 's/^axformer-//' <<<"$1") rule)" ;;
     random-*) local v=${1#random-}; echo "random, size of axformer (${v%%-r*} rule)" ;;
-    hard_attention) echo "hard attention only" ;;
+    hard_attention) echo "hard attention only (stage A)" ;;
+    hard_attention_sweep) echo "hard attention sweep" ;;
     *) echo "$1" ;;
     esac
 }
@@ -247,6 +250,7 @@ one_run() {
     shift 8
     local run=$cfgdir/$name script
     script=$(policy_script "$name")
+    [ -f "$script" ] || { log "skipped $name on $(basename "$cfgdir"): $script does not exist"; return 0; }
     step "$run/session.json" "$mdir/model" "$mdir/search.tsv" "$script" \
         -- run_search "$run" "$mdir/model" "$mdir/search.tsv" "$nocache" "$pseed" --policy "$script" "$@"
     step "$run/export" "$run/session.json" -- "${NICE[@]}" "$AXF" export "$run/session.json" --out "$run/export"
@@ -290,7 +294,9 @@ for task in $TASKS; do
             done
             one_run "$cfgdir" heads_gradient "$task" "$size" "$seed" "$mdir" $nc_other 1
             one_run "$cfgdir" drop_layers "$task" "$size" "$seed" "$mdir" $nc_other 1
-            one_run "$cfgdir" hard_attention "$task" "$size" "$seed" "$mdir" $nc_other 1
+            one_run "$cfgdir" hard_attention "$task" "$size" "$seed" "$mdir" $nc_other 1 --set stages=A
+            [ -f "$POLICY_DIR/hard_attention_sweep.lua" ] &&
+                one_run "$cfgdir" hard_attention_sweep "$task" "$size" "$seed" "$mdir" $nc_other 1
             # The control: random pruning to the size each axformer variant reached (several
             # random seeds on the main configuration, the spread of the control matters).
             nrand=1
