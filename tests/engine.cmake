@@ -24,3 +24,8 @@ add_test(NAME engine_golden_regen
                  $<TARGET_FILE:test_engine_golden>)
 set_tests_properties(engine_golden engine_golden_regen PROPERTIES LABELS "golden")
 set_tests_properties(engine_golden_regen PROPERTIES SKIP_RETURN_CODE 77)
+
+# Command line: axf predict / eval end to end on the golden fixture, bad input and usage errors.
+add_test(NAME engine_cli COMMAND sh ${CMAKE_SOURCE_DIR}/tests/test_engine_cli.sh $<TARGET_FILE:axf>
+         ${CMAKE_SOURCE_DIR}/tests/golden/fixture ${CMAKE_BINARY_DIR}/engine_cli_tmp)
+set_tests_properties(engine_cli PROPERTIES LABELS "unit;badinput")

@@ -1,0 +1,175 @@
+/* `axf bench`: engine speed on random weights against the sgemm floor, i.e. the very GEMM calls
+ * of a forward pass (projections, FFN, per-head attention products, pooler, classifier) timed
+ * alone on the same shapes. What the engine adds to the floor is its non-GEMM work.
+ *
+ * Output, one `key=value` per line on stdout (for scripts; times are medians in seconds):
+ *   layers hidden heads ffn batch seq threads reps topk    the configuration
+ *   engine_s engine_tokens_per_s engine_gflops             full forward pass
+ *   gemm_floor_s gemm_floor_tokens_per_s                   the GEMMs alone
+ *   non_gemm_s non_gemm_share                              engine_s - gemm_floor_s, and / engine_s
+ *   flops_per_forward                                      model FLOPs counted as axf_model_flops_per_token */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "axf/engine.h"
+#include "axf/plan.h"
+#include "cli.h"
+
+static const char *usage =
+    "usage: axf bench [--layers N] [--hidden N] [--heads N] [--ffn N] [--batch N] [--seq N]\n"
+    "                 [--threads N] [--reps N] [--topk K] [--vocab N]\n"
+    "Times the engine on a random BERT of the given shape (default BERT-base: 12 layers, hidden 768,\n"
+    "12 heads, FFN 3072) on batch x seq tokens (default 8 x 128), against the same GEMMs timed\n"
+    "alone. --topk K runs every layer with hard top-k attention. Prints key=value lines: medians of\n"
+    "--reps runs (default 10) after 2 warm-up runs.\n";
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static void gemm_nt(int M, int N, int K, const float *a, int lda, const float *b, int ldb, float *c, int ldc)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+}
+
+/* The forward pass's GEMMs on scratch of the same sizes (values are irrelevant to the timing). */
+static void gemm_floor(const axf_config *c, int B, int n, float *x, float *q, float *k, float *v, float *ctx,
+                       float *inter, float *y, float *s, const axf_model *m)
+{
+    int T = B * n, H = c->hidden, HS = c->head_dim, NH = c->n_heads, F = c->ffn;
+    float sc = 1.0f;
+    for (int l = 0; l < c->n_layers; l++) {
+        const axf_layer *L = &m->layers[l];
+        gemm_nt(T, H, H, x, H, L->wq, H, q, H);
+        gemm_nt(T, H, H, x, H, L->wk, H, k, H);
+        gemm_nt(T, H, H, x, H, L->wv, H, v, H);
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < NH; h++) {
+                size_t o = (size_t)b * n * H + (size_t)h * HS;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, HS, sc, q + o, H, k + o, H, 0.0f, s, n);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, HS, n, 1.0f, s, n, v + o, H, 0.0f,
+                            ctx + o, H);
+            }
+        gemm_nt(T, H, H, ctx, H, L->wo, H, y, H);
+        gemm_nt(T, F, H, x, H, L->w1, H, inter, F);
+        gemm_nt(T, H, F, inter, F, L->w2, F, y, H);
+    }
+    gemm_nt(B, H, H, x, H, m->pool_w, H, y, H);
+    gemm_nt(B, c->num_labels, H, y, H, m->cls_w, H, q, c->num_labels);
+}
+
+int axf_cmd_bench(int argc, char **argv)
+{
+    if (axf_cli_wants_help(argc, argv))
+        return fputs(usage, stdout), 0;
+    int layers = 12, hidden = 768, heads = 12, ffn = 3072, batch = 8, seq = 128, threads = 2, reps = 10;
+    int topk = 0, vocab = 30522;
+    struct {
+        const char *name;
+        int *v, lo, hi;
+    } opts[] = {
+        {"--layers", &layers, 1, AXF_MAX_LAYERS}, {"--hidden", &hidden, 1, 8192},
+        {"--heads", &heads, 1, AXF_MAX_HEADS},    {"--ffn", &ffn, 1, 65536},
+        {"--batch", &batch, 1, 4096},             {"--seq", &seq, 1, 4096},
+        {"--threads", &threads, 1, 256},          {"--reps", &reps, 1, 100000},
+        {"--topk", &topk, 0, 1 << 20},            {"--vocab", &vocab, 1, 1 << 22},
+    };
+    for (int i = 1; i < argc; i++) {
+        int found = 0;
+        for (size_t o = 0; o < sizeof opts / sizeof opts[0]; o++)
+            if (!strcmp(argv[i], opts[o].name)) {
+                char msg[128];
+                if (i + 1 >= argc || axf_cli_int(argv[i + 1], opts[o].lo, opts[o].hi, opts[o].v)) {
+                    snprintf(msg, sizeof msg, "%s needs an integer in %d..%d", opts[o].name, opts[o].lo,
+                             opts[o].hi);
+                    return axf_cli_usage("bench", msg);
+                }
+                i++;
+                found = 1;
+            }
+        if (!found) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "unknown argument '%s'", argv[i]);
+            return axf_cli_usage("bench", msg);
+        }
+    }
+    if (hidden % heads)
+        return axf_cli_usage("bench", "--hidden must be a multiple of --heads");
+    axf_set_threads(threads);
+    axf_config cfg = axf_config_default(vocab, hidden, layers, heads, ffn, 2);
+    cfg.max_pos = seq > 512 ? seq : 512;
+    axf_err err;
+    axf_model *m = axf_model_new(&cfg, 0, &err);
+    if (!m)
+        return axf_cli_fail(err.msg);
+    axf_model_init_random(m, 1);
+    int T = batch * seq;
+    axf_engine *e = axf_engine_new(m, T, &err);
+    if (!e) {
+        axf_model_free(m);
+        return axf_cli_fail(err.msg);
+    }
+    int *ids = axf_xmalloc(sizeof(int) * T), *types = axf_xcalloc(T, sizeof(int));
+    int *off = axf_xmalloc(sizeof(int) * (batch + 1));
+    axf_rng r;
+    axf_rng_seed(&r, 2);
+    for (int t = 0; t < T; t++)
+        ids[t] = axf_rng_below(&r, vocab);
+    for (int b = 0; b <= batch; b++)
+        off[b] = b * seq;
+    axf_batch bt = {batch, T, ids, types, off};
+    axf_plan *plan = NULL;
+    if (topk > 0) {
+        plan = axf_plan_new(m);
+        for (int l = 0; l < layers; l++) {
+            plan->layers[l].hard = AXF_HARD_TOPK;
+            plan->layers[l].k = topk;
+        }
+    }
+    float *logits = axf_xmalloc(sizeof(float) * batch * 2);
+    size_t H = hidden;
+    float *x = axf_xcalloc((size_t)T * H, 4), *q = axf_xcalloc((size_t)T * H, 4), *k = axf_xcalloc((size_t)T * H, 4);
+    float *v = axf_xcalloc((size_t)T * H, 4), *ctx = axf_xcalloc((size_t)T * H, 4), *y = axf_xcalloc((size_t)T * H, 4);
+    float *inter = axf_xcalloc((size_t)T * ffn, 4), *s = axf_xcalloc((size_t)seq * seq, 4);
+    double *te = axf_xmalloc(sizeof(double) * reps), *tg = axf_xmalloc(sizeof(double) * reps);
+    int rc = 0;
+    for (int i = 0; i < reps + 2; i++) {
+        double t0 = axf_now();
+        if (axf_engine_forward(e, plan, &bt, logits, &err)) {
+            rc = axf_cli_fail(err.msg);
+            break;
+        }
+        double t1 = axf_now();
+        gemm_floor(&cfg, batch, seq, x, q, k, v, ctx, inter, y, s, m);
+        double t2 = axf_now();
+        if (i >= 2) {
+            te[i - 2] = t1 - t0;
+            tg[i - 2] = t2 - t1;
+        }
+    }
+    if (!rc) {
+        double me = median(te, reps), mg = median(tg, reps);
+        double fl = axf_model_flops_per_token(m, seq) * T;
+        printf("layers=%d\nhidden=%d\nheads=%d\nffn=%d\nbatch=%d\nseq=%d\nthreads=%d\nreps=%d\ntopk=%d\n", layers,
+               hidden, heads, ffn, batch, seq, threads, reps, topk);
+        printf("engine_s=%.6f\nengine_tokens_per_s=%.1f\nengine_gflops=%.2f\n", me, T / me, fl / me / 1e9);
+        printf("gemm_floor_s=%.6f\ngemm_floor_tokens_per_s=%.1f\n", mg, T / mg);
+        printf("non_gemm_s=%.6f\nnon_gemm_share=%.4f\nflops_per_forward=%.4g\n", me - mg, (me - mg) / me, fl);
+    }
+    free(te), free(tg), free(x), free(q), free(k), free(v), free(ctx), free(y), free(inter), free(s);
+    free(ids), free(types), free(off), free(logits);
+    axf_plan_free(plan);
+    axf_engine_free(e);
+    axf_model_free(m);
+    return rc;
+}

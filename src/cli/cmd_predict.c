@@ -1,0 +1,50 @@
+/* `axf predict MODEL_DIR DATA`: one line per example with the predicted label and the logits. */
+#include <stdio.h>
+
+#include "cli.h"
+#include "cmd_run_util.h"
+
+static const char *usage =
+    "usage: axf predict MODEL_DIR DATA [--task T] [--max-len N] [--batch N] [--threads N]\n"
+    "Runs the model of MODEL_DIR (config.json, model.safetensors, vocab.txt; hard attention from\n"
+    "config.json when present) on every example of DATA and prints, in file order,\n"
+    "  index<TAB>pred<TAB>logit0<TAB>logit1...   (classification; pred = arg max, index from 0)\n"
+    "  index<TAB>score                           (regression)\n"
+    "  --task T      force the data format/task (sst2, cola, mrpc, rte, qnli, mnli, qqp, stsb, text, ...)\n"
+    "  --max-len N   truncate examples to N tokens (default 128, at most the model's positions)\n"
+    "  --batch N     sequences per packed batch (default 32)\n"
+    "  --threads N   OpenBLAS threads (default: OpenBLAS's own)\n";
+
+int axf_cmd_predict(int argc, char **argv)
+{
+    if (axf_cli_wants_help(argc, argv))
+        return fputs(usage, stdout), 0;
+    ru_opts o;
+    int rc = ru_parse("predict", argc, argv, &o);
+    if (rc)
+        return rc;
+    ru_run r;
+    if ((rc = ru_run_all(&o, &r))) {
+        ru_free(&r);
+        return rc;
+    }
+    int C = r.m->cfg.num_labels;
+    for (int i = 0; i < r.enc->n; i++) {
+        const float *lg = r.logits + (size_t)i * C;
+        if (r.m->cfg.task == AXF_TASK_REGRESS) {
+            printf("%d\t%.9g\n", i, lg[0]);
+            continue;
+        }
+        int best = 0;
+        for (int c = 1; c < C; c++)
+            best = lg[c] > lg[best] ? c : best;
+        printf("%d\t%d", i, best);
+        for (int c = 0; c < C; c++)
+            printf("\t%.9g", lg[c]);
+        putchar('\n');
+    }
+    ru_free(&r);
+    if (fflush(stdout) || ferror(stdout))
+        return axf_cli_fail("stdout: write error");
+    return 0;
+}

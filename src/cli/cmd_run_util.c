@@ -1,0 +1,122 @@
+/* Loading and batched inference shared by `axf predict` and `axf eval`. */
+#include "cmd_run_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "axf/compact.h"
+#include "axf/engine.h"
+#include "cli.h"
+
+int ru_parse(const char *cmd, int argc, char **argv, ru_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->max_len = 128;
+    o->batch = 32;
+    const char *pos[2];
+    int np = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        char msg[160];
+        if (!strcmp(a, "--task") && i + 1 < argc) {
+            o->task = argv[++i];
+        } else if (!strcmp(a, "--max-len") || !strcmp(a, "--batch") || !strcmp(a, "--threads")) {
+            int *dst = !strcmp(a, "--max-len") ? &o->max_len : !strcmp(a, "--batch") ? &o->batch : &o->threads;
+            int lo = !strcmp(a, "--max-len") ? 2 : 1, hi = !strcmp(a, "--threads") ? 256 : 1 << 16;
+            if (i + 1 >= argc || axf_cli_int(argv[i + 1], lo, hi, dst)) {
+                snprintf(msg, sizeof msg, "%s needs an integer in %d..%d", a, lo, hi);
+                return axf_cli_usage(cmd, msg);
+            }
+            i++;
+        } else if (a[0] == '-' && a[1]) {
+            snprintf(msg, sizeof msg, "unknown option '%.80s'", a);
+            return axf_cli_usage(cmd, msg);
+        } else if (np < 2) {
+            pos[np++] = a;
+        } else {
+            snprintf(msg, sizeof msg, "unexpected argument '%.80s'", a);
+            return axf_cli_usage(cmd, msg);
+        }
+    }
+    if (np != 2)
+        return axf_cli_usage(cmd, "needs MODEL_DIR and DATA");
+    o->model_dir = pos[0];
+    o->data = pos[1];
+    return 0;
+}
+
+static int fail(axf_err *err)
+{
+    return axf_cli_fail(err->msg);
+}
+
+int ru_run_all(const ru_opts *o, ru_run *r)
+{
+    memset(r, 0, sizeof *r);
+    axf_err err;
+    if (o->threads)
+        axf_set_threads(o->threads);
+    if (!(r->m = axf_model_load(o->model_dir, &err)))
+        return fail(&err);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/vocab.txt", o->model_dir);
+    if (!(r->v = axf_vocab_load(path, &err)))
+        return fail(&err);
+    if (axf_vocab_size(r->v) > r->m->cfg.vocab_size) {
+        axf_err_set(&err, "%s: %d tokens, but the model's vocabulary has %d", path, axf_vocab_size(r->v),
+                    r->m->cfg.vocab_size);
+        return fail(&err);
+    }
+    if (!(r->plan = axf_plan_load_hard(o->model_dir, r->m, &err)))
+        return fail(&err);
+    if (!(r->d = axf_dataset_load(o->data, o->task, &err)))
+        return fail(&err);
+    if (r->d->n == 0) {
+        axf_err_set(&err, "%s: no examples", o->data);
+        return fail(&err);
+    }
+    int max_len = o->max_len < r->m->cfg.max_pos ? o->max_len : r->m->cfg.max_pos;
+    double t0 = axf_now();
+    if (!(r->enc = axf_encode_dataset(r->d, r->v, r->m->cfg.do_lower_case, max_len, &err)))
+        return fail(&err);
+    r->tokenize_s = axf_now() - t0;
+    const axf_encoded *e = r->enc;
+    int C = r->m->cfg.num_labels, batch = o->batch < e->n ? o->batch : e->n;
+    /* the engine's scratch is sized for the largest batch actually present */
+    long most = 0;
+    for (int s = 0; s < e->n; s += batch) {
+        int nb = e->n - s < batch ? e->n - s : batch;
+        long t = e->off[s + nb] - e->off[s];
+        most = t > most ? t : most;
+    }
+    axf_engine *eng = axf_engine_new(r->m, (int)most, &err);
+    if (!eng)
+        return fail(&err);
+    r->logits = axf_xmalloc(sizeof(float) * (size_t)e->n * C);
+    t0 = axf_now();
+    for (int s = 0; s < e->n; s += batch) {
+        int nb = e->n - s < batch ? e->n - s : batch;
+        axf_batch b = axf_encoded_batch(e, s, nb);
+        if (axf_engine_forward(eng, r->plan, &b, r->logits + (size_t)s * C, &err)) {
+            axf_engine_free(eng);
+            axf_err_prefix(&err, "%s: examples %d..%d", o->data, s + 1, s + nb);
+            return fail(&err);
+        }
+    }
+    r->engine_s = axf_now() - t0;
+    r->tokens = e->off[e->n] - e->off[0];
+    axf_engine_free(eng);
+    return 0;
+}
+
+void ru_free(ru_run *r)
+{
+    free(r->logits);
+    axf_encoded_free(r->enc);
+    axf_dataset_free(r->d);
+    axf_plan_free(r->plan);
+    axf_vocab_free(r->v);
+    axf_model_free(r->m);
+    memset(r, 0, sizeof *r);
+}

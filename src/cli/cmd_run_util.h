@@ -1,0 +1,32 @@
+/* Shared by `axf predict` and `axf eval`: load MODEL_DIR (weights, vocab.txt, hard-attention plan)
+ * and DATA, tokenize, and run the engine over every example in packed batches. */
+#ifndef AXF_CMD_RUN_UTIL_H
+#define AXF_CMD_RUN_UTIL_H
+
+#include "axf/data.h"
+#include "axf/plan.h"
+
+typedef struct ru_opts {
+    const char *model_dir, *data, *task;
+    int max_len, batch, threads;
+} ru_opts;
+
+typedef struct ru_run {
+    axf_model *m;
+    axf_vocab *v;
+    axf_plan *plan;        /* dense + the model's "axf_hard_attention" settings */
+    axf_dataset *d;
+    axf_encoded *enc;
+    float *logits;         /* [n, C] */
+    double tokenize_s, engine_s;
+    long tokens;
+} ru_run;
+
+/* Parses MODEL_DIR DATA [--task T] [--max-len N] [--batch N] [--threads N]; returns 0, or the
+ * exit status of a usage error (already printed). */
+int ru_parse(const char *cmd, int argc, char **argv, ru_opts *o);
+/* Loads, tokenizes and runs. Returns 0, or 1 after printing "axf: FILE: problem". */
+int ru_run_all(const ru_opts *o, ru_run *r);
+void ru_free(ru_run *r);
+
+#endif
