@@ -191,7 +191,7 @@ const int *axf_session_trial_preds(const axf_session *s);
 /* Sets the note of the latest trial (e.g. "rejected: majority rule") once the caller decided. */
 void axf_session_note_trial(axf_session *s, const char *note);
 /* Commits acts as one history step (dropping any redo tail), evaluating unless the latest trial
- * was the same actions on the same plan (then its result is reused). out may be NULL. */
+ * gave the same plan (then its result is reused). out may be NULL. */
 int axf_session_apply(axf_session *s, const axf_action *acts, int n, const char *note,
                       axf_metrics *out, axf_err *err);
 /* Moves the cursor; instant (recorded metrics; the cache is invalidated above the lowest layer
@@ -235,8 +235,9 @@ int axf_session_importance(axf_session *s, axf_imp_kind kind, int gran, int grou
 
 /* ---- Evaluation counters (since open/load) ---- */
 typedef struct axf_counters {
-    long long evals;             /* evaluations of the search split asked for (eval, try, apply,
-                                    each EXACT importance element, replay steps) */
+    long long evals;             /* evaluations of the search split (try, apply, each EXACT
+                                    importance element, replay steps, per-sample outputs asked
+                                    for after undo/redo/load) */
     long long evals_reused;      /* answered from stored results, no layer run */
     long long layer_evals;       /* encoder layers run over the whole search split */
     long long layer_evals_saved; /* layers not run thanks to the cache and reuse (an evaluation
