@@ -76,6 +76,7 @@ $py - <<'EOF'
 import json
 s = json.load(open("axformer.json"))
 s["history"][-1]["after"]["metric"] = 0.903
+s["model"]["sha256"] = "d" * 64   # another fine-tuning seed: another original model
 json.dump(s, open("axformer2.json", "w"))
 r = json.load(open("results.json"))
 e = dict(r["runs"][0]); e["session"] = "axformer2.json"; e["seed"] = 2
@@ -87,6 +88,19 @@ if "$axf" report axformer.json axformer2.json random.json --results results2.jso
 # report Δ: +0.80 and +1.80 -> mean +1.30, sd 0.71; search Δ: +0.70, +0.30 -> +0.50 ± 0.28
 grep -qF "| sst2/tiny | axformer | 2 | 81.54 ± 0.00 | +1.30 ± 0.71 | +0.50 ± 0.28 | 86.59 ± 0.00% | 1.25 ± 0.00× | 1.29 ± 0.00× |" agg.md && ok || bad "aggregate row: $(tail -3 agg.md)"
 grep -qF "axformer (2 runs)" agg.svg && ok || bad "legend run count"
+# two original models: the plots show each run against its own (report Δ +0.80 and +1.80)
+if $py - agg.svg <<'EOF'
+import sys, xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+pts = [(g.get("data-kind"), g.get("data-label"), float(g.get("data-x")), float(g.get("data-y")))
+       for g in ET.parse(sys.argv[1]).getroot().iter(ns + "g") if g.get("class") == "pt"]
+ys = sorted(round(y, 6) for k, l, x, y in pts if k == "size" and l == "axformer")
+assert ys == [0.8, 1.8], ys
+assert [round(y, 6) for k, l, x, y in pts if k == "baseline"] == [0, 0, 0], pts
+steps = [round(y, 6) for k, l, x, y in pts if k == "step" and x == 3]
+assert sorted(steps) == [0.3, 0.7], steps
+EOF
+then ok; else bad "delta mode"; fi
 
 # ---- bad input: exit 1, one line naming file and field ----
 expect_err() { # name expected_status expected_substring args...

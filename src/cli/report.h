@@ -75,6 +75,8 @@ typedef struct rep_set {
     rep_run *runs;
     int all_report;              /* every run has a report-split metric */
     const char *metric_name;     /* shared metric name, or "metric" when they differ */
+    int delta;                   /* runs start from different models (seeds): plots show each
+                                    run's change against its own original model */
 } rep_set;
 
 /* Loads and validates one session file into r (zeroed first). -1 with err = "FILE: field: problem". */

@@ -674,6 +674,8 @@ void rep_finish(rep_set *set)
             set->all_report = 0;
         if (strcmp(r->metric_name, set->metric_name))
             set->metric_name = "metric";
+        if (strcmp(r->model_sha, set->runs[0].model_sha))
+            set->delta = 1;
     }
 }
 

@@ -186,22 +186,6 @@ static int label_index(const rep_set *set, int run)
     return k;
 }
 
-/* The metric the accuracy plots use: report split when every run has it. */
-static double y_base(const rep_set *set, const rep_run *r)
-{
-    return rep_show(set->all_report ? r->rep_base : r->base.metric);
-}
-static double y_final(const rep_set *set, const rep_run *r)
-{
-    return rep_show(set->all_report ? r->rep_final : r->final.metric);
-}
-
-static double speed_measured(const rep_run *r) { return r->tok_final / r->tok_base; } /* NAN if unknown */
-static double speed_flops(const rep_run *r)
-{
-    return r->final.flops > 0 ? r->base.flops / r->final.flops : NAN;
-}
-
 /* A run is the first of its model: its baseline is drawn once. */
 static int first_of_model(const rep_set *set, int i)
 {
@@ -209,6 +193,33 @@ static int first_of_model(const rep_set *set, int i)
         if (!strcmp(set->runs[j].model_sha, set->runs[i].model_sha))
             return 0;
     return 1;
+}
+
+/* The metric the accuracy plots use: report split when every run has it. */
+static double y_base(const rep_set *set, const rep_run *r)
+{
+    return set->delta ? 0 : rep_show(set->all_report ? r->rep_base : r->base.metric);
+}
+static double y_final(const rep_set *set, const rep_run *r)
+{
+    double y = rep_show(set->all_report ? r->rep_final : r->final.metric);
+    return set->delta ? y - rep_show(set->all_report ? r->rep_base : r->base.metric) : y;
+}
+/* Search-split metric after step s, against the run's own original model in delta mode. */
+static double y_step(const rep_set *set, const rep_run *r, int s)
+{
+    return rep_show(r->step_metric[s]) - (set->delta ? rep_show(r->step_metric[0]) : 0);
+}
+/* In delta mode every run is measured against its own original: one star at 0. */
+static int draws_baseline(const rep_set *set, int i)
+{
+    return set->delta ? i == 0 : first_of_model(set, i);
+}
+
+static double speed_measured(const rep_run *r) { return r->tok_final / r->tok_base; } /* NAN if unknown */
+static double speed_flops(const rep_run *r)
+{
+    return r->final.flops > 0 ? r->base.flops / r->final.flops : NAN;
 }
 
 static void point_attrs(FILE *f, const char *kind, const rep_run *r, double x, double y)
@@ -242,10 +253,19 @@ static panel make_panel(int col, int row)
     return p;
 }
 
+/* The zero line of delta mode: above it a run beat its own original model. */
+static void zero_line(FILE *f, const rep_set *set, const panel *p)
+{
+    if (set->delta)
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>\n",
+                p->x0, py(p, 0), p->x0 + p->w, py(p, 0));
+}
+
 static void baselines(FILE *f, const rep_set *set, const panel *p, double x)
 {
+    zero_line(f, set, p);
     for (int i = 0; i < set->n; i++) {
-        if (!first_of_model(set, i))
+        if (!draws_baseline(set, i))
             continue;
         const rep_run *r = &set->runs[i];
         double y = y_base(set, r);
@@ -333,7 +353,7 @@ static void plot_steps(FILE *f, const rep_set *set)
         const rep_run *r = &set->runs[i];
         range_add(&xlo, &xhi, r->n_steps);
         for (int s = 0; s <= r->n_steps; s++)
-            range_add(&ylo, &yhi, rep_show(r->step_metric[s]));
+            range_add(&ylo, &yhi, y_step(set, r, s));
     }
     p.ax = nice_axis(0, xhi, 1);
     if (p.ax.step < 1) { /* steps are whole numbers */
@@ -343,9 +363,11 @@ static void plot_steps(FILE *f, const rep_set *set)
     p.ax.lo = 0;
     p.ax.hi = ceil(xhi / p.ax.step) * p.ax.step;
     p.ay = nice_axis(ylo, yhi, 1);
-    char ylabel[64];
-    snprintf(ylabel, sizeof ylabel, "search-split %s (%%)", set->metric_name);
+    char ylabel[80];
+    snprintf(ylabel, sizeof ylabel, "%ssearch-split %s (%s)", set->delta ? "change in " : "", set->metric_name,
+             set->delta ? "points" : "%");
     draw_frame(f, &p, "Search progress (split the policy scored on)", "committed steps", ylabel, "");
+    zero_line(f, set, &p);
     for (int i = 0; i < set->n; i++) {
         const rep_run *r = &set->runs[i];
         int li = label_index(set, i);
@@ -356,22 +378,22 @@ static void plot_steps(FILE *f, const rep_set *set)
         esc(f, r->label);
         fprintf(f, "</title>\n<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" stroke-opacity=\"0.85\" points=\"", c);
         for (int s = 0; s <= r->n_steps; s++)
-            fprintf(f, "%.1f,%.1f ", px(&p, s), py(&p, rep_show(r->step_metric[s])));
+            fprintf(f, "%.1f,%.1f ", px(&p, s), py(&p, y_step(set, r, s)));
         fputs("\"/>\n", f);
         /* Markers only where they stay apart. */
         double gap = p.w / (p.ax.hi - p.ax.lo);
         for (int s = 1; s <= r->n_steps && gap >= 6; s++) {
-            fprintf(f, "<g class=\"pt\" data-kind=\"step\" data-x=\"%d\" data-y=\"%.6g\">", s, rep_show(r->step_metric[s]));
-            marker(f, li, px(&p, s), py(&p, rep_show(r->step_metric[s])), 3.5, c, 1);
+            fprintf(f, "<g class=\"pt\" data-kind=\"step\" data-x=\"%d\" data-y=\"%.6g\">", s, y_step(set, r, s));
+            marker(f, li, px(&p, s), py(&p, y_step(set, r, s)), 3.5, c, 1);
             fputs("</g>", f);
         }
         fputs("</g>\n", f);
     }
     for (int i = 0; i < set->n; i++)
-        if (first_of_model(set, i)) {
+        if (draws_baseline(set, i)) {
             fprintf(f, "<g class=\"pt\" data-kind=\"baseline\" data-label=\"original\" data-x=\"0\" data-y=\"%.6g\">",
-                    rep_show(set->runs[i].base.metric));
-            star(f, px(&p, 0), py(&p, rep_show(set->runs[i].base.metric)), 8);
+                    y_step(set, &set->runs[i], 0));
+            star(f, px(&p, 0), py(&p, y_step(set, &set->runs[i], 0)), 8);
             fputs("</g>\n", f);
         }
 }
@@ -405,7 +427,8 @@ static void legend(FILE *f, const rep_set *set)
     }
     double yy = y + 8 + rows * 24;
     star(f, x + 8, yy, 9);
-    fprintf(f, "\n<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\">original fine-tuned model</text>\n", x + 24, yy + 5);
+    fprintf(f, "\n<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\">original fine-tuned model%s</text>\n", x + 24, yy + 5,
+            set->delta ? "s (at 0)" : "");
     yy += 24;
     marker(f, 0, x + 8, yy, 6, "#555", 0);
     fprintf(f, "\n<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\">hollow: FLOP reduction (computed)</text>\n", x + 24,
@@ -441,10 +464,12 @@ int rep_write_svg(const rep_set *set, FILE *f)
     fprintf(f, "<text x=\"24\" y=\"34\" font-size=\"20\" font-weight=\"bold\">AxFormer report: ");
     esc(f, configs);
     fprintf(f, "</text>\n<text x=\"24\" y=\"56\" font-size=\"14\" fill=\"#444\">%d session%s, one point per "
-               "session; star = original model</text>\n",
-            set->n, set->n == 1 ? "" : "s");
+               "session; star = original model%s</text>\n",
+            set->n, set->n == 1 ? "" : "s",
+            set->delta ? "; several original models (seeds): each run is shown against its own" : "");
     char ylabel[80];
-    snprintf(ylabel, sizeof ylabel, "%s %s (%%)", set->all_report ? "report-split" : "search-split", set->metric_name);
+    snprintf(ylabel, sizeof ylabel, "%s%s %s (%s)", set->delta ? "change in " : "",
+             set->all_report ? "report-split" : "search-split", set->metric_name, set->delta ? "points" : "%");
     plot_size(f, set, ylabel);
     plot_speed(f, set, ylabel);
     plot_steps(f, set);
