@@ -1,0 +1,448 @@
+/* Key bindings as a table of actions (htop's Action): each changes the screen's state or queues
+ * one command for the worker, which runs it through the same session / Lua host API as the CLI,
+ * and returns flags saying what to redraw. The help screen is printed from the same table. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "axf/luahost.h"
+#include "draw.h"
+#include "pane.h"
+
+#define CTRL(c) ((c) & 0x1f)
+
+typedef int (*key_fn)(axf_app *a, int key);
+
+typedef struct key_action {
+    int keys[4];          /* 0-terminated */
+    const char *name;     /* as shown in help */
+    const char *help;
+    key_fn fn;
+} key_action;
+
+static int ready(axf_app *a)
+{
+    if (a->view.phase == AXF_PHASE_READY && a->view.have_snap)
+        return 1;
+    axf_app_message(a, 1, "not ready yet: the session is still opening");
+    return 0;
+}
+
+static int post(axf_app *a, axf_wcmd *c)
+{
+    if (axf_worker_post(a->worker, c)) {
+        axf_app_message(a, 1, "busy: too many commands waiting");
+        return AXF_KEY_HANDLED;
+    }
+    return AXF_KEY_HANDLED;
+}
+
+static int post_simple(axf_app *a, axf_wcmd_type type, int arg)
+{
+    axf_wcmd c;
+    memset(&c, 0, sizeof c);
+    c.type = type;
+    c.arg = arg;
+    return post(a, &c);
+}
+
+/* A hand edit while the policy runs would race its next step: pause it first. */
+static void pause_for_hand(axf_app *a)
+{
+    if (a->view.policy_running) {
+        axf_worker_pause(a->worker);
+        axf_app_message(a, 0, "policy paused for your change (a resumes)");
+    }
+}
+
+/* ---- movement ---- */
+
+static int k_move(axf_app *a, int key)
+{
+    if (!a->view.have_snap)
+        return AXF_KEY_HANDLED;
+    int nl = a->view.snap.facts.n_layers;
+    switch (key) {
+    case KEY_LEFT: case 'h': a->cur_col = a->cur_col > 0 ? a->cur_col - 1 : 0; break;
+    case KEY_RIGHT: case 'l': a->cur_col = a->cur_col + 1 < a->n_cols ? a->cur_col + 1 : a->cur_col; break;
+    case KEY_UP: case 'k': a->cur_layer = a->cur_layer + 1 < nl ? a->cur_layer + 1 : a->cur_layer; break;
+    case KEY_DOWN: case 'j': a->cur_layer = a->cur_layer > 0 ? a->cur_layer - 1 : 0; break;
+    case KEY_HOME: a->cur_col = 0; break;
+    case KEY_END: a->cur_col = a->n_cols - 1; break;
+    }
+    return AXF_KEY_HANDLED;
+}
+
+/* ---- edits ---- */
+
+static int k_prune(axf_app *a, int key)
+{
+    if (!ready(a))
+        return AXF_KEY_HANDLED;
+    axf_wcmd c;
+    memset(&c, 0, sizeof c);
+    int removed;
+    char name[96];
+    if (axf_heatmap_selected(a, &c.act, &removed, name, sizeof name)) {
+        axf_app_message(a, 1, "nothing to remove here");
+        return AXF_KEY_HANDLED;
+    }
+    pause_for_hand(a);
+    c.type = AXF_WCMD_APPLY;
+    axf_app_message(a, 0, "%s %s: evaluating…", removed ? "restoring" : "removing", name);
+    return post(a, &c);
+}
+
+static int k_undo(axf_app *a, int key)
+{
+    if (!ready(a))
+        return AXF_KEY_HANDLED;
+    pause_for_hand(a);
+    return post_simple(a, key == 'u' || key == '[' ? AXF_WCMD_UNDO : AXF_WCMD_REDO, 0);
+}
+
+static int k_ends(axf_app *a, int key)
+{
+    if (!ready(a))
+        return AXF_KEY_HANDLED;
+    pause_for_hand(a);
+    return post_simple(a, AXF_WCMD_GOTO, key == '{' ? 0 : a->view.snap.history_len);
+}
+
+static int k_goto(axf_app *a, int key)
+{
+    if (!ready(a))
+        return AXF_KEY_HANDLED;
+    a->prompt = AXF_PROMPT_GOTO;
+    a->pbuf[0] = 0;
+    a->plen = a->ppos = 0;
+    return AXF_KEY_HANDLED;
+}
+
+static const int k_steps[] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512};
+static const float t_steps[] = {0.001f, 0.002f, 0.005f, 0.01f, 0.02f, 0.05f, 0.1f, 0.2f, 0.3f, 0.5f};
+
+static int k_hard(axf_app *a, int key)
+{
+    if (!ready(a))
+        return AXF_KEY_HANDLED;
+    const axf_layer_view *lv = &a->view.snap.layers[a->cur_layer];
+    axf_wcmd c;
+    memset(&c, 0, sizeof c);
+    c.type = AXF_WCMD_APPLY;
+    c.act.op = AXF_OP_SET_HARD;
+    c.act.layer = a->cur_layer;
+    c.act.k = lv->k;
+    c.act.threshold = lv->threshold;
+    if (key == 't') {
+        c.act.hard = lv->hard == AXF_HARD_OFF ? AXF_HARD_TOPK : AXF_HARD_OFF;
+    } else if (key == 'T') {
+        c.act.hard = lv->hard == AXF_HARD_TOPK ? AXF_HARD_TOPK_RENORM :
+                     lv->hard == AXF_HARD_TOPK_RENORM ? AXF_HARD_THRESHOLD : AXF_HARD_TOPK;
+    } else {
+        int up = key == '+' || key == '=';
+        c.act.hard = lv->hard;
+        if (lv->hard == AXF_HARD_OFF) {
+            axf_app_message(a, 1, "layer %d has dense attention: t switches hard attention on", a->cur_layer);
+            return AXF_KEY_HANDLED;
+        }
+        if (lv->hard == AXF_HARD_THRESHOLD) {
+            int n = (int)(sizeof t_steps / sizeof t_steps[0]), i;
+            float th = lv->threshold;
+            if (up) {
+                for (i = 0; i < n && t_steps[i] <= th * 1.0001f; i++)
+                    ;
+            } else {
+                for (i = n - 1; i >= 0 && t_steps[i] >= th * 0.9999f; i--)
+                    ;
+            }
+            if (i < 0 || i >= n) {
+                axf_app_message(a, 1, "threshold is already at its %s", up ? "largest" : "smallest");
+                return AXF_KEY_HANDLED;
+            }
+            c.act.threshold = t_steps[i];
+        } else {
+            int n = (int)(sizeof k_steps / sizeof k_steps[0]), i;
+            if (up) {
+                for (i = 0; i < n && k_steps[i] <= lv->k; i++)
+                    ;
+            } else {
+                for (i = n - 1; i >= 0 && k_steps[i] >= lv->k; i--)
+                    ;
+            }
+            if (i < 0 || i >= n) {
+                axf_app_message(a, 1, "K is already at its %s", up ? "largest" : "smallest");
+                return AXF_KEY_HANDLED;
+            }
+            c.act.k = k_steps[i];
+        }
+    }
+    if (c.act.k <= 0)
+        c.act.k = 0; /* session default */
+    pause_for_hand(a);
+    char what[96];
+    axf_action_describe(&c.act, what, sizeof what);
+    axf_app_message(a, 0, "%s: evaluating…", what);
+    return post(a, &c);
+}
+
+/* ---- policy ---- */
+
+static int k_step(axf_app *a, int key)
+{
+    if (!ready(a))
+        return AXF_KEY_HANDLED;
+    if (a->view.policy_running) {
+        axf_app_message(a, 0, "the policy is running: a pauses it");
+        return AXF_KEY_HANDLED;
+    }
+    return post_simple(a, AXF_WCMD_STEP, 0);
+}
+
+static int k_run(axf_app *a, int key)
+{
+    if (!ready(a))
+        return AXF_KEY_HANDLED;
+    if (a->view.policy_running) {
+        axf_worker_pause(a->worker);
+        axf_app_message(a, 0, "pausing the policy…");
+        return AXF_KEY_HANDLED;
+    }
+    return post_simple(a, AXF_WCMD_RUN, 0);
+}
+
+static int k_reload(axf_app *a, int key)
+{
+    if (!ready(a))
+        return AXF_KEY_HANDLED;
+    if (a->view.policy_running)
+        axf_worker_pause(a->worker);
+    return post_simple(a, AXF_WCMD_RELOAD, 0);
+}
+
+static int k_cancel(axf_app *a, int key)
+{
+    if (a->help) {
+        a->help = 0;
+        return AXF_KEY_LAYOUT;
+    }
+    if (a->prog.busy || a->view.policy_running) {
+        axf_worker_cancel(a->worker);
+        axf_app_message(a, 0, "cancelling %s…", a->prog.busy ? a->prog.label : "the policy");
+    }
+    return AXF_KEY_HANDLED;
+}
+
+/* ---- view ---- */
+
+static int k_measure(axf_app *a, int key)
+{
+    int n = AXF_MEASURE_COUNT;
+    a->measure = key == 'I' ? (a->measure + n - 1) % n : (a->measure + 1) % n;
+    if (a->view.phase == AXF_PHASE_READY)
+        post_simple(a, AXF_WCMD_MEASURE, axf_measure_kind(a->measure));
+    axf_app_message(a, 0, "importance: %s", axf_measure_name(a->measure));
+    return AXF_KEY_HANDLED;
+}
+
+static int k_groups(axf_app *a, int key)
+{
+    if (a->groups_inline) {
+        axf_app_message(a, 0, "the FFN groups are already shown beside the heads");
+        return AXF_KEY_HANDLED;
+    }
+    a->groups_view = !a->groups_view;
+    axf_heatmap_columns(a);
+    return AXF_KEY_LAYOUT;
+}
+
+static int k_teach(axf_app *a, int key)
+{
+    if (a->compact) {
+        a->bottom = a->bottom == AXF_BOTTOM_TEACH ? AXF_BOTTOM_LOG : AXF_BOTTOM_TEACH;
+        return AXF_KEY_LAYOUT;
+    }
+    a->teach = !a->teach;
+    return AXF_KEY_LAYOUT;
+}
+
+static int k_tab(axf_app *a, int key)
+{
+    if (a->compact)
+        a->bottom = (a->bottom + 1) % AXF_BOTTOM_COUNT;
+    else
+        a->teach = !a->teach;
+    return AXF_KEY_LAYOUT;
+}
+
+static int k_help(axf_app *a, int key)
+{
+    a->help = !a->help;
+    a->help_scroll = 0;
+    return AXF_KEY_LAYOUT;
+}
+
+static int k_redraw(axf_app *a, int key)
+{
+    clearok(curscr, TRUE);
+    return AXF_KEY_LAYOUT;
+}
+
+static int k_speed(axf_app *a, int key)
+{
+    if (!ready(a))
+        return AXF_KEY_HANDLED;
+    return post_simple(a, AXF_WCMD_SPEED, 0);
+}
+
+/* ---- files, console, quit ---- */
+
+static void prompt_open(axf_app *a, axf_prompt_kind k, const char *initial)
+{
+    a->prompt = k;
+    snprintf(a->pbuf, sizeof a->pbuf, "%s", initial ? initial : "");
+    a->plen = a->ppos = (int)strlen(a->pbuf);
+    a->lua_hist_pos = a->n_lua_hist;
+}
+
+static int k_save(axf_app *a, int key)
+{
+    if (!ready(a))
+        return AXF_KEY_HANDLED;
+    if (key == 'w' && a->view.session_path[0]) {
+        axf_wcmd c;
+        memset(&c, 0, sizeof c);
+        c.type = AXF_WCMD_SAVE;
+        return post(a, &c);
+    }
+    prompt_open(a, AXF_PROMPT_SAVE, a->view.session_path[0] ? a->view.session_path : "session.json");
+    return AXF_KEY_HANDLED;
+}
+
+static int k_export(axf_app *a, int key)
+{
+    if (!ready(a))
+        return AXF_KEY_HANDLED;
+    char def[160];
+    snprintf(def, sizeof def, "%s-compact", a->view.title[0] ? a->view.title : "model");
+    for (char *p = def; *p; p++)
+        if (*p == '/' || *p == ' ')
+            *p = '-';
+    prompt_open(a, AXF_PROMPT_EXPORT, def);
+    return AXF_KEY_HANDLED;
+}
+
+static int k_lua(axf_app *a, int key)
+{
+    if (!ready(a))
+        return AXF_KEY_HANDLED;
+    if (a->view.policy_running) {
+        axf_app_message(a, 1, "the policy is running: a pauses it, then : opens the console");
+        return AXF_KEY_HANDLED;
+    }
+    prompt_open(a, AXF_PROMPT_LUA, "");
+    if (a->compact)
+        a->bottom = AXF_BOTTOM_LOG;
+    return AXF_KEY_LAYOUT;
+}
+
+static int k_quit(axf_app *a, int key)
+{
+    if (a->view.user_dirty) {
+        a->prompt = AXF_PROMPT_QUIT;
+        return AXF_KEY_HANDLED;
+    }
+    return AXF_KEY_QUIT;
+}
+
+static const key_action actions[] = {
+    {{KEY_LEFT, KEY_RIGHT, KEY_UP, KEY_DOWN}, "arrows", "move the cursor over layers and elements", k_move},
+    {{'h', 'j', 'k', 'l'}, "h j k l", "move (left, down, up, right)", k_move},
+    {{KEY_HOME, KEY_END}, "Home End", "first / last column", k_move},
+    {{'p'}, "p", "remove the selected element (on a removed one: put it back)", k_prune},
+    {{'u'}, "u", "undo the last step", k_undo},
+    {{'r'}, "r", "redo", k_undo},
+    {{'[', ']'}, "[ ]", "walk back / forward through the history (replay)", k_undo},
+    {{'{', '}'}, "{ }", "go to the first / last step", k_ends},
+    {{'G'}, "G", "go to step N", k_goto},
+    {{'s'}, "s", "one policy step", k_step},
+    {{'a'}, "a", "run / pause the policy", k_run},
+    {{'L'}, "L", "load the policy again (starts over from the current plan)", k_reload},
+    {{27}, "Esc", "cancel what runs (a running policy stops for good)", k_cancel},
+    {{'t'}, "t", "hard attention on / off for the selected layer", k_hard},
+    {{'T'}, "T", "next hard-attention mode (top-k, renormalised top-k, threshold)", k_hard},
+    {{'+', '=', '-', '_'}, "+ -", "more / less K (or threshold) of hard attention", k_hard},
+    {{'i', 'I'}, "i I", "next / previous importance measure", k_measure},
+    {{'g'}, "g", "FFN neuron groups instead of heads (when they do not fit)", k_groups},
+    {{'x'}, "x", "teaching panel on / off", k_teach},
+    {{'\t'}, "Tab", "next bottom pane (log, plot, teaching) in the compact layout", k_tab},
+    {{'m'}, "m", "measure speed now", k_speed},
+    {{'w', 'W'}, "w W", "save the session / save as", k_save},
+    {{'e'}, "e", "export the compacted model", k_export},
+    {{':'}, ":", "Lua console in the session's sandbox (s is the session)", k_lua},
+    {{'?', KEY_F(1)}, "?", "this help", k_help},
+    {{CTRL('l')}, "Ctrl-L", "redraw the screen", k_redraw},
+    {{'q'}, "q", "quit (asks when there are unsaved changes)", k_quit},
+};
+#define N_ACTIONS ((int)(sizeof actions / sizeof actions[0]))
+
+int axf_keys_dispatch(axf_app *a, int key)
+{
+    if (a->help && key != 27 && key != '?' && key != KEY_F(1)) {
+        if (key == KEY_DOWN || key == 'j' || key == KEY_NPAGE) {
+            a->help_scroll += key == KEY_NPAGE ? 10 : 1;
+            return AXF_KEY_HANDLED;
+        }
+        if (key == KEY_UP || key == 'k' || key == KEY_PPAGE) {
+            a->help_scroll -= key == KEY_PPAGE ? 10 : 1;
+            if (a->help_scroll < 0)
+                a->help_scroll = 0;
+            return AXF_KEY_HANDLED;
+        }
+        a->help = 0; /* any other key closes the help, then acts */
+        if (key == 'q')
+            return AXF_KEY_LAYOUT;
+    }
+    for (int i = 0; i < AXF_PANE_COUNT; i++) {
+        axf_pane *p = &a->panes[i];
+        if (p->h > 0 && p->cls && p->cls->on_key) {
+            int r = p->cls->on_key(p, a, key);
+            if (r)
+                return r;
+        }
+    }
+    for (int i = 0; i < N_ACTIONS; i++)
+        for (int k = 0; k < 4 && actions[i].keys[k]; k++)
+            if (actions[i].keys[k] == key)
+                return actions[i].fn(a, key);
+    return 0;
+}
+
+void axf_keys_help(const char ***rows, int *n)
+{
+    static const char *r[2 * N_ACTIONS + 2];
+    for (int i = 0; i < N_ACTIONS; i++) {
+        r[2 * i] = actions[i].name;
+        r[2 * i + 1] = actions[i].help;
+    }
+    *rows = r;
+    *n = N_ACTIONS;
+}
+
+int axf_keys_status(const char *const **pairs, int cols)
+{
+    static const char *wide[] = {"←↑↓→", "move", "p", "prune", "u", "undo", "r", "redo", "s", "step",
+                                 "a", "run/pause", "t", "hard-attn", "i", "measure", ":", "lua",
+                                 "w", "save", "?", "help", "q", "quit"};
+    static const char *narrow[] = {"p", "prune", "u", "undo", "r", "redo", "s", "step", "a", "run",
+                                   "t", "hard", "i", "measure", "?", "help", "q", "quit"};
+    static const char *wide_a[] = {"arrows", "move", "p", "prune", "u", "undo", "r", "redo", "s", "step",
+                                   "a", "run/pause", "t", "hard-attn", "i", "measure", ":", "lua",
+                                   "w", "save", "?", "help", "q", "quit"};
+    if (cols >= 100) {
+        *pairs = axf_th.utf8 ? wide : wide_a;
+        return (int)(sizeof wide / sizeof wide[0]) / 2;
+    }
+    *pairs = narrow;
+    return (int)(sizeof narrow / sizeof narrow[0]) / 2;
+}

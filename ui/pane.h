@@ -1,0 +1,120 @@
+/* Panes (htop's Panel): each is a small struct with a const class of functions, drawn from the
+ * screen's own copy of the view and never reading the session. The app struct is the state the
+ * key actions change (keys.c) and the panes draw (pane_*.c). */
+#ifndef AXF_UI_PANE_H
+#define AXF_UI_PANE_H
+
+#include <curses.h>
+
+#include "view.h"
+#include "worker.h"
+
+typedef struct axf_app axf_app;
+typedef struct axf_pane axf_pane;
+
+typedef struct axf_pane_class {
+    const char *name;
+    void (*draw)(axf_pane *p, axf_app *a);
+    /* Keys the pane handles itself (scrolling); returns AXF_KEY_* flags, 0 when not handled. */
+    int (*on_key)(axf_pane *p, axf_app *a, int key);
+} axf_pane_class;
+
+struct axf_pane {
+    const axf_pane_class *cls;
+    WINDOW *win;
+    int y, x, h, w;      /* placement (layout.c); h = 0: hidden */
+    int scroll;          /* pane-specific */
+};
+
+enum { AXF_PANE_TITLE = 0, AXF_PANE_HEATMAP, AXF_PANE_METRICS, AXF_PANE_PLOT, AXF_PANE_LOG,
+       AXF_PANE_TEACH, AXF_PANE_STATUS, AXF_PANE_COUNT };
+
+extern const axf_pane_class axf_pane_title, axf_pane_heatmap, axf_pane_metrics, axf_pane_plot,
+    axf_pane_log, axf_pane_teach, axf_pane_status;
+
+/* Heatmap columns, left to right: the layer itself, each head, the attention block, the FFN
+ * block, then (when shown) each FFN neuron group. */
+typedef enum { AXF_COL_LAYER = 0, AXF_COL_HEAD, AXF_COL_ATTN, AXF_COL_FFN, AXF_COL_GROUP } axf_col_kind;
+typedef struct axf_col {
+    axf_col_kind kind;
+    int index;           /* head or group */
+} axf_col;
+#define AXF_MAX_COLS (AXF_MAX_HEADS + AXF_MAX_GROUPS + 3)
+
+/* Bottom pane of the compact layout (Tab cycles). */
+enum { AXF_BOTTOM_LOG = 0, AXF_BOTTOM_PLOT, AXF_BOTTOM_TEACH, AXF_BOTTOM_COUNT };
+
+/* Modal line at the bottom. */
+typedef enum { AXF_PROMPT_NONE = 0, AXF_PROMPT_LUA, AXF_PROMPT_SAVE, AXF_PROMPT_EXPORT, AXF_PROMPT_QUIT,
+               AXF_PROMPT_GOTO } axf_prompt_kind;
+
+#define AXF_LUA_HIST 64
+
+struct axf_app {
+    axf_worker *worker;
+    axf_view view;               /* the screen's copy */
+    axf_progress_view prog;
+    const axf_ui_opts *opts;
+    int rows, cols;
+    int compact;                 /* stacked layout (narrow or short terminal) */
+    int bottom;                  /* compact: AXF_BOTTOM_* */
+    int teach;                   /* teaching panel shown */
+    int groups_view;             /* groups instead of heads (when both do not fit) */
+    int groups_inline;           /* groups fit beside the heads */
+
+    /* heatmap cursor: layer and column; columns of the current layout */
+    int cur_layer, cur_col;
+    axf_col colv[AXF_MAX_COLS];
+    int n_cols;
+    int measure;                 /* axf_measure */
+
+    int help;                    /* help overlay shown */
+    int help_scroll;
+    axf_prompt_kind prompt;
+    char pbuf[1024];
+    int plen, ppos;
+    char lua_hist[AXF_LUA_HIST][256];
+    int n_lua_hist, lua_hist_pos;
+
+    char msg[256];               /* local message (key feedback) */
+    int msg_error;
+    double msg_time;
+    unsigned long seen_msg_seq;
+
+    int quit;
+    unsigned frame;              /* for the spinner */
+    axf_pane panes[AXF_PANE_COUNT];
+};
+
+/* Key results: what to redraw / do. */
+enum { AXF_KEY_HANDLED = 1, AXF_KEY_LAYOUT = 2, AXF_KEY_QUIT = 4 };
+
+/* keys.c */
+int axf_keys_dispatch(axf_app *a, int key);
+/* Lines of the help screen (NULL-terminated pairs of key, text). */
+void axf_keys_help(const char ***rows, int *n);
+/* Short key list for the status bar at `cols` columns (pairs of key, label). */
+int axf_keys_status(const char *const **pairs, int cols);
+
+/* app.c */
+void axf_app_message(axf_app *a, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void axf_app_layout(axf_app *a);
+/* heatmap columns for the current view and width (pane_heatmap.c) */
+void axf_heatmap_columns(axf_app *a);
+/* The element under the cursor as a removal action (and whether it is removed now): 0 ok,
+ * -1 when the cell holds nothing. */
+int axf_heatmap_selected(const axf_app *a, axf_action *drop, int *removed, char *name, size_t n);
+/* Width the heatmap needs for the current view. */
+int axf_heatmap_width(const axf_app *a, int with_groups);
+int axf_heatmap_height(const axf_app *a, int spacious);
+
+/* teach.c: plain-words explanation of the step at the cursor, as paragraphs separated by "\n". */
+void axf_teach_text(const axf_view *v, char *buf, size_t n);
+
+/* Wraps text into width columns and draws wrapped lines [first, first + rows) at y (w NULL or rows 0:
+ * only counts); returns the total number of wrapped lines. indent: columns of hanging indent for
+ * continuation lines. markup: interpret the teach.c paragraph marks ('#', '+', '-'). */
+int axf_draw_wrapped(WINDOW *w, int y, int x, int width, int rows, int first, attr_t attr, int indent,
+                     int markup, const char *text);
+
+#endif

@@ -1,0 +1,86 @@
+/* The action log: trials with their verdicts, committed steps, undo/redo, saves, errors and the
+ * Lua console, newest at the bottom. Lines of steps beyond the history cursor (the redo tail) are
+ * dim. PgUp/PgDn scroll. */
+#include <stdio.h>
+#include <string.h>
+
+#include "draw.h"
+#include "pane.h"
+
+static const char *glyph(int kind)
+{
+    const axf_theme *t = &axf_th;
+    switch (kind) {
+    case AXF_LOG_KEPT: return t->g_kept;
+    case AXF_LOG_REJECTED: return t->g_rejected;
+    case AXF_LOG_UNDO: return t->g_undo;
+    case AXF_LOG_ERROR: return t->g_error;
+    case AXF_LOG_LUA: return t->g_lua;
+    case AXF_LOG_POLICY: return t->g_policy;
+    default: return t->g_info;
+    }
+}
+
+static attr_t kind_attr(int kind)
+{
+    const axf_theme *t = &axf_th;
+    switch (kind) {
+    case AXF_LOG_KEPT: return t->good;
+    case AXF_LOG_REJECTED: return t->dim;
+    case AXF_LOG_UNDO: return t->warn;
+    case AXF_LOG_ERROR: return t->bad;
+    case AXF_LOG_LUA: return t->accent;
+    case AXF_LOG_POLICY: return t->hard;
+    default: return A_NORMAL;
+    }
+}
+
+static void log_draw(axf_pane *p, axf_app *a)
+{
+    WINDOW *w = p->win;
+    const axf_view *v = &a->view;
+    werase(w);
+    long total = v->n_log < AXF_VIEW_LOG ? v->n_log : AXF_VIEW_LOG;
+    long oldest = v->n_log - total;
+    int rows = p->h - 2, width = p->w - 6;
+    if (p->scroll > total - 1)
+        p->scroll = total > 0 ? (int)total - 1 : 0;
+    char rt[48] = "";
+    if (p->scroll > 0)
+        snprintf(rt, sizeof rt, "%d newer below %s PgDn", p->scroll, axf_th.g_down);
+    axf_draw_box(w, "log", rt, 0);
+    /* newest entry at the bottom; long entries wrap with a hanging indent */
+    int y = rows; /* last inner row */
+    for (long i = v->n_log - 1 - p->scroll; i >= oldest && y >= 1; i--) {
+        const axf_view_line *l = &v->log[i % AXF_VIEW_LOG];
+        int tail = v->have_snap && l->step > v->snap.cursor;
+        attr_t ga = tail ? axf_th.dim : kind_attr(l->kind);
+        attr_t ta = tail ? axf_th.dim : l->kind == AXF_LOG_ERROR ? axf_th.bad :
+                    l->kind == AXF_LOG_REJECTED ? axf_th.dim : A_NORMAL;
+        int n = axf_draw_wrapped(NULL, 0, 0, width, 0, 0, ta, 2, 0, l->text);
+        int top = y - n + 1;
+        /* an entry cut at the top shows its last lines */
+        int skip = top < 1 ? 1 - top : 0;
+        axf_draw_wrapped(w, top + skip, 4, width, n - skip, skip, ta, 2, 0, l->text);
+        if (!skip)
+            axf_put(w, top, 2, 2, ga, glyph(l->kind));
+        y = top - 1;
+    }
+    wnoutrefresh(w);
+}
+
+static int log_key(axf_pane *p, axf_app *a, int key)
+{
+    int rows = p->h - 2 > 2 ? p->h - 2 : 2;
+    if (key == KEY_PPAGE)
+        p->scroll += rows / 2;
+    else if (key == KEY_NPAGE)
+        p->scroll -= rows / 2;
+    else
+        return 0;
+    if (p->scroll < 0)
+        p->scroll = 0;
+    return AXF_KEY_HANDLED;
+}
+
+const axf_pane_class axf_pane_log = {"log", log_draw, log_key};

@@ -1,0 +1,52 @@
+/* The worker thread: the only thread that touches the session and the Lua host. The screen posts
+ * commands to its queue and reads back copies of the view it publishes (view.h). Pause and cancel
+ * bypass the queue (they must reach a step that is already running). */
+#ifndef AXF_UI_WORKER_H
+#define AXF_UI_WORKER_H
+
+#include "axf/ui.h"
+#include "view.h"
+
+typedef enum {
+    AXF_WCMD_APPLY = 0,   /* act */
+    AXF_WCMD_UNDO,
+    AXF_WCMD_REDO,
+    AXF_WCMD_GOTO,        /* arg = cursor */
+    AXF_WCMD_STEP,        /* one policy step */
+    AXF_WCMD_RUN,         /* run the policy until done or paused */
+    AXF_WCMD_RELOAD,      /* load the policy again (fresh start from the committed plan) */
+    AXF_WCMD_MEASURE,     /* arg = axf_imp_kind to show */
+    AXF_WCMD_SAVE,        /* text = path ("" = the session path) */
+    AXF_WCMD_EXPORT,      /* text = folder */
+    AXF_WCMD_LUA,         /* text = one console line */
+    AXF_WCMD_SPEED        /* measure speed now */
+} axf_wcmd_type;
+
+typedef struct axf_wcmd {
+    axf_wcmd_type type;
+    axf_action act;
+    int arg;
+    char text[1024];
+} axf_wcmd;
+
+typedef struct axf_worker axf_worker;
+
+/* Starts the thread, which opens/loads the session (or builds the demo first). o is copied. */
+axf_worker *axf_worker_start(const axf_ui_opts *o, axf_err *err);
+/* Stops the thread (cancelling whatever runs), joins it and frees everything. NULL is fine. */
+void axf_worker_stop(axf_worker *w);
+
+/* Queues a command; -1 when the queue is full (the screen says "busy"). */
+int axf_worker_post(axf_worker *w, const axf_wcmd *c);
+/* Commands waiting (not counting the one running). */
+int axf_worker_pending(axf_worker *w);
+/* Copies the view into dst when it is newer than dst->seq; returns 1 when it copied. */
+int axf_worker_view(axf_worker *w, axf_view *dst);
+void axf_worker_progress(axf_worker *w, axf_progress_view *out);
+
+/* From the screen thread: pause a running policy (it can carry on later) / cancel what runs now
+ * (a policy stops for good; an evaluation, importance or replay walk is abandoned). */
+void axf_worker_pause(axf_worker *w);
+void axf_worker_cancel(axf_worker *w);
+
+#endif
