@@ -29,7 +29,8 @@ static void lt_write_data(const char *path, int n, uint64_t seed, const int *lab
         int len = 3 + axf_rng_below(&r, 14);
         for (int w = 0; w < len; w++)
             fprintf(f, "%sw%d", w ? " " : "", axf_rng_below(&r, 60));
-        fprintf(f, "\t%d\n", labels ? labels[i] : axf_rng_below(&r, 2));
+        int random_label = axf_rng_below(&r, 2); /* drawn either way: same sentences */
+        fprintf(f, "\t%d\n", labels ? labels[i] : random_label);
     }
     fclose(f);
 }
@@ -59,21 +60,47 @@ static int lt_fixture_make(lt_fixture *fx, int layers, int hidden, int heads, in
         for (int l = 0; l < layers; l++)
             m->layers[l].ln1_g[i] = m->layers[l].ln2_g[i] = 1;
     }
-    if (axf_model_save(m, fx->model, &err)) {
-        fprintf(stderr, "%s\n", err.msg);
-        axf_model_free(m);
-        return -1;
-    }
-    axf_model_free(m);
+    for (int i = 0; i < 2 * cfg.hidden; i++)
+        m->cls_w[i] *= 15.0f; /* confident, like a fine-tuned classifier */
     char vp[400];
     snprintf(vp, sizeof vp, "%s/vocab.txt", fx->model);
-    FILE *v = fopen(vp, "w");
-    fputs("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n", v);
-    for (int i = 0; i < 60; i++)
-        fprintf(v, "w%d\n", i);
-    fclose(v);
-    /* labels = the model's predictions, 15% flipped */
     lt_write_data(fx->data, n, seed + 1, NULL);
+    for (int pass = 0; pass < 2; pass++) {
+        if (axf_model_save(m, fx->model, &err)) {
+            fprintf(stderr, "%s\n", err.msg);
+            axf_model_free(m);
+            return -1;
+        }
+        FILE *v = fopen(vp, "w");
+        fputs("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n", v);
+        for (int i = 0; i < 60; i++)
+            fprintf(v, "w%d\n", i);
+        fclose(v);
+        if (pass == 1)
+            break;
+        /* centre the classifier so that both classes are predicted (median logit gap -> 0) */
+        axf_session *s0 = axf_session_open(fx->model, fx->data, NULL, &err);
+        if (!s0) {
+            fprintf(stderr, "fixture: %s\n", err.msg);
+            axf_model_free(m);
+            return -1;
+        }
+        const float *lg = axf_session_logits(s0, &err);
+        float *gap = malloc(sizeof(float) * (size_t)n);
+        for (int i = 0; i < n; i++)
+            gap[i] = lg[2 * i + 1] - lg[2 * i];
+        for (int i = 1; i < n; i++) /* insertion sort: n is small */
+            for (int j = i; j > 0 && gap[j - 1] > gap[j]; j--) {
+                float t = gap[j];
+                gap[j] = gap[j - 1];
+                gap[j - 1] = t;
+            }
+        m->cls_b[1] -= gap[n / 2];
+        free(gap);
+        axf_session_free(s0);
+    }
+    axf_model_free(m);
+    /* labels = the model's predictions, 30% flipped */
     axf_session *s = axf_session_open(fx->model, fx->data, NULL, &err);
     if (!s) {
         fprintf(stderr, "fixture: %s\n", err.msg);
@@ -84,7 +111,7 @@ static int lt_fixture_make(lt_fixture *fx, int layers, int hidden, int heads, in
     axf_rng r;
     axf_rng_seed(&r, seed + 7);
     for (int i = 0; i < n; i++)
-        lab[i] = axf_rng_uniform(&r) < 0.15f ? 1 - pred[i] : pred[i];
+        lab[i] = axf_rng_uniform(&r) < 0.3f ? 1 - pred[i] : pred[i];
     axf_session_free(s);
     lt_write_data(fx->data, n, seed + 1, lab);
     lt_write_data(fx->holdout, n / 2, seed + 2, NULL);
