@@ -6,7 +6,8 @@
  *       FLOPs/token, params, safetensors file size; speedup against FLOP reduction.
  *   test_approx_bench search [--layers L --hidden H --heads NH --ffn F --n N --groups G]
  *       the method's stage B (top-down: FFN block, near-miss FFN groups, attention block,
- *       near-miss heads; reference acceptance rule) through the session API, once with the layer
+ *       near-miss heads; reference acceptance rule; --near-miss 1e9 refines every block, the most
+ *       evaluations the method can make) through the session API, once with the layer
  *       cache and once without: evaluations, layer-evaluations, wall time; checks both runs made
  *       the same decisions.
  *   test_approx_bench quick      both on tiny sizes (the ctest: it must run, not be fast)
@@ -22,6 +23,7 @@
 
 typedef struct cfg {
     int layers, hidden, heads, ffn, n, reps, groups, minlen, maxlen;
+    double near_miss;
 } cfg;
 
 static double time_fwd(const axf_model *m, const axf_plan *p, const axf_encoded *e, int reps)
@@ -169,7 +171,7 @@ static int try_accept(axf_session *s, const axf_action *a, double *best, double 
     return ok;
 }
 
-static void stage_b(axf_session *s, int G, search_res *r)
+static void stage_b(axf_session *s, int G, double near_miss, search_res *r)
 {
     axf_metrics base;
     axf_session_baseline(s, &base);
@@ -179,13 +181,13 @@ static void stage_b(axf_session *s, int G, search_res *r)
     double t0 = axf_now();
     for (int i = f.n_layers - 1; i >= 0; i--) {
         axf_action a = {.op = AXF_OP_DROP_FFN, .layer = i};
-        if (try_accept(s, &a, &best, &loss, r) == 0 && loss < 1.1 * best)
+        if (try_accept(s, &a, &best, &loss, r) == 0 && loss < near_miss * best)
             for (int g = 0; g < G; g++) {
                 axf_action ag = {.op = AXF_OP_DROP_GROUP, .layer = i, .index = g, .groups = G};
                 try_accept(s, &ag, &best, &loss, r);
             }
         a.op = AXF_OP_DROP_ATTN;
-        if (try_accept(s, &a, &best, &loss, r) == 0 && loss < 1.1 * best)
+        if (try_accept(s, &a, &best, &loss, r) == 0 && loss < near_miss * best)
             for (int h = 0; h < f.layer_heads[i]; h++) {
                 axf_action ah = {.op = AXF_OP_DROP_HEAD, .layer = i, .index = h};
                 try_accept(s, &ah, &best, &loss, r);
@@ -217,14 +219,14 @@ static int bench_search(const cfg *c)
         }
         axf_counters c0;
         axf_session_counters(s, &c0);
-        stage_b(s, c->groups, &res[k]);
+        stage_b(s, c->groups, c->near_miss, &res[k]);
         /* the baseline evaluation is not part of the search */
         res[k].layer_evals -= c0.layer_evals;
         res[k].saved -= c0.layer_evals_saved;
         axf_session_free(s);
     }
-    printf("search=stage_b weights=random layers=%d hidden=%d heads=%d ffn=%d groups=%d examples=%d\n", c->layers,
-           c->hidden, c->heads, c->ffn, c->groups, c->n);
+    printf("search=stage_b weights=random near_miss=%g layers=%d hidden=%d heads=%d ffn=%d groups=%d examples=%d\n",
+           c->near_miss, c->layers, c->hidden, c->heads, c->ffn, c->groups, c->n);
     for (int k = 0; k < 2; k++)
         printf("cache=%s evaluations=%d accepted=%d layer_evals=%lld layer_evals_saved=%lld seconds=%.2f\n",
                k ? "off" : "on", res[k].evals, res[k].accepted, res[k].layer_evals, res[k].saved, res[k].seconds);
@@ -249,6 +251,7 @@ static int parse(cfg *c, int argc, char **argv)
         else if (!strcmp(argv[i], "--reps")) c->reps = v;
         else if (!strcmp(argv[i], "--groups")) c->groups = v;
         else if (!strcmp(argv[i], "--maxlen")) c->maxlen = v;
+        else if (!strcmp(argv[i], "--near-miss")) c->near_miss = atof(argv[i + 1]);
         else return fprintf(stderr, "unknown option %s\n", argv[i]), -1;
     }
     return 0;
@@ -256,10 +259,10 @@ static int parse(cfg *c, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    cfg c = {12, 384, 12, 1536, 2000, 5, 12, 4, 50};
+    cfg c = {12, 384, 12, 1536, 2000, 5, 12, 4, 50, 1.1};
     const char *mode = argc > 1 ? argv[1] : "quick";
     if (!strcmp(mode, "quick")) {
-        cfg q = {3, 32, 4, 64, 40, 1, 4, 3, 20};
+        cfg q = {3, 32, 4, 64, 40, 1, 4, 3, 20, 1.1};
         int rc = bench_compact(&q);
         return rc | bench_search(&q);
     }

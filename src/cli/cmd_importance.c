@@ -162,8 +162,11 @@ int axf_cmd_importance(int argc, char **argv)
             if (pass)
                 printf("accuracy change when removed:\n");
             printf("%-5s %9s %9s %9s |", "layer", "layer", "attn", "ffn");
-            for (int h = 0; h < f.n_heads; h++)
-                printf(" %8sh%d", "", h);
+            for (int h = 0; h < f.n_heads; h++) {
+                char hn[16];
+                snprintf(hn, sizeof hn, "h%d", h);
+                printf(" %9s", hn);
+            }
             printf("\n");
             for (int i = imp->n_layers - 1; i >= 0; i--) {
                 printf("L%-4d", i);
