@@ -162,8 +162,8 @@ typedef struct axf_metrics {
 void axf_session_baseline(const axf_session *s, axf_metrics *out);
 const float *axf_session_baseline_losses(const axf_session *s);
 
-/* Metrics of the committed plan. Free when they are known (recorded after apply/undo/redo/load);
- * evaluates otherwise. */
+/* Metrics of the committed plan. Always known (measured at apply, recorded in the history for
+ * undo/redo/goto/load), so this never evaluates and never fails. */
 int axf_session_eval(axf_session *s, axf_metrics *out, axf_err *err);
 /* Per-sample losses / predicted classes / logits [n * num_labels] of the committed plan
  * (evaluates when not known). Valid until the next call that changes the plan. */
