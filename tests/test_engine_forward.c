@@ -526,6 +526,48 @@ static void test_checks(void)
     axf_model_free(m);
 }
 
+/* The engine's own threads (attention tasks, row-split element-wise passes) give the same bits
+ * as one thread, under a dense plan and under hard attention. */
+static void test_threads(void)
+{
+    axf_config cfg = axf_config_default(80, 96, 2, 4, 256, 2);
+    cfg.max_pos = 128;
+    axf_model *m = make_model(&cfg, 11);
+    axf_err err;
+    axf_engine *e = axf_engine_new(m, 1024, &err);
+    axf_rng r;
+    axf_rng_seed(&r, 12);
+    batch_buf bb;
+    make_batch(&bb, &r, 10, 120, cfg.vocab_size);
+    axf_batch b = view(&bb);
+    axf_plan p;
+    memset(&p, 0, sizeof p);
+    p.n_layers = 2;
+    for (int i = 0; i < 2; i++) {
+        p.layers[i].attn_on = p.layers[i].ffn_on = 1;
+        memset(p.layers[i].head_on, 1, 4);
+    }
+    p.layers[1].hard = AXF_HARD_TOPK;
+    p.layers[1].k = 7;
+    p.layers[0].head_on[1] = 0;
+    float one[2][64] = {{0}}, two[2][64] = {{0}};
+    for (int t = 1; t <= 2; t++) {
+        axf_set_threads(t);
+        CHECK(axf_engine_forward(e, NULL, &b, t == 1 ? one[0] : two[0], &err) == 0);
+        CHECK(axf_engine_forward(e, &p, &b, t == 1 ? one[1] : two[1], &err) == 0);
+    }
+    axf_set_threads(1);
+    CHECK(e->pool != NULL); /* the parallel path ran */
+    CHECK_MSG(memcmp(one, two, sizeof(float) * 2 * 64) == 0, "2 threads differ from 1");
+    for (int s = 0; s < 2; s++) {
+        double want[AXF_MAX_LABELS];
+        ref_forward(m, &p, bb.ids + bb.off[s], bb.types + bb.off[s], bb.off[s + 1] - bb.off[s], want);
+        CHECK(ambiguous || max_rel_diff(two[1] + s * 2, want, 2) <= 1e-5);
+    }
+    axf_engine_free(e);
+    axf_model_free(m);
+}
+
 int main(void)
 {
     axf_set_threads(1);
@@ -555,6 +597,7 @@ int main(void)
     test_against_reference(&v, "per-layer widths, packed neurons", 30, 5);
     axf__pack_min_run = 64;
     test_exact_properties();
+    test_threads();
     test_observer();
     test_checks();
     return CHECK_DONE();

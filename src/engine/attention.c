@@ -1,6 +1,7 @@
 /* Self-attention per sequence and kept head: scores = Q K^T / sqrt(HS), softmax, optional hard
- * attention (METHOD.md), then the weighted sum of V. When hard attention leaves few keys per row
- * the sum touches only those keys; otherwise one sgemm does it (exact zeros cost nothing there). */
+ * attention (METHOD.md), then the weighted sum of V. Each (sequence, head) pair is one task of the
+ * engine's pool. When hard attention leaves few keys per row the sum touches only those keys;
+ * otherwise one sgemm does it (exact zeros cost nothing there). */
 #include <cblas.h>
 #include <math.h>
 
@@ -10,7 +11,18 @@
  * of sgemm's speed per multiply-add. */
 #define GATHER_FRACTION 3
 
-static long hard_rows(axf_engine *e, const axf_layer_plan *lp, float *S, int n)
+/* Below this many multiply-adds in a layer's attention, waking threads costs more than it saves. */
+#define PARALLEL_MIN_MACS 200000.0
+
+typedef struct {
+    axf_engine *e;
+    int layer, nk, ld;
+    const axf_layer_plan *lp;
+    const axf_batch *b;
+    const float *bq, *bk, *bv;
+} attn_job;
+
+static long hard_rows(const axf_layer_plan *lp, float *S, int n, unsigned char *keep, uint32_t *key)
 {
     long kept = (long)n * n;
     switch (lp ? lp->hard : AXF_HARD_OFF) {
@@ -21,8 +33,8 @@ static long hard_rows(axf_engine *e, const axf_layer_plan *lp, float *S, int n)
             break;
         for (int i = 0; i < n; i++) {
             float *row = S + (size_t)i * n;
-            axf__topk_mark(e->keep, row, n, k, e->key);
-            axf__apply_keep(row, e->keep, n);
+            axf__topk_mark(keep, row, n, k, key);
+            axf__apply_keep(row, keep, n);
         }
         kept = (long)n * k;
         break;
@@ -35,8 +47,8 @@ static long hard_rows(axf_engine *e, const axf_layer_plan *lp, float *S, int n)
         }
         for (int i = 0; i < n; i++) {
             float *row = S + (size_t)i * n;
-            axf__topk_mark(e->keep, row, n, k, e->key);
-            axf__softmax_row_kept(row, e->keep, n);
+            axf__topk_mark(keep, row, n, k, key);
+            axf__softmax_row_kept(row, keep, n);
         }
         kept = (long)n * k;
         break;
@@ -54,36 +66,52 @@ static long hard_rows(axf_engine *e, const axf_layer_plan *lp, float *S, int n)
     return kept;
 }
 
+/* Task t: sequence t / nk, packed head t % nk. */
+static void attn_task(void *ctx, int t, int worker)
+{
+    const attn_job *j = ctx;
+    axf_engine *e = j->e;
+    const int HS = e->m->cfg.head_dim, ld = j->ld, s = t / j->nk, c = t % j->nk;
+    const int a = j->b->seq_off[s] - j->b->seq_off[0], n = j->b->seq_off[s + 1] - j->b->seq_off[s];
+    const size_t o = (size_t)a * ld + (size_t)c * HS;
+    float *q = e->q + o, *k = e->k + o, *v = e->v + o, *ctx_out = e->ctx + o;
+    float *S = e->scores[worker];
+    /* biases here rather than after the projections: these rows are hot in cache */
+    if (j->bq)
+        axf__add_bias(q, ld, j->bq + c * HS, n, HS);
+    if (j->bk)
+        axf__add_bias(k, ld, j->bk + c * HS, n, HS);
+    if (j->bv)
+        axf__add_bias(v, ld, j->bv + c * HS, n, HS);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, HS, 1.0f / sqrtf((float)HS), q, ld, k, ld, 0.0f,
+                S, n);
+    long kept = hard_rows(j->lp, S, n, e->keep[worker], e->key[worker]);
+    if (e->obs)
+        e->obs(j->layer, s, e->head_of[c], n, S, e->obs_ud);
+    if (kept == (long)n * n || kept * GATHER_FRACTION >= (long)n * n) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, HS, n, 1.0f, S, n, v, ld, 0.0f, ctx_out, ld);
+    } else {
+        for (int i = 0; i < n; i++)
+            axf__gather_row(ctx_out + (size_t)i * ld, S + (size_t)i * n, n, v, ld, HS);
+    }
+}
+
 void axf__attention(axf_engine *e, int layer, const axf_layer_plan *lp, const axf_batch *b, int nk,
                     const float *bq, const float *bk, const float *bv)
 {
-    const int HS = e->m->cfg.head_dim, ld = nk * HS;
-    const float scale = 1.0f / sqrtf((float)HS);
-    float *S = e->scores;
+    const int HS = e->m->cfg.head_dim;
+    attn_job j = {e, layer, nk, nk * HS, lp, b, bq, bk, bv};
+    int ntasks = b->n_seq * nk;
+    double macs = 0;
     for (int s = 0; s < b->n_seq; s++) {
-        int a = b->seq_off[s] - b->seq_off[0], n = b->seq_off[s + 1] - b->seq_off[s];
-        float *q = e->q + (size_t)a * ld, *k = e->k + (size_t)a * ld, *v = e->v + (size_t)a * ld;
-        float *ctx = e->ctx + (size_t)a * ld;
-        /* biases here rather than after the projections: this sequence's rows are hot in cache */
-        if (bq)
-            axf__add_bias(q, ld, bq, n, ld);
-        if (bk)
-            axf__add_bias(k, ld, bk, n, ld);
-        if (bv)
-            axf__add_bias(v, ld, bv, n, ld);
-        for (int c = 0; c < nk; c++) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, HS, scale, q + c * HS, ld,
-                        k + c * HS, ld, 0.0f, S, n);
-            long kept = hard_rows(e, lp, S, n);
-            if (e->obs)
-                e->obs(layer, s, e->head_of[c], n, S, e->obs_ud);
-            if (kept == (long)n * n || kept * GATHER_FRACTION >= (long)n * n) {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, HS, n, 1.0f, S, n, v + c * HS,
-                            ld, 0.0f, ctx + c * HS, ld);
-            } else {
-                for (int i = 0; i < n; i++)
-                    axf__gather_row(ctx + (size_t)i * ld + c * HS, S + (size_t)i * n, n, v + c * HS, ld, HS);
-            }
-        }
+        double n = b->seq_off[s + 1] - b->seq_off[s];
+        macs += 2 * n * n * HS * nk;
     }
+    /* the observer sees heads in order, from the caller's thread */
+    if (e->obs || macs < PARALLEL_MIN_MACS) {
+        for (int t = 0; t < ntasks; t++)
+            attn_task(&j, t, 0);
+        return;
+    }
+    axf__parallel(e, attn_task, &j, ntasks);
 }

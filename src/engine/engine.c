@@ -47,15 +47,22 @@ axf_engine *axf_engine_new(const axf_model *m, int max_tokens, axf_err *err)
     }
     if (f)
         e->inter = axf_xmalloc(T * f * sizeof(float));
-    e->scores = axf_xmalloc((size_t)e->max_n * e->max_n * sizeof(float));
-    e->key = axf_xmalloc((size_t)e->max_n * sizeof(uint32_t));
-    e->keep = axf_xmalloc((size_t)e->max_n);
+    axf__worker_scratch(e, 0);
     e->bias = axf_xmalloc(((size_t)3 * hq + f + 1) * sizeof(float));
     e->runs = axf_xmalloc((size_t)3 * ((nh > f ? nh : f) + 1) * sizeof(int));
     e->head_of = axf_xmalloc(AXF_MAX_HEADS * sizeof(int));
     e->cls = axf_xmalloc(AXF_ENGINE_HEAD_CHUNK * H * sizeof(float));
     e->pooled = axf_xmalloc(AXF_ENGINE_HEAD_CHUNK * H * sizeof(float));
     return e;
+}
+
+void axf__worker_scratch(axf_engine *e, int id)
+{
+    if (e->scores[id])
+        return;
+    e->scores[id] = axf_xmalloc((size_t)e->max_n * e->max_n * sizeof(float));
+    e->key[id] = axf_xmalloc((size_t)e->max_n * sizeof(uint32_t));
+    e->keep[id] = axf_xmalloc((size_t)e->max_n);
 }
 
 void axf_engine_free(axf_engine *e)
@@ -69,9 +76,12 @@ void axf_engine_free(axf_engine *e)
     free(e->v);
     free(e->ctx);
     free(e->inter);
-    free(e->scores);
-    free(e->key);
-    free(e->keep);
+    axf__pool_free(e);
+    for (int i = 0; i <= AXF_MAX_WORKERS; i++) {
+        free(e->scores[i]);
+        free(e->key[i]);
+        free(e->keep[i]);
+    }
     free(e->bias);
     free(e->runs);
     free(e->head_of);
@@ -167,7 +177,7 @@ void axf_engine_embed(axf_engine *e, const axf_batch *b, float *h)
                 o[j] = w[j] + ps[j] + ty[j];
         }
     }
-    axf__add_ln(h, h, NULL, NULL, m->emb_ln_g, m->emb_ln_b, b->n_tok, H, m->cfg.ln_eps);
+    axf__add_ln_par(e, h, h, NULL, NULL, m->emb_ln_g, m->emb_ln_b, b->n_tok, H, m->cfg.ln_eps);
 }
 
 void axf_engine_head(axf_engine *e, const axf_batch *b, const float *h, float *logits)

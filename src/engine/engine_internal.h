@@ -16,40 +16,6 @@
 #define AXF_VEC __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
 #else
 #define AXF_VEC
-/* The engine object: the model and scratch sized for max_tokens (no allocation per call except
- * the packed FFN weights, made once on first use of a fragmented neuron mask). */
-struct axf_engine {
-    const axf_model *m;
-    int max_tokens;    /* T limit */
-    int max_n;         /* longest sequence: min(max_tokens, P) */
-    int hq_max, f_max; /* widest nh*HS and f over the layers */
-    float *h;          /* [max_tokens, H] hidden states of axf_engine_forward */
-    float *y;          /* [max_tokens, H] sum of an output product before residual + LayerNorm */
-    float *q, *k, *v;  /* [max_tokens, hq_max] projections of the kept heads, packed */
-    float *ctx;        /* [max_tokens, hq_max] attention output of the kept heads */
-    float *inter;      /* [max_tokens, f_max] kept FFN neurons after the activation */
-    float *scores;     /* [max_n, max_n] one head of one sequence */
-    uint32_t *key;     /* [max_n] top-k selection */
-    unsigned char *keep; /* [max_n] */
-    float *bias;       /* [3 * hq_max + f_max] biases of the kept heads / neurons, packed */
-    int *runs;         /* [3 * (max(NH, f_max) + 1)] (start, length, packed position) */
-    int *head_of;      /* [AXF_MAX_HEADS] packed head -> head index in the model */
-    float *w1p, *w2p;  /* [f_max, H], [H, f_max] kept neurons of a fragmented mask, lazily */
-    float *cls, *pooled; /* [AXF_ENGINE_HEAD_CHUNK, H] */
-    axf_attn_observer obs;
-    void *obs_ud;
-};
-
-#define AXF_ENGINE_HEAD_CHUNK 64
-
-/* FFN masks whose runs of kept neurons average fewer than this are packed (layer.c). */
-extern int axf__pack_min_run;
-
-/* Attention of every sequence for the nk kept heads: reads e->q/k/v (adds the packed biases
- * bq/bk/bv, each [nk*HS] or NULL, in place), writes e->ctx. */
-void axf__attention(axf_engine *e, int layer, const axf_layer_plan *lp, const axf_batch *b, int nk,
-                    const float *bq, const float *bk, const float *bv);
-
 #endif
 
 /* out[t] = LayerNorm(a[t] + b[t] + bias) for T rows of H; b and bias may be NULL; out may alias a
@@ -73,6 +39,10 @@ void axf__apply_keep(float *x, const unsigned char *keep, int n);
 /* out[d] = sum over j with p[j] != 0 of p[j] * v[j*ldv + d], d < hs. */
 void axf__gather_row(float *out, const float *p, int n, const float *v, int ldv, int hs);
 
+#define AXF_MAX_WORKERS 15
+
+typedef struct axf_pool axf_pool;
+
 /* The engine object: the model and scratch sized for max_tokens (no allocation per call except
  * the packed FFN weights, made once on first use of a fragmented neuron mask). */
 struct axf_engine {
@@ -85,9 +55,11 @@ struct axf_engine {
     float *q, *k, *v;  /* [max_tokens, hq_max] projections of the kept heads, packed */
     float *ctx;        /* [max_tokens, hq_max] attention output of the kept heads */
     float *inter;      /* [max_tokens, f_max] kept FFN neurons after the activation */
-    float *scores;     /* [max_n, max_n] one head of one sequence */
-    uint32_t *key;     /* [max_n] top-k selection */
-    unsigned char *keep; /* [max_n] */
+    /* per thread of the pool (0 = the caller's): one head of one sequence */
+    float *scores[AXF_MAX_WORKERS + 1];        /* [max_n, max_n] */
+    uint32_t *key[AXF_MAX_WORKERS + 1];        /* [max_n] top-k selection */
+    unsigned char *keep[AXF_MAX_WORKERS + 1];  /* [max_n] */
+    axf_pool *pool;                            /* NULL until a parallel region needs threads */
     float *bias;       /* [3 * hq_max + f_max] biases of the kept heads / neurons, packed */
     int *runs;         /* [3 * (max(NH, f_max) + 1)] (start, length, packed position) */
     int *head_of;      /* [AXF_MAX_HEADS] packed head -> head index in the model */
@@ -98,6 +70,19 @@ struct axf_engine {
 };
 
 #define AXF_ENGINE_HEAD_CHUNK 64
+
+/* Worker pool (pool.c). axf__parallel runs fn(ctx, task, worker) for every task < ntasks on up to
+ * axf__threads(e) threads (worker 0 is the caller) and returns when all are done; OpenBLAS runs
+ * single-threaded meanwhile. */
+typedef void (*axf_task_fn)(void *ctx, int task, int worker);
+int axf__threads(const axf_engine *e);
+void axf__parallel(axf_engine *e, axf_task_fn fn, void *ctx, int ntasks);
+void axf__pool_free(axf_engine *e);
+/* axf__add_ln split by rows over the pool (layer.c). */
+void axf__add_ln_par(axf_engine *e, float *out, const float *a, const float *b, const float *bias,
+                     const float *g, const float *beta, int T, int H, float eps);
+/* Allocates the per-thread scratch of worker id (engine.c). */
+void axf__worker_scratch(axf_engine *e, int id);
 
 /* FFN masks whose runs of kept neurons average fewer than this are packed (layer.c). */
 extern int axf__pack_min_run;

@@ -17,6 +17,59 @@ typedef struct {
     int start, len, pos;
 } run;
 
+/* ---- element-wise passes split by rows over the pool ---- */
+
+#define ROW_TASK_FLOATS 16384   /* about 64 KB of activations per task */
+#define PARALLEL_MIN_FLOATS 65536
+
+typedef struct {
+    float *x, *out;
+    const float *a, *b, *bias, *g, *beta;
+    int T, W, rows;
+    axf_act act;
+    float eps;
+} rows_job;
+
+static void act_task(void *ctx, int t, int worker)
+{
+    const rows_job *j = ctx;
+    int r0 = t * j->rows, nr = j->T - r0 < j->rows ? j->T - r0 : j->rows;
+    axf__bias_act(j->x + (size_t)r0 * j->W, j->bias, nr, j->W, j->act);
+}
+
+static void ln_task(void *ctx, int t, int worker)
+{
+    const rows_job *j = ctx;
+    int r0 = t * j->rows, nr = j->T - r0 < j->rows ? j->T - r0 : j->rows;
+    size_t o = (size_t)r0 * j->W;
+    axf__add_ln(j->out + o, j->a + o, j->b ? j->b + o : NULL, j->bias, j->g, j->beta, nr, j->W, j->eps);
+}
+
+static void run_rows(axf_engine *e, axf_task_fn fn, rows_job *j)
+{
+    j->rows = ROW_TASK_FLOATS / j->W > 0 ? ROW_TASK_FLOATS / j->W : 1;
+    int ntasks = (j->T + j->rows - 1) / j->rows;
+    if ((size_t)j->T * j->W < PARALLEL_MIN_FLOATS || ntasks < 2) {
+        for (int t = 0; t < ntasks; t++)
+            fn(j, t, 0);
+        return;
+    }
+    axf__parallel(e, fn, j, ntasks);
+}
+
+static void bias_act_par(axf_engine *e, float *x, const float *bias, int T, int F, axf_act act)
+{
+    rows_job j = {.x = x, .bias = bias, .T = T, .W = F, .act = act};
+    run_rows(e, act_task, &j);
+}
+
+void axf__add_ln_par(axf_engine *e, float *out, const float *a, const float *b, const float *bias,
+                     const float *g, const float *beta, int T, int H, float eps)
+{
+    rows_job j = {.out = out, .a = a, .b = b, .bias = bias, .g = g, .beta = beta, .T = T, .W = H, .eps = eps};
+    run_rows(e, ln_task, &j);
+}
+
 /* Runs of on[i] != 0 for i < n (on NULL: everything); returns how many, *kept the total. */
 static int make_runs(run *r, const unsigned char *on, int n, int *kept)
 {
@@ -71,7 +124,7 @@ static void attention_block(axf_engine *e, int li, const axf_layer_plan *lp, con
     int nk;
     int nr = make_runs(r, lp ? lp->head_on : NULL, nh, &nk);
     if (nk == 0) {
-        axf__add_ln(h, h, NULL, L->bo, L->ln1_g, L->ln1_b, T, H, cfg->ln_eps);
+        axf__add_ln_par(e, h, h, NULL, L->bo, L->ln1_g, L->ln1_b, T, H, cfg->ln_eps);
         return;
     }
     const int ld = nk * HS;
@@ -91,7 +144,7 @@ static void attention_block(axf_engine *e, int li, const axf_layer_plan *lp, con
     for (int i = 0; i < nr; i++)
         gemm_nt(T, H, r[i].len * HS, e->ctx + r[i].pos * HS, ld, L->wo + (size_t)r[i].start * HS,
                 nh * HS, i ? 1.0f : 0.0f, e->y, H);
-    axf__add_ln(h, e->y, h, L->bo, L->ln1_g, L->ln1_b, T, H, cfg->ln_eps);
+    axf__add_ln_par(e, h, e->y, h, L->bo, L->ln1_g, L->ln1_b, T, H, cfg->ln_eps);
 }
 
 static void ffn_block(axf_engine *e, int li, const axf_layer_plan *lp, const axf_batch *b, float *h)
@@ -103,7 +156,7 @@ static void ffn_block(axf_engine *e, int li, const axf_layer_plan *lp, const axf
     int nf;
     int nr = make_runs(r, lp ? lp->neuron_on : NULL, F, &nf);
     if (nf == 0) {
-        axf__add_ln(h, h, NULL, L->b2, L->ln2_g, L->ln2_b, T, H, cfg->ln_eps);
+        axf__add_ln_par(e, h, h, NULL, L->b2, L->ln2_g, L->ln2_b, T, H, cfg->ln_eps);
         return;
     }
     const float *b1 = packed_bias(L->b1, r, nr, 1, e->bias + 3 * e->hq_max);
@@ -120,16 +173,16 @@ static void ffn_block(axf_engine *e, int li, const axf_layer_plan *lp, const axf
                 memcpy(e->w2p + (size_t)o * nf + r[i].pos, L->w2 + (size_t)o * F + r[i].start,
                        (size_t)r[i].len * sizeof(float));
         gemm_nt(T, nf, H, h, H, e->w1p, H, 0.0f, e->inter, nf);
-        axf__bias_act(e->inter, b1, T, nf, cfg->act);
+        bias_act_par(e, e->inter, b1, T, nf, cfg->act);
         gemm_nt(T, H, nf, e->inter, nf, e->w2p, nf, 0.0f, e->y, H);
     } else {
         for (int i = 0; i < nr; i++)
             gemm_nt(T, r[i].len, H, h, H, L->w1 + (size_t)r[i].start * H, H, 0.0f, e->inter + r[i].pos, nf);
-        axf__bias_act(e->inter, b1, T, nf, cfg->act);
+        bias_act_par(e, e->inter, b1, T, nf, cfg->act);
         for (int i = 0; i < nr; i++)
             gemm_nt(T, H, r[i].len, e->inter + r[i].pos, nf, L->w2 + r[i].start, F, i ? 1.0f : 0.0f, e->y, H);
     }
-    axf__add_ln(h, e->y, h, L->b2, L->ln2_g, L->ln2_b, T, H, cfg->ln_eps);
+    axf__add_ln_par(e, h, e->y, h, L->b2, L->ln2_g, L->ln2_b, T, H, cfg->ln_eps);
 }
 
 void axf_engine_layer(axf_engine *e, int layer, const axf_layer_plan *lp, const axf_batch *b, float *h)
@@ -142,9 +195,9 @@ void axf_engine_layer(axf_engine *e, int layer, const axf_layer_plan *lp, const 
     if (attn_on)
         attention_block(e, layer, lp, b, h);
     else
-        axf__add_ln(h, h, NULL, NULL, L->ln1_g, L->ln1_b, b->n_tok, cfg->hidden, cfg->ln_eps);
+        axf__add_ln_par(e, h, h, NULL, NULL, L->ln1_g, L->ln1_b, b->n_tok, cfg->hidden, cfg->ln_eps);
     if (ffn_on)
         ffn_block(e, layer, lp, b, h);
     else
-        axf__add_ln(h, h, NULL, NULL, L->ln2_g, L->ln2_b, b->n_tok, cfg->hidden, cfg->ln_eps);
+        axf__add_ln_par(e, h, h, NULL, NULL, L->ln2_g, L->ln2_b, b->n_tok, cfg->hidden, cfg->ln_eps);
 }

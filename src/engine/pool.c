@@ -1,0 +1,149 @@
+/* Worker threads of one engine, for the work between the big GEMMs: attention (many small
+ * products, one task per sequence and head) and the element-wise passes. OpenBLAS threads only
+ * its own calls, and small ones badly: a 128x128x64 product is slower on two of its threads than
+ * on one. So during a parallel region OpenBLAS is set to one thread and the engine's threads
+ * (as many as OpenBLAS had, the caller's thread included) share the tasks; between regions the
+ * workers sleep on a condition variable, so the two pools never run at the same time.
+ * Each task is computed the same way whichever thread takes it: results do not depend on the
+ * thread count. */
+#include <cblas.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "engine_internal.h"
+
+struct axf_pool {
+    pthread_t th[AXF_MAX_WORKERS];
+    int n;                    /* workers started (threads besides the caller's) */
+    pthread_mutex_t mu;
+    pthread_cond_t start, done;
+    unsigned gen;             /* bumped for every region */
+    int pending, quit;
+    axf_task_fn fn;
+    void *ctx;
+    int ntasks, active;       /* workers with id >= active sit the region out */
+    atomic_int next;
+    axf_engine *e;
+};
+
+typedef struct {
+    axf_pool *p;
+    int id;
+} worker_arg;
+
+static void run_tasks(axf_pool *p, int worker)
+{
+    for (;;) {
+        int t = atomic_fetch_add(&p->next, 1);
+        if (t >= p->ntasks)
+            break;
+        p->fn(p->ctx, t, worker);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    axf_pool *p = ((worker_arg *)arg)->p;
+    int id = ((worker_arg *)arg)->id;
+    free(arg);
+    unsigned seen = 0;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (p->gen == seen && !p->quit)
+            pthread_cond_wait(&p->start, &p->mu);
+        if (p->quit)
+            break;
+        seen = p->gen;
+        pthread_mutex_unlock(&p->mu);
+        if (id < p->active)
+            run_tasks(p, id);
+        pthread_mutex_lock(&p->mu);
+        if (--p->pending == 0)
+            pthread_cond_signal(&p->done);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Threads to use: OpenBLAS's count, capped by the pool size and by the task count. */
+int axf__threads(const axf_engine *e)
+{
+    int n = openblas_get_num_threads();
+    n = n < 1 ? 1 : n;
+    return n > AXF_MAX_WORKERS + 1 ? AXF_MAX_WORKERS + 1 : n;
+}
+
+/* Starts workers up to `want` - 1; returns how many exist (fewer if pthread_create fails). */
+static int grow(axf_engine *e, int want)
+{
+    axf_pool *p = e->pool;
+    if (!p) {
+        p = e->pool = axf_xcalloc(1, sizeof *p);
+        pthread_mutex_init(&p->mu, NULL);
+        pthread_cond_init(&p->start, NULL);
+        pthread_cond_init(&p->done, NULL);
+        p->e = e;
+    }
+    while (p->n < want - 1) {
+        axf__worker_scratch(e, p->n + 1);
+        worker_arg *a = axf_xmalloc(sizeof *a);
+        a->p = p;
+        a->id = p->n + 1;
+        if (pthread_create(&p->th[p->n], NULL, worker_main, a)) {
+            free(a);
+            break;
+        }
+        p->n++;
+    }
+    return p->n;
+}
+
+void axf__parallel(axf_engine *e, axf_task_fn fn, void *ctx, int ntasks)
+{
+    int want = axf__threads(e);
+    if (want > ntasks)
+        want = ntasks;
+    if (want <= 1 || grow(e, want) == 0) {
+        for (int t = 0; t < ntasks; t++)
+            fn(ctx, t, 0);
+        return;
+    }
+    axf_pool *p = e->pool;
+    int blas = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    pthread_mutex_lock(&p->mu);
+    p->fn = fn;
+    p->ctx = ctx;
+    p->ntasks = ntasks;
+    p->active = want;
+    atomic_store(&p->next, 0);
+    p->pending = p->n;
+    p->gen++;
+    pthread_cond_broadcast(&p->start);
+    pthread_mutex_unlock(&p->mu);
+    run_tasks(p, 0);
+    pthread_mutex_lock(&p->mu);
+    while (p->pending > 0)
+        pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    openblas_set_num_threads(blas);
+}
+
+void axf__pool_free(axf_engine *e)
+{
+    axf_pool *p = e->pool;
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->quit = 1;
+    pthread_cond_broadcast(&p->start);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < p->n; i++)
+        pthread_join(p->th[i], NULL);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->start);
+    pthread_cond_destroy(&p->done);
+    free(p);
+    e->pool = NULL;
+}
