@@ -218,15 +218,37 @@ static void guard_policy_thread(lua_State *L, const char *fn)
         luaL_error(L, "coroutine.%s: the policy's own coroutine is run by the host", fn);
 }
 
+/* Calls the original library function (upvalue 1) protected, so that its errors get the
+ * position of the Lua line that called the wrapper (the original sees only the wrapper, a C
+ * function, as its caller) and a stop or a memory cap is reported as such. */
 static int call_upvalue_then_check(lua_State *L)
 {
+    axf_luahost *h = axf_lua_host(L);
     int n = lua_gettop(L);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
-    lua_call(L, n, LUA_MULTRET);
-    if (axf_lua_host(L)->kill)
+    int st = lua_pcall(L, n, LUA_MULTRET, 0);
+    if (h->kill)
         return axf_lua_raise_killed(L);
-    return lua_gettop(L);
+    if (st == LUA_OK)
+        return lua_gettop(L);
+    char where[256], msg[700];
+    axf_lua_where(L, where, sizeof where);
+    if (st == LUA_ERRMEM) {
+        snprintf(msg, sizeof msg, "%s: %s", where,
+                 h->mem_hit ? "memory cap exceeded" : "not enough memory");
+        if (h->mem_hit)
+            snprintf(msg + strlen(msg), sizeof msg - strlen(msg), " (%zu MiB)", h->o.mem_cap >> 20);
+        return raise_str(L, msg);
+    }
+    if (lua_type(L, -1) == LUA_TSTRING) {
+        const char *e = lua_tostring(L, -1);
+        if (strncmp(e, where, strlen(where))) {
+            snprintf(msg, sizeof msg, "%s: %s", where, e);
+            return raise_str(L, msg);
+        }
+    }
+    return lua_error(L);
 }
 
 static int sb_co_resume(lua_State *L)
@@ -247,6 +269,8 @@ static int sb_co_yield(lua_State *L)
     if (L == h->co)
         return luaL_error(L, "coroutine.yield: the policy itself runs in the host's coroutine; "
                              "yield only inside coroutines you create");
+    if (!lua_isyieldable(L))
+        return luaL_error(L, "coroutine.yield: not inside a coroutine");
     return lua_yield(L, lua_gettop(L));
 }
 
