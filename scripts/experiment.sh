@@ -141,6 +141,9 @@ if [ -f "$ROOT/scripts/random.lua" ]; then
     done
     grep -Eq '(^|[{ ,])seed *=' "$ROOT/scripts/random.lua" && RANDOM_SEED_PARAM=seed
 fi
+# The control removes the same kinds of elements the method does (blocks, heads, neuron groups).
+RANDOM_KINDS=()
+grep -Eq '(^|[{ ,])kinds *=' "$ROOT/scripts/random.lua" 2>/dev/null && RANDOM_KINDS=(--set "kinds=heads,groups,attn,ffn")
 if [ $SEED_FLAG = 0 ] && [ -z "$RANDOM_SEED_PARAM" ]; then
     log "note: neither axf search --seed nor a random.lua seed parameter: one random control per variant"
 fi
@@ -216,12 +219,13 @@ run_search() {
     [ $SEED_FLAG = 1 ] && seedargs=(--seed "$seed")
     mkdir -p "$run"
     timed "$run/search.sec" "${NICE[@]}" "$AXF" search "$model" "$data" "$@" "${seedargs[@]}" \
-        "${THREADS_FLAG[@]}" --out "$run/session.tmp.json" 2>"$run/search.log" || { tail -5 "$run/search.log" >&2; return 1; }
+        "${THREADS_FLAG[@]}" --quiet --out "$run/session.tmp.json" >"$run/search.log" 2>&1 ||
+        { tail -5 "$run/search.log" >&2; return 1; }
     local nc=()
     if [ "$nocache" = 1 ]; then
         timed "$run/nocache.sec" "${NICE[@]}" "$AXF" search "$model" "$data" "$@" "${seedargs[@]}" \
-            "${THREADS_FLAG[@]}" "${NOCACHE_FLAG[@]}" --out "$run/nocache.session.json" \
-            2>"$run/nocache.log" || { tail -5 "$run/nocache.log" >&2; return 1; }
+            "${THREADS_FLAG[@]}" "${NOCACHE_FLAG[@]}" --quiet --out "$run/nocache.session.json" \
+            >"$run/nocache.log" 2>&1 || { tail -5 "$run/nocache.log" >&2; return 1; }
         nc=(--nocache-log "$run/nocache.log" --nocache-seconds-file "$run/nocache.sec")
     fi
     "${MEASURE[@]}" search-json --out "$run/search.json" --log "$run/search.log" \
@@ -229,10 +233,10 @@ run_search() {
     mv "$run/session.tmp.json" "$run/session.json"
 }
 
-# run_eval OUTFILE MODEL EXPORT DATA: the original and the export on DATA, alternated
-# EVAL_REPEATS times so that both see the same machine load.
+# run_eval OUTFILE SESSION MODEL EXPORT DATA: the original and the export on DATA, alternated
+# EVAL_REPEATS times so that both see the same machine load; the metric is the session's.
 run_eval() {
-    local out=$1 model=$2 export=$3 data=$4 i base=() exp=()
+    local out=$1 session=$2 model=$3 export=$4 data=$5 i base=() exp=()
     local logs=${out%.json}
     for i in $(seq 1 "$EVAL_REPEATS"); do
         "${NICE[@]}" "$AXF" eval "$model" "$data" >"$logs.base$i.log" 2>&1 || { cat "$logs.base$i.log" >&2; return 1; }
@@ -240,8 +244,8 @@ run_eval() {
         base+=("$logs.base$i.log")
         exp+=("$logs.export$i.log")
     done
-    "${MEASURE[@]}" eval-json --out "$out" --data "$data" --base-dir "$model" --export-dir "$export" \
-        --base-log "${base[@]}" --export-log "${exp[@]}"
+    "${MEASURE[@]}" eval-json --out "$out" --session "$session" --data "$data" --base-dir "$model" \
+        --export-dir "$export" --base-log "${base[@]}" --export-log "${exp[@]}"
 }
 
 # one_run CFG_DIR NAME TASK SIZE SEED MODEL_DIR NOCACHE POLICY_SEED POLICY_ARGS...
@@ -257,7 +261,7 @@ one_run() {
     local split path
     while read -r split path; do
         step "$run/eval-$split.json" "$run/export" "$mdir/model" "$path" \
-            -- run_eval "$run/eval-$split.json" "$mdir/model" "$run/export" "$path"
+            -- run_eval "$run/eval-$split.json" "$run/session.json" "$mdir/model" "$run/export" "$path"
     done < <(report_splits "$task" "$mdir")
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$run/session.json" "$(policy_label "$name")" "$task" "$size" "$seed" "$run" \
         >>"$MANIFEST"
@@ -314,7 +318,7 @@ for task in $TASKS; do
                     seedset=()
                     [ $SEED_FLAG = 0 ] && [ -n "$RANDOM_SEED_PARAM" ] && seedset=(--set "$RANDOM_SEED_PARAM=$r")
                     one_run "$cfgdir" "random-$rule-r$r" "$task" "$size" "$seed" "$mdir" 0 "$r" \
-                        --set "$RANDOM_KEEP_PARAM=$kept" "${seedset[@]}"
+                        --set "$RANDOM_KEEP_PARAM=$kept" "${seedset[@]}" "${RANDOM_KINDS[@]}"
                 done
             done
         done

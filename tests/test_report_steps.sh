@@ -59,7 +59,7 @@ timed sec.txt sleep 0.2
 awk '{ exit !($1 >= 0.15 && $1 < 5) }' sec.txt && ok || bad "timed: $(cat sec.txt)"
 
 # ---- measure.py: axf eval output ----
-printf 'examples: 872\naccuracy: 0.815367\nexamples/s: 812.5\ntokens/s: 20312.5\n' >b1.log
+printf 'task=sst2\nexamples=872\naccuracy=0.815367\nloss=0.41\nexamples_per_s=812.5\ntokens_per_s=20312.5\n' >b1.log
 printf 'accuracy 81.5367%%  (872 examples)\n21,000 tokens/s, 820 examples/s\n' >b2.log
 printf '{"accuracy": 0.823394, "tokens_per_s": 30500.25}\n' >e1.log
 printf 'accuracy = 0.823394\ntok/s 29000\n' >e2.log
@@ -88,8 +88,8 @@ $py "$measure" eval-json --out ev4.json --data d --base-dir m --export-dir e --b
     grep -q '"metric_name": "accuracy"' ev4.json && ok || bad "metric preference"
 
 # ---- measure.py: axf search output ----
-printf 'step 3: drop_ffn L3 kept\ndone: 41 evaluations, layer-evaluations: 90 (74 saved by the cache), 12.1 s\n' >s.log
-printf '12.5\n' >s.sec
+printf 'step 3: drop_ffn L3 kept\ntime      12.5 s search (+1.0 s open and baseline), 11.9 s evaluating\nevals     41 evaluations (3 answered from stored results); 90 layer-evaluations run, 74 saved by the cache (45%% of 164)\n' >s.log
+printf '13.9\n' >s.sec
 printf 'done: 41 evaluations, layer evaluations 164, 0 saved\n' >n.log
 printf '30.25\n' >n.sec
 $py "$measure" search-json --out sj.json --log s.log --seconds-file s.sec --nocache-log n.log \
@@ -99,6 +99,12 @@ import json
 s = json.load(open("sj.json"))
 assert s["seconds"] == 12.5 and s["layer_evals"] == 90 and s["layer_evals_saved"] == 74, s
 assert s["seconds_nocache"] == 30.25 and s["layer_evals_nocache"] == 164, s
+EOF
+$py "$measure" search-json --out sj3.json --log s.log --seconds-file s.sec && $py - <<'EOF' && ok || bad "derived uncached layer count: $(cat sj3.json)"
+import json
+s = json.load(open("sj3.json"))
+assert s["wall_seconds"] == 13.9 and s["seconds"] == 12.5 and s["evals"] == 41, s
+assert s["layer_evals_nocache"] == 164 and s["seconds_nocache"] is None, s
 EOF
 printf '{"evals": 41, "layer_evals": 88, "layer_evals_saved": 70}\n' >sj2.log
 $py "$measure" search-json --out sj2.json --log sj2.log --seconds-file s.sec &&

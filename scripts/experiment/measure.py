@@ -33,6 +33,19 @@ def parse_eval(path):
     out = {}
     for line in text.splitlines():
         line = line.strip()
+        # key=value lines, as axf eval prints them ("accuracy=0.815367", "tokens_per_s=20312.5")
+        m = re.match(r"^([a-z_]+)\s*=\s*([-+0-9.eE]+)$", line)
+        if m:
+            k, v = m.group(1), m.group(2)
+            try:
+                v = float(v)
+            except ValueError:
+                continue
+            if k in METRICS:
+                out.setdefault(k, v)
+            elif k in ("tokens_per_s", "tokens_per_second"):
+                out.setdefault("tok_s", v)
+            continue
         if line.startswith("{") and line.endswith("}"):
             try:
                 j = json.loads(line)
@@ -71,10 +84,13 @@ def cmd_eval_json(a):
     base = [parse_eval(p) for p in a.base_log]
     exp = [parse_eval(p) for p in a.export_log]
     metric = None
+    if a.session:  # the task metric the search used (MRPC: f1, CoLA: mcc), not just any printed
+        metric = json.load(open(a.session))["baseline"]["metric_name"]
+        if metric not in base[0] or metric not in exp[0]:
+            fail("%s: axf eval printed no %s" % (a.base_log[0], metric))
     for k in METRICS:
-        if k in base[0] and k in exp[0]:
+        if metric is None and k in base[0] and k in exp[0]:
             metric = k
-            break
     if metric is None:
         fail("%s: no task metric found in the axf eval output" % a.base_log[0])
     for runs, what in ((base, "baseline"), (exp, "export")):
@@ -114,6 +130,19 @@ def parse_search(path):
             for k in ("layer_evals", "layer_evals_saved", "evals"):
                 if isinstance(j.get(k), (int, float)):
                     out[k] = j[k]
+    # axf search's closing summary: "evals     41 evaluations (3 answered from stored results); 90
+    # layer-evaluations run, 74 saved by the cache (45% of 164)" and "time      12.3 s search (...)"
+    for line in text.splitlines():
+        low = line.lower().replace("-", " ")
+        m = re.search(r"(\d+) evaluations \(", low)
+        if m and "evals" not in out:
+            out["evals"] = int(m.group(1))
+        m = re.search(r"(\d+) layer evaluations run, (\d+) saved", low)
+        if m:
+            out["layer_evals"], out["layer_evals_saved"] = int(m.group(1)), int(m.group(2))
+        m = re.match(r"\s*time\s+([0-9.]+) s search", low)
+        if m:
+            out["search_seconds"] = float(m.group(1))
     if "layer_evals" not in out:
         for line in text.splitlines():
             low = line.lower().replace("_", " ").replace("-", " ")
@@ -136,7 +165,10 @@ def read_seconds(path):
 def cmd_search_json(a):
     c = parse_search(a.log)
     res = {
-        "seconds": read_seconds(a.seconds_file),
+        # the policy's own time when axf search reports it (without opening the model and
+        # evaluating the baseline), else the wall time of the whole command
+        "seconds": c.get("search_seconds", read_seconds(a.seconds_file)),
+        "wall_seconds": read_seconds(a.seconds_file),
         "evals": c.get("evals"),
         "layer_evals": c.get("layer_evals"),
         "layer_evals_saved": c.get("layer_evals_saved"),
@@ -145,8 +177,12 @@ def cmd_search_json(a):
     }
     if a.nocache_log:
         n = parse_search(a.nocache_log)
-        res["seconds_nocache"] = read_seconds(a.nocache_seconds_file)
+        res["seconds_nocache"] = n.get("search_seconds", read_seconds(a.nocache_seconds_file))
         res["layer_evals_nocache"] = n.get("layer_evals")
+    elif c.get("layer_evals") is not None and c.get("layer_evals_saved") is not None:
+        # Without a cache every evaluation runs every remaining layer: by the counters' definition
+        # (session.h) that is what ran plus what the cache saved. The uncached time is not known.
+        res["layer_evals_nocache"] = c["layer_evals"] + c["layer_evals_saved"]
     write_json(a.out, res)
 
 
@@ -214,6 +250,7 @@ def main():
     p.add_argument("--export-dir", required=True)
     p.add_argument("--base-log", nargs="+", required=True)
     p.add_argument("--export-log", nargs="+", required=True)
+    p.add_argument("--session", help="take the metric name from this session's baseline")
     p.set_defaults(fn=cmd_eval_json)
     p = sub.add_parser("search-json")
     p.add_argument("--out", required=True)
