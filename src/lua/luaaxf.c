@@ -931,9 +931,12 @@ static int parse_gran(lua_State *L, int idx)
             mask |= AXF_IMP_GROUPS;
         else if (w == 3 && !strncmp(s + i, "all", 3))
             mask |= AXF_IMP_ALL;
-        else if (w > 0)
-            return luaL_error(L, "importance: unknown granularity '%.*s' (blocks, heads, groups, "
-                                 "all)", (int)(w > 32 ? 32 : w), s + i);
+        else if (w > 0) {
+            char word[40];
+            snprintf(word, sizeof word, "%.*s", (int)(w > 32 ? 32 : w), s + i);
+            return luaL_error(L, "importance: unknown granularity '%s' (blocks, heads, groups, "
+                                 "all)", word);
+        }
         i = j + 1;
     }
     if (!mask)

@@ -244,7 +244,7 @@ static int new_state(axf_luahost *h, axf_err *err)
         return axf_err_set(err, "cannot create the Lua state (out of memory)");
     /* Set before any thread exists: coroutines inherit the hook of the thread creating them. */
     lua_sethook(h->L, axf_lua_hook, LUA_MASKCOUNT | LUA_MASKCALL, AXF_LUA_HOOK_COUNT);
-    if (host_op(h, setup_state, h, err) || host_op(h, set_console_globals, h, err)) {
+    if (host_op(h, setup_state, h, err)) {
         close_state(h);
         return axf_err_prefix(err, "Lua sandbox");
     }
@@ -271,7 +271,8 @@ axf_luahost *axf_luahost_new(axf_session *s, const axf_luahost_opts *opts, axf_e
     h->co_ref = LUA_NOREF;
     if (h->o.seed)
         axf_session_set_seed(s, h->o.seed);
-    if (new_state(h, err)) {
+    if (new_state(h, err) || host_op(h, set_console_globals, h, err)) {
+        close_state(h);
         free(h);
         return NULL;
     }
@@ -372,7 +373,9 @@ static int parse_override(lua_State *L, axf_luahost *h, const char *set)
         if (!h->n_params)
             luaL_addstring(&b, "none");
         luaL_pushresult(&b);
-        return luaL_error(L, "--set %s: unknown parameter %.*s (declared: %s)", set, (int)kl, set,
+        char key[80];
+        snprintf(key, sizeof key, "%.*s", (int)(kl > 64 ? 64 : kl), set);
+        return luaL_error(L, "--set %s: unknown parameter %s (declared: %s)", set, key,
                           lua_tostring(L, -1));
     }
     axf_lua_pdecl *p = &h->params[i];
@@ -602,6 +605,18 @@ static void error_message(axf_luahost *h, lua_State *T, int status, char *buf, s
     snprintf(buf, n, "%s: error object is a %s value", where, luaL_typename(T, -1));
 }
 
+/* Message handler of script runs on the main thread: non-string error objects get the position
+ * of the innermost Lua line (the stack is gone once lua_pcall returns). */
+static int script_msgh(lua_State *L)
+{
+    if (lua_type(L, 1) == LUA_TSTRING)
+        return 1;
+    char where[256];
+    axf_lua_where(L, where, sizeof where);
+    lua_pushfstring(L, "%s: error object is a %s value", where, luaL_typename(L, 1));
+    return 1;
+}
+
 static void reset_policy(axf_luahost *h)
 {
     free_params(h);
@@ -635,12 +650,18 @@ int axf_luahost_load_string(axf_luahost *h, const char *chunkname, const char *s
     char cn[140];
     snprintf(cn, sizeof cn, "@%s", h->chunk);
 
+    lua_pushcfunction(h->L, script_msgh);
     begin_script(h);
     int st = luaL_loadbufferx(h->L, src, len, cn, "t");
     if (st == LUA_OK)
-        st = lua_pcall(h->L, 0, 0, 0);
+        st = lua_pcall(h->L, 0, 0, -2);
     end_script(h);
+    if (st == LUA_OK)
+        lua_pop(h->L, 1); /* the handler */
+    else
+        lua_remove(h->L, -2);
     if (st != LUA_OK) {
+        host_op(h, set_console_globals, h, NULL);
         char buf[1024];
         error_message(h, h->L, st, buf, sizeof buf);
         lua_pop(h->L, 1);
@@ -648,6 +669,7 @@ int axf_luahost_load_string(axf_luahost *h, const char *chunkname, const char *s
         return axf_err_set(err, "%s", buf);
     }
     params_job job = {h, sets, n_sets};
+    host_op(h, set_console_globals, h, NULL);
     if (host_op(h, read_params, &job, err)) {
         free_params(h);
         h->co = NULL;
@@ -659,7 +681,6 @@ int axf_luahost_load_string(axf_luahost *h, const char *chunkname, const char *s
         h->co = NULL;
         return -1;
     }
-    host_op(h, set_console_globals, h, NULL);
     atomic_store(&h->state, AXF_LUA_IDLE);
     return 0;
 }
@@ -952,8 +973,11 @@ int axf_luahost_eval(axf_luahost *h, const char *line, char **out, axf_err *err)
         lua_pop(L, 1);
         st = luaL_loadbufferx(L, line, strlen(line), "=console", "t");
     }
-    if (st == LUA_OK)
-        st = lua_pcall(L, 1, 0, 0);
+    if (st == LUA_OK) {
+        lua_pushcfunction(L, script_msgh);
+        lua_insert(L, -3);
+        st = lua_pcall(L, 1, 0, -3);
+    }
     end_script(h);
     h->in_console = 0;
     int rc = 0;
