@@ -1,13 +1,18 @@
 /* The inference engine: forward pass over a packed batch (sequences concatenated, no padding).
  * Every linear layer is one cblas_sgemm over all tokens of the batch (one per contiguous run of
- * kept heads / neurons under a plan); attention runs per sequence. Single-threaded per engine
- * object; parallelism lives inside OpenBLAS.
+ * kept heads / neurons under a plan); attention runs per sequence. One engine object serves one
+ * caller at a time. Threads: the big products run on OpenBLAS's threads; attention (one task per
+ * sequence and head) and the element-wise passes run on the engine's own workers, as many as
+ * OpenBLAS's thread count (axf_set_threads), with OpenBLAS set to one thread for the duration, so
+ * the two never compete. Results do not depend on the thread count. The observer, when set, is
+ * called from the caller's thread in (sequence, head) order.
  *
  * The engine never prints and never exits.
  *
- * A layer whose model holds no heads (nh == 0) computes h = LN1(x + bo) and one without FFN
- * neurons (f == 0) out = LN2(h + b2), exactly as when every head / neuron is masked; bo / b2 may be
- * NULL (zero). Compaction of a plan with attn_on = 0 (or ffn_on = 0) therefore zeroes bo (or b2). */
+ * Layer widths come from cfg.layer_heads / cfg.layer_ffn. A layer without heads (nh == 0) computes
+ * h = LN1(x + bo) and one without FFN neurons (f == 0) out = LN2(h + b2), as when every head /
+ * neuron is masked; bo / b2 NULL count as zero, and models built by axf_model_new / load carry no
+ * bo (b2) for such layers, which makes them LN1(x) (LN2(h)) like attn_on = 0 (ffn_on = 0). */
 #ifndef AXF_ENGINE_H
 #define AXF_ENGINE_H
 
