@@ -80,17 +80,17 @@ local function judge(s, p, r, cur)
   if p.rule == "accuracy" then
     local m, m0 = r.metric or -math.huge, cur.metric or -math.huge
     if m > m0 then
-      return true, string.format("kept: %s %.4f > %.4f", r.metric_name, m, m0)
+      return true, string.format("kept: %s %.5f > %.5f", r.metric_name, m, m0)
     elseif m == m0 and lower then
-      return true, string.format("kept: same %s, loss %.4f < %.4f", r.metric_name, r.loss, cur.loss)
+      return true, string.format("kept: same %s, loss %.5f < %.5f", r.metric_name, r.loss, cur.loss)
     end
-    return false, string.format("rejected: %s %.4f vs %.4f", r.metric_name, m, m0)
+    return false, string.format("rejected: %s %.5f vs %.5f", r.metric_name, m, m0)
   end
   if not lower then
-    return false, string.format("rejected: loss %.4f not below best %.4f", r.loss, cur.loss)
+    return false, string.format("rejected: loss %.5f not below best %.5f", r.loss, cur.loss)
   end
   if p.rule == "loss" then
-    return true, string.format("kept: loss %.4f < best %.4f", r.loss, cur.loss)
+    return true, string.format("kept: loss %.5f < best %.5f", r.loss, cur.loss)
   end
   local ok_count, what
   if p.rule == "tolerance" then
@@ -101,10 +101,10 @@ local function judge(s, p, r, cur)
     what = "no worse"
   end
   if ok_count > need then
-    return true, string.format("kept: loss %.4f < best %.4f, %d of %d %s", r.loss, cur.loss,
+    return true, string.format("kept: loss %.5f < best %.5f, %d of %d %s", r.loss, cur.loss,
                                ok_count, n, what)
   end
-  return false, string.format("rejected: loss %.4f < best %.4f but only %d of %d %s (majority rule)",
+  return false, string.format("rejected: loss %.5f < best %.5f but only %d of %d %s (majority rule)",
                               r.loss, cur.loss, ok_count, n, what)
 end
 
@@ -174,12 +174,12 @@ function run(s, p)
   check_params(p)
   local base = s:baseline()
   axf.log(string.format("axformer: rule=%s K=%d near_miss=%g majority=%g groups=%d stages=%s; "
-                        .. "baseline loss %.4f on %d samples", p.rule, p.K, p.near_miss,
+                        .. "baseline loss %.5f on %d samples", p.rule, p.K, p.near_miss,
                         p.majority, p.groups, p.stages, base.loss, base.n))
   for stage in p.stages:gmatch(".") do
     if stage == "A" then stage_a(s, p) else stage_b(s, p) end
   end
   local now = s:eval()
-  axf.log(string.format("axformer: done, %d steps; loss %.4f -> %.4f, params %.3fM -> %.3fM",
+  axf.log(string.format("axformer: done, %d steps; loss %.5f -> %.5f, params %.3fM -> %.3fM",
                         s:cursor(), base.loss, now.loss, base.params / 1e6, now.params / 1e6))
 end

@@ -627,7 +627,7 @@ static int m_try(lua_State *L)
         describe_actions(acts, n, desc, sizeof desc);
         axf_lua_flush_trial(h, NULL);
         axf_sbuf_clear(&h->pending);
-        axf_sbuf_printf(&h->pending, "try %s: loss %.4f (now %.4f), %d of %d no worse", desc,
+        axf_sbuf_printf(&h->pending, "try %s: loss %.5f (now %.5f), %d of %d no worse", desc,
                         m.loss, cur.loss, m.n_no_worse, m.n);
         if (!isnan(m.accuracy))
             axf_sbuf_printf(&h->pending, ", accuracy %.2f%% (now %.2f%%)", 100 * m.accuracy,
@@ -722,7 +722,7 @@ static int commit_done(lua_State *L, axf_luahost *h, const char *what, const axf
         int step = axf_session_cursor(h->s);
         if (b->n)
             axf_sbuf_add(b, "\n", 1);
-        axf_sbuf_printf(b, "step %d: %s: loss %.4f -> %.4f", step, what, before->loss, after->loss);
+        axf_sbuf_printf(b, "step %d: %s: loss %.5f -> %.5f", step, what, before->loss, after->loss);
         if (!isnan(after->accuracy))
             axf_sbuf_printf(b, ", accuracy %.2f%% -> %.2f%%", 100 * before->accuracy,
                             100 * after->accuracy);
