@@ -17,7 +17,7 @@ typedef struct {
     double *neuron[AXF_MAX_LAYERS];
 } ref_gates;
 
-static void ref_gates_init(ref_gates *g, const axf_model *m)
+__attribute__((unused)) static void ref_gates_init(ref_gates *g, const axf_model *m)
 {
     memset(g, 0, sizeof *g);
     for (int l = 0; l < m->cfg.n_layers; l++) {
@@ -30,7 +30,7 @@ static void ref_gates_init(ref_gates *g, const axf_model *m)
     }
 }
 
-static void ref_gates_free(ref_gates *g)
+__attribute__((unused)) static void ref_gates_free(ref_gates *g)
 {
     for (int l = 0; l < AXF_MAX_LAYERS; l++)
         free(g->neuron[l]);
@@ -93,7 +93,7 @@ static int ref_rank(const double *row, int n, int j)
 }
 
 /* Loss of one batch (sum or mean per red) with the model's parameters taken from A. */
-static double ref_loss(const axf_model *m, const double *A, const axf_plan *plan, const axf_train_batch *tb,
+__attribute__((unused)) static double ref_loss(const axf_model *m, const double *A, const axf_plan *plan, const axf_train_batch *tb,
                        const ref_gates *gt, axf_loss_reduction red, double *logits_out)
 {
     const axf_config *c = &m->cfg;

@@ -156,7 +156,9 @@ typedef struct axf_train_result {
     long best_step;
     double seconds, tokens_per_s;
     long tokens;
-    int stopped_early;
+    int stopped_early;      /* patience ran out */
+    int cancelled;          /* the progress callback asked to stop */
+    int resumed_from;       /* step the run resumed from (0 = fresh start) */
 } axf_train_result;
 
 /* Fine-tunes m (classification or regression, per m->cfg.task) on train, selecting on dev by

@@ -187,7 +187,7 @@ static void attention_fwd(axf_train_ctx *c, int l, const axf_layer_plan *lp, int
     float *q = c->q + (size_t)l * T * cf->hidden, *k = c->k + (size_t)l * T * cf->hidden;
     float *v = c->v + (size_t)l * T * cf->hidden, *ctx = c->ctx + (size_t)l * T * cf->hidden;
     axf_hard_mode hard = lp ? lp->hard : AXF_HARD_OFF;
-    int pk_sep = c->ls[l].pk_sep;
+    int pk_sep = c->ls[l].pk_sep, K = lp && lp->k > 1 ? lp->k : 1; /* as the engine: k < 1 keeps 1 */
     for (int h = 0; h < nh; h++) {
         int on = !lp || lp->head_on[h];
         size_t base = ((size_t)l * c->NH + (size_t)h) * c->S2;
@@ -205,25 +205,22 @@ static void attention_fwd(axf_train_ctx *c, int l, const axf_layer_plan *lp, int
             unsigned char *keep = c->akeep + base + c->att_off[s];
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, HS, scale, qh, QW, kh, QW, 0.0f, P, n);
             int masked = 0;
-            if (hard == AXF_HARD_TOPK_RENORM && lp->k < n)
-                tk_hard_scores(P, keep, n, lp->k);
+            if (hard == AXF_HARD_TOPK_RENORM && K < n)
+                tk_hard_scores(P, keep, n, K);
             tk_softmax_rows(P, n, n);
             float *Pk = P;
             if (pk_sep) {
                 Pk = c->Pk + base + c->att_off[s];
                 memcpy(Pk, P, (size_t)n * n * sizeof(float));
-                if ((hard == AXF_HARD_TOPK && lp->k < n) || hard == AXF_HARD_THRESHOLD) {
-                    tk_hard_probs(Pk, keep, n, hard, lp->k, lp->threshold);
+                if ((hard == AXF_HARD_TOPK && K < n) || hard == AXF_HARD_THRESHOLD) {
+                    tk_hard_probs(Pk, keep, n, hard, K, lp->threshold);
                     masked = 1;
                 }
                 if (c->adrop > 0) {
                     float ks = 1.0f / (1.0f - c->adrop);
-                    for (size_t i = 0; i < (size_t)n * n; i++) {
-                        int kd = axf_rng_uniform(c->rng) >= c->adrop;
-                        int kk = (masked ? keep[i] : 1) && kd;
-                        keep[i] = (unsigned char)kk;
-                        Pk[i] = kk ? Pk[i] * ks : 0.0f;
-                    }
+                    tk_dropout_mask(keep, masked, (size_t)n * n, c->adrop, c->rng);
+                    for (size_t i = 0; i < (size_t)n * n; i++)
+                        Pk[i] = keep[i] ? Pk[i] * ks : 0.0f;
                     masked = 1;
                 }
                 if (!masked)

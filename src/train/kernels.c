@@ -2,7 +2,16 @@
  * go to cblas_sgemm; the element-wise ones are plain loops the compiler can vectorise. */
 #include "kernels.h"
 
+#include "axf/engine.h"
 #include "axf/plan.h"
+
+/* Hot loops are compiled for three x86-64 levels and picked at load time, as in the engine. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && \
+    !defined(AXF_NO_CLONES)
+#define TK_VEC __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+#else
+#define TK_VEC
+#endif
 
 #include <cblas.h>
 #include <math.h>
@@ -45,21 +54,41 @@ void tk_linear_bwd(float *dx, int lddx, int accumulate, float *dw, float *db, co
         }
 }
 
-void tk_layernorm_fwd(float *out, float *xhat, float *rstd, const float *in, const float *g,
-                      const float *b, int T, int H, float eps)
+/* Sums in LANES independent accumulators: vectorises without reassociating (bit-stable). */
+#define LANES 16
+
+static inline float lane_sum(const float *acc)
 {
+    float s = 0.0f;
+    for (int j = 0; j < LANES; j++)
+        s += acc[j];
+    return s;
+}
+
+TK_VEC void tk_layernorm_fwd(float *out, float *xhat, float *rstd, const float *in, const float *g,
+                             const float *b, int T, int H, float eps)
+{
+    int Hv = H - H % LANES;
     for (int t = 0; t < T; t++) {
         const float *x = in + (size_t)t * H;
         float *xh = xhat + (size_t)t * H, *o = out + (size_t)t * H;
-        float mean = 0.0f;
-        for (int i = 0; i < H; i++)
+        float acc[LANES] = {0};
+        for (int i = 0; i < Hv; i += LANES)
+            for (int j = 0; j < LANES; j++)
+                acc[j] += x[i + j];
+        float mean = lane_sum(acc);
+        for (int i = Hv; i < H; i++)
             mean += x[i];
         mean /= (float)H;
-        float var = 0.0f;
-        for (int i = 0; i < H; i++) {
-            float d = x[i] - mean;
-            var += d * d;
-        }
+        float acc2[LANES] = {0};
+        for (int i = 0; i < Hv; i += LANES)
+            for (int j = 0; j < LANES; j++) {
+                float d = x[i + j] - mean;
+                acc2[j] += d * d;
+            }
+        float var = lane_sum(acc2);
+        for (int i = Hv; i < H; i++)
+            var += (x[i] - mean) * (x[i] - mean);
         var /= (float)H;
         float rs = 1.0f / sqrtf(var + eps);
         for (int i = 0; i < H; i++) {
@@ -70,17 +99,24 @@ void tk_layernorm_fwd(float *out, float *xhat, float *rstd, const float *in, con
     }
 }
 
-void tk_layernorm_bwd(float *dx, int accumulate, float *dg, float *db, const float *dout, const float *xhat,
-                      const float *rstd, const float *g, int T, int H)
+TK_VEC void tk_layernorm_bwd(float *dx, int accumulate, float *dg, float *db, const float *dout,
+                             const float *xhat, const float *rstd, const float *g, int T, int H)
 {
+    int Hv = H - H % LANES;
     for (int t = 0; t < T; t++) {
         const float *dy = dout + (size_t)t * H, *xh = xhat + (size_t)t * H;
         float *d = dx + (size_t)t * H;
-        float m1 = 0.0f, m2 = 0.0f;
-        for (int i = 0; i < H; i++) {
-            float dxh = dy[i] * g[i];
-            m1 += dxh;
-            m2 += dxh * xh[i];
+        float a1[LANES] = {0}, a2[LANES] = {0};
+        for (int i = 0; i < Hv; i += LANES)
+            for (int j = 0; j < LANES; j++) {
+                float dxh = dy[i + j] * g[i + j];
+                a1[j] += dxh;
+                a2[j] += dxh * xh[i + j];
+            }
+        float m1 = lane_sum(a1), m2 = lane_sum(a2);
+        for (int i = Hv; i < H; i++) {
+            m1 += dy[i] * g[i];
+            m2 += dy[i] * g[i] * xh[i];
         }
         m1 /= (float)H;
         m2 /= (float)H;
@@ -100,47 +136,84 @@ void tk_layernorm_bwd(float *dx, int accumulate, float *dg, float *db, const flo
     }
 }
 
-#define SQRT1_2 0.70710678118654752440f
 #define INV_SQRT_2PI 0.39894228040143267794f
 #define SQRT_2_PI 0.79788456080286535588f
 
+/* exp(x) for the backward pass: x = n ln2 + r with |r| <= ln2/2, degree-6 Taylor polynomial
+ * (relative error ~1e-7), 2^n added to the exponent bits. Branch-free so loops vectorise. */
+static inline float tk_exp(float x)
+{
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    float t = x * 1.44269504088896341f + 12582912.0f;
+    float n = t - 12582912.0f;
+    int32_t ti;
+    memcpy(&ti, &t, 4);
+    float r = x - n * 0.693359375f;
+    r = r + n * 2.12194440e-4f;
+    float p = 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = 1.0f + r + r * r * p;
+    uint32_t pi;
+    memcpy(&pi, &p, 4);
+    pi += (uint32_t)(ti - 0x4B400000) << 23;
+    float res;
+    memcpy(&res, &pi, 4);
+    return res;
+}
+
+/* GELU'(x) = Phi(x) + x phi(x). erf by Abramowitz & Stegun 7.1.26 (absolute error <= 1.5e-7),
+ * whose exp(-z^2) with z = x / sqrt 2 is also the Gaussian density's exp(-x^2 / 2). */
+static inline float gelu_grad(float x)
+{
+    float a = fabsf(x) * 0.70710678118654752f;
+    float e = tk_exp(-0.5f * x * x);
+    float t = 1.0f / (1.0f + 0.3275911f * a);
+    float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+    float erf_a = 1.0f - poly * e;
+    float erf_x = x < 0.0f ? -erf_a : erf_a;
+    return 0.5f * (1.0f + erf_x) + x * INV_SQRT_2PI * e;
+}
+
+static inline float gelu_tanh_grad(float x)
+{
+    float y = SQRT_2_PI * (x + 0.044715f * x * x * x);
+    float th = 1.0f - 2.0f / (1.0f + tk_exp(2.0f * y));
+    return 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * SQRT_2_PI * (1.0f + 3.0f * 0.044715f * x * x);
+}
+
+/* The forward activations are the engine's, so training and inference agree to the bit there. */
 void tk_act_fwd(float *out, const float *u, size_t n, axf_act act)
 {
+    if (out != u)
+        memcpy(out, u, n * sizeof(float));
     switch (act) {
     case AXF_ACT_GELU:
-        for (size_t i = 0; i < n; i++)
-            out[i] = 0.5f * u[i] * (1.0f + erff(u[i] * SQRT1_2));
+        axf_gelu(out, n);
         break;
     case AXF_ACT_GELU_TANH:
-        for (size_t i = 0; i < n; i++) {
-            float x = u[i];
-            out[i] = 0.5f * x * (1.0f + tanhf(SQRT_2_PI * (x + 0.044715f * x * x * x)));
-        }
+        axf_gelu_tanh(out, n);
         break;
     case AXF_ACT_RELU:
         for (size_t i = 0; i < n; i++)
-            out[i] = u[i] > 0.0f ? u[i] : 0.0f;
+            out[i] = out[i] > 0.0f ? out[i] : 0.0f;
         break;
     }
 }
 
-void tk_act_bwd(float *du, const float *dout, const float *u, size_t n, axf_act act)
+TK_VEC void tk_act_bwd(float *du, const float *dout, const float *u, size_t n, axf_act act)
 {
     switch (act) {
     case AXF_ACT_GELU:
-        for (size_t i = 0; i < n; i++) {
-            float x = u[i];
-            float d = 0.5f * (1.0f + erff(x * SQRT1_2)) + x * INV_SQRT_2PI * expf(-0.5f * x * x);
-            du[i] = dout[i] * d;
-        }
+        for (size_t i = 0; i < n; i++)
+            du[i] = dout[i] * gelu_grad(u[i]);
         break;
     case AXF_ACT_GELU_TANH:
-        for (size_t i = 0; i < n; i++) {
-            float x = u[i];
-            float th = tanhf(SQRT_2_PI * (x + 0.044715f * x * x * x));
-            float d = 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * SQRT_2_PI * (1.0f + 3.0f * 0.044715f * x * x);
-            du[i] = dout[i] * d;
-        }
+        for (size_t i = 0; i < n; i++)
+            du[i] = dout[i] * gelu_tanh_grad(u[i]);
         break;
     case AXF_ACT_RELU:
         for (size_t i = 0; i < n; i++)
@@ -149,23 +222,7 @@ void tk_act_bwd(float *du, const float *dout, const float *u, size_t n, axf_act 
     }
 }
 
-void tk_softmax_rows(float *x, int rows, int cols)
-{
-    for (int r = 0; r < rows; r++) {
-        float *p = x + (size_t)r * cols;
-        float mx = -INFINITY;
-        for (int j = 0; j < cols; j++)
-            mx = p[j] > mx ? p[j] : mx;
-        float s = 0.0f;
-        for (int j = 0; j < cols; j++) {
-            p[j] = expf(p[j] - mx);
-            s += p[j];
-        }
-        float inv = 1.0f / s;
-        for (int j = 0; j < cols; j++)
-            p[j] *= inv;
-    }
-}
+void tk_softmax_rows(float *x, int rows, int cols) { axf_softmax_rows(x, rows, cols); }
 
 double tk_xent(float *dlogits, float *row_loss, const float *logits, const int *labels, int R, int C,
                float scale)
@@ -194,12 +251,32 @@ double tk_xent(float *dlogits, float *row_loss, const float *logits, const int *
     return total;
 }
 
+/* One 64-bit draw gives four 16-bit uniforms: dropout needs no finer resolution. */
 void tk_dropout_fwd(float *x, unsigned char *mask, size_t n, float p, axf_rng *rng)
 {
     float keep = 1.0f / (1.0f - p);
+    uint32_t thr = (uint32_t)(p * 65536.0f + 0.5f);
+    uint64_t bits = 0;
     for (size_t i = 0; i < n; i++) {
-        mask[i] = axf_rng_uniform(rng) >= p;
+        if ((i & 3) == 0)
+            bits = axf_rng_u64(rng);
+        mask[i] = (uint32_t)(bits & 0xffff) >= thr;
+        bits >>= 16;
+    }
+    for (size_t i = 0; i < n; i++)
         x[i] = mask[i] ? x[i] * keep : 0.0f;
+}
+
+void tk_dropout_mask(unsigned char *keep, int combine, size_t n, float p, axf_rng *rng)
+{
+    uint32_t thr = (uint32_t)(p * 65536.0f + 0.5f);
+    uint64_t bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        if ((i & 3) == 0)
+            bits = axf_rng_u64(rng);
+        unsigned char k = (uint32_t)(bits & 0xffff) >= thr;
+        keep[i] = combine ? (unsigned char)(keep[i] & k) : k;
+        bits >>= 16;
     }
 }
 

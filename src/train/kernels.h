@@ -38,6 +38,8 @@ double tk_xent(float *dlogits, float *row_loss, const float *logits, const int *
 
 /* Inverted dropout: mask[n] (1 keep, 0 drop), x *= mask / (1 - p). */
 void tk_dropout_fwd(float *x, unsigned char *mask, size_t n, float p, axf_rng *rng);
+/* Draws a keep mask (1 with probability 1 - p); combine: AND it into keep instead. */
+void tk_dropout_mask(unsigned char *keep, int combine, size_t n, float p, axf_rng *rng);
 void tk_dropout_bwd(float *dx, const unsigned char *mask, size_t n, float p);
 
 /* Hard attention on one head's probability rows P [n, n] already softmaxed: keep[n*n] is set to

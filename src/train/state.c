@@ -1,0 +1,278 @@
+/* Checkpoints of a training run: the model folder and the resume point DIR/last (model, optimiser
+ * moments, loop position and RNG state), so an interrupted run continues bit for bit. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "axf/safetensors.h"
+#include "internal.h"
+
+char *tr_join(const char *dir, const char *name)
+{
+    size_t a = strlen(dir), b = strlen(name);
+    char *p = axf_xmalloc(a + b + 2);
+    memcpy(p, dir, a);
+    p[a] = '/';
+    memcpy(p + a + 1, name, b + 1);
+    return p;
+}
+
+int tr_mkdir_p(const char *dir, axf_err *err)
+{
+    char *p = axf_xstrdup(dir);
+    for (char *s = p + 1; *s; s++)
+        if (*s == '/') {
+            *s = 0;
+            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+                axf_err_set(err, "%s: cannot create directory: %s", p, strerror(errno));
+                free(p);
+                return -1;
+            }
+            *s = '/';
+        }
+    int rc = 0;
+    if (mkdir(p, 0777) != 0 && errno != EEXIST)
+        rc = axf_err_set(err, "%s: cannot create directory: %s", p, strerror(errno));
+    free(p);
+    return rc;
+}
+
+int tr_write_atomic(const char *path, const void *data, size_t n, axf_err *err)
+{
+    char *tmp = axf_xmalloc(strlen(path) + 8);
+    sprintf(tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        axf_err_set(err, "%s: cannot write: %s", tmp, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    int ok = fwrite(data, 1, n, f) == n;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        axf_err_set(err, "%s: write failed: %s", path, strerror(errno));
+        remove(tmp);
+        free(tmp);
+        return -1;
+    }
+    free(tmp);
+    return 0;
+}
+
+int tr_save_model_dir(const axf_model *m, const axf_vocab *v, const char *dir, axf_err *err)
+{
+    if (axf_model_save(m, dir, err))
+        return -1;
+    if (v) {
+        char *p = tr_join(dir, "vocab.txt");
+        int rc = axf_vocab_save(v, p, err);
+        free(p);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+static char *hex64(uint64_t x, char buf[17])
+{
+    snprintf(buf, 17, "%016" PRIx64, x);
+    return buf;
+}
+
+int tr_state_save(const char *dir, const axf_model *m, const axf_vocab *v, const axf_adamw *o,
+                  const tr_state *st, axf_err *err)
+{
+    char *last = tr_join(dir, "last");
+    char *opt = tr_join(last, "optimizer.safetensors");
+    char *js = tr_join(last, "trainer_state.json");
+    int rc = -1;
+    if (tr_save_model_dir(m, v, last, err))
+        goto out;
+    axf_st_entry e[2] = {
+        {.name = "adam.m", .data = o->m, .ndim = 1, .shape = {(int64_t)o->n}},
+        {.name = "adam.v", .data = o->v, .ndim = 1, .shape = {(int64_t)o->n}},
+    };
+    if (axf_st_write(opt, e, 2, err))
+        goto out;
+    cJSON *r = cJSON_CreateObject();
+    char h[2][17], seed[24];
+    cJSON_AddStringToObject(r, "format", "axf-trainer-state");
+    cJSON_AddNumberToObject(r, "version", 1);
+    cJSON_AddStringToObject(r, "mode", st->mode);
+    cJSON_AddNumberToObject(r, "step", (double)st->step);
+    cJSON_AddNumberToObject(r, "total_steps", (double)st->total_steps);
+    cJSON_AddNumberToObject(r, "epoch", st->epoch);
+    cJSON_AddNumberToObject(r, "batch_in_epoch", st->batch_in_epoch);
+    cJSON *rng = cJSON_AddArrayToObject(r, "rng");
+    cJSON_AddItemToArray(rng, cJSON_CreateString(hex64(st->rng[0], h[0])));
+    cJSON_AddItemToArray(rng, cJSON_CreateString(hex64(st->rng[1], h[1])));
+    if (st->has_best)
+        cJSON_AddNumberToObject(r, "best_metric", st->best_metric);
+    else
+        cJSON_AddNullToObject(r, "best_metric");
+    cJSON_AddNumberToObject(r, "best_step", (double)st->best_step);
+    cJSON_AddNumberToObject(r, "bad_evals", st->bad_evals);
+    snprintf(seed, sizeof seed, "%" PRIu64, st->seed);
+    cJSON_AddStringToObject(r, "seed", seed);
+    cJSON_AddNumberToObject(r, "loss_ema", isfinite(st->loss_ema) ? st->loss_ema : 0.0);
+    char *txt = cJSON_Print(r);
+    cJSON_Delete(r);
+    rc = tr_write_atomic(js, txt, strlen(txt), err);
+    free(txt);
+out:
+    free(last);
+    free(opt);
+    free(js);
+    return rc;
+}
+
+static int num(const cJSON *r, const char *key, double *out, const char *path, axf_err *err)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(r, key);
+    if (!cJSON_IsNumber(j))
+        return axf_err_set(err, "%s: \"%s\" missing or not a number", path, key);
+    *out = j->valuedouble;
+    return 0;
+}
+
+static int read_file(const char *path, char **out, axf_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return axf_err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 4096, n = 0;
+    char *b = axf_xmalloc(cap);
+    size_t k;
+    while ((k = fread(b + n, 1, cap - n - 1, f)) > 0) {
+        n += k;
+        if (n + 1 >= cap) {
+            if (cap > (1u << 24)) {
+                fclose(f);
+                free(b);
+                return axf_err_set(err, "%s: too large for a trainer state", path);
+            }
+            cap *= 2;
+            b = axf_xrealloc(b, cap);
+        }
+    }
+    fclose(f);
+    b[n] = 0;
+    *out = b;
+    return 0;
+}
+
+int tr_state_load(const char *dir, axf_model *m, axf_adamw *o, tr_state *st, axf_err *err)
+{
+    char *last = tr_join(dir, "last");
+    char *opt = tr_join(last, "optimizer.safetensors");
+    char *js = tr_join(last, "trainer_state.json");
+    char *txt = NULL;
+    cJSON *r = NULL;
+    axf_model *lm = NULL;
+    axf_st_file *f = NULL;
+    int rc = -1;
+    if (access(js, F_OK) != 0) {
+        rc = 0;
+        goto out;
+    }
+    if (read_file(js, &txt, err))
+        goto out;
+    r = cJSON_Parse(txt);
+    if (!r) {
+        axf_err_set(err, "%s: not valid JSON", js);
+        goto out;
+    }
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(r, "format");
+    const cJSON *mode = cJSON_GetObjectItemCaseSensitive(r, "mode");
+    const cJSON *rng = cJSON_GetObjectItemCaseSensitive(r, "rng");
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(r, "seed");
+    if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, "axf-trainer-state") != 0) {
+        axf_err_set(err, "%s: not an axf trainer state", js);
+        goto out;
+    }
+    double ver = 0, step = 0, total = 0, epoch = 0, bie = 0, bstep = 0, bad = 0, ema = 0;
+    if (num(r, "version", &ver, js, err) || num(r, "step", &step, js, err) ||
+        num(r, "total_steps", &total, js, err) || num(r, "epoch", &epoch, js, err) ||
+        num(r, "batch_in_epoch", &bie, js, err) || num(r, "best_step", &bstep, js, err) ||
+        num(r, "bad_evals", &bad, js, err))
+        goto out;
+    num(r, "loss_ema", &ema, js, NULL);
+    if (ver != 1) {
+        axf_err_set(err, "%s: trainer state version %g not supported (1 expected)", js, ver);
+        goto out;
+    }
+    if (!cJSON_IsString(mode) || strlen(mode->valuestring) >= sizeof st->mode || !cJSON_IsArray(rng) ||
+        cJSON_GetArraySize(rng) != 2 || !cJSON_IsString(seed)) {
+        axf_err_set(err, "%s: \"mode\", \"rng\" or \"seed\" malformed", js);
+        goto out;
+    }
+    memset(st, 0, sizeof *st);
+    strcpy(st->mode, mode->valuestring);
+    for (int i = 0; i < 2; i++) {
+        const cJSON *h = cJSON_GetArrayItem(rng, i);
+        char *end;
+        if (!cJSON_IsString(h) || !*h->valuestring) {
+            axf_err_set(err, "%s: rng[%d] is not a hex string", js, i);
+            goto out;
+        }
+        st->rng[i] = strtoull(h->valuestring, &end, 16);
+        if (*end) {
+            axf_err_set(err, "%s: rng[%d] is not a hex string", js, i);
+            goto out;
+        }
+    }
+    st->seed = strtoull(seed->valuestring, NULL, 10);
+    const cJSON *best = cJSON_GetObjectItemCaseSensitive(r, "best_metric");
+    st->has_best = cJSON_IsNumber(best);
+    st->best_metric = st->has_best ? best->valuedouble : 0;
+    st->step = (long)step;
+    st->total_steps = (long)total;
+    st->epoch = (int)epoch;
+    st->batch_in_epoch = (int)bie;
+    st->best_step = (long)bstep;
+    st->bad_evals = (int)bad;
+    st->loss_ema = ema;
+    if (st->step < 0 || st->epoch < 0 || st->batch_in_epoch < 0) {
+        axf_err_set(err, "%s: negative step, epoch or batch index", js);
+        goto out;
+    }
+
+    lm = axf_model_load(last, err);
+    if (!lm)
+        goto out;
+    if (lm->n_floats != m->n_floats || lm->cfg.hidden != m->cfg.hidden || lm->cfg.n_layers != m->cfg.n_layers ||
+        lm->cfg.vocab_size != m->cfg.vocab_size || (lm->mlm_bias != NULL) != (m->mlm_bias != NULL)) {
+        axf_err_set(err, "%s: the saved model does not have the shape of this run's model", last);
+        goto out;
+    }
+    memcpy(m->arena, lm->arena, m->n_floats * sizeof(float));
+    f = axf_st_open(opt, err);
+    if (!f)
+        goto out;
+    const axf_st_tensor *tm = axf_st_find(f, "adam.m"), *tv = axf_st_find(f, "adam.v");
+    if (!tm || !tv) {
+        axf_err_set(err, "%s: missing adam.m or adam.v", opt);
+        goto out;
+    }
+    if (axf_st_read_f32(tm, o->m, o->n, err) || axf_st_read_f32(tv, o->v, o->n, err)) {
+        axf_err_prefix(err, "%s", opt);
+        goto out;
+    }
+    o->step = st->step;
+    rc = 1;
+out:
+    axf_st_close(f);
+    axf_model_free(lm);
+    cJSON_Delete(r);
+    free(txt);
+    free(last);
+    free(opt);
+    free(js);
+    return rc;
+}
