@@ -1,8 +1,13 @@
 // ONNX Runtime peer: times one exported model on one input case (bench/prepare.py's inputs/*.json),
 // batch by batch, each batch right-padded to its longest sequence, as a user of ONNX Runtime would.
 // Prints one JSON object on stdout: {"peer","threads","times":[s per run],"logits":[[...]...]}.
+// With --serve (used by bench/driver.py, which interleaves the peers' runs so that a busy shared
+// machine slows them alike) it prints {"ready":...} once loaded, then answers each stdin line:
+// "run" -> {"t": seconds of one pass}, "logits" -> {"logits": [[...]...]}, "case FILE.json" ->
+// {"ok": true} (switches the input case, same session), "quit" or EOF -> exits.
 //
 // usage: node bench/ort_run.js MODEL.onnx CASE.json THREADS RUNS [WARMUP] [--dump-optimized FILE]
+//        node bench/ort_run.js MODEL.onnx CASE.json THREADS --serve
 'use strict';
 const fs = require('fs');
 const ort = require('onnxruntime-node');
@@ -34,6 +39,8 @@ async function main() {
     dump = argv[k + 1];
     argv.splice(k, 2);
   }
+  const serve = argv.indexOf('--serve');
+  if (serve >= 0) argv.splice(serve, 1, '0');
   if (argv.length < 4) {
     console.error('usage: node ort_run.js MODEL.onnx CASE.json THREADS RUNS [WARMUP] [--dump-optimized FILE]');
     process.exit(2);
@@ -51,8 +58,8 @@ async function main() {
   };
   if (dump) opts.optimizedModelFilePath = dump;
   const sess = await ort.InferenceSession.create(modelPath, opts);
-  const cs = JSON.parse(fs.readFileSync(casePath, 'utf8'));
-  const feeds = cs.batches.map(padded); // built once: input preparation is not timed
+  let cs = JSON.parse(fs.readFileSync(casePath, 'utf8'));
+  let feeds = cs.batches.map(padded); // built once: input preparation is not timed
   const logits = [];
   const once = async (keep) => {
     const t0 = process.hrtime.bigint();
@@ -65,6 +72,27 @@ async function main() {
     }
     return Number(process.hrtime.bigint() - t0) / 1e9;
   };
+  if (serve >= 0) {
+    const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
+    out({ ready: true, peer: 'ort', version: ort.env.versions ? ort.env.versions.common : '' });
+    const rl = require('readline').createInterface({ input: process.stdin });
+    for await (const line of rl) {
+      const cmd = line.trim();
+      if (cmd === 'run') out({ t: await once(false) });
+      else if (cmd.startsWith('case ')) {
+        cs = JSON.parse(fs.readFileSync(cmd.slice(5), 'utf8'));
+        feeds = cs.batches.map(padded);
+        out({ ok: true });
+      } else if (cmd === 'logits') {
+        logits.length = 0;
+        await once(true);
+        out({ logits });
+      } else if (cmd === 'quit') break;
+      else out({ error: 'unknown command ' + cmd });
+    }
+    rl.close();
+    return;
+  }
   for (let i = 0; i < warmup; i++) await once(i === 0);
   if (warmup === 0) await once(true);
   const times = [];

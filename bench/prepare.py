@@ -4,14 +4,16 @@
   inputs/<case>.json   token ids per batch for the peers: {"model", "batches": [[[ids...], ...], ...],
                        "lengths": [...]} (right padding is added by each runner per batch)
   inputs/<case>.tsv    the same examples as text (`sentence<TAB>label`) for `axf predict/eval`
-  expected/<case>.json PyTorch eager logits of every example (the agreement reference)
 
 Cases: base_b1 (BERT-base, 1 x 128), base_b8 (8 x 128), small_b8 (4 x 256 model, 8 x 128),
-sst2_base (the 872 SST-2 dev sentences in file order, batches of 32).
+sst2_base (SST-2 dev sentences in file order - the first --sst2-n of them, all 872 with 0 -
+in batches of 32, as a user would feed them; the peers pad each batch, `axf` packs).
 Synthetic 128-token examples are built from whole-word vocabulary entries (lower-case a-z, no ##),
 so BERT's tokenizer maps each word back to exactly one id and `axf` sees the same ids as the peers.
 
-usage: /usr/bin/python3 bench/prepare.py [--out DIR] [--data DIR] [--sst2-limit N]
+The agreement reference is the PyTorch eager run itself (bench/torch_run.py on the saved files).
+
+usage: /usr/bin/python3 bench/prepare.py [--out DIR] [--data DIR] [--sst2-n N]
 """
 import argparse
 import json
@@ -33,14 +35,14 @@ MODELS = {
 SEED = 20240601
 
 
-def write_case(out, case, model_name, batches, texts):
+def write_case(out, case, model_name, batches, texts, labels=None):
     lengths = [len(s) for b in batches for s in b]
     with open(os.path.join(out, "inputs", case + ".json"), "w") as f:
         json.dump({"model": model_name, "batches": batches, "lengths": lengths}, f)
     with open(os.path.join(out, "inputs", case + ".tsv"), "w", encoding="utf-8") as f:
         f.write("sentence\tlabel\n")
-        for t in texts:
-            f.write(t + "\t0\n")
+        for i, t in enumerate(texts):
+            f.write("%s\t%s\n" % (t, labels[i] if labels else "0"))
 
 
 def pad_batch(batch):
@@ -58,15 +60,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(here, "out"))
     ap.add_argument("--data", default=os.path.join(here, "..", "..", "shared", "data"))
-    ap.add_argument("--sst2-limit", type=int, default=0, help="first N dev sentences only (--quick)")
+    ap.add_argument("--sst2-n", type=int, default=0, help="first N dev sentences only (0 = all)")
     a = ap.parse_args()
     torch.set_num_threads(2)
     vocab_path = os.path.join(a.data, "bert_base_uncased_vocab", "vocab.txt")
     tok = bert_ref.Tokenizer(vocab_path)
-    for d in ("models", "inputs", "expected"):
+    for d in ("models", "inputs"):
         os.makedirs(os.path.join(a.out, d), exist_ok=True)
 
-    models = {}
     for name, (h, L, nh, f) in MODELS.items():
         c = bert_ref.make_config(len(tok.vocab), h, L, nh, f)
         m = bert_ref.BertClassifier(c).eval()
@@ -83,7 +84,6 @@ def main():
             opset_version=14, do_constant_folding=True)
         print("prepare: model %s (%d x %d, %d heads, FFN %d) written + exported in %.1f s"
               % (name, L, h, nh, f, time.time() - t0), file=sys.stderr)
-        models[name] = m
 
     # Whole-word vocabulary entries: each tokenizes to itself.
     words = [w for w, i in tok.vocab.items() if w.isascii() and w.isalpha() and w.islower()
@@ -97,29 +97,25 @@ def main():
         write_case(a.out, case, model_name, [enc], texts)
         cases.append((case, model_name, [enc]))
 
-    sst = []
+    sst, sst_labels = [], []
     with open(os.path.join(a.data, "sst2_glue", "dev.tsv"), encoding="utf-8") as f:
         next(f)
         for line in f:
             line = line.rstrip("\n")
             if line:
-                sst.append(line.split("\t")[0])
-    if a.sst2_limit:
-        sst = sst[: a.sst2_limit]
+                sentence, label = line.split("\t")
+                sst.append(sentence)
+                sst_labels.append(label)
+    if a.sst2_n:
+        sst, sst_labels = sst[: a.sst2_n], sst_labels[: a.sst2_n]
     enc = [tok.encode(s) for s in sst]
     batches = [enc[i: i + 32] for i in range(0, len(enc), 32)]
-    write_case(a.out, "sst2_base", "base", batches, sst)
+    write_case(a.out, "sst2_base", "base", batches, sst, sst_labels)
     cases.append(("sst2_base", "base", batches))
 
-    with torch.inference_mode():
-        for case, model_name, batches in cases:
-            logits = []
-            for b in batches:
-                logits.extend(models[model_name](*pad_batch(b)).tolist())
-            with open(os.path.join(a.out, "expected", case + ".json"), "w") as f:
-                json.dump({"logits": logits}, f)
-            n = sum(len(s) for b in batches for s in b)
-            print("prepare: case %s: %d examples, %d tokens" % (case, len(logits), n), file=sys.stderr)
+    for case, model_name, batches in cases:
+        print("prepare: case %s (%s): %d examples, %d tokens" % (case, model_name, sum(len(b) for b in batches),
+                                                               sum(len(s) for b in batches for s in b)), file=sys.stderr)
 
 
 if __name__ == "__main__":

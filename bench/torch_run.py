@@ -8,14 +8,19 @@ Variants:
   bt      "BetterTransformer": the encoder rebuilt from torch.nn.TransformerEncoderLayer (same
           weights), whose inference fast path runs fused kernels and, given a padding mask,
           nested tensors that skip the padding
-  tuned   tries jit and bt on the first batches and times the faster (its name is reported)
+  tuned   tries jit and bt on the first batches and times the faster (its name is reported;
+          bench/run.sh instead times both fully and reports the faster, which is robust to a
+          busy machine during the short probe)
 
 Set OMP_WAIT_POLICY=PASSIVE (and OPENBLAS_NUM_THREADS) in the environment before starting: torch's
 OpenMP pool and OpenBLAS's pthread pool otherwise spin against each other on 2 cores.
-Prints one JSON object on stdout: {"peer","variant","threads","times","logits"}.
+Prints one JSON object on stdout: {"peer","variant","threads","times","logits"}. With --serve
+(bench/driver.py) it prints {"ready":...} once built, then answers stdin lines: "run" -> {"t": s},
+"logits" -> {"logits": [...]}, "case FILE.json" -> {"ok": true} (switches the input case; a jit
+model keeps its trace, which has symbolic shapes), "quit" or EOF -> exits.
 
 usage: OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/torch_run.py MODEL_DIR CASE.json THREADS RUNS
-       [--warmup N] [--variant eager|jit|bt|tuned]
+       [--warmup N] [--variant eager|jit|bt|tuned] [--serve]
 """
 import argparse
 import json
@@ -120,6 +125,33 @@ def run_all(f, feeds, keep=None):
     return time.perf_counter() - t0
 
 
+def read_case(path):
+    with open(path) as fh:
+        return [padded(b) for b in json.load(fh)["batches"]]
+
+
+def serve(f, feeds, hello):
+    def out(o):
+        sys.stdout.write(json.dumps(o) + "\n")
+        sys.stdout.flush()
+    out(hello)
+    for line in sys.stdin:
+        cmd = line.strip()
+        if cmd == "run":
+            out({"t": run_all(f, feeds)})
+        elif cmd == "logits":
+            logits = []
+            run_all(f, feeds, logits)
+            out({"logits": logits})
+        elif cmd.startswith("case "):
+            feeds = read_case(cmd[5:])
+            out({"ok": True})
+        elif cmd == "quit":
+            break
+        else:
+            out({"error": "unknown command " + cmd})
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model_dir")
@@ -128,12 +160,11 @@ def main():
     ap.add_argument("runs", type=int)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--variant", default="eager", choices=["eager", "jit", "bt", "tuned"])
+    ap.add_argument("--serve", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.set_num_interop_threads(1)
-    with open(a.case) as f:
-        cs = json.load(f)
-    feeds = [padded(b) for b in cs["batches"]]
+    feeds = read_case(a.case)
     m = load_model(a.model_dir)
     with torch.inference_mode():
         variant = a.variant
@@ -153,6 +184,10 @@ def main():
         else:
             f = build(variant, m, feeds)
         logits = []
+        if a.serve:
+            serve(f, feeds, {"ready": True, "peer": "torch", "variant": variant, "probe": tried,
+                             "version": torch.__version__})
+            return
         for i in range(max(1, a.warmup)):
             run_all(f, feeds, logits if i == 0 else None)
         times = [run_all(f, feeds) for _ in range(a.runs)]

@@ -1,0 +1,153 @@
+"""Times every peer on input cases of one model at one thread count, interleaved: each peer stays
+loaded in its own process (bench/ort_run.js --serve, bench/torch_run.py --serve) and the driver asks each
+in turn for one pass, rotating the order every round. The machine is shared with people
+compiling; interleaving makes a load spike hit every peer alike instead of whichever ran then.
+axf runs as bench/axf_case.c (built by run.sh against the project's core library), which also
+times the sgemm floor of the same packed products right after each engine pass. Writes OUT/raw/<case>.t<threads>.<peer>.json for bench/report.py.
+
+usage: /usr/bin/python3 bench/driver.py OUT CASE[,CASE...] THREADS RUNS [--axf-case PATH]
+       [--peers ort,torch_eager,...] [--runs-b1 N]   (cases of one model; --runs-b1 for base_b1)
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+PY = "/usr/bin/python3"
+PAUSE = 0.2  # s between passes: lets the previous peer's spinning BLAS/ORT threads go to sleep
+
+
+class Server:
+    def __init__(self, name, cmd, env):
+        self.name = name
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+                                  text=True, bufsize=1)
+        self.hello = None
+
+    def wait_ready(self):
+        self.hello = self._read()
+        if not self.hello.get("ready"):
+            raise RuntimeError("%s did not start: %s" % (self.name, self.hello))
+
+    def _read(self):
+        line = self.p.stdout.readline()
+        if not line:
+            raise RuntimeError("%s exited (status %s)" % (self.name, self.p.wait()))
+        return json.loads(line)
+
+    def ask(self, cmd):
+        self.p.stdin.write(cmd + "\n")
+        self.p.stdin.flush()
+        r = self._read()
+        if "error" in r:
+            raise RuntimeError("%s: %s" % (self.name, r["error"]))
+        return r
+
+    def run(self):
+        return self.ask("run")
+
+    def logits(self):
+        return self.ask("logits")["logits"]
+
+    def close(self):
+        try:
+            self.p.stdin.write("quit\n")
+            self.p.stdin.close()
+        except OSError:
+            pass
+        self.p.wait(timeout=60)
+
+
+def load1():
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
+def time_case(out, case, threads, runs, servers):
+    peers = [s.name for s in servers]
+
+    def one(name):
+        time.sleep(PAUSE)
+        return next(s for s in servers if s.name == name).run()
+
+    res = {p: {"times": [], "load": []} for p in peers}
+    for p in peers:  # warm-up (first touch of weights, lazy allocations, JIT profiling): one more if short
+        if one(p)["t"] < 1.0:
+            one(p)
+    for r in range(runs):
+        k = r % len(peers)
+        for p in peers[k:] + peers[:k]:
+            x = one(p)
+            res[p]["times"].append(x["t"])
+            res[p]["load"].append(load1())
+            if "floor_t" in x:
+                res.setdefault("floor", {"peer": "floor", "times": [], "load": []})
+                res["floor"]["times"].append(x["floor_t"])
+                res["floor"]["load"].append(load1())
+    for s in servers:
+        res[s.name]["logits"] = s.logits()
+        res[s.name].update({k: v for k, v in s.hello.items() if k not in ("ready", "ok")})
+    for p, r in res.items():
+        r["threads"] = threads
+        with open(os.path.join(out, "raw", "%s.t%d.%s.json" % (case, threads, p)), "w") as f:
+            json.dump(r, f)
+    med = {p: sorted(r["times"])[len(r["times"]) // 2] for p, r in res.items()}
+    print("driver: %s, %d thread(s): medians %s; load %.1f-%.1f" % (
+        case, threads, ", ".join("%s %.4f s" % kv for kv in med.items()),
+        min(x for r in res.values() for x in r["load"]), max(x for r in res.values() for x in r["load"])),
+        file=sys.stderr)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("cases")
+    ap.add_argument("threads", type=int)
+    ap.add_argument("runs", type=int)
+    ap.add_argument("--runs-b1", type=int, default=0)
+    ap.add_argument("--axf-case", default="")
+    ap.add_argument("--peers", default="ort,torch_eager,torch_jit,torch_bt,axf")
+    a = ap.parse_args()
+    cases = a.cases.split(",")
+    inputs = lambda c: os.path.join(a.out, "inputs", c)  # noqa: E731
+    models = set()
+    for c in cases:
+        with open(inputs(c) + ".json") as f:
+            models.add(json.load(f)["model"])
+    if len(models) != 1:
+        sys.exit("driver: the cases must share one model, got %s" % sorted(models))
+    mdir = os.path.join(a.out, "models", models.pop())
+    t = str(a.threads)
+    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", OPENBLAS_NUM_THREADS=t, OMP_NUM_THREADS=t)
+    want = a.peers.split(",")
+    servers = []
+    t0 = time.time()
+    first = inputs(cases[0])
+    if "ort" in want:
+        servers.append(Server("ort", ["node", os.path.join(HERE, "ort_run.js"), os.path.join(mdir, "model.onnx"),
+                                      first + ".json", t, "--serve"], env))
+    for v in ("eager", "jit", "bt"):
+        if "torch_" + v in want:
+            servers.append(Server("torch_" + v, [PY, "-W", "ignore", os.path.join(HERE, "torch_run.py"), mdir,
+                                                 first + ".json", t, "0", "--variant", v, "--serve"], env))
+    if "axf" in want and a.axf_case:
+        servers.append(Server("axf", [a.axf_case, mdir, first, t], env))
+    for s in servers:  # loaded in parallel
+        s.wait_ready()
+    print("driver: %s, %d thread(s): %s loaded in %.0f s" % (
+        os.path.basename(mdir), a.threads, ", ".join(s.name for s in servers), time.time() - t0), file=sys.stderr)
+    for i, c in enumerate(cases):
+        if i:
+            for s in servers:
+                s.hello = s.ask("case " + inputs(c) + (".json" if s.name != "axf" else ""))
+        time_case(a.out, c, a.threads, a.runs_b1 if c == "base_b1" and a.runs_b1 else a.runs, servers)
+    for s in servers:
+        s.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Inference benchmark: axf against ONNX Runtime, PyTorch (tuned and eager) and the sgemm-only floor,
+# on the same random weights (written once as config.json + model.safetensors + vocab.txt; the
+# peers read that same file or its ONNX export), at 1 and 2 threads. Not a test: it prints a
+# Markdown table and writes bench/out/{raw/*.json,results.json,table.md}.
+#
+# usage: bench/run.sh [--quick] [--threads "1 2"] [--runs N] [--sst2-n N] [--axf PATH] [--no-axf]
+#   --quick     2 threads only, 3 runs, 64 SST-2 sentences (about 2 minutes)
+#   --sst2-n N  time the first N SST-2 dev sentences (default 256; 0 = all 872, much longer)
+#   --axf PATH  use this axf binary instead of building build-bench/
+# Needs /usr/bin/python3 with Debian's python3-torch, node + npm (onnxruntime-node is installed into
+# bench/node_modules with --ignore-scripts: the package ships its CPU binary, only the optional
+# CUDA download of its install script would fail here).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+OUT="$HERE/out"
+PY=/usr/bin/python3
+THREADS="1 2"
+RUNS=5
+SST2_N=256
+AXF=""
+BUILD_AXF=1
+QUICK=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --quick) QUICK=1; THREADS="2"; RUNS=3; SST2_N=64 ;;
+        --threads) THREADS="$2"; shift ;;
+        --runs) RUNS="$2"; shift ;;
+        --sst2-n) SST2_N="$2"; shift ;;
+        --axf) AXF="$2"; BUILD_AXF=0; shift ;;
+        --no-axf) BUILD_AXF=0 ;;
+        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+load1() { cut -d' ' -f1 /proc/loadavg; }
+
+"$PY" -c 'import torch, numpy' 2>/dev/null || { echo "bench: $PY lacks torch/numpy (apt-get install python3-torch python3-numpy)" >&2; exit 1; }
+command -v node >/dev/null || { echo "bench: node is missing (apt-get install nodejs npm)" >&2; exit 1; }
+if ! (cd "$HERE" && node -e "require('onnxruntime-node')" 2>/dev/null); then
+    log "installing onnxruntime-node into bench/node_modules (--ignore-scripts)"
+    (cd "$HERE" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
+fi
+
+mkdir -p "$OUT"
+AXF_CASE=""
+if [ "$BUILD_AXF" = 1 ]; then
+    log "building axf (Release) in build-bench/"
+    if cmake -S "$ROOT" -B "$ROOT/build-bench" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
+        make -C "$ROOT/build-bench" -j2 axf >/dev/null; then
+        AXF="$ROOT/build-bench/axf"
+    else
+        log "axf did not build: peers only"
+    fi
+fi
+if [ -n "$AXF" ]; then
+    lib="$(dirname "$AXF")/libaxf_core.a"
+    # shellcheck disable=SC2046
+    if cc -std=c11 -O2 -D_GNU_SOURCE -I"$ROOT/include" $(pkg-config --cflags openblas libcjson) \
+        "$HERE/axf_case.c" "$lib" $(pkg-config --libs openblas libcjson) -lm -lpthread -o "$OUT/axf_case"; then
+        AXF_CASE="$OUT/axf_case"
+    else
+        log "bench/axf_case.c did not build against $lib: peers only"
+    fi
+fi
+
+rm -rf "$OUT/raw"
+mkdir -p "$OUT/raw"
+log "writing models, ONNX exports and inputs"
+"$PY" -W ignore "$HERE/prepare.py" --out "$OUT" --sst2-n "$SST2_N"
+
+LOAD_START="$(load1)"
+for t in $THREADS; do
+    # A batch-1 pass takes tens of milliseconds: more runs for the same confidence.
+    "$PY" -W ignore "$HERE/driver.py" "$OUT" base_b1,base_b8,sst2_base "$t" "$RUNS" --runs-b1 $((RUNS * 4)) \
+        --axf-case "$AXF_CASE"
+    "$PY" -W ignore "$HERE/driver.py" "$OUT" small_b8 "$t" "$RUNS" --axf-case "$AXF_CASE"
+done
+if [ -n "$AXF" ]; then
+    # Cross-check with `axf bench` (random weights of the same shape, fixed-length batch).
+    for t in $THREADS; do
+        for spec in "base_b1 768 12 12 3072 1" "base_b8 768 12 12 3072 8" "small_b8 256 4 4 1024 8"; do
+            set -- $spec
+            "$AXF" bench --hidden "$2" --layers "$3" --heads "$4" --ffn "$5" --batch "$6" --seq 128 \
+                --threads "$t" --reps "$RUNS" > "$OUT/raw/$1.t$t.axf_bench.txt" || log "axf bench failed for $1"
+        done
+    done
+fi
+LOAD_END="$(load1)"
+
+NOTE="Measured $(date -u +%Y-%m-%d) on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//') ($(nproc) cores); \
+load average $LOAD_START at start, $LOAD_END at end; medians of $RUNS interleaved runs after warm-up \
+(${RUNS}×4 for batch 1); SST-2 = first $( [ "$SST2_N" = 0 ] && echo 872 || echo "$SST2_N") dev sentences in file order, \
+batches of 32 (peers pad per batch, axf packs); onnxruntime-node $(cd "$HERE" && node -p "require('onnxruntime-node/package.json').version"), \
+torch $("$PY" -c 'import torch; print(torch.__version__)')."
+"$PY" "$HERE/report.py" "$OUT" --note "$NOTE"
