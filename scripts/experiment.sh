@@ -37,7 +37,7 @@
 #   --force PATTERN    rerun the steps whose output path contains PATTERN (repeatable)
 #   --dry-run          list the steps that would run
 #   --skip-if-missing  exit 77 (ctest: skipped) when an axf command the run needs is not built
-# Environment: THREADS (OpenBLAS threads, default 2), EVAL_REPEATS (default 3; quick 1),
+# Environment: THREADS (OpenBLAS threads, default 2), EVAL_REPEATS (default 5; quick 3),
 #   RANDOM_SEEDS (random controls per axformer variant on the main configuration, default 3).
 # The full run takes hours on 2 cores (model training dominates); run it under nice.
 set -euo pipefail
@@ -79,7 +79,7 @@ if [ $QUICK = 1 ]; then
     SIZES=${SIZES:-tiny}
     SEEDS=${SEEDS:-2}
     RULES=${RULES:-"reference loss"}
-    EVAL_REPEATS=${EVAL_REPEATS:-1}
+    EVAL_REPEATS=${EVAL_REPEATS:-3}
     RANDOM_SEEDS=${RANDOM_SEEDS:-2}
     MAIN_CFG="demo tiny"
 else
@@ -93,7 +93,7 @@ else
     SIZES=${SIZES:-"small big"}
     SEEDS=${SEEDS:-3}
     RULES=${RULES:-"reference loss tolerance accuracy"}
-    EVAL_REPEATS=${EVAL_REPEATS:-3}
+    EVAL_REPEATS=${EVAL_REPEATS:-5}
     RANDOM_SEEDS=${RANDOM_SEEDS:-3}
     MAIN_CFG="sst2 big"
 fi
@@ -233,14 +233,20 @@ run_search() {
     mv "$run/session.tmp.json" "$run/session.json"
 }
 
+# run_export RUN: RUN/export/ from RUN/session.json (what axf export says goes to RUN/export.log).
+run_export() {
+    "${NICE[@]}" "$AXF" export "$1/session.json" --out "$1/export" "${THREADS_FLAG[@]}" >"$1/export.log" 2>&1 ||
+        { cat "$1/export.log" >&2; return 1; }
+}
+
 # run_eval OUTFILE SESSION MODEL EXPORT DATA: the original and the export on DATA, alternated
 # EVAL_REPEATS times so that both see the same machine load; the metric is the session's.
 run_eval() {
     local out=$1 session=$2 model=$3 export=$4 data=$5 i base=() exp=()
     local logs=${out%.json}
     for i in $(seq 1 "$EVAL_REPEATS"); do
-        "${NICE[@]}" "$AXF" eval "$model" "$data" >"$logs.base$i.log" 2>&1 || { cat "$logs.base$i.log" >&2; return 1; }
-        "${NICE[@]}" "$AXF" eval "$export" "$data" >"$logs.export$i.log" 2>&1 || { cat "$logs.export$i.log" >&2; return 1; }
+        "${NICE[@]}" "$AXF" eval "$model" "$data" "${THREADS_FLAG[@]}" >"$logs.base$i.log" 2>&1 || { cat "$logs.base$i.log" >&2; return 1; }
+        "${NICE[@]}" "$AXF" eval "$export" "$data" "${THREADS_FLAG[@]}" >"$logs.export$i.log" 2>&1 || { cat "$logs.export$i.log" >&2; return 1; }
         base+=("$logs.base$i.log")
         exp+=("$logs.export$i.log")
     done
@@ -257,7 +263,7 @@ one_run() {
     [ -f "$script" ] || { log "skipped $name on $(basename "$cfgdir"): $script does not exist"; return 0; }
     step "$run/session.json" "$mdir/model" "$mdir/search.tsv" "$script" \
         -- run_search "$run" "$mdir/model" "$mdir/search.tsv" "$nocache" "$pseed" --policy "$script" "$@"
-    step "$run/export" "$run/session.json" -- "${NICE[@]}" "$AXF" export "$run/session.json" --out "$run/export"
+    step "$run/export" "$run/session.json" -- run_export "$run"
     local split path
     while read -r split path; do
         step "$run/eval-$split.json" "$run/export" "$mdir/model" "$path" \

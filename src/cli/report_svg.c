@@ -356,10 +356,9 @@ static void plot_steps(FILE *f, const rep_set *set)
             range_add(&ylo, &yhi, y_step(set, r, s));
     }
     p.ax = nice_axis(0, xhi, 1);
-    if (p.ax.step < 1) { /* steps are whole numbers */
-        p.ax.step = 1;
-        p.ax.decimals = 0;
-    }
+    if (p.ax.step != floor(p.ax.step)) /* steps are whole numbers: 0.5 -> 1, 2.5 -> 2 */
+        p.ax.step = p.ax.step < 1 ? 1 : floor(p.ax.step);
+    p.ax.decimals = 0;
     p.ax.lo = 0;
     p.ax.hi = ceil(xhi / p.ax.step) * p.ax.step;
     p.ay = nice_axis(ylo, yhi, 1);
