@@ -11,8 +11,8 @@ set_tests_properties(report_steps PROPERTIES LABELS "unit")
 
 # The whole experiment pipeline on the demo task and model (a few minutes; not under ASan).
 add_test(NAME report_experiment_quick
-         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/experiment.sh --quick --skip-if-missing
-                 --axf $<TARGET_FILE:axf> --data ${AXF_DATA_DIR} --out ${CMAKE_CURRENT_BINARY_DIR}/experiment-quick)
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_report_quick.sh $<TARGET_FILE:axf>
+                 ${CMAKE_CURRENT_SOURCE_DIR} ${AXF_DATA_DIR} ${CMAKE_CURRENT_BINARY_DIR}/experiment-quick)
 set_tests_properties(report_experiment_quick PROPERTIES LABELS "slow" SKIP_RETURN_CODE 77 TIMEOUT 1200)
 
 # Sessions written by the real session module (format agreement between writer and reader).

@@ -266,7 +266,7 @@ int main(int argc, char **argv)
         g_scripts = argv[1];
     axf_set_threads(1);
     lt_fixture fx;
-    if (lt_fixture_make(&fx, 4, 32, 4, 64, 300, 11)) {
+    if (lt_fixture_make(&fx, 4, 32, 4, 64, 200, 12)) {
         fprintf(stderr, "cannot build the fixture\n");
         return 1;
     }

@@ -1,4 +1,20 @@
-# Screen tests (label tui): the real axf binary driven in tmux; see tests/tui/README.md.
+# Screen tests (label tui): the real axf binary driven in tmux (tests/tui/lib.sh: send-keys, then
+# poll capture-pane for a marker; no fixed sleeps). They skip (exit 77) only where tmux is missing.
 # The policy lookup of `axf demo` falls back to the source tree's scripts/ folder.
 set_source_files_properties(${CMAKE_SOURCE_DIR}/src/cli/cmd_tui.c PROPERTIES
   COMPILE_DEFINITIONS "AXF_SOURCE_DIR=\"${CMAKE_SOURCE_DIR}\"")
+
+# The demo model every screen test opens (and the example sessions were made on): trained once
+# per build folder from its seed (bit for bit the model `axf demo` caches).
+set(AXF_TUI_DEMO ${CMAKE_CURRENT_BINARY_DIR}/tui-demo)
+add_test(NAME tui_demo_model
+         COMMAND sh -c "[ -f '${AXF_TUI_DEMO}/complete' ] || { '$<TARGET_FILE:axf>' demo-model --out '${AXF_TUI_DEMO}' --seed 2024 --threads 2 >/dev/null && touch '${AXF_TUI_DEMO}/complete'; }")
+set_tests_properties(tui_demo_model PROPERTIES LABELS "tui" FIXTURES_SETUP tui_model TIMEOUT 900)
+
+set(AXF_TUI_ARGS $<TARGET_FILE:axf> ${AXF_TUI_DEMO}/model ${AXF_TUI_DEMO}/search.tsv ${AXF_TUI_DEMO}/heldout.tsv
+    ${CMAKE_SOURCE_DIR}/scripts)
+foreach(t session compact mono)
+  add_test(NAME tui_${t} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/tui/${t}.sh ${AXF_TUI_ARGS})
+  set_tests_properties(tui_${t} PROPERTIES LABELS "tui" FIXTURES_REQUIRED tui_model SKIP_RETURN_CODE 77
+                       TIMEOUT 600 RESOURCE_LOCK tui_cpu)
+endforeach()

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# scripts/experiment.sh --quick end to end on the demo task and model (a few minutes): every policy
+# runs, exports and is evaluated, the results sidecar and the reports are written, and a second
+# run finds every step up to date (make-like). Exit 77 (skipped) when a command is not built yet.
+# usage: test_report_quick.sh AXF REPO_DIR DATA_DIR OUT_DIR
+set -u
+axf=$1 repo=$2 data=$3 out=$4
+py=/usr/bin/python3
+bash "$repo/scripts/experiment.sh" --quick --clean --skip-if-missing --axf "$axf" --data "$data" --out "$out" \
+    2>"$out.log"
+st=$?
+[ $st = 77 ] && exit 77
+if [ $st != 0 ]; then
+    tail -30 "$out.log" >&2
+    echo "FAIL: experiment.sh --quick exited $st" >&2
+    exit 1
+fi
+fail=0
+$py - "$out" <<'PY' || fail=1
+import json, os, sys, xml.etree.ElementTree as ET
+out = sys.argv[1]
+r = json.load(open(os.path.join(out, "results-heldout.json")))
+labels = {x["label"] for x in r["runs"]}
+want = {"axformer (reference rule)", "axformer (loss rule)", "heads_gradient", "drop_layers",
+        "hard attention only (stage A)"}
+assert want <= labels, ("policies missing", want - labels)
+assert {x["seed"] for x in r["runs"]} == {1, 2}, "two fine-tuning seeds"
+for x in r["runs"]:
+    assert 0 <= x["report"]["baseline"] <= 1 and 0 <= x["report"]["export"] <= 1, x
+    assert x["speed"]["baseline_tok_s"] > 0 and x["speed"]["export_tok_s"] > 0, x
+    assert x["file_bytes"]["export"] <= x["file_bytes"]["baseline"], x
+    assert x["search"]["layer_evals"] >= 0, x
+root = ET.parse(os.path.join(out, "report", "demo-tiny-heldout.svg")).getroot()
+pts = [g for g in root.iter("{http://www.w3.org/2000/svg}g") if g.get("class") == "pt" and g.get("data-kind") == "size"]
+assert len(pts) == len(r["runs"]), (len(pts), len(r["runs"]))
+md = open(os.path.join(out, "README.fragment.md")).read()
+assert "| demo/tiny | drop_layers |" in md and "Mean ± sample standard deviation" in md, md[:400]
+PY
+# rerun: nothing to recompute
+bash "$repo/scripts/experiment.sh" --quick --axf "$axf" --data "$data" --out "$out" 2>"$out.rerun.log" || fail=1
+grep -q "done: 0 steps run" "$out.rerun.log" || { echo "FAIL: rerun recomputed: $(grep 'run:' "$out.rerun.log" | head)" >&2; fail=1; }
+[ $fail = 0 ] && echo "experiment --quick: ok ($(grep -o 'done: .*' "$out.log"))" >&2
+exit $fail
