@@ -19,6 +19,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 PY = "/usr/bin/python3"
 PAUSE = 0.2  # s between passes: lets the previous peer's spinning BLAS/ORT threads go to sleep
+BUSY = 0.15  # share of the machine's CPU time used by others (while ours idle) that counts as busy
+WAIT_IDLE = 30.0  # at most this many seconds of waiting for a quiet machine before each pass
 
 
 class Server:
@@ -62,6 +64,18 @@ class Server:
         self.p.wait(timeout=60)
 
 
+def cpu_busy(dt):
+    """Share of all CPUs' time spent non-idle over the next dt seconds (our peers are idle then)."""
+    def snap():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return sum(v), v[3] + v[4]
+    t0, i0 = snap()
+    time.sleep(dt)
+    t1, i1 = snap()
+    return 1.0 - (i1 - i0) / max(1, t1 - t0)
+
+
 def load1():
     with open("/proc/loadavg") as f:
         return float(f.read().split()[0])
@@ -70,24 +84,33 @@ def load1():
 def time_case(out, case, threads, runs, servers):
     peers = [s.name for s in servers]
 
-    def one(name):
+    def one(name, rec=None):
+        # Wait for the other users' CPU use to drop (bounded), and record what it was.
         time.sleep(PAUSE)
-        return next(s for s in servers if s.name == name).run()
+        waited, busy = 0.0, cpu_busy(0.25)
+        while busy > BUSY and waited < WAIT_IDLE:
+            waited += 1.0
+            busy = cpu_busy(1.0)
+        x = next(s for s in servers if s.name == name).run()
+        if rec is not None:
+            rec.append(round(busy, 3))
+        return x
 
-    res = {p: {"times": [], "load": []} for p in peers}
+    res = {p: {"times": [], "load": [], "busy": []} for p in peers}
     for p in peers:  # warm-up (first touch of weights, lazy allocations, JIT profiling): one more if short
         if one(p)["t"] < 1.0:
             one(p)
     for r in range(runs):
         k = r % len(peers)
         for p in peers[k:] + peers[:k]:
-            x = one(p)
+            x = one(p, res[p]["busy"])
             res[p]["times"].append(x["t"])
             res[p]["load"].append(load1())
             if "floor_t" in x:
-                res.setdefault("floor", {"peer": "floor", "times": [], "load": []})
+                res.setdefault("floor", {"peer": "floor", "times": [], "load": [], "busy": []})
                 res["floor"]["times"].append(x["floor_t"])
                 res["floor"]["load"].append(load1())
+                res["floor"]["busy"].append(res[p]["busy"][-1])
     for s in servers:
         res[s.name]["logits"] = s.logits()
         res[s.name].update({k: v for k, v in s.hello.items() if k not in ("ready", "ok")})
@@ -96,10 +119,11 @@ def time_case(out, case, threads, runs, servers):
         with open(os.path.join(out, "raw", "%s.t%d.%s.json" % (case, threads, p)), "w") as f:
             json.dump(r, f)
     med = {p: sorted(r["times"])[len(r["times"]) // 2] for p, r in res.items()}
-    print("driver: %s, %d thread(s): medians %s; load %.1f-%.1f" % (
-        case, threads, ", ".join("%s %.4f s" % kv for kv in med.items()),
-        min(x for r in res.values() for x in r["load"]), max(x for r in res.values() for x in r["load"])),
-        file=sys.stderr)
+    busy = sorted(x for r in res.values() for x in r["busy"])
+    print("driver: %s, %d thread(s): medians %s; load %.1f-%.1f; others' CPU share before a pass: median %.0f%%, max %.0f%%"
+          % (case, threads, ", ".join("%s %.4f s" % kv for kv in med.items()),
+             min(x for r in res.values() for x in r["load"]), max(x for r in res.values() for x in r["load"]),
+             100 * busy[len(busy) // 2], 100 * busy[-1]), file=sys.stderr)
 
 
 def main():

@@ -97,8 +97,13 @@ def main():
                         row["axf"]["vs_" + peer] = row[peer]["median_s"] / row["axf"]["median_s"]
             res["cases"][case]["threads"][t] = row
     lines = []
+    busy = sorted(x for r in runs.values() for x in r.get("busy", []))
+    if busy:
+        res["others_cpu_share"] = {"median": busy[len(busy) // 2], "max": busy[-1]}
+        a.note += (" Other users' share of the CPUs just before a pass (the driver waits up to 30 s for it to"
+                   " drop below 15%%): median %.0f%%, max %.0f%%." % (100 * busy[len(busy) // 2], 100 * busy[-1]))
     if a.note:
-        lines.append(a.note)
+        lines.append(a.note.strip())
         lines.append("")
     lines.append("| case | threads | " + " | ".join(TITLES[p] for p in PEERS) +
                  " | axf ÷ ORT | axf ÷ PyTorch tuned | axf ÷ PyTorch eager | floor ÷ axf |")
@@ -167,6 +172,29 @@ def main():
                   "medians of its own runs):", "",
                   "| case | threads | engine tok/s | GEMM floor tok/s | non-GEMM share | this table's axf / floor tok/s |",
                   "|---|---|---|---|---|---|"] + bench
+    cli = []
+    for t in threads:
+        p = os.path.join(a.out, "raw", "sst2_full.t%d.axf_eval.txt" % t)
+        if os.path.exists(p):
+            with open(p) as f:
+                kv = dict(line.strip().split("=", 1) for line in f if "=" in line)
+            if "tokens_per_s" in kv:
+                res.setdefault("axf_eval", {})[t] = kv
+                cli.append("| %d | %s | %s | %s | %s |" % (t, kv.get("examples", "?"), kv.get("tokens_per_s"),
+                                                         kv.get("engine_s"), kv.get("tokenize_s")))
+    p = os.path.join(a.out, "raw", "sst2_base.axf_predict.tsv")
+    ref = runs.get(("sst2_base", threads[-1], "torch_eager"), {}).get("logits") if threads else None
+    if os.path.exists(p) and ref:
+        with open(p) as f:
+            got = [[float(x) for x in line.split("\t")[2:]] for line in f if line.strip()]
+        d = maxdiff(got, ref)
+        res["axf_predict_maxdiff"] = d
+        cli.append("")
+        cli.append("`axf predict` on the timed SST-2 sentences (our tokenizer, CLI path) vs PyTorch eager: max |Δlogit| = %s"
+                   % ("%.2e" % d if d is not None else "— (count mismatch)"))
+    if cli:
+        lines += ["", "End to end, `axf eval` on all SST-2 dev sentences (batches of 32, file order):", "",
+                  "| threads | examples | tokens/s | engine s | tokenize s |", "|---|---|---|---|---|"] + cli
     text = "\n".join(lines) + "\n"
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump(res, f, indent=1)

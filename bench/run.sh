@@ -7,7 +7,8 @@
 # usage: bench/run.sh [--quick] [--threads "1 2"] [--runs N] [--sst2-n N] [--axf PATH] [--no-axf]
 #   --quick     2 threads only, 3 runs, 64 SST-2 sentences (about 2 minutes)
 #   --sst2-n N  time the first N SST-2 dev sentences (default 256; 0 = all 872, much longer)
-#   --axf PATH  use this axf binary instead of building build-bench/
+#   --axf PATH  use this axf binary (and the libaxf_core.a beside it) instead of building build-bench/
+#   --data DIR  the shared data folder (default ../shared/data beside the repository)
 # Needs /usr/bin/python3 with Debian's python3-torch, node + npm (onnxruntime-node is installed into
 # bench/node_modules with --ignore-scripts: the package ships its CPU binary, only the optional
 # CUDA download of its install script would fail here).
@@ -23,6 +24,7 @@ SST2_N=256
 AXF=""
 BUILD_AXF=1
 QUICK=0
+DATA="$ROOT/../shared/data"
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1; THREADS="2"; RUNS=3; SST2_N=64 ;;
@@ -31,6 +33,7 @@ while [ $# -gt 0 ]; do
         --sst2-n) SST2_N="$2"; shift ;;
         --axf) AXF="$2"; BUILD_AXF=0; shift ;;
         --no-axf) BUILD_AXF=0 ;;
+        --data) DATA="$2"; shift ;;
         -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -72,7 +75,7 @@ fi
 rm -rf "$OUT/raw"
 mkdir -p "$OUT/raw"
 log "writing models, ONNX exports and inputs"
-"$PY" -W ignore "$HERE/prepare.py" --out "$OUT" --sst2-n "$SST2_N"
+"$PY" -W ignore "$HERE/prepare.py" --out "$OUT" --sst2-n "$SST2_N" --data "$DATA"
 
 LOAD_START="$(load1)"
 for t in $THREADS; do
@@ -90,6 +93,16 @@ if [ -n "$AXF" ]; then
                 --threads "$t" --reps "$RUNS" > "$OUT/raw/$1.t$t.axf_bench.txt" || log "axf bench failed for $1"
         done
     done
+fi
+if [ -n "$AXF" ]; then
+    # End to end through the CLI: `axf eval` on all 872 SST-2 dev sentences (tokenization included,
+    # reported apart), and `axf predict` logits on the timed SST-2 case against PyTorch's.
+    for t in $THREADS; do
+        "$AXF" eval "$OUT/models/base" "$DATA/sst2_glue/dev.tsv" --batch 32 --threads "$t" \
+            > "$OUT/raw/sst2_full.t$t.axf_eval.txt" || log "axf eval failed"
+    done
+    "$AXF" predict "$OUT/models/base" "$OUT/inputs/sst2_base.tsv" --batch 32 > "$OUT/raw/sst2_base.axf_predict.tsv" ||
+        log "axf predict failed"
 fi
 LOAD_END="$(load1)"
 
