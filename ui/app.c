@@ -506,6 +506,11 @@ int axf_ui_run(const axf_ui_opts *o, axf_err *err)
                 had_snap = 1;
                 a->cur_layer = a->view.snap.facts.n_layers - 1;
                 axf_app_layout(a);
+                for (int i = 0; i < a->n_cols; i++)
+                    if (a->colv[i].kind == AXF_COL_HEAD) { /* start on the top layer's first head */
+                        a->cur_col = i;
+                        break;
+                    }
             }
             if (a->view.have_snap && a->cur_layer >= a->view.snap.facts.n_layers)
                 a->cur_layer = a->view.snap.facts.n_layers - 1;

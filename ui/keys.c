@@ -434,8 +434,8 @@ int axf_keys_status(const char *const **pairs, int cols)
     static const char *wide[] = {"←↑↓→", "move", "p", "prune", "u", "undo", "r", "redo", "s", "step",
                                  "a", "run/pause", "t", "hard-attn", "i", "measure", ":", "lua",
                                  "w", "save", "?", "help", "q", "quit"};
-    static const char *narrow[] = {"p", "prune", "u", "undo", "r", "redo", "s", "step", "a", "run",
-                                   "t", "hard", "i", "measure", "?", "help", "q", "quit"};
+    static const char *narrow[] = {"?", "help", "q", "quit", "p", "prune", "u", "undo", "r", "redo",
+                                   "s", "step", "a", "run", "t", "hard", "i", "measure"};
     static const char *wide_a[] = {"arrows", "move", "p", "prune", "u", "undo", "r", "redo", "s", "step",
                                    "a", "run/pause", "t", "hard-attn", "i", "measure", ":", "lua",
                                    "w", "save", "?", "help", "q", "quit"};

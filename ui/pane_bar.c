@@ -47,7 +47,7 @@ static void title_draw(axf_pane *p, axf_app *a)
             state = v->policy_steps ? (t->utf8 ? "⏸ paused" : "= paused") : "ready";
         else
             state = axf_lua_state_name((axf_lua_state)v->policy_state);
-        snprintf(pol, sizeof pol, "%s %s%s", v->policy_name, state, sep);
+        snprintf(pol, sizeof pol, "%s %s%s", v->policy_file[0] ? v->policy_file : v->policy_name, state, sep);
     }
     char step[48] = "";
     if (v->have_snap)

@@ -415,7 +415,8 @@ static void heatmap_draw(axf_pane *p, axf_app *a)
     else if (!v->have_imp || v->imp_kind != (int)axf_measure_kind(a->measure))
         snprintf(rt, sizeof rt, "measuring…");
     else if (v->imp_stale)
-        snprintf(rt, sizeof rt, "of an earlier plan");
+        snprintf(rt, sizeof rt, a->prog.busy && !strncmp(a->prog.label, "importance", 10)
+                                    ? "earlier plan's · measuring…" : "earlier plan's");
     else
         snprintf(rt, sizeof rt, "%.1fs", v->imp.seconds);
     axf_draw_box(w, title, rt, 0);
@@ -460,7 +461,7 @@ static void heatmap_draw(axf_pane *p, axf_app *a)
         else if (c.kind == AXF_COL_FFN)
             snprintf(hd, sizeof hd, places[i].w > 4 ? "  ffn" : " ffn");
         if (*hd && places[i].x + places[i].w < p->w)
-            axf_put(w, y, places[i].x, places[i].w, i == a->cur_col ? t->accent : t->head, hd);
+            axf_put(w, y, places[i].x, places[i].w, i == a->cur_col ? t->accent | A_UNDERLINE : t->head, hd);
     }
     if (hard_x + 4 < p->w)
         axf_put(w, y, hard_x, 4, t->head, "hard");
@@ -483,9 +484,9 @@ static void heatmap_draw(axf_pane *p, axf_app *a)
                 char lab[16];
                 snprintf(lab, sizeof lab, "L%d", l);
                 int st = cell_state(v, c, l);
-                attr_t at = st == 1 ? t->removed : l == a->cur_layer ? t->accent : t->head;
+                attr_t at = st == 1 ? t->removed : l == a->cur_layer ? t->accent | A_UNDERLINE : t->head;
                 if (cursor)
-                    at |= A_REVERSE;
+                    at = (at & ~A_UNDERLINE) | A_REVERSE;
                 wattron(w, at);
                 mvwprintw(w, y, places[i].x, "%-*s", label_w, lab);
                 wattroff(w, at);

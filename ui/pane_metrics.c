@@ -211,8 +211,8 @@ static void metrics_draw(axf_pane *p, axf_app *a)
             int x = 2 + col * (colw + 1), y = 1 + row;
             char line[96];
             snprintf(line, sizeof line, "%s %s ", r[i].base, t->g_arrow);
-            int lw = 13;
-            axf_put(w, y, x, lw, A_NORMAL, short_label(r[i].label));
+            int lw = 14;
+            axf_put(w, y, x, lw - 1, A_NORMAL, short_label(r[i].label));
             int cx = x + lw;
             int rem = colw - lw;
             cx += axf_put(w, y, cx, rem, t->dim, line);

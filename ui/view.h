@@ -89,6 +89,7 @@ typedef struct axf_view {
     int policy_running;          /* the user asked for run (a) */
     int policy_steps;
     char policy_name[64];
+    char policy_file[64];        /* base name of the policy file */
     char policy_msg[256];
 
     char message[256];           /* last one-line message for the status bar */

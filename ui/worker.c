@@ -21,11 +21,16 @@
 
 #define QCAP 64
 
+/* Importance results by kind and plan, so that undo, redo and replay walks show the values of a
+ * plan measured before at once. */
+#define IMP_CACHE 24
 typedef struct imp_slot {
-    axf_plan *plan;            /* plan the values (or the error) belong to; NULL = never */
+    int kind;
+    axf_plan *plan;            /* plan the values (or the error) belong to; NULL = free slot */
     axf_importance imp;
     int ok;
     char err[160];
+    unsigned long used;        /* for least-recently-used eviction */
 } imp_slot;
 
 struct axf_worker {
@@ -51,7 +56,8 @@ struct axf_worker {
     axf_session *s;
     axf_luahost *h;
     int want_kind;
-    imp_slot imp[AXF_IMP_KIND_COUNT];
+    imp_slot imp[IMP_CACHE];
+    unsigned long imp_clock;
     axf_plan *speed_plan, *ho_plan;
     int speed_failed, ho_failed;
     double tok_cur, tok_base;
@@ -62,6 +68,11 @@ struct axf_worker {
     char session_path[512], autosave_path[512];
     int user_dirty;
     int autosave_failed;
+    /* what the user saved (or opened): commits so far, cursor, trials; the screen asks before
+     * quitting when the session is elsewhere, so walking a replay back to where it was is clean */
+    long gen, last_hl;
+    double last_time;
+    long saved_sig[3];
 };
 
 /* ---- small helpers ---- */
@@ -240,11 +251,33 @@ static void default_autosave(char *out, size_t n)
 
 /* Called after everything that may change the session: a change the user has not saved yet is
  * remembered, and written to the autosave file at once (atomic write) so a kill loses nothing. */
+static void state_sig(axf_worker *w, long sig[3])
+{
+    int hl = axf_session_history_len(w->s);
+    axf_history_entry e;
+    double t = hl > 0 && !axf_session_history_get(w->s, hl - 1, &e) ? e.time : 0;
+    if (hl != w->last_hl || t != w->last_time) /* something was committed */
+        w->gen++;
+    w->last_hl = hl;
+    w->last_time = t;
+    sig[0] = w->gen;
+    sig[1] = axf_session_cursor(w->s);
+    sig[2] = axf_session_trials_len(w->s);
+}
+
+static void mark_saved(axf_worker *w)
+{
+    state_sig(w, w->saved_sig);
+    w->user_dirty = 0;
+}
+
 static void after_change(axf_worker *w)
 {
+    long sig[3];
+    state_sig(w, sig);
+    w->user_dirty = memcmp(sig, w->saved_sig, sizeof sig) != 0;
     if (!axf_session_dirty(w->s))
         return;
-    w->user_dirty = 1;
     axf_err err;
     if (axf_session_save(w->s, w->autosave_path, &err)) {
         if (!w->autosave_failed)
@@ -300,6 +333,50 @@ static void fill_trial(axf_view_trial *t, const axf_trial_entry *e)
     t->seconds = e->seconds;
 }
 
+static imp_slot *imp_find(axf_worker *w, int kind, const axf_plan *plan)
+{
+    for (int i = 0; i < IMP_CACHE; i++) {
+        imp_slot *e = &w->imp[i];
+        if (e->plan && e->kind == kind && axf_plan_equal(e->plan, plan)) {
+            e->used = ++w->imp_clock;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static const imp_slot *imp_latest(axf_worker *w, int kind)
+{
+    const imp_slot *best = NULL;
+    for (int i = 0; i < IMP_CACHE; i++) {
+        const imp_slot *e = &w->imp[i];
+        if (e->plan && e->kind == kind && e->ok && (!best || e->used > best->used))
+            best = e;
+    }
+    return best;
+}
+
+/* A slot for the committed plan (the least recently used one is reused). */
+static imp_slot *imp_new(axf_worker *w, int kind)
+{
+    imp_slot *e = &w->imp[0];
+    for (int i = 0; i < IMP_CACHE; i++) {
+        if (!w->imp[i].plan) {
+            e = &w->imp[i];
+            break;
+        }
+        if (w->imp[i].used < e->used)
+            e = &w->imp[i];
+    }
+    axf_plan_free(e->plan);
+    e->plan = axf_plan_clone(axf_session_plan(w->s));
+    e->kind = kind;
+    e->ok = 0;
+    e->err[0] = 0;
+    e->used = ++w->imp_clock;
+    return e;
+}
+
 static void publish(axf_worker *w)
 {
     if (!w->s)
@@ -339,10 +416,14 @@ static void publish(axf_worker *w)
                 fill_trial(&after[na++], &e);
         }
     }
-    const imp_slot *is = &w->imp[w->want_kind];
     const axf_plan *plan = axf_session_plan(w->s);
-    int imp_have = is->plan && is->ok;
-    int imp_stale = imp_have && !axf_plan_equal(is->plan, plan);
+    const imp_slot *is = imp_find(w, w->want_kind, plan);
+    int imp_stale = 0;
+    if (!is) { /* not measured for this plan (yet): show the latest values of this kind */
+        is = imp_latest(w, w->want_kind);
+        imp_stale = 1;
+    }
+    int imp_have = is && is->ok;
     int lua_state = w->h ? (int)axf_luahost_state(w->h) : AXF_LUA_NONE;
 
     pthread_mutex_lock(&w->mu);
@@ -369,7 +450,7 @@ static void publish(axf_worker *w)
     v->imp_stale = imp_stale;
     if (imp_have)
         v->imp = is->imp;
-    copy_str(v->imp_err, sizeof v->imp_err, is->plan && !is->ok ? is->err : "");
+    copy_str(v->imp_err, sizeof v->imp_err, is && !is->ok && !imp_stale ? is->err : "");
     v->have_holdout = w->have_ho;
     v->holdout_stale = w->have_ho && (!w->ho_plan || !axf_plan_equal(w->ho_plan, plan));
     v->ho_base = w->ho_base;
@@ -383,6 +464,10 @@ static void publish(axf_worker *w)
     v->policy_running = atomic_load(&w->run_req);
     v->policy_steps = w->h ? axf_luahost_steps(w->h) : 0;
     copy_str(v->policy_name, sizeof v->policy_name, w->h ? axf_luahost_policy_name(w->h) : "");
+    {
+        const char *pf = w->o.policy_path ? strrchr(w->o.policy_path, '/') : NULL;
+        copy_str(v->policy_file, sizeof v->policy_file, pf ? pf + 1 : w->o.policy_path);
+    }
     copy_str(v->policy_msg, sizeof v->policy_msg, w->h ? axf_luahost_message(w->h) : "");
     copy_str(v->session_path, sizeof v->session_path, w->session_path);
     copy_str(v->autosave_path, sizeof v->autosave_path, w->autosave_path);
@@ -423,6 +508,24 @@ static void log_history(axf_worker *w)
 }
 
 /* ---- opening ---- */
+
+/* A model folder's own name ("models/x/" -> "x"), with its parent when it is just "model". */
+static void title_from_dir(char *out, size_t n, const char *dir)
+{
+    char tmp[256];
+    copy_str(tmp, sizeof tmp, dir);
+    size_t l = strlen(tmp);
+    while (l > 1 && tmp[l - 1] == '/')
+        tmp[--l] = 0;
+    char *b = strrchr(tmp, '/');
+    if (b && b > tmp && !strcmp(b + 1, "model")) {
+        *b = 0;
+        char *pb = strrchr(tmp, '/');
+        *b = '/';
+        b = pb;
+    }
+    copy_str(out, n, b ? b + 1 : tmp);
+}
 
 static int open_session(axf_worker *w, axf_err *err)
 {
@@ -466,6 +569,13 @@ static int open_session(axf_worker *w, axf_err *err)
         return -1;
     if (!load && holdout && axf_session_set_holdout(w->s, holdout, err))
         return axf_err_prefix(err, "held-out split %s", holdout);
+    if (load && !w->o.title && !w->o.model_dir) { /* name the screen after the recorded model */
+        char tmp[256];
+        copy_str(tmp, sizeof tmp, axf_session_model_dir(w->s));
+        pthread_mutex_lock(&w->mu);
+        title_from_dir(w->v.title, sizeof w->v.title, tmp);
+        pthread_mutex_unlock(&w->mu);
+    }
     if (w->o.session_path)
         copy_str(w->session_path, sizeof w->session_path, w->o.session_path);
 
@@ -626,7 +736,7 @@ static void cmd_save(axf_worker *w, const char *path)
     }
     if (p != w->session_path)
         copy_str(w->session_path, sizeof w->session_path, p);
-    w->user_dirty = 0;
+    mark_saved(w);
     message(w, 0, "saved %s (%d steps)", w->session_path, axf_session_history_len(w->s));
 }
 
@@ -704,8 +814,8 @@ static void exec_cmd(axf_worker *w, const axf_wcmd *c)
     case AXF_WCMD_MEASURE:
         if (c->arg >= 0 && c->arg < AXF_IMP_KIND_COUNT) {
             w->want_kind = c->arg;
-            imp_slot *is = &w->imp[w->want_kind];
-            if (is->plan && !is->ok) { /* asked again: try again */
+            imp_slot *is = imp_find(w, w->want_kind, axf_session_plan(w->s));
+            if (is && !is->ok) { /* asked again: try again */
                 axf_plan_free(is->plan);
                 is->plan = NULL;
             }
@@ -738,7 +848,7 @@ static int background_pending(axf_worker *w)
         return 0;
     if (!w->ho_failed && n_holdout(w->s) > 0 && !plan_is(w->ho_plan, w->s))
         return 1;
-    if (!plan_is(w->imp[w->want_kind].plan, w->s))
+    if (!imp_find(w, w->want_kind, axf_session_plan(w->s)))
         return 1;
     if (!w->speed_failed && !plan_is(w->speed_plan, w->s))
         return 1;
@@ -762,8 +872,7 @@ static void background(axf_worker *w)
         }
         return;
     }
-    imp_slot *is = &w->imp[w->want_kind];
-    if (!plan_is(is->plan, w->s)) {
+    if (!imp_find(w, w->want_kind, axf_session_plan(w->s))) {
         char label[64];
         snprintf(label, sizeof label, "importance (%s)", axf_imp_kind_name(w->want_kind));
         work_begin(w, label, 1);
@@ -775,8 +884,7 @@ static void background(axf_worker *w)
             return; /* preempted: computed again when idle */
         if (r == AXF_CANCELLED)
             axf_err_set(&err, "cancelled (i asks again)");
-        axf_plan_free(is->plan);
-        is->plan = axf_plan_clone(axf_session_plan(w->s));
+        imp_slot *is = imp_new(w, w->want_kind);
         is->ok = r == 0;
         if (r == 0)
             is->imp = imp;
@@ -819,6 +927,7 @@ static void *worker_main(void *arg)
                  w->v.title, f.n_layers, f.n_heads, f.n_search, b.loss, f.metric_name, 100 * b.metric);
         logf_add(w, AXF_LOG_INFO, axf_session_cursor(w->s), "autosave: %s", w->autosave_path);
     }
+    mark_saved(w);
     publish(w);
 
     for (;;) {
@@ -868,22 +977,8 @@ axf_worker *axf_worker_start(const axf_ui_opts *o, axf_err *err)
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     copy_str(w->v.title, sizeof w->v.title, w->o.title ? w->o.title : "");
-    if (!*w->v.title && w->o.model_dir) {
-        /* the folder's own name ("models/x/" -> "x"), with its parent when it is just "model" */
-        char tmp[256];
-        copy_str(tmp, sizeof tmp, w->o.model_dir);
-        size_t l = strlen(tmp);
-        while (l > 1 && tmp[l - 1] == '/')
-            tmp[--l] = 0;
-        char *b = strrchr(tmp, '/');
-        if (b && b > tmp && !strcmp(b + 1, "model")) {
-            *b = 0;
-            char *pb = strrchr(tmp, '/');
-            *b = '/';
-            b = pb;
-        }
-        copy_str(w->v.title, sizeof w->v.title, b ? b + 1 : tmp);
-    }
+    if (!*w->v.title && w->o.model_dir)
+        title_from_dir(w->v.title, sizeof w->v.title, w->o.model_dir);
     if (!*w->v.title && w->o.session_path)
         copy_str(w->v.title, sizeof w->v.title, w->o.session_path);
     w->v.imp_kind = AXF_IMP_EXACT;
@@ -916,7 +1011,7 @@ void axf_worker_stop(axf_worker *w)
     pthread_join(w->th, NULL);
     axf_luahost_free(w->h);
     axf_session_free(w->s);
-    for (int k = 0; k < AXF_IMP_KIND_COUNT; k++)
+    for (int k = 0; k < IMP_CACHE; k++)
         axf_plan_free(w->imp[k].plan);
     axf_plan_free(w->speed_plan);
     axf_plan_free(w->ho_plan);

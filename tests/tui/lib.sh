@@ -90,3 +90,20 @@ tui_plan_rows() {
 json_get() {
     python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
 }
+
+# tui_wait_plan CMD: wait until the heatmap rows (tui_plan_rows) satisfy the shell test CMD, which
+# reads them from $ROWS, e.g. tui_wait_plan '! printf %s "$ROWS" | grep -q ×'
+tui_wait_plan() {
+    local cond=$1 limit=${2:-60} start ROWS
+    start=$(date +%s)
+    while :; do
+        ROWS=$(tui_plan_rows)
+        if eval "$cond"; then
+            return 0
+        fi
+        if [ $(( $(date +%s) - start )) -ge "$limit" ]; then
+            tui_fail "timeout (${limit}s) waiting for the heatmap: $cond"
+        fi
+        sleep 0.1
+    done
+}

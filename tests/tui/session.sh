@@ -75,7 +75,7 @@ tui_keys '['
 tui_wait "step 3/4"
 tui_keys '{'
 tui_wait "step 0/4"
-tui_gone "×"
+tui_wait_plan '! printf %s "$ROWS" | grep -q ×'
 tui_keys '}'
 tui_wait "step 4/4"
 [ "$(tui_plan_rows)" = "$PLAN1" ] || tui_fail "walking back and forth changed the plan"
