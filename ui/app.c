@@ -75,14 +75,15 @@ static void place(axf_app *a, int id, int y, int x, int h, int w)
         p->win = newwin(h, w, y, x);
 }
 
-static int metrics_rows(const axf_app *a)
+/* Rows of the metrics table; compact: the taller of its two columns (quality, cost). */
+static int metrics_rows(const axf_app *a, int compact)
 {
-    int n = 7; /* loss, acc, no worse, params, FLOPs, size, speed */
+    int q = 3; /* loss, accuracy, no worse */
     if (a->view.have_snap && strcmp(a->view.snap.facts.metric_name, "accuracy"))
-        n++;
+        q++;
     if (a->view.have_snap && a->view.snap.facts.n_holdout)
-        n += 2;
-    return n;
+        q += 2;
+    return compact ? (q > 4 ? q : 4) : q + 4;
 }
 
 void axf_app_layout(axf_app *a)
@@ -96,10 +97,9 @@ void axf_app_layout(axf_app *a)
     int body = H - 2;
     int hm_h = axf_heatmap_height(a, 0);
     if (a->compact) {
-        int mr = metrics_rows(a);
-        int met_h = (mr + 1) / 2 + 2;
+        int met_h = metrics_rows(a, 1) + 2;
         if (H >= 40)
-            met_h = mr + 3; /* room for the table */
+            met_h = metrics_rows(a, 0) + 3; /* room for the table */
         int bottom_min = 4;
         if (hm_h > body - met_h - bottom_min)
             hm_h = body - met_h - bottom_min;
@@ -134,7 +134,7 @@ void axf_app_layout(axf_app *a)
             hm_h = body - 6;
         place(a, AXF_PANE_HEATMAP, 1, 0, hm_h, lw);
         place(a, AXF_PANE_LOG, 1 + hm_h, 0, body - hm_h, lw);
-        int met_h = metrics_rows(a) + 3;
+        int met_h = metrics_rows(a, 0) + 3;
         place(a, AXF_PANE_METRICS, 1, lw, met_h, rw);
         int rest = body - met_h;
         if (a->teach) {
@@ -443,8 +443,8 @@ int axf_ui_run(const axf_ui_opts *o, axf_err *err)
     axf_app *a = &app;
     memset(a, 0, sizeof *a);
     a->opts = o;
-    a->teach = o->teach || o->demo;
-    a->bottom = o->demo ? AXF_BOTTOM_TEACH : AXF_BOTTOM_LOG;
+    a->teach = 1; /* the side panel of the wide layout; x hides it */
+    a->bottom = o->demo || o->teach ? AXF_BOTTOM_TEACH : AXF_BOTTOM_LOG;
     a->measure = AXF_MEASURE_LOSS;
     a->cur_col = 1;
     const axf_pane_class *cls[AXF_PANE_COUNT] = {&axf_pane_title, &axf_pane_heatmap, &axf_pane_metrics,

@@ -49,8 +49,12 @@ static void log_draw(axf_pane *p, axf_app *a)
     if (p->scroll > 0)
         snprintf(rt, sizeof rt, "%d newer below %s PgDn", p->scroll, axf_th.g_down);
     axf_draw_box(w, "log", rt, 0);
-    /* newest entry at the bottom; long entries wrap with a hanging indent */
-    int y = rows; /* last inner row */
+    /* newest entry at the bottom; long entries wrap with a hanging indent; while the entries
+     * do not fill the pane they start at its top, as in a terminal */
+    int used = 0;
+    for (long i = v->n_log - 1 - p->scroll; i >= oldest && used < rows; i--)
+        used += axf_draw_wrapped(NULL, 0, 0, width, 0, 0, A_NORMAL, 2, 0, v->log[i % AXF_VIEW_LOG].text);
+    int y = used < rows ? used : rows; /* last row used */
     for (long i = v->n_log - 1 - p->scroll; i >= oldest && y >= 1; i--) {
         const axf_view_line *l = &v->log[i % AXF_VIEW_LOG];
         int tail = v->have_snap && l->step > v->snap.cursor;

@@ -11,6 +11,7 @@
 typedef struct mrow {
     char label[32], base[24], cur[24], delta[24];
     int sign;   /* +1 better, -1 worse, 0 neutral */
+    int cost;   /* a cost row (params, FLOPs, size, speed): right-hand column when compact */
     int stale;  /* numbers of an earlier plan */
 } mrow;
 
@@ -130,9 +131,11 @@ static int build_rows(const axf_view *v, mrow *r)
         double d = cost[i].b > 0 ? (cost[i].c - cost[i].b) / cost[i].b : 0;
         snprintf(r[n].delta, sizeof r[n].delta, "%+.1f%%", 100 * d);
         r[n].sign = better(d, 1);
+        r[n].cost = 1;
         n++;
     }
     memset(&r[n], 0, sizeof r[n]);
+    r[n].cost = 1;
     snprintf(r[n].label, sizeof r[n].label, "speed (tok/s)");
     if (v->have_speed) {
         axf_fmt_count(r[n].base, sizeof r[n].base, v->tok_s_base);
@@ -203,11 +206,11 @@ static void metrics_draw(axf_pane *p, axf_app *a)
         }
     } else {
         /* two columns of "label base → now change" */
-        int rows = inner_h, colw = inner_w / 2;
+        int colw = inner_w / 2, seen[2] = {0, 0};
         for (int i = 0; i < n; i++) {
-            int col = i / rows, row = i % rows;
-            if (col > 1)
-                break;
+            int col = r[i].cost, row = seen[col]++;
+            if (row >= inner_h)
+                continue;
             int x = 2 + col * (colw + 1), y = 1 + row;
             char line[96];
             snprintf(line, sizeof line, "%s %s ", r[i].base, t->g_arrow);

@@ -107,3 +107,8 @@ tui_wait_plan() {
         sleep 0.1
     done
 }
+
+# tui_max_cols: the widest line of the screen, in characters
+tui_max_cols() {
+    tui_screen | python3 -c 'import sys; print(max(len(l.rstrip("\n")) for l in sys.stdin))'
+}
