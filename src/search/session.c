@@ -13,14 +13,14 @@
 #include "axf/metrics.h"
 #include "../approx/afile.h"
 
-void evalbuf_alloc(evalbuf *b, int n, int C)
+void axf__evalbuf_alloc(evalbuf *b, int n, int C)
 {
     b->losses = axf_xmalloc(sizeof(float) * (size_t)n);
     b->logits = axf_xmalloc(sizeof(float) * (size_t)n * (size_t)C);
     b->preds = axf_xmalloc(sizeof(int) * (size_t)n);
 }
 
-void evalbuf_free(evalbuf *b)
+void axf__evalbuf_free(evalbuf *b)
 {
     free(b->losses);
     free(b->logits);
@@ -201,8 +201,8 @@ axf_session *axf__session_build(axf_model *m, axf_encoded *enc, axf_vocab *v, co
     s->plan = axf_plan_new(m);
     s->trial_plan = axf_plan_new(m);
     int n = enc->n, C = m->cfg.num_labels;
-    evalbuf_alloc(&s->cur_buf, n, C);
-    evalbuf_alloc(&s->trial_buf, n, C);
+    axf__evalbuf_alloc(&s->cur_buf, n, C);
+    axf__evalbuf_alloc(&s->trial_buf, n, C);
     s->l0 = axf_xmalloc(sizeof(float) * (size_t)n);
     sha_of_model(m, s->model_sha);
     sha_of_encoded(enc, s->data_sha);
@@ -336,8 +336,8 @@ void axf_session_free(axf_session *s)
     axf_plan_free(s->orig);
     axf_plan_free(s->plan);
     axf_plan_free(s->trial_plan);
-    evalbuf_free(&s->cur_buf);
-    evalbuf_free(&s->trial_buf);
+    axf__evalbuf_free(&s->cur_buf);
+    axf__evalbuf_free(&s->trial_buf);
     free(s->l0);
     free(s->model_dir);
     free(s->model_dir_use);
@@ -551,7 +551,6 @@ int axf_session_try(axf_session *s, const axf_action *acts, int n, const char *n
     axf_plan_copy(s->trial_plan, p);
     axf_plan_free(p);
     s->trial_valid = 1;
-    s->trial_version = s->version;
     s->trial_m = m;
     s->trial_seconds = secs;
     if (s->trials_len == s->trials_cap) {
@@ -783,14 +782,14 @@ int axf_session_set_holdout(axf_session *s, const char *path, axf_err *err)
 static int holdout_eval(axf_session *s, const axf_plan *p, axf_metrics *out, float *l0_out, axf_err *err)
 {
     evalbuf b;
-    evalbuf_alloc(&b, s->ho->n, s->m->cfg.num_labels);
+    axf__evalbuf_alloc(&b, s->ho->n, s->m->cfg.num_labels);
     int rc = axf_evalcache_run(s->ho_ec, p, 0, b.logits, b.losses, s->opts.progress, s->opts.progress_ud, err);
     if (rc == 0) {
         axf__metrics_compute(s, s->ho, p, s->ho_l0, &b, out);
         if (l0_out)
             memcpy(l0_out, b.losses, sizeof(float) * (size_t)s->ho->n);
     }
-    evalbuf_free(&b);
+    axf__evalbuf_free(&b);
     return rc;
 }
 

@@ -58,7 +58,6 @@ struct axf_session {
 
     evalbuf trial_buf;
     int trial_valid;             /* the last try's outputs, for reuse by apply */
-    long trial_version;
     axf_plan *trial_plan;
     axf_metrics trial_m;
     double trial_seconds;
@@ -101,7 +100,7 @@ void axf__set_committed(axf_session *s, const axf_plan *p);
 void axf__hentry_free(hentry *e);
 void axf__tentry_free(tentry *e);
 axf_action *axf__dup_actions(const axf_action *a, int n);
-void evalbuf_alloc(evalbuf *b, int n, int C);
-void evalbuf_free(evalbuf *b);
+void axf__evalbuf_alloc(evalbuf *b, int n, int C);
+void axf__evalbuf_free(evalbuf *b);
 
 #endif
