@@ -24,11 +24,12 @@ class Embeddings(nn.Module):
         self.position_embeddings = nn.Embedding(c["max_position_embeddings"], c["hidden_size"])
         self.token_type_embeddings = nn.Embedding(c["type_vocab_size"], c["hidden_size"])
         self.LayerNorm = nn.LayerNorm(c["hidden_size"], eps=c["layer_norm_eps"])
+        self.dropout = nn.Dropout(c["hidden_dropout_prob"])
 
     def forward(self, ids, types):
         pos = torch.arange(ids.shape[1], dtype=torch.long, device=ids.device).unsqueeze(0)
         e = self.word_embeddings(ids) + self.token_type_embeddings(types) + self.position_embeddings(pos)
-        return self.LayerNorm(e)
+        return self.dropout(self.LayerNorm(e))
 
 
 class SelfAttention(nn.Module):
@@ -40,6 +41,7 @@ class SelfAttention(nn.Module):
         self.query = nn.Linear(h, h)
         self.key = nn.Linear(h, h)
         self.value = nn.Linear(h, h)
+        self.dropout = nn.Dropout(c["attention_probs_dropout_prob"])
 
     def split(self, x):
         b, s, _ = x.shape
@@ -53,26 +55,27 @@ class SelfAttention(nn.Module):
         v = self.split(self.value(x))
         scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.hs)
         scores = scores + ext_mask
-        p = torch.softmax(scores, dim=-1)
+        p = self.dropout(torch.softmax(scores, dim=-1))
         ctx = torch.matmul(p, v).permute(0, 2, 1, 3).contiguous()
         return ctx.view(ctx.shape[0], ctx.shape[1], self.nh * self.hs)
 
 
 class DenseLN(nn.Module):
-    def __init__(self, n_in, n_out, eps):
+    def __init__(self, n_in, n_out, eps, p_drop):
         super().__init__()
         self.dense = nn.Linear(n_in, n_out)
         self.LayerNorm = nn.LayerNorm(n_out, eps=eps)
+        self.dropout = nn.Dropout(p_drop)
 
     def forward(self, x, residual):
-        return self.LayerNorm(self.dense(x) + residual)
+        return self.LayerNorm(self.dropout(self.dense(x)) + residual)
 
 
 class Attention(nn.Module):
     def __init__(self, c):
         super().__init__()
         self.self = SelfAttention(c)
-        self.output = DenseLN(c["hidden_size"], c["hidden_size"], c["layer_norm_eps"])
+        self.output = DenseLN(c["hidden_size"], c["hidden_size"], c["layer_norm_eps"], c["hidden_dropout_prob"])
 
     def forward(self, x, ext_mask):
         return self.output(self.self(x, ext_mask), x)
@@ -92,7 +95,7 @@ class Layer(nn.Module):
         super().__init__()
         self.attention = Attention(c)
         self.intermediate = Intermediate(c)
-        self.output = DenseLN(c["intermediate_size"], c["hidden_size"], c["layer_norm_eps"])
+        self.output = DenseLN(c["intermediate_size"], c["hidden_size"], c["layer_norm_eps"], c["hidden_dropout_prob"])
 
     def forward(self, x, ext_mask):
         a = self.attention(x, ext_mask)
@@ -142,6 +145,39 @@ class BertClassifier(nn.Module):
         h = self.bert.embeddings(input_ids, token_type_ids)
         h = self.bert.encoder(h, ext)
         return self.classifier(self.bert.pooler(h))
+
+
+class MLMHead(nn.Module):
+    """cls.predictions: transform (dense, GELU, LayerNorm), decoder tied to the word embeddings."""
+
+    def __init__(self, c, word_embeddings):
+        super().__init__()
+        self.transform = DenseLN(c["hidden_size"], c["hidden_size"], c["layer_norm_eps"], 0.0)
+        self.bias = nn.Parameter(torch.zeros(c["vocab_size"]))
+        self.word_embeddings = [word_embeddings]  # a list: tied, not a second registered parameter
+
+    def forward(self, h):
+        t = self.transform.LayerNorm(nn.functional.gelu(self.transform.dense(h)))
+        return t @ self.word_embeddings[0].weight.t() + self.bias
+
+
+class BertMLM(nn.Module):
+    """Masked-LM pre-training model (BertForMaskedLM names, cls.predictions.*).
+    forward(ids, types, mask, pos) -> prediction scores [M, V] for the flat positions pos of the
+    padded [B, S] batch only (the decoder is not run on unmasked tokens)."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.config = c
+        self.bert = Bert(c)  # the pooler and classifier are unused but saved: axf's loader wants them
+        self.classifier = nn.Linear(c["hidden_size"], c["num_labels"])
+        self.cls = nn.Module()
+        self.cls.predictions = MLMHead(c, self.bert.embeddings.word_embeddings)
+
+    def forward(self, input_ids, token_type_ids, attention_mask, flat_pos):
+        ext = (1.0 - attention_mask[:, None, None, :].to(torch.float32)) * -10000.0
+        h = self.bert.encoder(self.bert.embeddings(input_ids, token_type_ids), ext)
+        return self.cls.predictions(h.reshape(-1, h.shape[-1])[flat_pos])
 
 
 def make_config(vocab_size, hidden, layers, heads, ffn, max_pos=512, num_labels=2):

@@ -7,6 +7,8 @@ times the sgemm floor of the same packed products right after each engine pass. 
 
 usage: /usr/bin/python3 bench/driver.py OUT CASE[,CASE...] THREADS RUNS [--axf-case PATH]
        [--peers ort,torch_eager,...] [--runs-b1 N]   (cases of one model; --runs-b1 for base_b1)
+       /usr/bin/python3 bench/driver.py OUT train THREADS RUNS --axf-train PATH
+       (training: bench/train_torch.py against bench/axf_train_case.c on OUT/train)
 """
 import argparse
 import json
@@ -126,6 +128,20 @@ def time_case(out, case, threads, runs, servers):
              100 * busy[len(busy) // 2], 100 * busy[-1]), file=sys.stderr)
 
 
+def train(a):
+    t = str(a.threads)
+    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", OPENBLAS_NUM_THREADS=t, OMP_NUM_THREADS=t)
+    mdir, batches = os.path.join(a.out, "train", "model"), os.path.join(a.out, "train", "batches.json")
+    servers = [Server("torch_train", [PY, "-W", "ignore", os.path.join(HERE, "train_torch.py"), mdir, batches, t], env)]
+    if a.axf_train:
+        servers.append(Server("axf_train", [a.axf_train, mdir, batches, t], env))
+    for s in servers:
+        s.wait_ready()
+    time_case(a.out, "train", a.threads, a.runs, servers)
+    for s in servers:
+        s.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
@@ -134,8 +150,11 @@ def main():
     ap.add_argument("runs", type=int)
     ap.add_argument("--runs-b1", type=int, default=0)
     ap.add_argument("--axf-case", default="")
+    ap.add_argument("--axf-train", default="")
     ap.add_argument("--peers", default="ort,torch_eager,torch_jit,torch_bt,axf")
     a = ap.parse_args()
+    if a.cases == "train":
+        return train(a)
     cases = a.cases.split(",")
     inputs = lambda c: os.path.join(a.out, "inputs", c)  # noqa: E731
     models = set()

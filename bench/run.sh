@@ -5,7 +5,8 @@
 # Markdown table and writes bench/out/{raw/*.json,results.json,table.md}.
 #
 # usage: bench/run.sh [--quick] [--threads "1 2"] [--runs N] [--sst2-n N] [--axf PATH] [--no-axf]
-#   --quick     2 threads only, 3 runs, 64 SST-2 sentences (about 2 minutes)
+#   --quick     2 threads only, 3 runs, 64 SST-2 sentences, 320 training sequences
+#   --no-train  skip the training benchmark (masked-LM steps, PyTorch against axf)
 #   --sst2-n N  time the first N SST-2 dev sentences (default 256; 0 = all 872, much longer)
 #   --axf PATH  use this axf binary (and the libaxf_core.a beside it) instead of building build-bench/
 #   --data DIR  the shared data folder (default ../shared/data beside the repository)
@@ -24,10 +25,13 @@ SST2_N=256
 AXF=""
 BUILD_AXF=1
 QUICK=0
+TRAIN=1
+TRAIN_N=1280
 DATA="$ROOT/../shared/data"
 while [ $# -gt 0 ]; do
     case "$1" in
-        --quick) QUICK=1; THREADS="2"; RUNS=3; SST2_N=64 ;;
+        --quick) QUICK=1; THREADS="2"; RUNS=3; SST2_N=64; TRAIN_N=320 ;;
+        --no-train) TRAIN=0 ;;
         --threads) THREADS="$2"; shift ;;
         --runs) RUNS="$2"; shift ;;
         --sst2-n) SST2_N="$2"; shift ;;
@@ -52,6 +56,7 @@ fi
 
 mkdir -p "$OUT"
 AXF_CASE=""
+AXF_TRAIN=""
 if [ "$BUILD_AXF" = 1 ]; then
     log "building axf (Release) in build-bench/"
     if cmake -S "$ROOT" -B "$ROOT/build-bench" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
@@ -67,6 +72,9 @@ if [ -n "$AXF" ]; then
     if cc -std=c11 -O2 -D_GNU_SOURCE -I"$ROOT/include" $(pkg-config --cflags openblas libcjson) \
         "$HERE/axf_case.c" "$lib" $(pkg-config --libs openblas libcjson) -lm -lpthread -o "$OUT/axf_case"; then
         AXF_CASE="$OUT/axf_case"
+        cc -std=c11 -O2 -D_GNU_SOURCE -I"$ROOT/include" $(pkg-config --cflags openblas libcjson) \
+            "$HERE/axf_train_case.c" "$lib" $(pkg-config --libs openblas libcjson) -lm -lpthread \
+            -o "$OUT/axf_train_case" && AXF_TRAIN="$OUT/axf_train_case"
     else
         log "bench/axf_case.c did not build against $lib: peers only"
     fi
@@ -76,6 +84,7 @@ rm -rf "$OUT/raw"
 mkdir -p "$OUT/raw"
 log "writing models, ONNX exports and inputs"
 "$PY" -W ignore "$HERE/prepare.py" --out "$OUT" --sst2-n "$SST2_N" --data "$DATA"
+[ "$TRAIN" = 1 ] && "$PY" -W ignore "$HERE/train_prepare.py" --out "$OUT" --data "$DATA" --n-seq "$TRAIN_N"
 
 LOAD_START="$(load1)"
 for t in $THREADS; do
@@ -84,6 +93,11 @@ for t in $THREADS; do
         --axf-case "$AXF_CASE"
     "$PY" -W ignore "$HERE/driver.py" "$OUT" small_b8 "$t" "$RUNS" --axf-case "$AXF_CASE"
 done
+if [ "$TRAIN" = 1 ]; then
+    for t in $THREADS; do
+        "$PY" -W ignore "$HERE/driver.py" "$OUT" train "$t" "$RUNS" --axf-train "$AXF_TRAIN"
+    done
+fi
 if [ -n "$AXF" ]; then
     # Cross-check with `axf bench` (random weights of the same shape, fixed-length batch).
     for t in $THREADS; do
