@@ -17,8 +17,27 @@ static const char *g_axf = "axf";
 static const char *g_scripts = "scripts";
 static lt_fixture g_fx;
 
+/* "cursor" of a session file being written (-1 when absent or partial). */
+static int session_cursor(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    char buf[8192];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *c = strstr(buf, "\"cursor\"");
+    if (!c)
+        return -1;
+    c += 8;
+    while (*c && (*c < '0' || *c > '9'))
+        c++;
+    return *c ? atoi(c) : -1;
+}
+
 /* Runs argv with stdout+stderr to out_path; returns the exit status (128+sig when killed).
- * kill_after_file: when not NULL, SIGINT is sent once that file exists. */
+ * kill_after_file: when not NULL, SIGINT is sent once that session file holds two steps. */
 static int run(char *const argv[], const char *out_path, const char *kill_after_file)
 {
     pid_t pid = fork();
@@ -32,13 +51,13 @@ static int run(char *const argv[], const char *out_path, const char *kill_after_
     }
     int st = 0;
     if (kill_after_file) {
-        for (int i = 0; i < 3000; i++) { /* up to 30 s */
-            if (access(kill_after_file, F_OK) == 0)
+        for (int i = 0; i < 3000; i++) { /* up to 30 s, until the file holds 2 steps */
+            if (session_cursor(kill_after_file) >= 2)
                 break;
             struct timespec t = {0, 10000000};
             nanosleep(&t, NULL);
         }
-        struct timespec t = {0, 200000000};
+        struct timespec t = {0, 300000000}; /* the policy is spinning by now */
         nanosleep(&t, NULL);
         kill(pid, SIGINT);
     }

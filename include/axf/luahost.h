@@ -119,8 +119,9 @@ void axf_luahost_pause(axf_luahost *h);
 /* From any thread. */
 axf_lua_state axf_luahost_state(const axf_luahost *h);
 
-/* Last status line: "" when fine; the error ("axformer.lua:57: ..."), "cancelled at
- * axformer.lua:88", "done: 14 steps". Valid until the next call on the host. */
+/* Last status line: "" after a step; the error ("axformer.lua:57: ..."), "axformer.lua:88:
+ * cancelled", "cancelled before step 4", "paused at axformer.lua:60", "paused after step 3",
+ * "done: 14 steps". Valid until the next call on the host. */
 const char *axf_luahost_message(const axf_luahost *h);
 /* Steps committed by the policy since load. */
 int axf_luahost_steps(const axf_luahost *h);
