@@ -1,6 +1,7 @@
 -- hard_attention_sweep.lua: per-layer sweep of sparse hard attention. For each layer (bottom up
--- by default) every setting in the sweep is tried on top of what was kept so far; the setting with
--- the lowest mean loss is kept when it passes the rule, otherwise the layer stays dense.
+-- by default) every setting in the sweep is tried on top of what was kept so far, and the most
+-- aggressive setting that passes the rule is kept (smallest K, or largest threshold: sparser
+-- attention is cheaper); when none passes, the layer stays dense.
 --   mode = "topk" | "topk_renorm": the sweep is over K (ks)
 --   mode = "threshold": the sweep is over the probability threshold (thresholds)
 --   rule = "loss": loss <= (1 + slack) x current loss; "reference": the AxFormer rule
@@ -48,25 +49,32 @@ function run(s, p)
     local lp = s:layer(i)
     if lp.attn and lp.hard == "off" then
       local cur = s:eval()
+      -- most aggressive first: K ascending, threshold descending
+      table.sort(values, function(a, b)
+        if p.mode == "threshold" then return a > b end
+        return a < b
+      end)
       local best, best_r
       for _, v in ipairs(values) do
         local a = {op = "set_hard", layer = i, mode = p.mode}
         if p.mode == "threshold" then a.threshold = v else a.k = math.tointeger(v) or math.floor(v) end
         local r = s:try(a)
-        s:note(string.format("sweep L%d %s=%g: loss %.4f", i, p.mode == "threshold" and "t" or "K",
-                             v, r.loss))
-        if not best_r or r.loss < best_r.loss then best, best_r = a, r end
+        local pass
+        if p.rule == "loss" then
+          pass = r.loss <= (1 + p.slack) * cur.loss
+        else
+          pass = r.loss < cur.loss and r.n_no_worse > math.floor(r.n * p.majority)
+        end
+        s:note(pass and "passes the rule: the sparsest such setting is kept"
+               or string.format("fails the %s rule", p.rule))
+        if pass then best, best_r = a, r break end
       end
-      local ok
-      if p.rule == "loss" then
-        ok = best_r.loss <= (1 + p.slack) * cur.loss
-      else
-        ok = best_r.loss < cur.loss and best_r.n_no_worse > math.floor(best_r.n * p.majority)
-      end
+      local ok = best ~= nil
       if ok then
-        s:apply(best, string.format("best of the sweep: loss %.4f (was %.4f)", best_r.loss, cur.loss))
+        s:apply(best, string.format("sparsest passing setting: loss %.5f (was %.5f)", best_r.loss,
+                                    cur.loss))
       else
-        axf.log(string.format("L%d stays dense: best loss %.4f vs %.4f", i, best_r.loss, cur.loss))
+        axf.log(string.format("L%d stays dense: no setting passes the rule", i))
       end
     end
   end
