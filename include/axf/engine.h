@@ -60,6 +60,10 @@ int axf_engine_forward(axf_engine *e, const axf_plan *plan, const axf_batch *b, 
 int axf_engine_check(const axf_engine *e, const axf_batch *b, axf_err *err);
 int axf_engine_check_plan(const axf_engine *e, const axf_plan *p, axf_err *err);
 int axf_engine_max_tokens(const axf_engine *e);
+/* For benchmarks: issues exactly the sgemm calls of axf_engine_forward (same shapes, same threads)
+ * and skips all other work, so its time is the floor the forward pass cannot go below. The
+ * engine's buffers and logits[B, C] receive meaningless values. Returns 0 or -1 as forward. */
+int axf_engine_gemm_floor(axf_engine *e, const axf_plan *plan, const axf_batch *b, float *logits, axf_err *err);
 /* The engine's [max_tokens, H] buffer holding the final hidden states after axf_engine_forward. */
 float *axf_engine_hidden(axf_engine *e);
 

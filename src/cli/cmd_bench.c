@@ -5,9 +5,14 @@
  * Output, one `key=value` per line on stdout (for scripts; times are medians in seconds):
  *   layers hidden heads ffn batch seq threads reps topk    the configuration
  *   engine_s engine_tokens_per_s engine_gflops             full forward pass
- *   gemm_floor_s gemm_floor_tokens_per_s                   the GEMMs alone
+ *   gemm_floor_s gemm_floor_tokens_per_s                   the engine's own sgemm calls alone
+ *                                                          (axf_engine_gemm_floor)
  *   non_gemm_s non_gemm_share                              engine_s - gemm_floor_s, and / engine_s
- *   flops_per_forward                                      model FLOPs counted as axf_model_flops_per_token */
+ *   blas_floor_s                                           the same shapes as plain OpenBLAS calls on
+ *                                                          all threads (attention products included)
+ *   flops_per_forward                                      model FLOPs counted as axf_model_flops_per_token
+ *   load_avg                                               1-minute load average at the end (other work
+ *                                                          on the machine distorts every figure) */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,7 +147,9 @@ int axf_cmd_bench(int argc, char **argv)
     float *v = axf_xcalloc((size_t)T * H, 4), *ctx = axf_xcalloc((size_t)T * H, 4), *y = axf_xcalloc((size_t)T * H, 4);
     float *inter = axf_xcalloc((size_t)T * ffn, 4), *s = axf_xcalloc((size_t)seq * seq, 4);
     double *te = axf_xmalloc(sizeof(double) * reps), *tg = axf_xmalloc(sizeof(double) * reps);
+    double *tb = axf_xmalloc(sizeof(double) * reps);
     int rc = 0;
+    /* interleaved, so that a change of load on the machine hits all three alike */
     for (int i = 0; i < reps + 2; i++) {
         double t0 = axf_now();
         if (axf_engine_forward(e, plan, &bt, logits, &err)) {
@@ -150,23 +157,35 @@ int axf_cmd_bench(int argc, char **argv)
             break;
         }
         double t1 = axf_now();
-        gemm_floor(&cfg, batch, seq, x, q, k, v, ctx, inter, y, s, m);
+        axf_engine_gemm_floor(e, plan, &bt, logits, &err);
         double t2 = axf_now();
+        gemm_floor(&cfg, batch, seq, x, q, k, v, ctx, inter, y, s, m);
+        double t3 = axf_now();
         if (i >= 2) {
             te[i - 2] = t1 - t0;
             tg[i - 2] = t2 - t1;
+            tb[i - 2] = t3 - t2;
         }
     }
     if (!rc) {
-        double me = median(te, reps), mg = median(tg, reps);
+        double me = median(te, reps), mg = median(tg, reps), mb = median(tb, reps);
+        double load = 0;
+        FILE *lf = fopen("/proc/loadavg", "r");
+        if (lf) {
+            if (fscanf(lf, "%lf", &load) != 1)
+                load = 0;
+            fclose(lf);
+        }
         double fl = axf_model_flops_per_token(m, seq) * T;
         printf("layers=%d\nhidden=%d\nheads=%d\nffn=%d\nbatch=%d\nseq=%d\nthreads=%d\nreps=%d\ntopk=%d\n", layers,
                hidden, heads, ffn, batch, seq, threads, reps, topk);
         printf("engine_s=%.6f\nengine_tokens_per_s=%.1f\nengine_gflops=%.2f\n", me, T / me, fl / me / 1e9);
         printf("gemm_floor_s=%.6f\ngemm_floor_tokens_per_s=%.1f\n", mg, T / mg);
-        printf("non_gemm_s=%.6f\nnon_gemm_share=%.4f\nflops_per_forward=%.4g\n", me - mg, (me - mg) / me, fl);
+        printf("non_gemm_s=%.6f\nnon_gemm_share=%.4f\nblas_floor_s=%.6f\nflops_per_forward=%.4g\n", me - mg,
+               (me - mg) / me, mb, fl);
+        printf("load_avg=%.2f\n", load);
     }
-    free(te), free(tg), free(x), free(q), free(k), free(v), free(ctx), free(y), free(inter), free(s);
+    free(te), free(tg), free(tb), free(x), free(q), free(k), free(v), free(ctx), free(y), free(inter), free(s);
     free(ids), free(types), free(off), free(logits);
     axf_plan_free(plan);
     axf_engine_free(e);

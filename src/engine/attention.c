@@ -77,16 +77,19 @@ static void attn_task(void *ctx, int t, int worker)
     float *q = e->q + o, *k = e->k + o, *v = e->v + o, *ctx_out = e->ctx + o;
     float *S = e->scores[worker];
     /* biases here rather than after the projections: these rows are hot in cache */
+    if (e->gemm_only)
+        goto scores;
     if (j->bq)
         axf__add_bias(q, ld, j->bq + c * HS, n, HS);
     if (j->bk)
         axf__add_bias(k, ld, j->bk + c * HS, n, HS);
     if (j->bv)
         axf__add_bias(v, ld, j->bv + c * HS, n, HS);
+scores:
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, HS, 1.0f / sqrtf((float)HS), q, ld, k, ld, 0.0f,
                 S, n);
-    long kept = hard_rows(j->lp, S, n, e->keep[worker], e->key[worker]);
-    if (e->obs)
+    long kept = e->gemm_only ? (long)n * n : hard_rows(j->lp, S, n, e->keep[worker], e->key[worker]);
+    if (e->obs && !e->gemm_only)
         e->obs(j->layer, s, e->head_of[c], n, S, e->obs_ud);
     if (kept == (long)n * n || kept * GATHER_FRACTION >= (long)n * n) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, HS, n, 1.0f, S, n, v, ld, 0.0f, ctx_out, ld);

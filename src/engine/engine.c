@@ -37,7 +37,7 @@ axf_engine *axf_engine_new(const axf_model *m, int max_tokens, axf_err *err)
     e->max_n = max_tokens < c->max_pos ? max_tokens : c->max_pos;
     e->hq_max = hq;
     e->f_max = f;
-    e->h = axf_xmalloc(T * H * sizeof(float));
+    e->h = axf_xcalloc(T * H, sizeof(float)); /* finite even when the floor runs first */
     e->y = axf_xmalloc(T * H * sizeof(float));
     if (hq) {
         e->q = axf_xmalloc(T * hq * sizeof(float));
@@ -163,6 +163,8 @@ int axf_engine_check_plan(const axf_engine *e, const axf_plan *p, axf_err *err)
 
 void axf_engine_embed(axf_engine *e, const axf_batch *b, float *h)
 {
+    if (e->gemm_only)
+        return;
     const axf_model *m = e->m;
     const int H = m->cfg.hidden;
     for (int s = 0; s < b->n_seq; s++) {
@@ -191,7 +193,7 @@ void axf_engine_head(axf_engine *e, const axf_batch *b, const float *h, float *l
                    (size_t)H * sizeof(float));
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, H, H, 1.0f, e->cls, H, m->pool_w, H, 0.0f,
                     e->pooled, H);
-        for (int i = 0; i < nb; i++) {
+        for (int i = 0; i < nb && !e->gemm_only; i++) {
             float *p = e->pooled + (size_t)i * H;
             for (int j = 0; j < H; j++)
                 p[j] = tanhf(p[j] + (m->pool_b ? m->pool_b[j] : 0.0f));
@@ -199,7 +201,7 @@ void axf_engine_head(axf_engine *e, const axf_batch *b, const float *h, float *l
         float *lo = logits + (size_t)s0 * C;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, C, H, 1.0f, e->pooled, H, m->cls_w, H, 0.0f,
                     lo, C);
-        if (m->cls_b)
+        if (m->cls_b && !e->gemm_only)
             for (int i = 0; i < nb; i++)
                 for (int j = 0; j < C; j++)
                     lo[(size_t)i * C + j] += m->cls_b[j];
@@ -216,6 +218,20 @@ int axf_engine_forward(axf_engine *e, const axf_plan *plan, const axf_batch *b, 
     for (int i = 0; i < e->m->cfg.n_layers; i++)
         axf_engine_layer(e, i, plan ? &plan->layers[i] : NULL, b, e->h);
     axf_engine_head(e, b, e->h, logits);
+    return 0;
+}
+
+int axf_engine_gemm_floor(axf_engine *e, const axf_plan *plan, const axf_batch *b, float *logits, axf_err *err)
+{
+    if (axf_engine_check(e, b, err) || axf_engine_check_plan(e, plan, err))
+        return -1;
+    if (b->n_seq == 0)
+        return 0;
+    e->gemm_only = 1;
+    for (int i = 0; i < e->m->cfg.n_layers; i++)
+        axf_engine_layer(e, i, plan ? &plan->layers[i] : NULL, b, e->h);
+    axf_engine_head(e, b, e->h, logits);
+    e->gemm_only = 0;
     return 0;
 }
 

@@ -67,6 +67,7 @@ struct axf_engine {
     float *cls, *pooled; /* [AXF_ENGINE_HEAD_CHUNK, H] */
     axf_attn_observer obs;
     void *obs_ud;
+    int gemm_only;     /* axf_engine_gemm_floor: issue the products, skip everything else */
 };
 
 #define AXF_ENGINE_HEAD_CHUNK 64

@@ -47,6 +47,8 @@ static void ln_task(void *ctx, int t, int worker)
 
 static void run_rows(axf_engine *e, axf_task_fn fn, rows_job *j)
 {
+    if (e->gemm_only)
+        return;
     j->rows = ROW_TASK_FLOATS / j->W > 0 ? ROW_TASK_FLOATS / j->W : 1;
     int ntasks = (j->T + j->rows - 1) / j->rows;
     if ((size_t)j->T * j->W < PARALLEL_MIN_FLOATS || ntasks < 2) {
