@@ -24,7 +24,8 @@
 #
 # usage: scripts/experiment.sh [--quick] [options]
 #   --quick            the whole pipeline in a few minutes: the synthetic demo task and model
-#                      (`axf demo-model`, 2 seeds), two acceptance rules; for tests
+#                      (`axf demo-model`, 2 seeds), two acceptance rules, 600 search
+#                      examples; a test of the pipeline, not of the method
 #   --out DIR          results folder (default: results/, or results/quick with --quick)
 #   --axf PATH         the axf binary (default: build/axf, built with scripts/build.sh if missing)
 #   --data DIR         the shared data folder (default: ../shared/data beside the repository)
@@ -36,6 +37,7 @@
 #                      configuration's first seed, default), all, none
 #   --force PATTERN    rerun the steps whose output path contains PATTERN (repeatable)
 #   --dry-run          list the steps that would run
+#   --clean            delete the results folder first (everything is recomputed)
 #   --skip-if-missing  exit 77 (ctest: skipped) when an axf command the run needs is not built
 # Environment: THREADS (OpenBLAS threads, default 2), EVAL_REPEATS (default 5; quick 3),
 #   RANDOM_SEEDS (random controls per axformer variant on the main configuration, default 3).
@@ -47,7 +49,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=/usr/bin/python3
 MEASURE=("$PY" "$ROOT/scripts/experiment/measure.py")
 
-QUICK=0 SKIP_MISSING=0 OUT="" AXF="" DATA="" TASKS="" SIZES="" SEEDS="" RULES="" NOCACHE=main FORCE="" DRY_RUN=0
+QUICK=0 CLEAN=0 SKIP_MISSING=0 OUT="" AXF="" DATA="" TASKS="" SIZES="" SEEDS="" RULES="" NOCACHE=main FORCE="" DRY_RUN=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) QUICK=1 ;;
@@ -62,6 +64,7 @@ while [ $# -gt 0 ]; do
     --force) FORCE="$FORCE $2"; shift ;;
     --dry-run) DRY_RUN=1 ;;
     --skip-if-missing) SKIP_MISSING=1 ;;
+    --clean) CLEAN=1 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "experiment.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
@@ -79,8 +82,9 @@ if [ $QUICK = 1 ]; then
     SIZES=${SIZES:-tiny}
     SEEDS=${SEEDS:-2}
     RULES=${RULES:-"reference loss"}
-    EVAL_REPEATS=${EVAL_REPEATS:-3}
-    RANDOM_SEEDS=${RANDOM_SEEDS:-2}
+    EVAL_REPEATS=${EVAL_REPEATS:-2}
+    RANDOM_SEEDS=${RANDOM_SEEDS:-1}
+    SEARCH_EXTRA=(--max-examples 600) # a test of the pipeline, not of the method
     MAIN_CFG="demo tiny"
 else
     OUT=${OUT:-$ROOT/results}
@@ -95,8 +99,10 @@ else
     RULES=${RULES:-"reference loss tolerance accuracy"}
     EVAL_REPEATS=${EVAL_REPEATS:-5}
     RANDOM_SEEDS=${RANDOM_SEEDS:-3}
+    SEARCH_EXTRA=()
     MAIN_CFG="sst2 big"
 fi
+[ $CLEAN = 1 ] && [ -d "$OUT" ] && rm -rf "$OUT"
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 if [ -z "$AXF" ]; then
@@ -167,19 +173,22 @@ report_splits() {
     esac
 }
 
-# build_model TASK SIZE SEED DIR: DIR/model/ (config.json, model.safetensors, vocab.txt) and
+# Every setting a step's result depends on is on the step's command line (its key): functions
+# below take them as arguments rather than reading globals.
+
+# build_model TASK SIZE SEED DIR THREADS: DIR/model/ (config.json, model.safetensors, vocab.txt) and
 # DIR/search.tsv (the search split, held out of fine-tuning).
 build_model() {
-    local task=$1 size=$2 seed=$3 dir=$4
+    local task=$1 size=$2 seed=$3 dir=$4 threads=$5
     mkdir -p "$dir.tmp"
     if [ "$task" = demo ]; then
         rm -rf "$dir.tmp"
-        "${NICE[@]}" "$AXF" demo-model --out "$dir.tmp" --seed "$seed" --threads "$THREADS" \
+        "${NICE[@]}" "$AXF" demo-model --out "$dir.tmp" --seed "$seed" --threads "$threads" \
             2>"$OUT/logs/model-$task-$size-s$seed.log" || return 1
     else
         # Recipe contract (issue 3): SIZE, SEED, OUT, AXF, DATA, PRETRAINED (the pre-trained
         # checkpoint folder, shared by every seed of a task and size: built once, then reused).
-        SIZE=$size SEED=$seed OUT=$dir.tmp AXF=$AXF DATA=$DATA THREADS=$THREADS \
+        SIZE=$size SEED=$seed OUT=$dir.tmp AXF=$AXF DATA=$DATA THREADS=$threads \
             PRETRAINED="$OUT/models/pretrained-$task-$size" \
             "${NICE[@]}" bash "$(recipe_of "$task")" >"$OUT/logs/model-$task-$size-s$seed.log" 2>&1 || return 1
     fi
@@ -210,7 +219,7 @@ policy_label() {
     esac
 }
 
-# run_search RUN MODEL SEARCH_DATA NOCACHE(0/1) SEED POLICY_ARGS...: RUN/session.json plus
+# run_search RUN MODEL SEARCH_DATA NOCACHE(0/1) SEED SEARCH_ARGS...: RUN/session.json plus
 # RUN/search.log, RUN/search.json (wall time, layer-evaluations; uncached ones when asked).
 run_search() {
     local run=$1 model=$2 data=$3 nocache=$4 seed=$5
@@ -219,12 +228,12 @@ run_search() {
     [ $SEED_FLAG = 1 ] && seedargs=(--seed "$seed")
     mkdir -p "$run"
     timed "$run/search.sec" "${NICE[@]}" "$AXF" search "$model" "$data" "$@" "${seedargs[@]}" \
-        "${THREADS_FLAG[@]}" --quiet --out "$run/session.tmp.json" >"$run/search.log" 2>&1 ||
+        --quiet --out "$run/session.tmp.json" >"$run/search.log" 2>&1 ||
         { tail -5 "$run/search.log" >&2; return 1; }
     local nc=()
     if [ "$nocache" = 1 ]; then
         timed "$run/nocache.sec" "${NICE[@]}" "$AXF" search "$model" "$data" "$@" "${seedargs[@]}" \
-            "${THREADS_FLAG[@]}" "${NOCACHE_FLAG[@]}" --quiet --out "$run/nocache.session.json" \
+            "${NOCACHE_FLAG[@]}" --quiet --out "$run/nocache.session.json" \
             >"$run/nocache.log" 2>&1 || { tail -5 "$run/nocache.log" >&2; return 1; }
         nc=(--nocache-log "$run/nocache.log" --nocache-seconds-file "$run/nocache.sec")
     fi
@@ -239,14 +248,15 @@ run_export() {
         { cat "$1/export.log" >&2; return 1; }
 }
 
-# run_eval OUTFILE SESSION MODEL EXPORT DATA: the original and the export on DATA, alternated
-# EVAL_REPEATS times so that both see the same machine load; the metric is the session's.
+# run_eval OUTFILE SESSION MODEL EXPORT DATA REPEATS EVAL_ARGS...: the original and the export on
+# DATA, alternated REPEATS times so that both see the same machine load; the metric is the session's.
 run_eval() {
-    local out=$1 session=$2 model=$3 export=$4 data=$5 i base=() exp=()
+    local out=$1 session=$2 model=$3 export=$4 data=$5 repeats=$6 i base=() exp=()
+    shift 6
     local logs=${out%.json}
-    for i in $(seq 1 "$EVAL_REPEATS"); do
-        "${NICE[@]}" "$AXF" eval "$model" "$data" "${THREADS_FLAG[@]}" >"$logs.base$i.log" 2>&1 || { cat "$logs.base$i.log" >&2; return 1; }
-        "${NICE[@]}" "$AXF" eval "$export" "$data" "${THREADS_FLAG[@]}" >"$logs.export$i.log" 2>&1 || { cat "$logs.export$i.log" >&2; return 1; }
+    for i in $(seq 1 "$repeats"); do
+        "${NICE[@]}" "$AXF" eval "$model" "$data" "$@" >"$logs.base$i.log" 2>&1 || { cat "$logs.base$i.log" >&2; return 1; }
+        "${NICE[@]}" "$AXF" eval "$export" "$data" "$@" >"$logs.export$i.log" 2>&1 || { cat "$logs.export$i.log" >&2; return 1; }
         base+=("$logs.base$i.log")
         exp+=("$logs.export$i.log")
     done
@@ -262,12 +272,14 @@ one_run() {
     script=$(policy_script "$name")
     [ -f "$script" ] || { log "skipped $name on $(basename "$cfgdir"): $script does not exist"; return 0; }
     step "$run/session.json" "$mdir/model" "$mdir/search.tsv" "$script" \
-        -- run_search "$run" "$mdir/model" "$mdir/search.tsv" "$nocache" "$pseed" --policy "$script" "$@"
+        -- run_search "$run" "$mdir/model" "$mdir/search.tsv" "$nocache" "$pseed" --policy "$script" "$@" \
+        "${SEARCH_EXTRA[@]}" "${THREADS_FLAG[@]}"
     step "$run/export" "$run/session.json" -- run_export "$run"
     local split path
     while read -r split path; do
         step "$run/eval-$split.json" "$run/export" "$mdir/model" "$path" \
-            -- run_eval "$run/eval-$split.json" "$run/session.json" "$mdir/model" "$run/export" "$path"
+            -- run_eval "$run/eval-$split.json" "$run/session.json" "$mdir/model" "$run/export" "$path" \
+            "$EVAL_REPEATS" "${THREADS_FLAG[@]}"
     done < <(report_splits "$task" "$mdir")
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$run/session.json" "$(policy_label "$name")" "$task" "$size" "$seed" "$run" \
         >>"$MANIFEST"
@@ -292,7 +304,7 @@ for task in $TASKS; do
                 [ -f "$(recipe_of "$task")" ] || die "no recipe for $task: $(recipe_of "$task")"
                 recipe_inputs=("$(recipe_of "$task")" "$DATA")
             fi
-            step "$mdir" "${recipe_inputs[@]}" -- build_model "$task" "$size" "$seed" "$mdir"
+            step "$mdir" "${recipe_inputs[@]}" -- build_model "$task" "$size" "$seed" "$mdir" "$THREADS"
             [ $DRY_RUN = 1 ] && [ ! -d "$mdir" ] && continue
             cfgdir=$OUT/runs/$cfg
             nc_axf=0
@@ -343,6 +355,18 @@ frag=$OUT/README.fragment.md
     echo
     echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), OpenBLAS threads $THREADS."
     echo "Command: \`scripts/experiment.sh$([ $QUICK = 1 ] && echo ' --quick')\` ($STEPS_RUN steps run, $STEPS_SKIPPED up to date, $(( $(date +%s) - T_START )) s this run)."
+    # wall time of every step as last computed, for the outputs that exist: what a fresh clone spends
+    [ -f "$OUT/steps.tsv" ] && awk -F'\t' '
+        function t(x) { return all < 7200 ? sprintf("%.1f min", x / 60) : sprintf("%.2f h", x / 3600) }
+        { sec[$1] = $2 }
+        END {
+            for (k in sec) {
+                c = k ~ /^models\// ? "models" : k ~ /session.json$/ ? "searches" : k ~ /export$/ ? "exports" : "evaluations"
+                s[c] += sec[k]; all += sec[k]
+            }
+            printf "Compute of all steps (what a fresh run spends): %s = models %s, searches %s, exports %s, evaluations %s.\n",
+                   t(all), t(s["models"]), t(s["searches"]), t(s["exports"]), t(s["evaluations"])
+        }' <(while IFS=$'\t' read -r o t; do [ -e "$OUT/$o" ] && printf '%s\t%s\n' "$o" "$t"; done <"$OUT/steps.tsv")
     echo
 } >"$frag"
 for task in $TASKS; do

@@ -56,12 +56,17 @@ step() {
     log "run: ${out#"$OUT"/}"
     rm -rf "$out" "$out.stamp"
     mkdir -p "$(dirname "$out")"
+    local t0
+    t0=$(date +%s.%N)
     if ! "$@"; then
         rm -rf "$out"
         die "step failed: ${out#"$OUT"/} (command: $*)"
     fi
     [ -e "$out" ] || die "step did not write ${out#"$OUT"/} (command: $*)"
     echo "$key" >"$out.stamp"
+    # compute spent per output, for the write-up's total (the latest line of an output counts)
+    awk -v a="$t0" -v b="$(date +%s.%N)" -v o="${out#"$OUT"/}" 'BEGIN { printf "%s\t%.1f\n", o, b - a }' \
+        >>"$OUT/steps.tsv"
     STEPS_RUN=$((STEPS_RUN + 1))
 }
 

@@ -20,12 +20,15 @@
  *     "speed": {"baseline_tok_s": 5210.4, "export_tok_s": 8017.9},   same run, same data
  *     "file_bytes": {"baseline": 17443520, "export": 12004352},     model.safetensors sizes
  *     "search": {                       the `axf search` that produced the session
- *        "seconds": 81.2,               wall time with the cache
+ *        "seconds": 81.2,               time of the search with the cache (the policy's own, as
+ *                                       axf search reports it; else the command's wall time)
+ *        "wall_seconds": 83.0,          the whole command (not read by axf report)
  *        "evals": 41,                   evaluations of the search split
  *        "layer_evals": 90,             encoder layers run over the search split
  *        "layer_evals_saved": 74,       layers not run thanks to the cache
  *        "seconds_nocache": 190.3,      the same search with the cache off (null = not run)
- *        "layer_evals_nocache": 164 }
+ *        "layer_evals_nocache": 164 }    without the cache: measured, or run + saved by the
+ *                                       counters' definition (session.h) when not measured
  *   } , … ]
  * }
  * A number that was not measured is absent or null. */
