@@ -66,10 +66,41 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Threads to use: OpenBLAS's count, capped by the pool size and by the task count. */
+/* OpenBLAS's thread count is process-wide: engines running regions at the same time (in several
+ * threads) share one "set to 1" and the last one out restores the count the first one saw. */
+static pthread_mutex_t blas_mu = PTHREAD_MUTEX_INITIALIZER;
+static int blas_regions, blas_saved;
+
+static int blas_threads(void)
+{
+    pthread_mutex_lock(&blas_mu);
+    int n = blas_regions ? blas_saved : openblas_get_num_threads();
+    pthread_mutex_unlock(&blas_mu);
+    return n;
+}
+
+static void blas_enter(void)
+{
+    pthread_mutex_lock(&blas_mu);
+    if (blas_regions++ == 0) {
+        blas_saved = openblas_get_num_threads();
+        openblas_set_num_threads(1);
+    }
+    pthread_mutex_unlock(&blas_mu);
+}
+
+static void blas_leave(void)
+{
+    pthread_mutex_lock(&blas_mu);
+    if (--blas_regions == 0)
+        openblas_set_num_threads(blas_saved);
+    pthread_mutex_unlock(&blas_mu);
+}
+
+/* Threads to use: OpenBLAS's count, capped by the pool size. */
 int axf__threads(const axf_engine *e)
 {
-    int n = openblas_get_num_threads();
+    int n = blas_threads();
     n = n < 1 ? 1 : n;
     return n > AXF_MAX_WORKERS + 1 ? AXF_MAX_WORKERS + 1 : n;
 }
@@ -110,8 +141,7 @@ void axf__parallel(axf_engine *e, axf_task_fn fn, void *ctx, int ntasks)
         return;
     }
     axf_pool *p = e->pool;
-    int blas = openblas_get_num_threads();
-    openblas_set_num_threads(1);
+    blas_enter();
     pthread_mutex_lock(&p->mu);
     p->fn = fn;
     p->ctx = ctx;
@@ -127,7 +157,7 @@ void axf__parallel(axf_engine *e, axf_task_fn fn, void *ctx, int ntasks)
     while (p->pending > 0)
         pthread_cond_wait(&p->done, &p->mu);
     pthread_mutex_unlock(&p->mu);
-    openblas_set_num_threads(blas);
+    blas_leave();
 }
 
 void axf__pool_free(axf_engine *e)
