@@ -162,6 +162,34 @@ expect_err results-unmatched-checked 1 "r2.json: runs[0].report.export: missing"
 printf '{"format":"axf-results","version":1,"runs":[{"session":"axformer.json","report":{"baseline":0.5,"export":0.6,"metric_name":"f1"}}]}' >r3.json
 expect_err results-metric 1 "r3.json: runs[0].report.metric_name: differs" axformer.json --results r3.json
 expect_err results-missing 1 "none.json" axformer.json --results none.json
+# every truncation and a sweep of byte flips: exit 1 with one line, never a crash
+crashes=0
+size=$(wc -c <axformer.json)
+for cut in $(seq 1 97 "$size"); do
+    head -c "$cut" axformer.json >cut.json
+    "$axf" report cut.json >/dev/null 2>err.txt
+    st=$?
+    { [ $st = 1 ] && [ "$(wc -l <err.txt)" = 1 ]; } || { crashes=$((crashes + 1)); echo "cut at $cut: exit $st: $(cat err.txt)" >&2; }
+done
+[ $crashes = 0 ] && ok || bad "$crashes truncations not handled"
+crashes=0
+$py - <<'EOF'
+import random
+random.seed(7)
+data = bytearray(open("axformer.json", "rb").read())
+for i in range(30):
+    d = bytearray(data)
+    for _ in range(3):
+        d[random.randrange(len(d))] = random.choice(b'0{}[]",:x- \x00\xff9e.')
+    open("flip%d.json" % i, "wb").write(d)
+EOF
+for i in $(seq 0 29); do
+    "$axf" report "flip$i.json" --svg flip.svg --md flip.md >/dev/null 2>err.txt
+    st=$?
+    { [ $st = 0 ] || { [ $st = 1 ] && [ "$(wc -l <err.txt)" = 1 ]; }; } || { crashes=$((crashes + 1)); echo "flip$i: exit $st: $(cat err.txt)" >&2; }
+done
+[ $crashes = 0 ] && ok || bad "$crashes garbled files not handled"
+
 # usage
 expect_err no-session 2 "at least one SESSION" --md x.md
 expect_err unknown-option 2 "unknown option '--bogus'" axformer.json --bogus
