@@ -4,6 +4,7 @@
 #define AXF_LUA_INTERNAL_H
 
 #include <lauxlib.h>
+#include <math.h>
 #include <lua.h>
 #include <stdatomic.h>
 
@@ -93,6 +94,51 @@ int axf_lua_raise_killed(lua_State *L);
 void axf_lua_kill(lua_State *L, axf_kill why);
 /* "chunk:line" of the innermost Lua frame of L (stack inspection, works on a dead coroutine). */
 void axf_lua_where(lua_State *L, char *buf, size_t n);
+
+/* Fields of the table at the top. NaN numbers are left out: scripts never see NaN. */
+static inline void axf_lua_set_num(lua_State *L, const char *k, double v)
+{
+    if (isnan(v))
+        return; /* unknown / not defined: absent, never NaN in a script's hands */
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, k);
+}
+
+static inline void axf_lua_set_int(lua_State *L, const char *k, long long v)
+{
+    lua_pushinteger(L, (lua_Integer)v);
+    lua_setfield(L, -2, k);
+}
+
+static inline void axf_lua_set_str(lua_State *L, const char *k, const char *v)
+{
+    lua_pushstring(L, v);
+    lua_setfield(L, -2, k);
+}
+
+static inline void axf_lua_set_bool(lua_State *L, const char *k, int v)
+{
+    lua_pushboolean(L, v);
+    lua_setfield(L, -2, k);
+}
+
+
+/* luaconv.c */
+#define AXF_LUA_MAX_STEP_ACTIONS 64
+#define AXF_LUA_METRICS_MT "axf.metrics"
+int axf_lua_metrics_tostring(lua_State *L);
+void axf_lua_push_metrics(lua_State *L, const axf_luahost *h, const axf_metrics *m);
+/* Metrics of the committed plan without evaluating (recorded at every commit/undo/redo). */
+void axf_lua_committed_metrics(const axf_luahost *h, axf_metrics *out);
+void axf_lua_push_floats(lua_State *L, const float *v, int n);
+void axf_lua_push_action(lua_State *L, const axf_action *a);
+/* One action table, or a list of them (one step), at idx into acts[AXF_LUA_MAX_STEP_ACTIONS];
+ * returns the count or raises. */
+int axf_lua_parse_actions(lua_State *L, int idx, axf_action *acts);
+void axf_lua_describe_actions(const axf_action *acts, int n, char *buf, size_t len);
+void axf_lua_push_layer(lua_State *L, const axf_layer_plan *lp, int groups);
+int axf_lua_parse_gran(lua_State *L, int idx);
+void axf_lua_push_imp_values(lua_State *L, const axf_importance *imp, const axf_imp_values *v);
 
 /* luaaxf.c */
 int axf_lua_open_axf(lua_State *L);       /* lua_CFunction: the `axf` table + session type */

@@ -1,7 +1,7 @@
 /* The `axf` Lua module: the session as a userdata with a registry-named metatable whose __index
- * is a methods table, a checked cast at the top of every method, actions as plain tables parsed
- * with raw access only (a script's metamethods never run inside the parser), and every failure a
- * Lua error with a message naming the method and the field. The held-out split has no binding.
+ * is a methods table, a checked cast at the top of every method, actions as plain tables (parsed
+ * in luaconv.c), and every failure a Lua error with a message naming the method and the field.
+ * The held-out split has no binding.
  *
  * Indices of layers, heads, groups and neurons are 0-based (as in session.h and the session
  * JSON); arrays of samples (losses) are ordinary 1-based Lua sequences.
@@ -18,9 +18,9 @@
 
 char axf_lua_step_token;
 
-#define MAX_STEP_ACTIONS 64
+#define MAX_STEP_ACTIONS AXF_LUA_MAX_STEP_ACTIONS
 #define SESSION_UD_KEY "axf.session.ud"
-#define METRICS_MT "axf.metrics"
+#define METRICS_MT AXF_LUA_METRICS_MT
 
 /* ---- helpers ---- */
 
@@ -30,314 +30,6 @@ static axf_luahost *check_session(lua_State *L, const char *method)
         luaL_error(L, "%s: call it on the session as s:%s(...) (got %s as self)", method, method,
                    luaL_typename(L, 1));
     return axf_lua_host(L);
-}
-
-static void set_num(lua_State *L, const char *k, double v)
-{
-    if (isnan(v))
-        return; /* unknown / not defined: absent, never NaN in a script's hands */
-    lua_pushnumber(L, v);
-    lua_setfield(L, -2, k);
-}
-
-static void set_int(lua_State *L, const char *k, long long v)
-{
-    lua_pushinteger(L, (lua_Integer)v);
-    lua_setfield(L, -2, k);
-}
-
-static void set_str(lua_State *L, const char *k, const char *v)
-{
-    lua_pushstring(L, v);
-    lua_setfield(L, -2, k);
-}
-
-static void set_bool(lua_State *L, const char *k, int v)
-{
-    lua_pushboolean(L, v);
-    lua_setfield(L, -2, k);
-}
-
-static int metrics_tostring(lua_State *L)
-{
-    luaL_checktype(L, 1, LUA_TTABLE);
-    char buf[256];
-    lua_getfield(L, 1, "loss");
-    lua_getfield(L, 1, "accuracy");
-    lua_getfield(L, 1, "n_no_worse");
-    lua_getfield(L, 1, "n");
-    lua_getfield(L, 1, "params");
-    int acc = lua_type(L, -4) == LUA_TNUMBER;
-    snprintf(buf, sizeof buf, "loss %.4f%s%.2f%%, %lld of %lld no worse, %.3fM params",
-             (double)lua_tonumber(L, -5), acc ? ", accuracy " : "",
-             acc ? 100 * (double)lua_tonumber(L, -4) : 0.0, (long long)lua_tointeger(L, -3),
-             (long long)lua_tointeger(L, -2), (double)lua_tonumber(L, -1) / 1e6);
-    if (!acc) {
-        char *p = strstr(buf, "0.00%");
-        if (p)
-            memmove(p, p + 5, strlen(p + 5) + 1);
-    }
-    lua_pushstring(L, buf);
-    return 1;
-}
-
-static void push_metrics(lua_State *L, const axf_luahost *h, const axf_metrics *m)
-{
-    axf_facts f;
-    axf_session_facts(h->s, &f);
-    lua_createtable(L, 0, 10);
-    set_num(L, "loss", m->loss);
-    set_num(L, "accuracy", m->accuracy);
-    set_num(L, "metric", m->metric);
-    set_str(L, "metric_name", f.metric_name);
-    set_int(L, "n", m->n);
-    set_int(L, "n_no_worse", m->n_no_worse);
-    set_int(L, "params", (long long)m->params);
-    set_num(L, "flops", m->flops_per_token);
-    set_int(L, "size", (long long)m->size_bytes);
-    luaL_setmetatable(L, METRICS_MT);
-}
-
-/* Metrics of the committed plan without evaluating (recorded at every commit/undo/redo). */
-static void committed_metrics(const axf_luahost *h, axf_metrics *out)
-{
-    int c = axf_session_cursor(h->s);
-    axf_history_entry e;
-    if (c > 0 && axf_session_history_get(h->s, c - 1, &e) == 0)
-        *out = e.after;
-    else
-        axf_session_baseline(h->s, out);
-}
-
-static void push_floats(lua_State *L, const float *v, int n)
-{
-    lua_createtable(L, n, 0);
-    for (int i = 0; i < n; i++) {
-        lua_pushnumber(L, v[i]);
-        lua_rawseti(L, -2, i + 1);
-    }
-}
-
-static void push_action(lua_State *L, const axf_action *a)
-{
-    lua_createtable(L, 0, 6);
-    set_str(L, "op", axf_op_name(a->op));
-    set_int(L, "layer", a->layer);
-    switch (a->op) {
-    case AXF_OP_DROP_HEAD: case AXF_OP_RESTORE_HEAD:
-        set_int(L, "head", a->index);
-        break;
-    case AXF_OP_DROP_GROUP: case AXF_OP_RESTORE_GROUP:
-        set_int(L, "group", a->index);
-        set_int(L, "groups", a->groups);
-        break;
-    case AXF_OP_DROP_NEURONS: case AXF_OP_RESTORE_NEURONS:
-        set_int(L, "neuron", a->index);
-        set_int(L, "count", a->count);
-        break;
-    case AXF_OP_SET_HARD:
-        set_str(L, "mode", axf_hard_mode_name(a->hard));
-        if (a->hard == AXF_HARD_TOPK || a->hard == AXF_HARD_TOPK_RENORM)
-            set_int(L, "k", a->k);
-        if (a->hard == AXF_HARD_THRESHOLD)
-            set_num(L, "threshold", a->threshold);
-        break;
-    default:
-        break;
-    }
-}
-
-/* ---- action parsing (raw access only) ---- */
-
-static int fail_action(lua_State *L, const char *op, const char *fmt, const char *key,
-                       const char *detail)
-{
-    char buf[300];
-    snprintf(buf, sizeof buf, fmt, key, detail);
-    return luaL_error(L, "bad action%s%s: %s", op ? " " : "", op ? op : "", buf);
-}
-
-/* Integer field in [lo, hi]; def when absent (required: error when absent). */
-static int field_int(lua_State *L, int t, const char *op, const char *key, int required, long lo,
-                     long hi, int def)
-{
-    lua_pushstring(L, key);
-    int ty = lua_rawget(L, t);
-    if (ty == LUA_TNIL) {
-        lua_pop(L, 1);
-        if (required)
-            fail_action(L, op, "field '%s' is missing%s", key, "");
-        return def;
-    }
-    if (ty != LUA_TNUMBER)
-        fail_action(L, op, "field '%s' must be an integer (got %s)", key, lua_typename(L, ty));
-    double d;
-    if (lua_isinteger(L, -1)) {
-        lua_Integer v = lua_tointeger(L, -1);
-        d = v < -1e15 ? -1e15 : v > 1e15 ? 1e15 : (double)v;
-    } else {
-        d = lua_tonumber(L, -1);
-        if (!isfinite(d) || d != floor(d))
-            fail_action(L, op, "field '%s' must be an integer (got %s)", key,
-                        isnan(d) ? "nan" : isinf(d) ? "inf" : "a fraction");
-    }
-    lua_pop(L, 1);
-    if (d < lo || d > hi) {
-        char range[64];
-        snprintf(range, sizeof range, "%.0f is out of range %ld..%ld", d, lo, hi);
-        fail_action(L, op, "field '%s': %s", key, range);
-    }
-    return (int)d;
-}
-
-static const char *field_str(lua_State *L, int t, const char *op, const char *key)
-{
-    lua_pushstring(L, key);
-    int ty = lua_rawget(L, t);
-    if (ty == LUA_TNIL) {
-        lua_pop(L, 1);
-        return NULL;
-    }
-    if (ty != LUA_TSTRING)
-        fail_action(L, op, "field '%s' must be a string (got %s)", key, lua_typename(L, ty));
-    const char *s = lua_tostring(L, -1); /* anchored by the table */
-    lua_pop(L, 1);
-    return s;
-}
-
-static int key_allowed(const char *k, const char *const *allowed)
-{
-    for (int i = 0; allowed[i]; i++)
-        if (!strcmp(k, allowed[i]))
-            return 1;
-    return 0;
-}
-
-/* Parses the action table at index t. */
-static void parse_one(lua_State *L, int t, axf_action *a)
-{
-    t = lua_absindex(L, t);
-    if (lua_type(L, t) != LUA_TTABLE)
-        luaL_error(L, "bad action: a table like {op=\"drop_head\", layer=0, head=1} expected, got %s",
-                   luaL_typename(L, t));
-    memset(a, 0, sizeof *a);
-    const char *opn = field_str(L, t, NULL, "op");
-    if (!opn)
-        fail_action(L, NULL, "field '%s' is missing (e.g. op=\"drop_head\")%s", "op", "");
-    int op = axf_op_from_name(opn);
-    if (op < 0) {
-        char shown[40];
-        snprintf(shown, sizeof shown, "%.32s", opn);
-        fail_action(L, NULL, "unknown op '%s'%s", shown,
-                    " (ops: drop_layer drop_attn drop_ffn drop_head drop_group drop_neurons "
-                    "set_hard restore_*)");
-    }
-    a->op = (axf_op)op;
-    opn = axf_op_name(a->op);
-    static const char *const k_block[] = {"op", "layer", NULL};
-    static const char *const k_head[] = {"op", "layer", "head", NULL};
-    static const char *const k_group[] = {"op", "layer", "group", "groups", NULL};
-    static const char *const k_neur[] = {"op", "layer", "neuron", "count", NULL};
-    static const char *const k_hard[] = {"op", "layer", "mode", "k", "threshold", NULL};
-    const char *const *allowed = k_block;
-    const long BIG = 1000000000L;
-    a->layer = field_int(L, t, opn, "layer", 1, 0, BIG, 0);
-    switch (a->op) {
-    case AXF_OP_DROP_HEAD: case AXF_OP_RESTORE_HEAD:
-        allowed = k_head;
-        a->index = field_int(L, t, opn, "head", 1, 0, BIG, 0);
-        break;
-    case AXF_OP_DROP_GROUP: case AXF_OP_RESTORE_GROUP:
-        allowed = k_group;
-        a->index = field_int(L, t, opn, "group", 1, 0, BIG, 0);
-        a->groups = field_int(L, t, opn, "groups", 0, 1, AXF_MAX_GROUPS, 0);
-        break;
-    case AXF_OP_DROP_NEURONS: case AXF_OP_RESTORE_NEURONS:
-        allowed = k_neur;
-        a->index = field_int(L, t, opn, "neuron", 1, 0, BIG, 0);
-        a->count = field_int(L, t, opn, "count", 0, 1, BIG, 1);
-        break;
-    case AXF_OP_SET_HARD: {
-        allowed = k_hard;
-        const char *mode = field_str(L, t, opn, "mode");
-        lua_pushliteral(L, "threshold");
-        int tty = lua_rawget(L, t);
-        double thr = 0;
-        if (tty != LUA_TNIL) {
-            if (tty != LUA_TNUMBER)
-                fail_action(L, opn, "field '%s' must be a number (got %s)", "threshold",
-                            lua_typename(L, tty));
-            thr = lua_tonumber(L, -1);
-            if (!(thr > 0 && thr <= 1))
-                fail_action(L, opn, "field '%s' must be a number in (0, 1]%s", "threshold", "");
-        }
-        lua_pop(L, 1);
-        int m = mode ? axf_hard_mode_from_name(mode) : (tty != LUA_TNIL ? AXF_HARD_THRESHOLD : AXF_HARD_TOPK);
-        if (m < 0)
-            fail_action(L, opn, "field '%s' must be \"off\", \"topk\", \"topk_renorm\" or "
-                                "\"threshold\"%s", "mode", "");
-        a->hard = (axf_hard_mode)m;
-        a->k = field_int(L, t, opn, "k", 0, 1, BIG, 0);
-        a->threshold = (float)thr;
-        break;
-    }
-    default:
-        break;
-    }
-    lua_pushnil(L);
-    while (lua_next(L, t)) {
-        lua_pop(L, 1);
-        if (lua_type(L, -1) != LUA_TSTRING)
-            fail_action(L, opn, "unexpected %s key%s", luaL_typename(L, -1), "");
-        const char *k = lua_tostring(L, -1);
-        if (!key_allowed(k, allowed)) {
-            char shown[40];
-            snprintf(shown, sizeof shown, "%.32s", k);
-            fail_action(L, opn, "unknown field '%s'%s", shown, "");
-        }
-    }
-}
-
-/* One action table, or a list of them (one step). Returns the count. */
-static int parse_actions(lua_State *L, int idx, axf_action *acts)
-{
-    idx = lua_absindex(L, idx);
-    if (lua_type(L, idx) != LUA_TTABLE)
-        return luaL_error(L, "bad action: a table like {op=\"drop_head\", layer=0, head=1} "
-                             "expected, got %s", luaL_typename(L, idx));
-    lua_pushliteral(L, "op");
-    int has_op = lua_rawget(L, idx) != LUA_TNIL;
-    lua_pop(L, 1);
-    if (has_op) {
-        parse_one(L, idx, &acts[0]);
-        return 1;
-    }
-    lua_Unsigned n = lua_rawlen(L, idx);
-    if (n == 0)
-        return luaL_error(L, "bad action: empty table (an action needs op and layer)");
-    if (n > MAX_STEP_ACTIONS)
-        return luaL_error(L, "bad action list: %d actions, at most %d per step",
-                          n > 1000000 ? 1000000 : (int)n, MAX_STEP_ACTIONS);
-    for (lua_Unsigned i = 1; i <= n; i++) {
-        lua_rawgeti(L, idx, (lua_Integer)i);
-        parse_one(L, -1, &acts[i - 1]);
-        lua_pop(L, 1);
-    }
-    return (int)n;
-}
-
-static void describe_actions(const axf_action *acts, int n, char *buf, size_t len)
-{
-    buf[0] = 0;
-    size_t used = 0;
-    for (int i = 0; i < n && used + 1 < len; i++) {
-        char one[128];
-        axf_action_describe(&acts[i], one, sizeof one);
-        int w = snprintf(buf + used, len - used, "%s%s", i ? " + " : "", one);
-        if (w < 0)
-            break;
-        used += (size_t)w;
-    }
 }
 
 static const char *opt_note(lua_State *L, int idx)
@@ -382,22 +74,22 @@ static int m_facts(lua_State *L)
     axf_facts f;
     axf_session_facts(h->s, &f);
     lua_createtable(L, 0, 20);
-    set_int(L, "layers", f.n_layers);
-    set_int(L, "hidden", f.hidden);
-    set_int(L, "heads", f.n_heads);
-    set_int(L, "head_dim", f.head_dim);
-    set_int(L, "ffn", f.ffn);
-    set_int(L, "groups", f.groups);
-    set_int(L, "labels", f.num_labels);
-    set_str(L, "task", f.task);
-    set_str(L, "metric_name", f.metric_name);
-    set_bool(L, "regression", f.task_kind == AXF_TASK_REGRESS);
-    set_int(L, "params", (long long)f.params);
-    set_int(L, "size", (long long)f.size_bytes);
-    set_num(L, "flops", f.flops_per_token);
-    set_num(L, "mean_len", f.mean_len);
-    set_int(L, "n", f.n_search);
-    set_int(L, "tokens", f.n_tokens);
+    axf_lua_set_int(L, "layers", f.n_layers);
+    axf_lua_set_int(L, "hidden", f.hidden);
+    axf_lua_set_int(L, "heads", f.n_heads);
+    axf_lua_set_int(L, "head_dim", f.head_dim);
+    axf_lua_set_int(L, "ffn", f.ffn);
+    axf_lua_set_int(L, "groups", f.groups);
+    axf_lua_set_int(L, "labels", f.num_labels);
+    axf_lua_set_str(L, "task", f.task);
+    axf_lua_set_str(L, "metric_name", f.metric_name);
+    axf_lua_set_bool(L, "regression", f.task_kind == AXF_TASK_REGRESS);
+    axf_lua_set_int(L, "params", (long long)f.params);
+    axf_lua_set_int(L, "size", (long long)f.size_bytes);
+    axf_lua_set_num(L, "flops", f.flops_per_token);
+    axf_lua_set_num(L, "mean_len", f.mean_len);
+    axf_lua_set_int(L, "n", f.n_search);
+    axf_lua_set_int(L, "tokens", f.n_tokens);
     lua_createtable(L, 0, f.n_layers);
     for (int i = 0; i < f.n_layers; i++) {
         lua_pushinteger(L, f.layer_heads[i]);
@@ -478,33 +170,6 @@ static int m_seed(lua_State *L)
     return 1;
 }
 
-static void push_layer(lua_State *L, const axf_layer_plan *lp, int groups)
-{
-    lua_createtable(L, 0, 12);
-    set_bool(L, "attn", lp->attn_on);
-    set_bool(L, "ffn", lp->ffn_on);
-    set_int(L, "heads", lp->nh);
-    set_int(L, "heads_on", axf_plan_heads_on(lp));
-    set_int(L, "f", lp->f);
-    set_int(L, "neurons_on", axf_plan_neurons_on(lp));
-    set_str(L, "hard", axf_hard_mode_name(lp->hard));
-    set_int(L, "k", lp->k);
-    set_num(L, "threshold", lp->threshold);
-    lua_createtable(L, 0, lp->nh);
-    for (int h = 0; h < lp->nh && h < AXF_MAX_HEADS; h++) {
-        lua_pushboolean(L, lp->attn_on && lp->head_on[h]);
-        lua_rawseti(L, -2, h);
-    }
-    lua_setfield(L, -2, "head");
-    lua_createtable(L, 0, groups);
-    for (int g = 0; g < groups; g++) {
-        lua_pushinteger(L, lp->ffn_on ? axf_plan_group_state(lp, g, groups) : 0);
-        lua_rawseti(L, -2, g);
-    }
-    lua_setfield(L, -2, "group");
-    set_int(L, "groups", groups);
-}
-
 static int m_layer(lua_State *L)
 {
     axf_luahost *h = check_session(L, "layer");
@@ -512,7 +177,7 @@ static int m_layer(lua_State *L)
     axf_session_facts(h->s, &f);
     int l = check_layer_arg(L, 2, &f, "layer");
     const axf_plan *p = axf_session_plan(h->s);
-    push_layer(L, &p->layers[l], axf_session_defaults(h->s).groups);
+    axf_lua_push_layer(L, &p->layers[l], axf_session_defaults(h->s).groups);
     return 1;
 }
 
@@ -523,7 +188,7 @@ static int m_plan(lua_State *L)
     int groups = axf_session_defaults(h->s).groups;
     lua_createtable(L, 0, p->n_layers);
     for (int l = 0; l < p->n_layers; l++) {
-        push_layer(L, &p->layers[l], groups);
+        axf_lua_push_layer(L, &p->layers[l], groups);
         lua_rawseti(L, -2, l);
     }
     return 1;
@@ -536,7 +201,7 @@ static int m_baseline(lua_State *L)
     axf_luahost *h = check_session(L, "baseline");
     axf_metrics m;
     axf_session_baseline(h->s, &m);
-    push_metrics(L, h, &m);
+    axf_lua_push_metrics(L, h, &m);
     return 1;
 }
 
@@ -545,7 +210,7 @@ static int m_baseline_losses(lua_State *L)
     axf_luahost *h = check_session(L, "baseline_losses");
     axf_facts f;
     axf_session_facts(h->s, &f);
-    push_floats(L, axf_session_baseline_losses(h->s), f.n_search);
+    axf_lua_push_floats(L, axf_session_baseline_losses(h->s), f.n_search);
     return 1;
 }
 
@@ -568,7 +233,7 @@ static int m_eval(lua_State *L)
         return on_cancelled(L, nargs, k_eval);
     if (rc)
         return session_fail(L, "eval", &err);
-    push_metrics(L, h, &m);
+    axf_lua_push_metrics(L, h, &m);
     return 1;
 }
 
@@ -593,7 +258,7 @@ static int m_losses(lua_State *L)
             return on_cancelled(L, nargs, k_losses);
         return session_fail(L, "losses", &err);
     }
-    push_floats(L, v, f.n_search);
+    axf_lua_push_floats(L, v, f.n_search);
     return 1;
 }
 
@@ -611,11 +276,11 @@ static int m_try(lua_State *L)
     axf_luahost *h = check_session(L, "try");
     int nargs = lua_gettop(L);
     axf_action acts[MAX_STEP_ACTIONS];
-    int n = parse_actions(L, 2, acts);
+    int n = axf_lua_parse_actions(L, 2, acts);
     const char *note = opt_note(L, 3);
     axf_metrics m, cur;
     axf_err err = {{0}};
-    committed_metrics(h, &cur);
+    axf_lua_committed_metrics(h, &cur);
     begin_call(L, h);
     int rc = axf_session_try(h->s, acts, n, note, &m, &err);
     if (rc == AXF_CANCELLED)
@@ -624,7 +289,7 @@ static int m_try(lua_State *L)
         return session_fail(L, "try", &err);
     if (!h->in_console) {
         char desc[512];
-        describe_actions(acts, n, desc, sizeof desc);
+        axf_lua_describe_actions(acts, n, desc, sizeof desc);
         axf_lua_flush_trial(h, NULL);
         axf_sbuf_clear(&h->pending);
         axf_sbuf_printf(&h->pending, "try %s: loss %.5f (now %.5f), %d of %d no worse", desc,
@@ -636,7 +301,7 @@ static int m_try(lua_State *L)
             axf_sbuf_printf(&h->pending, " [%s]", note);
         h->have_pending = 1;
     }
-    push_metrics(L, h, &m);
+    axf_lua_push_metrics(L, h, &m);
     return 1;
 }
 
@@ -661,7 +326,7 @@ static int m_trial_losses(lua_State *L)
                              "evaluation replaces them)");
     axf_facts f;
     axf_session_facts(h->s, &f);
-    push_floats(L, v, f.n_search);
+    axf_lua_push_floats(L, v, f.n_search);
     return 1;
 }
 
@@ -730,7 +395,7 @@ static int commit_done(lua_State *L, axf_luahost *h, const char *what, const axf
         if (note && *note)
             axf_sbuf_printf(b, " (%s)", note);
     }
-    push_metrics(L, h, after);
+    axf_lua_push_metrics(L, h, after);
     if (h->in_console)
         return 1;
     lua_pushlightuserdata(L, &axf_lua_step_token);
@@ -749,12 +414,12 @@ static int m_apply(lua_State *L)
     axf_luahost *h = check_session(L, "apply");
     int nargs = lua_gettop(L);
     axf_action acts[MAX_STEP_ACTIONS];
-    int n = parse_actions(L, 2, acts);
+    int n = axf_lua_parse_actions(L, 2, acts);
     const char *note = opt_note(L, 3);
     check_commit_context(L, h, "apply");
     axf_metrics before, after;
     axf_err err = {{0}};
-    committed_metrics(h, &before);
+    axf_lua_committed_metrics(h, &before);
     begin_call(L, h);
     int rc = axf_session_apply(h->s, acts, n, note, &after, &err);
     if (rc == AXF_CANCELLED)
@@ -762,7 +427,7 @@ static int m_apply(lua_State *L)
     if (rc)
         return session_fail(L, "apply", &err);
     char desc[512];
-    describe_actions(acts, n, desc, sizeof desc);
+    axf_lua_describe_actions(acts, n, desc, sizeof desc);
     if (!h->in_console && h->have_pending) {
         /* the latest trial was this very step: its verdict is "kept" unless noted already */
         const char *pend = axf_sbuf_str(&h->pending);
@@ -779,11 +444,11 @@ static int move_cursor(lua_State *L, const char *method, int undo)
     check_commit_context(L, h, method);
     axf_metrics before, after;
     axf_err err = {{0}};
-    committed_metrics(h, &before);
+    axf_lua_committed_metrics(h, &before);
     int rc = undo ? axf_session_undo(h->s, &err) : axf_session_redo(h->s, &err);
     if (rc)
         return session_fail(L, method, &err);
-    committed_metrics(h, &after);
+    axf_lua_committed_metrics(h, &after);
     if (!h->in_console)
         axf_lua_flush_trial(h, NULL);
     return commit_done(L, h, method, &before, &after, NULL);
@@ -803,7 +468,7 @@ static int m_check(lua_State *L)
 {
     axf_luahost *h = check_session(L, "check");
     axf_action acts[MAX_STEP_ACTIONS];
-    int n = parse_actions(L, 2, acts);
+    int n = axf_lua_parse_actions(L, 2, acts);
     axf_err err = {{0}};
     if (axf_session_check(h->s, acts, n, &err)) {
         lua_pushboolean(L, 0);
@@ -818,9 +483,9 @@ static int m_describe(lua_State *L)
 {
     int first = luaL_testudata(L, 1, AXF_LUA_SESSION_MT) ? 2 : 1; /* s:describe or axf.describe */
     axf_action acts[MAX_STEP_ACTIONS];
-    int n = parse_actions(L, first, acts);
+    int n = axf_lua_parse_actions(L, first, acts);
     char desc[512];
-    describe_actions(acts, n, desc, sizeof desc);
+    axf_lua_describe_actions(acts, n, desc, sizeof desc);
     lua_pushstring(L, desc);
     return 1;
 }
@@ -846,17 +511,17 @@ static int m_history(lua_State *L)
         lua_createtable(L, 0, 7);
         lua_createtable(L, e.n_actions, 0);
         for (int a = 0; a < e.n_actions; a++) {
-            push_action(L, &e.actions[a]);
+            axf_lua_push_action(L, &e.actions[a]);
             lua_rawseti(L, -2, a + 1);
         }
         lua_setfield(L, -2, "actions");
-        set_str(L, "note", e.note);
-        set_num(L, "seconds", e.seconds);
-        set_num(L, "time", e.time);
-        set_bool(L, "applied", i < axf_session_cursor(h->s));
-        push_metrics(L, h, &e.before);
+        axf_lua_set_str(L, "note", e.note);
+        axf_lua_set_num(L, "seconds", e.seconds);
+        axf_lua_set_num(L, "time", e.time);
+        axf_lua_set_bool(L, "applied", i < axf_session_cursor(h->s));
+        axf_lua_push_metrics(L, h, &e.before);
         lua_setfield(L, -2, "before");
-        push_metrics(L, h, &e.after);
+        axf_lua_push_metrics(L, h, &e.after);
         lua_setfield(L, -2, "after");
         lua_rawseti(L, -2, i + 1);
     }
@@ -875,14 +540,14 @@ static int m_trials(lua_State *L)
         lua_createtable(L, 0, 5);
         lua_createtable(L, e.n_actions, 0);
         for (int a = 0; a < e.n_actions; a++) {
-            push_action(L, &e.actions[a]);
+            axf_lua_push_action(L, &e.actions[a]);
             lua_rawseti(L, -2, a + 1);
         }
         lua_setfield(L, -2, "actions");
-        set_str(L, "note", e.note);
-        set_int(L, "cursor", e.cursor);
-        set_num(L, "seconds", e.seconds);
-        push_metrics(L, h, &e.metrics);
+        axf_lua_set_str(L, "note", e.note);
+        axf_lua_set_int(L, "cursor", e.cursor);
+        axf_lua_set_num(L, "seconds", e.seconds);
+        axf_lua_push_metrics(L, h, &e.metrics);
         lua_setfield(L, -2, "metrics");
         lua_rawseti(L, -2, i + 1);
     }
@@ -895,98 +560,16 @@ static int m_counters(lua_State *L)
     axf_counters c;
     axf_session_counters(h->s, &c);
     lua_createtable(L, 0, 7);
-    set_int(L, "evals", c.evals);
-    set_int(L, "evals_reused", c.evals_reused);
-    set_int(L, "layer_evals", c.layer_evals);
-    set_int(L, "layer_evals_saved", c.layer_evals_saved);
-    set_num(L, "eval_seconds", c.eval_seconds);
-    set_int(L, "cache_bytes", (long long)c.cache_bytes);
+    axf_lua_set_int(L, "evals", c.evals);
+    axf_lua_set_int(L, "evals_reused", c.evals_reused);
+    axf_lua_set_int(L, "layer_evals", c.layer_evals);
+    axf_lua_set_int(L, "layer_evals_saved", c.layer_evals_saved);
+    axf_lua_set_num(L, "eval_seconds", c.eval_seconds);
+    axf_lua_set_int(L, "cache_bytes", (long long)c.cache_bytes);
     return 1;
 }
 
 /* ---- importance ---- */
-
-static int parse_gran(lua_State *L, int idx)
-{
-    if (lua_isnoneornil(L, idx))
-        return AXF_IMP_ALL;
-    if (lua_type(L, idx) != LUA_TSTRING)
-        return luaL_error(L, "importance: granularity must be a string like \"heads\", "
-                             "\"blocks\", \"groups\", \"all\" or \"heads,groups\" (got %s)",
-                          luaL_typename(L, idx));
-    size_t len;
-    const char *s = lua_tolstring(L, idx, &len);
-    int mask = 0;
-    size_t i = 0;
-    while (i < len) {
-        size_t j = i;
-        while (j < len && s[j] != ',' && s[j] != '+' && s[j] != ' ')
-            j++;
-        size_t w = j - i;
-        if (w == 6 && !strncmp(s + i, "blocks", 6))
-            mask |= AXF_IMP_BLOCKS;
-        else if (w == 5 && !strncmp(s + i, "heads", 5))
-            mask |= AXF_IMP_HEADS;
-        else if (w == 6 && !strncmp(s + i, "groups", 6))
-            mask |= AXF_IMP_GROUPS;
-        else if (w == 3 && !strncmp(s + i, "all", 3))
-            mask |= AXF_IMP_ALL;
-        else if (w > 0) {
-            char word[40];
-            snprintf(word, sizeof word, "%.*s", (int)(w > 32 ? 32 : w), s + i);
-            return luaL_error(L, "importance: unknown granularity '%s' (blocks, heads, groups, "
-                                 "all)", word);
-        }
-        i = j + 1;
-    }
-    if (!mask)
-        return luaL_error(L, "importance: empty granularity");
-    return mask;
-}
-
-static void push_imp_values(lua_State *L, const axf_importance *imp, const axf_imp_values *v)
-{
-    lua_createtable(L, 0, 5);
-    if (imp->gran & AXF_IMP_BLOCKS) {
-        const float *arr[3] = {v->layer, v->attn, v->ffn};
-        const char *names[3] = {"layer", "attn", "ffn"};
-        for (int k = 0; k < 3; k++) {
-            lua_createtable(L, 0, imp->n_layers);
-            for (int l = 0; l < imp->n_layers; l++)
-                if (!isnan(arr[k][l])) {
-                    lua_pushnumber(L, arr[k][l]);
-                    lua_rawseti(L, -2, l);
-                }
-            lua_setfield(L, -2, names[k]);
-        }
-    }
-    if (imp->gran & AXF_IMP_HEADS) {
-        lua_createtable(L, 0, imp->n_layers);
-        for (int l = 0; l < imp->n_layers; l++) {
-            lua_createtable(L, 0, imp->n_heads[l]);
-            for (int hh = 0; hh < imp->n_heads[l] && hh < AXF_MAX_HEADS; hh++)
-                if (!isnan(v->head[l][hh])) {
-                    lua_pushnumber(L, v->head[l][hh]);
-                    lua_rawseti(L, -2, hh);
-                }
-            lua_rawseti(L, -2, l);
-        }
-        lua_setfield(L, -2, "head");
-    }
-    if (imp->gran & AXF_IMP_GROUPS) {
-        lua_createtable(L, 0, imp->n_layers);
-        for (int l = 0; l < imp->n_layers; l++) {
-            lua_createtable(L, 0, imp->n_groups);
-            for (int g = 0; g < imp->n_groups && g < AXF_MAX_GROUPS; g++)
-                if (!isnan(v->group[l][g])) {
-                    lua_pushnumber(L, v->group[l][g]);
-                    lua_rawseti(L, -2, g);
-                }
-            lua_rawseti(L, -2, l);
-        }
-        lua_setfield(L, -2, "group");
-    }
-}
 
 static int m_importance(lua_State *L);
 static int k_importance(lua_State *L, int st, lua_KContext c)
@@ -1004,7 +587,7 @@ static int m_importance(lua_State *L)
     if (kind < 0)
         return luaL_error(L, "importance: unknown kind '%s' (exact, gradient, entropy, magnitude)",
                           kn);
-    int gran = parse_gran(L, 3);
+    int gran = axf_lua_parse_gran(L, 3);
     int groups = 0;
     if (!lua_isnoneornil(L, 4)) {
         if (!lua_isinteger(L, 4) || lua_tointeger(L, 4) < 1 || lua_tointeger(L, 4) > AXF_MAX_GROUPS)
@@ -1019,12 +602,12 @@ static int m_importance(lua_State *L)
         return on_cancelled(L, nargs, k_importance);
     if (rc)
         return session_fail(L, "importance", &err);
-    push_imp_values(L, imp, &imp->v);
-    set_str(L, "kind", axf_imp_kind_name(imp->kind));
-    set_num(L, "seconds", imp->seconds);
-    set_int(L, "groups", imp->n_groups);
+    axf_lua_push_imp_values(L, imp, &imp->v);
+    axf_lua_set_str(L, "kind", axf_imp_kind_name(imp->kind));
+    axf_lua_set_num(L, "seconds", imp->seconds);
+    axf_lua_set_int(L, "groups", imp->n_groups);
     if (imp->kind == AXF_IMP_EXACT) {
-        push_imp_values(L, imp, &imp->acc);
+        axf_lua_push_imp_values(L, imp, &imp->acc);
         lua_setfield(L, -2, "acc");
     }
     return 1;
@@ -1105,7 +688,7 @@ int axf_lua_open_axf(lua_State *L)
     lua_pop(L, 1);
 
     luaL_newmetatable(L, METRICS_MT);
-    lua_pushcfunction(L, metrics_tostring);
+    lua_pushcfunction(L, axf_lua_metrics_tostring);
     lua_setfield(L, -2, "__tostring");
     lua_pop(L, 1);
 
@@ -1116,7 +699,7 @@ int axf_lua_open_axf(lua_State *L)
     static const luaL_Reg fns[] = {{"log", m_log}, {"clock", l_clock}, {"describe", m_describe},
                                    {NULL, NULL}};
     luaL_newlib(L, fns);
-    set_str(L, "version", AXF_VERSION);
+    axf_lua_set_str(L, "version", AXF_VERSION);
     lua_createtable(L, AXF_OP_COUNT, 0);
     for (int i = 0; i < AXF_OP_COUNT; i++) {
         lua_pushstring(L, axf_op_name((axf_op)i));
