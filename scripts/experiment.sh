@@ -391,4 +391,13 @@ for task in $TASKS; do
         done < <(report_splits "$task" "$OUT/models/x")
     done
 done
+{
+    echo "### Search cost (axformer policy, cache on)"
+    echo
+    echo "The reference run of issue 7 (PyTorch, 4 x 256 model, lower layers cached) took 6.8 s per"
+    echo "evaluation of 10,102 examples; only the 4 x 256 model compares directly."
+    echo
+    "${MEASURE[@]}" search-table --manifest "$MANIFEST"
+    echo
+} >>"$frag"
 log "done: $STEPS_RUN steps run, $STEPS_SKIPPED up to date, $(( $(date +%s) - T_START )) s; see $frag"

@@ -7,6 +7,7 @@ files the experiment keeps per run, then the results sidecar `axf report --resul
 
   measure.py eval-json --out F --data R --base-dir M --export-dir E --base-log L... --export-log L...
   measure.py search-json --out F --log L --seconds-file T [--nocache-log L --nocache-seconds-file T]
+  measure.py search-table --manifest TSV   search cost of the axformer runs (Markdown)
   measure.py kept SESSION            prints the share of parameters the session's plan keeps
   measure.py collect --manifest TSV --split NAME --out results-NAME.json
 """
@@ -134,9 +135,9 @@ def parse_search(path):
     # layer-evaluations run, 74 saved by the cache (45% of 164)" and "time      12.3 s search (...)"
     for line in text.splitlines():
         low = line.lower().replace("-", " ")
-        m = re.search(r"(\d+) evaluations \(", low)
+        m = re.search(r"(\d+) evaluations \((\d+) answered", low)
         if m and "evals" not in out:
-            out["evals"] = int(m.group(1))
+            out["evals"], out["evals_reused"] = int(m.group(1)), int(m.group(2))
         m = re.search(r"(\d+) layer evaluations run, (\d+) saved", low)
         if m:
             out["layer_evals"], out["layer_evals_saved"] = int(m.group(1)), int(m.group(2))
@@ -170,6 +171,7 @@ def cmd_search_json(a):
         "seconds": c.get("search_seconds", read_seconds(a.seconds_file)),
         "wall_seconds": read_seconds(a.seconds_file),
         "evals": c.get("evals"),
+        "evals_reused": c.get("evals_reused"),
         "layer_evals": c.get("layer_evals"),
         "layer_evals_saved": c.get("layer_evals_saved"),
         "seconds_nocache": None,
@@ -232,6 +234,38 @@ def cmd_collect(a):
     write_json(a.out, {"format": "axf-results", "version": 1, "runs": runs})
 
 
+def cmd_search_table(a):
+    """Markdown: the cost of each axformer search, against the PyTorch reference run of issue 7
+    (4 x 256 model, 41 evaluations of a 10,102-example search split in ~280 s: 6.8 s for one
+    evaluation of 10,102 examples). Only a model of that size compares directly."""
+    ref = 280.0 / 41 / 10102
+    rows = []
+    with open(a.manifest) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            session, label, task, size, seed, run_dir = line.rstrip("\n").split("\t")
+            if not label.startswith("axformer") or not os.path.exists(session):
+                continue
+            s = json.load(open(session))
+            sj = load_opt(os.path.join(run_dir, "search.json")) or {}
+            n, ev, sec = s["data"]["n"], sj.get("evals"), sj.get("seconds")
+            if ev is not None:
+                ev -= sj.get("evals_reused") or 0  # answered from stored results: no forward pass
+            m = s["model"]
+            arch = "%dx%d" % (m["layers"], m["hidden"])
+            per = sec / (ev * n) if ev and sec else None
+            rows.append("| %s/%s | %s | %s | %s | %d | %s | %s | %s | %s |" % (
+                task, size, arch, label, seed, n, ev if ev is not None else "–",
+                "%.1f s" % sec if sec is not None else "–",
+                "%.2f s" % (per * 10102) if per else "–",
+                "%.1f×" % (ref / per) if per else "–"))
+    print("| config | model | policy | seed | search examples | evaluations run | search time | "
+          "s per evaluation of 10,102 examples | vs PyTorch reference |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(rows))
+
+
 def write_json(path, obj):
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
@@ -259,6 +293,9 @@ def main():
     p.add_argument("--nocache-log")
     p.add_argument("--nocache-seconds-file")
     p.set_defaults(fn=cmd_search_json)
+    p = sub.add_parser("search-table")
+    p.add_argument("--manifest", required=True)
+    p.set_defaults(fn=cmd_search_table)
     p = sub.add_parser("kept")
     p.add_argument("session")
     p.set_defaults(fn=cmd_kept)
