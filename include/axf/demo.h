@@ -3,17 +3,19 @@
  * under a minute, so `axf demo` needs no downloads.
  *
  * Grammar (one example):
- *   sentence := filler{1..4} phrase (conj filler{0..2} phrase)? , filler{0..3} after each phrase
+ *   sentence := filler{1..4} phrase (conj filler{0..2} phrase)?   with filler{0..3} after each phrase
  *   phrase   := negator? intensifier? sentiment-word decoy?
  *   sentiment-word: positive {good great fun brilliant charming superb lovely clever}
  *                   negative {bad dull awful boring clumsy bland weak tedious}
  *   negator {not never}: flips the phrase's polarity, only when it comes before the word
- *   intensifier {very really truly so}: doubles the phrase's weight
+ *   intensifier {very really truly so}: strengthens, never flips ("not very good" is negative)
  *   decoy: a negator right after the sentiment word, which negates nothing
- *   conj {and but while}; filler: neutral words (the movie plot was ...)
- * One or two phrases (half each). Phrase value = polarity x (-1 if negated) x (2 if intensified);
- * label = 1 (positive) when the values sum to more than 0, else 0; sums of 0 are redrawn. So the
- * label depends on a few tokens and their order ("not good" vs "good not ...").
+ *   conj: "and" joins two phrases of the same polarity; "but" two opposite ones, and the second
+ *         decides; "although" two opposite ones, and the first decides
+ *   filler: neutral words (the movie plot was ...)
+ * One or two phrases (half each). The label (1 positive, 0 negative) is the deciding phrase's
+ * polarity after negation, so it depends on a few tokens and their order ("not good" vs "good not",
+ * "X but Y" vs "X although Y").
  *
  * Splits: train 10,000, search 2,000 (what the approximation search scores on), held-out 2,000
  * (reported, never searched on). Sentences of search and held-out that also occur in train (or in
@@ -54,7 +56,9 @@ typedef struct axf_demo_result {
     long steps;
 } axf_demo_result;
 
-/* Generates the task, trains the model and writes everything into dir (created). fn receives
+/* Generates the task, trains the model and writes everything into dir (created). Training runs on
+ * one OpenBLAS thread (faster for a model this small, and the same model whatever the caller's
+ * thread count); the caller's setting is restored. fn receives
  * training progress as (step, total steps) and may cancel (then -1, "cancelled"). */
 int axf_demo_build(const char *dir, uint64_t seed, axf_progress_fn fn, void *ud, axf_err *err);
 /* The same, also reporting what was measured (res may be NULL). */

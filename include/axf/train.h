@@ -137,7 +137,7 @@ axf_train_opts axf_train_opts_default(void);
 /* What the progress callback sees. */
 typedef struct axf_train_status {
     const char *phase;      /* "finetune", "pretrain", "eval" */
-    int epoch;
+    int epoch;              /* epoch of the step just done, from 1 */
     long step, total_steps;
     double loss;            /* running mean of recent training losses */
     double tokens_per_s;    /* training tokens (real, unpadded) per second, this run */
@@ -190,9 +190,23 @@ int axf_train_bucket_batches(const int *off, int n, int batch_size, uint64_t see
                              int *starts);
 
 /* Key under which two sentences count as the same text (for de-duplicating corpora against test
- * sets): lower-cased, -lrb-/-rrb- style escapes undone, only ASCII letters and digits kept, so
+ * sets): lower-cased, -lrb-/-rrb- style escapes dropped, only ASCII letters and digits kept, so
  * tokenisation, punctuation and accents do not matter. Returns a new string. */
 char *axf_text_norm_key(const char *s);
+
+/* Sentences to keep out of a pre-training corpus. A corpus line matches when, normalised as by
+ * axf_text_norm_key, (a) it equals a filter sentence, (b) it contains a filter sentence of at
+ * least AXF_FILTER_MIN_CONTAIN normalised characters (review snippets hold several sentences,
+ * and the Stanford Sentiment Treebank split them), or (c) one of its pieces cut at . ! ? ; :
+ * equals a filter sentence (catches the short ones of (b)). */
+#define AXF_FILTER_MIN_CONTAIN 12
+typedef struct axf_text_filter axf_text_filter;
+axf_text_filter *axf_text_filter_new(void);
+void axf_text_filter_add(axf_text_filter *f, const char *sentence);
+int axf_text_filter_match(axf_text_filter *f, const char *line);
+/* How many distinct filter sentences matched some line so far. */
+int axf_text_filter_hits(const axf_text_filter *f, int *total);
+void axf_text_filter_free(axf_text_filter *f);
 
 /* Builds a WordPiece vocabulary of `size` entries for the sentences in texts.
  * base != NULL: BERT-style cut. The texts are tokenized with base; the vocabulary keeps the

@@ -42,17 +42,17 @@ int tu_progress_cb(const axf_train_status *st, void *ud)
         else
             snprintf(dev, sizeof dev, "  dev acc %.2f%% loss %.4f", 100 * st->dev_metric, st->dev_loss);
     }
-    const char *ph = st->evaluated ? (st->total_steps ? "eval" : "eval") : st->phase;
+    const char *ph = st->evaluated ? "eval" : st->phase;
     if (p->tty && !st->evaluated) {
         fprintf(stderr, "\r%s  step %ld/%ld  epoch %d  loss %.4f  %.0f tok/s  %s elapsed  ETA %s%s\033[K", ph, st->step,
-                st->total_steps, st->epoch + 1, st->loss, st->tokens_per_s, el, eta, dev);
+                st->total_steps, st->epoch, st->loss, st->tokens_per_s, el, eta, dev);
         p->live = 1;
     } else {
         if (p->live)
             fputc('\n', stderr);
         p->live = 0;
         fprintf(stderr, "%s  step %ld/%ld  epoch %d  loss %.4f  %.0f tok/s  %s elapsed  ETA %s%s\n", ph, st->step,
-                st->total_steps, st->epoch + (st->evaluated ? 0 : 1), st->loss, st->tokens_per_s, el, eta, dev);
+                st->total_steps, st->epoch, st->loss, st->tokens_per_s, el, eta, dev);
     }
     fflush(stderr);
     return 0;

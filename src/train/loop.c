@@ -380,7 +380,7 @@ static int run(axf_model *m, const axf_encoded *train, const axf_encoded *dev, c
     axf_train_ctx_set_dropout(c, o->hidden_dropout, o->attn_dropout, &rng);
     double t0 = axf_now(), t_train = 0, dev_metric = NAN, dev_loss = NAN;
     long tokens = 0, steps_run = 0;
-    int stop = 0;
+    int stop = 0, log_epoch = 0;
     axf_train_status ss;
     memset(&ss, 0, sizeof ss);
     ss.phase = phase;
@@ -429,7 +429,7 @@ static int run(axf_model *m, const axf_encoded *train, const axf_encoded *dev, c
             int epoch_end = bi == nb - 1;
             int eval_now = st.step == total || (o->eval_every > 0 ? st.step % o->eval_every == 0 : epoch_end);
             double el = axf_now() - t0;
-            ss.epoch = st.epoch;
+            ss.epoch = st.epoch + 1; /* the epoch this step belongs to, from 1 */
             ss.step = st.step;
             ss.total_steps = total;
             ss.loss = st.loss_ema;
@@ -449,6 +449,7 @@ static int run(axf_model *m, const axf_encoded *train, const axf_encoded *dev, c
                 st.epoch++;
                 st.batch_in_epoch = 0;
             }
+            log_epoch = ss.epoch;
             int improved = 0;
             if (has_dev) {
                 axf_train_ctx_set_dropout(c, 0, 0, NULL);
@@ -486,10 +487,9 @@ static int run(axf_model *m, const axf_encoded *train, const axf_encoded *dev, c
                     rc = -1;
                     goto done;
                 }
-                log_line(out_dir, st.step, st.epoch, st.loss_ema, dev_loss, dev_metric, axf_now() - t0, fresh_log);
+                log_line(out_dir, st.step, log_epoch, st.loss_ema, dev_loss, dev_metric, axf_now() - t0, fresh_log);
                 fresh_log = 0;
             }
-            ss.epoch = st.epoch;
             ss.dev_metric = dev_metric;
             ss.dev_loss = dev_loss;
             ss.evaluated = has_dev;

@@ -1,0 +1,410 @@
+/* `axf pretrain`: masked-LM pre-training on plain text (one sentence a line) and on the sentence
+ * columns of task files, with an optional vocabulary built from the corpus, and the removal of
+ * every corpus sentence that also occurs in evaluation files. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "axf/data.h"
+#include "axf/train.h"
+#include "cli.h"
+#include "cmd_train_util.h"
+
+static const char *usage =
+    "usage: axf pretrain --out DIR (--text F | --text-latin1 F | --tsv F)...\n"
+    "                    (--vocab FILE | --vocab-size N [--vocab-from FILE]) [options]\n"
+    "\n"
+    "Masked-LM pre-training (15% of tokens predicted: 80% [MASK], 10% random, 10% kept) of a\n"
+    "BERT encoder from scratch. Writes DIR/config.json, model.safetensors (with the masked-LM\n"
+    "head), vocab.txt at every evaluation, DIR/last (resume point) and DIR/train_log.tsv.\n"
+    "\n"
+    "corpus (repeatable, in this order):\n"
+    "  --text FILE         UTF-8 text, one sentence a line\n"
+    "  --text-latin1 FILE  Latin-1 (Windows-1252) text, one sentence a line (e.g. rt-polarity)\n"
+    "  --tsv FILE          the sentence columns of a task file (GLUE TSV, stsa, ...); labels unused\n"
+    "  --exclude FILE      drop every corpus line that, normalised (lower case, letters and digits\n"
+    "                      only), equals or contains a sentence of this task file, or has a\n"
+    "                      sentence (cut at . ! ? ; :) equal to one (repeatable); the counts\n"
+    "                      dropped are printed per corpus file\n"
+    "  --dev-frac F        share of sentences held out to score masked-LM loss (default 0.01)\n"
+    "vocabulary:\n"
+    "  --vocab FILE        use this vocab.txt as it is, or build one from the corpus:\n"
+    "  --vocab-size N      with --vocab-from BASE: BASE cut to the pieces the corpus uses, most\n"
+    "                      frequent first, all single characters kept; without: built from scratch\n"
+    "  --cased             keep case (default: lower-case and strip accents)\n"
+    "model:\n"
+    "  --layers N --hidden N --heads N --ffn N   (default 4, 256, 4, 1024)\n"
+    "  --act gelu|gelu_tanh|relu (gelu)  --max-len N (128 tokens a sentence)  --max-pos N (512)\n"
+    "training:\n"
+    "  --epochs N (10)  --steps N (overrides epochs)  --batch N (64)  --lr X (5e-4)\n"
+    "  --warmup FRAC (0.06)  --weight-decay X (0.01)  --clip X (1.0)  --mlm-prob X (0.15)\n"
+    "  --dropout X (0.1)  --attn-dropout X (0.1)  --eval-every N (steps; default each epoch)\n"
+    "  --seed N (42)  --threads N (2)  --resume (continue from DIR/last)\n"
+    "\n"
+    "Same corpus, options, seed and thread count give the same model bit for bit.\n"
+    "Exit status: 0 done, 1 bad input (message names the file), 2 usage.\n";
+
+#define MAX_SRC 32
+
+typedef struct {
+    const char *path[MAX_SRC];
+    int kind[MAX_SRC]; /* 0 text, 1 latin-1 text, 2 task file */
+    int n;
+    const char *exclude[MAX_SRC];
+    int n_ex;
+    const char *out, *vocab, *vocab_from;
+    int vocab_size, cased, layers, hidden, heads, ffn, max_len, max_pos, threads;
+    float dev_frac;
+    axf_act act;
+    axf_train_opts o;
+} pt_args;
+
+static int bad(const char *opt, const char *want)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s needs %s", opt, want);
+    return axf_cli_usage("pretrain", msg);
+}
+
+static int parse(int argc, char **argv, pt_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->o = axf_train_opts_default();
+    a->o.epochs = 10;
+    a->o.batch_size = 64;
+    a->o.lr = 5e-4f;
+    a->o.warmup = 0.06f;
+    a->layers = 4;
+    a->hidden = 256;
+    a->heads = 4;
+    a->ffn = 1024;
+    a->max_len = 128;
+    a->max_pos = 512;
+    a->threads = 2;
+    a->dev_frac = 0.01f;
+    a->act = AXF_ACT_GELU;
+    for (int i = 1; i < argc; i++) {
+        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long lv;
+#define NEEDV() do { if (!v) return bad(k, "a value"); i++; } while (0)
+        if (!strcmp(k, "--resume")) {
+            a->o.resume = 1;
+        } else if (!strcmp(k, "--cased")) {
+            a->cased = 1;
+        } else if (!strcmp(k, "--text") || !strcmp(k, "--text-latin1") || !strcmp(k, "--tsv")) {
+            NEEDV();
+            if (a->n == MAX_SRC)
+                return axf_cli_usage("pretrain", "too many corpus files");
+            a->path[a->n] = v;
+            a->kind[a->n++] = !strcmp(k, "--text") ? 0 : !strcmp(k, "--text-latin1") ? 1 : 2;
+        } else if (!strcmp(k, "--exclude")) {
+            NEEDV();
+            if (a->n_ex == MAX_SRC)
+                return axf_cli_usage("pretrain", "too many --exclude files");
+            a->exclude[a->n_ex++] = v;
+        } else if (!strcmp(k, "--out")) {
+            NEEDV();
+            a->out = v;
+        } else if (!strcmp(k, "--vocab")) {
+            NEEDV();
+            a->vocab = v;
+        } else if (!strcmp(k, "--vocab-from")) {
+            NEEDV();
+            a->vocab_from = v;
+        } else if (!strcmp(k, "--act")) {
+            NEEDV();
+            if (!strcmp(v, "gelu"))
+                a->act = AXF_ACT_GELU;
+            else if (!strcmp(v, "gelu_tanh"))
+                a->act = AXF_ACT_GELU_TANH;
+            else if (!strcmp(v, "relu"))
+                a->act = AXF_ACT_RELU;
+            else
+                return bad(k, "gelu, gelu_tanh or relu");
+        } else if (!strcmp(k, "--vocab-size") || !strcmp(k, "--layers") || !strcmp(k, "--hidden") ||
+                   !strcmp(k, "--heads") || !strcmp(k, "--ffn") || !strcmp(k, "--max-len") ||
+                   !strcmp(k, "--max-pos") || !strcmp(k, "--threads") || !strcmp(k, "--epochs") ||
+                   !strcmp(k, "--batch") || !strcmp(k, "--eval-every") || !strcmp(k, "--steps")) {
+            NEEDV();
+            long lo = !strcmp(k, "--eval-every") ? 0 : !strcmp(k, "--max-len") ? 3 : 1;
+            long hi = !strcmp(k, "--layers") ? AXF_MAX_LAYERS : !strcmp(k, "--heads") ? AXF_MAX_HEADS
+                      : !strcmp(k, "--threads") ? 256 : !strcmp(k, "--vocab-size") ? 10000000L : 100000000L;
+            if (tu_long(v, lo, hi, &lv)) {
+                char want[64];
+                snprintf(want, sizeof want, "an integer in %ld..%ld", lo, hi);
+                return bad(k, want);
+            }
+            if (!strcmp(k, "--vocab-size")) a->vocab_size = (int)lv;
+            else if (!strcmp(k, "--layers")) a->layers = (int)lv;
+            else if (!strcmp(k, "--hidden")) a->hidden = (int)lv;
+            else if (!strcmp(k, "--heads")) a->heads = (int)lv;
+            else if (!strcmp(k, "--ffn")) a->ffn = (int)lv;
+            else if (!strcmp(k, "--max-len")) a->max_len = (int)lv;
+            else if (!strcmp(k, "--max-pos")) a->max_pos = (int)lv;
+            else if (!strcmp(k, "--threads")) a->threads = (int)lv;
+            else if (!strcmp(k, "--epochs")) a->o.epochs = (int)lv;
+            else if (!strcmp(k, "--batch")) a->o.batch_size = (int)lv;
+            else if (!strcmp(k, "--eval-every")) a->o.eval_every = (int)lv;
+            else a->o.max_steps = lv;
+        } else if (!strcmp(k, "--lr") || !strcmp(k, "--warmup") || !strcmp(k, "--weight-decay") ||
+                   !strcmp(k, "--clip") || !strcmp(k, "--dropout") || !strcmp(k, "--attn-dropout") ||
+                   !strcmp(k, "--mlm-prob") || !strcmp(k, "--dev-frac")) {
+            NEEDV();
+            float f;
+            double hi = !strcmp(k, "--lr") ? 1.0 : !strcmp(k, "--clip") ? 1e6 : !strcmp(k, "--weight-decay") ? 10.0
+                        : !strcmp(k, "--dev-frac") ? 0.5 : 0.95;
+            if (tu_float(v, 0.0, hi, &f))
+                return bad(k, "a non-negative number in range");
+            if (!strcmp(k, "--lr")) a->o.lr = f;
+            else if (!strcmp(k, "--warmup")) a->o.warmup = f;
+            else if (!strcmp(k, "--weight-decay")) a->o.weight_decay = f;
+            else if (!strcmp(k, "--clip")) a->o.clip = f;
+            else if (!strcmp(k, "--dropout")) a->o.hidden_dropout = f;
+            else if (!strcmp(k, "--attn-dropout")) a->o.attn_dropout = f;
+            else if (!strcmp(k, "--mlm-prob")) a->o.mlm_prob = f;
+            else a->dev_frac = f;
+        } else if (!strcmp(k, "--seed")) {
+            NEEDV();
+            if (tu_u64(v, &a->o.seed))
+                return bad(k, "a non-negative integer");
+        } else {
+            char msg[256];
+            snprintf(msg, sizeof msg, "unexpected argument '%.200s'", k);
+            return axf_cli_usage("pretrain", msg);
+        }
+#undef NEEDV
+    }
+    if (!a->out)
+        return axf_cli_usage("pretrain", "--out DIR is required");
+    if (!a->n)
+        return axf_cli_usage("pretrain", "give at least one --text, --text-latin1 or --tsv file");
+    if (!a->vocab == !a->vocab_size)
+        return axf_cli_usage("pretrain", "give either --vocab FILE or --vocab-size N");
+    if (a->vocab_from && !a->vocab_size)
+        return axf_cli_usage("pretrain", "--vocab-from needs --vocab-size");
+    if (!(a->o.lr > 0) || !(a->o.mlm_prob > 0))
+        return axf_cli_usage("pretrain", "--lr and --mlm-prob must be positive");
+    if (a->hidden % a->heads)
+        return axf_cli_usage("pretrain", "--hidden must be a multiple of --heads");
+    if (a->max_len > a->max_pos)
+        return axf_cli_usage("pretrain", "--max-len exceeds --max-pos");
+    return 0;
+}
+
+typedef struct {
+    char **s;
+    int n, cap;
+} strvec;
+
+static void push(strvec *v, char *s)
+{
+    if (v->n == v->cap) {
+        v->cap = v->cap ? 2 * v->cap : 1024;
+        v->s = axf_xrealloc(v->s, (size_t)v->cap * sizeof *v->s);
+    }
+    v->s[v->n++] = s;
+}
+
+int axf_cmd_pretrain(int argc, char **argv)
+{
+    if (axf_cli_wants_help(argc, argv))
+        return fputs(usage, stdout), 0;
+    pt_args a;
+    int rc = parse(argc, argv, &a);
+    if (rc)
+        return rc;
+    axf_set_threads(a.threads);
+    axf_err err;
+    strvec corpus = {0};
+    int *src = NULL;
+    axf_vocab *v = NULL, *base = NULL;
+    axf_dataset *dtr = NULL, *ddev = NULL;
+    axf_encoded *etr = NULL, *edev = NULL;
+    axf_model *m = NULL;
+    int lower = !a.cased, src_n[MAX_SRC] = {0}, src_drop[MAX_SRC] = {0};
+    rc = 1;
+
+    /* corpus */
+    int srccap = 0;
+    for (int f = 0; f < a.n; f++) {
+        int before = corpus.n;
+        if (a.kind[f] < 2) {
+            int n;
+            char **lines = axf_text_read_lines(a.path[f], a.kind[f] == 1, &n, &err);
+            if (!lines)
+                goto fail;
+            for (int i = 0; i < n; i++)
+                push(&corpus, lines[i]);
+            free(lines); /* the strings now belong to corpus */
+        } else {
+            axf_dataset *d = axf_dataset_load(a.path[f], NULL, &err);
+            if (!d)
+                goto fail;
+            for (int i = 0; i < d->n; i++) {
+                push(&corpus, axf_xstrdup(d->ex[i].a));
+                if (d->ex[i].b)
+                    push(&corpus, axf_xstrdup(d->ex[i].b));
+            }
+            axf_dataset_free(d);
+        }
+        if (corpus.n > srccap) {
+            srccap = corpus.cap;
+            src = axf_xrealloc(src, (size_t)srccap * sizeof *src);
+        }
+        for (int i = before; i < corpus.n; i++)
+            src[i] = f;
+        src_n[f] = corpus.n - before;
+    }
+
+    /* exclusion of evaluation sentences */
+    if (a.n_ex) {
+        axf_text_filter *flt = axf_text_filter_new();
+        for (int f = 0; f < a.n_ex; f++) {
+            axf_dataset *d = axf_dataset_load(a.exclude[f], NULL, &err);
+            if (!d) {
+                axf_text_filter_free(flt);
+                goto fail;
+            }
+            for (int i = 0; i < d->n; i++) {
+                axf_text_filter_add(flt, d->ex[i].a);
+                if (d->ex[i].b)
+                    axf_text_filter_add(flt, d->ex[i].b);
+            }
+            axf_dataset_free(d);
+        }
+        int w = 0;
+        for (int i = 0; i < corpus.n; i++) {
+            if (axf_text_filter_match(flt, corpus.s[i])) {
+                src_drop[src[i]]++;
+                free(corpus.s[i]);
+                continue;
+            }
+            src[w] = src[i];
+            corpus.s[w++] = corpus.s[i];
+        }
+        corpus.n = w;
+        for (int f = 0; f < a.n; f++)
+            printf("exclude: dropped %d of %d sentences of %s\n", src_drop[f], src_n[f], a.path[f]);
+        int total, hits = axf_text_filter_hits(flt, &total);
+        printf("exclude: %d of the %d distinct excluded sentences were found in the corpus\n", hits, total);
+        axf_text_filter_free(flt);
+    }
+    if (corpus.n < 2) {
+        axf_err_set(&err, "%s: fewer than 2 corpus sentences", a.path[0]);
+        goto fail;
+    }
+
+    /* vocabulary: on resume, the one the run started with */
+    char lastvocab[4096];
+    snprintf(lastvocab, sizeof lastvocab, "%s/last/vocab.txt", a.out);
+    if (a.o.resume && access(lastvocab, R_OK) == 0) {
+        v = axf_vocab_load(lastvocab, &err);
+    } else if (a.vocab) {
+        v = axf_vocab_load(a.vocab, &err);
+    } else {
+        if (a.vocab_from) {
+            base = axf_vocab_load(a.vocab_from, &err);
+            if (!base)
+                goto fail;
+        }
+        double t = axf_now();
+        v = axf_vocab_build((const char *const *)corpus.s, corpus.n, a.vocab_size, base, lower, &err);
+        if (v)
+            fprintf(stderr, "vocabulary: %d pieces %s in %.1f s\n", axf_vocab_size(v),
+                    base ? "cut from the base vocabulary" : "built from scratch", axf_now() - t);
+    }
+    if (!v)
+        goto fail;
+    axf_special sp = axf_vocab_special(v);
+    if (sp.cls < 0 || sp.sep < 0 || sp.mask < 0) {
+        axf_err_set(&err, "%s: the vocabulary lacks [CLS], [SEP] or [MASK]", a.vocab ? a.vocab : "vocabulary");
+        goto fail;
+    }
+
+    /* dev split (seeded) */
+    int n = corpus.n, nd = (int)lround(a.dev_frac * n);
+    nd = a.dev_frac > 0 && nd < 1 ? 1 : nd;
+    nd = nd >= n ? n - 1 : nd;
+    unsigned char *is_dev = axf_xcalloc((size_t)n, 1);
+    int *perm = axf_xmalloc((size_t)n * sizeof(int));
+    axf_rng r;
+    axf_rng_seed(&r, a.o.seed ^ 0xde5ULL);
+    for (int i = 0; i < n; i++)
+        perm[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        int j = axf_rng_below(&r, i + 1), t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    for (int i = 0; i < nd; i++)
+        is_dev[perm[i]] = 1;
+    free(perm);
+    dtr = axf_dataset_new("text", 0, AXF_TASK_CLASSIFY);
+    ddev = axf_dataset_new("text", 0, AXF_TASK_CLASSIFY);
+    for (int i = 0; i < n; i++)
+        axf_dataset_add(is_dev[i] ? ddev : dtr, corpus.s[i], NULL, 0, 0);
+    free(is_dev);
+    etr = axf_encode_dataset(dtr, v, lower, a.max_len, &err);
+    if (!etr)
+        goto fail;
+    if (ddev->n) {
+        edev = axf_encode_dataset(ddev, v, lower, a.max_len, &err);
+        if (!edev)
+            goto fail;
+    }
+    long ntok = etr->off[etr->n] - etr->off[0];
+
+    /* model */
+    axf_config cfg = axf_config_default(axf_vocab_size(v), a.hidden, a.layers, a.heads, a.ffn, 2);
+    cfg.max_pos = a.max_pos;
+    cfg.act = a.act;
+    cfg.do_lower_case = lower;
+    cfg.pad_token_id = sp.pad >= 0 ? sp.pad : 0;
+    m = axf_model_new(&cfg, 1, &err);
+    if (!m)
+        goto fail;
+    for (int l = 0; l < cfg.n_layers; l++) {
+        m->layers[l].nh = cfg.layer_heads[l];
+        m->layers[l].f = cfg.layer_ffn[l];
+    }
+    axf_model_init_random(m, a.o.seed);
+    fprintf(stderr, "pretrain: %d sentences (%ld tokens) for training, %d dev; model %d layers x %d, %d heads, "
+                    "FFN %d, vocabulary %d\n", etr->n, ntok, edev ? edev->n : 0, cfg.n_layers, cfg.hidden,
+            cfg.n_heads, cfg.ffn, cfg.vocab_size);
+
+    tu_progress p;
+    tu_progress_init(&p);
+    axf_train_result res;
+    int trc = axf_pretrain_run(m, etr, edev, &a.o, a.out, v, tu_progress_cb, &p, &res, &err);
+    tu_progress_end(&p);
+    if (trc)
+        goto fail;
+    char dur[32];
+    tu_duration(res.seconds, dur, sizeof dur);
+    if (res.resumed_from)
+        printf("resumed from step %d\n", res.resumed_from);
+    if (edev)
+        printf("dev masked-LM loss %.4f (perplexity %.1f) at step %ld\n", -res.best_metric, exp(-res.best_metric),
+               res.best_step);
+    printf("training: %ld steps, %ld tokens, %.0f tokens/s, %s\n", res.steps, res.tokens, res.tokens_per_s, dur);
+    printf("model written to %s\n", a.out);
+    rc = 0;
+    goto done;
+fail:
+    rc = axf_cli_fail(err.msg);
+done:
+    for (int i = 0; i < corpus.n; i++)
+        free(corpus.s[i]);
+    free(corpus.s);
+    free(src);
+    axf_vocab_free(v);
+    axf_vocab_free(base);
+    axf_dataset_free(dtr);
+    axf_dataset_free(ddev);
+    axf_encoded_free(etr);
+    axf_encoded_free(edev);
+    axf_model_free(m);
+    return rc;
+}
