@@ -140,6 +140,12 @@ void axf_lua_push_layer(lua_State *L, const axf_layer_plan *lp, int groups);
 int axf_lua_parse_gran(lua_State *L, int idx);
 void axf_lua_push_imp_values(lua_State *L, const axf_importance *imp, const axf_imp_values *v);
 
+/* luaparams.c */
+/* Reads the global `params` (g: the global table's index) into h->params, applies sets, builds
+ * h->params_json; returns the stack index of the params table. Raises on bad declarations. */
+int axf_lua_read_params(lua_State *L, axf_luahost *h, int g, const char *const *sets, int n_sets);
+void axf_lua_params_free(axf_luahost *h);
+
 /* luaaxf.c */
 int axf_lua_open_axf(lua_State *L);       /* lua_CFunction: the `axf` table + session type */
 void axf_lua_push_session(lua_State *L);  /* the session userdata (one per state, cached) */
