@@ -43,6 +43,7 @@ static void on_sigint(int sig)
 }
 
 typedef struct {
+    const char *phase; /* shown before the bar when not a policy step */
     int tty, quiet, bar_shown;
     double last, start;
     int steps;
@@ -73,8 +74,13 @@ static int on_progress(double done, double total, void *ud)
     for (int i = 0; i < 24; i++)
         bar[i] = i < fill ? '#' : '.';
     bar[24] = 0;
-    fprintf(stderr, "\r\033[Kstep %d  evaluating [%s] %3.0f%%  %.0fs", u->steps + 1, bar,
-            100 * frac, now - u->start);
+    char label[48];
+    if (u->phase)
+        snprintf(label, sizeof label, "%s", u->phase);
+    else
+        snprintf(label, sizeof label, "step %d", u->steps + 1);
+    fprintf(stderr, "\r\033[K%s  evaluating [%s] %3.0f%%  %.0fs", label, bar, 100 * frac,
+            now - u->start);
     u->bar_shown = 1;
     return 0;
 }
@@ -217,6 +223,7 @@ int axf_cmd_search(int argc, char **argv)
     ui.tty = isatty(2);
     ui.quiet = quiet;
     ui.start = axf_now();
+    ui.phase = "baseline";
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
@@ -286,6 +293,7 @@ int axf_cmd_search(int argc, char **argv)
     fflush(stdout);
 
     double t0 = axf_now();
+    ui.phase = NULL;
     int st;
     for (;;) {
         ui.steps = axf_luahost_steps(h);
@@ -303,14 +311,20 @@ int axf_cmd_search(int argc, char **argv)
     g_host = NULL;
     clear_bar(&ui);
 
+    ui.phase = "held-out";
     axf_err serr;
     int saved = axf_session_save(s, out, &serr) == 0;
     if (!saved)
         fprintf(stderr, "axf: %s\n", serr.msg);
 
-    /* summary */
+    /* summary: every evaluation first (the progress bar), then the text */
+    axf_metrics hb, hc;
+    axf_err herr;
+    int hold_rc = holdout ? axf_session_holdout_metrics(s, &hb, &hc, &herr) : -1;
     axf_metrics cur;
-    int have_cur = axf_session_eval(s, &cur, &err) == 0;
+    axf_err cerr;
+    int have_cur = axf_session_eval(s, &cur, &cerr) == 0;
+    clear_bar(&ui);
     char removed[512];
     describe_removed(axf_session_plan(s), &f, removed, sizeof removed);
     printf("\n== %s: %s ==\n", axf_luahost_policy_name(h), axf_luahost_message(h));
@@ -325,11 +339,10 @@ int axf_cmd_search(int argc, char **argv)
                100.0 * (cur.flops_per_token / base.flops_per_token - 1));
     }
     if (holdout) {
-        axf_metrics hb, hc;
-        if (axf_session_holdout_metrics(s, &hb, &hc, &err) == 0)
+        if (hold_rc == 0)
             print_metrics("held-out", &hb, &hc, f.metric_name);
         else
-            printf("held-out  not evaluated: %s\n", err.msg);
+            printf("held-out  not evaluated: %s\n", herr.msg);
     }
     axf_counters c;
     axf_session_counters(s, &c);
