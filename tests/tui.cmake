@@ -13,8 +13,13 @@ set_tests_properties(tui_demo_model PROPERTIES LABELS "tui" FIXTURES_SETUP tui_m
 
 set(AXF_TUI_ARGS $<TARGET_FILE:axf> ${AXF_TUI_DEMO}/model ${AXF_TUI_DEMO}/search.tsv ${AXF_TUI_DEMO}/heldout.tsv
     ${CMAKE_SOURCE_DIR}/scripts)
-foreach(t session compact mono)
+foreach(t session compact mono demo)
   add_test(NAME tui_${t} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/tui/${t}.sh ${AXF_TUI_ARGS})
   set_tests_properties(tui_${t} PROPERTIES LABELS "tui" FIXTURES_REQUIRED tui_model SKIP_RETURN_CODE 77
                        TIMEOUT 600 RESOURCE_LOCK tui_cpu)
 endforeach()
+
+# `axf demo` from an empty cache: trains the model behind a progress screen (a minute or more).
+add_test(NAME tui_demo_fresh COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/tui/demo_fresh.sh $<TARGET_FILE:axf>)
+set_tests_properties(tui_demo_fresh PROPERTIES LABELS "tui;slow" SKIP_RETURN_CODE 77 TIMEOUT 1200
+                     RESOURCE_LOCK tui_cpu)

@@ -116,11 +116,11 @@ void axf_app_layout(axf_app *a)
         if (rest >= 3)
             place(a, id, y, 0, rest, W);
     } else {
-        int rw = W * 2 / 5;
+        int rw = W / 2;
         if (rw < 56)
             rw = 56;
-        if (rw > 84)
-            rw = 84;
+        if (rw > 100)
+            rw = 100;
         int lw = W - rw;
         int need = axf_heatmap_width(a, 1);
         if (need > lw && W - need >= 56) { /* give the heatmap its groups when the right side can spare it */
@@ -147,6 +147,10 @@ void axf_app_layout(axf_app *a)
             place(a, AXF_PANE_PLOT, 1 + met_h, lw, rest, rw);
         }
     }
+    if (a->compact)
+        a->focus = a->bottom == AXF_BOTTOM_TEACH ? AXF_PANE_TEACH : AXF_PANE_LOG;
+    else if (!a->teach)
+        a->focus = AXF_PANE_LOG;
     axf_heatmap_columns(a);
     /* a resize leaves stdscr touched: clear it once here so its refresh inside wgetch is a no-op */
     werase(stdscr);
@@ -445,6 +449,7 @@ int axf_ui_run(const axf_ui_opts *o, axf_err *err)
     a->opts = o;
     a->teach = 1; /* the side panel of the wide layout; x hides it */
     a->bottom = o->demo || o->teach ? AXF_BOTTOM_TEACH : AXF_BOTTOM_LOG;
+    a->focus = AXF_PANE_LOG;
     a->measure = AXF_MEASURE_LOSS;
     a->cur_col = 1;
     const axf_pane_class *cls[AXF_PANE_COUNT] = {&axf_pane_title, &axf_pane_heatmap, &axf_pane_metrics,

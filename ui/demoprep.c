@@ -12,7 +12,7 @@
 
 #include "axf/demo.h"
 
-/* Threads used for training: part of the cache key, since the trained floats depend on it. */
+/* Threads used for training (the model must not depend on who starts the demo). */
 #define DEMO_THREADS 2
 
 static int mkdir_p(const char *dir)
@@ -52,6 +52,35 @@ static void rm_tree(const char *dir)
     rmdir(dir);
 }
 
+/* A fingerprint of the generated task (every split and the vocabulary): a binary whose demo
+ * grammar changed does not pick up a model cached by an older one. */
+static void task_fingerprint(uint64_t seed, char out[17])
+{
+    axf_demo_set *sets[AXF_DEMO_NSPLITS];
+    axf_demo_generate(seed, sets);
+    int nv;
+    const char *const *vocab = axf_demo_vocab(&nv);
+    size_t cap = 64, used = 0;
+    for (int k = 0; k < AXF_DEMO_NSPLITS; k++)
+        for (int i = 0; i < sets[k]->n; i++)
+            cap += strlen(sets[k]->text[i]) + 4;
+    for (int i = 0; i < nv; i++)
+        cap += strlen(vocab[i]) + 1;
+    char *buf = axf_xmalloc(cap);
+    for (int k = 0; k < AXF_DEMO_NSPLITS; k++) {
+        for (int i = 0; i < sets[k]->n; i++)
+            used += (size_t)snprintf(buf + used, cap - used, "%s\t%d\n", sets[k]->text[i], sets[k]->label[i]);
+        axf_demo_set_free(sets[k]);
+    }
+    for (int i = 0; i < nv; i++)
+        used += (size_t)snprintf(buf + used, cap - used, "%s\n", vocab[i]);
+    char hex[65];
+    axf_sha256_buf(buf, used, hex);
+    free(buf);
+    memcpy(out, hex, 16);
+    out[16] = 0;
+}
+
 int axf_demoprep(uint64_t seed, axf_progress_fn fn, void *ud, char *model_dir, size_t model_n, char *data,
                  size_t data_n, char *holdout, size_t holdout_n, axf_err *err)
 {
@@ -63,7 +92,9 @@ int axf_demoprep(uint64_t seed, axf_progress_fn fn, void *ud, char *model_dir, s
         snprintf(root, sizeof root, "%s/.cache/axformer", home);
     else
         return axf_err_set(err, "demo: neither XDG_CACHE_HOME nor HOME is set: no place to cache the model");
-    snprintf(dir, sizeof dir, "%s/demo-v%s-s%llu-t%d", root, AXF_VERSION, (unsigned long long)seed, DEMO_THREADS);
+    char fp[17];
+    task_fingerprint(seed, fp);
+    snprintf(dir, sizeof dir, "%s/demo-v%s-s%llu-%s", root, AXF_VERSION, (unsigned long long)seed, fp);
     snprintf(mark, sizeof mark, "%s/complete", dir);
     if (!exists(mark)) {
         if (mkdir_p(root))

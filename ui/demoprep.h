@@ -1,6 +1,6 @@
 /* The demo's model and data: built by the demo module (demo.h) from a seed, cached on disk so that
- * a second start is instant. Cache folder: $XDG_CACHE_HOME/axformer/demo-v<version>-s<seed>/ (else
- * ~/.cache/axformer/...), holding the model files and the task's split files as demo.h writes
+ * a second start is instant. Cache folder: $XDG_CACHE_HOME/axformer/demo-v<version>-s<seed>-<task
+ * fingerprint>/ (else ~/.cache/axformer/...; the fingerprint hashes the generated splits), holding the model files and the task's split files as demo.h writes
  * them, plus a "complete" marker written last, so a half-built cache is rebuilt, never used. */
 #ifndef AXF_UI_DEMOPREP_H
 #define AXF_UI_DEMOPREP_H

@@ -256,22 +256,32 @@ static int k_groups(axf_app *a, int key)
     return AXF_KEY_LAYOUT;
 }
 
+static void focus_visible(axf_app *a)
+{
+    if (a->compact)
+        a->focus = a->bottom == AXF_BOTTOM_TEACH ? AXF_PANE_TEACH : AXF_PANE_LOG;
+    else if (!a->teach)
+        a->focus = AXF_PANE_LOG;
+}
+
 static int k_teach(axf_app *a, int key)
 {
-    if (a->compact) {
+    if (a->compact)
         a->bottom = a->bottom == AXF_BOTTOM_TEACH ? AXF_BOTTOM_LOG : AXF_BOTTOM_TEACH;
-        return AXF_KEY_LAYOUT;
-    }
-    a->teach = !a->teach;
+    else
+        a->teach = !a->teach;
+    focus_visible(a);
     return AXF_KEY_LAYOUT;
 }
 
+/* Compact: the next bottom pane; side by side: PgUp/PgDn go to the other of log and teaching. */
 static int k_tab(axf_app *a, int key)
 {
     if (a->compact)
         a->bottom = (a->bottom + 1) % AXF_BOTTOM_COUNT;
-    else
-        a->teach = !a->teach;
+    else if (a->teach)
+        a->focus = a->focus == AXF_PANE_LOG ? AXF_PANE_TEACH : AXF_PANE_LOG;
+    focus_visible(a);
     return AXF_KEY_LAYOUT;
 }
 
@@ -293,6 +303,12 @@ static int k_speed(axf_app *a, int key)
     if (!ready(a))
         return AXF_KEY_HANDLED;
     return post_simple(a, AXF_WCMD_SPEED, 0);
+}
+
+/* keys the focused pane handles (listed for the help screen) */
+static int k_none(axf_app *a, int key)
+{
+    return AXF_KEY_HANDLED;
 }
 
 /* ---- files, console, quit ---- */
@@ -375,7 +391,8 @@ static const key_action actions[] = {
     {{'i', 'I'}, "i I", "next / previous importance measure", k_measure},
     {{'g'}, "g", "FFN neuron groups instead of heads (when they do not fit)", k_groups},
     {{'x'}, "x", "teaching panel on / off", k_teach},
-    {{'\t'}, "Tab", "next bottom pane (log, plot, teaching) in the compact layout", k_tab},
+    {{'\t'}, "Tab", "compact layout: next bottom pane (log, plot, teaching); else log / teaching", k_tab},
+    {{KEY_PPAGE, KEY_NPAGE}, "PgUp PgDn", "scroll the log or the teaching panel (the one Tab chose)", k_none},
     {{'m'}, "m", "measure speed now", k_speed},
     {{'w', 'W'}, "w W", "save the session / save as", k_save},
     {{'e'}, "e", "export the compacted model", k_export},
@@ -403,13 +420,11 @@ int axf_keys_dispatch(axf_app *a, int key)
         if (key == 'q')
             return AXF_KEY_LAYOUT;
     }
-    for (int i = 0; i < AXF_PANE_COUNT; i++) {
-        axf_pane *p = &a->panes[i];
-        if (p->h > 0 && p->cls && p->cls->on_key) {
-            int r = p->cls->on_key(p, a, key);
-            if (r)
-                return r;
-        }
+    axf_pane *fp = &a->panes[a->focus];
+    if (fp->h > 0 && fp->cls && fp->cls->on_key) {
+        int r = fp->cls->on_key(fp, a, key);
+        if (r)
+            return r;
     }
     for (int i = 0; i < N_ACTIONS; i++)
         for (int k = 0; k < 4 && actions[i].keys[k]; k++)

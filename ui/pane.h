@@ -24,6 +24,7 @@ struct axf_pane {
     WINDOW *win;
     int y, x, h, w;      /* placement (layout.c); h = 0: hidden */
     int scroll;          /* pane-specific */
+    long mark;           /* pane-specific memo (e.g. the step the scroll belongs to) */
 };
 
 enum { AXF_PANE_TITLE = 0, AXF_PANE_HEATMAP, AXF_PANE_METRICS, AXF_PANE_PLOT, AXF_PANE_LOG,
@@ -60,6 +61,7 @@ struct axf_app {
     int bottom;                  /* compact: AXF_BOTTOM_* */
     int teach;                   /* teaching panel shown */
     int groups_view;             /* groups instead of heads (when both do not fit) */
+    int focus;                   /* pane that takes PgUp/PgDn: AXF_PANE_LOG or AXF_PANE_TEACH */
     int groups_inline;           /* groups fit beside the heads */
 
     /* heatmap cursor: layer and column; columns of the current layout */

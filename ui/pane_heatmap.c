@@ -30,8 +30,7 @@ static int n_groups(const axf_view *v)
     return g > AXF_MAX_GROUPS ? AXF_MAX_GROUPS : g;
 }
 
-/* Lays out columns for the given choice (zoom 1: cells twice as wide); returns the pane width
- * needed. */
+/* Lays out columns for the given choice (zoom 0..2: wider cells); returns the pane width needed. */
 static int place(axf_app *a, int groups_inline, int groups_view, int zoom, int store)
 {
     const axf_view *v = &a->view;
@@ -40,7 +39,7 @@ static int place(axf_app *a, int groups_inline, int groups_view, int zoom, int s
     col_place pl[AXF_MAX_COLS];
     int n = 0, x = 2;
     int lw = nl > 10 ? 3 : 2;
-    int hw = zoom ? 4 : 2, bw = zoom ? 6 : 4, gw = zoom ? 2 : 1;
+    int hw = 2 + 2 * zoom, bw = 4 + 2 * zoom, gw = 1 + zoom;
     cols[n] = (axf_col){AXF_COL_LAYER, 0};
     pl[n++] = (col_place){x, lw};
     x += lw + 2;
@@ -109,7 +108,9 @@ void axf_heatmap_columns(axf_app *a)
     axf_col old = a->n_cols > 0 && a->cur_col < a->n_cols ? a->colv[a->cur_col] : (axf_col){AXF_COL_HEAD, 0};
     int pw = a->panes[AXF_PANE_HEATMAP].w;
     int fits = pw >= place(a, 1, 0, 0, 0);
-    int zoom = fits && pw >= place(a, 1, 0, 1, 0);
+    int zoom = 0;
+    while (fits && zoom < 2 && pw >= place(a, 1, 0, zoom + 1, 0))
+        zoom++;
     a->groups_inline = fits;
     if (fits)
         a->groups_view = 0;

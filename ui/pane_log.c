@@ -45,10 +45,13 @@ static void log_draw(axf_pane *p, axf_app *a)
     int rows = p->h - 2, width = p->w - 6;
     if (p->scroll > total - 1)
         p->scroll = total > 0 ? (int)total - 1 : 0;
-    char rt[48] = "";
+    char rt[64] = "";
+    int focused = a->focus == AXF_PANE_LOG;
     if (p->scroll > 0)
         snprintf(rt, sizeof rt, "%d newer below %s PgDn", p->scroll, axf_th.g_down);
-    axf_draw_box(w, "log", rt, 0);
+    else if (focused && !a->compact)
+        snprintf(rt, sizeof rt, "PgUp PgDn scroll · Tab");
+    axf_draw_box(w, "log", rt, focused && !a->compact);
     /* newest entry at the bottom; long entries wrap with a hanging indent; while the entries
      * do not fill the pane they start at its top, as in a terminal */
     int used = 0;

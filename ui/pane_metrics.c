@@ -186,6 +186,7 @@ static void metrics_draw(axf_pane *p, axf_app *a)
         wnoutrefresh(w);
         return;
     }
+    int any_stale = 0;
     if (!a->compact || inner_h >= n + 1) {
         /* table: label | baseline | now | change */
         int cw = 10, lw = inner_w - 3 * (cw + 1);
@@ -201,9 +202,13 @@ static void metrics_draw(axf_pane *p, axf_app *a)
             axf_put_right(w, y, xb, cw, t->dim, r[i].base);
             axf_put_right(w, y, xc, cw, r[i].stale ? t->dim : A_BOLD, r[i].cur);
             axf_put_right(w, y, xd, cw, r[i].stale ? t->dim : sign_attr(r[i].sign), r[i].delta);
-            if (r[i].stale && xd + cw + 1 < p->w - 1)
+            if (r[i].stale && xd + cw + 1 < p->w - 1) {
                 axf_put(w, y, xd + cw, 1, t->dim, "*");
+                any_stale = 1;
+            }
         }
+        if (any_stale && p->w > 40)
+            axf_put(w, p->h - 1, p->w - 28, 26, t->dim, " * earlier plan (measuring) ");
     } else {
         /* two columns of "label base → now change" */
         int colw = inner_w / 2, seen[2] = {0, 0};

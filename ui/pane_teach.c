@@ -10,8 +10,14 @@ static void teach_draw(axf_pane *p, axf_app *a)
     WINDOW *w = p->win;
     static char text[8192];
     werase(w);
-    axf_draw_box(w, "what just happened", a->compact ? "Tab: next pane" : "x hides", 0);
+    int focused = a->focus == AXF_PANE_TEACH;
+    axf_draw_box(w, "what just happened", focused ? "PgUp PgDn scroll · Tab" : "Tab", focused);
     axf_teach_text(&a->view, text, sizeof text);
+    long here = a->view.have_snap ? a->view.snap.cursor * 100000L + a->view.n_trials_after : -1;
+    if (p->mark != here) { /* another step: read it from the top */
+        p->mark = here;
+        p->scroll = 0;
+    }
     int rows = p->h - 2;
     int total = axf_draw_wrapped(w, 1, 2, p->w - 4, 0, 0, A_NORMAL, 2, 1, text);
     if (p->scroll > total - rows)
@@ -24,4 +30,18 @@ static void teach_draw(axf_pane *p, axf_app *a)
     wnoutrefresh(w);
 }
 
-const axf_pane_class axf_pane_teach = {"teach", teach_draw, NULL};
+static int teach_key(axf_pane *p, axf_app *a, int key)
+{
+    int rows = p->h - 2 > 2 ? p->h - 2 : 2;
+    if (key == KEY_PPAGE)
+        p->scroll -= rows - 1;
+    else if (key == KEY_NPAGE)
+        p->scroll += rows - 1;
+    else
+        return 0;
+    if (p->scroll < 0)
+        p->scroll = 0;
+    return AXF_KEY_HANDLED;
+}
+
+const axf_pane_class axf_pane_teach = {"teach", teach_draw, teach_key};

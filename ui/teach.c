@@ -99,7 +99,12 @@ void axf_teach_text(const axf_view *v, char *buf, size_t n)
     }
     int cur = v->snap.cursor;
     const axf_metrics *base = &v->snap.baseline;
-    if (cur == 0) {
+    if (cur == 0 && v->n_trials_after > 0) {
+        add(&b, "#The original model\nNothing kept yet: loss %.4f", base->loss);
+        if (isfinite(base->accuracy))
+            add(&b, ", accuracy %.2f%%", 100 * base->accuracy);
+        add(&b, " on %d search examples.", base->n);
+    } else if (cur == 0) {
         add(&b, "#The original model\nNothing is removed yet. On the %d search examples it has loss %.4f",
             base->n, base->loss);
         if (isfinite(base->accuracy))
@@ -140,7 +145,8 @@ void axf_teach_text(const axf_view *v, char *buf, size_t n)
             say_trial(&b, &v->trials_after[i], now);
     }
     if (v->have_policy && (v->policy_state == 3 /* AXF_LUA_DONE */) && cur == v->n_steps)
-        add(&b, "\n#Done\nThe policy has finished: nothing else it tried passed its test. %s", v->policy_msg);
+        add(&b, "\n#Done\nThe policy has finished (%s). u and r still walk its steps; L starts it again "
+                "from the current plan.", v->policy_msg);
 }
 
 /* ---- wrapping ---- */

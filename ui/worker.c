@@ -542,9 +542,14 @@ static int open_session(axf_worker *w, axf_err *err)
         copy_str(w->v.start_label, sizeof w->v.start_label, "preparing the demo model");
         w->v.seq++;
         pthread_mutex_unlock(&w->mu);
-        if (axf_demoprep(w->o.demo_seed, on_progress, w, demo_model, sizeof demo_model, demo_data,
-                         sizeof demo_data, demo_hold, sizeof demo_hold, err))
+        if (w->o.demo_dir) {
+            snprintf(demo_model, sizeof demo_model, "%s/model", w->o.demo_dir);
+            snprintf(demo_data, sizeof demo_data, "%s/search.tsv", w->o.demo_dir);
+            snprintf(demo_hold, sizeof demo_hold, "%s/heldout.tsv", w->o.demo_dir);
+        } else if (axf_demoprep(w->o.demo_seed, on_progress, w, demo_model, sizeof demo_model, demo_data,
+                                sizeof demo_data, demo_hold, sizeof demo_hold, err)) {
             return -1;
+        }
         model = demo_model;
         data = demo_data;
         if (!holdout && *demo_hold)
@@ -971,6 +976,7 @@ axf_worker *axf_worker_start(const axf_ui_opts *o, axf_err *err)
     w->o.policy_path = own(w, o->policy_path);
     w->o.autosave_path = own(w, o->autosave_path);
     w->o.title = own(w, o->title);
+    w->o.demo_dir = own(w, o->demo_dir);
     for (int i = 0; i < o->n_sets; i++)
         w->o.sets[i] = own(w, o->sets[i]);
     w->want_kind = AXF_IMP_EXACT;

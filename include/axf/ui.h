@@ -27,6 +27,7 @@ typedef struct axf_ui_opts {
     int teach;                 /* start with the teaching panel open */
     int demo;                  /* build (or reuse from the cache) the demo model first */
     uint64_t demo_seed;        /* seed of the demo task and model */
+    const char *demo_dir;      /* a demo build to use instead of the cache (axf demo-model --out) */
     const char *title;         /* shown in the title bar (NULL = model dir's name) */
     axf_session_opts sopts;    /* progress fields are ignored (the screen sets its own) */
 } axf_ui_opts;

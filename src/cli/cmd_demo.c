@@ -23,7 +23,9 @@ static const char *usage =
     "  --set K=V       policy parameter, e.g. --set rule=loss (repeatable)\n"
     "  --session FILE  where w saves the session\n"
     "  --autosave FILE where every step is written at once\n"
-    "  --threads N     OpenBLAS threads for the evaluations\n";
+    "  --threads N     OpenBLAS threads for the evaluations\n"
+    "  --demo-dir DIR  use the demo task and model in DIR (written by axf demo-model --out DIR)\n"
+    "                  instead of the cache\n";
 
 int axf_cmd_demo(int argc, char **argv)
 {
@@ -40,6 +42,16 @@ int axf_cmd_demo(int argc, char **argv)
     if (o.holdout_path)
         return axf_cli_usage("demo", "--holdout: the demo uses its own held-out split");
     char msg[1200];
+    if (o.demo_dir) {
+        char cfg[1100];
+        snprintf(cfg, sizeof cfg, "%s/model/config.json", o.demo_dir);
+        FILE *f = fopen(cfg, "r");
+        if (!f) {
+            snprintf(msg, sizeof msg, "%s: not a demo folder (no model/config.json; see axf demo-model)", o.demo_dir);
+            return axf_cli_fail(msg);
+        }
+        fclose(f);
+    }
     const char *want = o.policy_path ? o.policy_path : "axformer.lua";
     const char *p = axf_tui_find_script(want);
     if (!p) {

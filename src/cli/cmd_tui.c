@@ -95,6 +95,8 @@ int axf_tui_parse(const char *cmd, int argc, char **argv, axf_ui_opts *o, const 
             o->autosave_path = v;
         else if (!strcmp(a, "--task") && v)
             o->sopts.task = v;
+        else if (!strcmp(a, "--demo-dir") && v && !strcmp(cmd, "demo"))
+            o->demo_dir = v;
         else if (!strcmp(a, "--set") && v) {
             if (!strchr(v, '='))
                 return axf_cli_usage(cmd, "--set needs KEY=VALUE");
