@@ -300,19 +300,25 @@ AXF_VEC void axf__topk_mark(unsigned char *keep, const float *x, int n, int k, u
         lo = u < lo ? u : lo;
         hi = u > hi ? u : hi;
     }
+    int at_lo = n; /* count(key >= lo) */
     while (lo < hi) {
         uint32_t mid = lo + (uint32_t)(((uint64_t)hi - lo + 1) / 2);
         int c = count_ge(key, n, mid);
         if (c >= k) {
             lo = mid;
+            at_lo = c;
             if (c == k)
                 break;
         } else {
             hi = mid - 1;
         }
     }
-    int above = lo == UINT32_MAX ? 0 : count_ge(key, n, lo + 1);
-    int ties = k - above;
+    if (at_lo == k) { /* no tie across the boundary: the common case, vectorised */
+        for (int j = 0; j < n; j++)
+            keep[j] = key[j] >= lo;
+        return;
+    }
+    int ties = k - (lo == UINT32_MAX ? 0 : count_ge(key, n, lo + 1));
     for (int j = 0; j < n; j++) {
         int eq = key[j] == lo && ties > 0;
         ties -= eq;
