@@ -162,8 +162,17 @@ static void test_hard_rows(void)
     float p[4] = {0.5f, 0.0f, 0.25f, 0.0f}, v[4 * 6], out[3];
     for (int i = 0; i < 24; i++)
         v[i] = (float)i;
-    axf__gather_row(out, p, 4, v, 6, 3);
+    uint32_t idx[4];
+    axf__gather_row(out, p, 4, v, 6, 3, idx);
     CHECK(out[0] == 0.5f * 0 + 0.25f * 12 && out[1] == 0.5f * 1 + 0.25f * 13 && out[2] == 0.5f * 2 + 0.25f * 14);
+    /* head size 64 (the register path) against a plain sum */
+    float pw[9] = {0, 0.5f, 0, 0, 0.125f, 0, 0, 0, 0.375f}, vv[9 * 70], o64[64];
+    uint32_t idx9[9];
+    for (int i = 0; i < 9 * 70; i++)
+        vv[i] = (float)(i % 17) - 8.0f;
+    axf__gather_row(o64, pw, 9, vv, 70, 64, idx9);
+    for (int d = 0; d < 64; d++)
+        CHECK(o64[d] == 0.5f * vv[70 + d] + 0.125f * vv[4 * 70 + d] + 0.375f * vv[8 * 70 + d]);
 }
 
 int main(void)

@@ -95,7 +95,7 @@ scores:
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, HS, n, 1.0f, S, n, v, ld, 0.0f, ctx_out, ld);
     } else {
         for (int i = 0; i < n; i++)
-            axf__gather_row(ctx_out + (size_t)i * ld, S + (size_t)i * n, n, v, ld, HS);
+            axf__gather_row(ctx_out + (size_t)i * ld, S + (size_t)i * n, n, v, ld, HS, e->key[worker]);
     }
 }
 

@@ -36,8 +36,8 @@ void axf__topk_mark(unsigned char *keep, const float *x, int n, int k, uint32_t 
 int axf__threshold_row(float *x, int n, float thr);
 /* x[j] = 0 where keep[j] == 0. */
 void axf__apply_keep(float *x, const unsigned char *keep, int n);
-/* out[d] = sum over j with p[j] != 0 of p[j] * v[j*ldv + d], d < hs. */
-void axf__gather_row(float *out, const float *p, int n, const float *v, int ldv, int hs);
+/* out[d] = sum over j with p[j] != 0 of p[j] * v[j*ldv + d], d < hs; idx is [n] scratch. */
+void axf__gather_row(float *out, const float *p, int n, const float *v, int ldv, int hs, uint32_t *idx);
 
 #define AXF_MAX_WORKERS 15
 
