@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "axf/engine.h"
 #include "axf/plan.h"
@@ -24,11 +25,24 @@
 
 static const char *usage =
     "usage: axf bench [--layers N] [--hidden N] [--heads N] [--ffn N] [--batch N] [--seq N]\n"
-    "                 [--threads N] [--reps N] [--topk K] [--vocab N]\n"
+    "                 [--threads N] [--reps N] [--topk K] [--vocab N] [--cpu-time]\n"
     "Times the engine on a random BERT of the given shape (default BERT-base: 12 layers, hidden 768,\n"
     "12 heads, FFN 3072) on batch x seq tokens (default 8 x 128), against the same GEMMs timed\n"
     "alone. --topk K runs every layer with hard top-k attention. Prints key=value lines: medians of\n"
-    "--reps runs (default 10) after 2 warm-up runs.\n";
+    "--reps runs (default 10) after 2 warm-up runs. --cpu-time times with the process's CPU clock\n"
+    "instead of the wall clock: steadier on a busy machine, but only meaningful with --threads 1\n"
+    "(with more threads it counts OpenBLAS's spin-waiting).\n";
+
+static int cpu_clock;
+
+static double now(void)
+{
+    if (!cpu_clock)
+        return axf_now();
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -91,6 +105,10 @@ int axf_cmd_bench(int argc, char **argv)
     };
     for (int i = 1; i < argc; i++) {
         int found = 0;
+        if (!strcmp(argv[i], "--cpu-time")) {
+            cpu_clock = 1;
+            continue;
+        }
         for (size_t o = 0; o < sizeof opts / sizeof opts[0]; o++)
             if (!strcmp(argv[i], opts[o].name)) {
                 char msg[128];
@@ -151,16 +169,16 @@ int axf_cmd_bench(int argc, char **argv)
     int rc = 0;
     /* interleaved, so that a change of load on the machine hits all three alike */
     for (int i = 0; i < reps + 2; i++) {
-        double t0 = axf_now();
+        double t0 = now();
         if (axf_engine_forward(e, plan, &bt, logits, &err)) {
             rc = axf_cli_fail(err.msg);
             break;
         }
-        double t1 = axf_now();
+        double t1 = now();
         axf_engine_gemm_floor(e, plan, &bt, logits, &err);
-        double t2 = axf_now();
+        double t2 = now();
         gemm_floor(&cfg, batch, seq, x, q, k, v, ctx, inter, y, s, m);
-        double t3 = axf_now();
+        double t3 = now();
         if (i >= 2) {
             te[i - 2] = t1 - t0;
             tg[i - 2] = t2 - t1;
@@ -183,7 +201,7 @@ int axf_cmd_bench(int argc, char **argv)
         printf("gemm_floor_s=%.6f\ngemm_floor_tokens_per_s=%.1f\n", mg, T / mg);
         printf("non_gemm_s=%.6f\nnon_gemm_share=%.4f\nblas_floor_s=%.6f\nflops_per_forward=%.4g\n", me - mg,
                (me - mg) / me, mb, fl);
-        printf("load_avg=%.2f\n", load);
+        printf("load_avg=%.2f\nclock=%s\n", load, cpu_clock ? "cpu" : "wall");
     }
     free(te), free(tg), free(tb), free(x), free(q), free(k), free(v), free(ctx), free(y), free(inter), free(s);
     free(ids), free(types), free(off), free(logits);
