@@ -37,9 +37,11 @@
 #                      configuration's first seed, default), all, none
 #   --force PATTERN    rerun the steps whose output path contains PATTERN (repeatable)
 #   --dry-run          list the steps that would run
+#   --main TASK/SIZE   the configuration that gets --seeds seeds (default sst2/big)
+#   --models-only      build (or check) the fine-tuned models and stop
 #   --clean            delete the results folder first (everything is recomputed)
 #   --skip-if-missing  exit 77 (ctest: skipped) when an axf command the run needs is not built
-# Environment: THREADS (OpenBLAS threads, default 2), EVAL_REPEATS (default 5; quick 3),
+# Environment: RECIPE_DIR (where recipe_<task>.sh live, default scripts/), THREADS (OpenBLAS threads, default 2), EVAL_REPEATS (default 5; quick 3),
 #   RANDOM_SEEDS (random controls per axformer variant on the main configuration, default 3).
 # The full run takes hours on 2 cores (model training dominates); run it under nice.
 set -euo pipefail
@@ -49,7 +51,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=/usr/bin/python3
 MEASURE=("$PY" "$ROOT/scripts/experiment/measure.py")
 
-QUICK=0 CLEAN=0 SKIP_MISSING=0 OUT="" AXF="" DATA="" TASKS="" SIZES="" SEEDS="" RULES="" NOCACHE=main FORCE="" DRY_RUN=0
+QUICK=0 CLEAN=0 MODELS_ONLY=0 MAIN="" SKIP_MISSING=0 OUT="" AXF="" DATA="" TASKS="" SIZES="" SEEDS="" RULES="" NOCACHE=main FORCE="" DRY_RUN=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) QUICK=1 ;;
@@ -65,6 +67,8 @@ while [ $# -gt 0 ]; do
     --dry-run) DRY_RUN=1 ;;
     --skip-if-missing) SKIP_MISSING=1 ;;
     --clean) CLEAN=1 ;;
+    --models-only) MODELS_ONLY=1 ;;
+    --main) MAIN=$2; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "experiment.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
@@ -85,12 +89,12 @@ if [ $QUICK = 1 ]; then
     EVAL_REPEATS=${EVAL_REPEATS:-2}
     RANDOM_SEEDS=${RANDOM_SEEDS:-1}
     SEARCH_EXTRA=(--max-examples 600) # a test of the pipeline, not of the method
-    MAIN_CFG="demo tiny"
+    MAIN_CFG=${MAIN:-demo/tiny}
 else
     OUT=${OUT:-$ROOT/results}
     if [ -z "$TASKS" ]; then
         PAIR=""
-        for t in rte mrpc; do [ -f "$ROOT/scripts/recipe_$t.sh" ] && PAIR=$t && break; done
+        for t in rte mrpc; do [ -f "$(recipe_of $t)" ] && PAIR=$t && break; done
         [ -n "$PAIR" ] || die "no pair-task recipe (scripts/recipe_rte.sh or recipe_mrpc.sh); give --tasks"
         TASKS="sst2 $PAIR"
     fi
@@ -100,7 +104,7 @@ else
     EVAL_REPEATS=${EVAL_REPEATS:-5}
     RANDOM_SEEDS=${RANDOM_SEEDS:-3}
     SEARCH_EXTRA=()
-    MAIN_CFG="sst2 big"
+    MAIN_CFG=${MAIN:-sst2/big}
 fi
 [ $CLEAN = 1 ] && [ -d "$OUT" ] && rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -159,7 +163,7 @@ if [ "$NOCACHE" != none ] && [ ${#NOCACHE_FLAG[@]} = 0 ]; then
 fi
 
 # ---- per task: recipe and report splits ----
-recipe_of() { echo "$ROOT/scripts/recipe_$1.sh"; }
+recipe_of() { echo "${RECIPE_DIR:-$ROOT/scripts}/recipe_$1.sh"; }
 
 # report_splits TASK MODEL_DIR: lines "name path" — the splits no stage of training or search saw.
 report_splits() {
@@ -176,24 +180,36 @@ report_splits() {
 # Every setting a step's result depends on is on the step's command line (its key): functions
 # below take them as arguments rather than reading globals.
 
-# build_model TASK SIZE SEED DIR THREADS: DIR/model/ (config.json, model.safetensors, vocab.txt) and
-# DIR/search.tsv (the search split, held out of fine-tuning).
+# build_model TASK SIZE SEED DIR THREADS [FIRST]: DIR/model/ (config.json, model.safetensors,
+# vocab.txt) and DIR/search.tsv (the search split, held out of fine-tuning, seeded by SEED).
+# FIRST: the model folder of seed 1, whose pre-trained checkpoint this seed fine-tunes from.
 build_model() {
-    local task=$1 size=$2 seed=$3 dir=$4 threads=$5
+    local task=$1 size=$2 seed=$3 dir=$4 threads=$5 first=${6:-}
+    # DIR.tmp is the resume point of an interrupted build, valid only for the same inputs
+    [ "$(cat "$dir.tmp/.step-key" 2>/dev/null)" = "$STEP_KEY" ] || rm -rf "$dir.tmp"
     mkdir -p "$dir.tmp"
+    echo "$STEP_KEY" >"$dir.tmp/.step-key"
     if [ "$task" = demo ]; then
         rm -rf "$dir.tmp"
         "${NICE[@]}" "$AXF" demo-model --out "$dir.tmp" --seed "$seed" --threads "$threads" \
             2>"$OUT/logs/model-$task-$size-s$seed.log" || return 1
     else
-        # Recipe contract (issue 3): SIZE, SEED, OUT, AXF, DATA, PRETRAINED (the pre-trained
-        # checkpoint folder, shared by every seed of a task and size: built once, then reused).
+        # Recipes (scripts/recipe_<task>.sh, issue 3) take SIZE, SEED, THREADS, DATA, OUT and AXF,
+        # run their stages once (OUT/<stage>.done marks a finished one; an interrupted one resumes
+        # from OUT.tmp) and write OUT/pretrain/, OUT/model/ and OUT/search.tsv. Seeds after the
+        # first reuse the first seed's pre-trained checkpoint: the pretrain stage is marked done
+        # and the recipe only fine-tunes, with its own seed (and so its own search split).
+        if [ -n "$first" ]; then
+            ln -sfn "$first/pretrain" "$dir.tmp/pretrain"
+            cp "$first/pretrain.done" "$dir.tmp/pretrain.done"
+            [ -f "$first/pretrain.log" ] && cp "$first/pretrain.log" "$dir.tmp/pretrain.log"
+        fi
         SIZE=$size SEED=$seed OUT=$dir.tmp AXF=$AXF DATA=$DATA THREADS=$threads \
-            PRETRAINED="$OUT/models/pretrained-$task-$size" \
             "${NICE[@]}" bash "$(recipe_of "$task")" >"$OUT/logs/model-$task-$size-s$seed.log" 2>&1 || return 1
     fi
     [ -f "$dir.tmp/model/model.safetensors" ] || { log "$task: no model/model.safetensors in the recipe output"; return 1; }
     [ -f "$dir.tmp/search.tsv" ] || { log "$task: no search.tsv in the recipe output"; return 1; }
+    rm -f "$dir.tmp/.step-key"
     mv "$dir.tmp" "$dir"
 }
 
@@ -293,18 +309,23 @@ log "experiment: tasks [$TASKS] sizes [$SIZES] rules [$RULES], main config $MAIN
 for task in $TASKS; do
     for size in $SIZES; do
         main=0
-        [ "$task $size" = "$MAIN_CFG" ] && main=1
+        [ "$task/$size" = "$MAIN_CFG" ] && main=1
         nseeds=1
         [ $main = 1 ] && nseeds=$SEEDS
         for seed in $(seq 1 "$nseeds"); do
             cfg=$task-$size-s$seed
             mdir=$OUT/models/$cfg
-            recipe_inputs=()
+            recipe_inputs=() first=()
             if [ "$task" != demo ]; then
                 [ -f "$(recipe_of "$task")" ] || die "no recipe for $task: $(recipe_of "$task")"
-                recipe_inputs=("$(recipe_of "$task")" "$DATA")
+                recipe_inputs=("$(recipe_of "$task")" "$ROOT/scripts/train" "$DATA")
+                if [ "$seed" != 1 ]; then
+                    first=("$OUT/models/$task-$size-s1")
+                    recipe_inputs+=("${first[0]}/pretrain")
+                fi
             fi
-            step "$mdir" "${recipe_inputs[@]}" -- build_model "$task" "$size" "$seed" "$mdir" "$THREADS"
+            step "$mdir" "${recipe_inputs[@]}" -- build_model "$task" "$size" "$seed" "$mdir" "$THREADS" "${first[@]}"
+            [ $MODELS_ONLY = 1 ] && continue
             [ $DRY_RUN = 1 ] && [ ! -d "$mdir" ] && continue
             cfgdir=$OUT/runs/$cfg
             nc_axf=0
@@ -343,6 +364,7 @@ for task in $TASKS; do
     done
 done
 [ $DRY_RUN = 1 ] && { log "dry run: $STEPS_SKIPPED steps up to date"; exit 0; }
+[ $MODELS_ONLY = 1 ] && { log "models: $STEPS_RUN built, $STEPS_SKIPPED up to date"; exit 0; }
 
 # ---- results and reports ----
 splits=$(for task in $TASKS; do report_splits "$task" "$OUT/models/x" | cut -d' ' -f1; done | sort -u)

@@ -128,6 +128,46 @@ grep -qF "| sst2/big | axformer (loss rule) | 2 | 90.00 → 90.70 (+0.70) | 81.5
 grep -qF "1.45×" rep.md && grep -qF "12.5 s (30.2 s uncached)" rep.md && grep -qF "74 of 164 (45%)" rep.md &&
     ok || bad "speed/search columns: $(tail -1 rep.md)"
 
+# ---- models through a recipe: pre-training once, reused by the other seeds; resumable ----
+mkdir -p recipes
+cat >recipes/recipe_fake.sh <<'EOF'
+# A stand-in recipe with the real ones' contract (SIZE SEED THREADS DATA OUT AXF; OUT/NAME.done)
+set -eu
+mkdir -p "$OUT"
+if [ ! -f "$OUT/pretrain.done" ]; then
+    mkdir -p "$OUT/pretrain" && echo "pretrained $SIZE seed $SEED" >"$OUT/pretrain/ckpt"
+    echo "$SEED" >>"$LOGDIR/pretrain-runs"
+    echo 1 >"$OUT/pretrain.done"
+fi
+[ "${FAKE_FAIL:-}" = "$SEED" ] && exit 1
+mkdir -p "$OUT/model"
+{ cat "$OUT/pretrain/ckpt"; echo "finetuned seed $SEED"; } >"$OUT/model/model.safetensors"
+echo "search split of seed $SEED" >"$OUT/search.tsv"
+EOF
+export LOGDIR=$tmp
+mkdir -p fakedata && echo "corpus" >fakedata/text.txt
+xp=(bash "$repo/scripts/experiment.sh" --axf "$axf" --data "$tmp/fakedata" --tasks fake --sizes small --main fake/small
+    --seeds 3 --models-only --out "$tmp/xp")
+RECIPE_DIR=$tmp/recipes FAKE_FAIL=2 "${xp[@]}" 2>xp.log && bad "a failing recipe was not an error" || ok
+[ -d xp/models/fake-small-s1 ] && [ ! -e xp/models/fake-small-s2 ] && [ -d xp/models/fake-small-s2.tmp ] && ok ||
+    bad "failed model left half-built or none kept to resume: $(ls xp/models)"
+RECIPE_DIR=$tmp/recipes "${xp[@]}" 2>xp.log && ok || bad "models: $(tail -3 xp.log)"
+[ ! -e xp/models/fake-small-s2.tmp ] && ok || bad "resume point left after success"
+[ "$(cat pretrain-runs)" = 1 ] && ok || bad "pre-trained more than once: $(cat pretrain-runs | tr '\n' ' ')"
+grep -q "pretrained small seed 1" xp/models/fake-small-s3/model/model.safetensors &&
+    grep -q "finetuned seed 3" xp/models/fake-small-s3/model/model.safetensors && ok || bad "seed 3 not from seed 1's checkpoint"
+RECIPE_DIR=$tmp/recipes "${xp[@]}" 2>xp.log
+grep -q "models: 0 built, 3 up to date" xp.log && ok || bad "rerun rebuilt: $(tail -2 xp.log)"
+# an interrupted build resumes only for the same inputs
+mkdir -p xp/models/fake-small-s3.tmp && echo stale >xp/models/fake-small-s3.tmp/junk
+echo "# changed" >>recipes/recipe_fake.sh
+RECIPE_DIR=$tmp/recipes "${xp[@]}" 2>xp.log
+grep -q "models: 3 built" xp.log && ok || bad "changed recipe not rebuilt: $(tail -2 xp.log)"
+[ ! -e xp/models/fake-small-s3/junk ] && ok || bad "stale resume point reused"
+echo "more" >>fakedata/text.txt
+RECIPE_DIR=$tmp/recipes "${xp[@]}" 2>xp.log
+grep -q "models: 3 built" xp.log && ok || bad "changed data not rebuilt: $(tail -2 xp.log)"
+
 # ---- the script itself parses and documents itself ----
 bash -n "$repo/scripts/experiment.sh" && ok || bad "experiment.sh syntax"
 bash "$repo/scripts/experiment.sh" --help | grep -q -- "--quick" && ok || bad "experiment.sh --help"

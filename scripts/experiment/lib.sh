@@ -58,6 +58,7 @@ step() {
     mkdir -p "$(dirname "$out")"
     local t0
     t0=$(date +%s.%N)
+    STEP_KEY=$key # for commands that keep resumable state of their own (build_model)
     if ! "$@"; then
         rm -rf "$out"
         die "step failed: ${out#"$OUT"/} (command: $*)"
