@@ -11,8 +11,8 @@
  *
  * Protocol (bench/driver.py), one JSON object per line on stdout: {"ready":true,...} once loaded;
  * then per stdin line "run" -> {"t": engine seconds, "floor_t": floor seconds}, "logits" ->
- * {"logits": [[...],...]}, "case CASE" -> {"ok":true,...} (another case, same model), "quit" or
- * EOF -> exit.
+ * {"logits": [[...],...]}, "case CASE" -> {"ok":true,...} (another case, same model), "engine" ->
+ * {"t": engine seconds} (no floor: for profiling the engine alone), "quit" or EOF -> exit.
  *
  * usage: axf_case MODEL_DIR CASE (CASE.json and CASE.tsv from prepare.py) THREADS */
 #include <cblas.h>
@@ -240,6 +240,10 @@ int main(int argc, char **argv)
                     floor_pass(m, &pc.bs[bi], sc.x, sc.q, sc.k, sc.v, sc.ctx, sc.inter, sc.y, sc.s);
                 double t2 = axf_now();
                 printf("{\"t\":%.9f,\"floor_t\":%.9f}\n", t1 - t0, t2 - t1);
+            } else if (!strcmp(cmd, "engine")) {
+                double t0 = axf_now();
+                forward_all(e, &pc, logits);
+                printf("{\"t\":%.9f}\n", axf_now() - t0);
             } else if (!strcmp(cmd, "logits")) {
                 fputs("{\"logits\":[", stdout);
                 for (int bi = 0; bi < pc.nb; bi++) {

@@ -148,8 +148,8 @@ def main():
     busy = sorted(x for r in runs.values() for x in r.get("busy", []))
     if busy:
         res["others_cpu_share"] = {"median": busy[len(busy) // 2], "max": busy[-1]}
-        a.note += (" Other users' share of the CPUs just before a pass (the driver waits up to 30 s for it to"
-                   " drop below 15%%): median %.0f%%, max %.0f%%." % (100 * busy[len(busy) // 2], 100 * busy[-1]))
+        a.note += (" Other users' share of the CPUs just before a pass (the driver waits up to 10 s, 120 s in"
+                   " all per model and thread count, for it to drop below 15%%): median %.0f%%, max %.0f%%." % (100 * busy[len(busy) // 2], 100 * busy[-1]))
     if a.note:
         lines.append(a.note.strip())
         lines.append("")

@@ -7,7 +7,7 @@
 # usage: bench/run.sh [--quick] [--threads "1 2"] [--runs N] [--sst2-n N] [--axf PATH] [--no-axf]
 #   --quick     2 threads only, 3 runs, 64 SST-2 sentences, 320 training sequences
 #   --no-train  skip the training benchmark (masked-LM steps, PyTorch against axf)
-#   --sst2-n N  time the first N SST-2 dev sentences (default 256; 0 = all 872, much longer)
+#   --sst2-n N  time the first N SST-2 dev sentences (default 128; 0 = all 872, much longer)
 #   --axf PATH  use this axf binary (and the libaxf_core.a beside it) instead of building build-bench/
 #   --data DIR  the shared data folder (default ../shared/data beside the repository)
 # Needs /usr/bin/python3 with Debian's python3-torch, node + npm (onnxruntime-node is installed into
@@ -21,7 +21,7 @@ OUT="$HERE/out"
 PY=/usr/bin/python3
 THREADS="1 2"
 RUNS=5
-SST2_N=256
+SST2_N=128
 AXF=""
 BUILD_AXF=1
 QUICK=0
