@@ -79,6 +79,21 @@ static axis nice_axis(double lo, double hi, double min_span)
     return a;
 }
 
+/* Unit of a shown metric: accuracy and F1 are percentages; MCC and Pearson are x100 scores. */
+static const char *unit_of(const rep_set *set)
+{
+    if (set->delta)
+        return "points";
+    return strcmp(set->metric_name, "accuracy") && strcmp(set->metric_name, "f1") ? "×100" : "%";
+}
+
+static const char *title_of(const rep_set *set)
+{
+    const char *m = set->metric_name;
+    return !strcmp(m, "accuracy") ? "Accuracy" : !strcmp(m, "f1") ? "F1" : !strcmp(m, "mcc") ? "MCC"
+         : !strcmp(m, "pearson") ? "Pearson" : "Task metric";
+}
+
 static double px(const panel *p, double x) { return p->x0 + (x - p->ax.lo) / (p->ax.hi - p->ax.lo) * p->w; }
 static double py(const panel *p, double y) { return p->y0 + p->h - (y - p->ay.lo) / (p->ay.hi - p->ay.lo) * p->h; }
 
@@ -293,7 +308,9 @@ static void plot_size(FILE *f, const rep_set *set, const char *ylabel)
     if (p.ax.hi > 100 && xhi <= 100) /* nothing grows: no ticks past the original */
         p.ax.hi = 100 + p.ax.step * 0.25;
     p.ay = nice_axis(ylo, yhi, 1);
-    draw_frame(f, &p, "Accuracy against size", "parameters kept (% of the original model)", ylabel, "");
+    char title[64];
+    snprintf(title, sizeof title, "%s against size", title_of(set));
+    draw_frame(f, &p, title, "parameters kept (% of the original model)", ylabel, "");
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>\n",
             px(&p, 100), p.y0, px(&p, 100), p.y0 + p.h);
     for (int i = 0; i < set->n; i++) {
@@ -320,7 +337,9 @@ static void plot_speed(FILE *f, const rep_set *set, const char *ylabel)
     }
     p.ax = nice_axis(xlo, xhi, 0.5);
     p.ay = nice_axis(ylo, yhi, 1);
-    draw_frame(f, &p, "Accuracy against speed", "speedup over the original model", ylabel, "×");
+    char title[64];
+    snprintf(title, sizeof title, "%s against speed", title_of(set));
+    draw_frame(f, &p, title, "speedup over the original model", ylabel, "×");
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>\n",
             px(&p, 1), p.y0, px(&p, 1), p.y0 + p.h);
     for (int i = 0; i < set->n; i++) {
@@ -364,7 +383,7 @@ static void plot_steps(FILE *f, const rep_set *set)
     p.ay = nice_axis(ylo, yhi, 1);
     char ylabel[80];
     snprintf(ylabel, sizeof ylabel, "%ssearch-split %s (%s)", set->delta ? "change in " : "", set->metric_name,
-             set->delta ? "points" : "%");
+             unit_of(set));
     draw_frame(f, &p, "Search progress (split the policy scored on)", "committed steps", ylabel, "");
     zero_line(f, set, &p);
     for (int i = 0; i < set->n; i++) {
@@ -468,7 +487,7 @@ int rep_write_svg(const rep_set *set, FILE *f)
             set->delta ? "; several original models (seeds): each run is shown against its own" : "");
     char ylabel[80];
     snprintf(ylabel, sizeof ylabel, "%s%s %s (%s)", set->delta ? "change in " : "",
-             set->all_report ? "report-split" : "search-split", set->metric_name, set->delta ? "points" : "%");
+             set->all_report ? "report-split" : "search-split", set->metric_name, unit_of(set));
     plot_size(f, set, ylabel);
     plot_speed(f, set, ylabel);
     plot_steps(f, set);
