@@ -562,10 +562,10 @@ int axf_ui_run(const axf_ui_opts *o, axf_err *err)
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     sigaction(SIGHUP, &old_hup, NULL);
-    if (!failed && a->view.autosave_path[0] && a->view.user_dirty)
-        fprintf(stderr, "axf: unsaved changes are in the autosave file %s\n", a->view.autosave_path);
     axf_view_free_steps(&a->view);
     if (failed)
         rc = -1;
+    else if (got_signal)
+        rc = (int)got_signal;
     return rc;
 }

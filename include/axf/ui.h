@@ -34,8 +34,9 @@ typedef struct axf_ui_opts {
 
 axf_ui_opts axf_ui_opts_default(void);
 
-/* Runs the screen until the user quits. Returns 0, or -1 when the terminal cannot be used or the
- * session cannot be opened (err says why; the terminal is restored before returning). */
+/* Runs the screen until the user quits. Returns 0; -1 when the terminal cannot be used or the
+ * session cannot be opened (err says why); or the number of the signal (SIGINT, SIGTERM, SIGHUP)
+ * that ended it. The terminal is restored before returning in every case. */
 int axf_ui_run(const axf_ui_opts *o, axf_err *err);
 
 #endif

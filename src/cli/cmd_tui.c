@@ -142,12 +142,10 @@ int axf_tui_parse(const char *cmd, int argc, char **argv, axf_ui_opts *o, const 
 int axf_tui_main(const char *cmd, const axf_ui_opts *o)
 {
     axf_err err;
-    if (axf_ui_run(o, &err)) {
-        char msg[600];
-        snprintf(msg, sizeof msg, "%s", err.msg);
-        return axf_cli_fail(msg);
-    }
-    return 0;
+    int rc = axf_ui_run(o, &err);
+    if (rc < 0)
+        return axf_cli_fail(err.msg);
+    return rc > 0 ? 128 + rc : 0; /* ended by a signal: the shell's convention */
 }
 
 int axf_cmd_tui(int argc, char **argv)

@@ -112,3 +112,10 @@ tui_wait_plan() {
 tui_max_cols() {
     tui_screen | python3 -c 'import sys; print(max(len(l.rstrip("\n")) for l in sys.stdin))'
 }
+
+# tui_pid: the process id of the program in the pane (the pane's shell runs it as a child)
+tui_pid() {
+    local sh
+    sh=$(tmux -L "$TUI_SOCK" list-panes -F '#{pane_pid}' | head -1)
+    pgrep -P "$sh" | head -1
+}
