@@ -50,6 +50,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/scripts/experiment/lib.sh"
 PY=/usr/bin/python3
 MEASURE=("$PY" "$ROOT/scripts/experiment/measure.py")
+recipe_of() { echo "${RECIPE_DIR:-$ROOT/scripts}/recipe_$1.sh"; }
 
 QUICK=0 CLEAN=0 MODELS_ONLY=0 MAIN="" SKIP_MISSING=0 OUT="" AXF="" DATA="" TASKS="" SIZES="" SEEDS="" RULES="" NOCACHE=main FORCE="" DRY_RUN=0
 while [ $# -gt 0 ]; do
@@ -163,7 +164,6 @@ if [ "$NOCACHE" != none ] && [ ${#NOCACHE_FLAG[@]} = 0 ]; then
 fi
 
 # ---- per task: recipe and report splits ----
-recipe_of() { echo "${RECIPE_DIR:-$ROOT/scripts}/recipe_$1.sh"; }
 
 # report_splits TASK MODEL_DIR: lines "name path" — the splits no stage of training or search saw.
 report_splits() {

@@ -168,6 +168,17 @@ echo "more" >>fakedata/text.txt
 RECIPE_DIR=$tmp/recipes "${xp[@]}" 2>xp.log
 grep -q "models: 3 built" xp.log && ok || bad "changed data not rebuilt: $(tail -2 xp.log)"
 
+# the full plan (default tasks: SST-2 and the pair task a recipe exists for), as a dry run
+cp recipes/recipe_fake.sh recipes/recipe_sst2.sh
+cp recipes/recipe_fake.sh recipes/recipe_mrpc.sh
+RECIPE_DIR=$tmp/recipes bash "$repo/scripts/experiment.sh" --axf "$axf" --data "$tmp/fakedata" --dry-run \
+    --out "$tmp/dry" 2>dry.log || bad "dry run failed: $(tail -3 dry.log)"
+for m in sst2-small-s1 sst2-big-s1 sst2-big-s2 sst2-big-s3 mrpc-small-s1 mrpc-big-s1; do
+    grep -q "would run: models/$m:" dry.log || { bad "dry run lacks $m: $(cat dry.log)"; break; }
+done
+ok
+grep -q "would run: models/sst2-small-s2" dry.log && bad "extra seeds outside the main configuration" || ok
+
 # ---- the script itself parses and documents itself ----
 bash -n "$repo/scripts/experiment.sh" && ok || bad "experiment.sh syntax"
 bash "$repo/scripts/experiment.sh" --help | grep -q -- "--quick" && ok || bad "experiment.sh --help"
