@@ -1,8 +1,9 @@
 /* One encoder layer under a plan. Layer widths come from cfg.layer_heads / cfg.layer_ffn, which
- * define the tensor shapes (axf_layer.nh / f mirror them). Kept heads and neurons are grouped into runs of consecutive
- * indices; each run is one sgemm that addresses its rows / columns of the weight matrices through
- * the leading dimension, so removed parts cost nothing. Output products accumulate over the runs
- * (beta = 1) and the bias, residual and LayerNorm are one fused pass afterwards. */
+ * define the tensor shapes (axf_layer.nh / f mirror them). Kept heads and neurons are grouped
+ * into runs of consecutive indices; each run is one sgemm that addresses its rows / columns of
+ * the weight matrices through the leading dimension, so removed parts cost nothing. Output
+ * products accumulate over the runs (beta = 1) and the bias, residual and LayerNorm are one fused
+ * pass afterwards. The element-wise passes are split by rows over the engine's threads. */
 #include <cblas.h>
 #include <string.h>
 
