@@ -263,7 +263,7 @@ static void prompt_submit(axf_app *a)
             memmove(a->lua_hist[0], a->lua_hist[1], sizeof a->lua_hist[0] * (AXF_LUA_HIST - 1));
             a->n_lua_hist--;
         }
-        snprintf(a->lua_hist[a->n_lua_hist++], sizeof a->lua_hist[0], "%s", a->pbuf);
+        axf_str_copy(a->lua_hist[a->n_lua_hist++], sizeof a->lua_hist[0], a->pbuf);
         c.type = AXF_WCMD_LUA;
     } else if (k == AXF_PROMPT_SAVE) {
         if (!a->pbuf[0])
@@ -382,7 +382,7 @@ static int prompt_key(axf_app *a, int key)
                 a->lua_hist_pos = a->n_lua_hist;
                 a->pbuf[0] = 0;
             } else {
-                snprintf(a->pbuf, sizeof a->pbuf, "%s", a->lua_hist[a->lua_hist_pos]);
+                axf_str_copy(a->pbuf, sizeof a->pbuf, a->lua_hist[a->lua_hist_pos]);
             }
             a->plen = a->ppos = (int)strlen(a->pbuf);
         }

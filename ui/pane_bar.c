@@ -112,7 +112,7 @@ static void status_draw(axf_pane *p, axf_app *a)
     int right_w = 0;
     const axf_progress_view *pr = &a->prog;
     if (pr->busy || a->view.phase == AXF_PHASE_STARTING) {
-        char txt[160];
+        char txt[256];
         double el = pr->busy ? axf_now() - pr->start : 0;
         const char *spin = t->spinner[(a->frame / 1) % (unsigned)t->n_spinner];
         char bar[64] = "";
