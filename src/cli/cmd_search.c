@@ -27,6 +27,8 @@ static const char *usage =
     "  --budget N          Lua instructions per step (1e9; 0 = unlimited)\n"
     "  --mem MIB           Lua memory cap (256)          --seed N          seed for the policy\n"
     "  --quiet             print steps only, not every trial\n"
+    "  --no-cache          run every evaluation from the embeddings (same numbers, slower;\n"
+    "                      to measure what the layer cache saves)\n"
     "Exit: 0 the policy finished, 1 bad input or policy error (session saved), 2 usage,\n"
     "130 interrupted by Ctrl-C (session saved).\n";
 
@@ -198,6 +200,8 @@ int axf_cmd_search(int argc, char **argv)
                 seed = (unsigned long long)d;
         } else if (!strcmp(a, "--quiet"))
             quiet = 1;
+        else if (!strcmp(a, "--no-cache"))
+            so.cache_bytes = 0;
         else if (!strcmp(a, "--params"))
             list_params = 1;
         else if (a[0] == '-') {
