@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "afile.h"
+#include "../io/fileio.h"
 
 static void copy_rows(float *dst, const float *src, const int *rows, int nrows, int width)
 {
@@ -160,14 +160,14 @@ int axf_compact_save(const axf_model *cm, const axf_plan *hard, const char *dir,
     if (axf_model_save(cm, dir, err))
         return -1;
     int rc = -1;
-    char *cfg_path = axf_afile_join(dir, "config.json");
+    char *cfg_path = axf_io_join(dir, "config.json");
     char *text = NULL, *out = NULL;
     cJSON *root = NULL;
     int any = 0;
     for (int i = 0; hard && i < hard->n_layers; i++)
         any |= hard->layers[i].hard != AXF_HARD_OFF && hard->layers[i].attn_on;
     if (any) {
-        text = axf_afile_read(cfg_path, 16u << 20, NULL, err);
+        text = axf_io_read_file(cfg_path, 16u << 20, NULL, err);
         if (!text)
             goto done;
         root = cJSON_Parse(text);
@@ -191,12 +191,12 @@ int axf_compact_save(const axf_model *cm, const axf_plan *hard, const char *dir,
             cJSON_AddItemToArray(arr, e);
         }
         out = cJSON_Print(root);
-        if (!out || axf_afile_write_atomic(cfg_path, out, strlen(out), err))
+        if (!out || axf_io_write_atomic(cfg_path, out, strlen(out), err))
             goto done;
     }
     if (vocab_path) {
-        char *vp = axf_afile_join(dir, "vocab.txt");
-        int bad = axf_afile_copy(vocab_path, vp, err);
+        char *vp = axf_io_join(dir, "vocab.txt");
+        int bad = axf_io_copy_file(vocab_path, vp, (size_t)1 << 30, err);
         free(vp);
         if (bad)
             goto done;
@@ -212,8 +212,8 @@ done:
 
 axf_plan *axf_plan_load_hard(const char *dir, const axf_model *m, axf_err *err)
 {
-    char *cfg_path = axf_afile_join(dir, "config.json");
-    char *text = axf_afile_read(cfg_path, 16u << 20, NULL, err);
+    char *cfg_path = axf_io_join(dir, "config.json");
+    char *text = axf_io_read_file(cfg_path, 16u << 20, NULL, err);
     axf_plan *p = NULL;
     cJSON *root = NULL;
     if (!text)

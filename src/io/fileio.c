@@ -1,4 +1,4 @@
-/* Whole-file reads, atomic writes and mkdir -p for the io module. */
+/* Whole-file reads, atomic writes and mkdir -p: the one copy of these for io, approx and search. */
 #include "fileio.h"
 
 #include <errno.h>
@@ -55,19 +55,25 @@ char *axf_io_read_file(const char *path, size_t max, size_t *len, axf_err *err)
     return buf;
 }
 
-int axf_io_write_atomic(const char *path, const void *data, size_t n, axf_err *err)
+FILE *axf_io_atomic_open(const char *path, char **tmp, axf_err *err)
 {
     size_t plen = strlen(path);
-    char *tmp = axf_xmalloc(plen + 5);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-    FILE *fp = fopen(tmp, "wb");
+    char *t = axf_xmalloc(plen + 5);
+    memcpy(t, path, plen);
+    memcpy(t + plen, ".tmp", 5);
+    FILE *fp = fopen(t, "wb");
     if (!fp) {
-        axf_err_set(err, "%s: cannot create: %s", tmp, strerror(errno));
-        free(tmp);
-        return -1;
+        axf_err_set(err, "%s: cannot create: %s", t, strerror(errno));
+        free(t);
+        *tmp = NULL;
+        return NULL;
     }
-    int bad = fwrite(data, 1, n, fp) != n;
+    *tmp = t;
+    return fp;
+}
+
+int axf_io_atomic_close(FILE *fp, char *tmp, const char *path, int bad, axf_err *err)
+{
     if (fflush(fp) != 0 || fsync(fileno(fp)) != 0)
         bad = 1;
     if (fclose(fp) != 0)
@@ -86,6 +92,27 @@ int axf_io_write_atomic(const char *path, const void *data, size_t n, axf_err *e
     }
     free(tmp);
     return 0;
+}
+
+int axf_io_write_atomic(const char *path, const void *data, size_t n, axf_err *err)
+{
+    char *tmp;
+    FILE *fp = axf_io_atomic_open(path, &tmp, err);
+    if (!fp)
+        return -1;
+    int bad = fwrite(data, 1, n, fp) != n;
+    return axf_io_atomic_close(fp, tmp, path, bad, err);
+}
+
+int axf_io_copy_file(const char *src, const char *dst, size_t max, axf_err *err)
+{
+    size_t n;
+    char *buf = axf_io_read_file(src, max, &n, err);
+    if (!buf)
+        return -1;
+    int rc = axf_io_write_atomic(dst, buf, n, err);
+    free(buf);
+    return rc;
 }
 
 int axf_io_mkdir_p(const char *dir, axf_err *err)

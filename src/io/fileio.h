@@ -1,6 +1,9 @@
-/* Private file helpers shared by the io module (not part of the public API). */
+/* Private file helpers of the core library (not part of the public API). io owns them; approx
+ * and search include this header as "../io/fileio.h" rather than keeping copies. */
 #ifndef AXF_IO_FILEIO_H
 #define AXF_IO_FILEIO_H
+
+#include <stdio.h>
 
 #include "axf/common.h"
 
@@ -8,6 +11,13 @@
 char *axf_io_read_file(const char *path, size_t max, size_t *len, axf_err *err);
 /* Writes PATH.tmp, fsyncs it and renames it over PATH, so readers never see half a file. */
 int axf_io_write_atomic(const char *path, const void *data, size_t n, axf_err *err);
+/* The two halves of axf_io_write_atomic for writers that stream: open creates PATH.tmp (*tmp
+ * receives its name); close flushes, fsyncs and renames it over PATH, or removes it when bad is
+ * set or any step fails. close always closes fp and frees tmp. */
+FILE *axf_io_atomic_open(const char *path, char **tmp, axf_err *err);
+int axf_io_atomic_close(FILE *fp, char *tmp, const char *path, int bad, axf_err *err);
+/* Copies src (at most max bytes) over dst atomically. */
+int axf_io_copy_file(const char *src, const char *dst, size_t max, axf_err *err);
 /* mkdir -p. */
 int axf_io_mkdir_p(const char *dir, axf_err *err);
 /* dir + "/" + name in a fresh allocation. */

@@ -4,6 +4,7 @@
  * from the internet is untrusted input, and the engine indexes weights without bounds checks.
  * Assumes a little-endian host (as the format does). */
 #include "axf/safetensors.h"
+#include "fileio.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -428,15 +429,10 @@ int axf_st_write(const char *path, const axf_st_entry *e, int n, axf_err *err)
     size_t jn = strlen(json);
     size_t hn = (jn + 7) / 8 * 8; /* keeps the data area 8-byte aligned in the file */
 
-    size_t plen = strlen(path);
-    char *tmp = axf_xmalloc(plen + 5);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-    FILE *fp = fopen(tmp, "wb");
+    char *tmp;
+    FILE *fp = axf_io_atomic_open(path, &tmp, err);
     if (!fp) {
-        axf_err_set(err, "%s: cannot create: %s", tmp, strerror(errno));
         free(json);
-        free(tmp);
         return -1;
     }
     unsigned char len8[8];
@@ -453,22 +449,5 @@ int axf_st_write(const char *path, const axf_st_entry *e, int n, axf_err *err)
             bad = write_all(fp, e[i].data, 4 * count);
     }
     free(json);
-    if (fflush(fp) != 0 || fsync(fileno(fp)) != 0)
-        bad = 1;
-    if (fclose(fp) != 0)
-        bad = 1;
-    if (bad) {
-        axf_err_set(err, "%s: write failed: %s", tmp, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) != 0) {
-        axf_err_set(err, "%s: cannot rename from %s: %s", path, tmp, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return -1;
-    }
-    free(tmp);
-    return 0;
+    return axf_io_atomic_close(fp, tmp, path, bad, err);
 }

@@ -11,7 +11,7 @@
 
 #include "axf/compact.h"
 #include "axf/metrics.h"
-#include "../approx/afile.h"
+#include "../io/fileio.h"
 
 void axf__evalbuf_alloc(evalbuf *b, int n, int C)
 {
@@ -270,7 +270,7 @@ axf_session *axf_session_open(const char *model_dir, const char *data_path, cons
 {
     axf_session_opts o = opts ? *opts : axf_session_opts_default();
     char sha[65], dsha[65], task[32] = "";
-    char *st = axf_afile_join(model_dir, "model.safetensors");
+    char *st = axf_io_join(model_dir, "model.safetensors");
     int bad = axf_sha256_file(st, sha, err);
     free(st);
     if (bad)
@@ -280,7 +280,7 @@ axf_session *axf_session_open(const char *model_dir, const char *data_path, cons
     axf_model *m = axf_model_load(model_dir, err);
     if (!m)
         return NULL;
-    char *vp = axf_afile_join(model_dir, "vocab.txt");
+    char *vp = axf_io_join(model_dir, "vocab.txt");
     axf_vocab *v = axf_vocab_load(vp, err);
     free(vp);
     if (!v) {
@@ -890,7 +890,7 @@ int axf_session_export(axf_session *s, const char *dir, axf_err *err)
         return -1;
     char *vocab = NULL;
     if (s->model_dir_use[0])
-        vocab = axf_afile_join(s->model_dir_use, "vocab.txt");
+        vocab = axf_io_join(s->model_dir_use, "vocab.txt");
     int rc = axf_compact_save(cm, hard, dir, vocab, err);
     free(vocab);
     axf_plan_free(hard);

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../approx/afile.h"
+#include "../io/fileio.h"
 
 #define SESSION_MAX_BYTES ((size_t)256 << 20)
 
@@ -190,7 +190,7 @@ int axf_session_save(axf_session *s, const char *path, axf_err *err)
     text = axf_xrealloc(text, n + 2);
     text[n] = '\n';
     text[n + 1] = 0;
-    int rc = axf_afile_write_atomic(path, text, n + 1, err);
+    int rc = axf_io_write_atomic(path, text, n + 1, err);
     free(text);
     if (rc == 0)
         s->dirty = 0;
@@ -378,7 +378,7 @@ static char *resolve(const char *recorded, const char *session_path)
     char *dir = axf_xmalloc(dl + 1);
     memcpy(dir, session_path, dl);
     dir[dl] = 0;
-    char *p = axf_afile_join(dir, recorded);
+    char *p = axf_io_join(dir, recorded);
     free(dir);
     if (stat(p, &st) == 0)
         return p;
@@ -423,7 +423,7 @@ static void copy_str(char *dst, size_t n, const char *src)
 static int parse_file(const char *path, parsed *p, axf_err *err)
 {
     size_t len;
-    char *text = axf_afile_read(path, SESSION_MAX_BYTES, &len, err);
+    char *text = axf_io_read_file(path, SESSION_MAX_BYTES, &len, err);
     if (!text)
         return -1;
     const char *end = NULL;
@@ -614,7 +614,7 @@ axf_session *axf_session_load(const char *path, const char *model_dir, const cha
     dpath = data_path ? axf_xstrdup(data_path) : resolve(p.data_path, path);
 
     char sha[65];
-    char *st = axf_afile_join(mdir, "model.safetensors");
+    char *st = axf_io_join(mdir, "model.safetensors");
     int bad = axf_sha256_file(st, sha, err);
     if (bad) {
         free(st);
