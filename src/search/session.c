@@ -531,23 +531,47 @@ static double unix_time(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* The fallible half of try and apply: the committed plan plus acts, evaluated into trial_buf.
+ * On success *p and *res (the resolved actions) belong to the caller; on failure nothing is
+ * allocated and only the trial outputs are invalidated. With reuse, a trial of the same plan is
+ * taken as is: its outputs depend on its plan alone (l0 never changes). */
+static int eval_actions(axf_session *s, const axf_action *acts, int n, int reuse, axf_plan **p,
+                        axf_action **res, axf_metrics *m, double *secs, axf_err *err)
+{
+    *p = axf_plan_clone(s->plan);
+    *res = axf_xmalloc(sizeof **res * (size_t)(n > 0 ? n : 1));
+    *secs = 0;
+    int rc = plan_with(s, acts, n, *p, *res, err);
+    if (rc == 0) {
+        if (reuse && s->trial_valid && axf_plan_equal(*p, s->trial_plan)) {
+            *m = s->trial_m;
+            *secs = s->trial_seconds;
+            s->evals++;
+            s->evals_reused++;
+        } else {
+            s->trial_valid = 0;
+            rc = axf__eval_plan(s, *p, &s->trial_buf, m, secs, s->opts.progress, s->opts.progress_ud, err);
+        }
+    }
+    if (rc) {
+        axf_plan_free(*p);
+        free(*res);
+        *p = NULL;
+        *res = NULL;
+    }
+    return rc;
+}
+
 int axf_session_try(axf_session *s, const axf_action *acts, int n, const char *note, axf_metrics *out,
                     axf_err *err)
 {
-    axf_plan *p = axf_plan_clone(s->plan);
-    axf_action *res = axf_xmalloc(sizeof *res * (size_t)(n > 0 ? n : 1));
-    int rc = plan_with(s, acts, n, p, res, err);
+    axf_plan *p;
+    axf_action *res;
     axf_metrics m;
-    double secs = 0;
-    if (rc == 0) {
-        s->trial_valid = 0;
-        rc = axf__eval_plan(s, p, &s->trial_buf, &m, &secs, s->opts.progress, s->opts.progress_ud, err);
-    }
-    if (rc) {
-        axf_plan_free(p);
-        free(res);
+    double secs;
+    int rc = eval_actions(s, acts, n, 0, &p, &res, &m, &secs, err);
+    if (rc)
         return rc;
-    }
     axf_plan_copy(s->trial_plan, p);
     axf_plan_free(p);
     s->trial_valid = 1;
@@ -614,29 +638,13 @@ static void hist_push(axf_session *s, const axf_action *res, int n, const char *
 int axf_session_apply(axf_session *s, const axf_action *acts, int n, const char *note, axf_metrics *out,
                       axf_err *err)
 {
-    axf_plan *p = axf_plan_clone(s->plan);
-    axf_action *res = axf_xmalloc(sizeof *res * (size_t)(n > 0 ? n : 1));
-    int rc = plan_with(s, acts, n, p, res, err);
+    axf_plan *p;
+    axf_action *res;
     axf_metrics m;
-    double secs = 0;
-    if (rc == 0) {
-        /* a trial's outputs depend on its plan alone (l0 never changes), so any trial of the
-         * same plan can be committed without evaluating again */
-        if (s->trial_valid && axf_plan_equal(p, s->trial_plan)) {
-            m = s->trial_m;
-            secs = s->trial_seconds;
-            s->evals++;
-            s->evals_reused++;
-        } else {
-            s->trial_valid = 0;
-            rc = axf__eval_plan(s, p, &s->trial_buf, &m, &secs, s->opts.progress, s->opts.progress_ud, err);
-        }
-    }
-    if (rc) {
-        axf_plan_free(p);
-        free(res);
+    double secs;
+    int rc = eval_actions(s, acts, n, 1, &p, &res, &m, &secs, err);
+    if (rc)
         return rc;
-    }
     hist_push(s, res, n, note, secs, &s->cur, &m);
     free(res);
     axf__set_committed(s, p);
