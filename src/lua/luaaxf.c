@@ -68,6 +68,16 @@ static int session_fail(lua_State *L, const char *method, const axf_err *err)
 
 /* ---- methods: facts ---- */
 
+/* Layer-indexed tables are 0-based, like layer arguments (see the top of this file). */
+static void push_per_layer(lua_State *L, const int *v, int n_layers)
+{
+    lua_createtable(L, 0, n_layers);
+    for (int i = 0; i < n_layers; i++) {
+        lua_pushinteger(L, v[i]);
+        lua_rawseti(L, -2, i);
+    }
+}
+
 static int m_facts(lua_State *L)
 {
     axf_luahost *h = check_session(L, "facts");
@@ -90,17 +100,9 @@ static int m_facts(lua_State *L)
     axf_lua_set_num(L, "mean_len", f.mean_len);
     axf_lua_set_int(L, "n", f.n_search);
     axf_lua_set_int(L, "tokens", f.n_tokens);
-    lua_createtable(L, 0, f.n_layers);
-    for (int i = 0; i < f.n_layers; i++) {
-        lua_pushinteger(L, f.layer_heads[i]);
-        lua_rawseti(L, -2, i);
-    }
+    push_per_layer(L, f.layer_heads, f.n_layers);
     lua_setfield(L, -2, "layer_heads");
-    lua_createtable(L, 0, f.n_layers);
-    for (int i = 0; i < f.n_layers; i++) {
-        lua_pushinteger(L, f.layer_ffn[i]);
-        lua_rawseti(L, -2, i);
-    }
+    push_per_layer(L, f.layer_ffn, f.n_layers);
     lua_setfield(L, -2, "layer_ffn");
     return 1;
 }
@@ -492,6 +494,15 @@ static int m_describe(lua_State *L)
 
 /* ---- history ---- */
 
+static void push_actions(lua_State *L, const axf_action *acts, int n)
+{
+    lua_createtable(L, n, 0);
+    for (int a = 0; a < n; a++) {
+        axf_lua_push_action(L, &acts[a]);
+        lua_rawseti(L, -2, a + 1);
+    }
+}
+
 static int m_cursor(lua_State *L)
 {
     axf_luahost *h = check_session(L, "cursor");
@@ -509,11 +520,7 @@ static int m_history(lua_State *L)
         if (axf_session_history_get(h->s, i, &e))
             break;
         lua_createtable(L, 0, 7);
-        lua_createtable(L, e.n_actions, 0);
-        for (int a = 0; a < e.n_actions; a++) {
-            axf_lua_push_action(L, &e.actions[a]);
-            lua_rawseti(L, -2, a + 1);
-        }
+        push_actions(L, e.actions, e.n_actions);
         lua_setfield(L, -2, "actions");
         axf_lua_set_str(L, "note", e.note);
         axf_lua_set_num(L, "seconds", e.seconds);
@@ -538,11 +545,7 @@ static int m_trials(lua_State *L)
         if (axf_session_trial_get(h->s, i, &e))
             break;
         lua_createtable(L, 0, 5);
-        lua_createtable(L, e.n_actions, 0);
-        for (int a = 0; a < e.n_actions; a++) {
-            axf_lua_push_action(L, &e.actions[a]);
-            lua_rawseti(L, -2, a + 1);
-        }
+        push_actions(L, e.actions, e.n_actions);
         lua_setfield(L, -2, "actions");
         axf_lua_set_str(L, "note", e.note);
         axf_lua_set_int(L, "cursor", e.cursor);
