@@ -164,13 +164,13 @@ static void draw_help(axf_app *a)
     const char **rows;
     int n;
     axf_keys_help(&rows, &n);
-    int w = a->cols - 8 < 84 ? a->cols - 8 : 84;
+    int w = a->cols - 2 < 84 ? a->cols - 2 : 84;
     int h = a->rows - 4 < n + 6 ? a->rows - 4 : n + 6;
     if (w < 30 || h < 6)
         return;
     WINDOW *win = newwin(h, w, (a->rows - h) / 2, (a->cols - w) / 2);
     werase(win);
-    axf_draw_box(win, "keys", "any key closes", 1);
+    axf_draw_box(win, "keys", n > h - 4 ? "j k scroll · any other key closes" : "any key closes", 1);
     int inner = h - 4;
     if (a->help_scroll > n - inner)
         a->help_scroll = n - inner > 0 ? n - inner : 0;
@@ -180,8 +180,8 @@ static void draw_help(axf_app *a)
         axf_put(win, 1 + i, 13, w - 15, A_NORMAL, rows[2 * r + 1]);
     }
     char foot[160];
-    snprintf(foot, sizeof foot, "heatmap: colour = importance, %s = removed, k30 = hard attention (top-30)",
-             axf_th.g_removed);
+    snprintf(foot, sizeof foot, "heatmap: colour = importance, %s%s removed, k30 = top-30 hard attention",
+             axf_th.g_removed, axf_th.g_removed);
     axf_put(win, h - 2, 2, w - 4, axf_th.dim, foot);
     wnoutrefresh(win);
     delwin(win);
@@ -492,7 +492,7 @@ int axf_ui_run(const axf_ui_opts *o, axf_err *err)
             dirty = 1;
         } else if (key != ERR) {
             int r;
-            if (a->view.phase != AXF_PHASE_READY && (key == 'q' || key == 27)) {
+            if (a->view.phase != AXF_PHASE_READY && (key == 'q' || key == 27 || a->view.phase == AXF_PHASE_FAILED)) {
                 r = AXF_KEY_QUIT;
             } else if (a->prompt != AXF_PROMPT_NONE) {
                 r = prompt_key(a, key);
@@ -507,6 +507,8 @@ int axf_ui_run(const axf_ui_opts *o, axf_err *err)
         }
         if (axf_worker_view(a->worker, &a->view)) {
             dirty = 1;
+            if (a->view.phase == AXF_PHASE_FAILED)
+                break; /* exit 1 with the reason, as every command does on bad input */
             if (a->view.have_snap && !had_snap) {
                 had_snap = 1;
                 a->cur_layer = a->view.snap.facts.n_layers - 1;

@@ -28,6 +28,15 @@ static int ready(axf_app *a)
     return 0;
 }
 
+/* Commands that do not need the screen's copy of the session may be queued while it opens. */
+static int opening_ok(axf_app *a)
+{
+    if (a->view.phase != AXF_PHASE_FAILED)
+        return 1;
+    axf_app_message(a, 1, "the session could not be opened");
+    return 0;
+}
+
 static int post(axf_app *a, axf_wcmd *c)
 {
     if (axf_worker_post(a->worker, c)) {
@@ -190,7 +199,7 @@ static int k_hard(axf_app *a, int key)
 
 static int k_step(axf_app *a, int key)
 {
-    if (!ready(a))
+    if (!opening_ok(a))
         return AXF_KEY_HANDLED;
     if (a->view.policy_running) {
         axf_app_message(a, 0, "the policy is running: a pauses it");
@@ -201,7 +210,7 @@ static int k_step(axf_app *a, int key)
 
 static int k_run(axf_app *a, int key)
 {
-    if (!ready(a))
+    if (!opening_ok(a))
         return AXF_KEY_HANDLED;
     if (a->view.policy_running) {
         axf_worker_pause(a->worker);
@@ -386,13 +395,13 @@ static const key_action actions[] = {
     {{'L'}, "L", "load the policy again (starts over from the current plan)", k_reload},
     {{27}, "Esc", "cancel what runs (a running policy stops for good)", k_cancel},
     {{'t'}, "t", "hard attention on / off for the selected layer", k_hard},
-    {{'T'}, "T", "next hard-attention mode (top-k, renormalised top-k, threshold)", k_hard},
+    {{'T'}, "T", "next hard-attention mode: top-k, renormalised, threshold", k_hard},
     {{'+', '=', '-', '_'}, "+ -", "more / less K (or threshold) of hard attention", k_hard},
     {{'i', 'I'}, "i I", "next / previous importance measure", k_measure},
-    {{'g'}, "g", "FFN neuron groups instead of heads (when they do not fit)", k_groups},
+    {{'g'}, "g", "FFN neuron groups instead of heads (when both do not fit)", k_groups},
     {{'x'}, "x", "teaching panel on / off", k_teach},
-    {{'\t'}, "Tab", "compact layout: next bottom pane (log, plot, teaching); else log / teaching", k_tab},
-    {{KEY_PPAGE, KEY_NPAGE}, "PgUp PgDn", "scroll the log or the teaching panel (the one Tab chose)", k_none},
+    {{'\t'}, "Tab", "next bottom pane (compact layout) / log or teaching panel", k_tab},
+    {{KEY_PPAGE, KEY_NPAGE}, "PgUp PgDn", "scroll the log or the teaching panel (Tab chooses)", k_none},
     {{'m'}, "m", "measure speed now", k_speed},
     {{'w', 'W'}, "w W", "save the session / save as", k_save},
     {{'e'}, "e", "export the compacted model", k_export},

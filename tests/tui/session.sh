@@ -48,9 +48,9 @@ tui_wait "step 4/4"
 
 # the keys answer while nothing runs: help opens and closes
 tui_keys '?'
-tui_wait "any key closes"
+tui_wait "key closes"
 tui_keys Escape
-tui_gone "any key closes"
+tui_gone "key closes"
 
 # save, remember the plan and the numbers, quit
 tui_keys w
@@ -59,6 +59,12 @@ PLAN1=$(tui_plan_rows)
 LOSS1=$(tui_screen | grep -oE '(search )?loss +[0-9.]+ +(→ )?[0-9.]+' | head -1)
 [ -n "$PLAN1" ] || tui_fail "no heatmap rows"
 [ -n "$LOSS1" ] || tui_fail "no loss row"
+# export the compacted model through the prompt
+tui_keys e
+tui_wait "export compacted model to folder:"
+tui_keys C-u "$TUI_TMP/export" Enter
+tui_wait "exported the compacted model to" 60
+[ -s "$TUI_TMP/export/config.json" ] && [ -s "$TUI_TMP/export/model.safetensors" ] || tui_fail "no exported model"
 tui_keys q
 tui_wait "AXF-EXIT-0" 30
 [ -s "$S" ] || tui_fail "no session file"

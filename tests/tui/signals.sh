@@ -8,18 +8,18 @@ AXF=$1 MODEL=$2 DATA=$3 HOLD=$4 SCRIPTS=$5
 . "$(dirname "$0")/lib.sh"
 A=$TUI_TMP/auto.json
 
-tui_start 100 30 xterm-256color "$AXF" tui "$MODEL" "$DATA" --policy "$SCRIPTS/axformer.lua" --autosave "$A"
-tui_wait "axformer.lua ready" 120
+tui_start 100 30 xterm-256color "$AXF" tui "$MODEL" "$DATA" --policy "$(dirname "$0")/slow.lua" --autosave "$A"
+tui_wait "slow.lua ready" 120
 tui_keys a
 tui_wait "policy running" 30
 # the screen answers while the worker is busy: the help opens at once
 t0=$(date +%s%N)
 tui_keys '?'
-tui_wait "any key closes" 10
+tui_wait "key closes" 10
 t1=$(date +%s%N)
 echo "help shown $(( (t1 - t0) / 1000000 )) ms after the key, with the policy running"
 tui_keys Escape
-tui_gone "any key closes"
+tui_gone "key closes"
 # pause, then carry on with one step
 tui_keys a
 tui_wait "policy paused" 60
