@@ -417,6 +417,13 @@ static void test_errors(const char *tmp)
     edit_config(bad, "vocab_size", "21");
     expect_fail(bad, "vocab vs config", "word_embeddings.weight");
     copy_file(gcf, bcf);
+    /* a config far larger than its weights must fail on the shapes, not abort on allocation */
+    edit_config(bad, "vocab_size", "1000000000");
+    edit_config(bad, "max_position_embeddings", "1000000000");
+    edit_config(bad, "intermediate_size", "1000000000");
+    edit_config(bad, "axf_layer_ffn", NULL);
+    expect_fail(bad, "huge config vs weights", "word_embeddings.weight");
+    copy_file(gcf, bcf);
     edit_config(bad, "hidden_size", NULL);
     expect_fail(bad, "missing hidden_size", "missing hidden_size");
     copy_file(gcf, bcf);

@@ -582,6 +582,29 @@ static void shape_str(char *buf, size_t n, int ndim, const int64_t *shape)
         p += (size_t)snprintf(buf + p, n - p, "%s%lld", i ? ", " : "", (long long)shape[i]);
 }
 
+/* The checkpoint's tensor for d, when present with the shape the config gives. */
+static const axf_st_tensor *match_tensor(const axf_st_file *f, const char *prefix, const tdesc *d,
+                                         const char *st_path, axf_err *err)
+{
+    char full[128], s1[64], s2[160];
+    const axf_st_tensor *t = find_tensor(f, prefix, d, full, sizeof full);
+    if (!t) {
+        axf_err_set(err, "%s: missing tensor '%s'", st_path, full);
+        return NULL;
+    }
+    int same = t->ndim == d->ndim;
+    for (int k = 0; same && k < d->ndim; k++)
+        same = t->shape[k] == d->shape[k];
+    if (!same) {
+        shape_str(s1, sizeof s1, d->ndim, d->shape);
+        shape_str(s2, sizeof s2, t->ndim, t->shape);
+        axf_err_set(err, "%s: tensor '%s': shape [%s] expected from config.json, found [%s]",
+                    st_path, t->name, s1, s2);
+        return NULL;
+    }
+    return t;
+}
+
 axf_model *axf_model_load(const char *dir, axf_err *err)
 {
     char *cfg_path = axf_io_join(dir, "config.json");
@@ -610,6 +633,19 @@ axf_model *axf_model_load(const char *dir, axf_err *err)
         goto fail;
     }
     int with_mlm = axf_st_find(f, "cls.predictions.bias") != NULL;
+    /* Every shape is checked before the arena is allocated: the checkpoint bounds the model's
+     * size, so a config.json claiming a huge model fails here instead of aborting on OOM. */
+    axf_model *shape_only = axf_xcalloc(1, sizeof *shape_only);
+    shape_only->cfg = cfg;
+    l = model_tensors(shape_only, with_mlm);
+    int bad = 0;
+    for (int i = 0; i < l.n && !bad; i++)
+        bad = match_tensor(f, prefix, &l.d[i], st_path, err) == NULL;
+    free(l.d);
+    l.d = NULL;
+    free(shape_only);
+    if (bad)
+        goto fail;
     m = axf_model_new(&cfg, with_mlm, err);
     if (!m) {
         axf_err_prefix(err, "%s", cfg_path);
@@ -618,22 +654,9 @@ axf_model *axf_model_load(const char *dir, axf_err *err)
     l = model_tensors(m, with_mlm);
     for (int i = 0; i < l.n; i++) {
         const tdesc *d = &l.d[i];
-        char full[128], s1[64], s2[160];
-        const axf_st_tensor *t = find_tensor(f, prefix, d, full, sizeof full);
-        if (!t) {
-            axf_err_set(err, "%s: missing tensor '%s'", st_path, full);
+        const axf_st_tensor *t = match_tensor(f, prefix, d, st_path, err);
+        if (!t)
             goto fail;
-        }
-        int same = t->ndim == d->ndim;
-        for (int k = 0; same && k < d->ndim; k++)
-            same = t->shape[k] == d->shape[k];
-        if (!same) {
-            shape_str(s1, sizeof s1, d->ndim, d->shape);
-            shape_str(s2, sizeof s2, t->ndim, t->shape);
-            axf_err_set(err, "%s: tensor '%s': shape [%s] expected from config.json, found [%s]",
-                        st_path, t->name, s1, s2);
-            goto fail;
-        }
         if (axf_st_read_f32(t, *d->slot, d->count, err) != 0) {
             axf_err_prefix(err, "%s", st_path);
             goto fail;
