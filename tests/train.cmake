@@ -16,3 +16,6 @@ add_test(NAME train_engine COMMAND test_train_engine)
 set_tests_properties(train_engine PROPERTIES LABELS "train;unit")
 add_test(NAME train_determinism COMMAND test_train_determinism)
 set_tests_properties(train_determinism PROPERTIES LABELS "train;unit")
+# Training speed against the sgemm-only floor (a tool, not a test).
+add_executable(bench_train tests/bench_train.c)
+target_link_libraries(bench_train PRIVATE axf_core)

@@ -101,6 +101,7 @@ const float *axf_train_seq_losses(const axf_train_ctx *c);
 typedef struct axf_adamw {
     float beta1, beta2, eps, weight_decay;
     long step;              /* updates done */
+    float grad_scale;       /* the next step's gradients are multiplied by this (1; set for clipping) */
     size_t n;
     float *m, *v;           /* [n] moments, same layout as the arena */
     unsigned char *decay;   /* [n] 1 where weight decay applies */
@@ -112,6 +113,8 @@ void axf_adamw_step(axf_adamw *o, axf_model *m, const axf_model *grads, float lr
 /* Scales grads so that their global L2 norm is at most max_norm (<= 0: no clipping). Returns the
  * norm before clipping. */
 double axf_grad_clip(axf_model *grads, float max_norm);
+/* Global L2 norm (the loops clip by setting grad_scale instead of rewriting the gradients). */
+double axf_grad_norm(const axf_model *grads);
 /* Linear warm-up over `warmup` steps to peak, then linear decay to 0 at `total`. */
 float axf_lr_at(long step, long warmup, long total, float peak);
 

@@ -459,11 +459,7 @@ int axf_train_forward(axf_train_ctx *c, const axf_plan *plan, const axf_train_ba
             tk_linear_fwd(v, QW, x, H, ly->wv, ly->bv, c->T, H, QW);
             attention_fwd(c, l, lp, QW);
             tk_linear_fwd(a, H, c->ctx + (size_t)l * TH, QW, ly->wo, ly->bo, c->T, QW, H);
-            memcpy(c->sum, a, TH * sizeof(float));
-            if (c->hdrop > 0)
-                tk_dropout_fwd(c->sum, c->a_mask + (size_t)l * TH, TH, c->hdrop, c->rng);
-            for (size_t i = 0; i < TH; i++)
-                c->sum[i] += x[i];
+            tk_dropout_add(c->sum, a, x, c->a_mask + (size_t)l * TH, TH, c->hdrop, c->rng);
             tk_layernorm_fwd(h1, c->x1hat + (size_t)l * TH, c->r1 + (size_t)l * c->T, c->sum, ly->ln1_g,
                              ly->ln1_b, c->T, H, cf->ln_eps);
         } else {
@@ -481,11 +477,7 @@ int axf_train_forward(axf_train_ctx *c, const axf_plan *plan, const axf_train_ba
                         for (int t = 0; t < c->T; t++)
                             g[(size_t)t * f + j] = 0.0f;
             tk_linear_fwd(f2, H, g, f, ly->w2, ly->b2, c->T, f, H);
-            memcpy(c->sum, f2, TH * sizeof(float));
-            if (c->hdrop > 0)
-                tk_dropout_fwd(c->sum, c->f_mask + (size_t)l * TH, TH, c->hdrop, c->rng);
-            for (size_t i = 0; i < TH; i++)
-                c->sum[i] += h1[i];
+            tk_dropout_add(c->sum, f2, h1, c->f_mask + (size_t)l * TH, TH, c->hdrop, c->rng);
             tk_layernorm_fwd(out, c->x2hat + (size_t)l * TH, c->r2 + (size_t)l * c->T, c->sum, ly->ln2_g,
                              ly->ln2_b, c->T, H, cf->ln_eps);
         } else {
@@ -599,10 +591,11 @@ void axf_train_backward(axf_train_ctx *c, int pg, axf_gate_grads *gates)
         if (st->ffn) {
             size_t TF = (size_t)T * c->Fmax;
             const float *u = c->u + (size_t)l * TF, *gact = c->gl + (size_t)l * TF;
-            float *df2 = c->dtmp;
-            memcpy(df2, c->dh1, TH * sizeof(float));
-            if (c->hdrop > 0)
-                tk_dropout_bwd(df2, c->f_mask + (size_t)l * TH, TH, c->hdrop);
+            const float *df2 = c->dh1;
+            if (c->hdrop > 0) {
+                tk_dropout_bwd_to(c->dtmp, c->dh1, c->f_mask + (size_t)l * TH, TH, c->hdrop);
+                df2 = c->dtmp;
+            }
             if (gates)
                 gates->ffn[l] = dotf(df2, c->f2 + (size_t)l * TH, TH);
             tk_linear_bwd(c->du, f, 0, pg ? gl->w2 : NULL, pg ? gl->b2 : NULL, df2, H, gact, f, ly->w2, T, f, H);
@@ -630,11 +623,11 @@ void axf_train_backward(axf_train_ctx *c, int pg, axf_gate_grads *gates)
         tk_layernorm_bwd(c->dh, 0, pg ? gl->ln1_g : NULL, pg ? gl->ln1_b : NULL, c->dh1, c->x1hat + (size_t)l * TH,
                          c->r1 + (size_t)l * T, ly->ln1_g, T, H);
         if (st->attn) {
-            float *da = c->dtmp;
-            const float *ctx = c->ctx + (size_t)l * TH;
-            memcpy(da, c->dh, TH * sizeof(float));
-            if (c->hdrop > 0)
-                tk_dropout_bwd(da, c->a_mask + (size_t)l * TH, TH, c->hdrop);
+            const float *da = c->dh, *ctx = c->ctx + (size_t)l * TH;
+            if (c->hdrop > 0) {
+                tk_dropout_bwd_to(c->dtmp, c->dh, c->a_mask + (size_t)l * TH, TH, c->hdrop);
+                da = c->dtmp;
+            }
             if (gates)
                 gates->attn[l] = dotf(da, c->a + (size_t)l * TH, TH);
             tk_linear_bwd(c->dctx, QW, 0, pg ? gl->wo : NULL, pg ? gl->bo : NULL, da, H, ctx, QW, ly->wo, T, QW, H);

@@ -251,15 +251,36 @@ static int write_tsv(const char *dir, const char *name, const axf_demo_set *d, a
     return rc;
 }
 
+/* Training control: the user's progress hook, plus stopping an attempt once the search split is
+ * learnt (TARGET) or when it is stuck (below GIVE_UP after GIVE_UP_EPOCHS). A small post-LN model
+ * trained from scratch now and then sits on the bag-of-words solution (~70%) for a long time;
+ * a fresh initialisation is cheaper than waiting. Everything stays a function of the seed. */
+#define DEMO_EPOCHS 5
+#define DEMO_ATTEMPTS 3
+#define TARGET 0.995
+#define GIVE_UP 0.90
+#define GIVE_UP_EPOCHS 3
+
 typedef struct {
     axf_progress_fn fn;
     void *ud;
-} prog_adapter;
+    int user_cancel, steps_per_epoch;
+    double best;
+} demo_ctl;
 
 static int on_progress(const axf_train_status *st, void *ud)
 {
-    prog_adapter *a = ud;
-    return a->fn ? a->fn((double)st->step, (double)st->total_steps, a->ud) : 0;
+    demo_ctl *a = ud;
+    if (a->fn && a->fn((double)st->step, (double)st->total_steps, a->ud)) {
+        a->user_cancel = 1;
+        return 1;
+    }
+    if (!st->evaluated)
+        return 0;
+    a->best = st->dev_metric > a->best ? st->dev_metric : a->best;
+    if (a->best >= TARGET)
+        return 1;
+    return st->step >= (long)GIVE_UP_EPOCHS * a->steps_per_epoch && a->best < GIVE_UP;
 }
 
 int axf_demo_build_ex(const char *dir, uint64_t seed, axf_progress_fn fn, void *ud, axf_demo_result *res,
@@ -287,36 +308,54 @@ int axf_demo_build_ex(const char *dir, uint64_t seed, axf_progress_fn fn, void *
     m = axf_model_new(&cfg, 0, err);
     if (!m)
         goto out;
-    axf_model_init_random(m, seed);
-
     axf_train_opts o = axf_train_opts_default();
-    o.epochs = 4;
+    o.epochs = DEMO_EPOCHS;
     o.batch_size = 32;
     o.lr = 1e-3f;
-    o.warmup = 0.06f;
+    o.warmup = 0.1f;
     o.weight_decay = 0.01f;
     o.hidden_dropout = 0.1f;
     o.attn_dropout = 0.0f;
-    o.seed = seed;
     o.save_last = 0;
-    prog_adapter pa = {fn, ud};
-    axf_train_result tr;
+    int nb = (enc[AXF_DEMO_TRAIN]->n + o.batch_size - 1) / o.batch_size;
+    o.eval_every = nb / 2;
+    demo_ctl ctl = {fn, ud, 0, nb, 0};
     /* One OpenBLAS thread: faster for matrices this small, and the same model whatever thread
      * count the caller uses. */
     int threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
-    double t0 = axf_now();
-    int frc = axf_finetune_run(m, enc[AXF_DEMO_TRAIN], enc[AXF_DEMO_SEARCH], &o, NULL, NULL, on_progress, &pa, &tr, err);
+    double t0 = axf_now(), best_acc = -1, t_train = 0;
+    long tokens = 0;
+    float *best = axf_xmalloc(m->n_floats * sizeof(float));
+    int frc = 0;
+    for (int a = 0; a < DEMO_ATTEMPTS && best_acc < TARGET; a++) {
+        axf_train_result tr;
+        axf_model_init_random(m, seed + 1000003ULL * (uint64_t)a);
+        o.seed = seed + (uint64_t)a;
+        ctl.best = 0;
+        frc = axf_finetune_run(m, enc[AXF_DEMO_TRAIN], enc[AXF_DEMO_SEARCH], &o, NULL, NULL, on_progress, &ctl,
+                               &tr, err);
+        if (frc || ctl.user_cancel)
+            break;
+        r.steps += tr.steps;
+        tokens += tr.tokens;
+        t_train += tr.tokens_per_s > 0 ? tr.tokens / tr.tokens_per_s : 0;
+        if (tr.best_metric > best_acc) {
+            best_acc = tr.best_metric;
+            memcpy(best, m->arena, m->n_floats * sizeof(float));
+        }
+    }
     openblas_set_num_threads(threads);
+    memcpy(m->arena, best, m->n_floats * sizeof(float));
+    free(best);
     if (frc)
         goto out;
-    if (tr.cancelled) {
+    if (ctl.user_cancel) {
         axf_err_set(err, "demo build cancelled");
         goto out;
     }
     r.train_seconds = axf_now() - t0;
-    r.tokens_per_s = tr.tokens_per_s;
-    r.steps = tr.steps;
+    r.tokens_per_s = t_train > 0 ? tokens / t_train : 0;
     double loss;
     if (axf_train_evaluate(m, enc[AXF_DEMO_SEARCH], 256, &loss, &r.search_acc, NULL, err) ||
         axf_train_evaluate(m, enc[AXF_DEMO_HELDOUT], 256, &loss, &r.heldout_acc, NULL, err))

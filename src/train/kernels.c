@@ -32,7 +32,7 @@ void tk_linear_fwd(float *y, int ldy, const float *x, int ldx, const float *w, c
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, OC, IC, 1.0f, x, ldx, w, IC, beta, y, ldy);
 }
 
-void tk_linear_bwd(float *dx, int lddx, int accumulate, float *dw, float *db, const float *dy, int lddy,
+TK_VEC void tk_linear_bwd(float *dx, int lddx, int accumulate, float *dw, float *db, const float *dy, int lddy,
                    const float *x, int ldx, const float *w, int T, int IC, int OC)
 {
     if (T <= 0) {
@@ -224,67 +224,116 @@ TK_VEC void tk_act_bwd(float *du, const float *dout, const float *u, size_t n, a
 
 void tk_softmax_rows(float *x, int rows, int cols) { axf_softmax_rows(x, rows, cols); }
 
+/* One row: log-sum-exp with the polynomial exp, sums in double lanes. */
+TK_VEC static double xent_row(float *d, const float *z, int label, int C, float scale)
+{
+    float mx = -INFINITY;
+    for (int j = 0; j < C; j++)
+        mx = z[j] > mx ? z[j] : mx;
+    double acc[8] = {0};
+    int Cv = C - C % 8;
+    for (int j = 0; j < Cv; j += 8)
+        for (int k = 0; k < 8; k++)
+            acc[k] += (double)tk_exp(z[j + k] - mx);
+    double s = 0.0;
+    for (int k = 0; k < 8; k++)
+        s += acc[k];
+    for (int j = Cv; j < C; j++)
+        s += (double)tk_exp(z[j] - mx);
+    double lse = (double)mx + log(s);
+    double loss = lse - (double)z[label];
+    if (d) {
+        float flse = (float)lse;
+        for (int j = 0; j < C; j++)
+            d[j] = tk_exp(z[j] - flse) * scale;
+        d[label] -= scale;
+    }
+    return loss;
+}
+
 double tk_xent(float *dlogits, float *row_loss, const float *logits, const int *labels, int R, int C,
                float scale)
 {
     double total = 0.0;
     for (int r = 0; r < R; r++) {
-        const float *z = logits + (size_t)r * C;
-        float mx = -INFINITY;
-        for (int j = 0; j < C; j++)
-            mx = z[j] > mx ? z[j] : mx;
-        double s = 0.0;
-        for (int j = 0; j < C; j++)
-            s += exp((double)(z[j] - mx));
-        double lse = (double)mx + log(s);
-        double l = lse - (double)z[labels[r]];
+        double l = xent_row(dlogits ? dlogits + (size_t)r * C : NULL, logits + (size_t)r * C, labels[r], C, scale);
         total += l;
         if (row_loss)
             row_loss[r] = (float)l;
-        if (dlogits) {
-            float *d = dlogits + (size_t)r * C;
-            for (int j = 0; j < C; j++)
-                d[j] = (float)exp((double)z[j] - lse) * scale;
-            d[labels[r]] -= scale;
-        }
     }
     return total;
 }
 
-/* One 64-bit draw gives four 16-bit uniforms: dropout needs no finer resolution. */
-void tk_dropout_fwd(float *x, unsigned char *mask, size_t n, float p, axf_rng *rng)
+/* The RNG step of common.c (xoroshiro128+), inlined: mask drawing is per element. */
+static inline uint64_t rng_next(uint64_t *s)
 {
-    float keep = 1.0f / (1.0f - p);
-    uint32_t thr = (uint32_t)(p * 65536.0f + 0.5f);
-    uint64_t bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        if ((i & 3) == 0)
-            bits = axf_rng_u64(rng);
-        mask[i] = (uint32_t)(bits & 0xffff) >= thr;
-        bits >>= 16;
-    }
-    for (size_t i = 0; i < n; i++)
-        x[i] = mask[i] ? x[i] * keep : 0.0f;
+    uint64_t s0 = s[0], s1 = s[1], out = s0 + s1;
+    s1 ^= s0;
+    s[0] = ((s0 << 24) | (s0 >> 40)) ^ s1 ^ (s1 << 16);
+    s[1] = (s1 << 37) | (s1 >> 27);
+    return out;
 }
 
+/* One 64-bit draw gives four 16-bit uniforms: dropout needs no finer resolution. */
 void tk_dropout_mask(unsigned char *keep, int combine, size_t n, float p, axf_rng *rng)
 {
     uint32_t thr = (uint32_t)(p * 65536.0f + 0.5f);
-    uint64_t bits = 0;
+    uint64_t st[2] = {rng->s[0], rng->s[1]}, bits = 0;
     for (size_t i = 0; i < n; i++) {
         if ((i & 3) == 0)
-            bits = axf_rng_u64(rng);
+            bits = rng_next(st);
         unsigned char k = (uint32_t)(bits & 0xffff) >= thr;
         keep[i] = combine ? (unsigned char)(keep[i] & k) : k;
         bits >>= 16;
+    }
+    rng->s[0] = st[0];
+    rng->s[1] = st[1];
+}
+
+TK_VEC static void apply_mask(float *out, const float *x, const unsigned char *mask, size_t n, float keep)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = mask[i] ? x[i] * keep : 0.0f;
+}
+
+void tk_dropout_fwd(float *x, unsigned char *mask, size_t n, float p, axf_rng *rng)
+{
+    tk_dropout_mask(mask, 0, n, p, rng);
+    apply_mask(x, x, mask, n, 1.0f / (1.0f - p));
+}
+
+TK_VEC static void add_masked(float *out, const float *a, const float *res, const unsigned char *mask, size_t n,
+                              float keep)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = (mask[i] ? a[i] * keep : 0.0f) + res[i];
+}
+
+TK_VEC static void add2(float *out, const float *a, const float *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = a[i] + b[i];
+}
+
+void tk_dropout_add(float *out, const float *a, const float *res, unsigned char *mask, size_t n, float p,
+                    axf_rng *rng)
+{
+    if (p > 0) {
+        tk_dropout_mask(mask, 0, n, p, rng);
+        add_masked(out, a, res, mask, n, 1.0f / (1.0f - p));
+    } else {
+        add2(out, a, res, n);
     }
 }
 
 void tk_dropout_bwd(float *dx, const unsigned char *mask, size_t n, float p)
 {
-    float keep = 1.0f / (1.0f - p);
-    for (size_t i = 0; i < n; i++)
-        dx[i] = mask[i] ? dx[i] * keep : 0.0f;
+    apply_mask(dx, dx, mask, n, 1.0f / (1.0f - p));
+}
+
+void tk_dropout_bwd_to(float *dx, const float *dy, const unsigned char *mask, size_t n, float p)
+{
+    apply_mask(dx, dy, mask, n, 1.0f / (1.0f - p));
 }
 
 /* Order of the k largest entries of a row: by value, ties by lower index. */

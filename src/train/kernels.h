@@ -38,6 +38,11 @@ double tk_xent(float *dlogits, float *row_loss, const float *logits, const int *
 
 /* Inverted dropout: mask[n] (1 keep, 0 drop), x *= mask / (1 - p). */
 void tk_dropout_fwd(float *x, unsigned char *mask, size_t n, float p, axf_rng *rng);
+/* out = dropout(a) + res (mask drawn when p > 0; plain sum otherwise). out may alias res. */
+void tk_dropout_add(float *out, const float *a, const float *res, unsigned char *mask, size_t n, float p,
+                    axf_rng *rng);
+/* dx = dy * mask / (1 - p), out of place. */
+void tk_dropout_bwd_to(float *dx, const float *dy, const unsigned char *mask, size_t n, float p);
 /* Draws a keep mask (1 with probability 1 - p); combine: AND it into keep instead. */
 void tk_dropout_mask(unsigned char *keep, int combine, size_t n, float p, axf_rng *rng);
 void tk_dropout_bwd(float *dx, const unsigned char *mask, size_t n, float p);

@@ -417,7 +417,8 @@ static int run(axf_model *m, const axf_encoded *train, const axf_encoded *dev, c
                 goto done;
             }
             axf_train_backward(c, 1, NULL);
-            axf_grad_clip(axf_train_grads(c), o->clip);
+            double gn = axf_grad_norm(axf_train_grads(c));
+            opt->grad_scale = o->clip > 0 && gn > o->clip ? (float)(o->clip / (gn + 1e-6)) : 1.0f;
             axf_adamw_step(opt, m, axf_train_grads(c), axf_lr_at(st.step, warmup, total, o->lr));
             st.step++;
             st.batch_in_epoch = bi + 1;
