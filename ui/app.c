@@ -211,9 +211,12 @@ static void draw_starting(axf_app *a)
                     i < fill ? axf_th.g_bar_full : axf_th.g_bar_empty);
         if (pr->total > 0)
             axf_putf(win, 4, 3 + bw, 10, A_NORMAL, "%3.0f%%", 100 * frac);
-        axf_putf(win, 6, 2, w - 4, axf_th.dim, "%s %s · %.0f s · Esc or q quits",
-                 axf_th.spinner[a->frame % (unsigned)axf_th.n_spinner], pr->busy ? pr->label : "…",
-                 pr->busy ? axf_now() - pr->start : 0.0);
+        double el = pr->busy ? axf_now() - pr->start : 0.0;
+        char eta[48] = "";
+        if (frac > 0.02 && frac < 1)
+            snprintf(eta, sizeof eta, ", about %.0f s left", el * (1 - frac) / frac);
+        axf_putf(win, 6, 2, w - 4, axf_th.dim, "%s %s · %.0f s%s · q quits",
+                 axf_th.spinner[a->frame % (unsigned)axf_th.n_spinner], pr->busy ? pr->label : "…", el, eta);
     }
     wnoutrefresh(win);
     delwin(win);

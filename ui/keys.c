@@ -247,8 +247,10 @@ static int k_cancel(axf_app *a, int key)
 static int k_measure(axf_app *a, int key)
 {
     int n = AXF_MEASURE_COUNT;
+    axf_imp_kind before = axf_measure_kind(a->measure);
     a->measure = key == 'I' ? (a->measure + n - 1) % n : (a->measure + 1) % n;
-    if (a->view.phase == AXF_PHASE_READY)
+    /* loss and accuracy come from the same exact measurement: nothing to ask the worker */
+    if (axf_measure_kind(a->measure) != before && a->view.phase != AXF_PHASE_FAILED)
         post_simple(a, AXF_WCMD_MEASURE, axf_measure_kind(a->measure));
     axf_app_message(a, 0, "importance: %s", axf_measure_name(a->measure));
     return AXF_KEY_HANDLED;

@@ -537,9 +537,10 @@ static int open_session(axf_worker *w, axf_err *err)
     const char *holdout = w->o.holdout_path;
 
     if (w->o.demo) {
-        work_begin(w, "preparing the demo model", 0);
+        work_begin(w, "training", 0);
         pthread_mutex_lock(&w->mu);
-        copy_str(w->v.start_label, sizeof w->v.start_label, "preparing the demo model");
+        copy_str(w->v.start_label, sizeof w->v.start_label,
+                 "preparing the demo model (trained on first use, then cached)");
         w->v.seq++;
         pthread_mutex_unlock(&w->mu);
         if (w->o.demo_dir) {

@@ -9,6 +9,7 @@ TUI_CACHE=$TUI_TMP/cache
 
 tui_start 100 30 xterm-256color "$AXF" demo
 tui_wait "preparing the demo model" 60
+tui_wait "training" 60
 tui_wait "%" 60
 tui_wait "The original model" 900
 tui_keys q
