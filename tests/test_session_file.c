@@ -201,6 +201,12 @@ static void metrics_string(cJSON *r)
     cJSON_ReplaceItemInObject(r, "baseline", cJSON_CreateString("good"));
 }
 
+static void seed_negative(cJSON *r) { cJSON_ReplaceItemInObject(r, "seed", cJSON_CreateString("-1")); }
+static void seed_overflow(cJSON *r)
+{
+    cJSON_ReplaceItemInObject(r, "seed", cJSON_CreateString("18446744073709551616"));
+}
+
 static void expect_load_fails(const char *path, const char *want, const char *label)
 {
     axf_err err;
@@ -235,6 +241,7 @@ static void test_bad_files(axf_session *s, const char *dir, const char *good)
         {no_cursor, "cursor: missing"},     {cursor_text, "cursor"},       {cursor_big, "cursor"},
         {bad_op, "unknown operation"},      {bad_sha, "sha256"},           {other_sha, "another model"},
         {not_format, "not a session file"}, {empty_actions, "actions"},    {metrics_string, "baseline"},
+        {seed_negative, "seed"},            {seed_overflow, "seed"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         rewrite(good, bad, cases[i].fn);

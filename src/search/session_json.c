@@ -4,6 +4,7 @@
 #include "session_internal.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -511,9 +512,11 @@ static int parse_file(const char *path, parsed *p, axf_err *err)
     if (r.bad)
         goto out;
     if (cJSON_IsString(js)) {
+        /* strtoull alone would take "-1" (as 2^64-1) and clamp overflow to 2^64-1 */
         char *e2;
+        errno = 0;
         p->seed = strtoull(js->valuestring, &e2, 10);
-        if (!js->valuestring[0] || *e2) {
+        if (!(js->valuestring[0] >= '0' && js->valuestring[0] <= '9') || *e2 || errno == ERANGE) {
             axf_err_set(err, "%s: seed: expected a decimal integer", path);
             goto out;
         }
