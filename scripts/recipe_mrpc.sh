@@ -11,7 +11,7 @@
 #  3. accuracy and F1 on MRPC dev (408), which no stage touched (MRPC's test.tsv has no labels).
 #
 # usage: scripts/recipe_mrpc.sh            (environment: SIZE=small|big, THREADS=2, SEED=42,
-#        DATA=../shared/data, OUT=models/mrpc-SIZE, AXF=build/axf, PT_EPOCHS, FT_EPOCHS)
+#        PT_STEPS / FT_STEPS (instead of epochs, for a quick smoke run), DATA=../shared/data, OUT=models/mrpc-SIZE, AXF=build/axf, PT_EPOCHS, FT_EPOCHS)
 # Deterministic for a given SIZE, SEED and THREADS. Rerun after an interruption to resume.
 set -euo pipefail
 . "$(dirname "$0")/train/common.sh"
@@ -22,6 +22,8 @@ small) PT_EPOCHS=${PT_EPOCHS:-8}; FT_EPOCHS=${FT_EPOCHS:-10} ;;
 big)   PT_EPOCHS=${PT_EPOCHS:-5}; FT_EPOCHS=${FT_EPOCHS:-10} ;;
 esac
 M=$DATA/mrpc_glue
+PT_LEN="--epochs $PT_EPOCHS"; [ -n "${PT_STEPS:-}" ] && PT_LEN="--steps $PT_STEPS"
+FT_LEN="--epochs $FT_EPOCHS"; [ -n "${FT_STEPS:-}" ] && FT_LEN="--steps $FT_STEPS"
 
 stage pretrain "$AXF" pretrain --out "$OUT/pretrain" \
     --tsv "$M/train.tsv" --tsv "$DATA/rte_glue_hf/train.tsv" --tsv "$DATA/cola_nlpdatasets/train.tsv" \
@@ -29,12 +31,12 @@ stage pretrain "$AXF" pretrain --out "$OUT/pretrain" \
     --text-latin1 "$DATA/rt_polarity/rt-polarity.pos" --text-latin1 "$DATA/rt_polarity/rt-polarity.neg" \
     --exclude "$M/dev.tsv" --exclude "$M/test.tsv" \
     --vocab-size 10000 --vocab-from "$DATA/bert_base_uncased_vocab/vocab.txt" \
-    $MODEL_ARGS --max-len 128 --epochs "$PT_EPOCHS" --batch 64 --lr 5e-4 --warmup 0.06 \
+    $MODEL_ARGS --max-len 128 $PT_LEN --batch 64 --lr 5e-4 --warmup 0.06 \
     --eval-every 2000 --seed "$SEED" --threads "$THREADS" --resume
 
 stage finetune "$AXF" finetune --init "$OUT/pretrain" --out "$OUT/model" \
     --train "$M/train.tsv" --dev-split 0.15 --dev-split-out "$OUT/search.tsv" \
-    --epochs "$FT_EPOCHS" --batch 32 --lr 1e-4 --warmup 0.1 --patience 4 \
+    $FT_LEN --batch 32 --lr 1e-4 --warmup 0.1 --patience 4 \
     --max-len 128 --seed "$SEED" --threads "$THREADS" --resume \
     --test "$M/dev.tsv"
 

@@ -6,7 +6,7 @@ set_source_files_properties(${CMAKE_SOURCE_DIR}/src/train/kernels.c ${CMAKE_SOUR
   ${CMAKE_SOURCE_DIR}/src/train/backprop.c
   TARGET_DIRECTORY axf_core PROPERTIES COMPILE_OPTIONS "-O3;-ffp-contract=fast;-fno-math-errno")
 
-foreach(t grad engine determinism)
+foreach(t grad engine determinism demo)
   add_executable(test_train_${t} tests/test_train_${t}.c)
   target_link_libraries(test_train_${t} PRIVATE axf_core)
 endforeach()
@@ -16,6 +16,11 @@ add_test(NAME train_engine COMMAND test_train_engine)
 set_tests_properties(train_engine PROPERTIES LABELS "train;unit")
 add_test(NAME train_determinism COMMAND test_train_determinism)
 set_tests_properties(train_determinism PROPERTIES LABELS "train;unit")
+add_test(NAME train_demo COMMAND test_train_demo)
+set_tests_properties(train_demo PROPERTIES LABELS "train;unit")
+add_test(NAME train_cli COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_train_cli.sh $<TARGET_FILE:axf>)
+set_tests_properties(train_cli PROPERTIES LABELS "train;badinput")
+
 # Training speed against the sgemm-only floor (a tool, not a test).
 add_executable(bench_train tests/bench_train.c)
 target_link_libraries(bench_train PRIVATE axf_core)
