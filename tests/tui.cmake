@@ -23,3 +23,13 @@ endforeach()
 add_test(NAME tui_demo_fresh COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/tui/demo_fresh.sh $<TARGET_FILE:axf>)
 set_tests_properties(tui_demo_fresh PROPERTIES LABELS "tui;slow" SKIP_RETURN_CODE 77 TIMEOUT 1200
                      RESOURCE_LOCK tui_cpu)
+
+# The example sessions of sessions/ replay bit for bit on the demo model built here, and open in
+# the screen (a sanitizer build trains other floats: there the test skips).
+if(AXF_SANITIZE)
+  set(AXF_TUI_SAN --sanitized)
+endif()
+add_test(NAME tui_examples COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/tui/examples.sh $<TARGET_FILE:axf>
+         ${AXF_TUI_DEMO} ${CMAKE_SOURCE_DIR}/sessions ${AXF_TUI_SAN})
+set_tests_properties(tui_examples PROPERTIES LABELS "tui;session" FIXTURES_REQUIRED tui_model SKIP_RETURN_CODE 77
+                     TIMEOUT 600 RESOURCE_LOCK tui_cpu)
