@@ -384,7 +384,9 @@ static void draw_details(WINDOW *w, int y, int x, int maxw, const axf_app *a)
         default: x1 = iv->group[l][c.index]; x2 = ia->group[l][c.index]; break;
         }
         if (v->imp_kind == AXF_IMP_EXACT && isfinite(x1))
-            snprintf(val, sizeof val, "  removing it: loss %+.4f, acc %+.2f%%", x1, 100 * x2);
+            snprintf(val, sizeof val, "  removing it: loss %+.*f, acc %+.2f%%",
+                     axf_loss_decimals(v->snap.have_current ? v->snap.current.loss : v->snap.baseline.loss), x1,
+                     100 * x2);
         else if (isfinite(x1))
             snprintf(val, sizeof val, "  %s %.4g", axf_imp_kind_name(v->imp_kind), x1);
     }

@@ -41,10 +41,11 @@ static int build_rows(const axf_view *v, mrow *r)
     /* loss */
     memset(&r[n], 0, sizeof r[n]);
     snprintf(r[n].label, sizeof r[n].label, "search loss");
-    snprintf(r[n].base, sizeof r[n].base, "%.4f", b->loss);
+    int dl = axf_loss_decimals(b->loss);
+    snprintf(r[n].base, sizeof r[n].base, "%.*f", dl, b->loss);
     if (hc) {
-        snprintf(r[n].cur, sizeof r[n].cur, "%.4f", c->loss);
-        snprintf(r[n].delta, sizeof r[n].delta, "%+.4f", c->loss - b->loss);
+        snprintf(r[n].cur, sizeof r[n].cur, "%.*f", dl, c->loss);
+        snprintf(r[n].delta, sizeof r[n].delta, "%+.*f", dl, c->loss - b->loss);
         r[n].sign = better(c->loss - b->loss, 1);
     }
     n++;
@@ -100,9 +101,10 @@ static int build_rows(const axf_view *v, mrow *r)
         n++;
         memset(&r[n], 0, sizeof r[n]);
         snprintf(r[n].label, sizeof r[n].label, "held-out loss");
-        snprintf(r[n].base, sizeof r[n].base, "%.4f", hb->loss);
-        snprintf(r[n].cur, sizeof r[n].cur, "%.4f", hcur->loss);
-        snprintf(r[n].delta, sizeof r[n].delta, "%+.4f", hcur->loss - hb->loss);
+        int hl = axf_loss_decimals(hb->loss);
+        snprintf(r[n].base, sizeof r[n].base, "%.*f", hl, hb->loss);
+        snprintf(r[n].cur, sizeof r[n].cur, "%.*f", hl, hcur->loss);
+        snprintf(r[n].delta, sizeof r[n].delta, "%+.*f", hl, hcur->loss - hb->loss);
         r[n].sign = better(hcur->loss - hb->loss, 1);
         r[n].stale = v->holdout_stale;
         n++;

@@ -81,7 +81,8 @@ static void series(WINDOW *w, int y, int x, int cw, int ch, const double *vals, 
         }
     if (!isfinite(lo))
         return;
-    if (hi - lo < 1e-9) {
+    int flat = hi - lo < 1e-9;
+    if (flat) { /* a level line in the middle, labelled with its value */
         double pad = fabs(hi) * 0.01 + 1e-4;
         lo -= pad;
         hi += pad;
@@ -104,19 +105,28 @@ static void series(WINDOW *w, int y, int x, int cw, int ch, const double *vals, 
         for (int q = 0; q < cw; q++)
             put_cell(w, y + r, x + q, c.dots[r][q], c.tail[r][q] ? axf_th.dim : at);
     char lab[32];
-    if (percent)
+    if (flat) {
+        double mid = (hi + lo) / 2;
+        int row = ch - 1 - (int)lround(((mid - lo) / (hi - lo) * H) / 4.0);
+        if (percent)
+            snprintf(lab, sizeof lab, "%.2f%%", 100 * mid);
+        else
+            snprintf(lab, sizeof lab, "%.4g", mid);
+        axf_put_right(w, y + (row >= 0 && row < ch ? row : 0), x - 8, 7, axf_th.dim, lab);
+    } else if (percent)
         snprintf(lab, sizeof lab, "%.1f%%", 100 * hi);
     else
         snprintf(lab, sizeof lab, "%.3g", hi);
-    axf_put_right(w, y, x - 8, 7, axf_th.dim, lab);
-    if (ch > 1) {
+    if (!flat)
+        axf_put_right(w, y, x - 8, 7, axf_th.dim, lab);
+    if (ch > 1 && !flat) {
         if (percent)
             snprintf(lab, sizeof lab, "%.1f%%", 100 * lo);
         else
             snprintf(lab, sizeof lab, "%.3g", lo);
         axf_put_right(w, y + ch - 1, x - 8, 7, axf_th.dim, lab);
     }
-    if (ch > 2)
+    if (ch > 2 && !flat)
         axf_put_right(w, y + ch / 2, x - 8, 7, at, name);
     else
         axf_put(w, y, x + cw - (int)strlen(name), (int)strlen(name), at, name);

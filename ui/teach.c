@@ -66,7 +66,8 @@ static void say_action(sbuf *b, const axf_action *a)
 
 static void say_metrics(sbuf *b, const axf_metrics *m0, const axf_metrics *m1, const axf_metrics *base)
 {
-    add(b, "Loss on the search split went from %.4f to %.4f (%s; lower is better). ", m0->loss, m1->loss,
+    int d = axf_loss_decimals(m0->loss);
+    add(b, "Loss on the search split went from %.*f to %.*f (%s; lower is better). ", d, m0->loss, d, m1->loss,
         m1->loss < m0->loss ? "better" : m1->loss > m0->loss ? "worse" : "unchanged");
     if (isfinite(m0->accuracy) && isfinite(m1->accuracy))
         add(b, "Accuracy went from %.2f%% to %.2f%% (the original model: %.2f%%). ", 100 * m0->accuracy,
@@ -80,7 +81,8 @@ static void say_metrics(sbuf *b, const axf_metrics *m0, const axf_metrics *m1, c
 
 static void say_trial(sbuf *b, const axf_view_trial *t, const axf_metrics *best)
 {
-    add(b, "\n- %s: loss %.4f (to beat: %.4f), %d of %d no worse", t->what, t->m.loss, best->loss,
+    int d = axf_loss_decimals(best->loss);
+    add(b, "\n- %s: loss %.*f (to beat: %.*f), %d of %d no worse", t->what, d, t->m.loss, d, best->loss,
         t->m.n_no_worse, t->m.n);
     if (*t->note)
         add(b, " %s %s", axf_th.g_arrow, t->note);
@@ -100,13 +102,13 @@ void axf_teach_text(const axf_view *v, char *buf, size_t n)
     int cur = v->snap.cursor;
     const axf_metrics *base = &v->snap.baseline;
     if (cur == 0 && v->n_trials_after > 0) {
-        add(&b, "#The original model\nNothing kept yet: loss %.4f", base->loss);
+        add(&b, "#The original model\nNothing kept yet: loss %.*f", axf_loss_decimals(base->loss), base->loss);
         if (isfinite(base->accuracy))
             add(&b, ", accuracy %.2f%%", 100 * base->accuracy);
         add(&b, " on %d search examples.", base->n);
     } else if (cur == 0) {
-        add(&b, "#The original model\nNothing is removed yet. On the %d search examples it has loss %.4f",
-            base->n, base->loss);
+        add(&b, "#The original model\nNothing is removed yet. On the %d search examples it has loss %.*f",
+            base->n, axf_loss_decimals(base->loss), base->loss);
         if (isfinite(base->accuracy))
             add(&b, " and accuracy %.2f%%", 100 * base->accuracy);
         add(&b, ". Every change is judged against these numbers: a change is kept only when the loss "
@@ -123,12 +125,21 @@ void axf_teach_text(const axf_view *v, char *buf, size_t n)
             add(&b, " (and %d more changes in the same step)", s->n_actions - 1);
         add(&b, ".\n");
         say_metrics(&b, &s->before, &s->after, base);
-        if (*s->note && !by_hand)
-            add(&b, "\nWhy it was kept: %s", s->note);
-        if (v->n_trials > 0) {
-            add(&b, "\n#Tried first, then undone (%d)", v->trials_total);
+        if (*s->note && !by_hand) {
+            const char *why = s->note;
+            if (!strncmp(why, "kept: ", 6))
+                why += 6;
+            add(&b, "\nWhy it was kept: %s", why);
+        }
+        /* the step's own trial (the same change, then committed) is not something undone */
+        int n_undone = 0;
+        for (int i = 0; i < v->n_trials; i++)
+            n_undone += strcmp(v->trials[i].what, s->what) != 0;
+        if (n_undone > 0) {
+            add(&b, "\n#Tried first, then undone (%d)", v->trials_total - (v->n_trials - n_undone));
             for (int i = 0; i < v->n_trials; i++)
-                say_trial(&b, &v->trials[i], &s->before);
+                if (strcmp(v->trials[i].what, s->what))
+                    say_trial(&b, &v->trials[i], &s->before);
             if (v->trials_total > v->n_trials)
                 add(&b, "\n(and %d earlier tries)", v->trials_total - v->n_trials);
         }

@@ -26,6 +26,12 @@ axf_imp_kind axf_measure_kind(axf_measure m)
     }
 }
 
+int axf_loss_decimals(double loss)
+{
+    double a = loss < 0 ? -loss : loss;
+    return a >= 0.1 || a == 0 || a != a ? 4 : a >= 0.01 ? 5 : a >= 0.001 ? 6 : 7;
+}
+
 void axf_str_copy(char *dst, size_t n, const char *src)
 {
     if (!n)

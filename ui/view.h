@@ -97,6 +97,9 @@ typedef struct axf_view {
     unsigned long message_seq;
 } axf_view;
 
+/* Decimals that show a loss of this size (and its changes) with 3-4 significant digits. */
+int axf_loss_decimals(double loss);
+
 /* Bounded string copy (always terminated; src NULL = ""). */
 void axf_str_copy(char *dst, size_t n, const char *src);
 

@@ -292,10 +292,11 @@ static void after_change(axf_worker *w)
 
 static void fill_metrics_text(const axf_metrics *a, const axf_metrics *b, char *buf, size_t n)
 {
+    int d = axf_loss_decimals(a->loss);
     if (isnan(a->accuracy) || isnan(b->accuracy))
-        snprintf(buf, n, "loss %.4f → %.4f", a->loss, b->loss);
+        snprintf(buf, n, "loss %.*f → %.*f", d, a->loss, d, b->loss);
     else
-        snprintf(buf, n, "loss %.4f → %.4f, acc %.2f%% → %.2f%%", a->loss, b->loss, 100 * a->accuracy,
+        snprintf(buf, n, "loss %.*f → %.*f, acc %.2f%% → %.2f%%", d, a->loss, d, b->loss, 100 * a->accuracy,
                  100 * b->accuracy);
 }
 
@@ -488,7 +489,8 @@ static void log_history(axf_worker *w)
                 continue;
             char what[128], line[400];
             describe_acts(e.actions, e.n_actions, what, sizeof what);
-            snprintf(line, sizeof line, "try %s: loss %.4f, %d/%d no worse%s%s", what, e.metrics.loss,
+            snprintf(line, sizeof line, "try %s: loss %.*f, %d/%d no worse%s%s", what,
+                     axf_loss_decimals(e.metrics.loss), e.metrics.loss,
                      e.metrics.n_no_worse, e.metrics.n, *e.note ? " → " : "", e.note);
             log_add(w, AXF_LOG_REJECTED, i, line);
         }
@@ -929,8 +931,9 @@ static void *worker_main(void *arg)
         axf_session_baseline(w->s, &b);
         log_history(w);
         logf_add(w, AXF_LOG_INFO, axf_session_cursor(w->s),
-                 "opened %s: %d layers × %d heads, %d search examples; baseline loss %.4f, %s %.2f%%",
-                 w->v.title, f.n_layers, f.n_heads, f.n_search, b.loss, f.metric_name, 100 * b.metric);
+                 "opened %s: %d layers × %d heads, %d search examples; baseline loss %.*f, %s %.2f%%",
+                 w->v.title, f.n_layers, f.n_heads, f.n_search, axf_loss_decimals(b.loss), b.loss, f.metric_name,
+                 100 * b.metric);
         logf_add(w, AXF_LOG_INFO, axf_session_cursor(w->s), "autosave: %s", w->autosave_path);
     }
     mark_saved(w);
