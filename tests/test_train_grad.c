@@ -176,6 +176,13 @@ static void check_gates(const char *what, axf_model *m, const axf_plan *plan, co
     axf_err err;
     axf_gate_grads *gg = axf_gate_grads_new(m);
     CHECK(axf_gate_grads_batch(m, plan, &tb->b, tb->labels, tb->targets, gg, &err) == 0);
+    /* the context variant gives the same numbers */
+    axf_gate_grads *g2 = axf_gate_grads_new(m);
+    axf_train_ctx *c2 = axf_train_ctx_new(m, &err);
+    CHECK(axf_gate_grads_batch_ctx(c2, plan, &tb->b, tb->labels, tb->targets, g2, &err) == 0);
+    CHECK(memcmp(g2->head, gg->head, sizeof gg->head) == 0 && memcmp(g2->ffn, gg->ffn, sizeof gg->ffn) == 0);
+    axf_train_ctx_free(c2);
+    axf_gate_grads_free(g2);
     double *A = malloc(sizeof(double) * m->n_floats);
     for (size_t i = 0; i < m->n_floats; i++)
         A[i] = m->arena[i];

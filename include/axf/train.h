@@ -31,6 +31,8 @@
 #include "axf/plan.h"
 #include "axf/tokenizer.h"
 
+typedef struct axf_train_ctx axf_train_ctx;
+
 /* ---- gate gradients (contract with src/search) ---------------------------------------------- */
 
 /* dL/dgate at gate = 1 of the batch's summed loss (sum of per-sequence losses), for a gate that
@@ -50,10 +52,13 @@ void axf_gate_grads_free(axf_gate_grads *g);
  * be NULL). plan may be NULL (dense). Overwrites out. Returns 0, or -1 on a bad batch. */
 int axf_gate_grads_batch(const axf_model *m, const axf_plan *plan, const axf_batch *b, const int *labels,
                          const float *targets, axf_gate_grads *out, axf_err *err);
+/* The same with a caller-kept context (axf_train_ctx_new on the same model; its dropout is set to
+ * 0): the per-call variant
+ * allocates and frees all activation memory on every batch; this one allocates only once. */
+int axf_gate_grads_batch_ctx(axf_train_ctx *c, const axf_plan *plan, const axf_batch *b, const int *labels,
+                             const float *targets, axf_gate_grads *out, axf_err *err);
 
 /* ---- forward / backward --------------------------------------------------------------------- */
-
-typedef struct axf_train_ctx axf_train_ctx;
 
 /* What a batch is trained on. Classification uses labels, regression targets; with neither, the
  * pooler and classifier are not run (pure masked-LM). mlm_pos lists token indices (relative to the

@@ -22,6 +22,20 @@ void axf_gate_grads_free(axf_gate_grads *g)
     free(g);
 }
 
+int axf_gate_grads_batch_ctx(axf_train_ctx *c, const axf_plan *plan, const axf_batch *b, const int *labels,
+                             const float *targets, axf_gate_grads *out, axf_err *err)
+{
+    if (!c || !b || !out)
+        return axf_err_set(err, "gate gradients: missing context, batch or output");
+    axf_train_batch tb = {.b = *b, .labels = labels, .targets = targets};
+    double loss;
+    axf_train_ctx_set_dropout(c, 0, 0, NULL);
+    if (axf_train_forward(c, plan, &tb, AXF_LOSS_SUM, &loss, NULL, err))
+        return -1;
+    axf_train_backward(c, 0, out);
+    return 0;
+}
+
 int axf_gate_grads_batch(const axf_model *m, const axf_plan *plan, const axf_batch *b, const int *labels,
                          const float *targets, axf_gate_grads *out, axf_err *err)
 {
@@ -33,11 +47,7 @@ int axf_gate_grads_batch(const axf_model *m, const axf_plan *plan, const axf_bat
     axf_train_ctx *c = axf_train_ctx_new((axf_model *)m, err);
     if (!c)
         return -1;
-    axf_train_batch tb = {.b = *b, .labels = labels, .targets = targets};
-    double loss;
-    int rc = axf_train_forward(c, plan, &tb, AXF_LOSS_SUM, &loss, NULL, err);
-    if (rc == 0)
-        axf_train_backward(c, 0, out);
+    int rc = axf_gate_grads_batch_ctx(c, plan, b, labels, targets, out, err);
     axf_train_ctx_free(c);
     return rc;
 }
