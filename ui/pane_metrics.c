@@ -10,6 +10,7 @@
 
 typedef struct mrow {
     char label[32], base[24], cur[24], delta[24];
+    char dshort[24];  /* the change in at most 8 columns (compact layout), "" = delta fits */
     int sign;   /* +1 better, -1 worse, 0 neutral */
     int cost;   /* a cost row (params, FLOPs, size, speed): right-hand column when compact */
     int stale;  /* numbers of an earlier plan */
@@ -46,6 +47,7 @@ static int build_rows(const axf_view *v, mrow *r)
     if (hc) {
         snprintf(r[n].cur, sizeof r[n].cur, "%.*f", dl, c->loss);
         snprintf(r[n].delta, sizeof r[n].delta, "%+.*f", dl, c->loss - b->loss);
+        snprintf(r[n].dshort, sizeof r[n].dshort, "%+.2g", c->loss - b->loss);
         r[n].sign = better(c->loss - b->loss, 1);
     }
     n++;
@@ -105,6 +107,7 @@ static int build_rows(const axf_view *v, mrow *r)
         snprintf(r[n].base, sizeof r[n].base, "%.*f", hl, hb->loss);
         snprintf(r[n].cur, sizeof r[n].cur, "%.*f", hl, hcur->loss);
         snprintf(r[n].delta, sizeof r[n].delta, "%+.*f", hl, hcur->loss - hb->loss);
+        snprintf(r[n].dshort, sizeof r[n].dshort, "%+.2g", hcur->loss - hb->loss);
         r[n].sign = better(hcur->loss - hb->loss, 1);
         r[n].stale = v->holdout_stale;
         n++;
@@ -157,7 +160,8 @@ static int build_rows(const axf_view *v, mrow *r)
 static const char *short_label(const char *l)
 {
     static const char *map[][2] = {{"search loss", "loss"}, {"search accuracy", "accuracy"},
-                                   {"held-out accuracy", "held-out acc"}, {"parameters", "params"},
+                                   {"held-out accuracy", "held acc"}, {"held-out loss", "held loss"},
+                                   {"parameters", "params"},
                                    {"FLOPs/token", "FLOPs/tok"}, {"size (fp32)", "size"},
                                    {"speed (tok/s)", "tok/s"}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
@@ -221,7 +225,7 @@ static void metrics_draw(axf_pane *p, axf_app *a)
             int x = 2 + col * (colw + 1), y = 1 + row;
             char line[96];
             snprintf(line, sizeof line, "%s %s ", r[i].base, t->g_arrow);
-            int lw = 14;
+            int lw = 10;
             axf_put(w, y, x, lw - 1, A_NORMAL, short_label(r[i].label));
             int cx = x + lw;
             int rem = colw - lw;
@@ -229,8 +233,9 @@ static void metrics_draw(axf_pane *p, axf_app *a)
             rem = x + colw - cx;
             cx += axf_put(w, y, cx, rem, r[i].stale ? t->dim : A_BOLD, r[i].cur);
             rem = x + colw - cx - 1;
+            const char *d = r[i].dshort[0] && axf_text_cols(r[i].delta) > rem ? r[i].dshort : r[i].delta;
             if (rem > 0)
-                axf_put_right(w, y, cx + 1, rem, r[i].stale ? t->dim : sign_attr(r[i].sign), r[i].delta);
+                axf_put_right(w, y, cx + 1, rem, r[i].stale ? t->dim : sign_attr(r[i].sign), d);
         }
     }
     wnoutrefresh(w);

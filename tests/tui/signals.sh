@@ -26,6 +26,15 @@ tui_wait "policy paused" 60
 tui_gone "policy running" 30
 tui_keys p
 tui_wait "step 1/1" 120
+# run again and cancel for good (Esc), then load the policy again
+tui_keys a
+tui_wait "policy running" 30
+tui_keys Escape
+tui_wait "policy cancelled" 60
+tui_wait "slow.lua cancelled"
+tui_keys L
+tui_wait "loaded again"
+tui_wait "slow.lua ready"
 [ "$(json_get "$A" cursor)" = 1 ] || tui_fail "the committed step is not in the autosave"
 kill -TERM "$(tui_pid)"
 tui_wait "AXF-EXIT-143" 30
