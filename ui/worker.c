@@ -234,7 +234,9 @@ static int mkdir_p(const char *dir)
     return 0;
 }
 
-static void default_autosave(char *out, size_t n)
+/* STATE/axformer/autosave-<model name>.json: one file per model, so two screens on different
+ * models do not overwrite each other's steps. */
+static void default_autosave(char *out, size_t n, const char *title)
 {
     const char *xdg = getenv("XDG_STATE_HOME");
     const char *home = getenv("HOME");
@@ -246,7 +248,13 @@ static void default_autosave(char *out, size_t n)
     else
         snprintf(dir, sizeof dir, "/tmp/axformer-%ld", (long)getuid());
     mkdir_p(dir);
-    snprintf(out, n, "%s/autosave.json", dir);
+    char name[64];
+    size_t k = 0;
+    for (const char *p = title; *p && k + 1 < sizeof name; p++)
+        name[k++] = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                            *p == '-' || *p == '_' || *p == '.' ? *p : '-';
+    name[k] = 0;
+    snprintf(out, n, "%s/autosave-%s.json", dir, k ? name : "session");
 }
 
 /* Called after everything that may change the session: a change the user has not saved yet is
@@ -923,7 +931,7 @@ static void *worker_main(void *arg)
     if (w->o.autosave_path)
         copy_str(w->autosave_path, sizeof w->autosave_path, w->o.autosave_path);
     else
-        default_autosave(w->autosave_path, sizeof w->autosave_path);
+        default_autosave(w->autosave_path, sizeof w->autosave_path, w->v.title);
     {
         axf_facts f;
         axf_metrics b;

@@ -6,7 +6,8 @@
  *
  * Files: the session is saved to session_path with `w` (asked for when NULL) and, after every
  * committed step, autosaved atomically to autosave_path (NULL = $XDG_STATE_HOME/axformer/
- * autosave.json or ~/.local/state/axformer/autosave.json), so a crash or a kill loses no step. */
+ * autosave-<model name>.json, or under ~/.local/state/axformer/), so a crash or a kill loses no
+ * step: reopen that file with `axf tui --session FILE`. */
 #ifndef AXF_UI_H
 #define AXF_UI_H
 

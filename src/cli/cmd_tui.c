@@ -27,7 +27,7 @@ static const char *usage =
     "  --holdout DATA2    held-out split, shown for reporting only (never seen by the policy)\n"
     "  --set K=V          policy parameter (repeatable), e.g. --set rule=loss\n"
     "  --autosave FILE    where every committed step is written at once (default\n"
-    "                     $XDG_STATE_HOME/axformer/autosave.json or ~/.local/state/axformer/)\n"
+    "                     $XDG_STATE_HOME/axformer/autosave-MODEL.json, or ~/.local/state/axformer/)\n"
     "  --teach            open the teaching panel (explains each step in plain words)\n"
     "  --max-len N        tokens per example (128)      --max-examples N  first N examples only\n"
     "  --batch N          sequences per forward pass    --threads N       OpenBLAS threads\n"

@@ -12,7 +12,7 @@ tui_start 100 30 xterm-256color "$AXF" tui "$MODEL" "$DATA" --holdout "$HOLD" \
     --policy "$SCRIPTS/random.lua" --set target=elements --set elements=3 --set kinds=heads,groups \
     --session "$S" --autosave "$TUI_TMP/auto.json"
 tui_wait "step 0/0" 120
-tui_wait "held-out acc" 120
+tui_wait "held acc" 120
 tui_wait "head 0 of layer 3"            # the cursor starts on the top layer's first head
 
 # move: one layer down, one head right
@@ -72,7 +72,7 @@ tui_wait "AXF-EXIT-0" 30
 # reopen: same plan, same numbers, the whole history (walk it back and forth)
 tui_start 100 30 xterm-256color "$AXF" tui --session "$S"
 tui_wait "step 4/4" 120
-tui_wait "held-out loss"
+tui_wait "held loss"
 PLAN2=$(tui_plan_rows)
 LOSS2=$(tui_screen | grep -oE '(search )?loss +[0-9.]+ +(→ )?[0-9.]+' | head -1)
 [ "$PLAN1" = "$PLAN2" ] || { echo "before:"; echo "$PLAN1"; echo "after:"; echo "$PLAN2"; tui_fail "plan differs after reopening"; }
