@@ -21,7 +21,7 @@ add_test(NAME engine_golden COMMAND test_engine_golden ${CMAKE_SOURCE_DIR}/tests
 add_test(NAME engine_golden_regen
          COMMAND sh ${CMAKE_SOURCE_DIR}/tests/golden/regen.sh /usr/bin/python3
                  ${CMAKE_SOURCE_DIR}/tests/golden/gen_golden.py ${CMAKE_BINARY_DIR}/golden_regen
-                 $<TARGET_FILE:test_engine_golden>)
+                 $<TARGET_FILE:test_engine_golden> ${AXF_DATA_DIR})
 set_tests_properties(engine_golden engine_golden_regen PROPERTIES LABELS "golden")
 set_tests_properties(engine_golden_regen PROPERTIES SKIP_RETURN_CODE 77)
 

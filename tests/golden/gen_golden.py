@@ -4,7 +4,9 @@ modules (the Hugging Face BertForSequenceClassification structure and tensor nam
 `transformers`), inputs, the token ids a BERT uncased tokenizer gives for them, and the logits.
 
 Run with Debian's /usr/bin/python3 (torch + numpy only):
-    /usr/bin/python3 tests/golden/gen_golden.py OUT_DIR        (the committed copy: tests/golden/fixture)
+    /usr/bin/python3 tests/golden/gen_golden.py OUT_DIR [DATA_DIR]
+(the committed copy is tests/golden/fixture; DATA_DIR, default ../shared/data beside the source
+tree, provides bert_base_uncased_vocab/vocab.txt, from which the small vocabulary is taken)
 
 OUT_DIR/
   models.txt          one model folder name a line
@@ -36,7 +38,7 @@ import torch
 from torch import nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-VOCAB_SRC = os.path.join(HERE, "..", "..", "..", "shared", "data", "bert_base_uncased_vocab", "vocab.txt")
+DATA_DEFAULT = os.path.join(HERE, "..", "..", "..", "shared", "data")
 H, NH, F, P, TV = 64, 4, 128, 160, 2
 MAX_LEN = 128
 
@@ -63,8 +65,9 @@ DIGITS = list("0123456789") + ["##0", "##1", "##2", "##5", "##9", "19", "20", "#
 LETTERS = list("abcdefghijklm") + ["##a", "##b", "##c", "##d", "##e"]
 
 
-def build_vocab():
-    real = set(open(VOCAB_SRC, encoding="utf-8").read().split("\n"))
+def build_vocab(data_dir):
+    src = os.path.join(data_dir, "bert_base_uncased_vocab", "vocab.txt")
+    real = set(open(src, encoding="utf-8").read().split("\n"))
     toks = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     for t in PUNCT + DIGITS + LETTERS + WORDS + STEMS + SUFFIXES + CJK:
         if t in real and t not in toks:
@@ -436,13 +439,14 @@ def write_model(out, name, model, vocab_list, act, labels, pruned, inputs):
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: gen_golden.py OUT_DIR")
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: gen_golden.py OUT_DIR [DATA_DIR]")
     out = sys.argv[1]
+    data_dir = sys.argv[2] if len(sys.argv) == 3 else DATA_DEFAULT
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(0)
     rng = random.Random(1234)
-    vocab_list = build_vocab()
+    vocab_list = build_vocab(data_dir)
     vocab = {t: i for i, t in enumerate(vocab_list)}
     inputs = []
     for mode, a, b in make_inputs(rng, vocab_list):
