@@ -17,7 +17,7 @@ OUT=${OUT:-$ROOT/models/sst2-$SIZE}
 mkdir -p "$OUT"
 case "$SIZE" in
 small) PT_EPOCHS=${PT_EPOCHS:-12}; FT_EPOCHS=${FT_EPOCHS:-3} ;;
-big)   PT_EPOCHS=${PT_EPOCHS:-8};  FT_EPOCHS=${FT_EPOCHS:-3} ;;
+big)   PT_EPOCHS=${PT_EPOCHS:-6};  FT_EPOCHS=${FT_EPOCHS:-3} ;;
 esac
 S=$DATA/sst2_glue
 PT_LEN="--epochs $PT_EPOCHS"; [ -n "${PT_STEPS:-}" ] && PT_LEN="--steps $PT_STEPS"
