@@ -2,6 +2,7 @@
  * engine skips removed parts, training multiplies them by zero, and both must agree. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "axf/train.h"
 #include "check.h"
@@ -95,6 +96,45 @@ int main(void)
     p->layers[2].ffn_on = 0;
     compare("+ layer 2 skipped", m, p, &b);
     axf_plan_free(p);
+
+    /* bad input: a plan for another shape, ids / types / lengths out of range */
+    {
+        axf_train_ctx *c = axf_train_ctx_new(m, &err);
+        axf_train_batch tb = {.b = b};
+        double loss;
+        p = axf_plan_new(m);
+        p->layers[1].f = FF - 1;
+        CHECK(axf_train_forward(c, p, &tb, AXF_LOSS_MEAN, &loss, NULL, &err) == -1 && strstr(err.msg, "plan layer 1"));
+        p->layers[1].f = FF;
+        p->layers[0].hard = AXF_HARD_TOPK;
+        p->layers[0].k = 0;
+        CHECK(axf_train_forward(c, p, &tb, AXF_LOSS_MEAN, &loss, NULL, &err) == -1 && strstr(err.msg, "top-k"));
+        axf_plan_free(p);
+        ids[3] = V;
+        CHECK(axf_train_forward(c, NULL, &tb, AXF_LOSS_MEAN, &loss, NULL, &err) == -1 && strstr(err.msg, "token 3"));
+        ids[3] = 1;
+        types[5] = 2;
+        CHECK(axf_train_forward(c, NULL, &tb, AXF_LOSS_MEAN, &loss, NULL, &err) == -1 && strstr(err.msg, "type"));
+        types[5] = 0;
+        int lab[NSEQ] = {0, 1, 2, 3, 0, 1};
+        tb.labels = lab;
+        CHECK(axf_train_forward(c, NULL, &tb, AXF_LOSS_MEAN, &loss, NULL, &err) == -1 && strstr(err.msg, "label 3"));
+        tb.labels = NULL;
+        int mp = 0, mi = 1;
+        tb.mlm_pos = &mp;
+        tb.mlm_ids = &mi;
+        tb.n_mlm = 1;
+        CHECK(axf_train_forward(c, NULL, &tb, AXF_LOSS_MEAN, &loss, NULL, &err) == -1 && strstr(err.msg, "masked-LM head"));
+        axf_batch big = b;
+        int off2[2] = {0, T};
+        big.n_seq = 1;
+        big.seq_off = off2;
+        tb = (axf_train_batch){.b = big};
+        m->cfg.max_pos = T - 1;
+        CHECK(axf_train_forward(c, NULL, &tb, AXF_LOSS_MEAN, &loss, NULL, &err) == -1 && strstr(err.msg, "tokens"));
+        m->cfg.max_pos = 64;
+        axf_train_ctx_free(c);
+    }
 
     m->cfg.act = AXF_ACT_GELU_TANH;
     compare("gelu_tanh", m, NULL, &b);

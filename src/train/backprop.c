@@ -296,6 +296,14 @@ static int check_batch(axf_train_ctx *c, const axf_plan *plan, const axf_train_b
         return axf_err_set(err, "train: batch n_tok %d does not match its offsets", b->n_tok);
     if (plan && plan->n_layers != cf->n_layers)
         return axf_err_set(err, "train: plan has %d layers, model %d", plan->n_layers, cf->n_layers);
+    for (int l = 0; plan && l < cf->n_layers; l++) {
+        const axf_layer_plan *lp = &plan->layers[l];
+        if (lp->nh != cf->layer_heads[l] || lp->f != cf->layer_ffn[l])
+            return axf_err_set(err, "train: plan layer %d is for %d heads / %d neurons, the model has %d / %d", l,
+                               lp->nh, lp->f, cf->layer_heads[l], cf->layer_ffn[l]);
+        if ((lp->hard == AXF_HARD_TOPK || lp->hard == AXF_HARD_TOPK_RENORM) && lp->k < 1)
+            return axf_err_set(err, "train: plan layer %d: top-k attention with k = %d", l, lp->k);
+    }
     for (int s = 0; s < b->n_seq; s++) {
         int n = b->seq_off[s + 1] - b->seq_off[s];
         if (n <= 0 || n > cf->max_pos)
