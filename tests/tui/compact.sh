@@ -29,10 +29,10 @@ tui_wait "─ log"
 
 # resize: large, then back
 tmux -L "$TUI_SOCK" resize-window -x 200 -y 50
-tui_wait "baseline"             # the metrics table of the wide layout
+tui_wait "over steps"           # side by side: plot and teaching panel both shown
 tui_wait "what just happened"
 tmux -L "$TUI_SOCK" resize-window -x 80 -y 24
-tui_gone "baseline"
+tui_gone "over steps"           # stacked again, with the log at the bottom
 tui_wait "─ metrics"
 [ "$(tui_max_cols)" -le 80 ] || tui_fail "a line is wider than 80 columns after resizing"
 

@@ -28,7 +28,7 @@ tui_wait "k24"
 tui_keys :
 tui_wait "lua>"
 tui_keys "return 6*7" Enter
-tui_wait "42"
+tui_wait "> 42 "
 tui_keys :
 tui_keys "return s:cursor()" Enter
 tui_wait "> return s:cursor()"
