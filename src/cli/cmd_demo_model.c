@@ -19,8 +19,9 @@ static const char *usage =
     "DIR/search.tsv, DIR/heldout.tsv and DIR/demo.json (time and accuracies).\n"
     "\n"
     "  --out DIR     output folder (created)\n"
-    "  --seed N      task and training seed (default 2024); same seed + threads = same model\n"
-    "  --threads N   OpenBLAS threads (default 2)\n";
+    "  --seed N      task and training seed (default 2024); the same seed gives the same model\n"
+    "  --threads N   OpenBLAS threads outside training (default 2); training itself runs on one\n"
+    "                thread, faster for a model this small and independent of this setting\n";
 
 typedef struct {
     double last;
