@@ -36,8 +36,9 @@ tui_start() {
     # the pane stays after the program exits, showing its exit status
     local cmd="" a
     for a in "$@"; do cmd="$cmd '$(printf %s "$a" | sed "s/'/'\\\\''/g")'"; done
+    # the program's pid goes to $TUI_TMP/pid (sh execs it), for tui_pid
     tmux -L "$TUI_SOCK" -f /dev/null new-session -d -x "$cols" -y "$rows" \
-        "env TERM=$term XDG_STATE_HOME=$TUI_TMP/state XDG_CACHE_HOME=${TUI_CACHE:-$TUI_TMP/cache} ${TUI_ENV:-} $cmd 2>$TUI_TMP/stderr; echo \"AXF-EXIT-\$?\"; sleep 100000" ||
+        "env TERM=$term XDG_STATE_HOME=$TUI_TMP/state XDG_CACHE_HOME=${TUI_CACHE:-$TUI_TMP/cache} ${TUI_ENV:-} sh -c 'echo \$\$ > \"\$0\"; exec \"\$@\"' $TUI_TMP/pid $cmd 2>$TUI_TMP/stderr; echo \"AXF-EXIT-\$?\"; sleep 100000" ||
         { echo "FAIL: cannot start tmux" >&2; exit 1; }
 }
 
@@ -113,9 +114,7 @@ tui_max_cols() {
     tui_screen | python3 -c 'import sys; print(max(len(l.rstrip("\n")) for l in sys.stdin))'
 }
 
-# tui_pid: the process id of the program in the pane (the pane's shell runs it as a child)
+# tui_pid: the process id of the program in the pane
 tui_pid() {
-    local sh
-    sh=$(tmux -L "$TUI_SOCK" list-panes -F '#{pane_pid}' | head -1)
-    pgrep -P "$sh" | head -1
+    cat "$TUI_TMP/pid"
 }
