@@ -497,6 +497,8 @@ int axf_ui_run(const axf_ui_opts *o, axf_err *err)
             int r;
             if (a->view.phase != AXF_PHASE_READY && (key == 'q' || key == 27 || a->view.phase == AXF_PHASE_FAILED)) {
                 r = AXF_KEY_QUIT;
+            } else if (a->rows < 16 || a->cols < 60) { /* nothing to see: only quitting works */
+                r = key == 'q' ? axf_keys_dispatch(a, key) : 0;
             } else if (a->prompt != AXF_PROMPT_NONE) {
                 r = prompt_key(a, key);
             } else {
