@@ -17,6 +17,7 @@ TUI_SOCK="axf-tui-$(basename "$0" .sh)-$$"
 TUI_TMP=$(mktemp -d "${TMPDIR:-/tmp}/axf-tui-XXXXXX")
 tui_cleanup() {
     tmux -L "$TUI_SOCK" kill-server >/dev/null 2>&1
+    rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$TUI_SOCK"   # the server leaves its socket file
     rm -rf "$TUI_TMP"
 }
 trap tui_cleanup EXIT
