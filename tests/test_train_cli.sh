@@ -30,6 +30,8 @@ printf '[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\nmovie\nwas\ngood\nbad\nnot\nfun
 { printf 'sentence\tlabel\n'; for i in $(seq 1 40); do
     printf 'the movie was good \t1\nthe film was bad \t0\na movie not fun \t0\na film was fun \t1\n'; done; } > "$T/train.tsv"
 printf 'sentence\tlabel\nthe movie was good\t7\n' > "$T/badlabel.tsv"
+{ printf 'sentence1\tsentence2\tlabel\n'; for i in $(seq 1 20); do
+    printf 'the movie was good\tthe film was fun\t1\nthe film was bad\ta movie was fun\t0\n'; done; } > "$T/pairs.tsv"
 printf 'the movie was good\nthe film was bad\na dull film\n' > "$T/corpus.txt"
 printf 'a caf\xe9 film\nthe movie\n' > "$T/latin1.txt"
 
@@ -82,6 +84,11 @@ expect 0 "" "$AXF" pretrain --out "$T/pt" --text "$T/corpus.txt" --text-latin1 "
 grep -q "exclude: dropped 2 of 3 sentences of $T/corpus.txt" "$T/out" || { echo "FAIL: exclusion count"; cat "$T/out"; fails=$((fails + 1)); }
 [ -f "$T/pt/model.safetensors" ] && [ -f "$T/pt/vocab.txt" ] || { echo "FAIL: pretrain wrote no model"; fails=$((fails + 1)); }
 expect 1 "exceeds" "$AXF" finetune --init "$T/pt" --train "$T/train.tsv" --out "$T/o" --max-len 600
+# sentence pairs, with their held-out split written and read back
+expect 0 "" "$AXF" finetune --train "$T/pairs.tsv" --vocab "$T/vocab.txt" --out "$T/ftp" --dev-split 0.2 \
+    --dev-split-out "$T/pairsplit.tsv" --steps 4 --batch 8 $small --test "$T/pairsplit.tsv"
+head -1 "$T/pairsplit.tsv" | grep -q "^sentence1.sentence2.label$" || { echo "FAIL: pair split header"; fails=$((fails + 1)); }
+grep -q "^test .*pairsplit.tsv: accuracy" "$T/out" || { echo "FAIL: pair split not evaluated"; fails=$((fails + 1)); }
 # fine-tuning from that checkpoint
 expect 0 "" "$AXF" finetune --init "$T/pt" --train "$T/train.tsv" --out "$T/ft2" --steps 4 --batch 8 --threads 1 --max-len 16
 
