@@ -10,7 +10,8 @@
  * tokenizer, CASE.json) is counted and reported, never hidden.
  *
  * Protocol (bench/driver.py), one JSON object per line on stdout: {"ready":true,...} once loaded;
- * then per stdin line "run" -> {"t": engine seconds, "floor_t": floor seconds}, "logits" ->
+ * then per stdin line "run" -> {"t": engine seconds, "floor_t": floor seconds, "cpu", "floor_cpu":
+ * the same in CPU seconds of the process}, "logits" ->
  * {"logits": [[...],...]}, "case CASE" -> {"ok":true,...} (another case, same model), "engine" ->
  * {"t": engine seconds} (no floor: for profiling the engine alone), "quit" or EOF -> exit.
  *
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "axf/engine.h"
 #include "axf/model.h"
@@ -43,6 +45,15 @@ static char *slurp(const char *path)
     fclose(f);
     s[got] = 0;
     return s;
+}
+
+/* CPU seconds of the whole process (every thread): robust to other users of a shared machine when
+ * the process runs one thread; with several it also counts time spent spinning at barriers. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
 static void die(const char *msg)
@@ -233,13 +244,14 @@ int main(int argc, char **argv)
         while (!next && fgets(cmd, sizeof cmd, stdin)) {
             cmd[strcspn(cmd, "\n")] = 0;
             if (!strcmp(cmd, "run")) {
-                double t0 = axf_now();
+                double c0 = cpu_now(), t0 = axf_now();
                 forward_all(e, &pc, logits);
-                double t1 = axf_now();
+                double c1 = cpu_now(), t1 = axf_now();
                 for (int bi = 0; bi < pc.nb; bi++)
                     floor_pass(m, &pc.bs[bi], sc.x, sc.q, sc.k, sc.v, sc.ctx, sc.inter, sc.y, sc.s);
-                double t2 = axf_now();
-                printf("{\"t\":%.9f,\"floor_t\":%.9f}\n", t1 - t0, t2 - t1);
+                double c2 = cpu_now(), t2 = axf_now();
+                printf("{\"t\":%.9f,\"floor_t\":%.9f,\"cpu\":%.9f,\"floor_cpu\":%.9f}\n", t1 - t0, t2 - t1,
+                       c1 - c0, c2 - c1);
             } else if (!strcmp(cmd, "engine")) {
                 double t0 = axf_now();
                 forward_all(e, &pc, logits);

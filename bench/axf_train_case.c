@@ -7,7 +7,7 @@
  * weight gradient) and the four of each attention head's (dP, dV, dQ, dK).
  *
  * Protocol (bench/driver.py): {"ready":...}; "run" -> {"t": seconds of a pass of steps,
- * "floor_t": seconds of its products alone}; "logits" -> {"logits": [[mean loss of the last
+ * "floor_t": seconds of its products alone, "cpu", "floor_cpu": the same in process CPU seconds}; "logits" -> {"logits": [[mean loss of the last
  * pass]]}; "quit".
  *
  * usage: axf_train_case MODEL_DIR BATCHES.json THREADS */
@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "axf/train.h"
 
@@ -23,6 +24,15 @@ typedef struct {
     int n_seq, n_tok, n_mlm;
     int *ids, *types, *off, *mlm_pos, *mlm_ids;
 } tbatch;
+
+/* CPU seconds of the whole process (every thread): robust to other users of a shared machine when
+ * the process runs one thread; with several it also counts time spent spinning at barriers. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
 
 static void die(const char *msg)
 {
@@ -185,7 +195,7 @@ int main(int argc, char **argv)
     char cmd[64];
     while (fgets(cmd, sizeof cmd, stdin)) {
         if (!strncmp(cmd, "run", 3)) {
-            double t0 = axf_now(), sum = 0;
+            double c0 = cpu_now(), t0 = axf_now(), sum = 0;
             for (int bi = 0; bi < nb; bi++) {
                 const tbatch *b = &bs[bi];
                 axf_train_batch tb = {{b->n_seq, b->n_tok, b->ids, b->types, b->off}, NULL, NULL, b->mlm_pos,
@@ -199,12 +209,13 @@ int main(int argc, char **argv)
                 axf_adamw_step(opt, m, axf_train_grads(c), 1e-4f);
                 sum += loss;
             }
-            double t1 = axf_now();
+            double c1 = cpu_now(), t1 = axf_now();
             for (int bi = 0; bi < nb; bi++)
                 floor_step(m, &bs[bi], &f);
-            double t2 = axf_now();
+            double c2 = cpu_now(), t2 = axf_now();
             last = sum / nb;
-            printf("{\"t\":%.9f,\"floor_t\":%.9f,\"loss\":%.6f}\n", t1 - t0, t2 - t1, last);
+            printf("{\"t\":%.9f,\"floor_t\":%.9f,\"cpu\":%.9f,\"floor_cpu\":%.9f,\"loss\":%.6f}\n", t1 - t0,
+                   t2 - t1, c1 - c0, c2 - c1, last);
         } else if (!strncmp(cmd, "logits", 6)) {
             printf("{\"logits\":[[%.6f]]}\n", last);
         } else if (!strncmp(cmd, "quit", 4)) {

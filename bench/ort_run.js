@@ -3,7 +3,7 @@
 // Prints one JSON object on stdout: {"peer","threads","times":[s per run],"logits":[[...]...]}.
 // With --serve (used by bench/driver.py, which interleaves the peers' runs so that a busy shared
 // machine slows them alike) it prints {"ready":...} once loaded, then answers each stdin line:
-// "run" -> {"t": seconds of one pass}, "logits" -> {"logits": [[...]...]}, "case FILE.json" ->
+// "run" -> {"t": seconds of one pass, "cpu": CPU seconds of the process during it}, "logits" -> {"logits": [[...]...]}, "case FILE.json" ->
 // {"ok": true} (switches the input case, same session), "quit" or EOF -> exits.
 //
 // usage: node bench/ort_run.js MODEL.onnx CASE.json THREADS RUNS [WARMUP] [--dump-optimized FILE]
@@ -61,7 +61,9 @@ async function main() {
   let cs = JSON.parse(fs.readFileSync(casePath, 'utf8'));
   let feeds = cs.batches.map(padded); // built once: input preparation is not timed
   const logits = [];
+  let cpu = 0; // CPU seconds of the last pass, all threads of the process
   const once = async (keep) => {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     for (const f of feeds) {
       const r = await sess.run(f);
@@ -70,7 +72,10 @@ async function main() {
         for (let i = 0; i < d[0]; i++) logits.push(Array.from(r.logits.data.slice(i * d[1], (i + 1) * d[1])));
       }
     }
-    return Number(process.hrtime.bigint() - t0) / 1e9;
+    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+    const c = process.cpuUsage(c0);
+    cpu = (c.user + c.system) / 1e6;
+    return dt;
   };
   if (serve >= 0) {
     const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
@@ -78,7 +83,10 @@ async function main() {
     const rl = require('readline').createInterface({ input: process.stdin });
     for await (const line of rl) {
       const cmd = line.trim();
-      if (cmd === 'run') out({ t: await once(false) });
+      if (cmd === 'run') {
+        const t = await once(false);
+        out({ t, cpu });
+      }
       else if (cmd.startsWith('case ')) {
         cs = JSON.parse(fs.readFileSync(cmd.slice(5), 'utf8'));
         feeds = cs.batches.map(padded);

@@ -91,7 +91,9 @@ def train_section(out, runs, res):
             r = runs.get(("train", t, peer))
             if r and r.get("times"):
                 med = statistics.median(r["times"])
+                cpu = [x for x in r.get("cpu", []) if x is not None]
                 row[peer] = {"median_s": med, "times": r["times"], "tok_s": tb["tokens"] / med,
+                             "cpu_median_s": statistics.median(cpu) if cpu else None,
                              "gflop_s": flops / med / 1e9, "loss": (r.get("logits") or [[None]])[0][0]}
         res["train"][t] = row
         def cell(k):
@@ -104,6 +106,13 @@ def train_section(out, runs, res):
                           for k in ("torch_train", "axf_train"))
         lines.append("| %d | %s | %s | %s | %s | %s | %s |" % (t, cell("torch_train"), cell("axf_train"), cell("floor"),
                                                               ratio, fl, loss))
+    x = res["train"].get(1, {})
+    if all(k in x and x[k]["cpu_median_s"] for k in ("torch_train", "axf_train")):
+        c = {k: x[k]["cpu_median_s"] for k in ("torch_train", "axf_train", "floor") if k in x and x[k]["cpu_median_s"]}
+        lines += ["", "1 thread from process CPU time: PyTorch %.0f tok/s, axf %.0f tok/s%s, axf ÷ PyTorch %.2f×."
+                  % (tb["tokens"] / c["torch_train"], tb["tokens"] / c["axf_train"],
+                     ", floor %.0f tok/s" % (tb["tokens"] / c["floor"]) if "floor" in c else "",
+                     c["torch_train"] / c["axf_train"])]
     x = res["train"].get(2, {})
     if "torch_train" in x and "axf_train" in x:
         v = x["torch_train"]["median_s"] / x["axf_train"]["median_s"]
@@ -132,7 +141,9 @@ def main():
                 if not r or not r.get("times"):
                     continue
                 med = statistics.median(r["times"])
+                cpu = [x for x in r.get("cpu", []) if x is not None]
                 row[peer] = {"median_s": med, "times": r["times"], "tok_s": info["tokens"] / med,
+                             "cpu_median_s": statistics.median(cpu) if cpu else None,
                              "gflop_s": info["flops"] / med / 1e9,
                              "variant": r.get("variant"), "maxdiff": maxdiff(r.get("logits"), ref),
                              "extra": {k: v for k, v in r.items() if k not in ("logits", "times")}}
@@ -148,7 +159,7 @@ def main():
     busy = sorted(x for r in runs.values() for x in r.get("busy", []))
     if busy:
         res["others_cpu_share"] = {"median": busy[len(busy) // 2], "max": busy[-1]}
-        a.note += (" Other users' share of the CPUs just before a pass (the driver waits up to 10 s, 120 s in"
+        a.note += (" Other users' un-niced share of the CPUs just before a pass (the driver waits up to 10 s, 120 s in"
                    " all per model and thread count, for it to drop below 15%%): median %.0f%%, max %.0f%%." % (100 * busy[len(busy) // 2], 100 * busy[-1]))
     if a.note:
         lines.append(a.note.strip())
@@ -171,6 +182,20 @@ def main():
             ratios = ["%.2f×" % x[k] if k in x else "—" for k in ("vs_ort", "vs_torch_tuned", "vs_torch_eager")]
             ratios.append("%.0f%%" % (100 * x["vs_floor"]) if "vs_floor" in x else "—")
             lines.append("| %s | %d | %s | %s |" % (CASES[case], t, " | ".join(cells), " | ".join(ratios)))
+    if 1 in threads:
+        lines += ["", "1 thread, from process CPU time instead of wall time (what a pass costs in CPU seconds; robust "
+                  "to other users of a shared machine, since a 1-thread peer's CPU time is its work):", "",
+                  "| case | " + " | ".join(TITLES[p] for p in PEERS) + " | axf ÷ ORT | axf ÷ PyTorch tuned | floor ÷ axf |",
+                  "|---" * (1 + len(PEERS) + 3) + "|"]
+        for case in cases:
+            row = res["cases"][case]["threads"].get(1, {})
+            info = res["cases"][case]["info"]
+            c = {p: row[p]["cpu_median_s"] for p in PEERS if p in row and row[p].get("cpu_median_s")}
+            cells = ["%.0f tok/s · %.0f GFLOP/s" % (info["tokens"] / c[p], info["flops"] / c[p] / 1e9) if p in c else "—"
+                     for p in PEERS]
+            rat = ["%.2f×" % (c[p] / c["axf"]) if p in c and "axf" in c else "—" for p in ("ort", "torch_tuned")]
+            rat.append("%.0f%%" % (100 * c["floor"] / c["axf"]) if "floor" in c and "axf" in c else "—")
+            lines.append("| %s | %s | %s |" % (CASES[case], " | ".join(cells), " | ".join(rat)))
     lines.append("")
     lines.append("Agreement with PyTorch eager on the same safetensors weights, max |Δlogit|:")
     lines.append("")

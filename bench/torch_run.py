@@ -15,7 +15,7 @@ Variants:
 Set OMP_WAIT_POLICY=PASSIVE (and OPENBLAS_NUM_THREADS) in the environment before starting: torch's
 OpenMP pool and OpenBLAS's pthread pool otherwise spin against each other on 2 cores.
 Prints one JSON object on stdout: {"peer","variant","threads","times","logits"}. With --serve
-(bench/driver.py) it prints {"ready":...} once built, then answers stdin lines: "run" -> {"t": s},
+(bench/driver.py) it prints {"ready":...} once built, then answers stdin lines: "run" -> {"t": s, "cpu": CPU s of the process},
 "logits" -> {"logits": [...]}, "case FILE.json" -> {"ok": true} (switches the input case; a jit
 model keeps its trace, which has symbolic shapes), "quit" or EOF -> exits.
 
@@ -138,7 +138,9 @@ def serve(f, feeds, hello):
     for line in sys.stdin:
         cmd = line.strip()
         if cmd == "run":
-            out({"t": run_all(f, feeds)})
+            c0 = time.process_time()
+            t = run_all(f, feeds)
+            out({"t": t, "cpu": time.process_time() - c0})
         elif cmd == "logits":
             logits = []
             run_all(f, feeds, logits)

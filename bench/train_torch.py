@@ -5,7 +5,7 @@ dropout 0.1 on hidden states and attention probabilities; the decoder (tied to t
 embeddings) runs on the masked positions only.
 
 Serves bench/driver.py's protocol: {"ready":...}, then "run" -> {"t": seconds of one pass over all
-batches}, "logits" -> {"logits": [[mean loss of the pass]]}, "quit".
+batches, "cpu": CPU seconds of the process}, "logits" -> {"logits": [[mean loss of the pass]]}, "quit".
 
 usage: OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/train_torch.py MODEL_DIR BATCHES.json THREADS
 """
@@ -71,9 +71,9 @@ def main():
     for line in sys.stdin:
         cmd = line.strip()
         if cmd == "run":
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             last = one_pass()
-            out({"t": time.perf_counter() - t0, "loss": last})
+            out({"t": time.perf_counter() - t0, "cpu": time.process_time() - c0, "loss": last})
         elif cmd == "logits":
             out({"logits": [[last if last is not None else one_pass()]]})
         elif cmd == "quit":
