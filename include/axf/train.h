@@ -188,6 +188,8 @@ int axf_pretrain_run(axf_model *m, const axf_encoded *train, const axf_encoded *
 /* Evaluates m on d in eval mode: mean loss and metric (accuracy or -MSE); preds [n] may be NULL. */
 int axf_train_evaluate(axf_model *m, const axf_encoded *d, int batch_size, double *loss,
                        double *metric, int *preds, axf_err *err);
+/* Logits [n, C] of every example of d in eval mode (scores for regression). */
+int axf_train_predict(axf_model *m, const axf_encoded *d, int batch_size, float *logits, axf_err *err);
 
 /* ---- data helpers --------------------------------------------------------------------------- */
 

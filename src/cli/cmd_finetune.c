@@ -456,8 +456,15 @@ int axf_cmd_finetune(int argc, char **argv)
         double loss, acc;
         int erc = axf_train_evaluate(m, et, 64, &loss, &acc, pred, &err);
         if (erc == 0) {
-            if (cfg.task == AXF_TASK_REGRESS)
-                printf("test %s: -MSE %.4f (%d examples)\n", a.test[i], acc, et->n);
+            if (cfg.task == AXF_TASK_REGRESS) {
+                float *score = malloc(sizeof(float) * (size_t)et->n);
+                erc = axf_train_predict(m, et, 64, score, &err);
+                if (erc == 0)
+                    printf("test %s: MSE %.4f  Pearson %.4f  Spearman %.4f  (%d examples)\n", a.test[i], -acc,
+                           axf_metric_pearson(score, et->targets, et->n),
+                           axf_metric_spearman(score, et->targets, et->n), et->n);
+                free(score);
+            }
             else if (cfg.num_labels == 2)
                 printf("test %s: accuracy %.4f  F1 %.4f  MCC %.4f  (%d examples)\n", a.test[i], acc,
                        axf_metric_f1(pred, et->labels, et->n), axf_metric_mcc(pred, et->labels, et->n), et->n);

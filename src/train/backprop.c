@@ -649,6 +649,8 @@ void axf_train_backward(axf_train_ctx *c, int pg, axf_gate_grads *gates)
                                   (size_t)HS);
                     gates->head[l][h] = (float)s;
                 }
+            if (!pg && l == 0)
+                break; /* gate gradients only: nothing below layer 0's heads needs a gradient */
             attention_bwd(c, l, lp, QW);
             tk_linear_bwd(c->dh, H, 1, pg ? gl->wq : NULL, pg ? gl->bq : NULL, c->dq, QW, x, H, ly->wq, T, H, QW);
             tk_linear_bwd(c->dh, H, 1, pg ? gl->wk : NULL, pg ? gl->bk : NULL, c->dk, QW, x, H, ly->wk, T, H, QW);

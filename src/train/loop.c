@@ -155,6 +155,23 @@ int axf_train_evaluate(axf_model *m, const axf_encoded *d, int batch_size, doubl
     return rc;
 }
 
+int axf_train_predict(axf_model *m, const axf_encoded *d, int batch_size, float *logits, axf_err *err)
+{
+    if (!d || d->n <= 0)
+        return axf_err_set(err, "predict: no examples");
+    axf_train_ctx *c = axf_train_ctx_new(m, err);
+    if (!c)
+        return -1;
+    int bs = batch_size > 0 ? batch_size : 64, rc = 0;
+    for (int s = 0; s < d->n && rc == 0; s += bs) {
+        int k = d->n - s < bs ? d->n - s : bs;
+        axf_train_batch tb = {.b = slice(d, s, k)};
+        rc = axf_train_forward(c, NULL, &tb, AXF_LOSS_SUM, NULL, logits + (size_t)s * m->cfg.num_labels, err);
+    }
+    axf_train_ctx_free(c);
+    return rc;
+}
+
 /* ---- masked-LM corruption ------------------------------------------------------------------- */
 
 typedef struct {
