@@ -53,8 +53,8 @@ void axf_gate_grads_free(axf_gate_grads *g);
 int axf_gate_grads_batch(const axf_model *m, const axf_plan *plan, const axf_batch *b, const int *labels,
                          const float *targets, axf_gate_grads *out, axf_err *err);
 /* The same with a caller-kept context (axf_train_ctx_new on the same model; its dropout is set to
- * 0): the per-call variant
- * allocates and frees all activation memory on every batch; this one allocates only once. */
+ * 0). The per-call variant allocates and frees all activation memory on every batch; this one
+ * allocates on the first batches only. */
 int axf_gate_grads_batch_ctx(axf_train_ctx *c, const axf_plan *plan, const axf_batch *b, const int *labels,
                              const float *targets, axf_gate_grads *out, axf_err *err);
 
