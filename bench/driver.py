@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 PY = "/usr/bin/python3"
 PAUSE = 0.2  # s between passes: lets the previous peer's spinning BLAS/ORT threads go to sleep
-BUSY = 0.15  # share of the machine's CPU time used by others (while ours idle) that counts as busy
+BUSY = 0.30  # share of the machine's CPU time used by others (while ours idle) that counts as busy
 WAIT_IDLE = 10.0  # at most this many seconds of waiting for a quiet machine before each pass,
 WAIT_BUDGET = [120.0]  # and this many in all per driver run (a machine busy for hours stays busy)
 

@@ -160,7 +160,7 @@ def main():
     if busy:
         res["others_cpu_share"] = {"median": busy[len(busy) // 2], "max": busy[-1]}
         a.note += (" Other users' un-niced share of the CPUs just before a pass (the driver waits up to 10 s, 120 s in"
-                   " all per model and thread count, for it to drop below 15%%): median %.0f%%, max %.0f%%." % (100 * busy[len(busy) // 2], 100 * busy[-1]))
+                   " all per model and thread count, for it to drop below 30%%): median %.0f%%, max %.0f%%." % (100 * busy[len(busy) // 2], 100 * busy[-1]))
     if a.note:
         lines.append(a.note.strip())
         lines.append("")
@@ -223,7 +223,12 @@ def main():
         x = res["cases"][case]["threads"].get(2, {}).get("axf", {})
         if "vs_floor" in x:
             ng = 1 - x["vs_floor"]
-            lines.append("- %s: non-GEMM ≤ 10%% of axf time — %.0f%% %s" % (CASES[case], 100 * ng, "met" if ng <= 0.10 else "MISSED"))
+            if ng < 0:
+                lines.append("- %s: non-GEMM ≤ 10%% of axf time — not measurable (the floor's passes ran slower than "
+                             "axf's: the machine was busy)" % CASES[case])
+            else:
+                lines.append("- %s: non-GEMM ≤ 10%% of axf time — %.0f%% %s" % (CASES[case], 100 * ng,
+                                                                              "met" if ng <= 0.10 else "MISSED"))
     bench = []
     for case in cases:
         for t in threads:
@@ -266,8 +271,9 @@ def main():
         cli.append("`axf predict` on the timed SST-2 sentences (our tokenizer, CLI path) vs PyTorch eager: max |Δlogit| = %s"
                    % ("%.2e" % d if d is not None else "— (count mismatch)"))
     if cli:
-        lines += ["", "End to end, `axf eval` on all SST-2 dev sentences (batches of 32, file order):", "",
-                  "| threads | examples | tokens/s | engine s | tokenize s |", "|---|---|---|---|---|"] + cli
+        head = ["", "End to end, `axf eval` on all SST-2 dev sentences (batches of 32, file order):", "",
+                "| threads | examples | tokens/s | engine s | tokenize s |", "|---|---|---|---|---|"]
+        lines += (head if cli[0].startswith("|") else []) + cli
     lines += train_section(a.out, runs, res)
     text = "\n".join(lines) + "\n"
     with open(os.path.join(a.out, "results.json"), "w") as f:
