@@ -202,6 +202,10 @@ axf_model *axf_model_new(const axf_config *cfg, int with_mlm, axf_err *err)
         off += l.d[i].count;
     }
     free(l.d);
+    for (int i = 0; i < cfg->n_layers; i++) {
+        m->layers[i].nh = cfg->layer_heads[i];
+        m->layers[i].f = cfg->layer_ffn[i];
+    }
     return m;
 }
 
