@@ -19,7 +19,7 @@ fi
 
 case "$SIZE" in
 small) LAYERS=4; HIDDEN=256; HEADS=4; FFN=1024 ;;
-big)   LAYERS=8; HIDDEN=384; HEADS=6; FFN=1536 ;;
+big)   LAYERS=8; HIDDEN=256; HEADS=4; FFN=1024 ;;
 *) echo "recipe: SIZE must be small or big" >&2; exit 2 ;;
 esac
 MODEL_ARGS="--layers $LAYERS --hidden $HIDDEN --heads $HEADS --ffn $FFN"
