@@ -7,6 +7,9 @@
  * the two never compete. Results do not depend on the thread count. The observer, when set, is
  * called from the caller's thread in (sequence, head) order.
  *
+ * Classification reads only each sequence's first token ([CLS]), so the forward pass runs its last
+ * layer for those rows only (axf_engine_layer_cls): K and V for all tokens, the rest for B rows.
+ *
  * The engine never prints and never exits.
  *
  * Layer widths come from cfg.layer_heads / cfg.layer_ffn. A layer without heads (nh == 0) computes
@@ -46,10 +49,20 @@ void axf_engine_set_observer(axf_engine *e, axf_attn_observer fn, void *ud);
 void axf_engine_embed(axf_engine *e, const axf_batch *b, float *h);
 /* Runs encoder layer `layer` in place on h[T, H] under lp (NULL = dense). */
 void axf_engine_layer(axf_engine *e, int layer, const axf_layer_plan *lp, const axf_batch *b, float *h);
+/* Layer `layer` as axf_engine_layer, but computed for the first token ([CLS]) of each sequence
+ * only, which is all the head reads: K and V are projected for every token, the rest for B rows.
+ * Afterwards each sequence's first row of h holds what axf_engine_layer would have put there (to
+ * float rounding: same operations, sgemm over fewer rows); the other rows of h are unspecified.
+ * With an observer set it runs the full layer (the observer is promised every query row). */
+void axf_engine_layer_cls(axf_engine *e, int layer, const axf_layer_plan *lp, const axf_batch *b, float *h);
+/* The layer to run with axf_engine_layer_cls under plan (NULL = dense): the last one not skipped
+ * whole (attn_on or ffn_on); layers above it are identity and need not run. -1 if none. */
+int axf_engine_cls_layer(const axf_engine *e, const axf_plan *plan);
 /* logits[B, C] from the final hidden states (pooler on each [CLS], tanh, classifier). */
 void axf_engine_head(axf_engine *e, const axf_batch *b, const float *h, float *logits);
-/* All of the above. plan may be NULL (dense). Returns 0, or -1 if the batch is too large or an id
- * is out of range (message names the problem). */
+/* All of the above: embeddings, axf_engine_layer up to axf_engine_cls_layer, which runs as
+ * axf_engine_layer_cls, then the head. plan may be NULL (dense). Returns 0, or -1 if the batch is
+ * too large or an id is out of range (message names the problem). */
 int axf_engine_forward(axf_engine *e, const axf_plan *plan, const axf_batch *b, float *logits,
                        axf_err *err);
 
@@ -64,7 +77,9 @@ int axf_engine_max_tokens(const axf_engine *e);
  * and skips all other work, so its time is the floor the forward pass cannot go below. The
  * engine's buffers and logits[B, C] receive meaningless values. Returns 0 or -1 as forward. */
 int axf_engine_gemm_floor(axf_engine *e, const axf_plan *plan, const axf_batch *b, float *logits, axf_err *err);
-/* The engine's [max_tokens, H] buffer holding the final hidden states after axf_engine_forward. */
+/* The engine's [max_tokens, H] buffer: after axf_engine_forward the row of each sequence's first
+ * token ([CLS]) holds its final hidden state; the other rows are unspecified (the last layer runs
+ * for the [CLS] rows only), except with an observer set, when every row is final. */
 float *axf_engine_hidden(axf_engine *e);
 
 /* Numerically exact building blocks, shared with training (outputs first, sizes last). */

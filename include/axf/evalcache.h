@@ -6,6 +6,9 @@
  * refills slots s+1..d, which are still committed states. Committing P invalidates the slots above
  * d. The split is always cut into the same batches, and every layer runs on the same buffer, so a
  * cached evaluation computes exactly the same floats as an uncached one (tested bit for bit).
+ * As in axf_engine_forward, P's last layer that is not skipped whole (c = axf_engine_cls_layer)
+ * runs for the [CLS] rows only and the layers above it not at all; s is then at most c, so that
+ * layer c always runs in that form (a trial that removes the layers above c re-runs layer c).
  *
  * Memory: one slot is n_tokens * H * 4 bytes (10k SST-2 phrases ~ 120k tokens at H = 384: 184 MB).
  * Slots are kept within cache_bytes: all layers 1..L-1 when they fit, otherwise as many as fit,

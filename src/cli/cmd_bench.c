@@ -11,6 +11,8 @@
  *   blas_floor_s                                           the same shapes as plain OpenBLAS calls on
  *                                                          all threads (attention products included)
  *   flops_per_forward                                      model FLOPs counted as axf_model_flops_per_token
+ *                                                          (last layer in full: the engine runs it for the
+ *                                                          [CLS] rows only, so engine_gflops is effective)
  *   load_avg                                               1-minute load average at the end (other work
  *                                                          on the machine distorts every figure) */
 #include <cblas.h>
@@ -61,7 +63,8 @@ static void gemm_nt(int M, int N, int K, const float *a, int lda, const float *b
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
 }
 
-/* The forward pass's GEMMs on scratch of the same sizes (values are irrelevant to the timing). */
+/* The forward pass's GEMMs on scratch of the same sizes (values are irrelevant to the timing). The
+ * last layer, as in the engine, queries with the B [CLS] rows only (R rows after K and V). */
 static void gemm_floor(const axf_config *c, int B, int n, float *x, float *q, float *k, float *v, float *ctx,
                        float *inter, float *y, float *s, const axf_model *m)
 {
@@ -69,19 +72,20 @@ static void gemm_floor(const axf_config *c, int B, int n, float *x, float *q, fl
     float sc = 1.0f;
     for (int l = 0; l < c->n_layers; l++) {
         const axf_layer *L = &m->layers[l];
-        gemm_nt(T, H, H, x, H, L->wq, H, q, H);
+        int cls = l == c->n_layers - 1, R = cls ? B : T, rq = cls ? 1 : n;
+        gemm_nt(R, H, H, x, H, L->wq, H, q, H);
         gemm_nt(T, H, H, x, H, L->wk, H, k, H);
         gemm_nt(T, H, H, x, H, L->wv, H, v, H);
         for (int b = 0; b < B; b++)
             for (int h = 0; h < NH; h++) {
-                size_t o = (size_t)b * n * H + (size_t)h * HS;
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, HS, sc, q + o, H, k + o, H, 0.0f, s, n);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, HS, n, 1.0f, s, n, v + o, H, 0.0f,
-                            ctx + o, H);
+                size_t o = (size_t)b * n * H + (size_t)h * HS, oq = cls ? (size_t)b * H + (size_t)h * HS : o;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rq, n, HS, sc, q + oq, H, k + o, H, 0.0f, s, n);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rq, HS, n, 1.0f, s, n, v + o, H, 0.0f,
+                            ctx + oq, H);
             }
-        gemm_nt(T, H, H, ctx, H, L->wo, H, y, H);
-        gemm_nt(T, F, H, x, H, L->w1, H, inter, F);
-        gemm_nt(T, H, F, inter, F, L->w2, F, y, H);
+        gemm_nt(R, H, H, ctx, H, L->wo, H, y, H);
+        gemm_nt(R, F, H, x, H, L->w1, H, inter, F);
+        gemm_nt(R, H, F, inter, F, L->w2, F, y, H);
     }
     gemm_nt(B, H, H, x, H, m->pool_w, H, y, H);
     gemm_nt(B, c->num_labels, H, y, H, m->cls_w, H, q, c->num_labels);

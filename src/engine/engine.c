@@ -208,6 +208,21 @@ void axf_engine_head(axf_engine *e, const axf_batch *b, const float *h, float *l
     }
 }
 
+/* The layers of axf_engine_forward: the last one that runs needs only the [CLS] rows (layers
+ * above it are skipped whole, i.e. identity); axf_engine_layer_cls runs it in full itself when
+ * an observer is set. */
+static void encoder(axf_engine *e, const axf_plan *plan, const axf_batch *b)
+{
+    int last = axf_engine_cls_layer(e, plan);
+    for (int i = 0; i <= last; i++) {
+        const axf_layer_plan *lp = plan ? &plan->layers[i] : NULL;
+        if (i == last)
+            axf_engine_layer_cls(e, i, lp, b, e->h);
+        else
+            axf_engine_layer(e, i, lp, b, e->h);
+    }
+}
+
 int axf_engine_forward(axf_engine *e, const axf_plan *plan, const axf_batch *b, float *logits, axf_err *err)
 {
     if (axf_engine_check(e, b, err) || axf_engine_check_plan(e, plan, err))
@@ -215,8 +230,7 @@ int axf_engine_forward(axf_engine *e, const axf_plan *plan, const axf_batch *b, 
     if (b->n_seq == 0)
         return 0;
     axf_engine_embed(e, b, e->h);
-    for (int i = 0; i < e->m->cfg.n_layers; i++)
-        axf_engine_layer(e, i, plan ? &plan->layers[i] : NULL, b, e->h);
+    encoder(e, plan, b);
     axf_engine_head(e, b, e->h, logits);
     return 0;
 }
@@ -228,8 +242,7 @@ int axf_engine_gemm_floor(axf_engine *e, const axf_plan *plan, const axf_batch *
     if (b->n_seq == 0)
         return 0;
     e->gemm_only = 1;
-    for (int i = 0; i < e->m->cfg.n_layers; i++)
-        axf_engine_layer(e, i, plan ? &plan->layers[i] : NULL, b, e->h);
+    encoder(e, plan, b);
     axf_engine_head(e, b, e->h, logits);
     e->gemm_only = 0;
     return 0;

@@ -89,8 +89,10 @@ void axf__worker_scratch(axf_engine *e, int id);
 extern int axf__pack_min_run;
 
 /* Attention of every sequence for the nk kept heads: reads e->q/k/v (adds the packed biases
- * bq/bk/bv, each [nk*HS] or NULL, in place), writes e->ctx. */
+ * bq/bk/bv, each [nk*HS] or NULL, in place), writes e->ctx. cls != 0: only the first token of each
+ * sequence queries; its Q row is row s of e->q and its context goes to row s of e->ctx (K and V
+ * keep their token rows); the observer is not called. */
 void axf__attention(axf_engine *e, int layer, const axf_layer_plan *lp, const axf_batch *b, int nk,
-                    const float *bq, const float *bk, const float *bv);
+                    const float *bq, const float *bk, const float *bv, int cls);
 
 #endif

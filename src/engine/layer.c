@@ -3,7 +3,15 @@
  * into runs of consecutive indices; each run is one sgemm that addresses its rows / columns of
  * the weight matrices through the leading dimension, so removed parts cost nothing. Output
  * products accumulate over the runs (beta = 1) and the bias, residual and LayerNorm are one fused
- * pass afterwards. The element-wise passes are split by rows over the engine's threads. */
+ * pass afterwards. The element-wise passes are split by rows over the engine's threads.
+ *
+ * [CLS]-only variant (axf_engine_layer_cls): the classification head reads only the first token of
+ * each sequence, so in the last layer that runs, K and V are projected for every token but
+ * everything after them (Q, scores, context, Wo, LN1, FFN, LN2) only for those B rows. The rows
+ * are first moved to the top of h (row s <- row of sequence s's first token, s <= that row, so
+ * nothing unread is overwritten), processed as a [B, H] block and moved back. Same operations on
+ * the same rows, so the result differs from the full layer only by float rounding (sgemm on B
+ * instead of T rows). */
 #include <cblas.h>
 #include <string.h>
 
@@ -117,18 +125,35 @@ static const float *packed_bias(const float *bias, const run *r, int nr, int uni
     return dst;
 }
 
-static void attention_block(axf_engine *e, int li, const axf_layer_plan *lp, const axf_batch *b, float *h)
+/* Moves the first-token rows of the sequences to rows 0..B-1 of h (up = 1) or back (up = 0). */
+static void cls_rows(const axf_engine *e, const axf_batch *b, float *h, int up)
+{
+    if (e->gemm_only)
+        return;
+    const size_t H = (size_t)e->m->cfg.hidden;
+    for (int i = 0; i < b->n_seq; i++) {
+        int s = up ? i : b->n_seq - 1 - i, t = b->seq_off[s] - b->seq_off[0];
+        if (t != s)
+            memcpy(h + (up ? s : t) * H, h + (up ? t : s) * H, H * sizeof(float));
+    }
+}
+
+/* Returns the rows of h that hold the block's output: T, or B in [CLS] mode (rows moved up). */
+static int attention_block(axf_engine *e, int li, const axf_layer_plan *lp, const axf_batch *b, float *h,
+                           int cls)
 {
     const axf_config *cfg = &e->m->cfg;
     const axf_layer *L = &e->m->layers[li];
-    const int T = b->n_tok, H = cfg->hidden, HS = cfg->head_dim;
+    const int T = b->n_tok, H = cfg->hidden, HS = cfg->head_dim, R = cls ? b->n_seq : T;
     const int nh = cfg->layer_heads[li];
     run *r = (run *)e->runs;
     int nk;
     int nr = make_runs(r, lp ? lp->head_on : NULL, nh, &nk);
     if (nk == 0) {
-        axf__add_ln_par(e, h, h, NULL, L->bo, L->ln1_g, L->ln1_b, T, H, cfg->ln_eps);
-        return;
+        if (cls)
+            cls_rows(e, b, h, 1);
+        axf__add_ln_par(e, h, h, NULL, L->bo, L->ln1_g, L->ln1_b, R, H, cfg->ln_eps);
+        return R;
     }
     const int ld = nk * HS;
     for (int i = 0; i < nr; i++) {
@@ -136,25 +161,34 @@ static void attention_block(axf_engine *e, int li, const axf_layer_plan *lp, con
             e->head_of[r[i].pos + j] = r[i].start + j;
         size_t wofs = (size_t)r[i].start * HS * H;
         int N = r[i].len * HS;
-        gemm_nt(T, N, H, h, H, L->wq + wofs, H, 0.0f, e->q + r[i].pos * HS, ld);
+        if (!cls)
+            gemm_nt(T, N, H, h, H, L->wq + wofs, H, 0.0f, e->q + r[i].pos * HS, ld);
         gemm_nt(T, N, H, h, H, L->wk + wofs, H, 0.0f, e->k + r[i].pos * HS, ld);
         gemm_nt(T, N, H, h, H, L->wv + wofs, H, 0.0f, e->v + r[i].pos * HS, ld);
+    }
+    if (cls) {
+        cls_rows(e, b, h, 1);
+        for (int i = 0; i < nr; i++)
+            gemm_nt(R, r[i].len * HS, H, h, H, L->wq + (size_t)r[i].start * HS * H, H, 0.0f,
+                    e->q + r[i].pos * HS, ld);
     }
     const float *bq = packed_bias(L->bq, r, nr, HS, e->bias);
     const float *bk = packed_bias(L->bk, r, nr, HS, e->bias + e->hq_max);
     const float *bv = packed_bias(L->bv, r, nr, HS, e->bias + 2 * e->hq_max);
-    axf__attention(e, li, lp, b, nk, bq, bk, bv);
+    axf__attention(e, li, lp, b, nk, bq, bk, bv, cls);
     for (int i = 0; i < nr; i++)
-        gemm_nt(T, H, r[i].len * HS, e->ctx + r[i].pos * HS, ld, L->wo + (size_t)r[i].start * HS,
+        gemm_nt(R, H, r[i].len * HS, e->ctx + r[i].pos * HS, ld, L->wo + (size_t)r[i].start * HS,
                 nh * HS, i ? 1.0f : 0.0f, e->y, H);
-    axf__add_ln_par(e, h, e->y, h, L->bo, L->ln1_g, L->ln1_b, T, H, cfg->ln_eps);
+    axf__add_ln_par(e, h, e->y, h, L->bo, L->ln1_g, L->ln1_b, R, H, cfg->ln_eps);
+    return R;
 }
 
-static void ffn_block(axf_engine *e, int li, const axf_layer_plan *lp, const axf_batch *b, float *h)
+/* The FFN block on the first T rows of h. */
+static void ffn_block(axf_engine *e, int li, const axf_layer_plan *lp, int T, float *h)
 {
     const axf_config *cfg = &e->m->cfg;
     const axf_layer *L = &e->m->layers[li];
-    const int T = b->n_tok, H = cfg->hidden, F = cfg->layer_ffn[li];
+    const int H = cfg->hidden, F = cfg->layer_ffn[li];
     run *r = (run *)e->runs;
     int nf;
     int nr = make_runs(r, lp ? lp->neuron_on : NULL, F, &nf);
@@ -188,19 +222,46 @@ static void ffn_block(axf_engine *e, int li, const axf_layer_plan *lp, const axf
     axf__add_ln_par(e, h, e->y, h, L->b2, L->ln2_g, L->ln2_b, T, H, cfg->ln_eps);
 }
 
-void axf_engine_layer(axf_engine *e, int layer, const axf_layer_plan *lp, const axf_batch *b, float *h)
+static void layer_run(axf_engine *e, int layer, const axf_layer_plan *lp, const axf_batch *b, float *h, int cls)
 {
     const axf_config *cfg = &e->m->cfg;
     const axf_layer *L = &e->m->layers[layer];
     int attn_on = lp ? lp->attn_on : 1, ffn_on = lp ? lp->ffn_on : 1;
     if (b->n_tok == 0 || (!attn_on && !ffn_on))
         return;
-    if (attn_on)
-        attention_block(e, layer, lp, b, h);
-    else
-        axf__add_ln_par(e, h, h, NULL, NULL, L->ln1_g, L->ln1_b, b->n_tok, cfg->hidden, cfg->ln_eps);
+    int R = b->n_tok;
+    if (attn_on) {
+        R = attention_block(e, layer, lp, b, h, cls);
+    } else {
+        if (cls) {
+            cls_rows(e, b, h, 1);
+            R = b->n_seq;
+        }
+        axf__add_ln_par(e, h, h, NULL, NULL, L->ln1_g, L->ln1_b, R, cfg->hidden, cfg->ln_eps);
+    }
     if (ffn_on)
-        ffn_block(e, layer, lp, b, h);
+        ffn_block(e, layer, lp, R, h);
     else
-        axf__add_ln_par(e, h, h, NULL, NULL, L->ln2_g, L->ln2_b, b->n_tok, cfg->hidden, cfg->ln_eps);
+        axf__add_ln_par(e, h, h, NULL, NULL, L->ln2_g, L->ln2_b, R, cfg->hidden, cfg->ln_eps);
+    if (cls)
+        cls_rows(e, b, h, 0);
+}
+
+void axf_engine_layer(axf_engine *e, int layer, const axf_layer_plan *lp, const axf_batch *b, float *h)
+{
+    layer_run(e, layer, lp, b, h, 0);
+}
+
+void axf_engine_layer_cls(axf_engine *e, int layer, const axf_layer_plan *lp, const axf_batch *b, float *h)
+{
+    /* the observer is promised every query row */
+    layer_run(e, layer, lp, b, h, !e->obs);
+}
+
+int axf_engine_cls_layer(const axf_engine *e, const axf_plan *plan)
+{
+    int i = e->m->cfg.n_layers - 1;
+    while (i >= 0 && plan && !plan->layers[i].attn_on && !plan->layers[i].ffn_on)
+        i--;
+    return i;
 }

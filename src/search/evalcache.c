@@ -12,6 +12,8 @@ struct axf_evalcache {
     int L, H, C;
     int nb, *bstart;          /* batches: examples [bstart[b], bstart[b+1]) */
     float *h;                 /* [max batch tokens, H] working buffer */
+    float *keep;              /* [max batch tokens, H] input of the [CLS] layer, lazily (see run) */
+    int max_tok;
     float *logit_buf;         /* [n * C] when the caller wants no logits */
     float *slot[AXF_MAX_LAYERS];   /* [n_tok, H] hidden states entering layer i, or NULL */
     unsigned char valid[AXF_MAX_LAYERS];
@@ -91,6 +93,7 @@ axf_evalcache *axf_evalcache_new(const axf_model *m, const axf_encoded *d, int b
         axf_evalcache_free(c);
         return NULL;
     }
+    c->max_tok = max_tok;
     c->h = axf_xmalloc(sizeof(float) * (size_t)max_tok * (size_t)c->H);
     c->logit_buf = axf_xmalloc(sizeof(float) * (size_t)d->n * (size_t)c->C);
     c->committed = axf_plan_new(m);
@@ -123,6 +126,7 @@ void axf_evalcache_free(axf_evalcache *c)
     axf_plan_free(c->committed);
     free(c->bstart);
     free(c->h);
+    free(c->keep);
     free(c->logit_buf);
     free(c);
 }
@@ -183,14 +187,25 @@ int axf_evalcache_run(axf_evalcache *c, const axf_plan *p, int use_cache, float 
     double t0 = axf_now();
     const axf_encoded *d = c->d;
     int L = c->L, H = c->H, C = c->C;
+    /* The last layer that runs computes the [CLS] rows only (engine.h); it always runs, from the
+     * state entering it, so that a cached evaluation gives the same floats as an uncached one even
+     * when the trial removes the layers above it. */
+    int cls = axf_engine_cls_layer(c->eng, p);
     int diff = use_cache ? axf_plan_first_diff(p, c->committed) : -1;
-    int start = use_cache ? axf_evalcache_start_layer(c, diff) : 0;
+    int start = use_cache ? axf_evalcache_start_layer(c, cls >= 0 && cls < diff ? cls : diff) : 0;
     unsigned char fill[AXF_MAX_LAYERS] = {0};
     for (int j = start + 1; use_cache && j <= diff && j < L; j++)
         fill[j] = c->slot[j] && !c->valid[j];
     if (!logits)
         logits = c->logit_buf;
     size_t tok0 = (size_t)d->off[0];
+    /* A slot above the [CLS] layer to refill holds that layer's full output (the layers between
+     * are skipped): the full layer runs on the same buffer first, its input kept and restored. */
+    int full_too = 0;
+    for (int j = cls + 1; cls >= 0 && j < L; j++)
+        full_too |= fill[j];
+    if (full_too && !c->keep)
+        c->keep = axf_xmalloc(sizeof(float) * (size_t)c->max_tok * (size_t)H);
 
     for (int b = 0; b < c->nb; b++) {
         int first;
@@ -201,9 +216,23 @@ int axf_evalcache_run(axf_evalcache *c, const axf_plan *p, int use_cache, float 
         else
             axf_engine_embed(c->eng, &bt, c->h);
         for (int i = start; i < L; i++) {
-            axf_engine_layer(c->eng, i, &p->layers[i], &bt, c->h);
-            if (i + 1 < L && fill[i + 1])
-                memcpy(c->slot[i + 1] + at, c->h, nf * sizeof(float));
+            if (cls < 0 || i < cls) {
+                axf_engine_layer(c->eng, i, &p->layers[i], &bt, c->h);
+                if (i + 1 < L && fill[i + 1])
+                    memcpy(c->slot[i + 1] + at, c->h, nf * sizeof(float));
+                continue;
+            }
+            if (i > cls)
+                break; /* skipped whole, their slots filled below */
+            if (full_too) {
+                memcpy(c->keep, c->h, nf * sizeof(float));
+                axf_engine_layer(c->eng, i, &p->layers[i], &bt, c->h);
+                for (int j = i + 1; j < L; j++)
+                    if (fill[j])
+                        memcpy(c->slot[j] + at, c->h, nf * sizeof(float));
+                memcpy(c->h, c->keep, nf * sizeof(float));
+            }
+            axf_engine_layer_cls(c->eng, i, &p->layers[i], &bt, c->h);
         }
         float *lg = logits + (size_t)first * (size_t)C;
         axf_engine_head(c->eng, &bt, c->h, lg);
