@@ -52,6 +52,15 @@ expect 0 "" "$AXF" pretrain --help
 expect 2 "either --vocab" "$AXF" pretrain --out "$T/p" --text "$T/corpus.txt"
 expect 2 "either --vocab" "$AXF" pretrain --out "$T/p" --text "$T/corpus.txt" --vocab "$T/vocab.txt" --vocab-size 50
 expect 2 "--mlm-prob" "$AXF" pretrain --out "$T/p" --text "$T/corpus.txt" --vocab "$T/vocab.txt" --mlm-prob 2
+# the options both commands share (src/cli/cmd_train_util.c), through each of them
+expect 2 "--threads needs an integer in 1..256" "$AXF" pretrain --out "$T/p" --text "$T/corpus.txt" --vocab "$T/vocab.txt" --threads 0
+expect 2 "--act needs gelu" "$AXF" pretrain --out "$T/p" --text "$T/corpus.txt" --vocab "$T/vocab.txt" --act tanh
+expect 2 "--seed needs a value" "$AXF" pretrain --out "$T/p" --text "$T/corpus.txt" --vocab "$T/vocab.txt" --seed
+expect 2 "--max-len needs an integer in 3" "$AXF" finetune --train "$T/train.tsv" --vocab "$T/vocab.txt" --out "$T/o" --max-len 2
+expect 2 "--patience needs" "$AXF" finetune --train "$T/train.tsv" --vocab "$T/vocab.txt" --out "$T/o" --patience -1
+expect 2 "--warmup needs a number in 0..0.95" "$AXF" finetune --train "$T/train.tsv" --vocab "$T/vocab.txt" --out "$T/o" --warmup 1.5
+expect 2 "unexpected argument '--patience'" "$AXF" pretrain --out "$T/p" --text "$T/corpus.txt" --vocab "$T/vocab.txt" --patience 3
+expect 2 "--max-len exceeds --max-pos" "$AXF" pretrain --out "$T/p" --text "$T/corpus.txt" --vocab "$T/vocab.txt" --max-len 300 --max-pos 256
 expect 1 "$T/nocorpus.txt" "$AXF" pretrain --out "$T/p" --text "$T/nocorpus.txt" --vocab "$T/vocab.txt"
 expect 1 "vocabulary size" "$AXF" pretrain --out "$T/p" --text "$T/corpus.txt" --vocab-size 8
 expect 1 "invalid UTF-8\|UTF-8" "$AXF" pretrain --out "$T/p" --text "$T/latin1.txt" --vocab "$T/vocab.txt"

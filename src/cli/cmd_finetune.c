@@ -52,38 +52,27 @@ typedef struct {
     int n_train, n_test;
     const char *task, *dev, *split_out, *init, *vocab, *out;
     float split;
-    int max_len, layers, hidden, heads, ffn, cased, threads;
-    axf_act act;
-    axf_train_opts o;
+    tu_common c;
 } ft_args;
 
 static int bad(const char *opt, const char *want)
 {
-    char msg[256];
-    snprintf(msg, sizeof msg, "%s needs %s", opt, want);
-    return axf_cli_usage("finetune", msg);
+    return tu_bad("finetune", opt, want);
 }
 
 static int parse(int argc, char **argv, ft_args *a)
 {
     memset(a, 0, sizeof *a);
-    a->o = axf_train_opts_default();
-    a->max_len = 128;
-    a->layers = 4;
-    a->hidden = 256;
-    a->heads = 4;
-    a->ffn = 1024;
-    a->threads = 2;
-    a->act = AXF_ACT_GELU;
+    tu_common_defaults(&a->c);
     for (int i = 1; i < argc; i++) {
+        int shared = tu_common_opt("finetune", argc, argv, &i, &a->c);
+        if (shared < 0)
+            return 2;
+        if (shared)
+            continue;
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long lv;
 #define NEEDV() do { if (!v) return bad(k, "a value"); i++; } while (0)
-        if (!strcmp(k, "--resume")) {
-            a->o.resume = 1;
-        } else if (!strcmp(k, "--cased")) {
-            a->cased = 1;
-        } else if (!strcmp(k, "--train")) {
+        if (!strcmp(k, "--train")) {
             NEEDV();
             if (a->n_train == MAX_FILES)
                 return axf_cli_usage("finetune", "too many --train files");
@@ -115,57 +104,12 @@ static int parse(int argc, char **argv, ft_args *a)
         } else if (!strcmp(k, "--out")) {
             NEEDV();
             a->out = v;
-        } else if (!strcmp(k, "--act")) {
+        } else if (!strcmp(k, "--patience")) {
             NEEDV();
-            if (!strcmp(v, "gelu"))
-                a->act = AXF_ACT_GELU;
-            else if (!strcmp(v, "gelu_tanh"))
-                a->act = AXF_ACT_GELU_TANH;
-            else if (!strcmp(v, "relu"))
-                a->act = AXF_ACT_RELU;
-            else
-                return bad(k, "gelu, gelu_tanh or relu");
-        } else if (!strcmp(k, "--max-len") || !strcmp(k, "--layers") || !strcmp(k, "--hidden") ||
-                   !strcmp(k, "--heads") || !strcmp(k, "--ffn") || !strcmp(k, "--threads") ||
-                   !strcmp(k, "--epochs") || !strcmp(k, "--batch") || !strcmp(k, "--eval-every") ||
-                   !strcmp(k, "--patience") || !strcmp(k, "--steps")) {
-            NEEDV();
-            long lo = !strcmp(k, "--eval-every") || !strcmp(k, "--patience") ? 0 : 1;
-            long hi = !strcmp(k, "--layers") ? AXF_MAX_LAYERS : !strcmp(k, "--heads") ? AXF_MAX_HEADS
-                      : !strcmp(k, "--threads") ? 256 : 100000000L;
-            if (tu_long(v, lo, hi, &lv)) {
-                char want[64];
-                snprintf(want, sizeof want, "an integer in %ld..%ld", lo, hi);
-                return bad(k, want);
-            }
-            if (!strcmp(k, "--max-len")) a->max_len = (int)lv;
-            else if (!strcmp(k, "--layers")) a->layers = (int)lv;
-            else if (!strcmp(k, "--hidden")) a->hidden = (int)lv;
-            else if (!strcmp(k, "--heads")) a->heads = (int)lv;
-            else if (!strcmp(k, "--ffn")) a->ffn = (int)lv;
-            else if (!strcmp(k, "--threads")) a->threads = (int)lv;
-            else if (!strcmp(k, "--epochs")) a->o.epochs = (int)lv;
-            else if (!strcmp(k, "--batch")) a->o.batch_size = (int)lv;
-            else if (!strcmp(k, "--eval-every")) a->o.eval_every = (int)lv;
-            else if (!strcmp(k, "--patience")) a->o.patience = (int)lv;
-            else a->o.max_steps = lv;
-        } else if (!strcmp(k, "--lr") || !strcmp(k, "--warmup") || !strcmp(k, "--weight-decay") ||
-                   !strcmp(k, "--clip") || !strcmp(k, "--dropout") || !strcmp(k, "--attn-dropout")) {
-            NEEDV();
-            float f;
-            double hi = !strcmp(k, "--lr") ? 1.0 : !strcmp(k, "--clip") ? 1e6 : !strcmp(k, "--weight-decay") ? 10.0 : 0.95;
-            if (tu_float(v, 0.0, hi, &f))
-                return bad(k, "a non-negative number");
-            if (!strcmp(k, "--lr")) a->o.lr = f;
-            else if (!strcmp(k, "--warmup")) a->o.warmup = f;
-            else if (!strcmp(k, "--weight-decay")) a->o.weight_decay = f;
-            else if (!strcmp(k, "--clip")) a->o.clip = f;
-            else if (!strcmp(k, "--dropout")) a->o.hidden_dropout = f;
-            else a->o.attn_dropout = f;
-        } else if (!strcmp(k, "--seed")) {
-            NEEDV();
-            if (tu_u64(v, &a->o.seed))
-                return bad(k, "a non-negative integer");
+            long lv;
+            if (tu_long(v, 0, 100000000L, &lv))
+                return bad(k, "an integer in 0..100000000");
+            a->c.o.patience = (int)lv;
         } else {
             char msg[256];
             snprintf(msg, sizeof msg, "unexpected argument '%.200s'", k);
@@ -183,9 +127,9 @@ static int parse(int argc, char **argv, ft_args *a)
         return axf_cli_usage("finetune", "--dev and --dev-split exclude each other");
     if (a->split_out && !(a->split > 0))
         return axf_cli_usage("finetune", "--dev-split-out needs --dev-split");
-    if (!(a->o.lr > 0))
+    if (!(a->c.o.lr > 0))
         return axf_cli_usage("finetune", "--lr must be positive");
-    if (a->hidden % a->heads)
+    if (a->c.hidden % a->c.heads)
         return axf_cli_usage("finetune", "--hidden must be a multiple of --heads");
     return 0;
 }
@@ -293,7 +237,7 @@ int axf_cmd_finetune(int argc, char **argv)
     int rc = parse(argc, argv, &a);
     if (rc)
         return rc;
-    axf_set_threads(a.threads);
+    axf_set_threads(a.c.threads);
     axf_err err;
     axf_dataset *train = NULL, *dev = NULL, *tmp = NULL;
     axf_encoded *etrain = NULL, *edev = NULL;
@@ -335,7 +279,7 @@ int axf_cmd_finetune(int argc, char **argv)
         int *perm = malloc(sizeof(int) * (size_t)n);
         unsigned char *is_dev = calloc((size_t)n, 1);
         axf_rng r;
-        axf_rng_seed(&r, a.o.seed ^ 0x5711ULL);
+        axf_rng_seed(&r, a.c.o.seed ^ 0x5711ULL);
         for (int i = 0; i < n; i++)
             perm[i] = i;
         for (int i = n - 1; i > 0; i--) {
@@ -364,7 +308,7 @@ int axf_cmd_finetune(int argc, char **argv)
 
     /* model */
     int num_labels = train->kind == AXF_TASK_REGRESS ? 1 : (train->num_labels > 1 ? train->num_labels : 2);
-    int lower = !a.cased;
+    int lower = !a.c.cased;
     axf_config cfg;
     if (a.init) {
         init = axf_model_load(a.init, &err);
@@ -385,11 +329,11 @@ int axf_cmd_finetune(int argc, char **argv)
         v = axf_vocab_load(a.vocab, &err);
         if (!v)
             goto fail;
-        cfg = axf_config_default(axf_vocab_size(v), a.hidden, a.layers, a.heads, a.ffn, num_labels);
+        cfg = axf_config_default(axf_vocab_size(v), a.c.hidden, a.c.layers, a.c.heads, a.c.ffn, num_labels);
         cfg.task = train->kind;
-        cfg.act = a.act;
+        cfg.act = a.c.act;
         cfg.do_lower_case = lower;
-        cfg.max_pos = a.max_len > 512 ? a.max_len : 512;
+        cfg.max_pos = a.c.max_len > 512 ? a.c.max_len : 512;
         axf_special sp = axf_vocab_special(v);
         cfg.pad_token_id = sp.pad >= 0 ? sp.pad : 0;
     }
@@ -398,8 +342,8 @@ int axf_cmd_finetune(int argc, char **argv)
                     axf_vocab_size(v), cfg.vocab_size);
         goto fail;
     }
-    if (a.max_len > cfg.max_pos) {
-        axf_err_set(&err, "--max-len %d exceeds the model's %d positions", a.max_len, cfg.max_pos);
+    if (a.c.max_len > cfg.max_pos) {
+        axf_err_set(&err, "--max-len %d exceeds the model's %d positions", a.c.max_len, cfg.max_pos);
         goto fail;
     }
     name_labels(&cfg, train->task);
@@ -407,17 +351,17 @@ int axf_cmd_finetune(int argc, char **argv)
     if (!m)
         goto fail;
     fix_layers(m);
-    axf_model_init_random(m, a.o.seed);
+    axf_model_init_random(m, a.c.o.seed);
     if (init && copy_encoder(m, init, a.init, &err))
         goto fail;
     axf_model_free(init);
     init = NULL;
 
-    etrain = axf_encode_dataset(train, v, lower, a.max_len, &err);
+    etrain = axf_encode_dataset(train, v, lower, a.c.max_len, &err);
     if (!etrain)
         goto fail;
     if (dev) {
-        edev = axf_encode_dataset(dev, v, lower, a.max_len, &err);
+        edev = axf_encode_dataset(dev, v, lower, a.c.max_len, &err);
         if (!edev)
             goto fail;
     }
@@ -428,7 +372,7 @@ int axf_cmd_finetune(int argc, char **argv)
     tu_progress p;
     tu_progress_init(&p);
     axf_train_result res;
-    int trc = axf_finetune_run(m, etrain, edev, &a.o, a.out, v, tu_progress_cb, &p, &res, &err);
+    int trc = axf_finetune_run(m, etrain, edev, &a.c.o, a.out, v, tu_progress_cb, &p, &res, &err);
     tu_progress_end(&p);
     if (trc)
         goto fail;
@@ -447,7 +391,7 @@ int axf_cmd_finetune(int argc, char **argv)
         axf_dataset *td = axf_dataset_load(a.test[i], NULL, &err);
         if (!td)
             goto fail;
-        axf_encoded *et = axf_encode_dataset(td, v, lower, a.max_len, &err);
+        axf_encoded *et = axf_encode_dataset(td, v, lower, a.c.max_len, &err);
         if (!et) {
             axf_dataset_free(td);
             goto fail;

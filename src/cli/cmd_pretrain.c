@@ -55,45 +55,35 @@ typedef struct {
     const char *exclude[MAX_SRC];
     int n_ex;
     const char *out, *vocab, *vocab_from;
-    int vocab_size, cased, layers, hidden, heads, ffn, max_len, max_pos, threads;
+    int vocab_size, max_pos;
     float dev_frac;
-    axf_act act;
-    axf_train_opts o;
+    tu_common c;
 } pt_args;
 
 static int bad(const char *opt, const char *want)
 {
-    char msg[256];
-    snprintf(msg, sizeof msg, "%s needs %s", opt, want);
-    return axf_cli_usage("pretrain", msg);
+    return tu_bad("pretrain", opt, want);
 }
 
 static int parse(int argc, char **argv, pt_args *a)
 {
     memset(a, 0, sizeof *a);
-    a->o = axf_train_opts_default();
-    a->o.epochs = 10;
-    a->o.batch_size = 64;
-    a->o.lr = 5e-4f;
-    a->o.warmup = 0.06f;
-    a->layers = 4;
-    a->hidden = 256;
-    a->heads = 4;
-    a->ffn = 1024;
-    a->max_len = 128;
+    tu_common_defaults(&a->c);
+    a->c.o.epochs = 10;
+    a->c.o.batch_size = 64;
+    a->c.o.lr = 5e-4f;
+    a->c.o.warmup = 0.06f;
     a->max_pos = 512;
-    a->threads = 2;
     a->dev_frac = 0.01f;
-    a->act = AXF_ACT_GELU;
     for (int i = 1; i < argc; i++) {
+        int shared = tu_common_opt("pretrain", argc, argv, &i, &a->c);
+        if (shared < 0)
+            return 2;
+        if (shared)
+            continue;
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long lv;
 #define NEEDV() do { if (!v) return bad(k, "a value"); i++; } while (0)
-        if (!strcmp(k, "--resume")) {
-            a->o.resume = 1;
-        } else if (!strcmp(k, "--cased")) {
-            a->cased = 1;
-        } else if (!strcmp(k, "--text") || !strcmp(k, "--text-latin1") || !strcmp(k, "--tsv")) {
+        if (!strcmp(k, "--text") || !strcmp(k, "--text-latin1") || !strcmp(k, "--tsv")) {
             NEEDV();
             if (a->n == MAX_SRC)
                 return axf_cli_usage("pretrain", "too many corpus files");
@@ -113,62 +103,25 @@ static int parse(int argc, char **argv, pt_args *a)
         } else if (!strcmp(k, "--vocab-from")) {
             NEEDV();
             a->vocab_from = v;
-        } else if (!strcmp(k, "--act")) {
+        } else if (!strcmp(k, "--vocab-size") || !strcmp(k, "--max-pos")) {
             NEEDV();
-            if (!strcmp(v, "gelu"))
-                a->act = AXF_ACT_GELU;
-            else if (!strcmp(v, "gelu_tanh"))
-                a->act = AXF_ACT_GELU_TANH;
-            else if (!strcmp(v, "relu"))
-                a->act = AXF_ACT_RELU;
-            else
-                return bad(k, "gelu, gelu_tanh or relu");
-        } else if (!strcmp(k, "--vocab-size") || !strcmp(k, "--layers") || !strcmp(k, "--hidden") ||
-                   !strcmp(k, "--heads") || !strcmp(k, "--ffn") || !strcmp(k, "--max-len") ||
-                   !strcmp(k, "--max-pos") || !strcmp(k, "--threads") || !strcmp(k, "--epochs") ||
-                   !strcmp(k, "--batch") || !strcmp(k, "--eval-every") || !strcmp(k, "--steps")) {
-            NEEDV();
-            long lo = !strcmp(k, "--eval-every") ? 0 : !strcmp(k, "--max-len") ? 3 : 1;
-            long hi = !strcmp(k, "--layers") ? AXF_MAX_LAYERS : !strcmp(k, "--heads") ? AXF_MAX_HEADS
-                      : !strcmp(k, "--threads") ? 256 : !strcmp(k, "--vocab-size") ? 10000000L : 100000000L;
-            if (tu_long(v, lo, hi, &lv)) {
+            long lv;
+            long hi = !strcmp(k, "--vocab-size") ? 10000000L : 100000L;
+            if (tu_long(v, 1, hi, &lv)) {
                 char want[64];
-                snprintf(want, sizeof want, "an integer in %ld..%ld", lo, hi);
+                snprintf(want, sizeof want, "an integer in 1..%ld", hi);
                 return bad(k, want);
             }
             if (!strcmp(k, "--vocab-size")) a->vocab_size = (int)lv;
-            else if (!strcmp(k, "--layers")) a->layers = (int)lv;
-            else if (!strcmp(k, "--hidden")) a->hidden = (int)lv;
-            else if (!strcmp(k, "--heads")) a->heads = (int)lv;
-            else if (!strcmp(k, "--ffn")) a->ffn = (int)lv;
-            else if (!strcmp(k, "--max-len")) a->max_len = (int)lv;
-            else if (!strcmp(k, "--max-pos")) a->max_pos = (int)lv;
-            else if (!strcmp(k, "--threads")) a->threads = (int)lv;
-            else if (!strcmp(k, "--epochs")) a->o.epochs = (int)lv;
-            else if (!strcmp(k, "--batch")) a->o.batch_size = (int)lv;
-            else if (!strcmp(k, "--eval-every")) a->o.eval_every = (int)lv;
-            else a->o.max_steps = lv;
-        } else if (!strcmp(k, "--lr") || !strcmp(k, "--warmup") || !strcmp(k, "--weight-decay") ||
-                   !strcmp(k, "--clip") || !strcmp(k, "--dropout") || !strcmp(k, "--attn-dropout") ||
-                   !strcmp(k, "--mlm-prob") || !strcmp(k, "--dev-frac")) {
+            else a->max_pos = (int)lv;
+        } else if (!strcmp(k, "--mlm-prob") || !strcmp(k, "--dev-frac")) {
             NEEDV();
             float f;
-            double hi = !strcmp(k, "--lr") ? 1.0 : !strcmp(k, "--clip") ? 1e6 : !strcmp(k, "--weight-decay") ? 10.0
-                        : !strcmp(k, "--dev-frac") ? 0.5 : 0.95;
+            double hi = !strcmp(k, "--dev-frac") ? 0.5 : 0.95;
             if (tu_float(v, 0.0, hi, &f))
-                return bad(k, "a non-negative number in range");
-            if (!strcmp(k, "--lr")) a->o.lr = f;
-            else if (!strcmp(k, "--warmup")) a->o.warmup = f;
-            else if (!strcmp(k, "--weight-decay")) a->o.weight_decay = f;
-            else if (!strcmp(k, "--clip")) a->o.clip = f;
-            else if (!strcmp(k, "--dropout")) a->o.hidden_dropout = f;
-            else if (!strcmp(k, "--attn-dropout")) a->o.attn_dropout = f;
-            else if (!strcmp(k, "--mlm-prob")) a->o.mlm_prob = f;
+                return bad(k, !strcmp(k, "--dev-frac") ? "a number in 0..0.5" : "a number in 0..0.95");
+            if (!strcmp(k, "--mlm-prob")) a->c.o.mlm_prob = f;
             else a->dev_frac = f;
-        } else if (!strcmp(k, "--seed")) {
-            NEEDV();
-            if (tu_u64(v, &a->o.seed))
-                return bad(k, "a non-negative integer");
         } else {
             char msg[256];
             snprintf(msg, sizeof msg, "unexpected argument '%.200s'", k);
@@ -184,11 +137,11 @@ static int parse(int argc, char **argv, pt_args *a)
         return axf_cli_usage("pretrain", "give either --vocab FILE or --vocab-size N");
     if (a->vocab_from && !a->vocab_size)
         return axf_cli_usage("pretrain", "--vocab-from needs --vocab-size");
-    if (!(a->o.lr > 0) || !(a->o.mlm_prob > 0))
+    if (!(a->c.o.lr > 0) || !(a->c.o.mlm_prob > 0))
         return axf_cli_usage("pretrain", "--lr and --mlm-prob must be positive");
-    if (a->hidden % a->heads)
+    if (a->c.hidden % a->c.heads)
         return axf_cli_usage("pretrain", "--hidden must be a multiple of --heads");
-    if (a->max_len > a->max_pos)
+    if (a->c.max_len > a->max_pos)
         return axf_cli_usage("pretrain", "--max-len exceeds --max-pos");
     return 0;
 }
@@ -215,7 +168,7 @@ int axf_cmd_pretrain(int argc, char **argv)
     int rc = parse(argc, argv, &a);
     if (rc)
         return rc;
-    axf_set_threads(a.threads);
+    axf_set_threads(a.c.threads);
     axf_err err;
     strvec corpus = {0};
     int *src = NULL;
@@ -223,7 +176,7 @@ int axf_cmd_pretrain(int argc, char **argv)
     axf_dataset *dtr = NULL, *ddev = NULL;
     axf_encoded *etr = NULL, *edev = NULL;
     axf_model *m = NULL;
-    int lower = !a.cased, src_n[MAX_SRC] = {0}, src_drop[MAX_SRC] = {0};
+    int lower = !a.c.cased, src_n[MAX_SRC] = {0}, src_drop[MAX_SRC] = {0};
     rc = 1;
 
     /* corpus */
@@ -299,7 +252,7 @@ int axf_cmd_pretrain(int argc, char **argv)
     /* vocabulary: on resume, the one the run started with */
     char lastvocab[4096];
     snprintf(lastvocab, sizeof lastvocab, "%s/last/vocab.txt", a.out);
-    if (a.o.resume && access(lastvocab, R_OK) == 0) {
+    if (a.c.o.resume && access(lastvocab, R_OK) == 0) {
         v = axf_vocab_load(lastvocab, &err);
     } else if (a.vocab) {
         v = axf_vocab_load(a.vocab, &err);
@@ -330,7 +283,7 @@ int axf_cmd_pretrain(int argc, char **argv)
     unsigned char *is_dev = axf_xcalloc((size_t)n, 1);
     int *perm = axf_xmalloc((size_t)n * sizeof(int));
     axf_rng r;
-    axf_rng_seed(&r, a.o.seed ^ 0xde5ULL);
+    axf_rng_seed(&r, a.c.o.seed ^ 0xde5ULL);
     for (int i = 0; i < n; i++)
         perm[i] = i;
     for (int i = n - 1; i > 0; i--) {
@@ -346,20 +299,20 @@ int axf_cmd_pretrain(int argc, char **argv)
     for (int i = 0; i < n; i++)
         axf_dataset_add(is_dev[i] ? ddev : dtr, corpus.s[i], NULL, 0, 0);
     free(is_dev);
-    etr = axf_encode_dataset(dtr, v, lower, a.max_len, &err);
+    etr = axf_encode_dataset(dtr, v, lower, a.c.max_len, &err);
     if (!etr)
         goto fail;
     if (ddev->n) {
-        edev = axf_encode_dataset(ddev, v, lower, a.max_len, &err);
+        edev = axf_encode_dataset(ddev, v, lower, a.c.max_len, &err);
         if (!edev)
             goto fail;
     }
     long ntok = etr->off[etr->n] - etr->off[0];
 
     /* model */
-    axf_config cfg = axf_config_default(axf_vocab_size(v), a.hidden, a.layers, a.heads, a.ffn, 2);
+    axf_config cfg = axf_config_default(axf_vocab_size(v), a.c.hidden, a.c.layers, a.c.heads, a.c.ffn, 2);
     cfg.max_pos = a.max_pos;
-    cfg.act = a.act;
+    cfg.act = a.c.act;
     cfg.do_lower_case = lower;
     cfg.pad_token_id = sp.pad >= 0 ? sp.pad : 0;
     m = axf_model_new(&cfg, 1, &err);
@@ -369,7 +322,7 @@ int axf_cmd_pretrain(int argc, char **argv)
         m->layers[l].nh = cfg.layer_heads[l];
         m->layers[l].f = cfg.layer_ffn[l];
     }
-    axf_model_init_random(m, a.o.seed);
+    axf_model_init_random(m, a.c.o.seed);
     fprintf(stderr, "pretrain: %d sentences (%ld tokens) for training, %d dev; model %d layers x %d, %d heads, "
                     "FFN %d, vocabulary %d\n", etr->n, ntok, edev ? edev->n : 0, cfg.n_layers, cfg.hidden,
             cfg.n_heads, cfg.ffn, cfg.vocab_size);
@@ -377,7 +330,7 @@ int axf_cmd_pretrain(int argc, char **argv)
     tu_progress p;
     tu_progress_init(&p);
     axf_train_result res;
-    int trc = axf_pretrain_run(m, etr, edev, &a.o, a.out, v, tu_progress_cb, &p, &res, &err);
+    int trc = axf_pretrain_run(m, etr, edev, &a.c.o, a.out, v, tu_progress_cb, &p, &res, &err);
     tu_progress_end(&p);
     if (trc)
         goto fail;

@@ -19,6 +19,22 @@ void tu_progress_init(tu_progress *p);
 int tu_progress_cb(const axf_train_status *st, void *ud);
 void tu_progress_end(tu_progress *p);
 
+/* The options pretrain and finetune share: model shape, activation, casing, threads, and the
+ * optimiser and loop settings of axf_train_opts. */
+typedef struct tu_common {
+    int layers, hidden, heads, ffn, max_len, threads, cased;
+    axf_act act;
+    axf_train_opts o;
+} tu_common;
+
+/* 4 x 256, 4 heads, FFN 1024, GELU, 128 tokens, 2 threads, axf_train_opts_default(). */
+void tu_common_defaults(tu_common *c);
+/* When argv[*i] is a shared option: parses it (and its value, advancing *i) and returns 1; returns
+ * 0 when it is not one, and -1 after printing a usage error for command `cmd`. */
+int tu_common_opt(const char *cmd, int argc, char **argv, int *i, tu_common *c);
+/* The usage error "OPT needs WANT" of command cmd; returns axf_cli_usage's status. */
+int tu_bad(const char *cmd, const char *opt, const char *want);
+
 /* Parsers returning 0 on success. */
 int tu_float(const char *s, double lo, double hi, float *out);
 int tu_u64(const char *s, uint64_t *out);
