@@ -31,7 +31,8 @@
 #   --data DIR         the shared data folder (default: ../shared/data beside the repository)
 #   --tasks "A B"      tasks (default: "sst2 PAIR", PAIR = the pair task a recipe exists for)
 #   --sizes "A B"      model sizes given to the recipes (default: "small big")
-#   --seeds N          fine-tuning seeds of the main configuration (default 3; others use 1)
+#   --seeds N          fine-tuning seeds of the main configuration (default 3: 42, 43, 44; the
+#                      others use 42, the recipes' default)
 #   --rules "A B"      axformer acceptance rules (default: "reference loss tolerance accuracy")
 #   --nocache WHICH    repeat searches with the layer cache off: main (axformer on the main
 #                      configuration's first seed, default), all, none
@@ -39,9 +40,15 @@
 #   --dry-run          list the steps that would run
 #   --main TASK/SIZE   the configuration that gets --seeds seeds (default sst2/big)
 #   --models-only      build (or check) the fine-tuned models and stop
+#   --reuse-models DIR reuse finished recipe outputs DIR/<task>-<size> (the recipes' default OUT,
+#                      e.g. models/) for the first seed: the recipes are deterministic for a given
+#                      SIZE, SEED and THREADS, and the first seed is the recipes' default (42), so
+#                      the recipe then skips the stages marked done there
 #   --clean            delete the results folder first (everything is recomputed)
 #   --skip-if-missing  exit 77 (ctest: skipped) when an axf command the run needs is not built
-# Environment: RECIPE_DIR (where recipe_<task>.sh live, default scripts/), THREADS (OpenBLAS threads, default 2), EVAL_REPEATS (default 5; quick 3),
+# Environment: RECIPE_DIR (where recipe_<task>.sh live, default scripts/), THREADS (OpenBLAS
+#   threads of training and search, default 2), EVAL_REPEATS (original/export alternations,
+#   default 3; quick 2), EVAL_PASSES (engine passes of each, default 5; quick 2),
 #   RANDOM_SEEDS (random controls per axformer variant on the main configuration, default 3).
 # The full run takes hours on 2 cores (model training dominates); run it under nice.
 set -euo pipefail
@@ -52,7 +59,7 @@ PY=/usr/bin/python3
 MEASURE=("$PY" "$ROOT/scripts/experiment/measure.py")
 recipe_of() { echo "${RECIPE_DIR:-$ROOT/scripts}/recipe_$1.sh"; }
 
-QUICK=0 CLEAN=0 MODELS_ONLY=0 MAIN="" SKIP_MISSING=0 OUT="" AXF="" DATA="" TASKS="" SIZES="" SEEDS="" RULES="" NOCACHE=main FORCE="" DRY_RUN=0
+QUICK=0 CLEAN=0 MODELS_ONLY=0 MAIN="" REUSE="" SKIP_MISSING=0 OUT="" AXF="" DATA="" TASKS="" SIZES="" SEEDS="" RULES="" NOCACHE=main FORCE="" DRY_RUN=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) QUICK=1 ;;
@@ -69,6 +76,7 @@ while [ $# -gt 0 ]; do
     --skip-if-missing) SKIP_MISSING=1 ;;
     --clean) CLEAN=1 ;;
     --models-only) MODELS_ONLY=1 ;;
+    --reuse-models) REUSE=$2; shift ;;
     --main) MAIN=$2; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "experiment.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
@@ -88,6 +96,7 @@ if [ $QUICK = 1 ]; then
     SEEDS=${SEEDS:-2}
     RULES=${RULES:-"reference loss"}
     EVAL_REPEATS=${EVAL_REPEATS:-2}
+    EVAL_PASSES=${EVAL_PASSES:-2}
     RANDOM_SEEDS=${RANDOM_SEEDS:-1}
     SEARCH_EXTRA=(--max-examples 600) # a test of the pipeline, not of the method
     MAIN_CFG=${MAIN:-demo/tiny}
@@ -102,7 +111,8 @@ else
     SIZES=${SIZES:-"small big"}
     SEEDS=${SEEDS:-3}
     RULES=${RULES:-"reference loss tolerance accuracy"}
-    EVAL_REPEATS=${EVAL_REPEATS:-5}
+    EVAL_REPEATS=${EVAL_REPEATS:-3}
+    EVAL_PASSES=${EVAL_PASSES:-5}
     RANDOM_SEEDS=${RANDOM_SEEDS:-3}
     SEARCH_EXTRA=()
     MAIN_CFG=${MAIN:-sst2/big}
@@ -182,7 +192,7 @@ report_splits() {
 
 # build_model TASK SIZE SEED DIR THREADS [FIRST]: DIR/model/ (config.json, model.safetensors,
 # vocab.txt) and DIR/search.tsv (the search split, held out of fine-tuning, seeded by SEED).
-# FIRST: the model folder of seed 1, whose pre-trained checkpoint this seed fine-tunes from.
+# FIRST: the model folder of the first seed (42), whose pre-trained checkpoint this seed fine-tunes from.
 build_model() {
     local task=$1 size=$2 seed=$3 dir=$4 threads=$5 first=${6:-}
     # DIR.tmp is the resume point of an interrupted build, valid only for the same inputs
@@ -199,6 +209,13 @@ build_model() {
         # from OUT.tmp) and write OUT/pretrain/, OUT/model/ and OUT/search.tsv. Seeds after the
         # first reuse the first seed's pre-trained checkpoint: the pretrain stage is marked done
         # and the recipe only fine-tunes, with its own seed (and so its own search split).
+        local reuse=${REUSE:+$REUSE/$task-$size}
+        if [ -z "$first" ] && [ -n "$reuse" ] && [ -d "$reuse" ]; then
+            [ "$seed" = 42 ] || die "--reuse-models: $reuse holds seed 42 (the recipes' default), not seed $seed"
+            [ -f "$reuse/finetune.done" ] || die "--reuse-models: $reuse is not finished (no finetune.done)"
+            log "models/$task-$size-s$seed: reusing the recipe output $reuse"
+            cp -a "$reuse/." "$dir.tmp/"
+        fi
         if [ -n "$first" ]; then
             ln -sfn "$first/pretrain" "$dir.tmp/pretrain"
             cp "$first/pretrain.done" "$dir.tmp/pretrain.done"
@@ -266,6 +283,9 @@ run_export() {
 
 # run_eval OUTFILE SESSION MODEL EXPORT DATA REPEATS EVAL_ARGS...: the original and the export on
 # DATA, alternated REPEATS times so that both see the same machine load; the metric is the session's.
+# Speed is tokens per CPU-second of one thread (median of the medians of EVAL_PASSES engine passes):
+# the engine's own work, which other jobs on a shared machine do not change the way they change
+# wall time.
 run_eval() {
     local out=$1 session=$2 model=$3 export=$4 data=$5 repeats=$6 i base=() exp=()
     shift 6
@@ -295,7 +315,7 @@ one_run() {
     while read -r split path; do
         step "$run/eval-$split.json" "$run/export" "$mdir/model" "$path" \
             -- run_eval "$run/eval-$split.json" "$run/session.json" "$mdir/model" "$run/export" "$path" \
-            "$EVAL_REPEATS" "${THREADS_FLAG[@]}"
+            "$EVAL_REPEATS" --threads 1 --repeat "$EVAL_PASSES"
     done < <(report_splits "$task" "$mdir")
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$run/session.json" "$(policy_label "$name")" "$task" "$size" "$seed" "$run" \
         >>"$MANIFEST"
@@ -312,15 +332,15 @@ for task in $TASKS; do
         [ "$task/$size" = "$MAIN_CFG" ] && main=1
         nseeds=1
         [ $main = 1 ] && nseeds=$SEEDS
-        for seed in $(seq 1 "$nseeds"); do
+        for seed in $(seq 42 $((41 + nseeds))); do
             cfg=$task-$size-s$seed
             mdir=$OUT/models/$cfg
             recipe_inputs=() first=()
             if [ "$task" != demo ]; then
                 [ -f "$(recipe_of "$task")" ] || die "no recipe for $task: $(recipe_of "$task")"
                 recipe_inputs=("$(recipe_of "$task")" "$ROOT/scripts/train" "$DATA")
-                if [ "$seed" != 1 ]; then
-                    first=("$OUT/models/$task-$size-s1")
+                if [ "$seed" != 42 ]; then
+                    first=("$OUT/models/$task-$size-s42")
                     recipe_inputs+=("${first[0]}/pretrain")
                 fi
             fi
@@ -329,7 +349,7 @@ for task in $TASKS; do
             [ $DRY_RUN = 1 ] && [ ! -d "$mdir" ] && continue
             cfgdir=$OUT/runs/$cfg
             nc_axf=0
-            { [ "$NOCACHE" = all ] || { [ "$NOCACHE" = main ] && [ $main = 1 ] && [ "$seed" = 1 ]; }; } && nc_axf=1
+            { [ "$NOCACHE" = all ] || { [ "$NOCACHE" = main ] && [ $main = 1 ] && [ "$seed" = 42 ]; }; } && nc_axf=1
             nc_other=0
             [ "$NOCACHE" = all ] && nc_other=1
             for rule in $RULES; do

@@ -19,7 +19,7 @@ OUT=${OUT:-$ROOT/models/mrpc-$SIZE}
 mkdir -p "$OUT"
 case "$SIZE" in
 small) PT_EPOCHS=${PT_EPOCHS:-8}; FT_EPOCHS=${FT_EPOCHS:-10} ;;
-big)   PT_EPOCHS=${PT_EPOCHS:-5}; FT_EPOCHS=${FT_EPOCHS:-10} ;;
+big)   PT_EPOCHS=${PT_EPOCHS:-3}; FT_EPOCHS=${FT_EPOCHS:-10} ;;
 esac
 M=$DATA/mrpc_glue
 PT_LEN="--epochs $PT_EPOCHS"; [ -n "${PT_STEPS:-}" ] && PT_LEN="--steps $PT_STEPS"

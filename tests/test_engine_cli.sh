@@ -35,6 +35,14 @@ for k in task=sst2 examples=$n accuracy= loss= examples_per_s= tokens_per_s=; do
     grep -q "^$k" "$tmp/out" || { echo "FAIL eval: no $k line"; fail=1; }
 done
 
+# repeated passes time the engine again and change nothing else
+grep -v "_s=\|passes=" "$tmp/out" >"$tmp/once"
+check eval-repeat 0 "$axf" eval "$fx/gelu" "$tmp/sst.tsv" --repeat 3 --threads 1
+grep -q "^passes=3$" "$tmp/out" && grep -q "^engine_cpu_s=" "$tmp/out" && grep -q "^tokens_per_cpu_s=" "$tmp/out" ||
+    { echo "FAIL eval-repeat: no passes=3 / CPU time lines"; fail=1; }
+grep -v "_s=\|passes=" "$tmp/out" | cmp -s - "$tmp/once" || { echo "FAIL eval-repeat: metrics changed"; fail=1; }
+check usage-repeat 2 "$axf" eval "$fx/gelu" "$tmp/sst.tsv" --repeat 0
+
 check bad-model 1 "$axf" predict "$tmp/nowhere" "$tmp/sst.tsv"
 grep -q "nowhere" "$tmp/err" || { echo "FAIL bad-model: message does not name the folder"; fail=1; }
 printf 'sentence\tlabel\nfine\t9\n' >"$tmp/badlabel.tsv"

@@ -140,44 +140,64 @@ if [ ! -f "$OUT/pretrain.done" ]; then
     echo 1 >"$OUT/pretrain.done"
 fi
 [ "${FAKE_FAIL:-}" = "$SEED" ] && exit 1
-mkdir -p "$OUT/model"
-{ cat "$OUT/pretrain/ckpt"; echo "finetuned seed $SEED"; } >"$OUT/model/model.safetensors"
-echo "search split of seed $SEED" >"$OUT/search.tsv"
+if [ ! -f "$OUT/finetune.done" ]; then
+    mkdir -p "$OUT/model"
+    { cat "$OUT/pretrain/ckpt"; echo "finetuned seed $SEED"; } >"$OUT/model/model.safetensors"
+    echo "search split of seed $SEED" >"$OUT/search.tsv"
+    echo 1 >"$OUT/finetune.done"
+fi
 EOF
 export LOGDIR=$tmp
 mkdir -p fakedata && echo "corpus" >fakedata/text.txt
 xp=(bash "$repo/scripts/experiment.sh" --axf "$axf" --data "$tmp/fakedata" --tasks fake --sizes small --main fake/small
     --seeds 3 --models-only --out "$tmp/xp")
-RECIPE_DIR=$tmp/recipes FAKE_FAIL=2 "${xp[@]}" 2>xp.log && bad "a failing recipe was not an error" || ok
-[ -d xp/models/fake-small-s1 ] && [ ! -e xp/models/fake-small-s2 ] && [ -d xp/models/fake-small-s2.tmp ] && ok ||
+RECIPE_DIR=$tmp/recipes FAKE_FAIL=43 "${xp[@]}" 2>xp.log && bad "a failing recipe was not an error" || ok
+[ -d xp/models/fake-small-s42 ] && [ ! -e xp/models/fake-small-s43 ] && [ -d xp/models/fake-small-s43.tmp ] && ok ||
     bad "failed model left half-built or none kept to resume: $(ls xp/models)"
 RECIPE_DIR=$tmp/recipes "${xp[@]}" 2>xp.log && ok || bad "models: $(tail -3 xp.log)"
-[ ! -e xp/models/fake-small-s2.tmp ] && ok || bad "resume point left after success"
-[ "$(cat pretrain-runs)" = 1 ] && ok || bad "pre-trained more than once: $(cat pretrain-runs | tr '\n' ' ')"
-grep -q "pretrained small seed 1" xp/models/fake-small-s3/model/model.safetensors &&
-    grep -q "finetuned seed 3" xp/models/fake-small-s3/model/model.safetensors && ok || bad "seed 3 not from seed 1's checkpoint"
+[ ! -e xp/models/fake-small-s43.tmp ] && ok || bad "resume point left after success"
+[ "$(cat pretrain-runs)" = 42 ] && ok || bad "pre-trained more than once: $(cat pretrain-runs | tr '\n' ' ')"
+grep -q "pretrained small seed 42" xp/models/fake-small-s44/model/model.safetensors &&
+    grep -q "finetuned seed 44" xp/models/fake-small-s44/model/model.safetensors && ok || bad "seed 44 not from seed 42's checkpoint"
 RECIPE_DIR=$tmp/recipes "${xp[@]}" 2>xp.log
 grep -q "models: 0 built, 3 up to date" xp.log && ok || bad "rerun rebuilt: $(tail -2 xp.log)"
 # an interrupted build resumes only for the same inputs
-mkdir -p xp/models/fake-small-s3.tmp && echo stale >xp/models/fake-small-s3.tmp/junk
+mkdir -p xp/models/fake-small-s44.tmp && echo stale >xp/models/fake-small-s44.tmp/junk
 echo "# changed" >>recipes/recipe_fake.sh
 RECIPE_DIR=$tmp/recipes "${xp[@]}" 2>xp.log
 grep -q "models: 3 built" xp.log && ok || bad "changed recipe not rebuilt: $(tail -2 xp.log)"
-[ ! -e xp/models/fake-small-s3/junk ] && ok || bad "stale resume point reused"
+[ ! -e xp/models/fake-small-s44/junk ] && ok || bad "stale resume point reused"
 echo "more" >>fakedata/text.txt
 RECIPE_DIR=$tmp/recipes "${xp[@]}" 2>xp.log
 grep -q "models: 3 built" xp.log && ok || bad "changed data not rebuilt: $(tail -2 xp.log)"
+
+# --reuse-models: a finished recipe output of seed 42 is taken as it is (its stages are done)
+mkdir -p reuse/fake-small/pretrain reuse/fake-small/model
+echo "pretrained small seed 42 (reused)" >reuse/fake-small/pretrain/ckpt
+echo "reused model" >reuse/fake-small/model/model.safetensors
+echo "reused split" >reuse/fake-small/search.tsv
+echo 1 >reuse/fake-small/pretrain.done
+echo 1 >reuse/fake-small/finetune.done
+: >pretrain-runs
+RECIPE_DIR=$tmp/recipes "${xp[@]}" --out "$tmp/xr" --reuse-models "$tmp/reuse" 2>xr.log && ok || bad "reuse: $(tail -3 xr.log)"
+grep -q "reused model" xr/models/fake-small-s42/model/model.safetensors && ok || bad "seed 42 not reused"
+grep -q "pretrained small seed 42 (reused)" xr/models/fake-small-s43/model/model.safetensors && ok ||
+    bad "seed 43 not fine-tuned from the reused checkpoint"
+[ ! -s pretrain-runs ] && ok || bad "pre-trained although reused: $(cat pretrain-runs)"
+rm -f reuse/fake-small/finetune.done
+RECIPE_DIR=$tmp/recipes "${xp[@]}" --out "$tmp/xu" --reuse-models "$tmp/reuse" 2>xu.log && bad "unfinished reuse accepted" ||
+    { grep -q "not finished" xu.log && ok || bad "unfinished reuse: $(tail -2 xu.log)"; }
 
 # the full plan (default tasks: SST-2 and the pair task a recipe exists for), as a dry run
 cp recipes/recipe_fake.sh recipes/recipe_sst2.sh
 cp recipes/recipe_fake.sh recipes/recipe_mrpc.sh
 RECIPE_DIR=$tmp/recipes bash "$repo/scripts/experiment.sh" --axf "$axf" --data "$tmp/fakedata" --dry-run \
     --out "$tmp/dry" 2>dry.log || bad "dry run failed: $(tail -3 dry.log)"
-for m in sst2-small-s1 sst2-big-s1 sst2-big-s2 sst2-big-s3 mrpc-small-s1 mrpc-big-s1; do
+for m in sst2-small-s42 sst2-big-s42 sst2-big-s43 sst2-big-s44 mrpc-small-s42 mrpc-big-s42; do
     grep -q "would run: models/$m:" dry.log || { bad "dry run lacks $m: $(cat dry.log)"; break; }
 done
 ok
-grep -q "would run: models/sst2-small-s2" dry.log && bad "extra seeds outside the main configuration" || ok
+grep -q "would run: models/sst2-small-s43" dry.log && bad "extra seeds outside the main configuration" || ok
 
 # ---- the script itself parses and documents itself ----
 bash -n "$repo/scripts/experiment.sh" && ok || bad "experiment.sh syntax"

@@ -13,7 +13,10 @@ static const char *usage =
     "Runs the model of MODEL_DIR on the labelled examples of DATA and prints key=value lines:\n"
     "  task, examples, then accuracy and loss (mean cross-entropy) for classification, plus f1 for\n"
     "  MRPC / QQP and mcc (Matthews) for CoLA; pearson, spearman and mse for regression (STS-B);\n"
-    "  then examples_per_s, tokens_per_s and engine_s (engine time only) and tokenize_s.\n"
+    "  then examples_per_s, tokens_per_s and engine_s (engine time only, wall clock) and tokenize_s,\n"
+    "  engine_cpu_s and tokens_per_cpu_s (process CPU time: with --threads 1 the engine's work\n"
+    "  whatever else runs on the machine) and passes.\n"
+    "  --repeat N runs the engine N times over the data and reports the median times.\n"
     "Options as for axf predict (see axf predict --help).\n";
 
 static int is_task(const char *t, const char *a, const char *b)
@@ -106,8 +109,10 @@ int axf_cmd_eval(int argc, char **argv)
             printf("mcc=%.6f\n", axf_metric_mcc(pred, gold, n));
     }
     double t = r.engine_s > 0 ? r.engine_s : 1e-9;
+    double tc = r.engine_cpu_s > 0 ? r.engine_cpu_s : 1e-9;
     printf("examples_per_s=%.1f\ntokens_per_s=%.1f\nengine_s=%.4f\ntokenize_s=%.4f\n", e->n / t, r.tokens / t,
            r.engine_s, r.tokenize_s);
+    printf("engine_cpu_s=%.4f\ntokens_per_cpu_s=%.1f\npasses=%d\n", r.engine_cpu_s, r.tokens / tc, o.repeat);
     free(pred), free(gold), free(score), free(target);
     ru_free(&r);
     if (fflush(stdout) || ferror(stdout))

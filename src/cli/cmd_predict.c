@@ -6,6 +6,7 @@
 
 static const char *usage =
     "usage: axf predict MODEL_DIR DATA [--task T] [--max-len N] [--batch N] [--threads N]\n"
+    "                   [--repeat N]\n"
     "Runs the model of MODEL_DIR (config.json, model.safetensors, vocab.txt; hard attention from\n"
     "config.json when present) on every example of DATA and prints, in file order,\n"
     "  index<TAB>pred<TAB>logit0<TAB>logit1...   (classification; pred = arg max, index from 0)\n"
@@ -13,7 +14,8 @@ static const char *usage =
     "  --task T      force the data format/task (sst2, cola, mrpc, rte, qnli, mnli, qqp, stsb, text, ...)\n"
     "  --max-len N   truncate examples to N tokens (default 128, at most the model's positions)\n"
     "  --batch N     sequences per packed batch (default 32)\n"
-    "  --threads N   OpenBLAS threads (default: OpenBLAS's own)\n";
+    "  --threads N   OpenBLAS threads (default: OpenBLAS's own)\n"
+    "  --repeat N    run the engine N times (timing; `axf eval` prints the median times)\n";
 
 int axf_cmd_predict(int argc, char **argv)
 {

@@ -9,6 +9,7 @@
 typedef struct ru_opts {
     const char *model_dir, *data, *task;
     int max_len, batch, threads;
+    int repeat;            /* engine passes over the data (timing); the logits are the first pass's */
 } ru_opts;
 
 typedef struct ru_run {
@@ -18,11 +19,12 @@ typedef struct ru_run {
     axf_dataset *d;
     axf_encoded *enc;
     float *logits;         /* [n, C] */
-    double tokenize_s, engine_s;
+    double tokenize_s;
+    double engine_s, engine_cpu_s; /* one pass: medians over the passes, wall and process CPU time */
     long tokens;
 } ru_run;
 
-/* Parses MODEL_DIR DATA [--task T] [--max-len N] [--batch N] [--threads N]; returns 0, or the
+/* Parses MODEL_DIR DATA [--task T] [--max-len N] [--batch N] [--threads N] [--repeat N]; returns 0, or the
  * exit status of a usage error (already printed). */
 int ru_parse(const char *cmd, int argc, char **argv, ru_opts *o);
 /* Loads, tokenizes and runs. Returns 0, or 1 after printing "axf: FILE: problem". */

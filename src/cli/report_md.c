@@ -235,7 +235,8 @@ int rep_write_md(const rep_set *set, FILE *f)
     fprintf(f, "Search = the split the policy scored on (optimistic); report = a split no stage of the search "
                "saw. %s ×100, before → after (change). Params and FLOPs/token of the compacted model "
                "(share of / reduction from the original); size = model file when measured, else float32 "
-               "weights; speedup = tokens/s of the exported model over the original, same run. "
+               "weights; speedup = tokens/s of the exported model over the original, same run (scripts/experiment.sh: "
+               "tokens per CPU-second of one thread, median of repeats). "
                "Evals = evaluations of the search split.\n\n",
             m);
     write_runs(set, f);
