@@ -22,3 +22,8 @@ if(AXF_SYSTEM_PYTHON3)
       ${AXF_DATA_DIR}/sst2_stsa_binary/stsa.binary.dev)
   set_tests_properties(io_tokenizer_reference PROPERTIES LABELS "unit")
 endif()
+# Encoder-only checkpoints (bare BertModel, BertForPreTraining-like): refused by eval, accepted by
+# finetune --init (tests/st_rewrite.py makes them from the golden fixture, standard library only).
+add_test(NAME io_encoder_init COMMAND sh ${CMAKE_SOURCE_DIR}/tests/test_encoder_init.sh $<TARGET_FILE:axf>
+         ${CMAKE_SOURCE_DIR}/tests/golden/fixture/gelu ${CMAKE_BINARY_DIR}/encoder_init_tmp)
+set_tests_properties(io_encoder_init PROPERTIES LABELS "unit;badinput;train")

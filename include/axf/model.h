@@ -113,6 +113,11 @@ void axf_model_init_random(axf_model *m, uint64_t seed);
 /* Loads DIR/config.json, DIR/model.safetensors (and DIR/tokenizer_config.json when present).
  * Validates every dtype, shape and offset; converts F16/BF16; refuses NaN/Inf weights. */
 axf_model *axf_model_load(const char *dir, axf_err *err);
+/* The same for a checkpoint used only for its encoder (axf finetune --init): a bare BertModel or a
+ * BertForPreTraining checkpoint (names with or without "bert.") may lack the classifier and the
+ * pooler; those are then zeros, and *found (when not NULL) says which were present. */
+enum { AXF_LOAD_POOLER = 1, AXF_LOAD_CLASSIFIER = 2 };
+axf_model *axf_model_load_encoder(const char *dir, int *found, axf_err *err);
 /* Writes DIR/config.json, DIR/model.safetensors and DIR/tokenizer_config.json (creating DIR,
  * mkdir -p). Atomic per file. */
 int axf_model_save(const axf_model *m, const char *dir, axf_err *err);

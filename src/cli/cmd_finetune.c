@@ -169,7 +169,8 @@ static int write_split(const char *path, const axf_dataset *d, axf_err *err)
 }
 
 /* Copies embeddings, encoder and pooler of src into dst (same shapes); dst's heads stay. */
-static int copy_encoder(axf_model *dst, const axf_model *src, const char *dir, axf_err *err)
+/* The pooler too when the checkpoint has one (with_pooler); a new one (BERT's initialisation) else. */
+static int copy_encoder(axf_model *dst, const axf_model *src, int with_pooler, const char *dir, axf_err *err)
 {
     const axf_config *a = &dst->cfg, *b = &src->cfg;
     if (a->vocab_size != b->vocab_size || a->hidden != b->hidden || a->n_layers != b->n_layers ||
@@ -201,8 +202,10 @@ static int copy_encoder(axf_model *dst, const axf_model *src, const char *dir, a
         }
         CP(layers[l].ln2_g, H); CP(layers[l].ln2_b, H);
     }
-    CP(pool_w, H * H);
-    CP(pool_b, H);
+    if (with_pooler) {
+        CP(pool_w, H * H);
+        CP(pool_b, H);
+    }
 #undef CP
     return 0;
 }
@@ -243,6 +246,7 @@ int axf_cmd_finetune(int argc, char **argv)
     axf_encoded *etrain = NULL, *edev = NULL;
     axf_vocab *v = NULL;
     axf_model *m = NULL, *init = NULL;
+    int init_found = 0;
     rc = 1;
 
     /* data */
@@ -311,7 +315,7 @@ int axf_cmd_finetune(int argc, char **argv)
     int lower = !a.c.cased;
     axf_config cfg;
     if (a.init) {
-        init = axf_model_load(a.init, &err);
+        init = axf_model_load_encoder(a.init, &init_found, &err);
         if (!init)
             goto fail;
         fix_layers(init);
@@ -352,7 +356,7 @@ int axf_cmd_finetune(int argc, char **argv)
         goto fail;
     fix_layers(m);
     axf_model_init_random(m, a.c.o.seed);
-    if (init && copy_encoder(m, init, a.init, &err))
+    if (init && copy_encoder(m, init, init_found & AXF_LOAD_POOLER, a.init, &err))
         goto fail;
     axf_model_free(init);
     init = NULL;

@@ -609,7 +609,22 @@ static const axf_st_tensor *match_tensor(const axf_st_file *f, const char *prefi
     return t;
 }
 
-axf_model *axf_model_load(const char *dir, axf_err *err)
+/* Tensors a bare encoder checkpoint (BertModel, BertForPreTraining) may lack. */
+static int optional_head(const axf_model *m, const tdesc *d)
+{
+    return d->slot == &m->pool_w || d->slot == &m->pool_b || d->slot == &m->cls_w || d->slot == &m->cls_b;
+}
+
+/* The pooler is absent from some encoder checkpoints (add_pooling_layer=False); the classifier from
+ * every one that was not fine-tuned for classification. */
+static int skip(const axf_model *m, const tdesc *d, int has_cls, int has_pool)
+{
+    if (!optional_head(m, d))
+        return 0;
+    return (d->slot == &m->cls_w || d->slot == &m->cls_b) ? !has_cls : !has_pool;
+}
+
+static axf_model *load(const char *dir, int need_head, int *found, axf_err *err)
 {
     char *cfg_path = axf_io_join(dir, "config.json");
     char *tok_path = axf_io_join(dir, "tokenizer_config.json");
@@ -632,10 +647,16 @@ axf_model *axf_model_load(const char *dir, axf_err *err)
         axf_err_set(err, "%s: no bert.embeddings.word_embeddings.weight: not a BERT checkpoint", st_path);
         goto fail;
     }
-    if (!axf_st_find(f, "classifier.weight")) {
-        axf_err_set(err, "%s: no classifier.weight: not a sequence-classification checkpoint", st_path);
+    char pooler[64];
+    snprintf(pooler, sizeof pooler, "%spooler.dense.weight", prefix);
+    int has_cls = axf_st_find(f, "classifier.weight") != NULL, has_pool = axf_st_find(f, pooler) != NULL;
+    if (need_head && !has_cls) {
+        axf_err_set(err, "%s: no classifier.weight: not a sequence-classification checkpoint (an encoder "
+                    "checkpoint can be fine-tuned: axf finetune --init)", st_path);
         goto fail;
     }
+    if (found)
+        *found = (has_cls ? AXF_LOAD_CLASSIFIER : 0) | (has_pool ? AXF_LOAD_POOLER : 0);
     int with_mlm = axf_st_find(f, "cls.predictions.bias") != NULL;
     /* Every shape is checked before the arena is allocated: the checkpoint bounds the model's
      * size, so a config.json claiming a huge model fails here instead of aborting on OOM. */
@@ -644,7 +665,8 @@ axf_model *axf_model_load(const char *dir, axf_err *err)
     l = model_tensors(shape_only, with_mlm);
     int bad = 0;
     for (int i = 0; i < l.n && !bad; i++)
-        bad = match_tensor(f, prefix, &l.d[i], st_path, err) == NULL;
+        if (!skip(shape_only, &l.d[i], has_cls, has_pool))
+            bad = match_tensor(f, prefix, &l.d[i], st_path, err) == NULL;
     free(l.d);
     l.d = NULL;
     free(shape_only);
@@ -658,6 +680,8 @@ axf_model *axf_model_load(const char *dir, axf_err *err)
     l = model_tensors(m, with_mlm);
     for (int i = 0; i < l.n; i++) {
         const tdesc *d = &l.d[i];
+        if (skip(m, d, has_cls, has_pool))
+            continue; /* left as axf_model_new made it: zeros */
         const axf_st_tensor *t = match_tensor(f, prefix, d, st_path, err);
         if (!t)
             goto fail;
@@ -687,6 +711,16 @@ fail:
     free(tok_path);
     free(st_path);
     return NULL;
+}
+
+axf_model *axf_model_load(const char *dir, axf_err *err)
+{
+    return load(dir, 1, NULL, err);
+}
+
+axf_model *axf_model_load_encoder(const char *dir, int *found, axf_err *err)
+{
+    return load(dir, 0, found, err);
 }
 
 /* A float as the shortest decimal that reads back as the same float (1e-12, not 9.99e-13). */
