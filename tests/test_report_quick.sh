@@ -24,7 +24,7 @@ labels = {x["label"] for x in r["runs"]}
 want = {"axformer (reference rule)", "axformer (loss rule)", "heads_gradient", "drop_layers",
         "hard attention only (stage A)"}
 assert want <= labels, ("policies missing", want - labels)
-assert {x["seed"] for x in r["runs"]} == {1, 2}, "two fine-tuning seeds"
+assert {x["seed"] for x in r["runs"]} == {42, 43}, "two fine-tuning seeds"
 for x in r["runs"]:
     assert 0 <= x["report"]["baseline"] <= 1 and 0 <= x["report"]["export"] <= 1, x
     assert x["speed"]["baseline_tok_s"] > 0 and x["speed"]["export_tok_s"] > 0, x
