@@ -234,6 +234,7 @@ int main(int argc, char **argv)
             axf_engine_free(e);
             if (!(e = axf_engine_new(m, pc.max_tok, &err)))
                 die(err.msg);
+            axf_engine_freeze_weights(e, 1);   /* packed on the first (warm-up) pass */
             engine_cap = pc.max_tok;
         }
         scratch_fit(&sc, c, pc.max_tok);

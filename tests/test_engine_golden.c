@@ -1,6 +1,7 @@
 /* Golden test: the models of tests/golden/fixture (written by gen_golden.py with PyTorch) loaded
  * with axf_model_load, the inputs tokenized by the project's tokenizer (ids must equal the
- * reference ids) and run by the engine, packed in one batch and in small batches; every logit
+ * reference ids) and run by the engine, packed in one batch and in small batches, then in one
+ * batch again with frozen (packed) weights; every logit
  * must be within 1e-4 * max(1, |logit|) of PyTorch's. Prints the max difference per model.
  *
  * usage: test_engine_golden FIXTURE_DIR */
@@ -178,8 +179,10 @@ static void check_model(const char *fixture, const char *name, const input *in, 
     CHECK_MSG(e != NULL, "%s", err.msg);
     float *got = calloc((size_t)n * C, sizeof *got);
     double worst = 0, worst_rel = 0;
-    int chunks[2] = {n, 5};
-    for (int r = 0; e && r < 2; r++) {
+    int chunks[3] = {n, 5, n};
+    for (int r = 0; e && r < 3; r++) {
+        if (r == 2)   /* the third pass on the engine's own GEMM over packed weights */
+            axf_engine_freeze_weights(e, 1);
         run(e, in, n, chunks[r], C, got);
         for (int i = 0; i < n * C; i++) {
             double d = fabs(got[i] - want[i]), rel = d / fmax(1.0, fabs(want[i]));

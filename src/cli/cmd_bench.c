@@ -14,7 +14,9 @@
  *                                                          (last layer in full: the engine runs it for the
  *                                                          [CLS] rows only, so engine_gflops is effective)
  *   load_avg                                               1-minute load average at the end (other work
- *                                                          on the machine distorts every figure) */
+ *                                                          on the machine distorts every figure)
+ *   weights                                                packed (axf_engine_freeze_weights, the default)
+ *                                                          or cblas (--cblas) */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,15 +29,16 @@
 
 static const char *usage =
     "usage: axf bench [--layers N] [--hidden N] [--heads N] [--ffn N] [--batch N] [--seq N]\n"
-    "                 [--threads N] [--reps N] [--topk K] [--vocab N] [--cpu-time]\n"
+    "                 [--threads N] [--reps N] [--topk K] [--vocab N] [--cpu-time] [--cblas]\n"
     "Times the engine on a random BERT of the given shape (default BERT-base: 12 layers, hidden 768,\n"
     "12 heads, FFN 3072) on batch x seq tokens (default 8 x 128), against the same GEMMs timed\n"
     "alone. --topk K runs every layer with hard top-k attention. Prints key=value lines: medians of\n"
     "--reps runs (default 10) after 2 warm-up runs. --cpu-time times with the process's CPU clock\n"
     "instead of the wall clock: steadier on a busy machine, but only meaningful with --threads 1\n"
-    "(with more threads it counts OpenBLAS's spin-waiting).\n";
+    "(with more threads it counts OpenBLAS's spin-waiting). The engine's weights are frozen and packed\n"
+    "for its own GEMM, as in eval and predict; --cblas keeps every product on cblas_sgemm.\n";
 
-static int cpu_clock;
+static int cpu_clock, use_cblas;
 
 static double now(void)
 {
@@ -113,6 +116,10 @@ int axf_cmd_bench(int argc, char **argv)
             cpu_clock = 1;
             continue;
         }
+        if (!strcmp(argv[i], "--cblas")) {
+            use_cblas = 1;
+            continue;
+        }
         for (size_t o = 0; o < sizeof opts / sizeof opts[0]; o++)
             if (!strcmp(argv[i], opts[o].name)) {
                 char msg[128];
@@ -146,6 +153,8 @@ int axf_cmd_bench(int argc, char **argv)
         axf_model_free(m);
         return axf_cli_fail(err.msg);
     }
+    if (!use_cblas)
+        axf_engine_freeze_weights(e, 1);
     int *ids = axf_xmalloc(sizeof(int) * T), *types = axf_xcalloc(T, sizeof(int));
     int *off = axf_xmalloc(sizeof(int) * (batch + 1));
     axf_rng r;
@@ -205,7 +214,8 @@ int axf_cmd_bench(int argc, char **argv)
         printf("gemm_floor_s=%.6f\ngemm_floor_tokens_per_s=%.1f\n", mg, T / mg);
         printf("non_gemm_s=%.6f\nnon_gemm_share=%.4f\nblas_floor_s=%.6f\nflops_per_forward=%.4g\n", me - mg,
                (me - mg) / me, mb, fl);
-        printf("load_avg=%.2f\nclock=%s\n", load, cpu_clock ? "cpu" : "wall");
+        printf("load_avg=%.2f\nclock=%s\nweights=%s\n", load, cpu_clock ? "cpu" : "wall",
+               use_cblas ? "cblas" : "packed");
     }
     free(te), free(tg), free(tb), free(x), free(q), free(k), free(v), free(ctx), free(y), free(inter), free(s);
     free(ids), free(types), free(off), free(logits);

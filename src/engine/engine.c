@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "engine_internal.h"
+#include "gemm.h"
 
 #define MAX_TOKENS_LIMIT (1 << 24)
 
@@ -87,6 +88,7 @@ void axf_engine_free(axf_engine *e)
     free(e->head_of);
     free(e->w1p);
     free(e->w2p);
+    axf__gemm_drop(e);
     free(e->cls);
     free(e->pooled);
     free(e);

@@ -68,6 +68,8 @@ struct axf_engine {
     axf_attn_observer obs;
     void *obs_ud;
     int gemm_only;     /* axf_engine_gemm_floor: issue the products, skip everything else */
+    int frozen;        /* axf_engine_freeze_weights: products may use packed copies (gemm.c) */
+    struct axf_gemm_w **packed; /* [n_layers * AXF_GEMM_WEIGHTS] packed weights, made on first use */
 };
 
 #define AXF_ENGINE_HEAD_CHUNK 64

@@ -3,7 +3,9 @@
  * into runs of consecutive indices; each run is one sgemm that addresses its rows / columns of
  * the weight matrices through the leading dimension, so removed parts cost nothing. Output
  * products accumulate over the runs (beta = 1) and the bias, residual and LayerNorm are one fused
- * pass afterwards. The element-wise passes are split by rows over the engine's threads.
+ * pass afterwards. The element-wise passes are split by rows over the engine's threads. When the
+ * caller froze the weights (axf_engine_freeze_weights) the products of a layer's six matrices run
+ * on the engine's GEMM over packed copies (gemm.c), which address the same runs by panel and k.
  *
  * [CLS]-only variant (axf_engine_layer_cls): the classification head reads only the first token of
  * each sequence, so in the last layer that runs, K and V are projected for every token but
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "engine_internal.h"
+#include "gemm.h"
 
 /* Neuron masks with many short runs (random or per-neuron pruning) are gathered into packed
  * weights instead, when the runs average fewer than this many neurons: thin sgemms are slow.
@@ -111,6 +114,18 @@ static void gemm_nt(int T, int N, int K, const float *x, int ldx, const float *w
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, N, K, 1.0f, x, ldx, w, ldw, beta, y, ldy);
 }
 
+/* The same with w the block [n0, n0 + N) x [k0, k0 + K) of matrix `which` of layer li: on the
+ * engine's packed copy when the weights are frozen (gemm.c), else as gemm_nt. */
+static void wgemm(axf_engine *e, int li, int which, int n0, int k0, int T, int N, int K, const float *x,
+                  int ldx, const float *w, int ldw, float beta, float *y, int ldy)
+{
+    const axf_gemm_w *pw = axf__gemm_pick(e, li, which, T, N, K);
+    if (pw)
+        axf__gemm_nt(e, pw, n0, k0, T, N, K, x, ldx, beta, y, ldy);
+    else
+        gemm_nt(T, N, K, x, ldx, w, ldw, beta, y, ldy);
+}
+
 /* Bias of the kept parts: a view when they form one run, else packed into dst. unit = HS for
  * heads, 1 for neurons. */
 static const float *packed_bias(const float *bias, const run *r, int nr, int unit, float *dst)
@@ -161,24 +176,25 @@ static int attention_block(axf_engine *e, int li, const axf_layer_plan *lp, cons
             e->head_of[r[i].pos + j] = r[i].start + j;
         size_t wofs = (size_t)r[i].start * HS * H;
         int N = r[i].len * HS;
+        int n0 = r[i].start * HS;
         if (!cls)
-            gemm_nt(T, N, H, h, H, L->wq + wofs, H, 0.0f, e->q + r[i].pos * HS, ld);
-        gemm_nt(T, N, H, h, H, L->wk + wofs, H, 0.0f, e->k + r[i].pos * HS, ld);
-        gemm_nt(T, N, H, h, H, L->wv + wofs, H, 0.0f, e->v + r[i].pos * HS, ld);
+            wgemm(e, li, AXF_GEMM_WQ, n0, 0, T, N, H, h, H, L->wq + wofs, H, 0.0f, e->q + r[i].pos * HS, ld);
+        wgemm(e, li, AXF_GEMM_WK, n0, 0, T, N, H, h, H, L->wk + wofs, H, 0.0f, e->k + r[i].pos * HS, ld);
+        wgemm(e, li, AXF_GEMM_WV, n0, 0, T, N, H, h, H, L->wv + wofs, H, 0.0f, e->v + r[i].pos * HS, ld);
     }
     if (cls) {
         cls_rows(e, b, h, 1);
         for (int i = 0; i < nr; i++)
-            gemm_nt(R, r[i].len * HS, H, h, H, L->wq + (size_t)r[i].start * HS * H, H, 0.0f,
-                    e->q + r[i].pos * HS, ld);
+            wgemm(e, li, AXF_GEMM_WQ, r[i].start * HS, 0, R, r[i].len * HS, H, h, H,
+                  L->wq + (size_t)r[i].start * HS * H, H, 0.0f, e->q + r[i].pos * HS, ld);
     }
     const float *bq = packed_bias(L->bq, r, nr, HS, e->bias);
     const float *bk = packed_bias(L->bk, r, nr, HS, e->bias + e->hq_max);
     const float *bv = packed_bias(L->bv, r, nr, HS, e->bias + 2 * e->hq_max);
     axf__attention(e, li, lp, b, nk, bq, bk, bv, cls);
     for (int i = 0; i < nr; i++)
-        gemm_nt(R, H, r[i].len * HS, e->ctx + r[i].pos * HS, ld, L->wo + (size_t)r[i].start * HS,
-                nh * HS, i ? 1.0f : 0.0f, e->y, H);
+        wgemm(e, li, AXF_GEMM_WO, 0, r[i].start * HS, R, H, r[i].len * HS, e->ctx + r[i].pos * HS, ld,
+              L->wo + (size_t)r[i].start * HS, nh * HS, i ? 1.0f : 0.0f, e->y, H);
     axf__add_ln_par(e, h, e->y, h, L->bo, L->ln1_g, L->ln1_b, R, H, cfg->ln_eps);
     return R;
 }
@@ -214,10 +230,12 @@ static void ffn_block(axf_engine *e, int li, const axf_layer_plan *lp, int T, fl
         gemm_nt(T, H, nf, e->inter, nf, e->w2p, nf, 0.0f, e->y, H);
     } else {
         for (int i = 0; i < nr; i++)
-            gemm_nt(T, r[i].len, H, h, H, L->w1 + (size_t)r[i].start * H, H, 0.0f, e->inter + r[i].pos, nf);
+            wgemm(e, li, AXF_GEMM_W1, r[i].start, 0, T, r[i].len, H, h, H, L->w1 + (size_t)r[i].start * H, H,
+                  0.0f, e->inter + r[i].pos, nf);
         bias_act_par(e, e->inter, b1, T, nf, cfg->act);
         for (int i = 0; i < nr; i++)
-            gemm_nt(T, H, r[i].len, e->inter + r[i].pos, nf, L->w2 + r[i].start, F, i ? 1.0f : 0.0f, e->y, H);
+            wgemm(e, li, AXF_GEMM_W2, 0, r[i].start, T, H, r[i].len, e->inter + r[i].pos, nf, L->w2 + r[i].start,
+                  F, i ? 1.0f : 0.0f, e->y, H);
     }
     axf__add_ln_par(e, h, e->y, h, L->b2, L->ln2_g, L->ln2_b, T, H, cfg->ln_eps);
 }

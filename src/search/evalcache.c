@@ -93,6 +93,7 @@ axf_evalcache *axf_evalcache_new(const axf_model *m, const axf_encoded *d, int b
         axf_evalcache_free(c);
         return NULL;
     }
+    axf_engine_freeze_weights(c->eng, 1);   /* the contract already keeps m's weights fixed */
     c->max_tok = max_tok;
     c->h = axf_xmalloc(sizeof(float) * (size_t)max_tok * (size_t)c->H);
     c->logit_buf = axf_xmalloc(sizeof(float) * (size_t)d->n * (size_t)c->C);

@@ -848,6 +848,7 @@ static double time_tokens(const axf_model *m, const axf_plan *p, axf_evalcache *
     axf_engine *e = axf_engine_new(m, maxt, err);
     if (!e)
         return -1;
+    axf_engine_freeze_weights(e, 1);   /* as evaluation; the first rep pays the packing */
     float *lg = axf_xmalloc(sizeof(float) * (size_t)maxs * (size_t)m->cfg.num_labels);
     double best = 0;
     for (int rep = 0; rep < 3; rep++) {

@@ -1,0 +1,53 @@
+/* The engine's own single-precision product y = x · Wᵀ (+ beta·y) for weights packed once
+ * (gemm.c). OpenBLAS re-packs W on every call, which costs about 30% of a BERT-base layer at
+ * 128 tokens; packing it when the weights are frozen and reusing the panels removes that.
+ * Packed layout (in memory only, never written to disk): W[N, K] becomes ceil(N / AXF_GEMM_NR)
+ * panels, panel p holding rows [p·NR, p·NR + NR) of W transposed, i.e. float[K][NR], k-major,
+ * rows past N zero; each panel starts on a 64-byte boundary. Because a panel spans the whole K,
+ * any column range [k0, k1) of W is a contiguous slice of every panel, and any row range
+ * [n0, n1) is a range of panels (with partial panels at its ends), so the sub-blocks the engine
+ * multiplies under a plan (runs of kept heads / neurons) need no packing of their own.
+ * The micro-kernel needs AVX-512F; without it axf__gemm_pack returns NULL and callers keep
+ * cblas_sgemm. Results differ from cblas_sgemm by rounding only (another summation order) and
+ * do not depend on the thread count. */
+#ifndef AXF_ENGINE_GEMM_H
+#define AXF_ENGINE_GEMM_H
+
+#include <stddef.h>
+
+#include "engine_internal.h"
+
+#define AXF_GEMM_NR 32
+
+typedef struct axf_gemm_w {
+    float *p;   /* panels, see above */
+    int N, K;   /* shape of the packed W */
+} axf_gemm_w;
+
+/* 1 when this CPU runs the micro-kernel (AVX-512F). */
+int axf__gemm_available(void);
+/* Packs w[N, K] (row stride ldw); NULL when the CPU lacks AVX-512F. */
+axf_gemm_w *axf__gemm_pack(const float *w, int N, int K, int ldw);
+void axf__gemm_w_free(axf_gemm_w *pw);
+/* Bytes held by a packing of an N x K matrix. */
+size_t axf__gemm_bytes(int N, int K);
+/* y[T, N] (ldy) = x[T, K] (ldx) · W[n0 .. n0+N, k0 .. k0+K]ᵀ + beta · y, W the packed matrix.
+ * beta == 0 never reads y. Splits the work over the engine's threads when e is not NULL (e NULL:
+ * the caller's thread only). */
+void axf__gemm_nt(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T, int N, int K,
+                  const float *x, int ldx, float beta, float *y, int ldy);
+
+/* ---- the engine's packed weights (axf_engine_freeze_weights) ---- */
+
+/* Which matrix of a layer: slot li * AXF_GEMM_WEIGHTS + which of e->packed. */
+enum { AXF_GEMM_WQ, AXF_GEMM_WK, AXF_GEMM_WV, AXF_GEMM_WO, AXF_GEMM_W1, AXF_GEMM_W2, AXF_GEMM_WEIGHTS };
+
+/* The packed copy of matrix `which` of layer li to use for a [T, N, K] product, packing the whole
+ * matrix on first use; NULL means "use cblas_sgemm": weights not frozen, no AVX-512F, an empty
+ * matrix, or a shape where OpenBLAS is as fast (T <= 2 rows on a matrix block of at most 2^18
+ * floats, which sits in L2 and makes the product a matrix-vector one). */
+const axf_gemm_w *axf__gemm_pick(axf_engine *e, int li, int which, int T, int N, int K);
+/* Frees every packed copy (engine free, freeze / unfreeze). */
+void axf__gemm_drop(axf_engine *e);
+
+#endif
