@@ -38,6 +38,8 @@
 #                      configuration's first seed, default), all, none
 #   --force PATTERN    rerun the steps whose output path contains PATTERN (repeatable)
 #   --dry-run          list the steps that would run
+#   --report-only      compute nothing: tables and plots from the steps already up to date (a
+#                      run still in progress, or a partial one, reported as far as it got)
 #   --main TASK/SIZE   the configuration that gets --seeds seeds (default sst2/big)
 #   --models-only      build (or check) the fine-tuned models and stop
 #   --reuse-models DIR reuse finished recipe outputs DIR/<task>-<size> (the recipes' default OUT,
@@ -59,7 +61,7 @@ PY=/usr/bin/python3
 MEASURE=("$PY" "$ROOT/scripts/experiment/measure.py")
 recipe_of() { echo "${RECIPE_DIR:-$ROOT/scripts}/recipe_$1.sh"; }
 
-QUICK=0 CLEAN=0 MODELS_ONLY=0 MAIN="" REUSE="" SKIP_MISSING=0 OUT="" AXF="" DATA="" TASKS="" SIZES="" SEEDS="" RULES="" NOCACHE=main FORCE="" DRY_RUN=0
+QUICK=0 CLEAN=0 MODELS_ONLY=0 MAIN="" REUSE="" SKIP_MISSING=0 OUT="" AXF="" DATA="" TASKS="" SIZES="" SEEDS="" RULES="" NOCACHE=main FORCE="" DRY_RUN=0 REPORT_ONLY=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) QUICK=1 ;;
@@ -73,6 +75,7 @@ while [ $# -gt 0 ]; do
     --nocache) NOCACHE=$2; shift ;;
     --force) FORCE="$FORCE $2"; shift ;;
     --dry-run) DRY_RUN=1 ;;
+    --report-only) REPORT_ONLY=1 ;;
     --skip-if-missing) SKIP_MISSING=1 ;;
     --clean) CLEAN=1 ;;
     --models-only) MODELS_ONLY=1 ;;
@@ -305,6 +308,7 @@ one_run() {
     local cfgdir=$1 name=$2 task=$3 size=$4 seed=$5 mdir=$6 nocache=$7 pseed=$8
     shift 8
     local run=$cfgdir/$name script
+    STEP_MISSING=0
     script=$(policy_script "$name")
     [ -f "$script" ] || { log "skipped $name on $(basename "$cfgdir"): $script does not exist"; return 0; }
     step "$run/session.json" "$mdir/model" "$mdir/search.tsv" "$script" \
@@ -317,6 +321,7 @@ one_run() {
             -- run_eval "$run/eval-$split.json" "$run/session.json" "$mdir/model" "$run/export" "$path" \
             "$EVAL_REPEATS" --threads 1 --repeat "$EVAL_PASSES"
     done < <(report_splits "$task" "$mdir")
+    [ $STEP_MISSING = 1 ] && return 0
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$run/session.json" "$(policy_label "$name")" "$task" "$size" "$seed" "$run" \
         >>"$MANIFEST"
 }
@@ -344,7 +349,9 @@ for task in $TASKS; do
                     recipe_inputs+=("${first[0]}/pretrain")
                 fi
             fi
+            STEP_MISSING=0
             step "$mdir" "${recipe_inputs[@]}" -- build_model "$task" "$size" "$seed" "$mdir" "$THREADS" "${first[@]}"
+            [ $STEP_MISSING = 1 ] && continue
             [ $MODELS_ONLY = 1 ] && continue
             [ $DRY_RUN = 1 ] && [ ! -d "$mdir" ] && continue
             cfgdir=$OUT/runs/$cfg

@@ -39,5 +39,20 @@ PY
 # rerun: nothing to recompute
 bash "$repo/scripts/experiment.sh" --quick --axf "$axf" --data "$data" --out "$out" 2>"$out.rerun.log" || fail=1
 grep -q "done: 0 steps run" "$out.rerun.log" || { echo "FAIL: rerun recomputed: $(grep 'run:' "$out.rerun.log" | head)" >&2; fail=1; }
+# --report-only: computes nothing and leaves out what is not up to date
+ev=$out/runs/demo-tiny-s43/drop_layers/eval-heldout.json
+mv "$ev" "$ev.aside"
+bash "$repo/scripts/experiment.sh" --quick --axf "$axf" --data "$data" --out "$out" --report-only 2>"$out.report.log" || fail=1
+grep -q "done: 0 steps run" "$out.report.log" || { echo "FAIL: --report-only ran steps" >&2; fail=1; }
+grep -q "not computed (left out of the report): runs/demo-tiny-s43/drop_layers/eval-heldout.json" "$out.report.log" ||
+    { echo "FAIL: --report-only did not name the missing step" >&2; fail=1; }
+[ ! -e "$ev" ] || { echo "FAIL: --report-only computed $ev" >&2; fail=1; }
+$py - "$out" <<'PY' || fail=1
+import json, os, sys
+r = json.load(open(os.path.join(sys.argv[1], "results-heldout.json")))
+runs = {(x["label"], x["seed"]) for x in r["runs"]}
+assert ("drop_layers", 43) not in runs and ("drop_layers", 42) in runs, sorted(runs)
+PY
+mv "$ev.aside" "$ev"
 [ $fail = 0 ] && echo "experiment --quick: ok ($(grep -o 'done: .*' "$out.log"))" >&2
 exit $fail

@@ -30,6 +30,7 @@ content_hash() {
 # Runs COMMAND unless OUTPUT exists with a matching stamp. COMMAND must create OUTPUT (a file or
 # a folder); on failure OUTPUT is removed so that a half-written result is never reused.
 # FORCE (space-separated substrings) forces steps whose OUTPUT path contains one of them.
+# REPORT_ONLY=1: a step that is not up to date is not run; it sets STEP_MISSING=1 instead.
 step() {
     local out=$1 inputs=() key f
     shift
@@ -51,6 +52,11 @@ step() {
     fi
     if [ "${DRY_RUN:-0}" = 1 ]; then
         log "would run: ${out#"$OUT"/}: $*"
+        return 0
+    fi
+    if [ "${REPORT_ONLY:-0}" = 1 ]; then
+        log "not computed (left out of the report): ${out#"$OUT"/}"
+        STEP_MISSING=1
         return 0
     fi
     log "run: ${out#"$OUT"/}"
