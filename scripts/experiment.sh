@@ -343,7 +343,7 @@ for task in $TASKS; do
             recipe_inputs=() first=()
             if [ "$task" != demo ]; then
                 [ -f "$(recipe_of "$task")" ] || die "no recipe for $task: $(recipe_of "$task")"
-                recipe_inputs=("$(recipe_of "$task")" "$ROOT/scripts/train" "$DATA")
+                recipe_inputs=("$(recipe_of "$task")" "$ROOT/scripts/train/common.sh" "$DATA") # what the recipe runs, not its docs
                 if [ "$seed" != 42 ]; then
                     first=("$OUT/models/$task-$size-s42")
                     recipe_inputs+=("${first[0]}/pretrain")
