@@ -138,10 +138,11 @@ static inline __attribute__((always_inline)) TGT void kern(const int mr, int kc,
 }
 
 /* The same for mr <= 3, where 2·mr accumulators are too few to hide the FMA latency: four
- * partial sums over k (k, k+1, k+2, k+3 mod 4), added at the end. */
+ * partial sums over k (k, k+1, k+2, k+3 mod 4), added at the end. No prefetch of the next panel:
+ * with so few FMAs per load the load ports are the limit (it made T = 1 up to 40% slower). */
 static inline __attribute__((always_inline)) TGT void kern_small(const int mr, int kc, const float *x, size_t ldx,
-                                                                const float *b, const float *pn, float *y,
-                                                                size_t ldy, int mode, float beta)
+                                                                const float *b, float *y, size_t ldy, int mode,
+                                                                float beta)
 {
     __m512 c0[4][3], c1[4][3];
     for (int u = 0; u < 4; u++)
@@ -157,9 +158,6 @@ static inline __attribute__((always_inline)) TGT void kern_small(const int mr, i
         _mm_prefetch((const char *)(b + PF_AHEAD * NR + 80), _MM_HINT_T0);
         _mm_prefetch((const char *)(b + PF_AHEAD * NR + 96), _MM_HINT_T0);
         _mm_prefetch((const char *)(b + PF_AHEAD * NR + 112), _MM_HINT_T0);
-        for (int u = 0; u < 8; u++)
-            _mm_prefetch((const char *)(pn + 16 * u), _MM_HINT_T1);
-        pn += 4 * NR;
         for (int u = 0; u < 4; u++) {
             __m512 b0 = _mm512_load_ps(b + u * NR), b1 = _mm512_load_ps(b + u * NR + 16);
             for (int i = 0; i < mr; i++) {
@@ -198,7 +196,7 @@ static inline __attribute__((always_inline)) TGT void kern_small(const int mr, i
 }
 
 #define KERN_SMALL(m) \
-    case m: kern_small(m, kc, x, ldx, b, pn, y, ldy, mode, beta); break;
+    case m: kern_small(m, kc, x, ldx, b, y, ldy, mode, beta); break;
 #define KERN_CASE(m) \
     case m: kern(m, kc, x, ldx, b, pn, y, ldy, mode, beta); break;
 
@@ -317,7 +315,8 @@ void axf_engine_freeze_weights(axf_engine *e, int frozen)
 
 const axf_gemm_w *axf__gemm_pick(axf_engine *e, int li, int which, int T, int N, int K)
 {
-    if (!e->frozen || !axf__gemm_available() || (T <= 2 && (size_t)N * K <= ((size_t)1 << 18)))
+    if (!e->frozen || !axf__gemm_available() || (T <= 2 && (size_t)N * K <= ((size_t)1 << 18)) ||
+        (T >= 512 && (size_t)N * K > ((size_t)1 << 20)))
         return NULL;
     const axf_config *c = &e->m->cfg;
     if (!e->packed)

@@ -44,8 +44,10 @@ enum { AXF_GEMM_WQ, AXF_GEMM_WK, AXF_GEMM_WV, AXF_GEMM_WO, AXF_GEMM_W1, AXF_GEMM
 
 /* The packed copy of matrix `which` of layer li to use for a [T, N, K] product, packing the whole
  * matrix on first use; NULL means "use cblas_sgemm": weights not frozen, no AVX-512F, an empty
- * matrix, or a shape where OpenBLAS is as fast (T <= 2 rows on a matrix block of at most 2^18
- * floats, which sits in L2 and makes the product a matrix-vector one). */
+ * matrix, or a shape where OpenBLAS was as fast or faster in tests/bench_gemm.c (one thread):
+ * T <= 2 rows on a block of at most 2^18 floats (in L2: a matrix-vector product), and T >= 512
+ * rows on a block of more than 2^20 floats (BERT-base's FFN at 1024 tokens: 0.90-1.0x, where W
+ * streams from memory for every block of rows; 768 x 768 stays ours at 1.0-1.2x). */
 const axf_gemm_w *axf__gemm_pick(axf_engine *e, int li, int which, int T, int N, int K);
 /* Frees every packed copy (engine free, freeze / unfreeze). */
 void axf__gemm_drop(axf_engine *e);
