@@ -31,6 +31,10 @@ int axf_cli_usage(const char *cmd, const char *msg);
 int axf_cli_wants_help(int argc, char **argv);
 /* Parses a positive int option value; returns 0 on success. */
 int axf_cli_int(const char *s, int lo, int hi, int *out);
+/* Process CPU time in seconds (all threads): the timing other jobs on the machine do not change. */
+double axf_cli_cpu_now(void);
+/* Median of v[0..n) (n >= 1); sorts v. */
+double axf_cli_median(double *v, int n);
 /* Progress line on stderr: a bar on a terminal, plain lines otherwise (throttled). */
 typedef struct axf_cli_progress {
     const char *label;

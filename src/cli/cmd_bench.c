@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "axf/engine.h"
 #include "axf/plan.h"
@@ -42,23 +41,7 @@ static int cpu_clock, use_cblas;
 
 static double now(void)
 {
-    if (!cpu_clock)
-        return axf_now();
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    return cpu_clock ? axf_cli_cpu_now() : axf_now();
 }
 
 static void gemm_nt(int M, int N, int K, const float *a, int lda, const float *b, int ldb, float *c, int ldc)
@@ -199,7 +182,7 @@ int axf_cmd_bench(int argc, char **argv)
         }
     }
     if (!rc) {
-        double me = median(te, reps), mg = median(tg, reps), mb = median(tb, reps);
+        double me = axf_cli_median(te, reps), mg = axf_cli_median(tg, reps), mb = axf_cli_median(tb, reps);
         double load = 0;
         FILE *lf = fopen("/proc/loadavg", "r");
         if (lf) {

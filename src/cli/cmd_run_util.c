@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "axf/compact.h"
 #include "axf/engine.h"
@@ -54,25 +53,6 @@ int ru_parse(const char *cmd, int argc, char **argv, ru_opts *o)
 static int fail(axf_err *err)
 {
     return axf_cli_fail(err->msg);
-}
-
-static double cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 int ru_run_all(const ru_opts *o, ru_run *r)
@@ -130,7 +110,7 @@ int ru_run_all(const ru_opts *o, ru_run *r)
     for (int p = 0; p < passes; p++) {
         float *out = p == 0 ? r->logits : scratch;
         t0 = axf_now();
-        double c0 = cpu_now();
+        double c0 = axf_cli_cpu_now();
         for (int s = 0; s < e->n; s += batch) {
             int nb = e->n - s < batch ? e->n - s : batch;
             axf_batch b = axf_encoded_batch(e, s, nb);
@@ -142,10 +122,10 @@ int ru_run_all(const ru_opts *o, ru_run *r)
             }
         }
         wall[p] = axf_now() - t0;
-        cpu[p] = cpu_now() - c0;
+        cpu[p] = axf_cli_cpu_now() - c0;
     }
-    r->engine_s = median(wall, passes);
-    r->engine_cpu_s = median(cpu, passes);
+    r->engine_s = axf_cli_median(wall, passes);
+    r->engine_cpu_s = axf_cli_median(cpu, passes);
     free(scratch), free(wall), free(cpu);
     r->tokens = e->off[e->n] - e->off[0];
     axf_engine_free(eng);
