@@ -41,6 +41,13 @@
 #   --report-only      compute nothing: tables and plots from the steps already up to date (a
 #                      run still in progress, or a partial one, reported as far as it got)
 #   --main TASK/SIZE   the configuration that gets --seeds seeds (default sst2/big)
+#   --later-seed-peers "P.."  peer policies (heads_gradient drop_layers hard_attention
+#                      hard_attention_sweep) also run on the seeds after the first (default: all;
+#                      "" = none): the axformer variants and their random controls always run on
+#                      every seed, the peers' spread over seeds may be left out to save compute
+#   --only-seeds "S.." compute only these fine-tuning seeds (e.g. "43") and skip the report: lets
+#                      several invocations share one results folder on a multi-core machine;
+#                      afterwards one --report-only run writes the tables and plots
 #   --models-only      build (or check) the fine-tuned models and stop
 #   --reuse-models DIR reuse finished recipe outputs DIR/<task>-<size> (the recipes' default OUT,
 #                      e.g. models/) for the first seed: the recipes are deterministic for a given
@@ -61,7 +68,7 @@ PY=/usr/bin/python3
 MEASURE=("$PY" "$ROOT/scripts/experiment/measure.py")
 recipe_of() { echo "${RECIPE_DIR:-$ROOT/scripts}/recipe_$1.sh"; }
 
-QUICK=0 CLEAN=0 MODELS_ONLY=0 MAIN="" REUSE="" SKIP_MISSING=0 OUT="" AXF="" DATA="" TASKS="" SIZES="" SEEDS="" RULES="" NOCACHE=main FORCE="" DRY_RUN=0 REPORT_ONLY=0
+QUICK=0 CLEAN=0 MODELS_ONLY=0 MAIN="" REUSE="" SKIP_MISSING=0 OUT="" AXF="" DATA="" TASKS="" SIZES="" SEEDS="" RULES="" NOCACHE=main FORCE="" DRY_RUN=0 REPORT_ONLY=0 ONLY_SEEDS="" LATER_PEERS="heads_gradient drop_layers hard_attention hard_attention_sweep"
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) QUICK=1 ;;
@@ -81,6 +88,8 @@ while [ $# -gt 0 ]; do
     --models-only) MODELS_ONLY=1 ;;
     --reuse-models) REUSE=$2; shift ;;
     --main) MAIN=$2; shift ;;
+    --only-seeds) ONLY_SEEDS=$2; shift ;;
+    --later-seed-peers) LATER_PEERS=$2; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "experiment.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
@@ -328,6 +337,7 @@ one_run() {
 
 mkdir -p "$OUT/logs" "$OUT/models" "$OUT/runs" "$OUT/report"
 MANIFEST=$OUT/runs/manifest.tsv
+[ -n "$ONLY_SEEDS" ] && MANIFEST=$OUT/runs/manifest-seeds-${ONLY_SEEDS// /-}.tsv # the shared one is the report's
 : >"$MANIFEST"
 log "experiment: tasks [$TASKS] sizes [$SIZES] rules [$RULES], main config $MAIN_CFG x $SEEDS seeds -> $OUT"
 
@@ -338,6 +348,7 @@ for task in $TASKS; do
         nseeds=1
         [ $main = 1 ] && nseeds=$SEEDS
         for seed in $(seq 42 $((41 + nseeds))); do
+            if [ -n "$ONLY_SEEDS" ] && ! grep -qw -- "$seed" <<<"$ONLY_SEEDS"; then continue; fi
             cfg=$task-$size-s$seed
             mdir=$OUT/models/$cfg
             recipe_inputs=() first=()
@@ -362,10 +373,11 @@ for task in $TASKS; do
             for rule in $RULES; do
                 one_run "$cfgdir" "axformer-$rule" "$task" "$size" "$seed" "$mdir" $nc_axf 1 --set "rule=$rule"
             done
-            one_run "$cfgdir" heads_gradient "$task" "$size" "$seed" "$mdir" $nc_other 1
-            one_run "$cfgdir" drop_layers "$task" "$size" "$seed" "$mdir" $nc_other 1
-            one_run "$cfgdir" hard_attention "$task" "$size" "$seed" "$mdir" $nc_other 1 --set stages=A
-            [ -f "$POLICY_DIR/hard_attention_sweep.lua" ] &&
+            peer() { [ "$seed" = 42 ] || grep -qw -- "$1" <<<"$LATER_PEERS"; }
+            peer heads_gradient && one_run "$cfgdir" heads_gradient "$task" "$size" "$seed" "$mdir" $nc_other 1
+            peer drop_layers && one_run "$cfgdir" drop_layers "$task" "$size" "$seed" "$mdir" $nc_other 1
+            peer hard_attention && one_run "$cfgdir" hard_attention "$task" "$size" "$seed" "$mdir" $nc_other 1 --set stages=A
+            [ -f "$POLICY_DIR/hard_attention_sweep.lua" ] && peer hard_attention_sweep &&
                 one_run "$cfgdir" hard_attention_sweep "$task" "$size" "$seed" "$mdir" $nc_other 1
             # The control: random pruning to the size each axformer variant reached (several
             # random seeds on the main configuration, the spread of the control matters).
@@ -392,6 +404,7 @@ for task in $TASKS; do
 done
 [ $DRY_RUN = 1 ] && { log "dry run: $STEPS_SKIPPED steps up to date"; exit 0; }
 [ $MODELS_ONLY = 1 ] && { log "models: $STEPS_RUN built, $STEPS_SKIPPED up to date"; exit 0; }
+[ -n "$ONLY_SEEDS" ] && { log "seeds [$ONLY_SEEDS]: $STEPS_RUN steps run, $STEPS_SKIPPED up to date; no report (--report-only writes it)"; exit 0; }
 
 # ---- results and reports ----
 splits=$(for task in $TASKS; do report_splits "$task" "$OUT/models/x" | cut -d' ' -f1; done | sort -u)

@@ -30,6 +30,8 @@ for x in r["runs"]:
     assert x["speed"]["baseline_tok_s"] > 0 and x["speed"]["export_tok_s"] > 0, x
     assert x["file_bytes"]["export"] <= x["file_bytes"]["baseline"], x
     assert x["search"]["layer_evals"] >= 0, x
+    # the search's time is its process CPU time (one thread): other jobs do not inflate it
+    assert x["search"]["seconds_basis"] == "cpu" and x["search"]["seconds"] >= 0, x
 root = ET.parse(os.path.join(out, "report", "demo-tiny-heldout.svg")).getroot()
 pts = [g for g in root.iter("{http://www.w3.org/2000/svg}g") if g.get("class") == "pt" and g.get("data-kind") == "size"]
 assert len(pts) == len(r["runs"]), (len(pts), len(r["runs"]))
@@ -39,6 +41,21 @@ PY
 # rerun: nothing to recompute
 bash "$repo/scripts/experiment.sh" --quick --axf "$axf" --data "$data" --out "$out" 2>"$out.rerun.log" || fail=1
 grep -q "done: 0 steps run" "$out.rerun.log" || { echo "FAIL: rerun recomputed: $(grep 'run:' "$out.rerun.log" | head)" >&2; fail=1; }
+# one seed alone (parallel invocations share a results folder): nothing to recompute, no report
+bash "$repo/scripts/experiment.sh" --quick --axf "$axf" --data "$data" --out "$out" --only-seeds 43 2>"$out.seed.log" || fail=1
+grep -q "seeds \[43\]: 0 steps run, [1-9][0-9]* up to date; no report" "$out.seed.log" ||
+    { echo "FAIL: --only-seeds 43: $(tail -1 "$out.seed.log")" >&2; fail=1; }
+grep -q "sst2\|demo-tiny-s42" "$out/runs/manifest-seeds-43.tsv" && { echo "FAIL: --only-seeds 43 touched seed 42" >&2; fail=1; }
+# peers on the first seed only: the later seeds' peer runs are left out of the report
+bash "$repo/scripts/experiment.sh" --quick --axf "$axf" --data "$data" --out "$out" --report-only --later-seed-peers "" \
+    2>"$out.peers.log" || fail=1
+$py - "$out" <<'PY' || fail=1
+import json, os, sys
+r = json.load(open(os.path.join(sys.argv[1], "results-heldout.json")))
+runs = {(x["label"], x["seed"]) for x in r["runs"]}
+assert ("heads_gradient", 42) in runs and ("heads_gradient", 43) not in runs, sorted(runs)
+assert ("axformer (loss rule)", 43) in runs, sorted(runs)
+PY
 # --report-only: computes nothing and leaves out what is not up to date
 ev=$out/runs/demo-tiny-s43/drop_layers/eval-heldout.json
 mv "$ev" "$ev.aside"

@@ -154,6 +154,9 @@ def parse_search(path):
         m = re.match(r"\s*time\s+([0-9.]+) s search", low)
         if m:
             out["search_seconds"] = float(m.group(1))
+            m = re.search(r"([0-9.]+) cpu s search", low)
+            if m:
+                out["search_cpu_seconds"] = float(m.group(1))
     if "layer_evals" not in out:
         for line in text.splitlines():
             low = line.lower().replace("_", " ").replace("-", " ")
@@ -175,10 +178,15 @@ def read_seconds(path):
 
 def cmd_search_json(a):
     c = parse_search(a.log)
+    # "seconds": the policy's own time (without opening the model and evaluating the baseline):
+    # its process CPU time when axf search reports it — with one thread (THREADS=1) that is the
+    # time the search takes alone, which other jobs on a shared machine do not inflate — else its
+    # wall time, else the wall time of the whole command.
+    def own(c, seconds_file):
+        return c.get("search_cpu_seconds", c.get("search_seconds", read_seconds(seconds_file)))
     res = {
-        # the policy's own time when axf search reports it (without opening the model and
-        # evaluating the baseline), else the wall time of the whole command
-        "seconds": c.get("search_seconds", read_seconds(a.seconds_file)),
+        "seconds": own(c, a.seconds_file),
+        "seconds_basis": "cpu" if "search_cpu_seconds" in c else "wall",
         "wall_seconds": read_seconds(a.seconds_file),
         "evals": c.get("evals"),
         "evals_reused": c.get("evals_reused"),
@@ -189,7 +197,7 @@ def cmd_search_json(a):
     }
     if a.nocache_log:
         n = parse_search(a.nocache_log)
-        res["seconds_nocache"] = n.get("search_seconds", read_seconds(a.nocache_seconds_file))
+        res["seconds_nocache"] = own(n, a.nocache_seconds_file)
         res["layer_evals_nocache"] = n.get("layer_evals")
     elif c.get("layer_evals") is not None and c.get("layer_evals_saved") is not None:
         # Without a cache every evaluation runs every remaining layer: by the counters' definition
@@ -267,7 +275,7 @@ def cmd_search_table(a):
             per = sec / (ev * n) if ev and sec else None
             rows.append("| %s/%s | %s | %s | %s | %d | %s | %s | %s | %s |" % (
                 task, size, arch, label, seed, n, ev if ev is not None else "–",
-                "%.1f s" % sec if sec is not None else "–",
+                ("%.1f CPU-s" if sj.get("seconds_basis") == "cpu" else "%.1f s") % sec if sec is not None else "–",
                 "%.2f s" % (per * 10102) if per else "–",
                 "%.1f×" % (ref / per) if per else "–"))
     print("| config | model | policy | seed | search examples | evaluations run | search time | "

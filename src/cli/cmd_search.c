@@ -296,7 +296,7 @@ int axf_cmd_search(int argc, char **argv)
            axf_luahost_policy_name(h), axf_luahost_params_json(h));
     fflush(stdout);
 
-    double t0 = axf_now();
+    double t0 = axf_now(), cpu0 = axf_cli_cpu_now();
     ui.phase = NULL;
     int st;
     for (;;) {
@@ -311,7 +311,7 @@ int axf_cmd_search(int argc, char **argv)
             axf_luahost_cancel(h);
         }
     }
-    double t_search = axf_now() - t0;
+    double t_search = axf_now() - t0, cpu_search = axf_cli_cpu_now() - cpu0;
     g_host = NULL;
     clear_bar(&ui);
 
@@ -351,8 +351,10 @@ int axf_cmd_search(int argc, char **argv)
     axf_counters c;
     axf_session_counters(s, &c);
     double run = (double)c.layer_evals, saved_l = (double)c.layer_evals_saved;
-    printf("time      %.1f s search (+%.1f s open and baseline), %.1f s evaluating\n", t_search,
-           t_open, c.eval_seconds);
+    /* Process CPU time as well as wall time: on a machine shared with other jobs the wall time
+     * of a one-thread search grows with the load, its CPU time does not. */
+    printf("time      %.1f s search (+%.1f s open and baseline), %.1f s evaluating; %.1f CPU-s "
+           "search\n", t_search, t_open, c.eval_seconds, cpu_search);
     printf("evals     %lld evaluations (%lld answered from stored results); %lld layer-evaluations "
            "run, %lld saved by the cache (%.0f%% of %lld)\n",
            c.evals, c.evals_reused, c.layer_evals, c.layer_evals_saved,
