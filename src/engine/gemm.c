@@ -316,7 +316,7 @@ void axf_engine_freeze_weights(axf_engine *e, int frozen)
 const axf_gemm_w *axf__gemm_pick(axf_engine *e, int li, int which, int T, int N, int K)
 {
     if (!e->frozen || !axf__gemm_available() || (T <= 2 && (size_t)N * K <= ((size_t)1 << 18)) ||
-        (T >= 512 && (size_t)N * K > ((size_t)1 << 20)))
+        (T >= 512 && (size_t)N * K > ((size_t)1 << 20) && axf__threads(e) == 1))
         return NULL;
     const axf_config *c = &e->m->cfg;
     if (!e->packed)

@@ -46,8 +46,13 @@ enum { AXF_GEMM_WQ, AXF_GEMM_WK, AXF_GEMM_WV, AXF_GEMM_WO, AXF_GEMM_W1, AXF_GEMM
  * matrix on first use; NULL means "use cblas_sgemm": weights not frozen, no AVX-512F, an empty
  * matrix, or a shape where OpenBLAS was as fast or faster in tests/bench_gemm.c (one thread):
  * T <= 2 rows on a block of at most 2^18 floats (in L2: a matrix-vector product), and T >= 512
- * rows on a block of more than 2^20 floats (BERT-base's FFN at 1024 tokens: 0.90-1.0x, where W
- * streams from memory for every block of rows; 768 x 768 stays ours at 1.0-1.2x). */
+ * rows on a block of more than 2^20 floats at one thread (BERT-base's FFN at 1024 tokens:
+ * 0.90-1.0x, where W streams from memory for every block of rows; 768 x 768 stays ours at
+ * 1.0-1.2x). With two threads ours takes those too: OpenBLAS's own threads then split its calls
+ * and spin in sched_yield between them while the engine's workers run the rest of the layer
+ * (15% of the samples of a 2-thread SST-2 profile); without any OpenBLAS call in the layer, a
+ * BERT-base forward of 8 x 128 tokens took 0.716 s instead of 0.888 s (same run, medians of 8,
+ * quiet machine), below the sgemm-only floor of the same products on OpenBLAS (0.736 s). */
 const axf_gemm_w *axf__gemm_pick(axf_engine *e, int li, int which, int T, int N, int K);
 /* Frees every packed copy (engine free, freeze / unfreeze). */
 void axf__gemm_drop(axf_engine *e);
