@@ -41,10 +41,12 @@
 #   --report-only      compute nothing: tables and plots from the steps already up to date (a
 #                      run still in progress, or a partial one, reported as far as it got)
 #   --main TASK/SIZE   the configuration that gets --seeds seeds (default sst2/big)
-#   --later-seed-peers "P.."  peer policies (heads_gradient drop_layers hard_attention
-#                      hard_attention_sweep) also run on the seeds after the first (default: all;
-#                      "" = none): the axformer variants and their random controls always run on
-#                      every seed, the peers' spread over seeds may be left out to save compute
+#   --peers "P.."      the peer policies to run (default: heads_gradient drop_layers
+#                      hard_attention hard_attention_sweep); the axformer variants and their random
+#                      controls always run
+#   --later-seed-peers "P.."  of those, the ones that also run on the seeds after the first
+#                      (default: all; "" = none): the peers' spread over seeds may be left out
+#                      to save compute
 #   --only-seeds "S.." compute only these fine-tuning seeds (e.g. "43") and skip the report: lets
 #                      several invocations share one results folder on a multi-core machine;
 #                      afterwards one --report-only run writes the tables and plots
@@ -68,7 +70,7 @@ PY=/usr/bin/python3
 MEASURE=("$PY" "$ROOT/scripts/experiment/measure.py")
 recipe_of() { echo "${RECIPE_DIR:-$ROOT/scripts}/recipe_$1.sh"; }
 
-QUICK=0 CLEAN=0 MODELS_ONLY=0 MAIN="" REUSE="" SKIP_MISSING=0 OUT="" AXF="" DATA="" TASKS="" SIZES="" SEEDS="" RULES="" NOCACHE=main FORCE="" DRY_RUN=0 REPORT_ONLY=0 ONLY_SEEDS="" LATER_PEERS="heads_gradient drop_layers hard_attention hard_attention_sweep"
+QUICK=0 CLEAN=0 MODELS_ONLY=0 MAIN="" REUSE="" SKIP_MISSING=0 OUT="" AXF="" DATA="" TASKS="" SIZES="" SEEDS="" RULES="" NOCACHE=main FORCE="" DRY_RUN=0 REPORT_ONLY=0 ONLY_SEEDS="" PEERS="heads_gradient drop_layers hard_attention hard_attention_sweep" LATER_PEERS=$PEERS
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) QUICK=1 ;;
@@ -90,6 +92,7 @@ while [ $# -gt 0 ]; do
     --main) MAIN=$2; shift ;;
     --only-seeds) ONLY_SEEDS=$2; shift ;;
     --later-seed-peers) LATER_PEERS=$2; shift ;;
+    --peers) PEERS=$2; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "experiment.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
@@ -373,12 +376,6 @@ for task in $TASKS; do
             for rule in $RULES; do
                 one_run "$cfgdir" "axformer-$rule" "$task" "$size" "$seed" "$mdir" $nc_axf 1 --set "rule=$rule"
             done
-            peer() { [ "$seed" = 42 ] || grep -qw -- "$1" <<<"$LATER_PEERS"; }
-            peer heads_gradient && one_run "$cfgdir" heads_gradient "$task" "$size" "$seed" "$mdir" $nc_other 1
-            peer drop_layers && one_run "$cfgdir" drop_layers "$task" "$size" "$seed" "$mdir" $nc_other 1
-            peer hard_attention && one_run "$cfgdir" hard_attention "$task" "$size" "$seed" "$mdir" $nc_other 1 --set stages=A
-            [ -f "$POLICY_DIR/hard_attention_sweep.lua" ] && peer hard_attention_sweep &&
-                one_run "$cfgdir" hard_attention_sweep "$task" "$size" "$seed" "$mdir" $nc_other 1
             # The control: random pruning to the size each axformer variant reached (several
             # random seeds on the main configuration, the spread of the control matters).
             nrand=1
@@ -399,6 +396,14 @@ for task in $TASKS; do
                         --set "$RANDOM_KEEP_PARAM=$kept" "${seedset[@]}" "${RANDOM_KINDS[@]}"
                 done
             done
+            # the peers, after the controls (the comparison that matters most is computed first)
+            peer() { grep -qw -- "$1" <<<"$PEERS" && { [ "$seed" = 42 ] || grep -qw -- "$1" <<<"$LATER_PEERS"; }; }
+            peer heads_gradient && one_run "$cfgdir" heads_gradient "$task" "$size" "$seed" "$mdir" $nc_other 1
+            peer drop_layers && one_run "$cfgdir" drop_layers "$task" "$size" "$seed" "$mdir" $nc_other 1
+            peer hard_attention && one_run "$cfgdir" hard_attention "$task" "$size" "$seed" "$mdir" $nc_other 1 --set stages=A
+            if [ -f "$POLICY_DIR/hard_attention_sweep.lua" ] && peer hard_attention_sweep; then
+                one_run "$cfgdir" hard_attention_sweep "$task" "$size" "$seed" "$mdir" $nc_other 1
+            fi
         done
     done
 done
@@ -429,6 +434,15 @@ frag=$OUT/README.fragment.md
             printf "Compute of all steps (what a fresh run spends): %s = models %s, searches %s, exports %s, evaluations %s.\n",
                    t(all), t(s["models"]), t(s["searches"]), t(s["exports"]), t(s["evaluations"])
         }' <(while IFS=$'\t' read -r o t; do [ -e "$OUT/$o" ] && printf '%s\t%s\n' "$o" "$t"; done <"$OUT/steps.tsv")
+    # Training as the recipes timed their stages (STAGE.done holds its seconds; a model step that
+    # reused a finished recipe output took seconds, the training it stands for did not). A later
+    # seed's pre-training is the first seed's (a link), counted once.
+    for m in "$OUT"/models/*/; do
+        [ -f "$m/finetune.done" ] || continue
+        printf '%s\t%s\t%s\n' "$(basename "$m")" "$(cat "$m/finetune.done")" \
+            "$([ -L "${m}pretrain" ] || cat "$m/pretrain.done" 2>/dev/null)"
+    done | awk -F'\t' '{ ft += $2; pt += $3; n++ }
+        END { if (n) printf "Training of the %d models by their recipes: pre-training %.1f min, fine-tuning %.1f min.\n", n, pt / 60, ft / 60 }'
     echo
 } >"$frag"
 for task in $TASKS; do

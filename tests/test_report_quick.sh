@@ -46,8 +46,9 @@ bash "$repo/scripts/experiment.sh" --quick --axf "$axf" --data "$data" --out "$o
 grep -q "seeds \[43\]: 0 steps run, [1-9][0-9]* up to date; no report" "$out.seed.log" ||
     { echo "FAIL: --only-seeds 43: $(tail -1 "$out.seed.log")" >&2; fail=1; }
 grep -q "sst2\|demo-tiny-s42" "$out/runs/manifest-seeds-43.tsv" && { echo "FAIL: --only-seeds 43 touched seed 42" >&2; fail=1; }
-# peers on the first seed only: the later seeds' peer runs are left out of the report
+# --peers and --later-seed-peers: the peers left out are left out of the report
 bash "$repo/scripts/experiment.sh" --quick --axf "$axf" --data "$data" --out "$out" --report-only --later-seed-peers "" \
+    --peers "heads_gradient drop_layers" \
     2>"$out.peers.log" || fail=1
 $py - "$out" <<'PY' || fail=1
 import json, os, sys
@@ -55,6 +56,8 @@ r = json.load(open(os.path.join(sys.argv[1], "results-heldout.json")))
 runs = {(x["label"], x["seed"]) for x in r["runs"]}
 assert ("heads_gradient", 42) in runs and ("heads_gradient", 43) not in runs, sorted(runs)
 assert ("axformer (loss rule)", 43) in runs, sorted(runs)
+assert not any(l.startswith("hard attention") for l, _ in runs), sorted(runs)
+assert ("drop_layers", 42) in runs, sorted(runs)
 PY
 # --report-only: computes nothing and leaves out what is not up to date
 ev=$out/runs/demo-tiny-s43/drop_layers/eval-heldout.json
