@@ -167,6 +167,7 @@ void axf_engine_embed(axf_engine *e, const axf_batch *b, float *h)
 {
     if (e->gemm_only)
         return;
+    int held = axf__blas_hold(e);
     const axf_model *m = e->m;
     const int H = m->cfg.hidden;
     for (int s = 0; s < b->n_seq; s++) {
@@ -182,12 +183,14 @@ void axf_engine_embed(axf_engine *e, const axf_batch *b, float *h)
         }
     }
     axf__add_ln_par(e, h, h, NULL, NULL, m->emb_ln_g, m->emb_ln_b, b->n_tok, H, m->cfg.ln_eps);
+    axf__blas_release(held);
 }
 
 void axf_engine_head(axf_engine *e, const axf_batch *b, const float *h, float *logits)
 {
     const axf_model *m = e->m;
     const int H = m->cfg.hidden, C = m->cfg.num_labels;
+    int held = axf__blas_hold(e);
     for (int s0 = 0; s0 < b->n_seq; s0 += AXF_ENGINE_HEAD_CHUNK) {
         int nb = b->n_seq - s0 < AXF_ENGINE_HEAD_CHUNK ? b->n_seq - s0 : AXF_ENGINE_HEAD_CHUNK;
         for (int i = 0; i < nb; i++)
@@ -208,6 +211,7 @@ void axf_engine_head(axf_engine *e, const axf_batch *b, const float *h, float *l
                 for (int j = 0; j < C; j++)
                     lo[(size_t)i * C + j] += m->cls_b[j];
     }
+    axf__blas_release(held);
 }
 
 /* The layers of axf_engine_forward: the last one that runs needs only the [CLS] rows (layers
@@ -231,9 +235,11 @@ int axf_engine_forward(axf_engine *e, const axf_plan *plan, const axf_batch *b, 
         return -1;
     if (b->n_seq == 0)
         return 0;
+    int held = axf__blas_hold(e); /* once for the pass rather than at every step */
     axf_engine_embed(e, b, e->h);
     encoder(e, plan, b);
     axf_engine_head(e, b, e->h, logits);
+    axf__blas_release(held);
     return 0;
 }
 
@@ -244,8 +250,10 @@ int axf_engine_gemm_floor(axf_engine *e, const axf_plan *plan, const axf_batch *
     if (b->n_seq == 0)
         return 0;
     e->gemm_only = 1;
+    int held = axf__blas_hold(e);
     encoder(e, plan, b);
     axf_engine_head(e, b, e->h, logits);
+    axf__blas_release(held);
     e->gemm_only = 0;
     return 0;
 }

@@ -81,6 +81,13 @@ typedef void (*axf_task_fn)(void *ctx, int task, int worker);
 int axf__threads(const axf_engine *e);
 void axf__parallel(axf_engine *e, axf_task_fn fn, void *ctx, int ntasks);
 void axf__pool_free(axf_engine *e);
+/* Bracket a public entry point (embed, layer, head): while an engine with frozen weights runs one,
+ * OpenBLAS stays at one thread. Its large products are then the engine's own (gemm.c), and a
+ * multi-threaded OpenBLAS call between regions (the pooler's: 8 x 768 x 768 is above OpenBLAS's
+ * threading threshold) left OpenBLAS's worker spinning in sched_yield through the engine's next
+ * regions (up to 14% of a 2-thread profile of the small model). Nests; no-op otherwise. */
+int axf__blas_hold(const axf_engine *e);
+void axf__blas_release(int held);
 /* axf__add_ln split by rows over the pool (layer.c). */
 void axf__add_ln_par(axf_engine *e, float *out, const float *a, const float *b, const float *bias,
                      const float *g, const float *beta, int T, int H, float eps);

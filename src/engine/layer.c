@@ -267,13 +267,17 @@ static void layer_run(axf_engine *e, int layer, const axf_layer_plan *lp, const 
 
 void axf_engine_layer(axf_engine *e, int layer, const axf_layer_plan *lp, const axf_batch *b, float *h)
 {
+    int held = axf__blas_hold(e);
     layer_run(e, layer, lp, b, h, 0);
+    axf__blas_release(held);
 }
 
 void axf_engine_layer_cls(axf_engine *e, int layer, const axf_layer_plan *lp, const axf_batch *b, float *h)
 {
     /* the observer is promised every query row */
+    int held = axf__blas_hold(e);
     layer_run(e, layer, lp, b, h, !e->obs);
+    axf__blas_release(held);
 }
 
 int axf_engine_cls_layer(const axf_engine *e, const axf_plan *plan)

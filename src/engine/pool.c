@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "engine_internal.h"
+#include "gemm.h"
 
 struct axf_pool {
     pthread_t th[AXF_MAX_WORKERS];
@@ -95,6 +96,20 @@ static void blas_leave(void)
     if (--blas_regions == 0)
         openblas_set_num_threads(blas_saved);
     pthread_mutex_unlock(&blas_mu);
+}
+
+int axf__blas_hold(const axf_engine *e)
+{
+    if (!e->frozen || !axf__gemm_available() || blas_threads() <= 1)
+        return 0;
+    blas_enter();
+    return 1;
+}
+
+void axf__blas_release(int held)
+{
+    if (held)
+        blas_leave();
 }
 
 /* Threads to use: OpenBLAS's count, capped by the pool size. */
