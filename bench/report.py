@@ -220,15 +220,27 @@ def main():
             lines.append("- %s: axf ≥ %.1f× %s — %.2f× %s" % (CASES[case], goal, TITLES[peer], v,
                                                               "met" if v >= goal else "MISSED by %.0f%%" % (100 * (1 - v / goal))))
     for case in cases:
+        # The share outside the GEMMs: against the engine's own GEMM timed alone (`axf bench`,
+        # gemm_floor_s: the same packed products the engine runs) when that was measured; the
+        # OpenBLAS floor of this table is another GEMM, slower than the engine's own at 2 threads.
+        p = os.path.join(a.out, "raw", "%s.t2.axf_bench.txt" % case)
+        kv = {}
+        if os.path.exists(p):
+            with open(p) as f:
+                kv = dict(line.strip().split("=", 1) for line in f if "=" in line)
         x = res["cases"][case]["threads"].get(2, {}).get("axf", {})
-        if "vs_floor" in x:
+        if "non_gemm_share" in kv:
+            ng = float(kv["non_gemm_share"])
+            lines.append("- %s: non-GEMM ≤ 10%% of axf time — %.0f%% (`axf bench`, against the engine's own GEMM "
+                         "alone) %s" % (CASES[case], 100 * ng, "met" if ng <= 0.10 else "MISSED"))
+        elif "vs_floor" in x:
             ng = 1 - x["vs_floor"]
             if ng < 0:
-                lines.append("- %s: non-GEMM ≤ 10%% of axf time — not measurable (the floor's passes ran slower than "
-                             "axf's: the machine was busy)" % CASES[case])
+                lines.append("- %s: non-GEMM ≤ 10%% of axf time — not measured (the whole engine ran faster than "
+                             "the OpenBLAS floor's products alone)" % CASES[case])
             else:
-                lines.append("- %s: non-GEMM ≤ 10%% of axf time — %.0f%% %s" % (CASES[case], 100 * ng,
-                                                                              "met" if ng <= 0.10 else "MISSED"))
+                lines.append("- %s: non-GEMM ≤ 10%% of axf time — %.0f%% of the OpenBLAS floor %s" % (
+                    CASES[case], 100 * ng, "met" if ng <= 0.10 else "MISSED"))
     bench = []
     for case in cases:
         for t in threads:
