@@ -48,7 +48,14 @@ static int one_case(axf_engine *e, int T, int Nw, int Kw, int n0, int N, int k0,
     CHECK(pw != NULL);
     if (!pw)
         return 1;
-    axf__gemm_nt(e, pw, n0, k0, T, N, K, x, ldx, beta, y, ldy);
+    /* every other case with a bias (the engine's fused Q, K, V biases) */
+    float *bias = (n0 + k0 + T) % 2 ? malloc(sizeof(float) * (size_t)N) : NULL;
+    for (int n = 0; bias && n < N; n++)
+        bias[n] = frand();
+    if (bias)
+        axf__gemm_nt_bias(e, pw, n0, k0, T, N, K, x, ldx, beta, bias, y, ldy);
+    else
+        axf__gemm_nt(e, pw, n0, k0, T, N, K, x, ldx, beta, y, ldy);
     int bad = 0;
     for (int t = 0; t < T; t++) {
         for (int n = 0; n < ldy; n++) {
@@ -67,6 +74,10 @@ static int one_case(axf_engine *e, int T, int Nw, int Kw, int n0, int N, int k0,
                 s += (double)beta * y0[(size_t)t * ldy + n];
                 mag += fabs((double)beta * y0[(size_t)t * ldy + n]);
             }
+            if (bias) {
+                s += bias[n];
+                mag += fabs(bias[n]);
+            }
             if (!(fabs(got - s) <= 1e-6 * (mag + 1) * sqrt((double)K + 1))) {
                 if (bad < 3)
                     fprintf(stderr, "T=%d N=%d K=%d n0=%d k0=%d beta=%g: y[%d,%d] = %.9g, want %.9g\n", T, N, K,
@@ -76,6 +87,7 @@ static int one_case(axf_engine *e, int T, int Nw, int Kw, int n0, int N, int k0,
         }
     }
     axf__gemm_w_free(pw);
+    free(bias);
     free(w);
     free(x);
     free(y);

@@ -215,6 +215,7 @@ typedef struct {
     const axf_gemm_w *pw;
     int n0, k0, T, N, K, ldx, ldy;
     const float *x;
+    const float *bias; /* NULL or [N] */
     float *y;
     float beta;
     int pfirst, npan;     /* panels covering [n0, n0 + N) */
@@ -244,14 +245,22 @@ static TGT void task(void *ctx, int t, int worker)
                 const float *x = j->x + (size_t)i * j->ldx + kb;
                 if (lo == 0 && hi == NR) {
                     kern_any(mr, kc, x, j->ldx, b, i == r0 ? bn : b, yc + (size_t)i * j->ldy, j->ldy, mode, j->beta);
-                    continue;
+                } else {
+                    kern_any(mr, kc, x, j->ldx, b, i == r0 ? bn : b, tile, NR, OUT_STORE, 0.0f);
+                    for (int r = 0; r < mr; r++) {
+                        float *yr = yc + (size_t)(i + r) * j->ldy;
+                        const float *tr = tile + r * NR + lo;
+                        for (int s = 0; s < hi - lo; s++)
+                            yr[s] = mode == OUT_STORE ? tr[s] : mode == OUT_ADD ? tr[s] + yr[s] : tr[s] + j->beta * yr[s];
+                    }
                 }
-                kern_any(mr, kc, x, j->ldx, b, i == r0 ? bn : b, tile, NR, OUT_STORE, 0.0f);
-                for (int r = 0; r < mr; r++) {
-                    float *yr = yc + (size_t)(i + r) * j->ldy;
-                    const float *tr = tile + r * NR + lo;
-                    for (int s = 0; s < hi - lo; s++)
-                        yr[s] = mode == OUT_STORE ? tr[s] : mode == OUT_ADD ? tr[s] + yr[s] : tr[s] + j->beta * yr[s];
+                if (j->bias && kb + kc == j->K) {   /* the tile's last block of K: add the bias */
+                    const float *bb = j->bias + (col + lo - j->n0);
+                    for (int r = 0; r < mr; r++) {
+                        float *yr = yc + (size_t)(i + r) * j->ldy;
+                        for (int s = 0; s < hi - lo; s++)
+                            yr[s] += bb[s];
+                    }
                 }
             }
         }
@@ -262,17 +271,23 @@ static TGT void task(void *ctx, int t, int worker)
 void axf__gemm_nt(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T, int N, int K,
                   const float *x, int ldx, float beta, float *y, int ldy)
 {
+    axf__gemm_nt_bias(e, pw, n0, k0, T, N, K, x, ldx, beta, NULL, y, ldy);
+}
+
+void axf__gemm_nt_bias(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T, int N, int K,
+                       const float *x, int ldx, float beta, const float *bias, float *y, int ldy)
+{
 #ifdef AXF_GEMM_X86
     if (T < 1 || N < 1)
         return;
     if (K < 1) {
         for (int i = 0; i < T; i++)
             for (int n = 0; n < N; n++)
-                y[(size_t)i * ldy + n] = beta == 0.0f ? 0.0f : beta * y[(size_t)i * ldy + n];
+                y[(size_t)i * ldy + n] = (beta == 0.0f ? 0.0f : beta * y[(size_t)i * ldy + n]) + (bias ? bias[n] : 0.0f);
         return;
     }
     job j = {.pw = pw, .n0 = n0, .k0 = k0, .T = T, .N = N, .K = K, .ldx = ldx, .ldy = ldy, .x = x, .y = y,
-             .beta = beta};
+             .beta = beta, .bias = bias};
     j.pfirst = n0 / NR;
     j.npan = (n0 + N + NR - 1) / NR - j.pfirst;
     int threads = e ? axf__threads(e) : 1;

@@ -126,6 +126,27 @@ static void wgemm(axf_engine *e, int li, int which, int n0, int k0, int T, int N
         gemm_nt(T, N, K, x, ldx, w, ldw, beta, y, ldy);
 }
 
+/* 1 when every run's product of matrix `which` ([T, len * unit, K]) goes through the packed GEMM,
+ * which can then add the bias as it stores (wgemm_bias); else the bias is a pass of its own. */
+static int all_packed(axf_engine *e, int li, int which, int T, const run *r, int nr, int unit, int K)
+{
+    for (int i = 0; i < nr; i++)
+        if (!axf__gemm_pick(e, li, which, T, r[i].len * unit, K))
+            return 0;
+    return nr > 0;
+}
+
+/* wgemm plus bias[0 .. N) on every row, for products all_packed said go through the packed GEMM. */
+static void wgemm_bias(axf_engine *e, int li, int which, int n0, int T, int N, int K, const float *x, int ldx,
+                       const float *w, int ldw, const float *bias, float *y, int ldy)
+{
+    const axf_gemm_w *pw = bias ? axf__gemm_pick(e, li, which, T, N, K) : NULL;
+    if (pw)
+        axf__gemm_nt_bias(e, pw, n0, 0, T, N, K, x, ldx, 0.0f, bias, y, ldy);
+    else
+        wgemm(e, li, which, n0, 0, T, N, K, x, ldx, w, ldw, 0.0f, y, ldy);
+}
+
 /* Bias of the kept parts: a view when they form one run, else packed into dst. unit = HS for
  * heads, 1 for neurons. */
 static const float *packed_bias(const float *bias, const run *r, int nr, int unit, float *dst)
@@ -171,6 +192,11 @@ static int attention_block(axf_engine *e, int li, const axf_layer_plan *lp, cons
         return R;
     }
     const int ld = nk * HS;
+    /* Q, K and V biases go into the packed GEMM's stores when it runs all of a matrix's products,
+     * else into the attention tasks (axf__attention), as a pass of their own */
+    const int fq = all_packed(e, li, AXF_GEMM_WQ, R, r, nr, HS, H) && L->bq;
+    const int fk = all_packed(e, li, AXF_GEMM_WK, T, r, nr, HS, H) && L->bk;
+    const int fv = all_packed(e, li, AXF_GEMM_WV, T, r, nr, HS, H) && L->bv;
     for (int i = 0; i < nr; i++) {
         for (int j = 0; j < r[i].len; j++)
             e->head_of[r[i].pos + j] = r[i].start + j;
@@ -178,19 +204,23 @@ static int attention_block(axf_engine *e, int li, const axf_layer_plan *lp, cons
         int N = r[i].len * HS;
         int n0 = r[i].start * HS;
         if (!cls)
-            wgemm(e, li, AXF_GEMM_WQ, n0, 0, T, N, H, h, H, L->wq + wofs, H, 0.0f, e->q + r[i].pos * HS, ld);
-        wgemm(e, li, AXF_GEMM_WK, n0, 0, T, N, H, h, H, L->wk + wofs, H, 0.0f, e->k + r[i].pos * HS, ld);
-        wgemm(e, li, AXF_GEMM_WV, n0, 0, T, N, H, h, H, L->wv + wofs, H, 0.0f, e->v + r[i].pos * HS, ld);
+            wgemm_bias(e, li, AXF_GEMM_WQ, n0, T, N, H, h, H, L->wq + wofs, H, fq ? L->bq + n0 : NULL,
+                       e->q + r[i].pos * HS, ld);
+        wgemm_bias(e, li, AXF_GEMM_WK, n0, T, N, H, h, H, L->wk + wofs, H, fk ? L->bk + n0 : NULL,
+                   e->k + r[i].pos * HS, ld);
+        wgemm_bias(e, li, AXF_GEMM_WV, n0, T, N, H, h, H, L->wv + wofs, H, fv ? L->bv + n0 : NULL,
+                   e->v + r[i].pos * HS, ld);
     }
     if (cls) {
         cls_rows(e, b, h, 1);
         for (int i = 0; i < nr; i++)
-            wgemm(e, li, AXF_GEMM_WQ, r[i].start * HS, 0, R, r[i].len * HS, H, h, H,
-                  L->wq + (size_t)r[i].start * HS * H, H, 0.0f, e->q + r[i].pos * HS, ld);
+            wgemm_bias(e, li, AXF_GEMM_WQ, r[i].start * HS, R, r[i].len * HS, H, h, H,
+                       L->wq + (size_t)r[i].start * HS * H, H, fq ? L->bq + r[i].start * HS : NULL,
+                       e->q + r[i].pos * HS, ld);
     }
-    const float *bq = packed_bias(L->bq, r, nr, HS, e->bias);
-    const float *bk = packed_bias(L->bk, r, nr, HS, e->bias + e->hq_max);
-    const float *bv = packed_bias(L->bv, r, nr, HS, e->bias + 2 * e->hq_max);
+    const float *bq = fq ? NULL : packed_bias(L->bq, r, nr, HS, e->bias);
+    const float *bk = fk ? NULL : packed_bias(L->bk, r, nr, HS, e->bias + e->hq_max);
+    const float *bv = fv ? NULL : packed_bias(L->bv, r, nr, HS, e->bias + 2 * e->hq_max);
     axf__attention(e, li, lp, b, nk, bq, bk, bv, cls);
     for (int i = 0; i < nr; i++)
         wgemm(e, li, AXF_GEMM_WO, 0, r[i].start * HS, R, H, r[i].len * HS, e->ctx + r[i].pos * HS, ld,
