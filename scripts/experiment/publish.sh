@@ -2,11 +2,12 @@
 # Copies what scripts/experiment.sh measured into docs/results/ (tracked; results/ is not): the
 # generated tables (README.fragment.md, image links rewritten), the SVG plots and the per-split
 # result JSON, so the README can show them and anyone can diff a rerun against them.
-# usage: scripts/experiment/publish.sh [RESULTS_DIR (default results)] [DEST (default docs/results)]
+# usage: scripts/experiment/publish.sh RESULTS_DIR DEST   (e.g. results docs/results/sst2: one folder per run)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-SRC=${1:-$ROOT/results}
-DEST=${2:-$ROOT/docs/results}
+[ $# = 2 ] || { echo "usage: publish.sh RESULTS_DIR DEST (e.g. results docs/results/sst2)" >&2; exit 2; }
+SRC=$1
+DEST=$2
 [ -f "$SRC/README.fragment.md" ] || { echo "publish: $SRC/README.fragment.md not found (run scripts/experiment.sh)" >&2; exit 1; }
 mkdir -p "$DEST"
 rm -f "$DEST"/*.svg "$DEST"/*.md "$DEST"/results-*.json
