@@ -4,7 +4,6 @@
 # result JSON, so the README can show them and anyone can diff a rerun against them.
 # usage: scripts/experiment/publish.sh RESULTS_DIR DEST   (e.g. results docs/results/sst2: one folder per run)
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 [ $# = 2 ] || { echo "usage: publish.sh RESULTS_DIR DEST (e.g. results docs/results/sst2)" >&2; exit 2; }
 SRC=$1
 DEST=$2
