@@ -140,7 +140,8 @@ static int all_packed(axf_engine *e, int li, int which, int T, const run *r, int
 static void wgemm_bias(axf_engine *e, int li, int which, int n0, int T, int N, int K, const float *x, int ldx,
                        const float *w, int ldw, const float *bias, float *y, int ldy)
 {
-    const axf_gemm_w *pw = bias ? axf__gemm_pick(e, li, which, T, N, K) : NULL;
+    /* the GEMM-only floor (axf_engine_gemm_floor) times the products alone, without the bias */
+    const axf_gemm_w *pw = bias && !e->gemm_only ? axf__gemm_pick(e, li, which, T, N, K) : NULL;
     if (pw)
         axf__gemm_nt_bias(e, pw, n0, 0, T, N, K, x, ldx, 0.0f, bias, y, ldy);
     else
