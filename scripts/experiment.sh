@@ -315,6 +315,9 @@ run_eval() {
         --export-dir "$export" --base-log "${base[@]}" --export-log "${exp[@]}"
 }
 
+# peer POLICY SEED: whether peer POLICY runs on fine-tuning SEED (--peers, --later-seed-peers).
+peer() { grep -qw -- "$1" <<<"$PEERS" && { [ "$2" = 42 ] || grep -qw -- "$1" <<<"$LATER_PEERS"; }; }
+
 # one_run CFG_DIR NAME TASK SIZE SEED MODEL_DIR NOCACHE POLICY_SEED POLICY_ARGS...
 one_run() {
     local cfgdir=$1 name=$2 task=$3 size=$4 seed=$5 mdir=$6 nocache=$7 pseed=$8
@@ -397,11 +400,10 @@ for task in $TASKS; do
                 done
             done
             # the peers, after the controls (the comparison that matters most is computed first)
-            peer() { grep -qw -- "$1" <<<"$PEERS" && { [ "$seed" = 42 ] || grep -qw -- "$1" <<<"$LATER_PEERS"; }; }
-            peer heads_gradient && one_run "$cfgdir" heads_gradient "$task" "$size" "$seed" "$mdir" $nc_other 1
-            peer drop_layers && one_run "$cfgdir" drop_layers "$task" "$size" "$seed" "$mdir" $nc_other 1
-            peer hard_attention && one_run "$cfgdir" hard_attention "$task" "$size" "$seed" "$mdir" $nc_other 1 --set stages=A
-            if [ -f "$POLICY_DIR/hard_attention_sweep.lua" ] && peer hard_attention_sweep; then
+            peer heads_gradient "$seed" && one_run "$cfgdir" heads_gradient "$task" "$size" "$seed" "$mdir" $nc_other 1
+            peer drop_layers "$seed" && one_run "$cfgdir" drop_layers "$task" "$size" "$seed" "$mdir" $nc_other 1
+            peer hard_attention "$seed" && one_run "$cfgdir" hard_attention "$task" "$size" "$seed" "$mdir" $nc_other 1 --set stages=A
+            if [ -f "$POLICY_DIR/hard_attention_sweep.lua" ] && peer hard_attention_sweep "$seed"; then
                 one_run "$cfgdir" hard_attention_sweep "$task" "$size" "$seed" "$mdir" $nc_other 1
             fi
         done

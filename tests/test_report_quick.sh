@@ -45,7 +45,7 @@ grep -q "done: 0 steps run" "$out.rerun.log" || { echo "FAIL: rerun recomputed: 
 bash "$repo/scripts/experiment.sh" --quick --axf "$axf" --data "$data" --out "$out" --only-seeds 43 2>"$out.seed.log" || fail=1
 grep -q "seeds \[43\]: 0 steps run, [1-9][0-9]* up to date; no report" "$out.seed.log" ||
     { echo "FAIL: --only-seeds 43: $(tail -1 "$out.seed.log")" >&2; fail=1; }
-grep -q "sst2\|demo-tiny-s42" "$out/runs/manifest-seeds-43.tsv" && { echo "FAIL: --only-seeds 43 touched seed 42" >&2; fail=1; }
+grep -q "demo-tiny-s42" "$out/runs/manifest-seeds-43.tsv" && { echo "FAIL: --only-seeds 43 touched seed 42" >&2; fail=1; }
 # --peers and --later-seed-peers: the peers left out are left out of the report
 bash "$repo/scripts/experiment.sh" --quick --axf "$axf" --data "$data" --out "$out" --report-only --later-seed-peers "" \
     --peers "heads_gradient drop_layers" \

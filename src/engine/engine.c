@@ -235,7 +235,7 @@ int axf_engine_forward(axf_engine *e, const axf_plan *plan, const axf_batch *b, 
         return -1;
     if (b->n_seq == 0)
         return 0;
-    int held = axf__blas_hold(e); /* once for the pass rather than at every step */
+    int held = axf__blas_hold(e); /* OpenBLAS's thread count changes once a pass, not at every step */
     axf_engine_embed(e, b, e->h);
     encoder(e, plan, b);
     axf_engine_head(e, b, e->h, logits);

@@ -195,9 +195,9 @@ static int attention_block(axf_engine *e, int li, const axf_layer_plan *lp, cons
     const int ld = nk * HS;
     /* Q, K and V biases go into the packed GEMM's stores when it runs all of a matrix's products,
      * else into the attention tasks (axf__attention), as a pass of their own */
-    const int fq = all_packed(e, li, AXF_GEMM_WQ, R, r, nr, HS, H) && L->bq;
-    const int fk = all_packed(e, li, AXF_GEMM_WK, T, r, nr, HS, H) && L->bk;
-    const int fv = all_packed(e, li, AXF_GEMM_WV, T, r, nr, HS, H) && L->bv;
+    const int fq = L->bq && all_packed(e, li, AXF_GEMM_WQ, R, r, nr, HS, H);
+    const int fk = L->bk && all_packed(e, li, AXF_GEMM_WK, T, r, nr, HS, H);
+    const int fv = L->bv && all_packed(e, li, AXF_GEMM_WV, T, r, nr, HS, H);
     for (int i = 0; i < nr; i++) {
         for (int j = 0; j < r[i].len; j++)
             e->head_of[r[i].pos + j] = r[i].start + j;

@@ -57,15 +57,11 @@ static inline void cpu_pause(void)
 #endif
 }
 
-/* Polls until *v != old (returns 1) or the spin is over (returns 0). */
-static int spin_while_eq(const unsigned *v, unsigned old)
+/* Polls until *v != old or the spin is over; the caller then checks under the mutex. */
+static void spin_while_eq(const unsigned *v, unsigned old)
 {
-    for (int i = 0; i < SPIN_PAUSES; i++) {
-        if (__atomic_load_n(v, __ATOMIC_ACQUIRE) != old)
-            return 1;
+    for (int i = 0; i < SPIN_PAUSES && __atomic_load_n(v, __ATOMIC_ACQUIRE) == old; i++)
         cpu_pause();
-    }
-    return 0;
 }
 
 static void *worker_main(void *arg)
