@@ -163,26 +163,48 @@ int axf_engine_check_plan(const axf_engine *e, const axf_plan *p, axf_err *err)
     return 0;
 }
 
+typedef struct {
+    const axf_model *m;
+    const axf_batch *b;
+    float *h;
+} embed_job;
+
+/* Rows [r0, r1) of the embedding output: word + position + token type, then LayerNorm. */
+static void embed_rows(void *ctx, int r0, int r1)
+{
+    const embed_job *j = ctx;
+    const axf_model *m = j->m;
+    const axf_batch *b = j->b;
+    const int H = m->cfg.hidden, base = b->seq_off[0];
+    int lo = 0, hi = b->n_seq - 1;   /* the sequence holding row r0 */
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (b->seq_off[mid] - base <= r0)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    for (int t = r0, s = lo; t < r1; t++) {
+        while (b->seq_off[s + 1] - base <= t)
+            s++;
+        const float *w = m->word_emb + (size_t)b->ids[t] * H;
+        const float *ps = m->pos_emb + (size_t)(t - (b->seq_off[s] - base)) * H;
+        const float *ty = m->type_emb + (size_t)(b->types ? b->types[t] : 0) * H;
+        float *o = j->h + (size_t)t * H;
+        for (int k = 0; k < H; k++)
+            o[k] = w[k] + ps[k] + ty[k];
+    }
+    axf__add_ln(j->h + (size_t)r0 * H, j->h + (size_t)r0 * H, NULL, NULL, m->emb_ln_g, m->emb_ln_b, r1 - r0, H,
+                m->cfg.ln_eps);
+}
+
 void axf_engine_embed(axf_engine *e, const axf_batch *b, float *h)
 {
     if (e->gemm_only)
         return;
     int held = axf__blas_hold(e);
-    const axf_model *m = e->m;
-    const int H = m->cfg.hidden;
-    for (int s = 0; s < b->n_seq; s++) {
-        int a = b->seq_off[s] - b->seq_off[0], n = b->seq_off[s + 1] - b->seq_off[s];
-        for (int p = 0; p < n; p++) {
-            int t = a + p;
-            const float *w = m->word_emb + (size_t)b->ids[t] * H;
-            const float *ps = m->pos_emb + (size_t)p * H;
-            const float *ty = m->type_emb + (size_t)(b->types ? b->types[t] : 0) * H;
-            float *o = h + (size_t)t * H;
-            for (int j = 0; j < H; j++)
-                o[j] = w[j] + ps[j] + ty[j];
-        }
-    }
-    axf__add_ln_par(e, h, h, NULL, NULL, m->emb_ln_g, m->emb_ln_b, b->n_tok, H, m->cfg.ln_eps);
+    embed_job j = {e->m, b, h};
+    axf__parallel_rows(e, embed_rows, &j, b->n_tok, e->m->cfg.hidden);
     axf__blas_release(held);
 }
 

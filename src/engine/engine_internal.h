@@ -24,6 +24,8 @@ void axf__add_ln(float *out, const float *a, const float *b, const float *bias, 
                  const float *beta, int T, int H, float eps);
 /* x[t] = act(x[t] + bias) for T rows of F (row stride F); bias may be NULL. */
 void axf__bias_act(float *x, const float *bias, int T, int F, axf_act act);
+/* x[t, 0..cols) = act(x[t, 0..cols)) for rows of stride ld. */
+void axf__act_tile(float *x, int ld, int rows, int cols, axf_act act);
 /* x[t, 0..cols) += bias for rows of stride ld. */
 void axf__add_bias(float *x, int ld, const float *bias, int rows, int cols);
 /* Softmax of one row in place. */
@@ -80,6 +82,11 @@ struct axf_engine {
 typedef void (*axf_task_fn)(void *ctx, int task, int worker);
 int axf__threads(const axf_engine *e);
 void axf__parallel(axf_engine *e, axf_task_fn fn, void *ctx, int ntasks);
+/* fn(ctx, r0, r1) on blocks of rows [r0, r1) covering [0, T), rows of W floats: blocks of about
+ * 64 KB shared by the pool, or all on the caller's thread when T x W is under 64 K floats. Does
+ * nothing in the GEMM-only floor (e->gemm_only). */
+typedef void (*axf_rows_fn)(void *ctx, int r0, int r1);
+void axf__parallel_rows(axf_engine *e, axf_rows_fn fn, void *ctx, int T, int W);
 void axf__pool_free(axf_engine *e);
 /* Bracket a public entry point (embed, layer, head): while an engine with frozen weights runs one,
  * OpenBLAS stays at one thread. Its large products are then the engine's own (gemm.c), and a

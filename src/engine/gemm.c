@@ -20,6 +20,8 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define AXF_GEMM_X86 1
+#define AXF_VMATH_V16 1
+#include "vmath.h"
 #endif
 
 #define NR AXF_GEMM_NR
@@ -91,10 +93,31 @@ void axf__gemm_w_free(axf_gemm_w *pw)
 #ifdef AXF_GEMM_X86
 #define TGT __attribute__((target("avx512f")))
 
+/* Stores the 32 sums s0, s1 of one row of a tile to y by mode, then adds bias[0..32) if not
+ * NULL: the same operations in the same order as adding the bias to y afterwards. */
+static inline __attribute__((always_inline)) TGT void store2(float *y, __m512 s0, __m512 s1, int mode, float beta,
+                                                            const float *bias)
+{
+    if (mode == OUT_ADD) {
+        s0 = _mm512_add_ps(s0, _mm512_loadu_ps(y));
+        s1 = _mm512_add_ps(s1, _mm512_loadu_ps(y + 16));
+    } else if (mode == OUT_SCALE) {
+        __m512 bv = _mm512_set1_ps(beta);
+        s0 = _mm512_fmadd_ps(bv, _mm512_loadu_ps(y), s0);
+        s1 = _mm512_fmadd_ps(bv, _mm512_loadu_ps(y + 16), s1);
+    }
+    if (bias) {
+        s0 = _mm512_add_ps(s0, _mm512_loadu_ps(bias));
+        s1 = _mm512_add_ps(s1, _mm512_loadu_ps(bias + 16));
+    }
+    _mm512_storeu_ps(y, s0);
+    _mm512_storeu_ps(y + 16, s1);
+}
+
 /* y[mr, NR] (ldy) op= x[mr, kc] (ldx) · b[kc][NR]; mr is a constant in every caller. */
 static inline __attribute__((always_inline)) TGT void kern(const int mr, int kc, const float *x, size_t ldx,
                                                           const float *b, const float *pn, float *y, size_t ldy,
-                                                          int mode, float beta)
+                                                          int mode, float beta, const float *bias)
 {
     __m512 c0[MR], c1[MR];
     for (int i = 0; i < mr; i++)
@@ -118,23 +141,8 @@ static inline __attribute__((always_inline)) TGT void kern(const int mr, int kc,
             c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
         }
     }
-    if (mode == OUT_STORE) {
-        for (int i = 0; i < mr; i++) {
-            _mm512_storeu_ps(y + i * ldy, c0[i]);
-            _mm512_storeu_ps(y + i * ldy + 16, c1[i]);
-        }
-    } else if (mode == OUT_ADD) {
-        for (int i = 0; i < mr; i++) {
-            _mm512_storeu_ps(y + i * ldy, _mm512_add_ps(c0[i], _mm512_loadu_ps(y + i * ldy)));
-            _mm512_storeu_ps(y + i * ldy + 16, _mm512_add_ps(c1[i], _mm512_loadu_ps(y + i * ldy + 16)));
-        }
-    } else {
-        __m512 bv = _mm512_set1_ps(beta);
-        for (int i = 0; i < mr; i++) {
-            _mm512_storeu_ps(y + i * ldy, _mm512_fmadd_ps(bv, _mm512_loadu_ps(y + i * ldy), c0[i]));
-            _mm512_storeu_ps(y + i * ldy + 16, _mm512_fmadd_ps(bv, _mm512_loadu_ps(y + i * ldy + 16), c1[i]));
-        }
-    }
+    for (int i = 0; i < mr; i++)
+        store2(y + i * ldy, c0[i], c1[i], mode, beta, bias);
 }
 
 /* The same for mr <= 3, where 2·mr accumulators are too few to hide the FMA latency: four
@@ -142,7 +150,7 @@ static inline __attribute__((always_inline)) TGT void kern(const int mr, int kc,
  * with so few FMAs per load the load ports are the limit (it made T = 1 up to 40% slower). */
 static inline __attribute__((always_inline)) TGT void kern_small(const int mr, int kc, const float *x, size_t ldx,
                                                                 const float *b, float *y, size_t ldy, int mode,
-                                                                float beta)
+                                                                float beta, const float *bias)
 {
     __m512 c0[4][3], c1[4][3];
     for (int u = 0; u < 4; u++)
@@ -180,30 +188,19 @@ static inline __attribute__((always_inline)) TGT void kern_small(const int mr, i
     for (int i = 0; i < mr; i++) {
         __m512 s0 = _mm512_add_ps(_mm512_add_ps(c0[0][i], c0[1][i]), _mm512_add_ps(c0[2][i], c0[3][i]));
         __m512 s1 = _mm512_add_ps(_mm512_add_ps(c1[0][i], c1[1][i]), _mm512_add_ps(c1[2][i], c1[3][i]));
-        float *yr = y + i * ldy;
-        if (mode == OUT_STORE) {
-            _mm512_storeu_ps(yr, s0);
-            _mm512_storeu_ps(yr + 16, s1);
-        } else if (mode == OUT_ADD) {
-            _mm512_storeu_ps(yr, _mm512_add_ps(s0, _mm512_loadu_ps(yr)));
-            _mm512_storeu_ps(yr + 16, _mm512_add_ps(s1, _mm512_loadu_ps(yr + 16)));
-        } else {
-            __m512 bv = _mm512_set1_ps(beta);
-            _mm512_storeu_ps(yr, _mm512_fmadd_ps(bv, _mm512_loadu_ps(yr), s0));
-            _mm512_storeu_ps(yr + 16, _mm512_fmadd_ps(bv, _mm512_loadu_ps(yr + 16), s1));
-        }
+        store2(y + i * ldy, s0, s1, mode, beta, bias);
     }
 }
 
 #define KERN_SMALL(m) \
-    case m: kern_small(m, kc, x, ldx, b, y, ldy, mode, beta); break;
+    case m: kern_small(m, kc, x, ldx, b, y, ldy, mode, beta, bias); break;
 #define KERN_CASE(m) \
-    case m: kern(m, kc, x, ldx, b, pn, y, ldy, mode, beta); break;
+    case m: kern(m, kc, x, ldx, b, pn, y, ldy, mode, beta, bias); break;
 
 /* pn: where the next panel's slice starts, fetched into L2 meanwhile (b itself when there is
- * nothing to fetch). */
+ * nothing to fetch); bias: NULL or the tile's 32 columns of it. */
 static TGT void kern_any(int mr, int kc, const float *x, size_t ldx, const float *b, const float *pn, float *y,
-                         size_t ldy, int mode, float beta)
+                         size_t ldy, int mode, float beta, const float *bias)
 {
     switch (mr) {
         KERN_SMALL(1) KERN_SMALL(2) KERN_SMALL(3) KERN_CASE(4) KERN_CASE(5) KERN_CASE(6)
@@ -211,102 +208,183 @@ static TGT void kern_any(int mr, int kc, const float *x, size_t ldx, const float
     }
 }
 
+/* The activation on a full tile just stored (mr rows of NR, row stride ldy), while it is in L1:
+ * the polynomials of vmath.h on whole registers, no loop bookkeeping. */
+static TGT __attribute__((noinline)) void act_tile(float *y, size_t ldy, int mr, axf_act act)
+{
+    for (int i = 0; i < mr; i++) {
+        float *yr = y + i * ldy;
+        v16f a, b;
+        memcpy(&a, yr, sizeof a);
+        memcpy(&b, yr + 16, sizeof b);
+        if (act == AXF_ACT_GELU) {
+            a = axf__v16_gelu(a);
+            b = axf__v16_gelu(b);
+        } else if (act == AXF_ACT_GELU_TANH) {
+            a = axf__v16_gelu_tanh(a);
+            b = axf__v16_gelu_tanh(b);
+        } else {
+            a = axf__v16_relu(a);
+            b = axf__v16_relu(b);
+        }
+        memcpy(yr, &a, sizeof a);
+        memcpy(yr + 16, &b, sizeof b);
+    }
+}
+
 typedef struct {
     const axf_gemm_w *pw;
     int n0, k0, T, N, K, ldx, ldy;
     const float *x;
-    const float *bias; /* NULL or [N] */
+    const float *bias;    /* NULL or [N] */
+    int act_on;
+    axf_act act;
+    axf_rows_fn rows;     /* called per task: the task covers whole rows (nchunks == 1) */
+    void *rows_ctx;
     float *y;
     float beta;
     int pfirst, npan;     /* panels covering [n0, n0 + N) */
     int chunk, nchunks;   /* panels per task, tasks along N */
-    int mc;               /* rows per task */
+    int mc;               /* rows per task, or 0: nmb blocks of whole rows (rows mode) */
+    int nmb;              /* blocks of rows */
 } job;
+
+/* First row of block mb: blocks of mc rows, or in rows mode nmb near-equal blocks that start on
+ * multiples of MR. */
+static int row_start(const job *j, int mb)
+{
+    if (j->mc)
+        return mb * j->mc < j->T ? mb * j->mc : j->T;
+    return mb >= j->nmb ? j->T : (int)((long)mb * j->T / j->nmb / MR * MR);
+}
 
 static TGT void task(void *ctx, int t, int worker)
 {
     const job *j = ctx;
     int c = t % j->nchunks, mb = t / j->nchunks;
-    int r0 = mb * j->mc, r1 = r0 + j->mc < j->T ? r0 + j->mc : j->T;
+    int r0 = row_start(j, mb), r1 = row_start(j, mb + 1);
     int q0 = c * j->chunk, q1 = q0 + j->chunk < j->npan ? q0 + j->chunk : j->npan;
     const int Kfull = j->pw->K, nend = j->n0 + j->N;
     _Alignas(64) float tile[MR * NR];
     for (int kb = 0; kb < j->K; kb += KC) {
         int kc = j->K - kb < KC ? j->K - kb : KC;
         int mode = kb ? OUT_ADD : j->beta == 0.0f ? OUT_STORE : j->beta == 1.0f ? OUT_ADD : OUT_SCALE;
+        int last = kb + kc == j->K;
         for (int q = q0; q < q1; q++) {
             int p = j->pfirst + q, col = p * NR;
             const float *b = j->pw->p + ((size_t)p * Kfull + j->k0 + kb) * NR;
             const float *bn = q + 1 < q1 ? b + (size_t)Kfull * NR : b;
             int lo = j->n0 > col ? j->n0 - col : 0, hi = nend < col + NR ? nend - col : NR;
             float *yc = j->y + (col + lo - j->n0);
+            const float *bb = last && j->bias ? j->bias + (col + lo - j->n0) : NULL;
             for (int i = r0; i < r1; i += MR) {
                 int mr = r1 - i < MR ? r1 - i : MR;
                 const float *x = j->x + (size_t)i * j->ldx + kb;
                 if (lo == 0 && hi == NR) {
-                    kern_any(mr, kc, x, j->ldx, b, i == r0 ? bn : b, yc + (size_t)i * j->ldy, j->ldy, mode, j->beta);
-                } else {
-                    kern_any(mr, kc, x, j->ldx, b, i == r0 ? bn : b, tile, NR, OUT_STORE, 0.0f);
-                    for (int r = 0; r < mr; r++) {
-                        float *yr = yc + (size_t)(i + r) * j->ldy;
-                        const float *tr = tile + r * NR + lo;
-                        for (int s = 0; s < hi - lo; s++)
-                            yr[s] = mode == OUT_STORE ? tr[s] : mode == OUT_ADD ? tr[s] + yr[s] : tr[s] + j->beta * yr[s];
+                    kern_any(mr, kc, x, j->ldx, b, i == r0 ? bn : b, yc + (size_t)i * j->ldy, j->ldy, mode, j->beta,
+                             bb);
+                    if (last && j->act_on)
+                        act_tile(yc + (size_t)i * j->ldy, j->ldy, mr, j->act);
+                    continue;
+                }
+                /* a partial panel: through the stack tile, copied out column by column */
+                kern_any(mr, kc, x, j->ldx, b, i == r0 ? bn : b, tile, NR, OUT_STORE, 0.0f, NULL);
+                for (int r = 0; r < mr; r++) {
+                    float *yr = yc + (size_t)(i + r) * j->ldy;
+                    const float *tr = tile + r * NR + lo;
+                    for (int s = 0; s < hi - lo; s++) {
+                        float v = mode == OUT_STORE ? tr[s] : mode == OUT_ADD ? tr[s] + yr[s] : tr[s] + j->beta * yr[s];
+                        yr[s] = bb ? v + bb[s] : v;
                     }
                 }
-                if (j->bias && kb + kc == j->K) {   /* the tile's last block of K: add the bias */
-                    const float *bb = j->bias + (col + lo - j->n0);
-                    for (int r = 0; r < mr; r++) {
-                        float *yr = yc + (size_t)(i + r) * j->ldy;
-                        for (int s = 0; s < hi - lo; s++)
-                            yr[s] += bb[s];
-                    }
-                }
+                if (last && j->act_on)   /* still in L1 */
+                    axf__act_tile(yc + (size_t)i * j->ldy, j->ldy, mr, hi - lo, j->act);
             }
         }
     }
+    if (j->rows)
+        j->rows(j->rows_ctx, r0, r1);
 }
 #endif
 
 void axf__gemm_nt(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T, int N, int K,
                   const float *x, int ldx, float beta, float *y, int ldy)
 {
-    axf__gemm_nt_bias(e, pw, n0, k0, T, N, K, x, ldx, beta, NULL, y, ldy);
+    axf__gemm_nt_epi(e, pw, n0, k0, T, N, K, x, ldx, beta, NULL, y, ldy);
 }
 
 void axf__gemm_nt_bias(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T, int N, int K,
                        const float *x, int ldx, float beta, const float *bias, float *y, int ldy)
 {
+    axf_gemm_epi epi = {.bias = bias};
+    axf__gemm_nt_epi(e, pw, n0, k0, T, N, K, x, ldx, beta, &epi, y, ldy);
+}
+
+/* Rows per block of whole rows, at least, in rows mode: below that the threads' blocks would each
+ * read all of W for a handful of rows. */
+#define ROWS_MIN 24
+
+void axf__gemm_nt_epi(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T, int N, int K,
+                      const float *x, int ldx, float beta, const axf_gemm_epi *epi, float *y, int ldy)
+{
 #ifdef AXF_GEMM_X86
     if (T < 1 || N < 1)
         return;
+    const axf_gemm_epi none = {0};
+    if (!epi)
+        epi = &none;
     if (K < 1) {
-        for (int i = 0; i < T; i++)
+        for (int i = 0; i < T; i++) {
+            float *yr = y + (size_t)i * ldy;
             for (int n = 0; n < N; n++)
-                y[(size_t)i * ldy + n] = (beta == 0.0f ? 0.0f : beta * y[(size_t)i * ldy + n]) + (bias ? bias[n] : 0.0f);
+                yr[n] = (beta == 0.0f ? 0.0f : beta * yr[n]) + (epi->bias ? epi->bias[n] : 0.0f);
+            if (epi->act_on)
+                axf__act_tile(yr, ldy, 1, N, epi->act);
+        }
+        if (epi->rows)
+            epi->rows(epi->rows_ctx, 0, T);
         return;
     }
     job j = {.pw = pw, .n0 = n0, .k0 = k0, .T = T, .N = N, .K = K, .ldx = ldx, .ldy = ldy, .x = x, .y = y,
-             .beta = beta, .bias = bias};
+             .beta = beta, .bias = epi->bias, .act_on = epi->act_on, .act = epi->act};
     j.pfirst = n0 / NR;
     j.npan = (n0 + N + NR - 1) / NR - j.pfirst;
     int threads = e ? axf__threads(e) : 1;
-    /* row blocks of about MC rows, equal, multiples of MR */
     int nmb = (T + MC - 1) / MC;
-    j.mc = ((T + nmb - 1) / nmb + MR - 1) / MR * MR;
-    nmb = (T + j.mc - 1) / j.mc;
-    /* about 8 tasks per thread, so that the last ones even out; at one thread, one chunk per
-     * row block so that each block of x is read from L2 by every panel */
-    int want = threads > 1 ? (8 * threads + nmb - 1) / nmb : 1;
-    j.nchunks = want < j.npan ? want : j.npan;
-    j.chunk = (j.npan + j.nchunks - 1) / j.nchunks;
-    j.nchunks = (j.npan + j.chunk - 1) / j.chunk;
-    int ntasks = j.nchunks * nmb;
+    if (epi->rows) {
+        /* blocks of whole rows, as many as a multiple of the threads, none under ROWS_MIN rows */
+        nmb = (nmb + threads - 1) / threads * threads;
+        while (nmb > 1 && T / nmb < ROWS_MIN)
+            nmb--;
+    }
+    if (epi->rows && (nmb >= threads || threads == 1)) {
+        j.rows = epi->rows;
+        j.rows_ctx = epi->rows_ctx;
+        j.mc = 0;
+        j.nmb = nmb;
+        j.nchunks = 1;
+        j.chunk = j.npan;
+    } else {
+        /* row blocks of about MC rows, equal, multiples of MR */
+        nmb = (T + MC - 1) / MC;
+        j.mc = ((T + nmb - 1) / nmb + MR - 1) / MR * MR;
+        nmb = (T + j.mc - 1) / j.mc;
+        j.nmb = nmb;
+        /* about 8 tasks per thread, so that the last ones even out; at one thread, one chunk per
+         * row block so that each block of x is read from L2 by every panel */
+        int want = threads > 1 ? (8 * threads + nmb - 1) / nmb : 1;
+        j.nchunks = want < j.npan ? want : j.npan;
+        j.chunk = (j.npan + j.nchunks - 1) / j.nchunks;
+        j.nchunks = (j.npan + j.chunk - 1) / j.chunk;
+    }
+    int ntasks = j.nchunks * j.nmb;
     if (threads > 1 && ntasks > 1)
         axf__parallel(e, task, &j, ntasks);
     else
         for (int t = 0; t < ntasks; t++)
             task(&j, t, 0);
+    if (epi->rows && !j.rows)   /* too few rows to split: once, on the caller's thread */
+        epi->rows(epi->rows_ctx, 0, T);
 #endif
 }
 

@@ -1,99 +1,25 @@
 /* Element-wise kernels of the forward pass: LayerNorm, GELU, softmax and the hard-attention row
  * operations. They are the whole non-GEMM cost of the engine, so they are written for the
- * vectoriser: no libm calls inside loops (exp and erf are polynomials fitted by fit_kernels.py,
- * within 2 ulp of the true function), no branches, and sums in 16 independent lanes so that no
- * reassociation is needed. */
+ * vectoriser: no libm calls inside loops (exp and erf are the polynomials of vmath.h), no
+ * branches, and sums in 16 independent lanes so that no reassociation is needed. */
 #include <math.h>
 #include <string.h>
 
 #include "engine_internal.h"
+#include "vmath.h"
 
-#define LOG2E 1.44269504088896341f
-#define LN2_HI 0.693359375f      /* ln 2 split so that n * LN2_HI is exact */
-#define LN2_LO -2.12194440e-4f
-#define ROUND_MAGIC 12582912.0f  /* 1.5 * 2^23: adding it rounds to an integer in the low bits */
 #define LANES 16
-
-/* exp(x): Cody-Waite reduction to r in [-ln2/2, ln2/2], polynomial, exponent added to the bits.
- * Clamped so 2^n stays normal; below -86 it returns 0 (the true value is < 5e-38). */
-static inline float fexp(float xin)
-{
-    float x = xin < -86.0f ? -86.0f : xin;
-    x = x > 88.0f ? 88.0f : x;
-    float t = x * LOG2E + ROUND_MAGIC;
-    float n = t - ROUND_MAGIC;
-    int32_t ti;
-    memcpy(&ti, &t, 4);
-    float r = x - n * LN2_HI;
-    r = r - n * LN2_LO;
-    float p = 1.393369237e-03f;
-    p = p * r + 8.363175566e-03f;
-    p = p * r + 4.166646424e-02f;
-    p = p * r + 1.666657700e-01f;
-    p = p * r + 5.000000014e-01f;
-    p = 1.0f + r + r * r * p;
-    uint32_t pi;
-    memcpy(&pi, &p, 4);
-    pi += (uint32_t)(ti - 0x4B400000) << 23;
-    float res;
-    memcpy(&res, &pi, 4);
-    return xin < -86.0f ? 0.0f : res;
-}
-
-/* erf(z), absolute error < 1.2e-7: odd polynomial below 1, shifted polynomial on [1, 4), 1 above. */
-static inline float ferf(float z)
-{
-    float a = fabsf(z);
-    float t = a * a;
-    float s = -5.654105860e-04f;
-    s = s * t + 4.923277665e-03f;
-    s = s * t + -2.671638510e-02f;
-    s = s * t + 1.128036441e-01f;
-    s = s * t + -3.761234978e-01f;
-    s = s * t + 1.128379127e+00f;
-    s = s * a;
-    float u = a - 2.5f;
-    float l = -8.709440799e-06f;
-    l = l * u + 2.140600996e-05f;
-    l = l * u + 5.941381129e-05f;
-    l = l * u + -2.808719309e-04f;
-    l = l * u + 2.919994278e-04f;
-    l = l * u + 5.742026847e-04f;
-    l = l * u + -2.823754270e-03f;
-    l = l * u + 6.100025459e-03f;
-    l = l * u + -8.612779454e-03f;
-    l = l * u + 8.354324599e-03f;
-    l = l * u + -5.447070271e-03f;
-    l = l * u + 2.177979306e-03f;
-    l = l * u + 9.995930794e-01f;
-    l = l > 1.0f ? 1.0f : l;
-    l = a >= 4.0f ? 1.0f : l;
-    float e = a < 1.0f ? s : l;
-    return copysignf(e, z);
-}
-
-static inline float gelu1(float x)
-{
-    return 0.5f * x * (1.0f + ferf(x * 0.70710678118654752f));
-}
-
-/* 0.5 x (1 + tanh(y)) written as x * sigmoid(2y): same function, one exp, no cancellation. */
-static inline float gelu_tanh1(float x)
-{
-    float y = 0.7978845608028654f * (x + 0.044715f * x * x * x);
-    return x / (1.0f + fexp(-2.0f * y));
-}
 
 AXF_VEC void axf_gelu(float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        x[i] = gelu1(x[i]);
+        x[i] = axf__gelu1(x[i]);
 }
 
 AXF_VEC void axf_gelu_tanh(float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        x[i] = gelu_tanh1(x[i]);
+        x[i] = axf__gelu_tanh1(x[i]);
 }
 
 AXF_VEC void axf__bias_act(float *x, const float *bias, int T, int F, axf_act act)
@@ -105,12 +31,28 @@ AXF_VEC void axf__bias_act(float *x, const float *bias, int T, int F, axf_act ac
                 row[j] += bias[j];
         if (act == AXF_ACT_GELU)
             for (int j = 0; j < F; j++)
-                row[j] = gelu1(row[j]);
+                row[j] = axf__gelu1(row[j]);
         else if (act == AXF_ACT_GELU_TANH)
             for (int j = 0; j < F; j++)
-                row[j] = gelu_tanh1(row[j]);
+                row[j] = axf__gelu_tanh1(row[j]);
         else
             for (int j = 0; j < F; j++)
+                row[j] = row[j] > 0.0f ? row[j] : 0.0f;
+    }
+}
+
+AXF_VEC void axf__act_tile(float *x, int ld, int rows, int cols, axf_act act)
+{
+    for (int t = 0; t < rows; t++) {
+        float *row = x + (size_t)t * ld;
+        if (act == AXF_ACT_GELU)
+            for (int j = 0; j < cols; j++)
+                row[j] = axf__gelu1(row[j]);
+        else if (act == AXF_ACT_GELU_TANH)
+            for (int j = 0; j < cols; j++)
+                row[j] = axf__gelu_tanh1(row[j]);
+        else
+            for (int j = 0; j < cols; j++)
                 row[j] = row[j] > 0.0f ? row[j] : 0.0f;
     }
 }
@@ -193,10 +135,8 @@ AXF_VEC void axf__add_ln(float *out, const float *a, const float *b, const float
 }
 
 /* GCC does not vectorise a max written as a comparison (NaN rules), so the 16 lanes are a
- * generic vector type with an explicit select; it lowers to one register per 16 floats on
- * AVX-512 and to 2 or 4 on narrower targets. */
-typedef float v16f __attribute__((vector_size(64)));
-typedef int32_t v16i __attribute__((vector_size(64)));
+ * generic vector type (vmath.h) with an explicit select; it lowers to one register per 16 floats
+ * on AVX-512 and to 2 or 4 on narrower targets. */
 
 static inline float row_max(const float *x, int n)
 {
@@ -236,7 +176,7 @@ AXF_VEC void axf__softmax_row(float *x, int n)
 {
     float m = row_max(x, n);
     for (int j = 0; j < n; j++)
-        x[j] = fexp(x[j] - m);
+        x[j] = axf__fexp(x[j] - m);
     float inv = 1.0f / row_sum(x, n);
     for (int j = 0; j < n; j++)
         x[j] *= inv;
@@ -255,7 +195,7 @@ AXF_VEC void axf__softmax_row_kept(float *x, const unsigned char *keep, int n)
         m = keep[j] && x[j] > m ? x[j] : m;
     float s = 0;
     for (int j = 0; j < n; j++) {
-        float e = fexp(x[j] - m);
+        float e = axf__fexp(x[j] - m);
         e = keep[j] ? e : 0.0f;
         x[j] = e;
         s += e;

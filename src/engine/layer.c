@@ -31,57 +31,38 @@ typedef struct {
 
 /* ---- element-wise passes split by rows over the pool ---- */
 
-#define ROW_TASK_FLOATS 16384   /* about 64 KB of activations per task */
-#define PARALLEL_MIN_FLOATS 65536
-
 typedef struct {
     float *x, *out;
     const float *a, *b, *bias, *g, *beta;
-    int T, W, rows;
+    int W;
     axf_act act;
     float eps;
 } rows_job;
 
-static void act_task(void *ctx, int t, int worker)
+static void act_rows(void *ctx, int r0, int r1)
 {
     const rows_job *j = ctx;
-    int r0 = t * j->rows, nr = j->T - r0 < j->rows ? j->T - r0 : j->rows;
-    axf__bias_act(j->x + (size_t)r0 * j->W, j->bias, nr, j->W, j->act);
+    axf__bias_act(j->x + (size_t)r0 * j->W, j->bias, r1 - r0, j->W, j->act);
 }
 
-static void ln_task(void *ctx, int t, int worker)
+static void ln_rows_job(void *ctx, int r0, int r1)
 {
     const rows_job *j = ctx;
-    int r0 = t * j->rows, nr = j->T - r0 < j->rows ? j->T - r0 : j->rows;
     size_t o = (size_t)r0 * j->W;
-    axf__add_ln(j->out + o, j->a + o, j->b ? j->b + o : NULL, j->bias, j->g, j->beta, nr, j->W, j->eps);
-}
-
-static void run_rows(axf_engine *e, axf_task_fn fn, rows_job *j)
-{
-    if (e->gemm_only)
-        return;
-    j->rows = ROW_TASK_FLOATS / j->W > 0 ? ROW_TASK_FLOATS / j->W : 1;
-    int ntasks = (j->T + j->rows - 1) / j->rows;
-    if ((size_t)j->T * j->W < PARALLEL_MIN_FLOATS || ntasks < 2) {
-        for (int t = 0; t < ntasks; t++)
-            fn(j, t, 0);
-        return;
-    }
-    axf__parallel(e, fn, j, ntasks);
+    axf__add_ln(j->out + o, j->a + o, j->b ? j->b + o : NULL, j->bias, j->g, j->beta, r1 - r0, j->W, j->eps);
 }
 
 static void bias_act_par(axf_engine *e, float *x, const float *bias, int T, int F, axf_act act)
 {
-    rows_job j = {.x = x, .bias = bias, .T = T, .W = F, .act = act};
-    run_rows(e, act_task, &j);
+    rows_job j = {.x = x, .bias = bias, .W = F, .act = act};
+    axf__parallel_rows(e, act_rows, &j, T, F);
 }
 
 void axf__add_ln_par(axf_engine *e, float *out, const float *a, const float *b, const float *bias,
                      const float *g, const float *beta, int T, int H, float eps)
 {
-    rows_job j = {.out = out, .a = a, .b = b, .bias = bias, .g = g, .beta = beta, .T = T, .W = H, .eps = eps};
-    run_rows(e, ln_task, &j);
+    rows_job j = {.out = out, .a = a, .b = b, .bias = bias, .g = g, .beta = beta, .W = H, .eps = eps};
+    axf__parallel_rows(e, ln_rows_job, &j, T, H);
 }
 
 /* Runs of on[i] != 0 for i < n (on NULL: everything); returns how many, *kept the total. */
@@ -146,6 +127,57 @@ static void wgemm_bias(axf_engine *e, int li, int which, int n0, int T, int N, i
         axf__gemm_nt_bias(e, pw, n0, 0, T, N, K, x, ldx, 0.0f, bias, y, ldy);
     else
         wgemm(e, li, which, n0, 0, T, N, K, x, ldx, w, ldw, 0.0f, y, ldy);
+}
+
+/* 1 when every run's product of matrix `which` with the runs along K ([T, N, len * unit]) goes
+ * through the packed GEMM, which can then finish with the residual and LayerNorm (out_ln). */
+static int all_packed_k(axf_engine *e, int li, int which, int T, int N, const run *r, int nr, int unit)
+{
+    for (int i = 0; i < nr; i++)
+        if (!axf__gemm_pick(e, li, which, T, N, r[i].len * unit))
+            return 0;
+    return nr > 0;
+}
+
+/* h[r] = LayerNorm(y[r] + h[r] + bias) for the rows [r0, r1): the epilogue of an output product. */
+typedef struct {
+    float *h;
+    const float *y, *bias, *g, *beta;
+    int H;
+    float eps;
+} ln_rows;
+
+static void ln_rows_fn(void *ctx, int r0, int r1)
+{
+    const ln_rows *c = ctx;
+    size_t o = (size_t)r0 * c->H;
+    axf__add_ln(c->h + o, c->y + o, c->h + o, c->bias, c->g, c->beta, r1 - r0, c->H, c->eps);
+}
+
+/* An output product and what follows it: e->y[T, H] = sum over the runs (along K, unit columns
+ * each) of x[:, run] · W[:, run]ᵀ, then h = LayerNorm(e->y + h + bias). When the packed GEMM runs
+ * every product, the last one applies the LayerNorm to each block of rows as it completes them
+ * (one pass and one parallel region fewer); else it is a pass of its own. */
+static void out_ln(axf_engine *e, int li, int which, int T, const run *r, int nr, int unit, const float *x, int ldx,
+                   const float *w, int ldw, const float *bias, const float *g, const float *beta, float *h)
+{
+    const axf_config *cfg = &e->m->cfg;
+    const int H = cfg->hidden;
+    const int fuse = !e->gemm_only && all_packed_k(e, li, which, T, H, r, nr, unit);
+    ln_rows c = {h, e->y, bias, g, beta, H, cfg->ln_eps};
+    for (int i = 0; i < nr; i++) {
+        int k0 = r[i].start * unit, K = r[i].len * unit;
+        const float *xr = x + (size_t)r[i].pos * unit;
+        float b = i ? 1.0f : 0.0f;
+        if (fuse && i == nr - 1) {
+            axf_gemm_epi epi = {.rows = ln_rows_fn, .rows_ctx = &c};
+            axf__gemm_nt_epi(e, axf__gemm_pick(e, li, which, T, H, K), 0, k0, T, H, K, xr, ldx, b, &epi, e->y, H);
+        } else {
+            wgemm(e, li, which, 0, k0, T, H, K, xr, ldx, w + k0, ldw, b, e->y, H);
+        }
+    }
+    if (!fuse)
+        axf__add_ln_par(e, h, e->y, h, bias, g, beta, T, H, cfg->ln_eps);
 }
 
 /* Bias of the kept parts: a view when they form one run, else packed into dst. unit = HS for
@@ -223,10 +255,7 @@ static int attention_block(axf_engine *e, int li, const axf_layer_plan *lp, cons
     const float *bk = fk ? NULL : packed_bias(L->bk, r, nr, HS, e->bias + e->hq_max);
     const float *bv = fv ? NULL : packed_bias(L->bv, r, nr, HS, e->bias + 2 * e->hq_max);
     axf__attention(e, li, lp, b, nk, bq, bk, bv, cls);
-    for (int i = 0; i < nr; i++)
-        wgemm(e, li, AXF_GEMM_WO, 0, r[i].start * HS, R, H, r[i].len * HS, e->ctx + r[i].pos * HS, ld,
-              L->wo + (size_t)r[i].start * HS, nh * HS, i ? 1.0f : 0.0f, e->y, H);
-    axf__add_ln_par(e, h, e->y, h, L->bo, L->ln1_g, L->ln1_b, R, H, cfg->ln_eps);
+    out_ln(e, li, AXF_GEMM_WO, R, r, nr, HS, e->ctx, ld, L->wo, nh * HS, L->bo, L->ln1_g, L->ln1_b, h);
     return R;
 }
 
@@ -260,13 +289,22 @@ static void ffn_block(axf_engine *e, int li, const axf_layer_plan *lp, int T, fl
         bias_act_par(e, e->inter, b1, T, nf, cfg->act);
         gemm_nt(T, H, nf, e->inter, nf, e->w2p, nf, 0.0f, e->y, H);
     } else {
-        for (int i = 0; i < nr; i++)
-            wgemm(e, li, AXF_GEMM_W1, r[i].start, 0, T, r[i].len, H, h, H, L->w1 + (size_t)r[i].start * H, H,
-                  0.0f, e->inter + r[i].pos, nf);
-        bias_act_par(e, e->inter, b1, T, nf, cfg->act);
-        for (int i = 0; i < nr; i++)
-            wgemm(e, li, AXF_GEMM_W2, 0, r[i].start, T, H, r[i].len, e->inter + r[i].pos, nf, L->w2 + r[i].start,
-                  F, i ? 1.0f : 0.0f, e->y, H);
+        /* bias and activation in the packed GEMM's stores when it runs every product */
+        const int fa = !e->gemm_only && all_packed(e, li, AXF_GEMM_W1, T, r, nr, 1, H);
+        for (int i = 0; i < nr; i++) {
+            if (fa) {
+                axf_gemm_epi epi = {.bias = b1 ? b1 + r[i].pos : NULL, .act_on = 1, .act = cfg->act};
+                axf__gemm_nt_epi(e, axf__gemm_pick(e, li, AXF_GEMM_W1, T, r[i].len, H), r[i].start, 0, T, r[i].len,
+                                 H, h, H, 0.0f, &epi, e->inter + r[i].pos, nf);
+            } else {
+                wgemm(e, li, AXF_GEMM_W1, r[i].start, 0, T, r[i].len, H, h, H, L->w1 + (size_t)r[i].start * H, H,
+                      0.0f, e->inter + r[i].pos, nf);
+            }
+        }
+        if (!fa)
+            bias_act_par(e, e->inter, b1, T, nf, cfg->act);
+        out_ln(e, li, AXF_GEMM_W2, T, r, nr, 1, e->inter, nf, L->w2, F, L->b2, L->ln2_g, L->ln2_b, h);
+        return;
     }
     axf__add_ln_par(e, h, e->y, h, L->b2, L->ln2_g, L->ln2_b, T, H, cfg->ln_eps);
 }

@@ -201,6 +201,34 @@ void axf__parallel(axf_engine *e, axf_task_fn fn, void *ctx, int ntasks)
     blas_leave();
 }
 
+#define ROW_TASK_FLOATS 16384   /* about 64 KB of activations per task */
+#define PARALLEL_MIN_FLOATS 65536
+
+typedef struct {
+    axf_rows_fn fn;
+    void *ctx;
+    int T, rows;
+} rows_job;
+
+static void rows_task(void *ctx, int t, int worker)
+{
+    const rows_job *j = ctx;
+    int r0 = t * j->rows, r1 = j->T - r0 < j->rows ? j->T : r0 + j->rows;
+    j->fn(j->ctx, r0, r1);
+}
+
+void axf__parallel_rows(axf_engine *e, axf_rows_fn fn, void *ctx, int T, int W)
+{
+    if (e->gemm_only || T < 1)
+        return;
+    rows_job j = {fn, ctx, T, W > 0 && ROW_TASK_FLOATS / W > 0 ? ROW_TASK_FLOATS / W : 1};
+    int ntasks = (T + j.rows - 1) / j.rows;
+    if ((size_t)T * W < PARALLEL_MIN_FLOATS || ntasks < 2)
+        fn(ctx, 0, T);
+    else
+        axf__parallel(e, rows_task, &j, ntasks);
+}
+
 void axf__pool_free(axf_engine *e)
 {
     axf_pool *p = e->pool;
