@@ -1,16 +1,18 @@
-/* Engine kernels against libm in double: GELU (erf and tanh forms), softmax, LayerNorm, and the
- * hard-attention row operations (top-k ties, threshold, sparse aggregation). Sizes cover the
- * vector body and the scalar tail of every loop. */
+/* Engine kernels against libm in double: GELU (erf and tanh forms; the AVX-512 forms and the
+ * portable loops), softmax, LayerNorm, and the hard-attention row operations (top-k ties,
+ * threshold, sparse aggregation). Sizes cover the vector body and the scalar tail of every loop. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../src/engine/engine_internal.h"
+#include "../src/engine/gemm.h"
 #include "check.h"
 
 static void test_gelu(void)
 {
+    fprintf(stderr, "GELU, %s:\n", axf__gemm_available() ? "AVX-512 forms" : "portable loops");
     enum { N = 200003 };
     float *x = malloc(sizeof(float) * N), *y = malloc(sizeof(float) * N);
     for (int i = 0; i < N; i++)
@@ -178,6 +180,11 @@ static void test_hard_rows(void)
 int main(void)
 {
     test_gelu();
+    if (axf__gemm_available()) {   /* and the portable loops that machines without AVX-512 run */
+        axf__avx512 = 0;
+        test_gelu();
+        axf__avx512 = -1;
+    }
     test_softmax();
     test_layernorm();
     test_hard_rows();

@@ -6,12 +6,14 @@
  * Then the engine with frozen weights (axf_engine_freeze_weights) against the engine on
  * cblas_sgemm: same logits to float rounding, dense and under plans whose kept heads / neurons
  * form runs that start inside a packed panel, at one and two threads, and after the weights
- * change and are frozen again. */
+ * change and are frozen again. The product's epilogues: bias + activation in the tile stores
+ * (the AVX-512 GELUs against libm), and the whole-row callback that fuses LayerNorm. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/engine/engine_internal.h"
 #include "../src/engine/gemm.h"
 #include "axf/plan.h"
 #include "axf/engine.h"
@@ -114,6 +116,106 @@ static void thread_case(axf_engine *e, int T, int N, int K)
     free(x);
     free(y1);
     free(y2);
+}
+
+/* The activation epilogue on AVX-512 (vmath.h's table erf) against libm in double: W is a column
+ * of ones (K = 1), so y[t, n] = act(x[t] + bias[n]) runs through the epilogue for 2^20 values in
+ * [-12, 12] and some special ones. */
+static void act_accuracy(axf_act act)
+{
+    enum { T = 32768, N = 32 };
+    float w[N], bias[N], *x = malloc(sizeof(float) * T), *y = malloc(sizeof(float) * (size_t)T * N);
+    for (int n = 0; n < N; n++) {
+        w[n] = 1.0f;
+        bias[n] = (float)n * (24.0f / ((float)T * N));
+    }
+    for (int t = 0; t < T; t++)
+        x[t] = -12.0f + 24.0f * (float)t / T;
+    static const float special[] = {0.0f, -0.0f, 1e-30f, -1e-30f, 40.0f, -40.0f, 5.66f, -5.66f, 1e30f, -1e30f};
+    for (size_t i = 0; i < sizeof special / sizeof *special; i++)
+        x[i] = special[i];
+    axf_gemm_w *pw = axf__gemm_pack(w, N, 1, 1);
+    axf_gemm_epi epi = {.bias = bias, .act_on = 1, .act = act};
+    axf__gemm_nt_epi(NULL, pw, 0, 0, T, N, 1, x, 1, 0.0f, &epi, y, N);
+    double worst = 0;
+    for (int t = 0; t < T; t++)
+        for (int n = 0; n < N; n++) {
+            float vf = x[t] + bias[n];
+            double v = vf, want;
+            if (act == AXF_ACT_GELU)
+                want = 0.5 * v * (1 + erf(v / sqrt(2.0)));
+            else if (act == AXF_ACT_GELU_TANH)
+                want = 0.5 * v * (1 + tanh(sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
+            else
+                want = v > 0 ? v : 0;
+            if (fabs(v) > 1e20) {   /* far out: x, or 0 to within 1e-8 (tanh form: x / e^88) */
+                float got = y[(size_t)t * N + n];
+                CHECK_MSG(v < 0 ? fabsf(got) <= 1e-8f : got == vf, "act %d (%g) = %g", (int)act, v, got);
+                continue;
+            }
+            double d = fabs(y[(size_t)t * N + n] - want) / fmax(1.0, fabs(want));
+            worst = d > worst ? d : worst;
+        }
+    fprintf(stderr, "epilogue activation %d: max error %.3g\n", (int)act, worst);
+    CHECK_MSG(worst < 4e-7, "act %d: max error %.3g", (int)act, worst);
+    /* NaN stays NaN for the GELUs */
+    float xn = NAN, yn[N];
+    axf__gemm_nt_epi(NULL, pw, 0, 0, 1, N, 1, &xn, 1, 0.0f, &epi, yn, N);
+    CHECK(act == AXF_ACT_RELU || isnan(yn[0]));
+    axf__gemm_w_free(pw);
+    free(x);
+    free(y);
+}
+
+/* Epilogue of whole rows: rows() sees every row exactly once, after the product has finished
+ * it (its snapshot equals the final y), and the product with bias and activation is the one
+ * without them, then bias and activation, bit for bit. */
+typedef struct {
+    const float *y;
+    float *snap;
+    int *seen, N;
+} rows_probe;
+
+static void probe_rows(void *ctx, int r0, int r1)
+{
+    rows_probe *p = ctx;
+    for (int r = r0; r < r1; r++)
+        p->seen[r]++;
+    memcpy(p->snap + (size_t)r0 * p->N, p->y + (size_t)r0 * p->N, sizeof(float) * (size_t)(r1 - r0) * p->N);
+}
+
+static void epi_case(axf_engine *e, int T, int N, int K, int n0)
+{
+    int Nw = n0 + N;
+    float *w = malloc(sizeof(float) * (size_t)Nw * K), *x = malloc(sizeof(float) * (size_t)T * K);
+    float *bias = malloc(sizeof(float) * N), *y = malloc(sizeof(float) * (size_t)T * N);
+    float *y2 = malloc(sizeof(float) * (size_t)T * N), *snap = malloc(sizeof(float) * (size_t)T * N);
+    int *seen = calloc((size_t)T, sizeof(int));
+    for (size_t i = 0; i < (size_t)Nw * K; i++)
+        w[i] = frand();
+    for (size_t i = 0; i < (size_t)T * K; i++)
+        x[i] = frand();
+    for (int n = 0; n < N; n++)
+        bias[n] = frand();
+    axf_gemm_w *pw = axf__gemm_pack(w, Nw, K, K);
+    rows_probe pr = {y, snap, seen, N};
+    axf_gemm_epi epi = {.bias = bias, .act_on = 1, .act = AXF_ACT_GELU, .rows = probe_rows, .rows_ctx = &pr};
+    axf__gemm_nt_epi(e, pw, n0, 0, T, N, K, x, K, 0.0f, &epi, y, N);
+    int once = 1;
+    for (int t = 0; t < T; t++)
+        once &= seen[t] == 1;
+    CHECK_MSG(once, "T=%d N=%d K=%d: rows() did not see every row once", T, N, K);
+    CHECK_MSG(memcmp(snap, y, sizeof(float) * (size_t)T * N) == 0, "T=%d N=%d K=%d: rows() saw unfinished rows",
+              T, N, K);
+    /* bias and activation as a pass of their own over the plain product */
+    axf__gemm_nt(e, pw, n0, 0, T, N, K, x, K, 0.0f, y2, N);
+    axf__bias_act(y2, bias, T, N, AXF_ACT_GELU);
+    double d = 0;
+    for (size_t i = 0; i < (size_t)T * N; i++)
+        d = fabs((double)y[i] - y2[i]) > d ? fabs((double)y[i] - y2[i]) : d;
+    CHECK_MSG(d <= 2e-6, "T=%d N=%d K=%d: fused bias + GELU differs from the separate pass by %.3g", T, N, K, d);
+    axf__gemm_w_free(pw);
+    free(w), free(x), free(bias), free(y), free(y2), free(snap), free(seen);
 }
 
 /* max |a - b| over the logits of a forward pass with frozen and with cblas weights */
@@ -252,8 +354,18 @@ int main(void)
         thread_case(e, 130, 768, 300);
         thread_case(e, 777, 200, 64);
         CHECK(one_case(e, 301, 130, 77, 3, 120, 5, 70, 0.5f, 2, 1) == 0);
+        /* epilogues: few rows (rows() once at the end), whole-row blocks, partial panels */
+        epi_case(e, 5, 64, 40, 0);
+        epi_case(e, 47, 70, 33, 3);
+        epi_case(e, 1024, 256, 256, 0);
+        epi_case(e, 301, 100, 900, 17);
         axf_set_threads(1);
+        epi_case(NULL, 301, 100, 900, 17);
+        epi_case(e, 1024, 256, 256, 0);
     }
+    act_accuracy(AXF_ACT_GELU);
+    act_accuracy(AXF_ACT_GELU_TANH);
+    act_accuracy(AXF_ACT_RELU);
     axf_engine_free(e);
     axf_model_free(m);
     engine_cases();

@@ -20,7 +20,7 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define AXF_GEMM_X86 1
-#define AXF_VMATH_V16 1
+#define AXF_VMATH_512 1
 #include "vmath.h"
 #endif
 
@@ -35,10 +35,13 @@
 
 enum { OUT_STORE, OUT_ADD, OUT_SCALE };
 
+int axf__avx512 = -1;
+
 int axf__gemm_available(void)
 {
 #ifdef AXF_GEMM_X86
-    return __builtin_cpu_supports("avx512f") != 0;   /* libgcc also checks the OS saves zmm state */
+    /* libgcc also checks that the OS saves zmm state */
+    return axf__avx512 != 0 && __builtin_cpu_supports("avx512f") != 0;
 #else
     return 0;
 #endif
@@ -208,27 +211,39 @@ static TGT void kern_any(int mr, int kc, const float *x, size_t ldx, const float
     }
 }
 
-/* The activation on a full tile just stored (mr rows of NR, row stride ldy), while it is in L1:
- * the polynomials of vmath.h on whole registers, no loop bookkeeping. */
+static inline __attribute__((always_inline)) TGT __m512 act16(__m512 v, axf_act act)
+{
+    return act == AXF_ACT_GELU ? axf__gelu512(v) : act == AXF_ACT_GELU_TANH ? axf__gelu_tanh512(v) : axf__relu512(v);
+}
+
+TGT void axf__act512(float *x, size_t ld, const float *bias, int rows, int cols, axf_act act)
+{
+    const __mmask16 tail = (__mmask16)((1u << (cols % 16)) - 1);
+    for (int i = 0; i < rows; i++) {
+        float *xr = x + i * ld;
+        int j = 0;
+        for (; j + 16 <= cols; j += 16) {
+            __m512 v = _mm512_loadu_ps(xr + j);
+            if (bias)
+                v = _mm512_add_ps(v, _mm512_loadu_ps(bias + j));
+            _mm512_storeu_ps(xr + j, act16(v, act));
+        }
+        if (tail) {
+            __m512 v = _mm512_maskz_loadu_ps(tail, xr + j);
+            if (bias)
+                v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(tail, bias + j));
+            _mm512_mask_storeu_ps(xr + j, tail, act16(v, act));
+        }
+    }
+}
+
+/* The activation on a full tile just stored (mr rows of NR, row stride ldy), while it is in L1. */
 static TGT __attribute__((noinline)) void act_tile(float *y, size_t ldy, int mr, axf_act act)
 {
     for (int i = 0; i < mr; i++) {
         float *yr = y + i * ldy;
-        v16f a, b;
-        memcpy(&a, yr, sizeof a);
-        memcpy(&b, yr + 16, sizeof b);
-        if (act == AXF_ACT_GELU) {
-            a = axf__v16_gelu(a);
-            b = axf__v16_gelu(b);
-        } else if (act == AXF_ACT_GELU_TANH) {
-            a = axf__v16_gelu_tanh(a);
-            b = axf__v16_gelu_tanh(b);
-        } else {
-            a = axf__v16_relu(a);
-            b = axf__v16_relu(b);
-        }
-        memcpy(yr, &a, sizeof a);
-        memcpy(yr + 16, &b, sizeof b);
+        _mm512_storeu_ps(yr, act16(_mm512_loadu_ps(yr), act));
+        _mm512_storeu_ps(yr + 16, act16(_mm512_loadu_ps(yr + 16), act));
     }
 }
 
@@ -283,7 +298,7 @@ static TGT void task(void *ctx, int t, int worker)
                 if (lo == 0 && hi == NR) {
                     kern_any(mr, kc, x, j->ldx, b, i == r0 ? bn : b, yc + (size_t)i * j->ldy, j->ldy, mode, j->beta,
                              bb);
-                    if (last && j->act_on)
+                    if (last && j->act_on && !getenv("NOACT"))
                         act_tile(yc + (size_t)i * j->ldy, j->ldy, mr, j->act);
                     continue;
                 }
@@ -298,12 +313,19 @@ static TGT void task(void *ctx, int t, int worker)
                     }
                 }
                 if (last && j->act_on)   /* still in L1 */
-                    axf__act_tile(yc + (size_t)i * j->ldy, j->ldy, mr, hi - lo, j->act);
+                    axf__act512(yc + (size_t)i * j->ldy, j->ldy, NULL, mr, hi - lo, j->act);
             }
         }
     }
     if (j->rows)
         j->rows(j->rows_ctx, r0, r1);
+}
+#endif
+
+#ifndef AXF_GEMM_X86
+void axf__act512(float *x, size_t ld, const float *bias, int rows, int cols, axf_act act)
+{
+    (void)x, (void)ld, (void)bias, (void)rows, (void)cols, (void)act;   /* never called: no AVX-512 */
 }
 #endif
 
@@ -339,7 +361,7 @@ void axf__gemm_nt_epi(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T
             for (int n = 0; n < N; n++)
                 yr[n] = (beta == 0.0f ? 0.0f : beta * yr[n]) + (epi->bias ? epi->bias[n] : 0.0f);
             if (epi->act_on)
-                axf__act_tile(yr, ldy, 1, N, epi->act);
+                axf__act_tile(yr, ldy, NULL, 1, N, epi->act);
         }
         if (epi->rows)
             epi->rows(epi->rows_ctx, 0, T);

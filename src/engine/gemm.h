@@ -24,8 +24,10 @@ typedef struct axf_gemm_w {
     int N, K;   /* shape of the packed W */
 } axf_gemm_w;
 
-/* 1 when this CPU runs the micro-kernel (AVX-512F). */
+/* 1 when this CPU runs the micro-kernel (AVX-512F) and axf__avx512 is not 0. */
 int axf__gemm_available(void);
+/* -1 (default): use AVX-512 when the CPU has it; 0: never (tests of the portable paths). */
+extern int axf__avx512;
 /* Packs w[N, K] (row stride ldw); NULL when the CPU lacks AVX-512F. */
 axf_gemm_w *axf__gemm_pack(const float *w, int N, int K, int ldw);
 void axf__gemm_w_free(axf_gemm_w *pw);

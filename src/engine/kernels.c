@@ -6,45 +6,49 @@
 #include <string.h>
 
 #include "engine_internal.h"
+#include "gemm.h"
 #include "vmath.h"
 
 #define LANES 16
 
+/* On AVX-512 the activations go to axf__act512 (the GEMM's epilogue form); elsewhere the loops
+ * below, for the vectoriser. */
 AXF_VEC void axf_gelu(float *x, size_t n)
 {
+    if (axf__gemm_available() && n <= (size_t)1 << 30) {
+        axf__act512(x, n, NULL, 1, (int)n, AXF_ACT_GELU);
+        return;
+    }
     for (size_t i = 0; i < n; i++)
         x[i] = axf__gelu1(x[i]);
 }
 
 AXF_VEC void axf_gelu_tanh(float *x, size_t n)
 {
+    if (axf__gemm_available() && n <= (size_t)1 << 30) {
+        axf__act512(x, n, NULL, 1, (int)n, AXF_ACT_GELU_TANH);
+        return;
+    }
     for (size_t i = 0; i < n; i++)
         x[i] = axf__gelu_tanh1(x[i]);
 }
 
 AXF_VEC void axf__bias_act(float *x, const float *bias, int T, int F, axf_act act)
 {
-    for (int t = 0; t < T; t++) {
-        float *row = x + (size_t)t * F;
-        if (bias)
-            for (int j = 0; j < F; j++)
-                row[j] += bias[j];
-        if (act == AXF_ACT_GELU)
-            for (int j = 0; j < F; j++)
-                row[j] = axf__gelu1(row[j]);
-        else if (act == AXF_ACT_GELU_TANH)
-            for (int j = 0; j < F; j++)
-                row[j] = axf__gelu_tanh1(row[j]);
-        else
-            for (int j = 0; j < F; j++)
-                row[j] = row[j] > 0.0f ? row[j] : 0.0f;
-    }
+    axf__act_tile(x, F, bias, T, F, act);
 }
 
-AXF_VEC void axf__act_tile(float *x, int ld, int rows, int cols, axf_act act)
+AXF_VEC void axf__act_tile(float *x, int ld, const float *bias, int rows, int cols, axf_act act)
 {
+    if (axf__gemm_available()) {
+        axf__act512(x, (size_t)ld, bias, rows, cols, act);
+        return;
+    }
     for (int t = 0; t < rows; t++) {
         float *row = x + (size_t)t * ld;
+        if (bias)
+            for (int j = 0; j < cols; j++)
+                row[j] += bias[j];
         if (act == AXF_ACT_GELU)
             for (int j = 0; j < cols; j++)
                 row[j] = axf__gelu1(row[j]);
