@@ -298,7 +298,7 @@ static TGT void task(void *ctx, int t, int worker)
                 if (lo == 0 && hi == NR) {
                     kern_any(mr, kc, x, j->ldx, b, i == r0 ? bn : b, yc + (size_t)i * j->ldy, j->ldy, mode, j->beta,
                              bb);
-                    if (last && j->act_on && !getenv("NOACT"))
+                    if (last && j->act_on)
                         act_tile(yc + (size_t)i * j->ldy, j->ldy, mr, j->act);
                     continue;
                 }
