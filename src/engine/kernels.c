@@ -9,6 +9,10 @@
 #include "gemm.h"
 #include "vmath.h"
 
+/* The v16f helpers below pass vectors by value, which GCC warns changes the ABI between targets;
+ * they are always inlined, so no call ever crosses one. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+
 #define LANES 16
 
 /* On AVX-512 the activations go to axf__act512 (the GEMM's epilogue form); elsewhere the loops
@@ -70,40 +74,100 @@ AXF_VEC void axf__add_bias(float *x, int ld, const float *bias, int rows, int co
     }
 }
 
-static inline float lane_sum(const float *acc)
+static inline __attribute__((always_inline)) v16f vload(const float *p)
 {
-    float s = 0;
-    for (int j = 0; j < LANES; j++)
-        s += acc[j];
+    v16f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+typedef float v8f __attribute__((vector_size(32)));
+typedef float v4f __attribute__((vector_size(16)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+
+/* Sum of the 16 lanes as a tree of halves: 4 dependent additions instead of 15. */
+static inline __attribute__((always_inline)) float vsum(v16f v)
+{
+    v8f a, b;
+    memcpy(&a, &v, sizeof a);
+    memcpy(&b, (const char *)&v + sizeof a, sizeof b);
+    a += b;
+    v4f c, d;
+    memcpy(&c, &a, sizeof c);
+    memcpy(&d, (const char *)&a + sizeof c, sizeof d);
+    c += d;
+    return (c[0] + c[2]) + (c[1] + c[3]);
+}
+
+/* Largest of the 16 lanes, the same way (NaN lanes lose, as in row_max). */
+static inline __attribute__((always_inline)) float vmax(v16f v)
+{
+    v8f a, b;
+    memcpy(&a, &v, sizeof a);
+    memcpy(&b, (const char *)&v + sizeof a, sizeof b);
+    v8i ga = b > a;
+    a = (v8f)(((v8i)b & ga) | ((v8i)a & ~ga));
+    v4f c, d;
+    memcpy(&c, &a, sizeof c);
+    memcpy(&d, (const char *)&a + sizeof c, sizeof d);
+    v4i gc = d > c;
+    c = (v4f)(((v4i)d & gc) | ((v4i)c & ~gc));
+    float m0 = c[2] > c[0] ? c[2] : c[0], m1 = c[3] > c[1] ? c[3] : c[1];
+    return m1 > m0 ? m1 : m0;
+}
+
+/* Sum of v[0..n) in four accumulators of 16 lanes: a row is a handful of vectors, and with one
+ * accumulator the chain of dependent additions (not the loads) set the pace. */
+static inline __attribute__((always_inline)) float row_sum4(const float *v, int n)
+{
+    v16f s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+    int j = 0;
+    for (; j + 4 * LANES <= n; j += 4 * LANES) {
+        s0 += vload(v + j);
+        s1 += vload(v + j + LANES);
+        s2 += vload(v + j + 2 * LANES);
+        s3 += vload(v + j + 3 * LANES);
+    }
+    for (; j + LANES <= n; j += LANES)
+        s0 += vload(v + j);
+    float s = vsum((s0 + s1) + (s2 + s3));
+    for (; j < n; j++)
+        s += v[j];
+    return s;
+}
+
+/* Sum of (v[j] - mean)^2, the same way. */
+static inline __attribute__((always_inline)) float row_var4(const float *v, float mean, int n)
+{
+    v16f s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+    int j = 0;
+    for (; j + 4 * LANES <= n; j += 4 * LANES) {
+        v16f d0 = vload(v + j) - mean, d1 = vload(v + j + LANES) - mean;
+        v16f d2 = vload(v + j + 2 * LANES) - mean, d3 = vload(v + j + 3 * LANES) - mean;
+        s0 += d0 * d0;
+        s1 += d1 * d1;
+        s2 += d2 * d2;
+        s3 += d3 * d3;
+    }
+    for (; j + LANES <= n; j += LANES) {
+        v16f d = vload(v + j) - mean;
+        s0 += d * d;
+    }
+    float s = vsum((s0 + s1) + (s2 + s3));
+    for (; j < n; j++) {
+        float d = v[j] - mean;
+        s += d * d;
+    }
     return s;
 }
 
 /* LayerNorm of v (already summed) into out; two passes over the row for an exact variance. */
-static inline void ln_row(float *out, const float *v, const float *g, const float *b, int H, float eps)
+static inline __attribute__((always_inline)) void ln_row(float *out, const float *v, const float *g, const float *b, int H, float eps)
 {
-    float acc[LANES] = {0};
-    int j = 0;
-    for (; j + LANES <= H; j += LANES)
-        for (int l = 0; l < LANES; l++)
-            acc[l] += v[j + l];
-    float s = lane_sum(acc);
-    for (; j < H; j++)
-        s += v[j];
-    float mean = s / (float)H;
-    float acc2[LANES] = {0};
-    j = 0;
-    for (; j + LANES <= H; j += LANES)
-        for (int l = 0; l < LANES; l++) {
-            float d = v[j + l] - mean;
-            acc2[l] += d * d;
-        }
-    float s2 = lane_sum(acc2);
-    for (; j < H; j++) {
-        float d = v[j] - mean;
-        s2 += d * d;
-    }
-    float rstd = 1.0f / sqrtf(s2 / (float)H + eps);
-    for (j = 0; j < H; j++)
+    float mean = row_sum4(v, H) / (float)H;
+    float rstd = 1.0f / sqrtf(row_var4(v, mean, H) / (float)H + eps);
+    for (int j = 0; j < H; j++)
         out[j] = (v[j] - mean) * rstd * g[j] + b[j];
 }
 
@@ -142,46 +206,49 @@ AXF_VEC void axf__add_ln(float *out, const float *a, const float *b, const float
  * generic vector type (vmath.h) with an explicit select; it lowers to one register per 16 floats
  * on AVX-512 and to 2 or 4 on narrower targets. */
 
-static inline float row_max(const float *x, int n)
+static inline __attribute__((always_inline)) float row_max(const float *x, int n)
 {
     float m = x[0];
     int j = 0;
     if (n >= LANES) {
-        v16f acc;
-        memcpy(&acc, x, sizeof acc);
+        v16f acc = vload(x);
         for (j = LANES; j + LANES <= n; j += LANES) {
-            v16f v;
-            memcpy(&v, x + j, sizeof v);
+            v16f v = vload(x + j);
             v16i gt = v > acc;
             acc = (v16f)(((v16i)v & gt) | ((v16i)acc & ~gt));
         }
-        for (int l = 0; l < LANES; l++)
-            m = acc[l] > m ? acc[l] : m;
+        m = vmax(acc);
     }
     for (; j < n; j++)
         m = x[j] > m ? x[j] : m;
     return m;
 }
 
-static inline float row_sum(const float *x, int n)
+/* exp(x - m) in place, and the sum of the results in 16 lanes (one pass). */
+static inline __attribute__((always_inline)) float exp_sum(float *x, float m, int n)
 {
     float acc[LANES] = {0};
     int j = 0;
     for (; j + LANES <= n; j += LANES)
-        for (int l = 0; l < LANES; l++)
-            acc[l] += x[j + l];
-    float s = lane_sum(acc);
-    for (; j < n; j++)
+        for (int l = 0; l < LANES; l++) {
+            float e = axf__fexp(x[j + l] - m);
+            x[j + l] = e;
+            acc[l] += e;
+        }
+    v16f a;
+    memcpy(&a, acc, sizeof a);
+    float s = vsum(a);
+    for (; j < n; j++) {
+        x[j] = axf__fexp(x[j] - m);
         s += x[j];
+    }
     return s;
 }
 
 AXF_VEC void axf__softmax_row(float *x, int n)
 {
     float m = row_max(x, n);
-    for (int j = 0; j < n; j++)
-        x[j] = axf__fexp(x[j] - m);
-    float inv = 1.0f / row_sum(x, n);
+    float inv = 1.0f / exp_sum(x, m, n);
     for (int j = 0; j < n; j++)
         x[j] *= inv;
 }
