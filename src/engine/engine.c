@@ -169,6 +169,11 @@ typedef struct {
     float *h;
 } embed_job;
 
+/* Tokens ahead whose word-embedding row is prefetched. Measured on the small 4 x 256 model, one
+ * thread, 1024 random ids, inside a forward pass (the rows come from memory): 780 us for the
+ * embeddings without, 605 us with 1 or 2 tokens ahead, 620 us with 3. */
+#define EMBED_AHEAD 2
+
 /* Rows [r0, r1) of the embedding output: word + position + token type, then LayerNorm. */
 static void embed_rows(void *ctx, int r0, int r1)
 {
@@ -187,6 +192,11 @@ static void embed_rows(void *ctx, int r0, int r1)
     for (int t = r0, s = lo; t < r1; t++) {
         while (b->seq_off[s + 1] - base <= t)
             s++;
+        if (t + EMBED_AHEAD < r1) {   /* word rows are scattered over the table: fetch ahead */
+            const char *nx = (const char *)(m->word_emb + (size_t)b->ids[t + EMBED_AHEAD] * H);
+            for (size_t k = 0; k < (size_t)H * sizeof(float); k += 64)
+                __builtin_prefetch(nx + k);
+        }
         const float *w = m->word_emb + (size_t)b->ids[t] * H;
         const float *ps = m->pos_emb + (size_t)(t - (b->seq_off[s] - base)) * H;
         const float *ty = m->type_emb + (size_t)(b->types ? b->types[t] : 0) * H;

@@ -5,8 +5,10 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 int axf_err_set(axf_err *err, const char *fmt, ...)
@@ -98,6 +100,26 @@ void *axf_xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
     return p ? p : oom(n * size);
+}
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+void *axf_xcalloc_big(size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size)
+        return oom(SIZE_MAX);
+    size_t bytes = n * size;
+    if (bytes < HUGE_PAGE)
+        return axf_xcalloc(n, size);
+    size_t r = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    void *p = aligned_alloc(HUGE_PAGE, r);
+    if (!p)
+        return oom(bytes);
+#ifdef MADV_HUGEPAGE
+    madvise(p, r, MADV_HUGEPAGE);   /* advice: ignored where transparent huge pages are off */
+#endif
+    memset(p, 0, r);
+    return p;
 }
 
 void *axf_xrealloc(void *p, size_t n)

@@ -194,7 +194,7 @@ axf_model *axf_model_new(const axf_config *cfg, int with_mlm, axf_err *err)
     size_t total = 0;
     for (int i = 0; i < l.n; i++)
         total += l.d[i].count;
-    m->arena = axf_xcalloc(total, sizeof(float));
+    m->arena = axf_xcalloc_big(total, sizeof(float));
     m->n_floats = total;
     size_t off = 0;
     for (int i = 0; i < l.n; i++) {
