@@ -212,39 +212,13 @@ static TGT void kern_any(int mr, int kc, const float *x, size_t ldx, const float
     }
 }
 
-static inline __attribute__((always_inline)) TGT __m512 act16(__m512 v, axf_act act)
-{
-    return act == AXF_ACT_GELU ? axf__gelu512(v) : act == AXF_ACT_GELU_TANH ? axf__gelu_tanh512(v) : axf__relu512(v);
-}
-
-TGT void axf__act512(float *x, size_t ld, const float *bias, int rows, int cols, axf_act act)
-{
-    const __mmask16 tail = (__mmask16)((1u << (cols % 16)) - 1);
-    for (int i = 0; i < rows; i++) {
-        float *xr = x + i * ld;
-        int j = 0;
-        for (; j + 16 <= cols; j += 16) {
-            __m512 v = _mm512_loadu_ps(xr + j);
-            if (bias)
-                v = _mm512_add_ps(v, _mm512_loadu_ps(bias + j));
-            _mm512_storeu_ps(xr + j, act16(v, act));
-        }
-        if (tail) {
-            __m512 v = _mm512_maskz_loadu_ps(tail, xr + j);
-            if (bias)
-                v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(tail, bias + j));
-            _mm512_mask_storeu_ps(xr + j, tail, act16(v, act));
-        }
-    }
-}
-
 /* The activation on a full tile just stored (mr rows of NR, row stride ldy), while it is in L1. */
 static TGT __attribute__((noinline)) void act_tile(float *y, size_t ldy, int mr, axf_act act)
 {
     for (int i = 0; i < mr; i++) {
         float *yr = y + i * ldy;
-        _mm512_storeu_ps(yr, act16(_mm512_loadu_ps(yr), act));
-        _mm512_storeu_ps(yr + 16, act16(_mm512_loadu_ps(yr + 16), act));
+        _mm512_storeu_ps(yr, axf__act512_v(_mm512_loadu_ps(yr), act));
+        _mm512_storeu_ps(yr + 16, axf__act512_v(_mm512_loadu_ps(yr + 16), act));
     }
 }
 
@@ -320,13 +294,6 @@ static TGT void task(void *ctx, int t, int worker)
     }
     if (j->rows)
         j->rows(j->rows_ctx, r0, r1);
-}
-#endif
-
-#ifndef AXF_GEMM_X86
-void axf__act512(float *x, size_t ld, const float *bias, int rows, int cols, axf_act act)
-{
-    (void)x, (void)ld, (void)bias, (void)rows, (void)cols, (void)act;   /* never called: no AVX-512 */
 }
 #endif
 

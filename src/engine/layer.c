@@ -5,7 +5,10 @@
  * products accumulate over the runs (beta = 1) and the bias, residual and LayerNorm are one fused
  * pass afterwards. The element-wise passes are split by rows over the engine's threads. When the
  * caller froze the weights (axf_engine_freeze_weights) the products of a layer's six matrices run
- * on the engine's GEMM over packed copies (gemm.c), which address the same runs by panel and k.
+ * on the engine's GEMM over packed copies (gemm.c), which address the same runs by panel and k;
+ * that GEMM then also does the element-wise work as it stores its results (axf_gemm_epi): the
+ * Q/K/V and FFN biases and the GELU tile by tile, the residual + LayerNorm block of rows by block
+ * of rows.
  *
  * [CLS]-only variant (axf_engine_layer_cls): the classification head reads only the first token of
  * each sequence, so in the last layer that runs, K and V are projected for every token but
@@ -139,21 +142,6 @@ static int all_packed_k(axf_engine *e, int li, int which, int T, int N, const ru
     return nr > 0;
 }
 
-/* h[r] = LayerNorm(y[r] + h[r] + bias) for the rows [r0, r1): the epilogue of an output product. */
-typedef struct {
-    float *h;
-    const float *y, *bias, *g, *beta;
-    int H;
-    float eps;
-} ln_rows;
-
-static void ln_rows_fn(void *ctx, int r0, int r1)
-{
-    const ln_rows *c = ctx;
-    size_t o = (size_t)r0 * c->H;
-    axf__add_ln(c->h + o, c->y + o, c->h + o, c->bias, c->g, c->beta, r1 - r0, c->H, c->eps);
-}
-
 /* An output product and what follows it: e->y[T, H] = sum over the runs (along K, unit columns
  * each) of x[:, run] · W[:, run]ᵀ, then h = LayerNorm(e->y + h + bias). When the packed GEMM runs
  * every product, the last one applies the LayerNorm to each block of rows as it completes them
@@ -164,13 +152,13 @@ static void out_ln(axf_engine *e, int li, int which, int T, const run *r, int nr
     const axf_config *cfg = &e->m->cfg;
     const int H = cfg->hidden;
     const int fuse = !e->gemm_only && all_packed_k(e, li, which, T, H, r, nr, unit);
-    ln_rows c = {h, e->y, bias, g, beta, H, cfg->ln_eps};
+    rows_job c = {.out = h, .a = e->y, .b = h, .bias = bias, .g = g, .beta = beta, .W = H, .eps = cfg->ln_eps};
     for (int i = 0; i < nr; i++) {
         int k0 = r[i].start * unit, K = r[i].len * unit;
         const float *xr = x + (size_t)r[i].pos * unit;
         float b = i ? 1.0f : 0.0f;
         if (fuse && i == nr - 1) {
-            axf_gemm_epi epi = {.rows = ln_rows_fn, .rows_ctx = &c};
+            axf_gemm_epi epi = {.rows = ln_rows_job, .rows_ctx = &c};
             axf__gemm_nt_epi(e, axf__gemm_pick(e, li, which, T, H, K), 0, k0, T, H, K, xr, ldx, b, &epi, e->y, H);
         } else {
             wgemm(e, li, which, 0, k0, T, H, K, xr, ldx, w + k0, ldw, b, e->y, H);

@@ -1,7 +1,7 @@
 /* exp, erf and the two GELUs of the engine as polynomials: scalar inline functions written for
  * the loop vectoriser (kernels.c), and AVX-512 forms for code that holds its values in zmm
- * registers (gemm.c). exp is within 2 ulp in both; erf within 1.2e-7 absolute (scalar) and
- * 5.9e-8 (AVX-512). */
+ * registers (gemm.c, vec512.c). exp is within 2 ulp in both; erf within 1.2e-7 absolute (scalar)
+ * and 5.9e-8 (AVX-512). */
 #ifndef AXF_ENGINE_VMATH_H
 #define AXF_ENGINE_VMATH_H
 
@@ -98,6 +98,8 @@ static inline float axf__gelu_tanh1(float x)
 #ifdef AXF_VMATH_512
 #include <immintrin.h>
 
+#include "axf/model.h"   /* axf_act */
+
 #define AXF_512 static inline __attribute__((always_inline, target("avx512f")))
 
 /* erf on [i/4, (i+1)/4): coefficients of r^0 .. r^5, r = 4a - i (scripts/fit_erf.py) */
@@ -164,6 +166,11 @@ AXF_512 __m512 axf__gelu_tanh512(__m512 x)
 AXF_512 __m512 axf__relu512(__m512 x)
 {
     return _mm512_max_ps(x, _mm512_setzero_ps());
+}
+
+AXF_512 __m512 axf__act512_v(__m512 v, axf_act act)
+{
+    return act == AXF_ACT_GELU ? axf__gelu512(v) : act == AXF_ACT_GELU_TANH ? axf__gelu_tanh512(v) : axf__relu512(v);
 }
 #endif
 
