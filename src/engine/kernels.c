@@ -162,20 +162,67 @@ static inline __attribute__((always_inline)) float row_var4(const float *v, floa
     return s;
 }
 
-/* LayerNorm of v (already summed) into out; two passes over the row for an exact variance. */
-static inline __attribute__((always_inline)) void ln_row(float *out, const float *v, const float *g, const float *b, int H, float eps)
+static inline __attribute__((always_inline)) void vstore(float *p, v16f v)
 {
-    float mean = row_sum4(v, H) / (float)H;
+    memcpy(p, &v, sizeof v);
+}
+
+/* LayerNorm of v into out given the sum of v: the variance as a second pass over the row, exact. */
+static inline __attribute__((always_inline)) void ln_finish(float *out, const float *v, float sum, const float *g,
+                                                           const float *b, int H, float eps)
+{
+    float mean = sum / (float)H;
     float rstd = 1.0f / sqrtf(row_var4(v, mean, H) / (float)H + eps);
     for (int j = 0; j < H; j++)
         out[j] = (v[j] - mean) * rstd * g[j] + b[j];
 }
 
+/* o = a + b + bias (b, bias may be NULL; o may be a or b) and the sum of o, in four accumulators:
+ * the LayerNorm's first pass rides on the additions. */
+static inline __attribute__((always_inline)) float add_sum(float *o, const float *a, const float *b,
+                                                          const float *bias, int H)
+{
+    v16f s[4] = {{0}, {0}, {0}, {0}};
+    int j = 0;
+    for (; j + 4 * LANES <= H; j += 4 * LANES)
+        for (int u = 0; u < 4; u++) {
+            v16f v = vload(a + j + u * LANES);
+            if (b)
+                v += vload(b + j + u * LANES);
+            if (bias)
+                v += vload(bias + j + u * LANES);
+            vstore(o + j + u * LANES, v);
+            s[u] += v;
+        }
+    for (; j + LANES <= H; j += LANES) {
+        v16f v = vload(a + j);
+        if (b)
+            v += vload(b + j);
+        if (bias)
+            v += vload(bias + j);
+        vstore(o + j, v);
+        s[0] += v;
+    }
+    float sum = vsum((s[0] + s[1]) + (s[2] + s[3]));
+    for (; j < H; j++) {
+        float v = a[j];
+        if (b)
+            v += b[j];
+        if (bias)
+            v += bias[j];
+        o[j] = v;
+        sum += v;
+    }
+    return sum;
+}
+
 AXF_VEC void axf_layernorm(float *out, const float *in, const float *g, const float *b, int T, int H,
                            float eps)
 {
-    for (int t = 0; t < T; t++)
-        ln_row(out + (size_t)t * H, in + (size_t)t * H, g, b, H, eps);
+    for (int t = 0; t < T; t++) {
+        const float *v = in + (size_t)t * H;
+        ln_finish(out + (size_t)t * H, v, row_sum4(v, H), g, b, H, eps);
+    }
 }
 
 AXF_VEC void axf__add_ln(float *out, const float *a, const float *b, const float *bias, const float *g,
@@ -183,22 +230,10 @@ AXF_VEC void axf__add_ln(float *out, const float *a, const float *b, const float
 {
     for (int t = 0; t < T; t++) {
         float *o = out + (size_t)t * H;
-        const float *ar = a + (size_t)t * H;
-        if (b) {
-            const float *br = b + (size_t)t * H;
-            if (bias)
-                for (int j = 0; j < H; j++)
-                    o[j] = ar[j] + br[j] + bias[j];
-            else
-                for (int j = 0; j < H; j++)
-                    o[j] = ar[j] + br[j];
-        } else if (bias) {
-            for (int j = 0; j < H; j++)
-                o[j] = ar[j] + bias[j];
-        } else if (o != ar) {
-            memcpy(o, ar, (size_t)H * sizeof *o);
-        }
-        ln_row(o, o, g, beta, H, eps);
+        const float *ar = a + (size_t)t * H, *br = b ? b + (size_t)t * H : NULL;
+        float sum = br ? (bias ? add_sum(o, ar, br, bias, H) : add_sum(o, ar, br, NULL, H))
+                       : (bias ? add_sum(o, ar, NULL, bias, H) : add_sum(o, ar, NULL, NULL, H));
+        ln_finish(o, o, sum, g, beta, H, eps);
     }
 }
 
