@@ -42,8 +42,9 @@ void *axf_xmalloc(size_t n);
 void *axf_xcalloc(size_t n, size_t size);
 void *axf_xrealloc(void *p, size_t n);
 /* Zeroed like axf_xcalloc; a block of 2 MB or more is 2 MB-aligned and advised for transparent
- * huge pages (madvise), so that scattered reads (embedding rows: a TLB miss per token on 4 KB
- * pages) and streamed weights walk fewer page tables. Freed with free(). */
+ * huge pages (madvise), so that scattered reads walk fewer page tables (the model's arena:
+ * embedding rows were a TLB miss per token on 4 KB pages). It may hold up to 2 MB more than asked
+ * for: meant for a few large blocks. Freed with free(). */
 void *axf_xcalloc_big(size_t n, size_t size);
 char *axf_xstrdup(const char *s);
 

@@ -58,8 +58,7 @@ axf_gemm_w *axf__gemm_pack(const float *w, int N, int K, int ldw)
         return NULL;
     axf_gemm_w *pw = axf_xmalloc(sizeof *pw);
     size_t bytes = axf__gemm_bytes(N, K);
-    /* the kernel's aligned loads need 64 bytes; big packings go on huge pages (axf_xcalloc_big) */
-    pw->p = bytes >= ((size_t)2 << 20) ? axf_xcalloc_big(bytes, 1) : aligned_alloc(64, (bytes + 63) / 64 * 64);
+    pw->p = aligned_alloc(64, (bytes + 63) / 64 * 64);   /* the kernel's aligned loads need it */
     if (!pw->p) {
         free(pw);
         return NULL;

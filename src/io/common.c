@@ -118,7 +118,7 @@ void *axf_xcalloc_big(size_t n, size_t size)
 #ifdef MADV_HUGEPAGE
     madvise(p, r, MADV_HUGEPAGE);   /* advice: ignored where transparent huge pages are off */
 #endif
-    memset(p, 0, r);
+    memset(p, 0, bytes);
     return p;
 }
 
