@@ -4,11 +4,12 @@
 set_source_files_properties(${CMAKE_SOURCE_DIR}/src/cli/cmd_tui.c PROPERTIES
   COMPILE_DEFINITIONS "AXF_SOURCE_DIR=\"${CMAKE_SOURCE_DIR}\"")
 
-# The demo model every screen test opens (and the example sessions were made on): trained once
-# per build folder from its seed (bit for bit the model `axf demo` caches).
+# The demo model every screen test opens (and the example sessions were made on): trained from its
+# seed (bit for bit the model `axf demo` caches) once per build of axf, so that a change to the
+# engine or the trainer, which changes the model, is not hidden behind an old copy.
 set(AXF_TUI_DEMO ${CMAKE_CURRENT_BINARY_DIR}/tui-demo)
 add_test(NAME tui_demo_model
-         COMMAND sh -c "[ -f '${AXF_TUI_DEMO}/complete' ] || { '$<TARGET_FILE:axf>' demo-model --out '${AXF_TUI_DEMO}' --seed 2024 --threads 2 >/dev/null && touch '${AXF_TUI_DEMO}/complete'; }")
+         COMMAND sh -c "[ '${AXF_TUI_DEMO}/complete' -nt '$<TARGET_FILE:axf>' ] || { rm -f '${AXF_TUI_DEMO}/complete' && '$<TARGET_FILE:axf>' demo-model --out '${AXF_TUI_DEMO}' --seed 2024 --threads 2 >/dev/null && touch '${AXF_TUI_DEMO}/complete'; }")
 set_tests_properties(tui_demo_model PROPERTIES LABELS "tui" FIXTURES_SETUP tui_model TIMEOUT 900)
 
 set(AXF_TUI_ARGS $<TARGET_FILE:axf> ${AXF_TUI_DEMO}/model ${AXF_TUI_DEMO}/search.tsv ${AXF_TUI_DEMO}/heldout.tsv
