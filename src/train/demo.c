@@ -244,8 +244,8 @@ static int write_tsv(const char *dir, const char *name, const axf_demo_set *d, a
     p += sprintf(p, "sentence\tlabel\n");
     for (int i = 0; i < d->n; i++)
         p += sprintf(p, "%s\t%d\n", d->text[i], d->label[i]);
-    char *path = tr_join(dir, name);
-    int rc = tr_write_atomic(path, buf, (size_t)(p - buf), err);
+    char *path = axf_io_join(dir, name);
+    int rc = axf_io_write_atomic(path, buf, (size_t)(p - buf), err);
     free(path);
     free(buf);
     return rc;
@@ -289,13 +289,13 @@ int axf_demo_build_ex(const char *dir, uint64_t seed, axf_progress_fn fn, void *
     axf_demo_set *sets[AXF_DEMO_NSPLITS] = {0};
     axf_encoded *enc[AXF_DEMO_NSPLITS] = {0};
     axf_model *m = NULL;
-    char *mdir = tr_join(dir, "model");
+    char *mdir = axf_io_join(dir, "model");
     int rc = -1, nv;
     const char *const *vocab = axf_demo_vocab(&nv);
     axf_demo_result r;
     memset(&r, 0, sizeof r);
 
-    if (tr_mkdir_p(mdir, err))
+    if (axf_io_mkdir_p(mdir, err))
         goto out;
     axf_demo_generate(seed, sets);
     for (int k = 0; k < AXF_DEMO_NSPLITS; k++)
@@ -370,8 +370,8 @@ int axf_demo_build_ex(const char *dir, uint64_t seed, axf_progress_fn fn, void *
     char *vb = axf_xmalloc(cap), *p = vb;
     for (int i = 0; i < nv; i++)
         p += sprintf(p, "%s\n", vocab[i]);
-    char *vpath = tr_join(mdir, "vocab.txt");
-    int bad = tr_write_atomic(vpath, vb, (size_t)(p - vb), err);
+    char *vpath = axf_io_join(mdir, "vocab.txt");
+    int bad = axf_io_write_atomic(vpath, vb, (size_t)(p - vb), err);
     free(vpath);
     free(vb);
     if (bad || write_tsv(dir, "train.tsv", sets[0], err) || write_tsv(dir, "search.tsv", sets[1], err) ||
@@ -395,8 +395,8 @@ int axf_demo_build_ex(const char *dir, uint64_t seed, axf_progress_fn fn, void *
     cJSON_AddStringToObject(j, "model", "4x64, 4 heads, FFN 256");
     char *txt = cJSON_Print(j);
     cJSON_Delete(j);
-    char *jpath = tr_join(dir, "demo.json");
-    rc = tr_write_atomic(jpath, txt, strlen(txt), err);
+    char *jpath = axf_io_join(dir, "demo.json");
+    rc = axf_io_write_atomic(jpath, txt, strlen(txt), err);
     free(jpath);
     free(txt);
 out:

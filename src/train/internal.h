@@ -3,6 +3,7 @@
 #define AXF_TRAIN_INTERNAL_H
 
 #include "axf/train.h"
+#include "../io/fileio.h"   /* join, mkdir -p, atomic writes: io's, shared by the core library */
 
 /* Resume point (see the file description in train.h). */
 typedef struct tr_state {
@@ -27,11 +28,5 @@ int tr_state_load(const char *dir, axf_model *m, axf_adamw *o, tr_state *st, axf
 
 /* Writes a model folder: config.json, model.safetensors, tokenizer_config.json, vocab.txt. */
 int tr_save_model_dir(const axf_model *m, const axf_vocab *v, const char *dir, axf_err *err);
-
-/* dir + "/" + name, malloc'd. */
-char *tr_join(const char *dir, const char *name);
-/* Writes data to path atomically (path.tmp, then rename). */
-int tr_write_atomic(const char *path, const void *data, size_t n, axf_err *err);
-int tr_mkdir_p(const char *dir, axf_err *err);
 
 #endif

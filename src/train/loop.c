@@ -299,7 +299,7 @@ static void log_line(const char *out_dir, long step, int epoch, double tl, doubl
 {
     if (!out_dir)
         return;
-    char *p = tr_join(out_dir, "train_log.tsv");
+    char *p = axf_io_join(out_dir, "train_log.tsv");
     FILE *f = fopen(p, fresh ? "w" : "a");
     if (f) {
         if (fresh)
@@ -389,7 +389,7 @@ static int run(axf_model *m, const axf_encoded *train, const axf_encoded *dev, c
             }
         }
     }
-    if (out_dir && tr_mkdir_p(out_dir, err)) {
+    if (out_dir && axf_io_mkdir_p(out_dir, err)) {
         rc = -1;
         goto done;
     }

@@ -7,70 +7,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "axf/safetensors.h"
 #include "internal.h"
-
-char *tr_join(const char *dir, const char *name)
-{
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = axf_xmalloc(a + b + 2);
-    memcpy(p, dir, a);
-    p[a] = '/';
-    memcpy(p + a + 1, name, b + 1);
-    return p;
-}
-
-int tr_mkdir_p(const char *dir, axf_err *err)
-{
-    char *p = axf_xstrdup(dir);
-    for (char *s = p + 1; *s; s++)
-        if (*s == '/') {
-            *s = 0;
-            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-                axf_err_set(err, "%s: cannot create directory: %s", p, strerror(errno));
-                free(p);
-                return -1;
-            }
-            *s = '/';
-        }
-    int rc = 0;
-    if (mkdir(p, 0777) != 0 && errno != EEXIST)
-        rc = axf_err_set(err, "%s: cannot create directory: %s", p, strerror(errno));
-    free(p);
-    return rc;
-}
-
-int tr_write_atomic(const char *path, const void *data, size_t n, axf_err *err)
-{
-    char *tmp = axf_xmalloc(strlen(path) + 8);
-    sprintf(tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        axf_err_set(err, "%s: cannot write: %s", tmp, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    int ok = fwrite(data, 1, n, f) == n;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        axf_err_set(err, "%s: write failed: %s", path, strerror(errno));
-        remove(tmp);
-        free(tmp);
-        return -1;
-    }
-    free(tmp);
-    return 0;
-}
 
 int tr_save_model_dir(const axf_model *m, const axf_vocab *v, const char *dir, axf_err *err)
 {
     if (axf_model_save(m, dir, err))
         return -1;
     if (v) {
-        char *p = tr_join(dir, "vocab.txt");
+        char *p = axf_io_join(dir, "vocab.txt");
         int rc = axf_vocab_save(v, p, err);
         free(p);
         if (rc)
@@ -88,9 +35,9 @@ static char *hex64(uint64_t x, char buf[17])
 int tr_state_save(const char *dir, const axf_model *m, const axf_vocab *v, const axf_adamw *o,
                   const tr_state *st, axf_err *err)
 {
-    char *last = tr_join(dir, "last");
-    char *opt = tr_join(last, "optimizer.safetensors");
-    char *js = tr_join(last, "trainer_state.json");
+    char *last = axf_io_join(dir, "last");
+    char *opt = axf_io_join(last, "optimizer.safetensors");
+    char *js = axf_io_join(last, "trainer_state.json");
     int rc = -1;
     if (tr_save_model_dir(m, v, last, err))
         goto out;
@@ -123,7 +70,7 @@ int tr_state_save(const char *dir, const axf_model *m, const axf_vocab *v, const
     cJSON_AddNumberToObject(r, "loss_ema", isfinite(st->loss_ema) ? st->loss_ema : 0.0);
     char *txt = cJSON_Print(r);
     cJSON_Delete(r);
-    rc = tr_write_atomic(js, txt, strlen(txt), err);
+    rc = axf_io_write_atomic(js, txt, strlen(txt), err);
     free(txt);
 out:
     free(last);
@@ -169,9 +116,9 @@ static int read_file(const char *path, char **out, axf_err *err)
 
 int tr_state_load(const char *dir, axf_model *m, axf_adamw *o, tr_state *st, axf_err *err)
 {
-    char *last = tr_join(dir, "last");
-    char *opt = tr_join(last, "optimizer.safetensors");
-    char *js = tr_join(last, "trainer_state.json");
+    char *last = axf_io_join(dir, "last");
+    char *opt = axf_io_join(last, "optimizer.safetensors");
+    char *js = axf_io_join(last, "trainer_state.json");
     char *txt = NULL;
     cJSON *r = NULL;
     axf_model *lm = NULL;
