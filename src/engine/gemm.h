@@ -59,10 +59,10 @@ typedef struct {
 } axf_gemm_epi;
 
 /* axf__gemm_nt plus the epilogue (NULL: none). Bias and activation are applied tile by tile as
- * each tile's last block of K is stored, while it is in registers (bias) or L1 (activation): as
- * passes of their own over y, with a parallel region each, they took the small 4 x 256 model's
- * forward at 2 threads from 15.3% outside the GEMMs to 11.8% once fused with the LayerNorm rows
- * below (the GELU's own arithmetic remains: vmath.h). */
+ * each tile's last block of K is stored, while it is in registers (bias) or L1 (activation), not
+ * as passes of their own over y with a parallel region each. Fusing them, and the LayerNorm rows
+ * above, took the small 4 x 256 model's time outside the GEMMs at 2 threads from 15.3% to 11.8%
+ * (the GELU's own arithmetic remains: vmath.h). */
 void axf__gemm_nt_epi(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T, int N, int K,
                       const float *x, int ldx, float beta, const axf_gemm_epi *epi, float *y, int ldy);
 
