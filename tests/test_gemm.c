@@ -54,10 +54,12 @@ static int one_case(axf_engine *e, int T, int Nw, int Kw, int n0, int N, int k0,
     float *bias = (n0 + k0 + T) % 2 ? malloc(sizeof(float) * (size_t)N) : NULL;
     for (int n = 0; bias && n < N; n++)
         bias[n] = frand();
-    if (bias)
-        axf__gemm_nt_bias(e, pw, n0, k0, T, N, K, x, ldx, beta, bias, y, ldy);
-    else
+    if (bias) {
+        axf_gemm_epi epi = {.bias = bias};
+        axf__gemm_nt_epi(e, pw, n0, k0, T, N, K, x, ldx, beta, &epi, y, ldy);
+    } else {
         axf__gemm_nt(e, pw, n0, k0, T, N, K, x, ldx, beta, y, ldy);
+    }
     int bad = 0;
     for (int t = 0; t < T; t++) {
         for (int n = 0; n < ldy; n++) {
@@ -209,7 +211,7 @@ static void epi_case(axf_engine *e, int T, int N, int K, int n0)
               T, N, K);
     /* bias and activation as a pass of their own over the plain product */
     axf__gemm_nt(e, pw, n0, 0, T, N, K, x, K, 0.0f, y2, N);
-    axf__bias_act(y2, bias, T, N, AXF_ACT_GELU);
+    axf__act_tile(y2, N, bias, T, N, AXF_ACT_GELU);
     double d = 0;
     for (size_t i = 0; i < (size_t)T * N; i++)
         d = fabs((double)y[i] - y2[i]) > d ? fabs((double)y[i] - y2[i]) : d;

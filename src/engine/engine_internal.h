@@ -22,13 +22,11 @@
  * or b. */
 void axf__add_ln(float *out, const float *a, const float *b, const float *bias, const float *g,
                  const float *beta, int T, int H, float eps);
-/* x[t] = act(x[t] + bias) for T rows of F (row stride F); bias may be NULL. */
-void axf__bias_act(float *x, const float *bias, int T, int F, axf_act act);
 /* x[t, 0..cols) = act(x[t, 0..cols) + bias) for rows of stride ld, bias NULL or [cols], with the
  * AVX-512 forms of vmath.h (vec512.c); only when axf__gemm_available(). The element-wise GELU
  * functions here call it then, so that every path of the engine computes one GELU on a machine. */
 void axf__act512(float *x, size_t ld, const float *bias, int rows, int cols, axf_act act);
-/* The same anywhere (axf__act512 when available, else portable loops). */
+/* The same on any machine (axf__act512 when available, else portable loops). */
 void axf__act_tile(float *x, int ld, const float *bias, int rows, int cols, axf_act act);
 /* x[t, 0..cols) += bias for rows of stride ld. */
 void axf__add_bias(float *x, int ld, const float *bias, int rows, int cols);

@@ -302,13 +302,6 @@ void axf__gemm_nt(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T, in
     axf__gemm_nt_epi(e, pw, n0, k0, T, N, K, x, ldx, beta, NULL, y, ldy);
 }
 
-void axf__gemm_nt_bias(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T, int N, int K,
-                       const float *x, int ldx, float beta, const float *bias, float *y, int ldy)
-{
-    axf_gemm_epi epi = {.bias = bias};
-    axf__gemm_nt_epi(e, pw, n0, k0, T, N, K, x, ldx, beta, &epi, y, ldy);
-}
-
 /* Rows per block of whole rows, at least, in rows mode: below that the threads' blocks would each
  * read all of W for a handful of rows. */
 #define ROWS_MIN 24

@@ -38,11 +38,6 @@ size_t axf__gemm_bytes(int N, int K);
  * the caller's thread only). */
 void axf__gemm_nt(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T, int N, int K,
                   const float *x, int ldx, float beta, float *y, int ldy);
-/* The same plus bias[n] on every row of y (bias indexed like y's columns, 0 .. N-1; NULL: none),
- * added to each tile as its last block of K is stored, while the tile is still in L1: a separate
- * pass over y afterwards cost 4.4% of the small model's forward at 2 threads. */
-void axf__gemm_nt_bias(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T, int N, int K,
-                       const float *x, int ldx, float beta, const float *bias, float *y, int ldy);
 
 /* What the product does to y as it finishes, beyond the sum (axf__gemm_nt_epi). */
 typedef struct {

@@ -37,11 +37,6 @@ AXF_VEC void axf_gelu_tanh(float *x, size_t n)
         x[i] = axf__gelu_tanh1(x[i]);
 }
 
-AXF_VEC void axf__bias_act(float *x, const float *bias, int T, int F, axf_act act)
-{
-    axf__act_tile(x, F, bias, T, F, act);
-}
-
 AXF_VEC void axf__act_tile(float *x, int ld, const float *bias, int rows, int cols, axf_act act)
 {
     if (axf__gemm_available()) {
@@ -81,6 +76,11 @@ static inline __attribute__((always_inline)) v16f vload(const float *p)
     return v;
 }
 
+static inline __attribute__((always_inline)) void vstore(float *p, v16f v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
 typedef float v8f __attribute__((vector_size(32)));
 typedef float v4f __attribute__((vector_size(16)));
 typedef int32_t v8i __attribute__((vector_size(32)));
@@ -117,27 +117,8 @@ static inline __attribute__((always_inline)) float vmax(v16f v)
     return m1 > m0 ? m1 : m0;
 }
 
-/* Sum of v[0..n) in four accumulators of 16 lanes: a row is a handful of vectors, and with one
- * accumulator the chain of dependent additions (not the loads) set the pace. */
-static inline __attribute__((always_inline)) float row_sum4(const float *v, int n)
-{
-    v16f s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
-    int j = 0;
-    for (; j + 4 * LANES <= n; j += 4 * LANES) {
-        s0 += vload(v + j);
-        s1 += vload(v + j + LANES);
-        s2 += vload(v + j + 2 * LANES);
-        s3 += vload(v + j + 3 * LANES);
-    }
-    for (; j + LANES <= n; j += LANES)
-        s0 += vload(v + j);
-    float s = vsum((s0 + s1) + (s2 + s3));
-    for (; j < n; j++)
-        s += v[j];
-    return s;
-}
-
-/* Sum of (v[j] - mean)^2, the same way. */
+/* Sum of (v[j] - mean)^2 in four accumulators of 16 lanes: a row is a handful of vectors, and
+ * with one accumulator the chain of dependent additions (not the loads) set the pace. */
 static inline __attribute__((always_inline)) float row_var4(const float *v, float mean, int n)
 {
     v16f s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
@@ -162,11 +143,6 @@ static inline __attribute__((always_inline)) float row_var4(const float *v, floa
     return s;
 }
 
-static inline __attribute__((always_inline)) void vstore(float *p, v16f v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
 /* LayerNorm of v into out given the sum of v: the variance as a second pass over the row, exact. */
 static inline __attribute__((always_inline)) void ln_finish(float *out, const float *v, float sum, const float *g,
                                                            const float *b, int H, float eps)
@@ -177,8 +153,8 @@ static inline __attribute__((always_inline)) void ln_finish(float *out, const fl
         out[j] = (v[j] - mean) * rstd * g[j] + b[j];
 }
 
-/* o = a + b + bias (b, bias may be NULL; o may be a or b) and the sum of o, in four accumulators:
- * the LayerNorm's first pass rides on the additions. */
+/* o = a + b + bias (b, bias may be NULL; o may be a or b) and the sum of o, in four accumulators
+ * like row_var4: the LayerNorm's first pass rides on the additions (or on the copy). */
 static inline __attribute__((always_inline)) float add_sum(float *o, const float *a, const float *b,
                                                           const float *bias, int H)
 {
@@ -220,8 +196,8 @@ AXF_VEC void axf_layernorm(float *out, const float *in, const float *g, const fl
                            float eps)
 {
     for (int t = 0; t < T; t++) {
-        const float *v = in + (size_t)t * H;
-        ln_finish(out + (size_t)t * H, v, row_sum4(v, H), g, b, H, eps);
+        float *o = out + (size_t)t * H;
+        ln_finish(o, o, add_sum(o, in + (size_t)t * H, NULL, NULL, H), g, b, H, eps);
     }
 }
 

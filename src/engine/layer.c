@@ -45,7 +45,7 @@ typedef struct {
 static void act_rows(void *ctx, int r0, int r1)
 {
     const rows_job *j = ctx;
-    axf__bias_act(j->x + (size_t)r0 * j->W, j->bias, r1 - r0, j->W, j->act);
+    axf__act_tile(j->x + (size_t)r0 * j->W, j->W, j->bias, r1 - r0, j->W, j->act);
 }
 
 static void ln_rows_job(void *ctx, int r0, int r1)
@@ -99,46 +99,31 @@ static void gemm_nt(int T, int N, int K, const float *x, int ldx, const float *w
 }
 
 /* The same with w the block [n0, n0 + N) x [k0, k0 + K) of matrix `which` of layer li: on the
- * engine's packed copy when the weights are frozen (gemm.c), else as gemm_nt. */
+ * engine's packed copy when the weights are frozen (gemm.c), else as gemm_nt. epi (NULL: none) is
+ * the packed GEMM's epilogue; pass one only for a product all_packed said goes there. The GEMM-only
+ * floor (axf_engine_gemm_floor) times the products alone, without it. */
 static void wgemm(axf_engine *e, int li, int which, int n0, int k0, int T, int N, int K, const float *x,
-                  int ldx, const float *w, int ldw, float beta, float *y, int ldy)
+                  int ldx, const float *w, int ldw, float beta, const axf_gemm_epi *epi, float *y, int ldy)
 {
     const axf_gemm_w *pw = axf__gemm_pick(e, li, which, T, N, K);
     if (pw)
-        axf__gemm_nt(e, pw, n0, k0, T, N, K, x, ldx, beta, y, ldy);
+        axf__gemm_nt_epi(e, pw, n0, k0, T, N, K, x, ldx, beta, e->gemm_only ? NULL : epi, y, ldy);
     else
         gemm_nt(T, N, K, x, ldx, w, ldw, beta, y, ldy);
 }
 
-/* 1 when every run's product of matrix `which` ([T, len * unit, K]) goes through the packed GEMM,
- * which can then add the bias as it stores (wgemm_bias); else the bias is a pass of its own. */
-static int all_packed(axf_engine *e, int li, int which, int T, const run *r, int nr, int unit, int K)
+/* 1 when every run's product of matrix `which` goes through the packed GEMM, which can then do the
+ * element-wise work that follows as it stores (axf_gemm_epi); else that work is a pass of its own.
+ * The runs (unit rows or columns of W each) lie along N ([T, len * unit, other]) or, along_k, along
+ * K ([T, other, len * unit]). */
+static int all_packed(axf_engine *e, int li, int which, int T, const run *r, int nr, int unit, int other,
+                      int along_k)
 {
-    for (int i = 0; i < nr; i++)
-        if (!axf__gemm_pick(e, li, which, T, r[i].len * unit, K))
+    for (int i = 0; i < nr; i++) {
+        int len = r[i].len * unit;
+        if (!axf__gemm_pick(e, li, which, T, along_k ? other : len, along_k ? len : other))
             return 0;
-    return nr > 0;
-}
-
-/* wgemm plus bias[0 .. N) on every row, for products all_packed said go through the packed GEMM. */
-static void wgemm_bias(axf_engine *e, int li, int which, int n0, int T, int N, int K, const float *x, int ldx,
-                       const float *w, int ldw, const float *bias, float *y, int ldy)
-{
-    /* the GEMM-only floor (axf_engine_gemm_floor) times the products alone, without the bias */
-    const axf_gemm_w *pw = bias && !e->gemm_only ? axf__gemm_pick(e, li, which, T, N, K) : NULL;
-    if (pw)
-        axf__gemm_nt_bias(e, pw, n0, 0, T, N, K, x, ldx, 0.0f, bias, y, ldy);
-    else
-        wgemm(e, li, which, n0, 0, T, N, K, x, ldx, w, ldw, 0.0f, y, ldy);
-}
-
-/* 1 when every run's product of matrix `which` with the runs along K ([T, N, len * unit]) goes
- * through the packed GEMM, which can then finish with the residual and LayerNorm (out_ln). */
-static int all_packed_k(axf_engine *e, int li, int which, int T, int N, const run *r, int nr, int unit)
-{
-    for (int i = 0; i < nr; i++)
-        if (!axf__gemm_pick(e, li, which, T, N, r[i].len * unit))
-            return 0;
+    }
     return nr > 0;
 }
 
@@ -151,18 +136,13 @@ static void out_ln(axf_engine *e, int li, int which, int T, const run *r, int nr
 {
     const axf_config *cfg = &e->m->cfg;
     const int H = cfg->hidden;
-    const int fuse = !e->gemm_only && all_packed_k(e, li, which, T, H, r, nr, unit);
+    const int fuse = !e->gemm_only && all_packed(e, li, which, T, r, nr, unit, H, 1);
     rows_job c = {.out = h, .a = e->y, .b = h, .bias = bias, .g = g, .beta = beta, .W = H, .eps = cfg->ln_eps};
+    const axf_gemm_epi epi = {.rows = ln_rows_job, .rows_ctx = &c};
     for (int i = 0; i < nr; i++) {
-        int k0 = r[i].start * unit, K = r[i].len * unit;
-        const float *xr = x + (size_t)r[i].pos * unit;
-        float b = i ? 1.0f : 0.0f;
-        if (fuse && i == nr - 1) {
-            axf_gemm_epi epi = {.rows = ln_rows_job, .rows_ctx = &c};
-            axf__gemm_nt_epi(e, axf__gemm_pick(e, li, which, T, H, K), 0, k0, T, H, K, xr, ldx, b, &epi, e->y, H);
-        } else {
-            wgemm(e, li, which, 0, k0, T, H, K, xr, ldx, w + k0, ldw, b, e->y, H);
-        }
+        int k0 = r[i].start * unit;
+        wgemm(e, li, which, 0, k0, T, H, r[i].len * unit, x + (size_t)r[i].pos * unit, ldx, w + k0, ldw,
+              i ? 1.0f : 0.0f, fuse && i == nr - 1 ? &epi : NULL, e->y, H);
     }
     if (!fuse)
         axf__add_ln_par(e, h, e->y, h, bias, g, beta, T, H, cfg->ln_eps);
@@ -215,29 +195,30 @@ static int attention_block(axf_engine *e, int li, const axf_layer_plan *lp, cons
     const int ld = nk * HS;
     /* Q, K and V biases go into the packed GEMM's stores when it runs all of a matrix's products,
      * else into the attention tasks (axf__attention), as a pass of their own */
-    const int fq = L->bq && all_packed(e, li, AXF_GEMM_WQ, R, r, nr, HS, H);
-    const int fk = L->bk && all_packed(e, li, AXF_GEMM_WK, T, r, nr, HS, H);
-    const int fv = L->bv && all_packed(e, li, AXF_GEMM_WV, T, r, nr, HS, H);
+    const int fq = L->bq && all_packed(e, li, AXF_GEMM_WQ, R, r, nr, HS, H, 0);
+    const int fk = L->bk && all_packed(e, li, AXF_GEMM_WK, T, r, nr, HS, H, 0);
+    const int fv = L->bv && all_packed(e, li, AXF_GEMM_WV, T, r, nr, HS, H, 0);
     for (int i = 0; i < nr; i++) {
         for (int j = 0; j < r[i].len; j++)
             e->head_of[r[i].pos + j] = r[i].start + j;
         size_t wofs = (size_t)r[i].start * HS * H;
         int N = r[i].len * HS;
         int n0 = r[i].start * HS;
+        const axf_gemm_epi eq = {.bias = fq ? L->bq + n0 : NULL}, ek = {.bias = fk ? L->bk + n0 : NULL},
+                           ev = {.bias = fv ? L->bv + n0 : NULL};
         if (!cls)
-            wgemm_bias(e, li, AXF_GEMM_WQ, n0, T, N, H, h, H, L->wq + wofs, H, fq ? L->bq + n0 : NULL,
-                       e->q + r[i].pos * HS, ld);
-        wgemm_bias(e, li, AXF_GEMM_WK, n0, T, N, H, h, H, L->wk + wofs, H, fk ? L->bk + n0 : NULL,
-                   e->k + r[i].pos * HS, ld);
-        wgemm_bias(e, li, AXF_GEMM_WV, n0, T, N, H, h, H, L->wv + wofs, H, fv ? L->bv + n0 : NULL,
-                   e->v + r[i].pos * HS, ld);
+            wgemm(e, li, AXF_GEMM_WQ, n0, 0, T, N, H, h, H, L->wq + wofs, H, 0.0f, &eq, e->q + r[i].pos * HS, ld);
+        wgemm(e, li, AXF_GEMM_WK, n0, 0, T, N, H, h, H, L->wk + wofs, H, 0.0f, &ek, e->k + r[i].pos * HS, ld);
+        wgemm(e, li, AXF_GEMM_WV, n0, 0, T, N, H, h, H, L->wv + wofs, H, 0.0f, &ev, e->v + r[i].pos * HS, ld);
     }
     if (cls) {
         cls_rows(e, b, h, 1);
-        for (int i = 0; i < nr; i++)
-            wgemm_bias(e, li, AXF_GEMM_WQ, r[i].start * HS, R, r[i].len * HS, H, h, H,
-                       L->wq + (size_t)r[i].start * HS * H, H, fq ? L->bq + r[i].start * HS : NULL,
-                       e->q + r[i].pos * HS, ld);
+        for (int i = 0; i < nr; i++) {
+            int n0 = r[i].start * HS;
+            const axf_gemm_epi eq = {.bias = fq ? L->bq + n0 : NULL};
+            wgemm(e, li, AXF_GEMM_WQ, n0, 0, R, r[i].len * HS, H, h, H, L->wq + (size_t)n0 * H, H, 0.0f, &eq,
+                  e->q + r[i].pos * HS, ld);
+        }
     }
     const float *bq = fq ? NULL : packed_bias(L->bq, r, nr, HS, e->bias);
     const float *bk = fk ? NULL : packed_bias(L->bk, r, nr, HS, e->bias + e->hq_max);
@@ -278,16 +259,11 @@ static void ffn_block(axf_engine *e, int li, const axf_layer_plan *lp, int T, fl
         gemm_nt(T, H, nf, e->inter, nf, e->w2p, nf, 0.0f, e->y, H);
     } else {
         /* bias and activation in the packed GEMM's stores when it runs every product */
-        const int fa = !e->gemm_only && all_packed(e, li, AXF_GEMM_W1, T, r, nr, 1, H);
+        const int fa = !e->gemm_only && all_packed(e, li, AXF_GEMM_W1, T, r, nr, 1, H, 0);
         for (int i = 0; i < nr; i++) {
-            if (fa) {
-                axf_gemm_epi epi = {.bias = b1 ? b1 + r[i].pos : NULL, .act_on = 1, .act = cfg->act};
-                axf__gemm_nt_epi(e, axf__gemm_pick(e, li, AXF_GEMM_W1, T, r[i].len, H), r[i].start, 0, T, r[i].len,
-                                 H, h, H, 0.0f, &epi, e->inter + r[i].pos, nf);
-            } else {
-                wgemm(e, li, AXF_GEMM_W1, r[i].start, 0, T, r[i].len, H, h, H, L->w1 + (size_t)r[i].start * H, H,
-                      0.0f, e->inter + r[i].pos, nf);
-            }
+            const axf_gemm_epi epi = {.bias = b1 ? b1 + r[i].pos : NULL, .act_on = 1, .act = cfg->act};
+            wgemm(e, li, AXF_GEMM_W1, r[i].start, 0, T, r[i].len, H, h, H, L->w1 + (size_t)r[i].start * H, H, 0.0f,
+                  fa ? &epi : NULL, e->inter + r[i].pos, nf);
         }
         if (!fa)
             bias_act_par(e, e->inter, b1, T, nf, cfg->act);
