@@ -20,8 +20,6 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define AXF_GEMM_X86 1
-#define AXF_VMATH_512 1
-#include "vmath.h"
 #endif
 
 #define NR AXF_GEMM_NR
@@ -211,16 +209,6 @@ static TGT void kern_any(int mr, int kc, const float *x, size_t ldx, const float
     }
 }
 
-/* The activation on a full tile just stored (mr rows of NR, row stride ldy), while it is in L1. */
-static TGT __attribute__((noinline)) void act_tile(float *y, size_t ldy, int mr, axf_act act)
-{
-    for (int i = 0; i < mr; i++) {
-        float *yr = y + i * ldy;
-        _mm512_storeu_ps(yr, axf__act512_v(_mm512_loadu_ps(yr), act));
-        _mm512_storeu_ps(yr + 16, axf__act512_v(_mm512_loadu_ps(yr + 16), act));
-    }
-}
-
 typedef struct {
     const axf_gemm_w *pw;
     int n0, k0, T, N, K, ldx, ldy;
@@ -272,8 +260,8 @@ static TGT void task(void *ctx, int t, int worker)
                 if (lo == 0 && hi == NR) {
                     kern_any(mr, kc, x, j->ldx, b, i == r0 ? bn : b, yc + (size_t)i * j->ldy, j->ldy, mode, j->beta,
                              bb);
-                    if (last && j->act_on)
-                        act_tile(yc + (size_t)i * j->ldy, j->ldy, mr, j->act);
+                    if (last && j->act_on)   /* the tile is still in L1 */
+                        axf__act512(yc + (size_t)i * j->ldy, j->ldy, NULL, mr, NR, j->act);
                     continue;
                 }
                 /* a partial panel: through the stack tile, copied out column by column */
