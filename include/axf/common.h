@@ -65,4 +65,18 @@ void axf_sha256_buf(const void *data, size_t n, char out[65]);
 /* OpenBLAS thread count for every kernel (0 = leave as is). */
 void axf_set_threads(int n);
 
+/* The instruction-set level the engine's and the trainer's kernels may use: the CPU's own, capped
+ * by the environment variable AXF_ISA ("generic": portable C only; "avx2": AVX2 + FMA, no
+ * AVX-512; "avx512"; unset or empty: no cap). Every kernel picks its path through this one
+ * function, so AXF_ISA=avx2 on an AVX-512 machine runs exactly what an AVX2-only CPU runs. */
+typedef enum { AXF_ISA_GENERIC = 0, AXF_ISA_AVX2 = 1, AXF_ISA_AVX512 = 2 } axf_isa;
+axf_isa axf_isa_level(void);
+/* "generic", "avx2" or "avx512". */
+const char *axf_isa_name(axf_isa isa);
+/* 0 when AXF_ISA is unset, empty or one of the names above; -1 and a one-line message naming the
+ * variable and the accepted values otherwise (the level then ignores it). */
+int axf_isa_check_env(axf_err *err);
+/* Tests only: cap the level at isa (below the CPU's), or -1 to go back to the CPU and AXF_ISA. */
+void axf_isa_force(int isa);
+
 #endif

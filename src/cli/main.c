@@ -46,6 +46,11 @@ int main(int argc, char **argv)
         return list_help(cmds, n, stdout);
     if (!strcmp(argv[1], "--version"))
         return printf("axf %s\n", AXF_VERSION), 0;
+    axf_err err;
+    if (axf_isa_check_env(&err)) {
+        fprintf(stderr, "axf: %s\n", err.msg);
+        return 1;
+    }
     for (int i = 0; i < n; i++)
         if (cmds[i].fn && !strcmp(argv[1], cmds[i].name))
             return cmds[i].fn(argc - 1, argv + 1);

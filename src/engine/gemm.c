@@ -39,7 +39,7 @@ int axf__gemm_available(void)
 {
 #ifdef AXF_GEMM_X86
     /* libgcc also checks that the OS saves zmm state */
-    return axf__avx512 != 0 && __builtin_cpu_supports("avx512f") != 0;
+    return axf__avx512 != 0 && axf_isa_level() >= AXF_ISA_AVX512;
 #else
     return 0;
 #endif

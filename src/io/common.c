@@ -176,3 +176,69 @@ void axf_set_threads(int n)
     if (n > 0)
         openblas_set_num_threads(n);
 }
+
+/* ---- instruction-set level ---- */
+
+static int isa_forced = -1;
+
+static axf_isa isa_cpu(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    /* libgcc's checks include the OS saving the wider register state (XGETBV) */
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return AXF_ISA_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return AXF_ISA_AVX2;
+#endif
+    return AXF_ISA_GENERIC;
+}
+
+static int isa_parse(const char *v)
+{
+    if (!v || !*v)
+        return AXF_ISA_AVX512;
+    if (!strcmp(v, "generic"))
+        return AXF_ISA_GENERIC;
+    if (!strcmp(v, "avx2"))
+        return AXF_ISA_AVX2;
+    if (!strcmp(v, "avx512"))
+        return AXF_ISA_AVX512;
+    return -1;
+}
+
+axf_isa axf_isa_level(void)
+{
+    static int cached = -1;
+    if (cached < 0) {
+        int cap = isa_parse(getenv("AXF_ISA"));
+        int cpu = (int)isa_cpu();
+        cached = (cap >= 0 && cap < cpu) ? cap : cpu;
+    }
+    if (isa_forced >= 0 && isa_forced < cached)
+        return (axf_isa)isa_forced;
+    return (axf_isa)cached;
+}
+
+const char *axf_isa_name(axf_isa isa)
+{
+    return isa == AXF_ISA_AVX512 ? "avx512" : isa == AXF_ISA_AVX2 ? "avx2" : "generic";
+}
+
+int axf_isa_check_env(axf_err *err)
+{
+    const char *v = getenv("AXF_ISA");
+    if (isa_parse(v) >= 0)
+        return 0;
+    char shown[40];
+    size_t n = 0;
+    for (const char *c = v; *c && n + 5 < sizeof shown; c++)
+        n += (size_t)snprintf(shown + n, sizeof shown - n, (*c >= 32 && *c < 127) ? "%c" : "\\x%02x",
+                              (unsigned char)*c);
+    return axf_err_set(err, "environment variable AXF_ISA: '%s' is not one of generic, avx2, avx512", shown);
+}
+
+void axf_isa_force(int isa)
+{
+    isa_forced = isa;
+}
