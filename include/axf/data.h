@@ -33,7 +33,17 @@
 #include "axf/common.h"
 #include "axf/model.h"
 #include "axf/tokenizer.h"
-#include "axf/engine.h"
+
+/* A packed batch. Sequence i spans tokens [seq_off[i] - seq_off[0], seq_off[i+1] - seq_off[0])
+ * of ids/types, so a slice of an encoded data set is a batch without copying. Positions restart
+ * at 0 for every sequence. */
+typedef struct axf_batch {
+    int n_seq;            /* B */
+    int n_tok;            /* T = seq_off[B] - seq_off[0] */
+    const int *ids;       /* [T] */
+    const int *types;     /* [T] */
+    const int *seq_off;   /* [B+1] */
+} axf_batch;
 
 typedef struct axf_example {
     char *a, *b;        /* b NULL for single sentences */
@@ -81,7 +91,7 @@ axf_encoded *axf_encode_dataset(const axf_dataset *d, const axf_vocab *v, int lo
                                 axf_err *err);
 void axf_encoded_free(axf_encoded *e);
 /* View of examples [start, start+count) as a batch (no copy; seq_off points into e->off, so
- * offsets are relative to seq_off[0] as engine.h says). Valid while e lives. */
+ * offsets are relative to seq_off[0] as axf_batch says). Valid while e lives. */
 axf_batch axf_encoded_batch(const axf_encoded *e, int start, int count);
 
 #endif

@@ -20,19 +20,9 @@
 #ifndef AXF_ENGINE_H
 #define AXF_ENGINE_H
 
+#include "axf/data.h"
 #include "axf/model.h"
 #include "axf/plan.h"
-
-/* A packed batch. Sequence i spans tokens [seq_off[i] - seq_off[0], seq_off[i+1] - seq_off[0])
- * of ids/types, so a slice of an encoded data set is a batch without copying. Positions restart
- * at 0 for every sequence. */
-typedef struct axf_batch {
-    int n_seq;            /* B */
-    int n_tok;            /* T = seq_off[B] - seq_off[0] */
-    const int *ids;       /* [T] */
-    const int *types;     /* [T] */
-    const int *seq_off;   /* [B+1] */
-} axf_batch;
 
 typedef struct axf_engine axf_engine;
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../io/fileio.h"
+#include "axf/fileio.h"
 
 static void copy_rows(float *dst, const float *src, const int *rows, int nrows, int width)
 {

@@ -4,7 +4,7 @@
  * Every line is checked before use (length, NUL, UTF-8, column count, label) and every refusal is
  * one line "FILE:LINE: problem": these files come from many re-hosts with small format drifts. */
 #include "axf/data.h"
-#include "fileio.h"
+#include "axf/fileio.h"
 
 #include <ctype.h>
 #include <math.h>

@@ -1,5 +1,5 @@
 /* Whole-file reads, atomic writes and mkdir -p: the one copy of these for io, approx and search. */
-#include "fileio.h"
+#include "axf/fileio.h"
 
 #include <errno.h>
 #include <stdio.h>

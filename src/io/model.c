@@ -6,7 +6,7 @@
  * disagree. */
 #include "axf/model.h"
 #include "axf/safetensors.h"
-#include "fileio.h"
+#include "axf/fileio.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

@@ -4,7 +4,7 @@
  * from the internet is untrusted input, and the engine indexes weights without bounds checks.
  * Assumes a little-endian host (as the format does). */
 #include "axf/safetensors.h"
-#include "fileio.h"
+#include "axf/fileio.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -3,7 +3,7 @@
  * tokenizer: clean, CJK spacing, split on white space, lower-case (Python str.lower(), final sigma
  * included) + NFD + drop Mn, punctuation split, greedy longest-match WordPiece. */
 #include "axf/tokenizer.h"
-#include "fileio.h"
+#include "axf/fileio.h"
 #include "unicode.h"
 
 #include <stdlib.h>

@@ -11,7 +11,7 @@
 
 #include "axf/compact.h"
 #include "axf/metrics.h"
-#include "../io/fileio.h"
+#include "axf/fileio.h"
 
 void axf__evalbuf_alloc(evalbuf *b, int n, int C)
 {

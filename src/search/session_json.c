@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../io/fileio.h"
+#include "axf/fileio.h"
 
 #define SESSION_MAX_BYTES ((size_t)256 << 20)
 

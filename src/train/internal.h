@@ -3,7 +3,7 @@
 #define AXF_TRAIN_INTERNAL_H
 
 #include "axf/train.h"
-#include "../io/fileio.h"   /* join, mkdir -p, atomic writes: io's, shared by the core library */
+#include "axf/fileio.h"
 
 /* Resume point (see the file description in train.h). */
 typedef struct tr_state {

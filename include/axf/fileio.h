@@ -1,7 +1,7 @@
-/* Private file helpers of the core library (not part of the public API). io owns them; approx
- * and search include this header as "../io/fileio.h" rather than keeping copies. */
-#ifndef AXF_IO_FILEIO_H
-#define AXF_IO_FILEIO_H
+/* File helpers every layer uses (io owns them): whole-file reads with a size limit, atomic writes
+ * (temporary file, fsync, rename), mkdir -p, path joins. Errors name the file and the OS error. */
+#ifndef AXF_FILEIO_H
+#define AXF_FILEIO_H
 
 #include <stdio.h>
 
