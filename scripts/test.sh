@@ -1,10 +1,42 @@
 #!/usr/bin/env bash
-# Builds and runs the whole test suite twice: a Release build, then an ASan+UBSan build.
-set -euo pipefail
+# Builds and runs the whole test suite on this machine in every configuration a user's machine
+# may present, and exits non-zero when any of them fails:
+#   1. the Release build as the environment is;
+#   2. the Release build with the other OpenBLAS kernel: OPENBLAS_CORETYPE=Haswell, or, where the
+#      environment already sets it, with it unset (so both of OpenBLAS's choices are covered);
+#   3. the Release build with the kernels capped at AVX2 (AXF_ISA=avx2: what an AVX2-only CPU runs);
+#   4. an ASan+UBSan build of the whole suite.
+# Configurations 2-4 leave out the tests labelled slow (they repeat what 1 already ran).
+set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/build.sh --test
-ctest --test-dir build --output-on-failure -j2
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAXF_SANITIZE=ON >/dev/null
-cmake --build build-asan -j"$(nproc)"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j2 -LE slow
+bash scripts/build.sh --test || exit 1
+failed=()
+run() {   # NAME, then the command
+  local name=$1; shift
+  local t0=$(date +%s)
+  echo "=== $name"
+  if "$@"; then
+    echo "=== $name: passed in $(( $(date +%s) - t0 )) s"
+  else
+    echo "=== $name: FAILED after $(( $(date +%s) - t0 )) s"
+    failed+=("$name")
+  fi
+}
+run "release" ctest --test-dir build --output-on-failure -j2
+if [ "${OPENBLAS_CORETYPE:-}" = "Haswell" ]; then
+  run "release, OPENBLAS_CORETYPE unset" env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+      ctest --test-dir build --output-on-failure -j2 -LE slow
+else
+  run "release, OPENBLAS_CORETYPE=Haswell" env OPENBLAS_CORETYPE=Haswell \
+      ctest --test-dir build --output-on-failure -j2 -LE slow
+fi
+run "release, AXF_ISA=avx2" env AXF_ISA=avx2 ctest --test-dir build --output-on-failure -j2 -LE slow
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAXF_SANITIZE=ON >/dev/null && cmake --build build-asan -j"$(nproc)" >/dev/null \
+  || failed+=("asan build")
+run "asan+ubsan" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure -j2 -LE slow
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "failed configurations: ${failed[*]}"
+  exit 1
+fi
+echo "all configurations passed"
