@@ -6,6 +6,7 @@
  * disagree. */
 #include "axf/model.h"
 #include "axf/safetensors.h"
+#include "axf/torchbin.h"
 #include "axf/fileio.h"
 
 #include <cjson/cJSON.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CONFIG_MAX_BYTES (16u << 20)
 
@@ -624,18 +626,35 @@ static int skip(const axf_model *m, const tdesc *d, int has_cls, int has_pool)
     return (d->slot == &m->cls_w || d->slot == &m->cls_b) ? !has_cls : !has_pool;
 }
 
+/* The folder's weights: model.safetensors, else pytorch_model.bin (torchbin.h). *path is set to
+ * the file used, for messages. */
+static axf_st_file *open_weights(const char *dir, char **path, axf_err *err)
+{
+    *path = axf_io_join(dir, "model.safetensors");
+    if (access(*path, F_OK) != 0) {
+        char *bin = axf_io_join(dir, "pytorch_model.bin");
+        if (access(bin, F_OK) == 0) {
+            free(*path);
+            *path = bin;
+            return axf_torchbin_open(bin, err);
+        }
+        free(bin);
+    }
+    return axf_st_open(*path, err);
+}
+
 static axf_model *load(const char *dir, int need_head, int *found, axf_err *err)
 {
     char *cfg_path = axf_io_join(dir, "config.json");
     char *tok_path = axf_io_join(dir, "tokenizer_config.json");
-    char *st_path = axf_io_join(dir, "model.safetensors");
+    char *st_path = NULL;
     axf_model *m = NULL;
     axf_st_file *f = NULL;
     tlist l = {0};
     axf_config cfg;
     if (parse_config(cfg_path, &cfg, err) || parse_tokenizer_config(tok_path, &cfg, err))
         goto fail;
-    f = axf_st_open(st_path, err);
+    f = open_weights(dir, &st_path, err);
     if (!f)
         goto fail;
     const char *prefix;
