@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the build needs, only those that are missing.
-# Usage: scripts/deps.sh [--test]   (--test adds what the test suite uses: tmux, python3-torch)
+# Usage: scripts/deps.sh [--test]   (--test adds what the test suite uses: tmux, python3-torch, python3-numpy and
+#   python3-venv, over which scripts/venv.sh makes .venv with the pinned PyPI packages)
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libopenblas-dev liblua5.4-dev libcjson-dev libncurses-dev)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(tmux python3-torch python3-numpy)
+  pkgs+=(tmux python3-torch python3-numpy python3-venv)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
