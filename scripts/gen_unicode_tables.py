@@ -6,7 +6,8 @@ agrees with it for the Unicode version of the Python that runs this script).
 Usage: /usr/bin/python3 scripts/gen_unicode_tables.py > src/io/unicode_tables.c
 
 Tables:
-  flags    two-level table, one byte per code point (bits below)
+  flags    two-level table, one byte per code point (bits below; letters and numbers are for the
+           byte-level BPE pre-tokenizer)
   lower    code points whose str.lower() differs: cp -> up to 3 code points
   nfd      full canonical decomposition of each code point (Hangul syllables excluded: they are
            decomposed algorithmically in C)
@@ -15,7 +16,7 @@ Tables:
 import sys
 import unicodedata as ud
 
-CTRL, SPACE, PUNCT, MN, CASED, CASE_IGN = 1, 2, 4, 8, 16, 32
+CTRL, SPACE, PUNCT, MN, CASED, CASE_IGN, LETTER, NUMBER = 1, 2, 4, 8, 16, 32, 64, 128
 MAXCP = 0x110000
 SIGMA = "\u03a3"
 
@@ -38,6 +39,10 @@ def flags_of(cp):
         f |= PUNCT
     if cat == "Mn":
         f |= MN
+    if cat.startswith("L"):
+        f |= LETTER
+    if cat.startswith("N"):
+        f |= NUMBER
     # Python's final-sigma rule sees three kinds of characters: case-ignorable (skipped when
     # looking for context), cased, and other. Observe them through str.lower() itself.
     if cp != 0x03A3:

@@ -1,4 +1,4 @@
-/* Unicode character facts for the tokenizer (private to src/io). The tables live in the generated
+/* Unicode character facts for the tokenizers (private to src/io). The tables live in the generated
  * unicode_tables.c (scripts/gen_unicode_tables.py, from Python's unicodedata, because Hugging
  * Face's BertTokenizer decides with the same data). */
 #ifndef AXF_IO_UNICODE_H
@@ -12,7 +12,9 @@ enum {
     AXF_UC_PUNCT = 4,     /* ASCII 33-47, 58-64, 91-96, 123-126 or category P*: own token */
     AXF_UC_MN = 8,        /* category Mn: dropped after NFD when lower-casing */
     AXF_UC_CASED = 16,    /* final-sigma context: cased letter */
-    AXF_UC_CASE_IGN = 32  /* final-sigma context: case-ignorable (skipped) */
+    AXF_UC_CASE_IGN = 32, /* final-sigma context: case-ignorable (skipped) */
+    AXF_UC_LETTER = 64,   /* category L* (\p{L} of the BPE pre-tokenizer) */
+    AXF_UC_NUMBER = 128   /* category N* (\p{N}) */
 };
 
 typedef struct { uint32_t cp; uint8_t n; uint32_t to[3]; } axf_uc_map;

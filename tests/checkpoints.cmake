@@ -1,0 +1,14 @@
+# Readers of the checkpoints and tokenizers other architectures bring: pytorch_model.bin, byte-level BPE.
+# pytorch_model.bin: checkpoints written by Debian's torch (torch.save) against their safetensors
+# copies, and hostile or malformed ones refused (skips, 77, where python3-torch is missing).
+add_test(NAME io_torchbin COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/test_io_torchbin.py $<TARGET_FILE:axf>
+         ${CMAKE_SOURCE_DIR}/tests/golden/fixture/gelu ${CMAKE_BINARY_DIR}/torchbin_tmp)
+set_tests_properties(io_torchbin PROPERTIES LABELS "unit;badinput;golden" SKIP_RETURN_CODE 77)
+
+# Byte-level BPE (RoBERTa's tokenizer): training and encoding against the plain-Python reference
+# tests/bpe_ref.py, and Hugging Face's tokenizers when the project environment (.venv) has them.
+add_executable(test_io_bpe_tool ${CMAKE_SOURCE_DIR}/tests/test_io_bpe_tool.c)
+target_link_libraries(test_io_bpe_tool PRIVATE axf_core)
+add_test(NAME io_bpe COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/test_io_bpe.py $<TARGET_FILE:test_io_bpe_tool>
+         ${AXF_DATA_DIR} ${CMAKE_BINARY_DIR}/bpe_tmp ${CMAKE_SOURCE_DIR}/.venv/bin/python)
+set_tests_properties(io_bpe PROPERTIES LABELS "unit;badinput")
