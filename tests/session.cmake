@@ -13,3 +13,7 @@ set_tests_properties(session_core PROPERTIES LABELS "session;badinput")
 add_test(NAME session_e2e COMMAND sh ${CMAKE_SOURCE_DIR}/tests/session_e2e.sh $<TARGET_FILE:axf> $<TARGET_FILE:test_session_file>)
 set_tests_properties(session_file PROPERTIES LABELS "session;badinput")
 set_tests_properties(session_e2e PROPERTIES LABELS "session;badinput")
+# Any label set (issue 13): a 3-class model fine-tuned on real sentences through predict, eval,
+# search, replay, export and eval again; labels by number or by the model's names.
+add_test(NAME labels_e2e COMMAND sh ${CMAKE_SOURCE_DIR}/tests/test_labels_e2e.sh $<TARGET_FILE:axf> ${AXF_DATA_DIR})
+set_tests_properties(labels_e2e PROPERTIES LABELS "session;badinput;train")

@@ -4,6 +4,8 @@
  * files in tests/badinput (one-line errors naming file and line).
  * usage: test_io_data DATA_DIR BADINPUT_DIR */
 #include "axf/data.h"
+#include "axf/fileio.h"
+#include "axf/labels.h"
 #include "check.h"
 #include "io_testutil.h"
 
@@ -252,6 +254,140 @@ static void test_generated_layouts(void)
     axf_dataset_free(NULL);
 }
 
+/* A model's classes for the label tests: C labels named by names (NULL: unnamed). */
+static axf_config classes(int C, const char *const *names)
+{
+    axf_config c = axf_config_default(100, 8, 1, 2, 16, C);
+    for (int i = 0; names && i < C; i++)
+        snprintf(c.labels[i], sizeof c.labels[i], "%s", names[i]);
+    return c;
+}
+
+static axf_dataset *load_for(const char *name, const char *content, const char *task, const axf_config *c,
+                             int flags, axf_err *err)
+{
+    char *p = tu_path(tmp, name);
+    tu_write_str(p, content);
+    return axf_dataset_load_for(p, task, c, flags, err);
+}
+
+/* Issue 13, any label set: a generic single-sentence file is an N-class task whose classes come
+ * from the model; labels by number or by the model's names; predict reads no labels. */
+static void test_label_sets(void)
+{
+    axf_err err;
+    const char *three = "sentence\tlabel\ngood\t2\nbad\t0\nso so\t1\n";
+    /* by its name alone: a 3-class file, not SST-2 (it was refused as "bad label '2' for task sst2") */
+    axf_dataset *d = load_text("three.tsv", three, NULL);
+    CHECK(d && strcmp(d->task, "single") == 0 && d->num_labels == 3 && d->ex[0].label == 2);
+    axf_dataset_free(d);
+    d = load_text("texts.tsv", "text\tlabel\ngood\t2\nbad\t0\n", NULL);
+    CHECK(d && strcmp(d->task, "single") == 0 && d->num_labels == 3);
+    axf_dataset_free(d);
+    /* a name that says sst keeps the binary SST-2 reading */
+    char *p = tu_path(tmp, "my_sst.tsv");
+    tu_write_str(p, three);
+    CHECK(axf_dataset_load(p, NULL, &err) == NULL && strstr(err.msg, "my_sst.tsv:2: bad label '2' for task sst2"));
+
+    static const char *const sent[] = {"negative", "neutral", "positive"};
+    axf_config c3 = classes(3, sent), c2 = classes(2, NULL), u3 = classes(3, NULL);
+    d = load_for("named.tsv", "sentence\tlabel\na\tpositive\nb\t0\nc\tLABEL_1\nd\t-1\ne\tneutral\n", NULL, &c3, 0, &err);
+    CHECK_MSG(d && d->num_labels == 3 && d->ex[0].label == 2 && d->ex[1].label == 0 && d->ex[2].label == 1 &&
+              d->ex[3].label == -1 && d->ex[4].label == 1, "%s", d ? "labels" : err.msg);
+    axf_dataset_free(d);
+    /* outside the model's classes: one line naming file, line and the classes */
+    CHECK(load_for("out.tsv", "sentence\tlabel\na\t1\nb\t3\n", NULL, &c3, 0, &err) == NULL &&
+          strstr(err.msg, "out.tsv:3: label '3' is not one of the model's 3 classes: 0..2 (negative, neutral, positive)"));
+    CHECK(load_for("out2.tsv", three, NULL, &c2, 0, &err) == NULL &&
+          strstr(err.msg, "out2.tsv:2: label '2' is not one of the model's 2 classes: 0..1") &&
+          !strstr(err.msg, "("));
+    CHECK(load_for("out3.tsv", "sentence\tlabel\na\tpositive\n", NULL, &u3, 0, &err) == NULL &&
+          strstr(err.msg, "out3.tsv:2: label 'positive'"));
+    CHECK(load_for("out4.tsv", "sentence\tlabel\na\t01\n", NULL, &u3, 0, &err) == NULL &&
+          strstr(err.msg, "out4.tsv:2: label '01'"));
+    /* any task, pairs too: the model's names first (RoBERTa-MNLI's order), then the task's words */
+    static const char *const nli[] = {"contradiction", "neutral", "entailment"};
+    axf_config cn = classes(3, nli);
+    const char *mnli = "sentence1\tsentence2\tgold_label\na\tb\tentailment\nc\td\tcontradiction\ne\tf\t1\n";
+    d = load_for("mnli_dev.tsv", mnli, NULL, &cn, 0, &err);
+    CHECK_MSG(d && strcmp(d->task, "mnli") == 0 && d->ex[0].label == 2 && d->ex[1].label == 0 &&
+              d->ex[2].label == 1 && d->ex[0].b, "%s", d ? "mnli labels" : err.msg);
+    axf_dataset_free(d);
+    d = load_for("mnli_dev.tsv", mnli, NULL, &u3, 0, &err);
+    CHECK(d && d->ex[0].label == 0 && d->ex[1].label == 2);
+    axf_dataset_free(d);
+    CHECK(load_for("mnli_dev.tsv", mnli, NULL, &c2, 0, &err) == NULL &&
+          strstr(err.msg, "mnli_dev.tsv:3: label 'contradiction' is not one of the model's 2 classes"));
+    static const char *const yn[] = {"no", "yes"};
+    axf_config cyn = classes(2, yn);
+    d = load_for("pairs.tsv", "sentence1\tsentence2\tlabel\na\tb\tyes\nc\td\tno\n", NULL, &cyn, 0, &err);
+    CHECK(d && strcmp(d->task, "pair") == 0 && d->num_labels == 2 && d->ex[0].label == 1 && d->ex[1].label == 0);
+    axf_dataset_free(d);
+    d = load_for("stsa.binary.x", "1 good\n0 bad\n", NULL, &c3, 0, &err);
+    CHECK(d && strcmp(d->task, "sst2-sent") == 0 && d->num_labels == 3);
+    axf_dataset_free(d);
+    /* a generic file read for a regression model holds numbers */
+    axf_config reg = classes(1, NULL);
+    reg.task = AXF_TASK_REGRESS;
+    d = load_for("scores.tsv", "sentence\tlabel\na\t0.25\nb\t-3\n", NULL, &reg, 0, &err);
+    CHECK(d && d->kind == AXF_TASK_REGRESS && d->num_labels == 1 && d->ex[1].target == -3.0f);
+    axf_dataset_free(d);
+    CHECK(load_for("scores.tsv", "sentence\tlabel\na\tnan\n", NULL, &reg, 0, &err) == NULL &&
+          strstr(err.msg, "scores.tsv:2: bad label 'nan'"));
+    /* predictions read no labels: any label, or none that parses, is fine */
+    d = load_for("any.tsv", "sentence\tlabel\na\tseven\nb\t\x1b[2J\nc\t99\n", NULL, &c2, AXF_DATA_NO_LABELS, &err);
+    CHECK(d && d->n == 3 && d->num_labels == 0 && d->ex[0].label == -1 && d->ex[2].label == -1);
+    axf_dataset_free(d);
+    d = load_for("any.tsv", "sentence\tlabel\na\tseven\n", "sst2", NULL, AXF_DATA_NO_LABELS, &err);
+    CHECK(d && d->n == 1 && d->num_labels == 0);
+    axf_dataset_free(d);
+    /* a label with a terminal escape sequence is shown escaped, on one line */
+    CHECK(load_for("esc.tsv", "sentence\tlabel\na\t\x1b]0;x\x07\n", NULL, &c3, 0, &err) == NULL &&
+          strstr(err.msg, "esc.tsv:2: label '\\x1b]0;x\\x07'") && !strchr(err.msg, 0x1b));
+
+    char desc[40];
+    axf_labels_describe(&c3, desc, sizeof desc);
+    CHECK_MSG(strcmp(desc, "0..2 (negative, neutral, positive)") == 0, "%s", desc);
+    axf_labels_describe(&c3, desc, 20);
+    CHECK_MSG(strcmp(desc, "0..2 (negative,...)") == 0, "%s", desc);
+    CHECK(axf_labels_find(&c3, "neutral") == 1 && axf_labels_find(&c3, "LABEL_3") == -1 &&
+          axf_labels_find(&c3, "2") == 2 && axf_labels_find(&c3, "-0") == -1 && axf_labels_find(&c3, "") == -1);
+}
+
+/* Issue 13: messages show file text escaped, never a raw control character. */
+static void test_escape(void)
+{
+    char b[64];
+    CHECK(strcmp(axf_escape_str(b, sizeof b, "F32\n\x1b[1mX"), "F32\\n\\x1b[1mX") == 0);
+    CHECK(strcmp(axf_escape(b, sizeof b, "a\0b", 3), "a\\x00b") == 0);
+    CHECK(strcmp(axf_escape_str(b, sizeof b, "caf\xc3\xa9 \xe2\x80\xa6 \\ \xff \xc2\x9b"), "caf\xc3\xa9 \xe2\x80\xa6 \\\\ \\xff \\u009b") == 0);
+    CHECK(strcmp(axf_escape_str(b, 8, "abcdefghij"), "abcd...") == 0);
+    CHECK(strcmp(axf_escape_str(b, 8, "abcdefg"), "abcdefg") == 0);
+    CHECK(strcmp(axf_escape_str(b, 8, "abc\n\n"), "abc\\n\\n") == 0);
+    CHECK(strcmp(axf_escape_str(b, 8, "abc\n\nx"), "abc...") == 0);
+    CHECK(strcmp(axf_escape_str(b, 9, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"), "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9") == 0);
+    CHECK(strcmp(axf_escape_str(b, 8, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"), "\xc3\xa9\xc3\xa9...") == 0);
+    CHECK(strcmp(axf_escape_str(b, 3, "abcdef"), "") == 0);
+    CHECK(strcmp(axf_escape_str(b, sizeof b, NULL), "(null)") == 0);
+    /* random bytes: always terminated, within size, no control byte, UTF-8 */
+    axf_rng r;
+    axf_rng_seed(&r, 5);
+    int ok = 1;
+    for (int it = 0; it < 20000; it++) {
+        char in[40], out[48];
+        int n = axf_rng_below(&r, 40), size = 1 + axf_rng_below(&r, 48);
+        for (int i = 0; i < n; i++)
+            in[i] = (char)axf_rng_below(&r, 256);
+        memset(out, 'Z', sizeof out);
+        axf_escape(out, (size_t)size, in, (size_t)n);
+        size_t len = strnlen(out, (size_t)size);
+        ok &= len < (size_t)size && axf_utf8_valid(out, len);
+        for (size_t i = 0; i < len; i++)
+            ok &= (unsigned char)out[i] >= 0x20 && out[i] != 0x7f;
+    }
+    CHECK(ok);
+}
+
 static void test_encode(void)
 {
     char path[1024];
@@ -309,7 +445,7 @@ static void expect_bad(const char *dir, const char *name, const char *task, cons
 static void test_bad(const char *bad)
 {
     expect_bad(bad, "cols.tsv", NULL, "cols.tsv:3: expected 2 columns, found 3");
-    expect_bad(bad, "label.tsv", NULL, "label.tsv:4: bad label '2'");
+    expect_bad(bad, "label.tsv", "sst2", "label.tsv:4: bad label '2' for task sst2 (an integer in 0..1");
     expect_bad(bad, "latin1.tsv", NULL, "latin1.tsv:2: invalid UTF-8");
     expect_bad(bad, "empty.tsv", NULL, "empty.tsv: empty file");
     expect_bad(bad, "blank.tsv", NULL, "blank.tsv: empty file");
@@ -327,6 +463,14 @@ static void test_bad(const char *bad)
     expect_bad(bad, "cols.tsv", "cola", "cols.tsv:3: expected 2 columns, found 3");
     expect_bad(bad, "label.tsv", "cola", "label.tsv:4: bad label '2' for task cola");
     expect_bad(bad, "label.tsv", "mrpc", "label.tsv:4: bad label '2' for task mrpc");
+
+    /* line ends of CR alone: the whole file is one line (it said "no examples after the header") */
+    tu_write_str(tu_path(tmp, "mac.tsv"), "sentence\tlabel\rgood\t1\rbad\t0\r");
+    expect_bad(tmp, "mac.tsv", NULL, "mac.tsv:1: carriage return inside a line");
+    tu_write_str(tu_path(tmp, "mac.txt"), "one\rtwo\r");
+    int nl = 0;
+    axf_err e2;
+    CHECK(axf_text_read_lines(tu_path(tmp, "mac.txt"), 0, &nl, &e2) == NULL && strstr(e2.msg, "mac.txt:1: carriage return"));
 
     /* over-long line, generated */
     char *p = tu_path(tmp, "long.tsv");
@@ -397,6 +541,8 @@ int main(int argc, char **argv)
     test_rte_quoting();
     test_latin1();
     test_generated_layouts();
+    test_label_sets();
+    test_escape();
     test_encode();
     test_bad(argv[2]);
     test_mutations();

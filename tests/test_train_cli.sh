@@ -29,7 +29,7 @@ expect() {
 printf '[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\nmovie\nwas\ngood\nbad\nnot\nfun\ndull\na\nfilm\n' > "$T/vocab.txt"
 { printf 'sentence\tlabel\n'; for i in $(seq 1 40); do
     printf 'the movie was good \t1\nthe film was bad \t0\na movie not fun \t0\na film was fun \t1\n'; done; } > "$T/train.tsv"
-printf 'sentence\tlabel\nthe movie was good\t7\n' > "$T/badlabel.tsv"
+printf 'sentence\tlabel\nthe movie was good\tseven\n' > "$T/badlabel.tsv"
 { printf 'sentence1\tsentence2\tlabel\n'; for i in $(seq 1 20); do
     printf 'the movie was good\tthe film was fun\t1\nthe film was bad\ta movie was fun\t0\n'; done; } > "$T/pairs.tsv"
 printf 'the movie was good\nthe film was bad\na dull film\n' > "$T/corpus.txt"

@@ -19,6 +19,16 @@ int axf_err_set(axf_err *err, const char *fmt, ...) __attribute__((format(printf
 /* Prefixes an existing message: "<prefix>: <old message>". Returns -1. */
 int axf_err_prefix(axf_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Text from an input file (a tensor name, a dtype, a config string, a label) made safe for a
+ * one-line message: printable ASCII and valid UTF-8 as they are; control characters, DEL, the C1
+ * controls (U+0080..U+009F), bytes that are not UTF-8 and the backslash escaped (\n \r \t \\
+ * \xHH, \u0085), so a file cannot put a newline or a terminal escape sequence into a message.
+ * Reads s[0..n) (NULs included); writes at most size bytes into buf (always terminated), cutting
+ * with "..." when it does not fit. Returns buf, for use as a printf argument. */
+const char *axf_escape(char *buf, size_t size, const char *s, size_t n);
+/* axf_escape of the NUL-terminated s (NULL shows as "(null)"). */
+const char *axf_escape_str(char *buf, size_t size, const char *s);
+
 /* Logging goes through a callback; the default discards. level: 0 debug, 1 info, 2 warning. */
 typedef void (*axf_log_fn)(int level, const char *msg, void *ud);
 void axf_log_set(axf_log_fn fn, void *ud);

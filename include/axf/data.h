@@ -11,8 +11,9 @@
  *    question2, #2 String, hypothesis. Label: gold_label, label, is_duplicate, score, Quality (no
  *    label column = unlabelled, e.g. MRPC test.tsv). Task: #1 String -> mrpc, question1 -> qqp,
  *    question+sentence -> qnli, gold_label/premise -> mnli, score -> stsb, otherwise from the
- *    folder/file name (cola, sst, mrpc, rte, qnli, mnli, qqp, wnli, sts-b/stsb), else "pair"
- *    (two texts) or "sst2" (one text). A header with an "idx" column (Hugging Face datasets export, written
+ *    folder/file name (cola, sst, mrpc, rte, qnli, mnli, qqp, wnli, sts-b/stsb; one text: only
+ *    cola and sst count), else "pair" (two texts) or "single" (one text): the generic tasks, of
+ *    any label set. A header with an "idx" column (Hugging Face datasets export, written
  *    by pandas) turns on CSV quoting: a field starting with " is quoted and "" stands for ".
  *  - no header, 4 columns: official GLUE CoLA "source, label, notes, sentence" (task cola).
  *  - no header, 2 columns: "sentence, label" (sst2 when the name says sst, else cola).
@@ -20,11 +21,16 @@
  *    with digits and a space; otherwise plain text, one unlabelled example a line (task "text").
  * task non-NULL forces: "text" and "sst2-sent" pick those formats; "cola"/"sst2"/"single" accept
  * the header-less layouts; every other task needs a header.
+ * Lines end in LF or CRLF; a CR inside a line (a file of CR line ends) is refused.
  * Labels: integers 0..C-1 ("-1" = unlabelled row, as in HF test exports); rte/qnli also
  * entailment=0, not_entailment=1; mnli also entailment=0, neutral=1, contradiction=2; stsb a score
  * in [0, 5] stored in target (label -1, kind REGRESS, num_labels 1). num_labels: 2 for the binary
  * GLUE tasks, 3 for mnli, 1 for stsb, largest label + 1 (at least 2) for single/pair/sst2-sent, 0
- * when unlabelled. Errors: "FILE:LINE: expected 2 columns, found 3", "FILE:LINE: bad label 'x' for
+ * when unlabelled. Read for a model (axf_dataset_load_for), the model's classes decide instead:
+ * a label is one of its id2label names, "LABEL_i" or an integer in 0..C-1 (axf/labels.h; then the
+ * task's own words for rte/qnli/mnli), "-1" unlabelled, anything else an error naming the file,
+ * line and the model's classes; num_labels is the model's C. A generic file ("single", "pair") read
+ * for a regression model holds numbers (kind REGRESS). Errors: "FILE:LINE: expected 2 columns, found 3", "FILE:LINE: bad label 'x' for
  * task sst2 (...)", "FILE: empty file", "FILE:LINE: invalid UTF-8 ...", "FILE:LINE: line longer
  * than 1 MiB", "FILE:LINE: empty sentence", "FILE:LINE: unterminated quoted field 2". */
 #ifndef AXF_DATA_H
@@ -63,6 +69,12 @@ typedef struct axf_dataset {
 
 /* task NULL = detect from the file name and header. Errors name file, line and problem. */
 axf_dataset *axf_dataset_load(const char *path, const char *task, axf_err *err);
+/* The same, read for the model whose config is model (NULL: as axf_dataset_load): labels name its
+ * classes (see above). flags: AXF_DATA_NO_LABELS ignores every label (all -1, num_labels 0;
+ * predictions need none). */
+enum { AXF_DATA_NO_LABELS = 1 };
+axf_dataset *axf_dataset_load_for(const char *path, const char *task, const axf_config *model, int flags,
+                                  axf_err *err);
 axf_dataset *axf_dataset_new(const char *task, int num_labels, axf_task_kind kind);
 void axf_dataset_add(axf_dataset *d, const char *a, const char *b, int label, float target);
 void axf_dataset_free(axf_dataset *d);

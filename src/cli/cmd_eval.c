@@ -17,6 +17,8 @@ static const char *usage =
     "  engine_cpu_s and tokens_per_cpu_s (process CPU time: with --threads 1 the engine's work\n"
     "  whatever else runs on the machine) and passes.\n"
     "  --repeat N runs the engine N times over the data and reports the median times.\n"
+    "A label names one of the model's classes: its id2label name, LABEL_i or the number i; a label\n"
+    "outside them is an error naming the file and line.\n"
     "Options as for axf predict (see axf predict --help).\n";
 
 static int is_task(const char *t, const char *a, const char *b)

@@ -392,7 +392,7 @@ int axf_cmd_finetune(int argc, char **argv)
     printf("model written to %s\n", a.out);
 
     for (int i = 0; i < a.n_test; i++) {
-        axf_dataset *td = axf_dataset_load(a.test[i], NULL, &err);
+        axf_dataset *td = axf_dataset_load_for(a.test[i], NULL, &m->cfg, 0, &err);
         if (!td)
             goto fail;
         axf_encoded *et = axf_encode_dataset(td, v, lower, a.c.max_len, &err);

@@ -82,8 +82,8 @@ int axf_cmd_importance(int argc, char **argv)
             if (axf_cli_int(argv[++i], 1, 1 << 30, &o.max_examples))
                 return axf_cli_usage("importance", "--max-examples needs a positive number");
         } else if (!strcmp(a, "--max-len") && i + 1 < argc) {
-            if (axf_cli_int(argv[++i], 2, 1 << 20, &o.max_len))
-                return axf_cli_usage("importance", "--max-len needs a number >= 2");
+            if (axf_cli_int(argv[++i], 3, 1 << 20, &o.max_len))
+                return axf_cli_usage("importance", "--max-len needs a number >= 3");
         } else if (!strcmp(a, "--threads") && i + 1 < argc) {
             if (axf_cli_int(argv[++i], 1, 256, &o.threads))
                 return axf_cli_usage("importance", "--threads needs 1..256");

@@ -11,6 +11,7 @@ static const char *usage =
     "config.json when present) on every example of DATA and prints, in file order,\n"
     "  index<TAB>pred<TAB>logit0<TAB>logit1...   (classification; pred = arg max, index from 0)\n"
     "  index<TAB>score                           (regression)\n"
+    "DATA's labels, when it has any, are not read.\n"
     "  --task T      force the data format/task (sst2, cola, mrpc, rte, qnli, mnli, qqp, stsb, text, ...)\n"
     "  --max-len N   truncate examples to N tokens (default 128, at most the model's positions)\n"
     "  --batch N     sequences per packed batch (default 32)\n"
@@ -25,6 +26,7 @@ int axf_cmd_predict(int argc, char **argv)
     int rc = ru_parse("predict", argc, argv, &o);
     if (rc)
         return rc;
+    o.no_labels = 1;
     ru_run r;
     if ((rc = ru_run_all(&o, &r))) {
         ru_free(&r);

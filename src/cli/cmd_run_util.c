@@ -26,7 +26,7 @@ int ru_parse(const char *cmd, int argc, char **argv, ru_opts *o)
                    !strcmp(a, "--repeat")) {
             int *dst = !strcmp(a, "--max-len") ? &o->max_len : !strcmp(a, "--batch") ? &o->batch
                        : !strcmp(a, "--threads") ? &o->threads : &o->repeat;
-            int lo = !strcmp(a, "--max-len") ? 2 : 1;
+            int lo = !strcmp(a, "--max-len") ? 3 : 1; /* [CLS] a [SEP] */
             int hi = !strcmp(a, "--threads") ? 256 : !strcmp(a, "--repeat") ? 1000 : 1 << 16;
             if (i + 1 >= argc || axf_cli_int(argv[i + 1], lo, hi, dst)) {
                 snprintf(msg, sizeof msg, "%s needs an integer in %d..%d", a, lo, hi);
@@ -74,7 +74,7 @@ int ru_run_all(const ru_opts *o, ru_run *r)
     }
     if (!(r->plan = axf_plan_load_hard(o->model_dir, r->m, &err)))
         return fail(&err);
-    if (!(r->d = axf_dataset_load(o->data, o->task, &err)))
+    if (!(r->d = axf_dataset_load_for(o->data, o->task, &r->m->cfg, o->no_labels ? AXF_DATA_NO_LABELS : 0, &err)))
         return fail(&err);
     if (r->d->n == 0) {
         axf_err_set(&err, "%s: no examples", o->data);

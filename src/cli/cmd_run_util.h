@@ -10,6 +10,7 @@ typedef struct ru_opts {
     const char *model_dir, *data, *task;
     int max_len, batch, threads;
     int repeat;            /* engine passes over the data (timing); the logits are the first pass's */
+    int no_labels;         /* read DATA without its labels (predict) */
 } ru_opts;
 
 typedef struct ru_run {

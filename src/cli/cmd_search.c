@@ -174,7 +174,7 @@ int axf_cmd_search(int argc, char **argv)
         else if (!strcmp(a, "--task") && has)
             so.task = argv[++i];
         else if (!strcmp(a, "--max-len") && has) {
-            if (axf_cli_int(argv[++i], 2, 1 << 20, &so.max_len))
+            if (axf_cli_int(argv[++i], 3, 1 << 20, &so.max_len))
                 goto usage_bad;
         } else if (!strcmp(a, "--max-examples") && has) {
             if (axf_cli_int(argv[++i], 0, 1 << 30, &so.max_examples))

@@ -221,21 +221,6 @@ int axf_bpe_size(const axf_bpe *b) { return b ? b->size : 0; }
 int axf_bpe_id(const axf_bpe *b, const char *token) { return strmap_get(&b->tok, token, strlen(token)); }
 const char *axf_bpe_token(const axf_bpe *b, int id) { return id >= 0 && id < b->size ? b->by_id[id] : NULL; }
 
-/* A token for a message: printable ASCII as is, other bytes \xHH, at most 40 bytes. */
-static const char *shown(const char *s, size_t n, char *buf, size_t cap)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n && o + 6 < cap && i < 40; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 32 && c < 127 && c != '\\')
-            buf[o++] = (char)c;
-        else
-            o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", c);
-    }
-    buf[o] = 0;
-    return buf;
-}
-
 static int add_merge(axf_bpe *b, int x, int y, int merged)
 {
     int fresh;
@@ -261,7 +246,7 @@ axf_bpe *axf_bpe_load(const char *vocab_json, const char *merges_txt, axf_err *e
     axf_bpe *b = axf_xcalloc(1, sizeof *b);
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);   /* + 1: the NUL ends it */
-    char sb[200];
+    char sb[64];
     if (!root || !cJSON_IsObject(root)) {
         axf_err_set(err, "%s: not a JSON object of token -> id", vocab_json);
         goto fail;
@@ -271,11 +256,11 @@ axf_bpe *axf_bpe_load(const char *vocab_json, const char *merges_txt, axf_err *e
         double d = it->valuedouble;
         if (!cJSON_IsNumber(it) || d != (double)(int)d || d < 0 || d >= MAX_VOCAB) {
             axf_err_set(err, "%s: token '%s': id is not an integer in [0, %d)", vocab_json,
-                        shown(it->string, strlen(it->string), sb, sizeof sb), MAX_VOCAB);
+                        axf_escape_str(sb, sizeof sb, it->string), MAX_VOCAB);
             goto fail;
         }
         if (strmap_put(&b->tok, it->string, strlen(it->string), (int)d)) {
-            axf_err_set(err, "%s: token '%s' appears twice", vocab_json, shown(it->string, strlen(it->string), sb, sizeof sb));
+            axf_err_set(err, "%s: token '%s' appears twice", vocab_json, axf_escape_str(sb, sizeof sb, it->string));
             goto fail;
         }
         if ((int)d > max_id)
@@ -290,8 +275,9 @@ axf_bpe *axf_bpe_load(const char *vocab_json, const char *merges_txt, axf_err *e
     for (cJSON *it = root->child; it; it = it->next) {
         int id = (int)it->valuedouble;
         if (b->by_id[id]) {
-            axf_err_set(err, "%s: id %d given to '%s' and '%s'", vocab_json, id, b->by_id[id],
-                        shown(it->string, strlen(it->string), sb, sizeof sb));
+            char sb2[64];
+            axf_err_set(err, "%s: id %d given to '%s' and '%s'", vocab_json, id,
+                        axf_escape_str(sb2, sizeof sb2, b->by_id[id]), axf_escape_str(sb, sizeof sb, it->string));
             goto fail;
         }
         b->by_id[id] = axf_xstrdup(it->string);
@@ -336,7 +322,7 @@ axf_bpe *axf_bpe_load(const char *vocab_json, const char *merges_txt, axf_err *e
             m = strmap_get(&b->tok, joined, jl);
         }
         if (x < 0 || y < 0 || m < 0) {
-            axf_err_set(err, "%s:%d: merge '%s' of tokens %s in %s", merges_txt, line, shown(p, n, sb, sizeof sb),
+            axf_err_set(err, "%s:%d: merge '%s' of tokens %s in %s", merges_txt, line, axf_escape(sb, sizeof sb, p, n),
                         x < 0 || y < 0 ? "that are not" : "whose result is not", vocab_json);
             goto fail;
         }

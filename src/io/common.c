@@ -1,5 +1,6 @@
 /* Error, logging, assertion, allocation, RNG and thread-count helpers shared by every module. */
 #include "axf/common.h"
+#include "axf/fileio.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -34,6 +35,59 @@ int axf_err_prefix(axf_err *err, const char *fmt, ...)
         snprintf(err->msg, sizeof err->msg, "%.200s: %.300s", pre, old);
     }
     return -1;
+}
+
+const char *axf_escape(char *buf, size_t size, const char *s, size_t n)
+{
+    if (size == 0)
+        return buf;
+    size_t o = 0, cut = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        char piece[16];
+        size_t len = 1;
+        if (c >= 0xc2 && c <= 0xf4) /* a lead byte: keep the sequence when it is valid UTF-8 */
+            len = c <= 0xdf ? 2 : c <= 0xef ? 3 : 4;
+        if (len > 1 && (i + len > n || !axf_utf8_valid(s + i, len)))
+            len = 1;
+        if (len == 2 && c == 0xc2 && (unsigned char)s[i + 1] < 0xa0) { /* C1 control */
+            snprintf(piece, sizeof piece, "\\u%04x", (unsigned char)s[i + 1]);
+        } else if (len > 1) {
+            memcpy(piece, s + i, len);
+            piece[len] = 0;
+        } else if (c == '\n' || c == '\r' || c == '\t' || c == '\\') {
+            piece[0] = '\\';
+            piece[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : '\\';
+            piece[2] = 0;
+        } else if (c < 0x20 || c >= 0x7f) {
+            snprintf(piece, sizeof piece, "\\x%02x", c);
+        } else {
+            piece[0] = (char)c;
+            piece[1] = 0;
+        }
+        size_t pl = strlen(piece);
+        if (o + pl + 1 > size) { /* cut at the last piece that leaves room for "..." */
+            if (cut + 4 <= size)
+                memcpy(buf + cut, "...", 4);
+            else
+                buf[cut] = 0;
+            return buf;
+        }
+        memcpy(buf + o, piece, pl);
+        o += pl;
+        i += len;
+        if (o + 4 <= size)
+            cut = o;
+    }
+    buf[o] = 0;
+    return buf;
+}
+
+const char *axf_escape_str(char *buf, size_t size, const char *s)
+{
+    if (!s)
+        s = "(null)";
+    return axf_escape(buf, size, s, strlen(s));
 }
 
 static axf_log_fn log_fn;
@@ -231,11 +285,8 @@ int axf_isa_check_env(axf_err *err)
     if (isa_parse(v) >= 0)
         return 0;
     char shown[40];
-    size_t n = 0;
-    for (const char *c = v; *c && n + 5 < sizeof shown; c++)
-        n += (size_t)snprintf(shown + n, sizeof shown - n, (*c >= 32 && *c < 127) ? "%c" : "\\x%02x",
-                              (unsigned char)*c);
-    return axf_err_set(err, "environment variable AXF_ISA: '%s' is not one of generic, avx2, avx512", shown);
+    return axf_err_set(err, "environment variable AXF_ISA: '%s' is not one of generic, avx2, avx512",
+                       axf_escape_str(shown, sizeof shown, v));
 }
 
 void axf_isa_force(int isa)

@@ -5,6 +5,7 @@
  * one line "FILE:LINE: problem": these files come from many re-hosts with small format drifts. */
 #include "axf/data.h"
 #include "axf/fileio.h"
+#include "axf/labels.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -83,6 +84,12 @@ static char *next_line(lines *lr, int check_utf8, int *bad, axf_err *err)
     }
     if (n && s[n - 1] == '\r')
         n--;
+    if (memchr(s, '\r', n)) {
+        *bad = 1;
+        axf_err_set(err, "%s:%d: carriage return inside a line (line ends of CR alone? convert them "
+                    "to LF)", lr->path, lr->lineno);
+        return NULL;
+    }
     if (memchr(s, 0, n)) {
         *bad = 1;
         axf_err_set(err, "%s:%d: NUL byte in line (binary file?)", lr->path, lr->lineno);
@@ -259,7 +266,8 @@ static int split(char *line, int quoting, fields *fs, const lines *lr, axf_err *
 
 /* ---------- tasks and labels ---------- */
 
-typedef enum { LAB_INT, LAB_NLI2, LAB_NLI3, LAB_SCORE } label_kind;
+/* LAB_REAL: any finite number, a generic file read for a regression model */
+typedef enum { LAB_INT, LAB_NLI2, LAB_NLI3, LAB_SCORE, LAB_REAL } label_kind;
 
 typedef struct {
     const char *name;
@@ -282,59 +290,89 @@ static const task_info *find_task(const char *name)
     return NULL;
 }
 
+/* How one file's labels are read: the task's own rules, or the classes of the model the data is
+ * read for (model non-NULL, classification). */
+typedef struct {
+    const task_info *t;
+    label_kind lab;
+    const axf_config *model;
+} label_rules;
+
 /* Parses a label; *label = -1 for an unlabelled row ("-1" as in HF test exports). */
-static int parse_label(const task_info *t, const char *s, int *label, float *target, const lines *lr,
+static int parse_label(const label_rules *r, const char *s, int *label, float *target, const lines *lr,
                        axf_err *err)
 {
+    const task_info *t = r->t;
     while (*s == ' ')
         s++;
-    char buf[64];
+    char buf[64], shown[80];
     size_t n = strlen(s);
     while (n && s[n - 1] == ' ')
         n--;
     if (n == 0 || n >= sizeof buf)
-        return axf_err_set(err, "%s:%d: bad label '%.40s' for task %s", lr->path, lr->lineno, s,
-                           t->name);
+        return axf_err_set(err, "%s:%d: bad label '%s' for task %s", lr->path, lr->lineno,
+                           axf_escape(shown, 48, s, n), t->name);
     memcpy(buf, s, n);
     buf[n] = 0;
+    axf_escape_str(shown, sizeof shown, buf);
     *target = 0;
-    if (t->lab == LAB_SCORE) {
+    if (r->lab == LAB_SCORE || r->lab == LAB_REAL) {
         char *end;
         double v = strtod(buf, &end);
-        if (*end || !(v >= 0 && v <= 5))
+        if (r->lab == LAB_REAL && (*end || !isfinite(v) || fabs(v) > 3e38))
+            return axf_err_set(err, "%s:%d: bad label '%s' (a number expected: the model is a regression "
+                               "model)", lr->path, lr->lineno, shown);
+        if (r->lab == LAB_SCORE && (*end || !(v >= 0 && v <= 5)))
             return axf_err_set(err, "%s:%d: bad label '%s' for task %s (a score in 0..5 expected)",
-                               lr->path, lr->lineno, buf, t->name);
+                               lr->path, lr->lineno, shown, t->name);
         *label = -1;
         *target = (float)v;
         return 0;
     }
+    if (strcmp(buf, "-1") == 0) {
+        *label = -1;
+        return 0;
+    }
+    const axf_config *m = r->model;
+    int id = m ? axf_labels_find(m, buf) : -1;
+    if (id >= 0) {
+        *label = id;
+        return 0;
+    }
     static const char *nli[3] = {"entailment", "neutral", "contradiction"};
-    if (t->lab == LAB_NLI2 && strcmp(buf, "not_entailment") == 0) {
-        *label = 1;
+    id = -1;
+    if (r->lab == LAB_NLI2 && strcmp(buf, "not_entailment") == 0)
+        id = 1;
+    if (r->lab == LAB_NLI2 && strcmp(buf, "entailment") == 0)
+        id = 0;
+    for (int i = 0; r->lab == LAB_NLI3 && i < 3; i++)
+        if (strcmp(buf, nli[i]) == 0)
+            id = i;
+    if (m) {
+        if (id >= 0 && id < m->num_labels) {
+            *label = id;
+            return 0;
+        }
+        char cls[200];
+        return axf_err_set(err, "%s:%d: label '%s' is not one of the model's %d classes: %s", lr->path,
+                           lr->lineno, shown, m->num_labels, axf_labels_describe(m, cls, sizeof cls));
+    }
+    if (id >= 0) {
+        *label = id;
         return 0;
     }
-    if (t->lab == LAB_NLI2 && strcmp(buf, "entailment") == 0) {
-        *label = 0;
-        return 0;
-    }
-    if (t->lab == LAB_NLI3)
-        for (int i = 0; i < 3; i++)
-            if (strcmp(buf, nli[i]) == 0) {
-                *label = i;
-                return 0;
-            }
     char *end;
     long v = strtol(buf, &end, 10);
     int max = t->num_labels ? t->num_labels - 1 : AXF_MAX_LABELS - 1;
     if (*end || v < -1 || v > max) {
-        const char *want = t->lab == LAB_NLI2 ? "0, 1, entailment or not_entailment"
-                           : t->lab == LAB_NLI3 ? "0..2, entailment, neutral or contradiction"
+        const char *want = r->lab == LAB_NLI2 ? "0, 1, entailment or not_entailment"
+                           : r->lab == LAB_NLI3 ? "0..2, entailment, neutral or contradiction"
                                                 : NULL;
         if (want)
             return axf_err_set(err, "%s:%d: bad label '%s' for task %s (%s expected)", lr->path,
-                               lr->lineno, buf, t->name, want);
+                               lr->lineno, shown, t->name, want);
         return axf_err_set(err, "%s:%d: bad label '%s' for task %s (an integer in 0..%d expected)",
-                           lr->path, lr->lineno, buf, t->name, max);
+                           lr->path, lr->lineno, shown, t->name, max);
     }
     *label = (int)v;
     return 0;
@@ -451,7 +489,8 @@ static const char *header_layout(const fields *h, const char *path, const char *
     if (L->b >= 0)
         return p && strcmp(p, "sst2") != 0 && strcmp(p, "cola") != 0 && strcmp(p, "sst2-sent") != 0
                    ? p : "pair";
-    return p && strcmp(p, "cola") == 0 ? p : "sst2"; /* the GLUE SST-2 header */
+    /* the GLUE SST-2 header when the name says so; otherwise a file of any label set */
+    return p && (strcmp(p, "cola") == 0 || strcmp(p, "sst2") == 0) ? p : "single";
 }
 
 static int ensure_text(const char *s, const char *what, const lines *lr, axf_err *err)
@@ -462,6 +501,12 @@ static int ensure_text(const char *s, const char *what, const lines *lr, axf_err
 }
 
 axf_dataset *axf_dataset_load(const char *path, const char *task, axf_err *err)
+{
+    return axf_dataset_load_for(path, task, NULL, 0, err);
+}
+
+axf_dataset *axf_dataset_load_for(const char *path, const char *task, const axf_config *model, int flags,
+                                  axf_err *err)
 {
     const task_info *ti = NULL;
     if (task) {
@@ -545,8 +590,15 @@ axf_dataset *axf_dataset_load(const char *path, const char *task, axf_err *err)
                     path, first_lineno);
         goto fail;
     }
-    int labelled = f == FMT_HEADER ? L.label >= 0 : f != FMT_TEXT;
-    d = axf_dataset_new(ti->name, 0, ti->lab == LAB_SCORE ? AXF_TASK_REGRESS : AXF_TASK_CLASSIFY);
+    int labelled = (flags & AXF_DATA_NO_LABELS) ? 0 : f == FMT_HEADER ? L.label >= 0 : f != FMT_TEXT;
+    /* the generic tasks take their label set from the model: its classes, or numbers when it is a
+     * regression model */
+    int generic = ti->num_labels == 0;
+    label_rules rules = {ti, ti->lab, model && model->task == AXF_TASK_CLASSIFY ? model : NULL};
+    if (model && model->task == AXF_TASK_REGRESS && generic)
+        rules.lab = LAB_REAL;
+    int regress = rules.lab == LAB_SCORE || rules.lab == LAB_REAL;
+    d = axf_dataset_new(ti->name, 0, regress ? AXF_TASK_REGRESS : AXF_TASK_CLASSIFY);
     d->path = axf_xstrdup(path);
     int max_label = -1;
     if (f != FMT_HEADER)
@@ -567,7 +619,7 @@ axf_dataset *axf_dataset_load(const char *path, const char *task, axf_err *err)
             }
             char *sp = strchr(s, ' ');
             *sp = 0;
-            if (parse_label(ti, s, &label, &target, &lr, err) != 0)
+            if (labelled && parse_label(&rules, s, &label, &target, &lr, err) != 0)
                 goto fail;
             a = sp + 1;
         } else {
@@ -582,7 +634,7 @@ axf_dataset *axf_dataset_load(const char *path, const char *task, axf_err *err)
             int cl = f == FMT_HEADER ? L.label : 1;
             a = fs.f[ca];
             b = f == FMT_HEADER && L.b >= 0 ? fs.f[L.b] : NULL;
-            if (cl >= 0 && parse_label(ti, fs.f[cl], &label, &target, &lr, err) != 0)
+            if (labelled && cl >= 0 && parse_label(&rules, fs.f[cl], &label, &target, &lr, err) != 0)
                 goto fail;
         }
         if (ensure_text(a, b ? "first sentence" : "sentence", &lr, err) != 0 ||
@@ -600,8 +652,10 @@ axf_dataset *axf_dataset_load(const char *path, const char *task, axf_err *err)
     }
     if (!labelled)
         d->num_labels = 0;
-    else if (ti->lab == LAB_SCORE)
+    else if (regress)
         d->num_labels = 1;
+    else if (rules.model)
+        d->num_labels = max_label < 0 ? 0 : rules.model->num_labels;
     else if (ti->num_labels)
         d->num_labels = max_label < 0 ? 0 : ti->num_labels;
     else
@@ -622,7 +676,8 @@ axf_encoded *axf_encode_dataset(const axf_dataset *d, const axf_vocab *v, int lo
                                 axf_err *err)
 {
     if (max_len < 3)
-        return axf_err_set(err, "encode: max_len %d too small", max_len), NULL;
+        return axf_err_set(err, "%s: max_len %d too small (at least 3: [CLS] a [SEP])", d->path ? d->path : d->task,
+                           max_len), NULL;
     axf_encoded *e = axf_xcalloc(1, sizeof *e);
     e->n = d->n;
     e->off = axf_xmalloc(((size_t)d->n + 1) * sizeof *e->off);

@@ -20,24 +20,6 @@ static uint32_t rd32(const unsigned char *p)
 }
 static uint64_t rd64(const unsigned char *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
 
-/* s[0..n) for a one-line message: printable ASCII as is, anything else as \xHH, cut at 60 bytes. */
-static void shown(char *out, size_t cap, const char *s, size_t n)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n && o + 8 < cap; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (i == 60) {
-            o += (size_t)snprintf(out + o, cap - o, "...");
-            break;
-        }
-        if (c >= 32 && c < 127 && c != '\\')
-            out[o++] = (char)c;
-        else
-            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
-    }
-    out[o] = 0;
-}
-
 /* ---------- zip ---------- */
 
 typedef struct {
@@ -112,8 +94,8 @@ static int zip_read(const unsigned char *f, size_t fsz, zdir *z, axf_err *err)
             }
             x += 4 + len;
         }
-        char nm[200];
-        shown(nm, sizeof nm, name, nl);
+        char nm[80];
+        axf_escape(nm, sizeof nm, name, nl);
         if (method != 0)
             return axf_err_set(err, "zip entry '%s' is compressed (method %u); torch.save stores entries "
                                "uncompressed", nm, method);
@@ -392,9 +374,9 @@ static int global(upk *u, const char *mod, size_t ml, const char *name, size_t n
                 v->i = g;
             return push(u, v);
         }
-    char a[160], b[160];
-    shown(a, sizeof a, mod, ml);
-    shown(b, sizeof b, name, nl);
+    char a[80], b[80];
+    axf_escape(a, sizeof a, mod, ml);
+    axf_escape(b, sizeof b, name, nl);
     return axf_err_set(u->err, "data.pkl: global '%s.%s' is not allowed (a state dict written by torch.save "
                        "needs only OrderedDict, torch._utils._rebuild_tensor_v2 and storage types); "
                        "nothing in the file was run", a, b);
@@ -773,10 +755,10 @@ static int read_state_dict(axf_st_file *f, const zdir *z, axf_err *err)
         f->t = axf_xcalloc(n ? (size_t)n : 1, sizeof *f->t);
         for (int i = 0; i < n && !rc; i++) {
             const val *k = top->items[2 * i], *v = top->items[2 * i + 1];
-            char nm[200];
+            char nm[80];
             if (k->kind != V_STR)
                 rc = axf_err_set(err, "data.pkl: a key of the state dict is a %s, not a name", kind_name(k->kind));
-            else if (shown(nm, sizeof nm, k->s, k->slen), strlen(k->s) != k->slen)
+            else if (axf_escape(nm, sizeof nm, k->s, k->slen), strlen(k->s) != k->slen)
                 rc = axf_err_set(err, "data.pkl: tensor name '%s' holds a NUL byte", nm);
             else if (v->kind != V_TENSOR)
                 rc = axf_err_set(err, "data.pkl: entry '%s' is a %s, not a tensor", nm, kind_name(v->kind));

@@ -236,7 +236,7 @@ axf_session *axf_session_new(axf_model *m, struct axf_encoded *search, const cha
 static axf_encoded *load_split(const char *path, const char *task, const axf_model *m, const axf_vocab *v,
                                int max_len, int max_examples, char task_out[32], axf_err *err)
 {
-    axf_dataset *d = axf_dataset_load(path, task, err);
+    axf_dataset *d = axf_dataset_load_for(path, task, &m->cfg, 0, err); /* labels: the model's classes */
     if (!d)
         return NULL;
     if (d->num_labels == 0) {
