@@ -55,6 +55,15 @@ check unlabelled 1 "$axf" eval "$fx/gelu" "$tmp/text.txt"
 check predict-text 0 "$axf" predict "$fx/gelu" "$tmp/text.txt"
 check usage 2 "$axf" predict "$fx/gelu"
 check usage-opt 2 "$axf" eval "$fx/gelu" "$tmp/sst.tsv" --max-len 1
+# --max-len 2 leaves no room for a token between [CLS] and [SEP]: a usage error in every command
+# that takes it (it was accepted, then failed as "encode: max_len 2 too small", naming no file)
+for c in predict eval; do
+    check "$c-max-len-2" 2 "$axf" $c "$fx/gelu" "$tmp/sst.tsv" --max-len 2
+done
+check search-max-len-2 2 "$axf" search "$fx/gelu" "$tmp/sst.tsv" --policy "$fx/../../../scripts/axformer.lua" \
+    --out "$tmp/s.json" --max-len 2
+check importance-max-len-2 2 "$axf" importance "$fx/gelu" "$tmp/sst.tsv" --max-len 2
+check max-len-3 0 "$axf" eval "$fx/gelu" "$tmp/sst.tsv" --max-len 3
 check help 0 "$axf" eval --help
 check bench-usage 2 "$axf" bench --heads 5
 [ $fail = 0 ] && echo "cli: all checks passed"
