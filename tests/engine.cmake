@@ -1,8 +1,4 @@
-# Engine tests. The engine's element-wise kernels are written for GCC's loop vectoriser, which
-# only runs in full at -O3 (at -O2 GCC 12 uses its "very cheap" model and skips most loops), and
-# on polynomials that want fused multiply-adds, which ISO C mode (-std=c11) turns off.
-file(GLOB AXF_ENGINE_KERNEL_SRC CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/engine/*.c)
-set_source_files_properties(${AXF_ENGINE_KERNEL_SRC} TARGET_DIRECTORY axf_core PROPERTIES COMPILE_OPTIONS "-O3;-ffp-contract=fast")
+# Engine tests (the kernels' compile options are in CMakeLists.txt).
 
 foreach(t engine_kernels engine_forward engine_cls)
   add_executable(test_${t} ${CMAKE_SOURCE_DIR}/tests/test_${t}.c)

@@ -1,13 +1,12 @@
 /* The [CLS]-only last layer (axf_engine_layer_cls, used by axf_engine_forward and the evaluation
- * cache) against the full path (every layer in full, then the head): logits within 1e-5 over random
+ * cache) against the full path (every layer in full, then the head): the same bits (the products'
+ * arithmetic is fixed, axf/matmul.h, and the [CLS] rows go through the same operations) over random
  * plans with removed heads / neurons, blocks and layers off, layers with nh == 0 or f == 0 and every
  * hard-attention mode (top-k on the one [CLS] row must select as row 0 of the full matrix does).
- * Also: an observer gets the full path bit for bit; axf_engine_gemm_floor issues the very sgemm
- * calls of the forward pass (recorded by interposing cblas_sgemm) and fewer multiply-adds than the
+ * Also: an observer gets the full path bit for bit; axf_engine_gemm_floor issues the very products
+ * of the forward pass (recorded through the engine's axf__gemm_trace hook) and fewer multiply-adds than the
  * full path; the evaluation cache refills slots above the [CLS] layer and stays bit-identical to
  * an uncached run. */
-#include <cblas.h>
-#include <dlfcn.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -17,12 +16,12 @@
 #include "approx_testutil.h"
 #include "axf/evalcache.h"
 #include "check.h"
+#include "../src/engine/gemm.h"
 
-/* ---------- sgemm call recorder ---------- */
+/* ---------- product call recorder (the engine's test hook) ---------- */
 
 typedef struct {
-    int ta, tb, M, N, K, lda, ldb, ldc;
-    float beta;
+    int T, N, K, ldx, ldy, acc;
 } gemm_call;
 
 #define MAX_CALLS 4096
@@ -31,31 +30,21 @@ static int n_calls, recording;
 static double macs;
 static pthread_mutex_t rec_mu = PTHREAD_MUTEX_INITIALIZER;
 
-typedef void (*sgemm_fn)(const enum CBLAS_ORDER, const enum CBLAS_TRANSPOSE, const enum CBLAS_TRANSPOSE,
-                         const blasint, const blasint, const blasint, const float, const float *, const blasint,
-                         const float *, const blasint, const float, float *, const blasint);
-
-void cblas_sgemm(const enum CBLAS_ORDER o, const enum CBLAS_TRANSPOSE ta, const enum CBLAS_TRANSPOSE tb,
-                 const blasint M, const blasint N, const blasint K, const float alpha, const float *A,
-                 const blasint lda, const float *B, const blasint ldb, const float beta, float *C,
-                 const blasint ldc)
+static void record(int T, int N, int K, int ldx, int ldy, int acc)
 {
-    static sgemm_fn real;
-    if (!real)
-        real = (sgemm_fn)dlsym(RTLD_NEXT, "cblas_sgemm");
-    if (recording) {
-        pthread_mutex_lock(&rec_mu);
-        if (n_calls < MAX_CALLS)
-            calls[n_calls] = (gemm_call){ta, tb, M, N, K, lda, ldb, ldc, beta};
-        n_calls++;
-        macs += (double)M * N * K;
-        pthread_mutex_unlock(&rec_mu);
-    }
-    real(o, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (!recording)
+        return;
+    pthread_mutex_lock(&rec_mu);
+    if (n_calls < MAX_CALLS)
+        calls[n_calls] = (gemm_call){T, N, K, ldx, ldy, acc};
+    n_calls++;
+    macs += (double)T * N * K;
+    pthread_mutex_unlock(&rec_mu);
 }
 
 static void rec_start(void)
 {
+    axf__gemm_trace = record;
     n_calls = 0;
     macs = 0;
     recording = 1;
@@ -158,16 +147,16 @@ static void test_against_full(const char *name, axf_model *m, int trials, uint64
         for (int i = 0; i < cnt * C; i++) {
             double dd = fabs((double)got[i] - want[i]);
             worst = dd > worst ? dd : worst;
-            CHECK_MSG(dd <= 1e-5, "%s trial %d logit %d: %.9g vs %.9g", name, t, i, got[i], want[i]);
+            CHECK_MSG(dd == 0, "%s trial %d logit %d: %.9g vs %.9g", name, t, i, got[i], want[i]);
         }
         same_bits += !memcmp(got, want, sizeof(float) * (size_t)cnt * C);
         seqs += cnt;
-        /* the [CLS] rows of the engine's hidden states are the full path's, to rounding */
+        /* the [CLS] rows of the engine's hidden states are the full path's, bit for bit */
         const float *eh = axf_engine_hidden(e);
         for (int s = 0; s < cnt; s++) {
             size_t row = (size_t)(b.seq_off[s] - b.seq_off[0]) * H;
             for (int j = 0; j < H; j++)
-                CHECK(fabsf(eh[row + j] - h[row + j]) <= 1e-4f);
+                CHECK(eh[row + j] == h[row + j]);
         }
         /* an observer sees every query row: the full path, bit for bit */
         int obs_calls = 0;
@@ -179,6 +168,7 @@ static void test_against_full(const char *name, axf_model *m, int trials, uint64
     fprintf(stderr, "%s: %d trials (%d with the [CLS] layer below the top), %d sequences, max |dlogit| "
                     "%.3g, %d trials bit-identical\n", name, trials, moved, seqs, worst, same_bits);
     CHECK(moved > 0);
+    CHECK(same_bits == trials);
     free(h);
     axf_engine_free(e);
     axf_encoded_free(d);

@@ -1,5 +1,7 @@
-/* Same seed and thread count give the same model bit for bit (fine-tuning with dropout, and
- * masked-LM pre-training), a different seed does not, and a run interrupted and resumed from its
+/* Same seed gives the same model bit for bit (fine-tuning with dropout, and masked-LM
+ * pre-training) on every kernel this CPU has (portable C, AVX2, AVX-512: axf_isa_force) and at one
+ * and two threads, and the same bits as on the machine that recorded GOLDEN below (any x86-64 CPU
+ * must reproduce it: README "Same results on every machine"); a different seed does not, and a run interrupted and resumed from its
  * checkpoint ends with exactly the model of an uninterrupted run. Also: the optimiser schedule,
  * clipping and the length-bucketed batcher. */
 #include <stdio.h>
@@ -63,6 +65,18 @@ static axf_model *model(int mlm)
     return m;
 }
 
+/* FNV-1a over the bytes of the fine-tuned model of opts(7) below, as recorded on an AMD EPYC (Zen 5,
+ * AVX-512); every machine and kernel must give it. */
+#define GOLDEN_FINETUNE 0xf8ac5412ea115942ULL
+
+static uint64_t fnv(const void *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ ((const unsigned char *)p)[i]) * 1099511628211ULL;
+    return h;
+}
+
 static int stop_at;
 static int cancel_at(const axf_train_status *st, void *ud)
 {
@@ -102,6 +116,23 @@ int main(void)
     CHECK(memcmp(a->arena, c->arena, a->n_floats * sizeof(float)) != 0);
     fprintf(stderr, "fine-tune: two runs identical, other seed differs; best dev acc %.3f at step %ld\n",
             ra.best_metric, ra.best_step);
+    uint64_t h = fnv(a->arena, a->n_floats * sizeof(float));
+    fprintf(stderr, "fine-tune model hash %#llx\n", (unsigned long long)h);
+    CHECK_MSG(h == GOLDEN_FINETUNE, "fine-tuned model hash %#llx, recorded %#llx", (unsigned long long)h,
+              (unsigned long long)GOLDEN_FINETUNE);
+    /* every kernel this CPU runs, one and two threads: the same model */
+    for (int l = AXF_ISA_GENERIC; l <= (int)axf_isa_level(); l++)
+        for (int th = 1; th <= 2; th++) {
+            axf_isa_force(l);
+            axf_set_threads(th);
+            axf_model *d = model(0);
+            CHECK(axf_finetune_run(d, train, dev, &o, NULL, NULL, NULL, NULL, NULL, &err) == 0);
+            CHECK_MSG(memcmp(a->arena, d->arena, a->n_floats * sizeof(float)) == 0,
+                      "fine-tune on the %s kernels at %d threads: another model", axf_isa_name(l), th);
+            axf_model_free(d);
+        }
+    axf_isa_force(-1);
+    axf_set_threads(2);
     axf_model_free(a), axf_model_free(b), axf_model_free(c);
 
     /* resume: stop after step 12, resume to 24, compare with an uninterrupted run (no dev, so the
@@ -144,6 +175,15 @@ int main(void)
     CHECK(axf_pretrain_run(b, train, dev, &o, NULL, v, NULL, NULL, &rb, &err) == 0);
     CHECK(memcmp(a->arena, b->arena, a->n_floats * sizeof(float)) == 0);
     CHECK(ra.best_metric < 0 && ra.best_metric > -10);
+    for (int l = AXF_ISA_GENERIC; l < (int)axf_isa_level(); l++) {
+        axf_isa_force(l);
+        axf_model *d = model(1);
+        CHECK(axf_pretrain_run(d, train, dev, &o, NULL, v, NULL, NULL, NULL, &err) == 0);
+        CHECK_MSG(memcmp(a->arena, d->arena, a->n_floats * sizeof(float)) == 0,
+                  "pretrain on the %s kernels: another model", axf_isa_name(l));
+        axf_model_free(d);
+    }
+    axf_isa_force(-1);
     fprintf(stderr, "pretrain: two runs identical; dev masked-LM loss %.3f\n", -ra.best_metric);
     axf_model_free(a), axf_model_free(b);
     axf_vocab_free(v);

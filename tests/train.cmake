@@ -1,10 +1,5 @@
 # Training tests: gradient checks against finite differences, engine agreement, determinism,
 # the demo task, and the training commands' bad-input handling.
-# The training kernels are written for GCC's loop vectoriser like the engine's (see engine.cmake):
-# -O3, contracted multiply-adds, and no errno from sqrtf so it vectorises.
-set_source_files_properties(${CMAKE_SOURCE_DIR}/src/train/kernels.c ${CMAKE_SOURCE_DIR}/src/train/adamw.c
-  ${CMAKE_SOURCE_DIR}/src/train/backprop.c
-  TARGET_DIRECTORY axf_core PROPERTIES COMPILE_OPTIONS "-O3;-ffp-contract=fast;-fno-math-errno")
 
 foreach(t grad engine determinism demo)
   add_executable(test_train_${t} tests/test_train_${t}.c)

@@ -50,6 +50,8 @@ double axf_now(void);
 /* Allocation that never returns NULL for n > 0 (aborts through the hook on exhaustion). */
 void *axf_xmalloc(size_t n);
 void *axf_xcalloc(size_t n, size_t size);
+/* n bytes (not zeroed) on a 64-byte boundary, for aligned vector loads; freed with free(). */
+void *axf_xaligned64(size_t n);
 void *axf_xrealloc(void *p, size_t n);
 /* Zeroed like axf_xcalloc; a block of 2 MB or more is 2 MB-aligned and advised for transparent
  * huge pages (madvise), so that scattered reads walk fewer page tables (the model's arena:

@@ -57,8 +57,8 @@ typedef struct axf_demo_result {
 } axf_demo_result;
 
 /* Generates the task, trains the model and writes everything into dir (created). Training runs on
- * one OpenBLAS thread (faster for a model this small, and the same model whatever the caller's
- * thread count); the caller's setting is restored. fn receives
+ * one thread (faster for a model this small; the model is the same bits at any thread count and
+ * on every CPU); the caller's setting is restored. fn receives
  * training progress as (step, total steps) and may cancel (then -1, "cancelled"). */
 int axf_demo_build(const char *dir, uint64_t seed, axf_progress_fn fn, void *ud, axf_err *err);
 /* The same, also reporting what was measured (res may be NULL). */

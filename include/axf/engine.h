@@ -1,11 +1,11 @@
 /* The inference engine: forward pass over a packed batch (sequences concatenated, no padding).
- * Every linear layer is one cblas_sgemm over all tokens of the batch (one per contiguous run of
- * kept heads / neurons under a plan), or one product of the engine's own GEMM on packed weights
- * once the caller froze them (axf_engine_freeze_weights); attention runs per sequence. One engine object serves one
- * caller at a time. Threads: the big products run on OpenBLAS's threads; attention (one task per
- * sequence and head) and the element-wise passes run on the engine's own workers, as many as
- * OpenBLAS's thread count (axf_set_threads), with OpenBLAS set to one thread for the duration, so
- * the two never compete. Results do not depend on the thread count. The observer, when set, is
+ * Every linear layer is one product over all tokens of the batch (one per contiguous run of kept
+ * heads / neurons under a plan): axf_matmul on the model's weights, or the same arithmetic on
+ * packed copies once the caller froze them (axf_engine_freeze_weights), split over the engine's
+ * workers; attention runs per sequence. One engine object serves one caller at a time. Threads:
+ * the frozen products, attention (one task per sequence and head) and the element-wise passes run
+ * on the engine's own workers, as many as axf_set_threads says. Results are the same bits at any
+ * thread count and on every CPU (axf/matmul.h). The observer, when set, is
  * called from the caller's thread in (sequence, head) order.
  *
  * Classification reads only each sequence's first token ([CLS]), so the forward pass runs its last

@@ -2,7 +2,8 @@
  * AdamW, and the fine-tuning / masked-LM pre-training loops.
  *
  * Dims as in model.h, plus B sequences and T tokens of a packed batch, M masked positions.
- * Every product is one cblas_sgemm (attention: one per sequence and head). A training context
+ * Every product is one axf_matmul (attention: one per sequence and head), so a model trained from
+ * a seed is the same bits on every CPU. A training context
  * owns all activation and gradient memory; it grows on the first batches of a new size and then
  * allocates nothing per step.
  *

@@ -1,14 +1,16 @@
 /* Self-attention per sequence and kept head: scores = Q K^T / sqrt(HS), softmax, optional hard
  * attention (METHOD.md), then the weighted sum of V. Each (sequence, head) pair is one task of the
- * engine's pool. In the [CLS]-only last layer the same steps run on one query row per sequence. When hard attention leaves few keys per row the sum touches only those keys;
- * otherwise one sgemm does it (exact zeros cost nothing there). */
-#include <cblas.h>
+ * engine's pool. In the [CLS]-only last layer the same steps run on one query row per sequence.
+ * When hard attention leaves few keys per row the sum touches only those keys;
+ * otherwise one product does it (exact zeros cost nothing there). Products are axf_matmul's
+ * (fixed arithmetic); the 1/sqrt(HS) scale is an element-wise pass after QKᵀ. */
 #include <math.h>
 
+#include "axf/matmul.h"
 #include "engine_internal.h"
 
 /* Sparse aggregation pays when it skips most of the keys: the gather loop runs at roughly a third
- * of sgemm's speed per multiply-add. */
+ * of the dense product's speed per multiply-add. */
 #define GATHER_FRACTION 3
 
 /* Below this many multiply-adds in a layer's attention, waking threads costs more than it saves. */
@@ -90,14 +92,16 @@ static void attn_task(void *ctx, int t, int worker)
     if (j->bv)
         axf__add_bias(v, ld, j->bv + c * HS, n, HS);
 scores:
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n, HS, 1.0f / sqrtf((float)HS), q, ld, k, ld,
-                0.0f, S, n);
+    axf_matmul(0, 1, rows, n, HS, q, ld, k, ld, 0, S, n);
+    const float scale = 1.0f / sqrtf((float)HS);
+    for (long i = 0; i < (long)rows * n; i++)
+        S[i] *= scale;
     const long all = (long)rows * n;
     long kept = e->gemm_only ? all : hard_rows(j->lp, S, rows, n, e->keep[worker], e->key[worker]);
     if (e->obs && !e->gemm_only && !j->cls)
         e->obs(j->layer, s, e->head_of[c], n, S, e->obs_ud);
     if (kept == all || kept * GATHER_FRACTION >= all) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, HS, n, 1.0f, S, n, v, ld, 0.0f, ctx_out, ld);
+        axf_matmul(0, 0, rows, HS, n, S, n, v, ld, 0, ctx_out, ld);
     } else {
         for (int i = 0; i < rows; i++)
             axf__gather_row(ctx_out + (size_t)i * ld, S + (size_t)i * n, n, v, ld, HS, e->key[worker]);

@@ -1,10 +1,10 @@
 /* The engine object, input checks, embeddings, the classification head and the full forward
  * pass (the encoder layers are in layer.c and attention.c). */
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "axf/matmul.h"
 #include "engine_internal.h"
 #include "gemm.h"
 
@@ -228,16 +228,14 @@ void axf_engine_head(axf_engine *e, const axf_batch *b, const float *h, float *l
         for (int i = 0; i < nb; i++)
             memcpy(e->cls + (size_t)i * H, h + (size_t)(b->seq_off[s0 + i] - b->seq_off[0]) * H,
                    (size_t)H * sizeof(float));
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, H, H, 1.0f, e->cls, H, m->pool_w, H, 0.0f,
-                    e->pooled, H);
+        axf_matmul(0, 1, nb, H, H, e->cls, H, m->pool_w, H, 0, e->pooled, H);
         for (int i = 0; i < nb && !e->gemm_only; i++) {
             float *p = e->pooled + (size_t)i * H;
             for (int j = 0; j < H; j++)
                 p[j] = tanhf(p[j] + (m->pool_b ? m->pool_b[j] : 0.0f));
         }
         float *lo = logits + (size_t)s0 * C;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, C, H, 1.0f, e->pooled, H, m->cls_w, H, 0.0f,
-                    lo, C);
+        axf_matmul(0, 1, nb, C, H, e->pooled, H, m->cls_w, H, 0, lo, C);
         if (m->cls_b && !e->gemm_only)
             for (int i = 0; i < nb; i++)
                 for (int j = 0; j < C; j++)

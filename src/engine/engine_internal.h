@@ -23,8 +23,8 @@
 void axf__add_ln(float *out, const float *a, const float *b, const float *bias, const float *g,
                  const float *beta, int T, int H, float eps);
 /* x[t, 0..cols) = act(x[t, 0..cols) + bias) for rows of stride ld, bias NULL or [cols], with the
- * AVX-512 forms of vmath.h (vec512.c); only when axf__gemm_available(). The element-wise GELU
- * functions here call it then, so that every path of the engine computes one GELU on a machine. */
+ * AVX-512 forms of vmath.h (vec512.c); only when axf__gemm_available(). The scalar forms the other
+ * paths use give the same bits. */
 void axf__act512(float *x, size_t ld, const float *bias, int rows, int cols, axf_act act);
 /* The same on any machine (axf__act512 when available, else portable loops). */
 void axf__act_tile(float *x, int ld, const float *bias, int rows, int cols, axf_act act);

@@ -1,18 +1,19 @@
-/* y = x · Wᵀ (+ beta·y) on weights packed once (layout and contract in gemm.h).
+/* y = x · Wᵀ (+ y) on weights packed once (layout and contract in gemm.h), and axf_matmul.
  * Blocking: the work is cut into tasks of (a block of about MC rows of x) x (a chunk of panels),
  * which the engine's workers share (one chunk per row block at one thread). A task walks K in
  * blocks of KC; for every panel of its chunk it runs the micro-kernel down its rows, so the block
  * of x (MC x KC, <= 288 KB) stays in L2 and the panel's slice is read from memory once per row
  * block, prefetched PF_AHEAD k ahead (without the prefetch, T = 1024 products ran up to 10% slower
- * than OpenBLAS: W no longer fits L2 there). The micro-kernel keeps an MR x NR = 12 x 32 tile of
- * y in 24 zmm registers and per k loads two vectors of the panel and broadcasts MR values of x
- * straight from x's rows: x is not packed (tried: packing it costs more than it saves at 128
- * tokens). With mr <= 3 rows (T = 1..3, the [CLS]-only last layer) four partial sums over k hide
- * the FMA latency. Partial panels (at the ends of a row range [n0, n0 + N) that is not a multiple
- * of NR) go through a stack tile and are copied out column by column. Each y element's sum runs
- * in the same order whatever the thread count; it depends on T only through the row blocking. */
+ * than OpenBLAS: W no longer fits L2 there). The AVX-512 micro-kernel keeps an MR x NR = 12 x 32
+ * tile of y in 24 zmm registers and per k loads two vectors of the panel and broadcasts MR values
+ * of x straight from x's rows: x is not packed (tried: packing it costs more than it saves at 128
+ * tokens). Between blocks of K the partial sums wait in y (exact), so the chain of each element
+ * is unbroken. Partial panels (at the ends of a row range [n0, n0 + N) that is not a multiple of
+ * NR) go through a stack tile. Bias and activation are applied to each tile once its last block
+ * of K is done, while it is in L1. */
 #include "gemm.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +32,8 @@
 #define MC 96
 #define PF_AHEAD 16
 
-enum { OUT_STORE, OUT_ADD, OUT_SCALE };
-
 int axf__avx512 = -1;
+axf_gemm_trace_fn axf__gemm_trace;
 
 int axf__gemm_available(void)
 {
@@ -50,36 +50,17 @@ size_t axf__gemm_bytes(int N, int K)
     return (size_t)((N + NR - 1) / NR) * K * NR * sizeof(float);
 }
 
+static void pack_b(float *dst, int tb, const float *B, int ldb, int N, int K);
+
 axf_gemm_w *axf__gemm_pack(const float *w, int N, int K, int ldw)
 {
-    if (!axf__gemm_available() || N < 1 || K < 1)
+    if (N < 1 || K < 1)
         return NULL;
     axf_gemm_w *pw = axf_xmalloc(sizeof *pw);
-    size_t bytes = axf__gemm_bytes(N, K);
-    pw->p = aligned_alloc(64, (bytes + 63) / 64 * 64);   /* the kernel's aligned loads need it */
-    if (!pw->p) {
-        free(pw);
-        return NULL;
-    }
+    pw->p = axf_xaligned64(axf__gemm_bytes(N, K));   /* the kernels' aligned loads need it */
     pw->N = N;
     pw->K = K;
-    int np = (N + NR - 1) / NR;
-    for (int p = 0; p < np; p++) {
-        float *dst = pw->p + (size_t)p * K * NR;
-        int nr = N - p * NR < NR ? N - p * NR : NR;
-        /* blocks of 8 k keep both the reads of W's rows and the writes sequential enough */
-        for (int k0 = 0; k0 < K; k0 += 8) {
-            int k1 = k0 + 8 < K ? k0 + 8 : K;
-            for (int j = 0; j < nr; j++) {
-                const float *src = w + (size_t)(p * NR + j) * ldw;
-                for (int k = k0; k < k1; k++)
-                    dst[(size_t)k * NR + j] = src[k];
-            }
-            for (int j = nr; j < NR; j++)
-                for (int k = k0; k < k1; k++)
-                    dst[(size_t)k * NR + j] = 0.0f;
-        }
-    }
+    pack_b(pw->p, 1, w, ldw, N, K);
     return pw;
 }
 
@@ -91,38 +72,48 @@ void axf__gemm_w_free(axf_gemm_w *pw)
     free(pw);
 }
 
-#ifdef AXF_GEMM_X86
-#define TGT __attribute__((target("avx512f")))
+/* ---- the micro-kernels: y[mr, NR] (ldy) = (cont ? y : 0) + x[mr, kc] (ldx) · b[kc][NR] ----
+ * One arithmetic on every instruction set: each element of y is a chain of fused multiply-adds
+ * over k in ascending order, acc = fma(x[i][k], b[k][j], acc), started from 0 or from the y the
+ * previous block of K left (the store and reload are exact). The AVX-512 kernel holds a row's 32
+ * columns in two zmm, the AVX2 one in four ymm (two passes of 16 columns), the portable one in an
+ * array of 32 floats with fmaf: the same operations on the same operands in the same order, so
+ * the same bits, whatever the CPU, the blocking or the thread count (tests/test_gemm.c checks all
+ * three against a scalar chain). */
 
-/* Stores the 32 sums s0, s1 of one row of a tile to y by mode, then adds bias[0..32) if not
- * NULL: the same operations in the same order as adding the bias to y afterwards. */
-static inline __attribute__((always_inline)) TGT void store2(float *y, __m512 s0, __m512 s1, int mode, float beta,
-                                                            const float *bias)
+static void kern_generic(int mr, int kc, const float *x, size_t ldx, const float *b, const float *pn, float *y,
+                         size_t ldy, int cont)
 {
-    if (mode == OUT_ADD) {
-        s0 = _mm512_add_ps(s0, _mm512_loadu_ps(y));
-        s1 = _mm512_add_ps(s1, _mm512_loadu_ps(y + 16));
-    } else if (mode == OUT_SCALE) {
-        __m512 bv = _mm512_set1_ps(beta);
-        s0 = _mm512_fmadd_ps(bv, _mm512_loadu_ps(y), s0);
-        s1 = _mm512_fmadd_ps(bv, _mm512_loadu_ps(y + 16), s1);
+    (void)pn;
+    for (int i = 0; i < mr; i++) {
+        float acc[NR];
+        for (int j = 0; j < NR; j++)
+            acc[j] = cont ? y[i * ldy + j] : 0.0f;
+        const float *xr = x + i * ldx;
+        for (int k = 0; k < kc; k++) {
+            const float a = xr[k], *bk = b + (size_t)k * NR;
+            for (int j = 0; j < NR; j++)
+                acc[j] = fmaf(a, bk[j], acc[j]);
+        }
+        memcpy(y + i * ldy, acc, sizeof acc);
     }
-    if (bias) {
-        s0 = _mm512_add_ps(s0, _mm512_loadu_ps(bias));
-        s1 = _mm512_add_ps(s1, _mm512_loadu_ps(bias + 16));
-    }
-    _mm512_storeu_ps(y, s0);
-    _mm512_storeu_ps(y + 16, s1);
 }
 
-/* y[mr, NR] (ldy) op= x[mr, kc] (ldx) · b[kc][NR]; mr is a constant in every caller. */
-static inline __attribute__((always_inline)) TGT void kern(const int mr, int kc, const float *x, size_t ldx,
-                                                          const float *b, const float *pn, float *y, size_t ldy,
-                                                          int mode, float beta, const float *bias)
+#ifdef AXF_GEMM_X86
+#define TGT __attribute__((target("avx512f")))
+#define TGT2 __attribute__((target("avx2,fma")))
+
+/* mr rows (a constant in every caller) of 32 columns; pn: the next panel's slice, fetched into L2
+ * meanwhile (b itself when there is none). */
+static inline __attribute__((always_inline)) TGT void kern512(const int mr, int kc, const float *x, size_t ldx,
+                                                             const float *b, const float *pn, float *y, size_t ldy,
+                                                             int cont)
 {
     __m512 c0[MR], c1[MR];
-    for (int i = 0; i < mr; i++)
-        c0[i] = c1[i] = _mm512_setzero_ps();
+    for (int i = 0; i < mr; i++) {
+        c0[i] = cont ? _mm512_loadu_ps(y + i * ldy) : _mm512_setzero_ps();
+        c1[i] = cont ? _mm512_loadu_ps(y + i * ldy + 16) : _mm512_setzero_ps();
+    }
     const float *x0 = x, *x3 = x + 3 * ldx, *x6 = x + 6 * ldx, *x9 = x + 9 * ldx;
     const size_t l1 = ldx, l2 = 2 * ldx;
 #pragma GCC unroll 2
@@ -142,71 +133,80 @@ static inline __attribute__((always_inline)) TGT void kern(const int mr, int kc,
             c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
         }
     }
-    for (int i = 0; i < mr; i++)
-        store2(y + i * ldy, c0[i], c1[i], mode, beta, bias);
+    for (int i = 0; i < mr; i++) {
+        _mm512_storeu_ps(y + i * ldy, c0[i]);
+        _mm512_storeu_ps(y + i * ldy + 16, c1[i]);
+    }
 }
 
-/* The same for mr <= 3, where 2·mr accumulators are too few to hide the FMA latency: four
- * partial sums over k (k, k+1, k+2, k+3 mod 4), added at the end. No prefetch of the next panel:
- * with so few FMAs per load the load ports are the limit (it made T = 1 up to 40% slower). */
-static inline __attribute__((always_inline)) TGT void kern_small(const int mr, int kc, const float *x, size_t ldx,
-                                                                const float *b, float *y, size_t ldy, int mode,
-                                                                float beta, const float *bias)
+#define KERN512(m) \
+    case m: kern512(m, kc, x, ldx, b, pn, y, ldy, cont); break;
+
+static TGT void kern_avx512(int mr, int kc, const float *x, size_t ldx, const float *b, const float *pn, float *y,
+                            size_t ldy, int cont)
 {
-    __m512 c0[4][3], c1[4][3];
-    for (int u = 0; u < 4; u++)
-        for (int i = 0; i < mr; i++)
-            c0[u][i] = c1[u][i] = _mm512_setzero_ps();
-    int k = 0;
-    for (; k + 4 <= kc; k += 4) {
-        _mm_prefetch((const char *)(b + PF_AHEAD * NR), _MM_HINT_T0);
-        _mm_prefetch((const char *)(b + PF_AHEAD * NR + 16), _MM_HINT_T0);
-        _mm_prefetch((const char *)(b + PF_AHEAD * NR + 32), _MM_HINT_T0);
-        _mm_prefetch((const char *)(b + PF_AHEAD * NR + 48), _MM_HINT_T0);
-        _mm_prefetch((const char *)(b + PF_AHEAD * NR + 64), _MM_HINT_T0);
-        _mm_prefetch((const char *)(b + PF_AHEAD * NR + 80), _MM_HINT_T0);
-        _mm_prefetch((const char *)(b + PF_AHEAD * NR + 96), _MM_HINT_T0);
-        _mm_prefetch((const char *)(b + PF_AHEAD * NR + 112), _MM_HINT_T0);
-        for (int u = 0; u < 4; u++) {
-            __m512 b0 = _mm512_load_ps(b + u * NR), b1 = _mm512_load_ps(b + u * NR + 16);
-            for (int i = 0; i < mr; i++) {
-                __m512 a = _mm512_set1_ps(x[i * ldx + k + u]);
-                c0[u][i] = _mm512_fmadd_ps(a, b0, c0[u][i]);
-                c1[u][i] = _mm512_fmadd_ps(a, b1, c1[u][i]);
-            }
-        }
-        b += 4 * NR;
+    switch (mr) {
+        KERN512(1) KERN512(2) KERN512(3) KERN512(4) KERN512(5) KERN512(6)
+        KERN512(7) KERN512(8) KERN512(9) KERN512(10) KERN512(11) KERN512(12)
     }
-    for (; k < kc; k++) {
-        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+}
+
+/* AVX2 has 16 ymm registers: 6 rows x 16 columns (12 accumulators, 2 of b, 1 of x) at a time. */
+static inline __attribute__((always_inline)) TGT2 void kern256(const int mr, int kc, const float *x, size_t ldx,
+                                                              const float *b, float *y, size_t ldy, int cont)
+{
+    __m256 c0[6], c1[6];
+    for (int i = 0; i < mr; i++) {
+        c0[i] = cont ? _mm256_loadu_ps(y + i * ldy) : _mm256_setzero_ps();
+        c1[i] = cont ? _mm256_loadu_ps(y + i * ldy + 8) : _mm256_setzero_ps();
+    }
+    for (int k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
         b += NR;
         for (int i = 0; i < mr; i++) {
-            __m512 a = _mm512_set1_ps(x[i * ldx + k]);
-            c0[0][i] = _mm512_fmadd_ps(a, b0, c0[0][i]);
-            c1[0][i] = _mm512_fmadd_ps(a, b1, c1[0][i]);
+            __m256 a = _mm256_broadcast_ss(x + i * ldx + k);
+            c0[i] = _mm256_fmadd_ps(a, b0, c0[i]);
+            c1[i] = _mm256_fmadd_ps(a, b1, c1[i]);
         }
     }
     for (int i = 0; i < mr; i++) {
-        __m512 s0 = _mm512_add_ps(_mm512_add_ps(c0[0][i], c0[1][i]), _mm512_add_ps(c0[2][i], c0[3][i]));
-        __m512 s1 = _mm512_add_ps(_mm512_add_ps(c1[0][i], c1[1][i]), _mm512_add_ps(c1[2][i], c1[3][i]));
-        store2(y + i * ldy, s0, s1, mode, beta, bias);
+        _mm256_storeu_ps(y + i * ldy, c0[i]);
+        _mm256_storeu_ps(y + i * ldy + 8, c1[i]);
     }
 }
 
-#define KERN_SMALL(m) \
-    case m: kern_small(m, kc, x, ldx, b, y, ldy, mode, beta, bias); break;
-#define KERN_CASE(m) \
-    case m: kern(m, kc, x, ldx, b, pn, y, ldy, mode, beta, bias); break;
+#define KERN256(m) \
+    case m: kern256(m, kc, xi, ldx, bh, yi, ldy, cont); break;
 
-/* pn: where the next panel's slice starts, fetched into L2 meanwhile (b itself when there is
- * nothing to fetch); bias: NULL or the tile's 32 columns of it. */
-static TGT void kern_any(int mr, int kc, const float *x, size_t ldx, const float *b, const float *pn, float *y,
-                         size_t ldy, int mode, float beta, const float *bias)
+static TGT2 void kern_avx2(int mr, int kc, const float *x, size_t ldx, const float *b, const float *pn, float *y,
+                           size_t ldy, int cont)
 {
-    switch (mr) {
-        KERN_SMALL(1) KERN_SMALL(2) KERN_SMALL(3) KERN_CASE(4) KERN_CASE(5) KERN_CASE(6)
-        KERN_CASE(7) KERN_CASE(8) KERN_CASE(9) KERN_CASE(10) KERN_CASE(11) KERN_CASE(12)
-    }
+    (void)pn;
+    for (int h = 0; h < NR; h += 16)
+        for (int i0 = 0; i0 < mr; i0 += 6) {
+            const float *xi = x + i0 * ldx, *bh = b + h;
+            float *yi = y + i0 * ldy + h;
+            switch (mr - i0 < 6 ? mr - i0 : 6) {
+                KERN256(1) KERN256(2) KERN256(3) KERN256(4) KERN256(5) KERN256(6)
+            }
+        }
+}
+#endif
+
+typedef void (*kern_fn)(int mr, int kc, const float *x, size_t ldx, const float *b, const float *pn, float *y,
+                        size_t ldy, int cont);
+
+/* The kernel of the instruction-set level in force (axf_isa_level). */
+static kern_fn kern_pick(void)
+{
+#ifdef AXF_GEMM_X86
+    axf_isa isa = axf_isa_level();
+    if (isa >= AXF_ISA_AVX512 && axf__avx512 != 0)
+        return kern_avx512;
+    if (isa >= AXF_ISA_AVX2)
+        return kern_avx2;
+#endif
+    return kern_generic;
 }
 
 typedef struct {
@@ -219,7 +219,8 @@ typedef struct {
     axf_rows_fn rows;     /* called per task: the task covers whole rows (nchunks == 1) */
     void *rows_ctx;
     float *y;
-    float beta;
+    int acc;              /* the chains start from y (1) or from 0 */
+    kern_fn kern;
     int pfirst, npan;     /* panels covering [n0, n0 + N) */
     int chunk, nchunks;   /* panels per task, tasks along N */
     int mc;               /* rows per task, or 0: nmb blocks of whole rows (rows mode) */
@@ -235,8 +236,18 @@ static int row_start(const job *j, int mb)
     return mb >= j->nmb ? j->T : (int)((long)mb * j->T / j->nmb / MR * MR);
 }
 
-static TGT void task(void *ctx, int t, int worker)
+/* Bias, then activation, on rows x cols of y that are final: exact element-wise operations. */
+static void finish(const job *j, float *y, const float *bias, int rows, int cols)
 {
+    if (j->act_on)
+        axf__act_tile(y, j->ldy, bias, rows, cols, j->act);
+    else if (bias)
+        axf__add_bias(y, j->ldy, bias, rows, cols);
+}
+
+static void task(void *ctx, int t, int worker)
+{
+    (void)worker;
     const job *j = ctx;
     int c = t % j->nchunks, mb = t / j->nchunks;
     int r0 = row_start(j, mb), r1 = row_start(j, mb + 1);
@@ -245,7 +256,7 @@ static TGT void task(void *ctx, int t, int worker)
     _Alignas(64) float tile[MR * NR];
     for (int kb = 0; kb < j->K; kb += KC) {
         int kc = j->K - kb < KC ? j->K - kb : KC;
-        int mode = kb ? OUT_ADD : j->beta == 0.0f ? OUT_STORE : j->beta == 1.0f ? OUT_ADD : OUT_SCALE;
+        int cont = kb > 0 || j->acc;
         int last = kb + kc == j->K;
         for (int q = q0; q < q1; q++) {
             int p = j->pfirst + q, col = p * NR;
@@ -257,37 +268,30 @@ static TGT void task(void *ctx, int t, int worker)
             for (int i = r0; i < r1; i += MR) {
                 int mr = r1 - i < MR ? r1 - i : MR;
                 const float *x = j->x + (size_t)i * j->ldx + kb;
+                float *yt = yc + (size_t)i * j->ldy;
                 if (lo == 0 && hi == NR) {
-                    kern_any(mr, kc, x, j->ldx, b, i == r0 ? bn : b, yc + (size_t)i * j->ldy, j->ldy, mode, j->beta,
-                             bb);
-                    if (last && j->act_on)   /* the tile is still in L1 */
-                        axf__act512(yc + (size_t)i * j->ldy, j->ldy, NULL, mr, NR, j->act);
-                    continue;
+                    j->kern(mr, kc, x, j->ldx, b, i == r0 ? bn : b, yt, j->ldy, cont);
+                } else {
+                    /* a partial panel: through the stack tile, its columns lo..hi in and out */
+                    for (int r = 0; r < mr && cont; r++)
+                        memcpy(tile + r * NR + lo, yt + (size_t)r * j->ldy, (size_t)(hi - lo) * sizeof(float));
+                    j->kern(mr, kc, x, j->ldx, b, i == r0 ? bn : b, tile, NR, cont);
+                    for (int r = 0; r < mr; r++)
+                        memcpy(yt + (size_t)r * j->ldy, tile + r * NR + lo, (size_t)(hi - lo) * sizeof(float));
                 }
-                /* a partial panel: through the stack tile, copied out column by column */
-                kern_any(mr, kc, x, j->ldx, b, i == r0 ? bn : b, tile, NR, OUT_STORE, 0.0f, NULL);
-                for (int r = 0; r < mr; r++) {
-                    float *yr = yc + (size_t)(i + r) * j->ldy;
-                    const float *tr = tile + r * NR + lo;
-                    for (int s = 0; s < hi - lo; s++) {
-                        float v = mode == OUT_STORE ? tr[s] : mode == OUT_ADD ? tr[s] + yr[s] : tr[s] + j->beta * yr[s];
-                        yr[s] = bb ? v + bb[s] : v;
-                    }
-                }
-                if (last && j->act_on)   /* still in L1 */
-                    axf__act512(yc + (size_t)i * j->ldy, j->ldy, NULL, mr, hi - lo, j->act);
+                if (last && (bb || j->act_on))   /* the tile is still in L1 */
+                    finish(j, yt, bb, mr, hi - lo);
             }
         }
     }
     if (j->rows)
         j->rows(j->rows_ctx, r0, r1);
 }
-#endif
 
 void axf__gemm_nt(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T, int N, int K,
-                  const float *x, int ldx, float beta, float *y, int ldy)
+                  const float *x, int ldx, int acc, float *y, int ldy)
 {
-    axf__gemm_nt_epi(e, pw, n0, k0, T, N, K, x, ldx, beta, NULL, y, ldy);
+    axf__gemm_nt_epi(e, pw, n0, k0, T, N, K, x, ldx, acc, NULL, y, ldy);
 }
 
 /* Rows per block of whole rows, at least, in rows mode: below that the threads' blocks would each
@@ -295,28 +299,27 @@ void axf__gemm_nt(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T, in
 #define ROWS_MIN 24
 
 void axf__gemm_nt_epi(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T, int N, int K,
-                      const float *x, int ldx, float beta, const axf_gemm_epi *epi, float *y, int ldy)
+                      const float *x, int ldx, int acc, const axf_gemm_epi *epi, float *y, int ldy)
 {
-#ifdef AXF_GEMM_X86
+    if (axf__gemm_trace)
+        axf__gemm_trace(T, N, K, ldx, ldy, acc);
     if (T < 1 || N < 1)
         return;
     const axf_gemm_epi none = {0};
     if (!epi)
         epi = &none;
+    job j = {.pw = pw, .n0 = n0, .k0 = k0, .T = T, .N = N, .K = K, .ldx = ldx, .ldy = ldy, .x = x, .y = y,
+             .acc = acc, .bias = epi->bias, .act_on = epi->act_on, .act = epi->act, .kern = kern_pick()};
     if (K < 1) {
-        for (int i = 0; i < T; i++) {
-            float *yr = y + (size_t)i * ldy;
-            for (int n = 0; n < N; n++)
-                yr[n] = (beta == 0.0f ? 0.0f : beta * yr[n]) + (epi->bias ? epi->bias[n] : 0.0f);
-            if (epi->act_on)
-                axf__act_tile(yr, ldy, NULL, 1, N, epi->act);
-        }
+        for (int i = 0; i < T && !acc; i++)
+            memset(y + (size_t)i * ldy, 0, (size_t)N * sizeof(float));
+        if (epi->bias || epi->act_on)
+            for (int i = 0; i < T; i++)
+                finish(&j, y + (size_t)i * ldy, epi->bias, 1, N);
         if (epi->rows)
             epi->rows(epi->rows_ctx, 0, T);
         return;
     }
-    job j = {.pw = pw, .n0 = n0, .k0 = k0, .T = T, .N = N, .K = K, .ldx = ldx, .ldy = ldy, .x = x, .y = y,
-             .beta = beta, .bias = epi->bias, .act_on = epi->act_on, .act = epi->act};
     j.pfirst = n0 / NR;
     j.npan = (n0 + N + NR - 1) / NR - j.pfirst;
     int threads = e ? axf__threads(e) : 1;
@@ -355,7 +358,58 @@ void axf__gemm_nt_epi(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T
             task(&j, t, 0);
     if (epi->rows && !j.rows)   /* too few rows to split: once, on the caller's thread */
         epi->rows(epi->rows_ctx, 0, T);
-#endif
+}
+
+/* ---- products on operands that are not packed (axf/matmul.h) ---- */
+
+/* Panels of NR columns of op(B) for k in [0, K): op(B)[k][n] = B[n][k] (tb) or B[k][n]. */
+static void pack_b(float *dst, int tb, const float *B, int ldb, int N, int K)
+{
+    int np = (N + NR - 1) / NR;
+    for (int p = 0; p < np; p++) {
+        float *d = dst + (size_t)p * K * NR;
+        int nr = N - p * NR < NR ? N - p * NR : NR;
+        if (tb) {
+            for (int k0 = 0; k0 < K; k0 += 8) {
+                int k1 = k0 + 8 < K ? k0 + 8 : K;
+                for (int jn = 0; jn < nr; jn++) {
+                    const float *src = B + (size_t)(p * NR + jn) * ldb;
+                    for (int k = k0; k < k1; k++)
+                        d[(size_t)k * NR + jn] = src[k];
+                }
+            }
+        } else {
+            for (int k = 0; k < K; k++)
+                memcpy(d + (size_t)k * NR, B + (size_t)k * ldb + p * NR, (size_t)nr * sizeof(float));
+        }
+        if (nr < NR)
+            for (int k = 0; k < K; k++)
+                memset(d + (size_t)k * NR + nr, 0, (size_t)(NR - nr) * sizeof(float));
+    }
+}
+
+void axf_matmul(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb, int acc,
+                float *C, int ldc)
+{
+    if (M < 1 || N < 1)
+        return;
+    float *at = NULL;
+    if (ta && K > 0) {   /* the kernels read rows of op(A): transpose it once */
+        at = axf_xmalloc((size_t)M * K * sizeof(float));
+        for (int k = 0; k < K; k++)
+            for (int i = 0; i < M; i++)
+                at[(size_t)i * K + k] = A[(size_t)k * lda + i];
+        A = at;
+        lda = K;
+    }
+    axf_gemm_w w = {NULL, N, K};
+    if (K > 0) {
+        w.p = axf_xaligned64(axf__gemm_bytes(N, K));
+        pack_b(w.p, tb, B, ldb, N, K);
+    }
+    axf__gemm_nt_epi(NULL, &w, 0, 0, M, N, K, A, lda, acc, NULL, C, ldc);
+    free(w.p);
+    free(at);
 }
 
 /* ---- packed weights of an engine ---- */
@@ -378,8 +432,8 @@ void axf_engine_freeze_weights(axf_engine *e, int frozen)
 
 const axf_gemm_w *axf__gemm_pick(axf_engine *e, int li, int which, int T, int N, int K)
 {
-    if (!e->frozen || !axf__gemm_available() || (T <= 2 && (size_t)N * K <= ((size_t)1 << 18)) ||
-        (T >= 512 && (size_t)N * K > ((size_t)1 << 20) && axf__threads(e) == 1))
+    (void)T, (void)N, (void)K;
+    if (!e->frozen)
         return NULL;
     const axf_config *c = &e->m->cfg;
     if (!e->packed)

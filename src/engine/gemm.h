@@ -1,15 +1,13 @@
-/* The engine's own single-precision product y = x · Wᵀ (+ beta·y) for weights packed once
- * (gemm.c). OpenBLAS re-packs W on every call, which costs about 30% of a BERT-base layer at
- * 128 tokens; packing it when the weights are frozen and reusing the panels removes that.
+/* The engine's single-precision product y = x · Wᵀ (+ y) for weights packed once (gemm.c), and
+ * the kernels behind axf_matmul (axf/matmul.h), whose fixed arithmetic it shares: every y element
+ * is a chain of fused multiply-adds over k in ascending order, so results are the same bits on
+ * every CPU, kernel (AVX-512, AVX2, portable) and thread count.
  * Packed layout (in memory only, never written to disk): W[N, K] becomes ceil(N / AXF_GEMM_NR)
  * panels, panel p holding rows [p·NR, p·NR + NR) of W transposed, i.e. float[K][NR], k-major,
  * rows past N zero; each panel starts on a 64-byte boundary. Because a panel spans the whole K,
  * any column range [k0, k1) of W is a contiguous slice of every panel, and any row range
  * [n0, n1) is a range of panels (with partial panels at its ends), so the sub-blocks the engine
- * multiplies under a plan (runs of kept heads / neurons) need no packing of their own.
- * The micro-kernel needs AVX-512F; without it axf__gemm_pack returns NULL and callers keep
- * cblas_sgemm. Results differ from cblas_sgemm by rounding only (another summation order) and
- * do not depend on the thread count. */
+ * multiplies under a plan (runs of kept heads / neurons) need no packing of their own. */
 #ifndef AXF_ENGINE_GEMM_H
 #define AXF_ENGINE_GEMM_H
 
@@ -24,20 +22,26 @@ typedef struct axf_gemm_w {
     int N, K;   /* shape of the packed W */
 } axf_gemm_w;
 
-/* 1 when this CPU runs the micro-kernel (AVX-512F) and axf__avx512 is not 0. */
+/* 1 when the AVX-512 forms run (axf_isa_level() and axf__avx512 allow them): the GEMM kernel and
+ * the activations of vec512.c; the other forms give the same bits. */
 int axf__gemm_available(void);
-/* -1 (default): use AVX-512 when the CPU has it; 0: never (tests of the portable paths). */
+/* -1 (default): use AVX-512 when the CPU has it; 0: never (tests of the other paths). */
 extern int axf__avx512;
-/* Packs w[N, K] (row stride ldw); NULL when the CPU lacks AVX-512F. */
+/* Packs w[N, K] (row stride ldw); NULL for an empty matrix. */
 axf_gemm_w *axf__gemm_pack(const float *w, int N, int K, int ldw);
 void axf__gemm_w_free(axf_gemm_w *pw);
 /* Bytes held by a packing of an N x K matrix. */
 size_t axf__gemm_bytes(int N, int K);
-/* y[T, N] (ldy) = x[T, K] (ldx) · W[n0 .. n0+N, k0 .. k0+K]ᵀ + beta · y, W the packed matrix.
- * beta == 0 never reads y. Splits the work over the engine's threads when e is not NULL (e NULL:
+/* y[T, N] (ldy) = x[T, K] (ldx) · W[n0 .. n0+N, k0 .. k0+K]ᵀ (+ y when acc), W the packed matrix;
+ * acc == 0 never reads y. Splits the work over the engine's threads when e is not NULL (e NULL:
  * the caller's thread only). */
 void axf__gemm_nt(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T, int N, int K,
-                  const float *x, int ldx, float beta, float *y, int ldy);
+                  const float *x, int ldx, int acc, float *y, int ldy);
+
+/* Tests only: when not NULL, called at the start of every product (axf__gemm_nt_epi, so also every
+ * axf_matmul) with its shape, strides and acc, from the thread that issues it. */
+typedef void (*axf_gemm_trace_fn)(int T, int N, int K, int ldx, int ldy, int acc);
+extern axf_gemm_trace_fn axf__gemm_trace;
 
 /* What the product does to y as it finishes, beyond the sum (axf__gemm_nt_epi). */
 typedef struct {
@@ -59,7 +63,7 @@ typedef struct {
  * above, took the small 4 x 256 model's time outside the GEMMs at 2 threads from 15.3% to 11.8%
  * (the GELU's own arithmetic remains: vmath.h). */
 void axf__gemm_nt_epi(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T, int N, int K,
-                      const float *x, int ldx, float beta, const axf_gemm_epi *epi, float *y, int ldy);
+                      const float *x, int ldx, int acc, const axf_gemm_epi *epi, float *y, int ldy);
 
 /* ---- the engine's packed weights (axf_engine_freeze_weights) ---- */
 
@@ -67,16 +71,11 @@ void axf__gemm_nt_epi(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T
 enum { AXF_GEMM_WQ, AXF_GEMM_WK, AXF_GEMM_WV, AXF_GEMM_WO, AXF_GEMM_W1, AXF_GEMM_W2, AXF_GEMM_WEIGHTS };
 
 /* The packed copy of matrix `which` of layer li to use for a [T, N, K] product, packing the whole
- * matrix on first use; NULL means "use cblas_sgemm": weights not frozen, no AVX-512F, an empty
- * matrix, or a shape where OpenBLAS was as fast or faster in tests/bench_gemm.c (one thread):
- * T <= 2 rows on a block of at most 2^18 floats (in L2: a matrix-vector product), and T >= 512
- * rows on a block of more than 2^20 floats at one thread (BERT-base's FFN at 1024 tokens:
- * 0.90-1.0x, where W streams from memory for every block of rows; 768 x 768 stays ours at
- * 1.0-1.2x). With two threads ours takes those too: OpenBLAS's own threads then split its calls
- * and spin in sched_yield between them while the engine's workers run the rest of the layer
- * (15% of the samples of a 2-thread SST-2 profile); without any OpenBLAS call in the layer, a
- * BERT-base forward of 8 x 128 tokens took 0.716 s instead of 0.888 s (same run, medians of 8,
- * quiet machine), below the sgemm-only floor of the same products on OpenBLAS (0.736 s). */
+ * matrix on first use; NULL when the weights are not frozen (the caller then multiplies the
+ * unpacked matrix with axf_matmul, which packs per call: the same bits) or the matrix is empty.
+ * There is no OpenBLAS path any more: its kernel, and so its rounding, changes with the CPU and
+ * OPENBLAS_CORETYPE. (Before, OpenBLAS took T <= 2 products on small blocks and, at one thread,
+ * T >= 512 on blocks over 2^20 floats, where it measured 0-10% faster.) */
 const axf_gemm_w *axf__gemm_pick(axf_engine *e, int li, int which, int T, int N, int K);
 /* Frees every packed copy (engine free, freeze / unfreeze). */
 void axf__gemm_drop(axf_engine *e);

@@ -360,7 +360,10 @@ AXF_VEC int axf__threshold_row(float *x, int n, float thr)
 }
 
 /* Index list of the nonzero weights, branch-free (a sparse row mispredicts every other branch),
- * then the weighted sum of those rows of v; the common head size 64 keeps the sum in registers. */
+ * then the weighted sum of those rows of v as the dense product does it (axf/matmul.h): one chain
+ * of fused multiply-adds per output over the keys in ascending order, the zero weights skipped
+ * (fma(0, v, s) is s), so this and the dense path give the same bits. The common head size 64
+ * keeps the sums in registers. */
 AXF_VEC void axf__gather_row(float *out, const float *p, int n, const float *v, int ldv, int hs, uint32_t *idx)
 {
     int c = 0;
@@ -369,24 +372,14 @@ AXF_VEC void axf__gather_row(float *out, const float *p, int n, const float *v, 
         c += p[j] != 0.0f;
     }
     if (hs == 64) {
-        v16f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        float a[64] = {0};
         for (int t = 0; t < c; t++) {
             const float *vr = v + (size_t)idx[t] * ldv;
             float w = p[idx[t]];
-            v16f x0, x1, x2, x3;
-            memcpy(&x0, vr, sizeof x0);
-            memcpy(&x1, vr + 16, sizeof x1);
-            memcpy(&x2, vr + 32, sizeof x2);
-            memcpy(&x3, vr + 48, sizeof x3);
-            a0 += w * x0;
-            a1 += w * x1;
-            a2 += w * x2;
-            a3 += w * x3;
+            for (int d = 0; d < 64; d++)
+                a[d] = fmaf(w, vr[d], a[d]);
         }
-        memcpy(out, &a0, sizeof a0);
-        memcpy(out + 16, &a1, sizeof a1);
-        memcpy(out + 32, &a2, sizeof a2);
-        memcpy(out + 48, &a3, sizeof a3);
+        memcpy(out, a, sizeof a);
         return;
     }
     for (int d = 0; d < hs; d++)
@@ -395,7 +388,7 @@ AXF_VEC void axf__gather_row(float *out, const float *p, int n, const float *v, 
         const float *vr = v + (size_t)idx[t] * ldv;
         float w = p[idx[t]];
         for (int d = 0; d < hs; d++)
-            out[d] += w * vr[d];
+            out[d] = fmaf(w, vr[d], out[d]);
     }
 }
 

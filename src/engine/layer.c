@@ -1,6 +1,6 @@
 /* One encoder layer under a plan. Layer widths come from cfg.layer_heads / cfg.layer_ffn, which
  * define the tensor shapes (axf_layer.nh / f mirror them). Kept heads and neurons are grouped
- * into runs of consecutive indices; each run is one sgemm that addresses its rows / columns of
+ * into runs of consecutive indices; each run is one product that addresses its rows / columns of
  * the weight matrices through the leading dimension, so removed parts cost nothing. Output
  * products accumulate over the runs (beta = 1) and the bias, residual and LayerNorm are one fused
  * pass afterwards. The element-wise passes are split by rows over the engine's threads. When the
@@ -15,16 +15,15 @@
  * everything after them (Q, scores, context, Wo, LN1, FFN, LN2) only for those B rows. The rows
  * are first moved to the top of h (row s <- row of sequence s's first token, s <= that row, so
  * nothing unread is overwritten), processed as a [B, H] block and moved back. Same operations on
- * the same rows, so the result differs from the full layer only by float rounding (sgemm on B
- * instead of T rows). */
-#include <cblas.h>
+ * the same rows in the same order (axf/matmul.h), so the result is the full layer's, bit for bit. */
 #include <string.h>
 
 #include "engine_internal.h"
+#include "axf/matmul.h"
 #include "gemm.h"
 
 /* Neuron masks with many short runs (random or per-neuron pruning) are gathered into packed
- * weights instead, when the runs average fewer than this many neurons: thin sgemms are slow.
+ * weights instead, when the runs average fewer than this many neurons: thin products are slow.
  * A variable so that tests can force either path. */
 int axf__pack_min_run = 64;
 
@@ -91,11 +90,11 @@ static int make_runs(run *r, const unsigned char *on, int n, int *kept)
     return nr;
 }
 
-/* y[T, N] (ldy) = x[T, K] (ldx) * w[N, K] (ldw)^T + beta * y */
-static void gemm_nt(int T, int N, int K, const float *x, int ldx, const float *w, int ldw, float beta,
-                    float *y, int ldy)
+/* y[T, N] (ldy) = x[T, K] (ldx) * w[N, K] (ldw)^T (+ y when acc), on weights that are not packed */
+static void gemm_nt(int T, int N, int K, const float *x, int ldx, const float *w, int ldw, int acc, float *y,
+                    int ldy)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, N, K, 1.0f, x, ldx, w, ldw, beta, y, ldy);
+    axf_matmul(0, 1, T, N, K, x, ldx, w, ldw, acc, y, ldy);
 }
 
 /* The same with w the block [n0, n0 + N) x [k0, k0 + K) of matrix `which` of layer li: on the
@@ -103,13 +102,13 @@ static void gemm_nt(int T, int N, int K, const float *x, int ldx, const float *w
  * the packed GEMM's epilogue; pass one only for a product all_packed said goes there. The GEMM-only
  * floor (axf_engine_gemm_floor) times the products alone, without it. */
 static void wgemm(axf_engine *e, int li, int which, int n0, int k0, int T, int N, int K, const float *x,
-                  int ldx, const float *w, int ldw, float beta, const axf_gemm_epi *epi, float *y, int ldy)
+                  int ldx, const float *w, int ldw, int acc, const axf_gemm_epi *epi, float *y, int ldy)
 {
     const axf_gemm_w *pw = axf__gemm_pick(e, li, which, T, N, K);
     if (pw)
-        axf__gemm_nt_epi(e, pw, n0, k0, T, N, K, x, ldx, beta, e->gemm_only ? NULL : epi, y, ldy);
+        axf__gemm_nt_epi(e, pw, n0, k0, T, N, K, x, ldx, acc, e->gemm_only ? NULL : epi, y, ldy);
     else
-        gemm_nt(T, N, K, x, ldx, w, ldw, beta, y, ldy);
+        gemm_nt(T, N, K, x, ldx, w, ldw, acc, y, ldy);
 }
 
 /* 1 when every run's product of matrix `which` goes through the packed GEMM, which can then do the
@@ -142,7 +141,7 @@ static void out_ln(axf_engine *e, int li, int which, int T, const run *r, int nr
     for (int i = 0; i < nr; i++) {
         int k0 = r[i].start * unit;
         wgemm(e, li, which, 0, k0, T, H, r[i].len * unit, x + (size_t)r[i].pos * unit, ldx, w + k0, ldw,
-              i ? 1.0f : 0.0f, fuse && i == nr - 1 ? &epi : NULL, e->y, H);
+              i != 0, fuse && i == nr - 1 ? &epi : NULL, e->y, H);
     }
     if (!fuse)
         axf__add_ln_par(e, h, e->y, h, bias, g, beta, T, H, cfg->ln_eps);
@@ -207,16 +206,16 @@ static int attention_block(axf_engine *e, int li, const axf_layer_plan *lp, cons
         const axf_gemm_epi eq = {.bias = fq ? L->bq + n0 : NULL}, ek = {.bias = fk ? L->bk + n0 : NULL},
                            ev = {.bias = fv ? L->bv + n0 : NULL};
         if (!cls)
-            wgemm(e, li, AXF_GEMM_WQ, n0, 0, T, N, H, h, H, L->wq + wofs, H, 0.0f, &eq, e->q + r[i].pos * HS, ld);
-        wgemm(e, li, AXF_GEMM_WK, n0, 0, T, N, H, h, H, L->wk + wofs, H, 0.0f, &ek, e->k + r[i].pos * HS, ld);
-        wgemm(e, li, AXF_GEMM_WV, n0, 0, T, N, H, h, H, L->wv + wofs, H, 0.0f, &ev, e->v + r[i].pos * HS, ld);
+            wgemm(e, li, AXF_GEMM_WQ, n0, 0, T, N, H, h, H, L->wq + wofs, H, 0, &eq, e->q + r[i].pos * HS, ld);
+        wgemm(e, li, AXF_GEMM_WK, n0, 0, T, N, H, h, H, L->wk + wofs, H, 0, &ek, e->k + r[i].pos * HS, ld);
+        wgemm(e, li, AXF_GEMM_WV, n0, 0, T, N, H, h, H, L->wv + wofs, H, 0, &ev, e->v + r[i].pos * HS, ld);
     }
     if (cls) {
         cls_rows(e, b, h, 1);
         for (int i = 0; i < nr; i++) {
             int n0 = r[i].start * HS;
             const axf_gemm_epi eq = {.bias = fq ? L->bq + n0 : NULL};
-            wgemm(e, li, AXF_GEMM_WQ, n0, 0, R, r[i].len * HS, H, h, H, L->wq + (size_t)n0 * H, H, 0.0f, &eq,
+            wgemm(e, li, AXF_GEMM_WQ, n0, 0, R, r[i].len * HS, H, h, H, L->wq + (size_t)n0 * H, H, 0, &eq,
                   e->q + r[i].pos * HS, ld);
         }
     }
@@ -254,15 +253,15 @@ static void ffn_block(axf_engine *e, int li, const axf_layer_plan *lp, int T, fl
             for (int i = 0; i < nr; i++)
                 memcpy(e->w2p + (size_t)o * nf + r[i].pos, L->w2 + (size_t)o * F + r[i].start,
                        (size_t)r[i].len * sizeof(float));
-        gemm_nt(T, nf, H, h, H, e->w1p, H, 0.0f, e->inter, nf);
+        gemm_nt(T, nf, H, h, H, e->w1p, H, 0, e->inter, nf);
         bias_act_par(e, e->inter, b1, T, nf, cfg->act);
-        gemm_nt(T, H, nf, e->inter, nf, e->w2p, nf, 0.0f, e->y, H);
+        gemm_nt(T, H, nf, e->inter, nf, e->w2p, nf, 0, e->y, H);
     } else {
         /* bias and activation in the packed GEMM's stores when it runs every product */
         const int fa = !e->gemm_only && all_packed(e, li, AXF_GEMM_W1, T, r, nr, 1, H, 0);
         for (int i = 0; i < nr; i++) {
             const axf_gemm_epi epi = {.bias = b1 ? b1 + r[i].pos : NULL, .act_on = 1, .act = cfg->act};
-            wgemm(e, li, AXF_GEMM_W1, r[i].start, 0, T, r[i].len, H, h, H, L->w1 + (size_t)r[i].start * H, H, 0.0f,
+            wgemm(e, li, AXF_GEMM_W1, r[i].start, 0, T, r[i].len, H, h, H, L->w1 + (size_t)r[i].start * H, H, 0,
                   fa ? &epi : NULL, e->inter + r[i].pos, nf);
         }
         if (!fa)

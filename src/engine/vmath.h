@@ -1,7 +1,6 @@
 /* exp, erf and the two GELUs of the engine as polynomials: scalar inline functions written for
  * the loop vectoriser (kernels.c), and AVX-512 forms for code that holds its values in zmm
- * registers (gemm.c, vec512.c). exp is within 2 ulp in both; erf within 1.2e-7 absolute (scalar)
- * and 5.9e-8 (AVX-512). */
+ * registers (vec512.c), the same arithmetic in both. exp is within 2 ulp; erf within 5.9e-8. */
 #ifndef AXF_ENGINE_VMATH_H
 #define AXF_ENGINE_VMATH_H
 
@@ -20,87 +19,6 @@ typedef int32_t v16i __attribute__((vector_size(64)));
 /* exp(r) - 1 - r = r^2 * P(r) on [-ln2/2, ln2/2], P highest degree first */
 static const float axf__exp_p[5] = {1.393369237e-03f, 8.363175566e-03f, 4.166646424e-02f, 1.666657700e-01f,
                                     5.000000014e-01f};
-/* erf(a) = a * S(a^2) on [0, 1) */
-static const float axf__erf_s[6] = {-5.654105860e-04f, 4.923277665e-03f, -2.671638510e-02f, 1.128036441e-01f,
-                                    -3.761234978e-01f, 1.128379127e+00f};
-/* erf(a) = L(a - 2.5) on [1, 4) */
-static const float axf__erf_l[13] = {-8.709440799e-06f, 2.140600996e-05f, 5.941381129e-05f, -2.808719309e-04f,
-                                     2.919994278e-04f,  5.742026847e-04f, -2.823754270e-03f, 6.100025459e-03f,
-                                     -8.612779454e-03f, 8.354324599e-03f, -5.447070271e-03f, 2.177979306e-03f,
-                                     9.995930794e-01f};
-
-#define AXF_SQRT1_2 0.70710678118654752f
-#define AXF_GELU_TANH_A 0.7978845608028654f  /* sqrt(2 / pi) */
-#define AXF_GELU_TANH_B 0.044715f
-
-/* exp(x): Cody-Waite reduction to r in [-ln2/2, ln2/2], polynomial, exponent added to the bits.
- * Clamped so 2^n stays normal; below -86 it returns 0 (the true value is < 5e-38). */
-static inline float axf__fexp(float xin)
-{
-    float x = xin < -86.0f ? -86.0f : xin;
-    x = x > 88.0f ? 88.0f : x;
-    float t = x * AXF_LOG2E + AXF_ROUND_MAGIC;
-    float n = t - AXF_ROUND_MAGIC;
-    int32_t ti;
-    memcpy(&ti, &t, 4);
-    float r = x - n * AXF_LN2_HI;
-    r = r - n * AXF_LN2_LO;
-    float p = axf__exp_p[0];
-    for (int i = 1; i < 5; i++)
-        p = p * r + axf__exp_p[i];
-    p = 1.0f + r + r * r * p;
-    uint32_t pi;
-    memcpy(&pi, &p, 4);
-    pi += (uint32_t)(ti - 0x4B400000) << 23;
-    float res;
-    memcpy(&res, &pi, 4);
-    return xin < -86.0f ? 0.0f : res;
-}
-
-/* erf(z): odd polynomial below 1, shifted polynomial on [1, 4), 1 above. */
-static inline float axf__ferf(float z)
-{
-    float a = fabsf(z);
-    float t = a * a;
-    float s = axf__erf_s[0];
-    for (int i = 1; i < 6; i++)
-        s = s * t + axf__erf_s[i];
-    s = s * a;
-    float u = a - 2.5f;
-    float l = axf__erf_l[0];
-    for (int i = 1; i < 13; i++)
-        l = l * u + axf__erf_l[i];
-    l = l > 1.0f ? 1.0f : l;
-    l = a >= 4.0f ? 1.0f : l;
-    float e = a < 1.0f ? s : l;
-    return copysignf(e, z);
-}
-
-static inline float axf__gelu1(float x)
-{
-    return 0.5f * x * (1.0f + axf__ferf(x * AXF_SQRT1_2));
-}
-
-/* 0.5 x (1 + tanh(y)) written as x * sigmoid(2y): same function, one exp, no cancellation. */
-static inline float axf__gelu_tanh1(float x)
-{
-    float y = AXF_GELU_TANH_A * (x + AXF_GELU_TANH_B * x * x * x);
-    return x / (1.0f + axf__fexp(-2.0f * y));
-}
-
-/* ---- AVX-512 forms (define AXF_VMATH_512), for code that holds its values in zmm registers,
- * such as the GEMM's tile stores (gemm.c). exp is the same polynomial as axf__fexp. erf is another
- * form, of the same accuracy class: the two-piece polynomial above spends 19 multiply-adds on every
- * lane (a vectorised branch computes both pieces), 32 operations per vector in all, which made
- * GELU 6% of the small 4 x 256 model's forward pass. Here erf on [0, 4) is 16 pieces of degree 5,
- * each lane's coefficients picked from one register per degree by vpermps: 20 operations per
- * vector, max |error| 5.9e-8 (scripts/fit_erf.py fits the table and measures it). ---- */
-#ifdef AXF_VMATH_512
-#include <immintrin.h>
-
-#include "axf/model.h"   /* axf_act */
-
-#define AXF_512 static inline __attribute__((always_inline, target("avx512f")))
 
 /* erf on [i/4, (i+1)/4): coefficients of r^0 .. r^5, r = 4a - i (scripts/fit_erf.py) */
 static const float axf__erf_pc[6][16] = {
@@ -111,6 +29,81 @@ static const float axf__erf_pc[6][16] = {
     {1.305350634e-05, 5.355409230e-04, 7.513953024e-04, 6.007883931e-04, 2.596664126e-04, -4.229427577e-05, -1.872141584e-04, -1.923092495e-04, -1.334998669e-04, -7.199830725e-05, -3.170445780e-05, -1.167829123e-05, -3.648589200e-06, -9.754166967e-07, -2.244868398e-07, -4.466967596e-08},
     {1.012811190e-04, 4.424304643e-05, -2.634891098e-05, -6.507591024e-05, -5.959362898e-05, -2.993089583e-05, -2.272654683e-06, 1.104381590e-05, 1.214545318e-05, 8.165052350e-06, 4.139699286e-06, 1.689229180e-06, 5.715891120e-07, 1.630688189e-07, 3.963288719e-08, 8.264047224e-09},
 };
+
+#define AXF_SQRT1_2 0.70710678118654752f
+#define AXF_GELU_TANH_A 0.7978845608028654f  /* sqrt(2 / pi) */
+#define AXF_GELU_TANH_B 0.044715f
+
+/* The scalar forms below are the AVX-512 forms further down written lane by lane: the same
+ * operations in the same order, each fused multiply-add an fmaf (one rounding, as vfmadd), so the
+ * vectorised loops (kernels.c) and the intrinsics (vec512.c) give the same bits. Build with
+ * -ffp-contract=off (CMakeLists.txt), so the compiler fuses nothing on its own. */
+
+/* exp(x): Cody-Waite reduction to r in [-ln2/2, ln2/2], polynomial, exponent added to the bits.
+ * Clamped so 2^n stays normal; below -86 it returns 0 (the true value is < 5e-38). Within 2 ulp. */
+static inline float axf__fexp(float xin)
+{
+    float x = xin < -86.0f ? -86.0f : xin;
+    x = x > 88.0f ? 88.0f : x;   /* as min(88, max(-86, x)): a NaN stays NaN in both */
+    float t = fmaf(x, AXF_LOG2E, AXF_ROUND_MAGIC);
+    float n = t - AXF_ROUND_MAGIC;
+    int32_t ti;
+    memcpy(&ti, &t, 4);
+    float r = fmaf(-n, AXF_LN2_HI, x);
+    r = fmaf(-n, AXF_LN2_LO, r);
+    float p = axf__exp_p[0];
+    for (int i = 1; i < 5; i++)
+        p = fmaf(p, r, axf__exp_p[i]);
+    p = fmaf(r * r, p, r) + 1.0f;
+    uint32_t pi;
+    memcpy(&pi, &p, 4);
+    pi += (uint32_t)(ti - 0x4B400000) << 23;
+    float res;
+    memcpy(&res, &pi, 4);
+    return xin < -86.0f ? 0.0f : res;
+}
+
+/* erf(z) on [0, 4) as 16 pieces of degree 5 (the table above), 1 above, odd; |error| <= 5.9e-8. */
+static inline float axf__ferf(float z)
+{
+    float a = fabsf(z);
+    float s = a * 4.0f;
+    int i = s < 16.0f ? (int)s : 15;   /* NaN, inf and a >= 4 take piece 15, then 1 or NaN below */
+    float r = s - (float)i;
+    float p = axf__erf_pc[5][i];
+    for (int k = 4; k >= 0; k--)
+        p = fmaf(p, r, axf__erf_pc[k][i]);
+    p = 1.0f < p ? 1.0f : p;           /* vminps(1, p): NaN stays */
+    p = a >= 4.0f ? 1.0f : p;
+    return copysignf(p, z);
+}
+
+/* 0.5 x (1 + erf(x / sqrt 2)) as h + h erf, h = x / 2 */
+static inline float axf__gelu1(float x)
+{
+    float h = x * 0.5f;
+    return fmaf(h, axf__ferf(x * AXF_SQRT1_2), h);
+}
+
+/* 0.5 x (1 + tanh(y)) written as x * sigmoid(2y): same function, one exp, no cancellation. */
+static inline float axf__gelu_tanh1(float x)
+{
+    float x3 = (x * x) * x;
+    float y = AXF_GELU_TANH_A * fmaf(AXF_GELU_TANH_B, x3, x);
+    return x / (1.0f + axf__fexp(-2.0f * y));
+}
+
+/* ---- AVX-512 forms (define AXF_VMATH_512), for code that holds its values in zmm registers
+ * (vec512.c). erf on [0, 4) is 16 pieces of degree 5, each lane's coefficients picked from one
+ * register per degree by vpermps: 20 operations per vector (a two-piece polynomial took 32 and
+ * made GELU 6% of the small 4 x 256 model's forward pass), max |error| 5.9e-8
+ * (scripts/fit_erf.py fits the table and measures it). ---- */
+#ifdef AXF_VMATH_512
+#include <immintrin.h>
+
+#include "axf/model.h"   /* axf_act */
+
+#define AXF_512 static inline __attribute__((always_inline, target("avx512f")))
 
 AXF_512 __m512 axf__erf512(__m512 z)
 {

@@ -150,6 +150,13 @@ void *axf_xmalloc(size_t n)
     return p ? p : oom(n);
 }
 
+void *axf_xaligned64(size_t n)
+{
+    size_t r = (n + 63) / 64 * 64;
+    void *p = aligned_alloc(64, r ? r : 64);
+    return p ? p : oom(n);
+}
+
 void *axf_xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);

@@ -71,13 +71,26 @@ void axf_adamw_free(axf_adamw *o)
     free(o);
 }
 
+/* b^n by squaring, in double: a fixed sequence of multiplications, where libm's pow picks an
+ * FMA or a plain variant by CPU at load time. */
+static double pow_int(float b, long n)
+{
+    double r = 1.0, x = b;
+    for (; n > 0; n >>= 1) {
+        if (n & 1)
+            r *= x;
+        x *= x;
+    }
+    return r;
+}
+
 TK_VEC void axf_adamw_step(axf_adamw *o, axf_model *m, const axf_model *grads, float lr)
 {
     AXF_ASSERT(m->n_floats == o->n && grads->n_floats == o->n);
     o->step++;
     float b1 = o->beta1, b2 = o->beta2, eps = o->eps;
-    float bc1 = (float)(1.0 - pow((double)b1, (double)o->step));
-    float bc2 = (float)(1.0 - pow((double)b2, (double)o->step));
+    float bc1 = (float)(1.0 - pow_int(b1, o->step));
+    float bc2 = (float)(1.0 - pow_int(b2, o->step));
     float step = lr / bc1, rbc2 = 1.0f / sqrtf(bc2), wd = lr * o->weight_decay, gs = o->grad_scale;
     float *w = m->arena, *mm = o->m, *vv = o->v;
     const float *g = grads->arena;

@@ -1,11 +1,11 @@
 /* Training forward pass (keeping every activation the backward pass needs) and its backward pass
  * over a packed batch, optionally under an approximation plan. Removed elements are gated by
  * multiplying by zero here; the engine is the place where they cost nothing. */
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "axf/matmul.h"
 #include "axf/train.h"
 #include "kernels.h"
 
@@ -203,7 +203,9 @@ static void attention_fwd(axf_train_ctx *c, int l, const axf_layer_plan *lp, int
             const float *vh = v + (size_t)o * QW + (size_t)h * HS;
             float *P = c->P + base + c->att_off[s];
             unsigned char *keep = c->akeep + base + c->att_off[s];
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, HS, scale, qh, QW, kh, QW, 0.0f, P, n);
+            axf_matmul(0, 1, n, n, HS, qh, QW, kh, QW, 0, P, n);   /* then scaled, as the engine does */
+            for (size_t i = 0; i < (size_t)n * n; i++)
+                P[i] *= scale;
             int masked = 0;
             if (hard == AXF_HARD_TOPK_RENORM && K < n)
                 tk_hard_scores(P, keep, n, K);
@@ -226,7 +228,7 @@ static void attention_fwd(axf_train_ctx *c, int l, const axf_layer_plan *lp, int
                 if (!masked)
                     memset(keep, 1, (size_t)n * n);
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, HS, n, 1.0f, Pk, n, vh, QW, 0.0f, ch, QW);
+            axf_matmul(0, 0, n, HS, n, Pk, n, vh, QW, 0, ch, QW);
         }
     }
 }
@@ -261,8 +263,8 @@ static void attention_bwd(axf_train_ctx *c, int l, const axf_layer_plan *lp, int
             const float *dch = c->dctx + off;
             float *dP = c->dP;
             /* dPk = dctx_h V_h^T ; dV_h = Pk^T dctx_h */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, HS, 1.0f, dch, QW, v + off, QW, 0.0f, dP, n);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, HS, n, 1.0f, Pk, n, dch, QW, 0.0f, c->dv + off, QW);
+            axf_matmul(0, 1, n, n, HS, dch, QW, v + off, QW, 0, dP, n);
+            axf_matmul(1, 0, n, HS, n, Pk, n, dch, QW, 0, c->dv + off, QW);
             if (pk_sep)
                 for (size_t i = 0; i < (size_t)n * n; i++)
                     dP[i] = keep[i] ? dP[i] * ks : 0.0f;
@@ -276,8 +278,13 @@ static void attention_bwd(axf_train_ctx *c, int l, const axf_layer_plan *lp, int
                 for (int j = 0; j < n; j++)
                     d[j] = p[j] * (d[j] - dot);
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, HS, n, scale, dP, n, k + off, QW, 0.0f, c->dq + off, QW);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, HS, n, scale, dP, n, q + off, QW, 0.0f, c->dk + off, QW);
+            axf_matmul(0, 0, n, HS, n, dP, n, k + off, QW, 0, c->dq + off, QW);
+            axf_matmul(1, 0, n, HS, n, dP, n, q + off, QW, 0, c->dk + off, QW);
+            for (int t = 0; t < n; t++)
+                for (int d = 0; d < HS; d++) {
+                    c->dq[off + (size_t)t * QW + d] *= scale;
+                    c->dk[off + (size_t)t * QW + d] *= scale;
+                }
         }
     }
 }

@@ -320,8 +320,7 @@ int axf_demo_build_ex(const char *dir, uint64_t seed, axf_progress_fn fn, void *
     int nb = (enc[AXF_DEMO_TRAIN]->n + o.batch_size - 1) / o.batch_size;
     o.eval_every = nb / 2;
     demo_ctl ctl = {fn, ud, 0, nb, 0};
-    /* One OpenBLAS thread: faster for matrices this small, and the same model whatever thread
-     * count the caller uses. */
+    /* One thread: faster for matrices this small (the model is the same at any thread count). */
     int threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
     double t0 = axf_now(), best_acc = -1, t_train = 0;

@@ -1,8 +1,10 @@
 /* Training kernels: each forward has a backward twin with the mirrored signature. Dense products
- * go to cblas_sgemm; the element-wise ones are plain loops the compiler can vectorise. */
+ * go to axf_matmul (fixed arithmetic: the same bits on every CPU); the element-wise ones are plain
+ * loops the compiler can vectorise without reassociating (built with -ffp-contract=off). */
 #include "kernels.h"
 
 #include "axf/engine.h"
+#include "axf/matmul.h"
 #include "axf/plan.h"
 
 /* Hot loops are compiled for three x86-64 levels and picked at load time, as in the engine. */
@@ -13,7 +15,6 @@
 #define TK_VEC
 #endif
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,13 +24,12 @@ void tk_linear_fwd(float *y, int ldy, const float *x, int ldx, const float *w, c
 {
     if (T <= 0)
         return;
-    float beta = 0.0f;
-    if (b) {
+    /* the product, then the bias: the engine's order, so the two agree to the bit */
+    axf_matmul(0, 1, T, OC, IC, x, ldx, w, IC, 0, y, ldy);
+    if (b)
         for (int t = 0; t < T; t++)
-            memcpy(y + (size_t)t * ldy, b, (size_t)OC * sizeof(float));
-        beta = 1.0f;
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, OC, IC, 1.0f, x, ldx, w, IC, beta, y, ldy);
+            for (int o = 0; o < OC; o++)
+                y[(size_t)t * ldy + o] += b[o];
 }
 
 TK_VEC void tk_linear_bwd(float *dx, int lddx, int accumulate, float *dw, float *db, const float *dy, int lddy,
@@ -42,10 +42,9 @@ TK_VEC void tk_linear_bwd(float *dx, int lddx, int accumulate, float *dw, float 
         return;
     }
     if (dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, IC, OC, 1.0f, dy, lddy, w, IC,
-                    accumulate ? 1.0f : 0.0f, dx, lddx);
+        axf_matmul(0, 0, T, IC, OC, dy, lddy, w, IC, accumulate, dx, lddx);
     if (dw)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, T, 1.0f, dy, lddy, x, ldx, 1.0f, dw, IC);
+        axf_matmul(1, 0, OC, IC, T, dy, lddy, x, ldx, 1, dw, IC);
     if (db)
         for (int t = 0; t < T; t++) {
             const float *r = dy + (size_t)t * lddy;
