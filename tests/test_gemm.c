@@ -437,9 +437,14 @@ int main(void)
                 bad += matmul_case(ta, tb, 5, 6, 0, 1);
                 bad += matmul_case(ta, tb, 5, 6, 0, 0);
             }
+        /* large enough to be split over threads of its own */
+        axf_set_threads(2);
+        bad += matmul_case(0, 1, 200, 200, 256, 1);
+        bad += matmul_case(1, 0, 256, 160, 250, 0);
+        axf_set_threads(1);
         CHECK_MSG(bad == 0, "%s: %d wrong elements over %d cases", axf_isa_name(levels[l]), bad, cases);
         fprintf(stderr, "%s kernel: %d products, every element the fixed chain and within its error bound\n",
-                axf_isa_name(levels[l]), cases + 32);
+                axf_isa_name(levels[l]), cases + 34);
 
         /* the engine's workers: two threads, bit-identical to one */
         axf_config cfg = axf_config_default(50, 32, 1, 2, 64, 2);

@@ -10,7 +10,9 @@
  *
  * A is [M, K] (ta == 0, row stride lda) or [K, M] (ta != 0); B is [K, N] (tb == 0, row stride
  * ldb) or [N, K] (tb != 0); C is [M, N] with row stride ldc. K == 0 leaves C (acc) or zeroes it.
- * Single-threaded; the engine's frozen-weight products run the same kernels over its pool. */
+ * Products of 8e6 multiply-adds and more are split over axf_set_threads threads started for the
+ * call (the same bits: threads only decide who computes an element); the engine's frozen-weight
+ * products run the same kernels over its own pool. */
 #ifndef AXF_MATMUL_H
 #define AXF_MATMUL_H
 

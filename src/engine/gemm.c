@@ -14,6 +14,8 @@
 #include "gemm.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,8 +300,48 @@ void axf__gemm_nt(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T, in
  * read all of W for a handful of rows. */
 #define ROWS_MIN 24
 
+/* Tasks on `threads` threads of their own (axf_matmul has no engine and so no pool): started for
+ * this call and joined, which costs tens of microseconds, so only for products of milliseconds. */
+typedef struct {
+    job *j;
+    int ntasks;
+    atomic_int next;
+} spawn_ctx;
+
+static void *spawn_worker(void *arg)
+{
+    spawn_ctx *c = arg;
+    for (int t; (t = atomic_fetch_add(&c->next, 1)) < c->ntasks;)
+        task(c->j, t, 0);
+    return NULL;
+}
+
+static void run_spawned(job *j, int ntasks, int threads)
+{
+    spawn_ctx c = {.j = j, .ntasks = ntasks};
+    atomic_init(&c.next, 0);
+    pthread_t th[AXF_MAX_WORKERS];
+    int started = 0;
+    while (started < threads - 1 && started < AXF_MAX_WORKERS && pthread_create(&th[started], NULL, spawn_worker, &c) == 0)
+        started++;
+    spawn_worker(&c);
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+}
+
+static void gemm_run(axf_engine *e, int spawn, const axf_gemm_w *pw, int n0, int k0, int T, int N, int K,
+                     const float *x, int ldx, int acc, const axf_gemm_epi *epi, float *y, int ldy);
+
 void axf__gemm_nt_epi(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T, int N, int K,
                       const float *x, int ldx, int acc, const axf_gemm_epi *epi, float *y, int ldy)
+{
+    gemm_run(e, 0, pw, n0, k0, T, N, K, x, ldx, acc, epi, y, ldy);
+}
+
+/* e: the engine whose workers share the tasks, or NULL: spawn > 1 threads of their own, or the
+ * caller's thread alone. */
+static void gemm_run(axf_engine *e, int spawn, const axf_gemm_w *pw, int n0, int k0, int T, int N, int K,
+                     const float *x, int ldx, int acc, const axf_gemm_epi *epi, float *y, int ldy)
 {
     if (axf__gemm_trace)
         axf__gemm_trace(T, N, K, ldx, ldy, acc);
@@ -322,7 +364,7 @@ void axf__gemm_nt_epi(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T
     }
     j.pfirst = n0 / NR;
     j.npan = (n0 + N + NR - 1) / NR - j.pfirst;
-    int threads = e ? axf__threads(e) : 1;
+    int threads = e ? axf__threads(e) : spawn > 1 ? spawn : 1;
     int nmb = (T + MC - 1) / MC;
     if (epi->rows) {
         /* blocks of whole rows, as many as a multiple of the threads, none under ROWS_MIN rows */
@@ -351,8 +393,10 @@ void axf__gemm_nt_epi(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T
         j.nchunks = (j.npan + j.chunk - 1) / j.chunk;
     }
     int ntasks = j.nchunks * j.nmb;
-    if (threads > 1 && ntasks > 1)
+    if (threads > 1 && ntasks > 1 && e)
         axf__parallel(e, task, &j, ntasks);
+    else if (threads > 1 && ntasks > 1)
+        run_spawned(&j, ntasks, threads < ntasks ? threads : ntasks);
     else
         for (int t = 0; t < ntasks; t++)
             task(&j, t, 0);
@@ -361,6 +405,8 @@ void axf__gemm_nt_epi(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T
 }
 
 /* ---- products on operands that are not packed (axf/matmul.h) ---- */
+
+#define MATMUL_SPAWN_MACS 8e6
 
 /* Panels of NR columns of op(B) for k in [0, K): op(B)[k][n] = B[n][k] (tb) or B[k][n]. */
 static void pack_b(float *dst, int tb, const float *B, int ldb, int N, int K)
@@ -407,7 +453,9 @@ void axf_matmul(int ta, int tb, int M, int N, int K, const float *A, int lda, co
         w.p = axf_xaligned64(axf__gemm_bytes(N, K));
         pack_b(w.p, tb, B, ldb, N, K);
     }
-    axf__gemm_nt_epi(NULL, &w, 0, 0, M, N, K, A, lda, acc, NULL, C, ldc);
+    /* threads (axf_set_threads) for products of about a millisecond and more */
+    int spawn = (double)M * N * K >= MATMUL_SPAWN_MACS ? axf__threads(NULL) : 1;
+    gemm_run(NULL, spawn, &w, 0, 0, M, N, K, A, lda, acc, NULL, C, ldc);
     free(w.p);
     free(at);
 }
