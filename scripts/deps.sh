@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the build needs, only those that are missing.
-# Usage: scripts/deps.sh [--test]   (--test adds what the test suite uses: tmux, python3-torch, python3-numpy and
-#   python3-venv, over which scripts/venv.sh makes .venv with the pinned PyPI packages)
+# Usage: scripts/deps.sh [--test] [--mpi]   (--test adds what the test suite uses: tmux, python3-torch,
+#   python3-numpy and python3-venv, over which scripts/venv.sh makes .venv with the pinned PyPI
+#   packages; --mpi adds Open MPI for the -DAXF_MPI=ON build and its tests: openmpi-bin, libopenmpi-dev)
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libopenblas-dev liblua5.4-dev libcjson-dev libncurses-dev)
-if [ "${1:-}" = "--test" ]; then
-  pkgs+=(tmux python3-torch python3-numpy python3-venv)
-fi
+for a in "$@"; do
+  case "$a" in
+    --test) pkgs+=(tmux python3-torch python3-numpy python3-venv) ;;
+    --mpi) pkgs+=(openmpi-bin libopenmpi-dev) ;;
+    *) echo "deps.sh: unknown option $a (--test, --mpi)" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,11 +5,13 @@
 #   2. the Release build with the other OpenBLAS kernel: OPENBLAS_CORETYPE=Haswell, or, where the
 #      environment already sets it, with it unset (so both of OpenBLAS's choices are covered);
 #   3. the Release build with the kernels capped at AVX2 (AXF_ISA=avx2: what an AVX2-only CPU runs);
-#   4. an ASan+UBSan build of the whole suite.
+#   4. an ASan+UBSan build of the whole suite;
+#   5. the MPI build (build-mpi, -DAXF_MPI=ON): mpirun -np 2 and -np 3 give one process's sessions
+#      (label mpi; Open MPI installed by scripts/deps.sh --mpi).
 # Configurations 2-4 leave out the tests labelled slow (they repeat what 1 already ran).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/build.sh --test || exit 1
+bash scripts/build.sh --test --mpi || exit 1
 failed=()
 run() {   # NAME, then the command
   local name=$1; shift
@@ -35,6 +37,9 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAXF_SANITIZE=ON >/dev/null &
   || failed+=("asan build")
 run "asan+ubsan" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j2 -LE slow
+cmake -S . -B build-mpi -DCMAKE_BUILD_TYPE=Release -DAXF_MPI=ON >/dev/null && cmake --build build-mpi -j"$(nproc)" >/dev/null \
+  || failed+=("mpi build")
+run "mpi" ctest --test-dir build-mpi --output-on-failure -j2 -L mpi
 if [ ${#failed[@]} -gt 0 ]; then
   echo "failed configurations: ${failed[*]}"
   exit 1

@@ -10,12 +10,18 @@
  * runs for the [CLS] rows only and the layers above it not at all; s is then at most c, so that
  * layer c always runs in that form (a trial that removes the layers above c re-runs layer c).
  *
- * Memory: one slot is n_tokens * H * 4 bytes (10k SST-2 phrases ~ 120k tokens at H = 384: 184 MB).
+ * Memory: one slot is n_tokens * H * 4 bytes (10k SST-2 phrases ~ 120k tokens at H = 384: 184 MB;
+ * over MPI, the tokens of the rank's batches).
  * Slots are kept within cache_bytes: all layers 1..L-1 when they fit, otherwise as many as fit,
  * spread evenly from the top layer down (a trial then re-runs the few layers above the slot
  * below it); with cache_bytes too small for one slot nothing is cached and every evaluation runs
  * the whole model. The embedding output is never cached (recomputing it costs a lookup and a
  * LayerNorm).
+ *
+ * Over MPI (dist.h) each rank runs its contiguous range of the same batches and keeps slots for
+ * the tokens of that range only; a run ends with the gather of every example's logits and loss in
+ * example order, so every rank returns the floats one process computes. A run is then a
+ * collective call: every rank must make the same runs in the same order (checked).
  *
  * Not thread-safe; one evaluation at a time. */
 #ifndef AXF_EVALCACHE_H
@@ -67,6 +73,8 @@ axf_engine *axf_evalcache_engine(axf_evalcache *c);
 /* The fixed batches: count and batch b. */
 int axf_evalcache_n_batches(const axf_evalcache *c);
 axf_batch axf_evalcache_batch(const axf_evalcache *c, int b, int *first_example);
+/* This rank's batches [lo, hi) (all of them in one process). */
+void axf_evalcache_shard(const axf_evalcache *c, int *lo, int *hi);
 
 /* Loss of one sample from its logits [C] (log-sum-exp in double). */
 float axf_sample_loss(const float *logits, int C, axf_task_kind kind, int label, float target);

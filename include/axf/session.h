@@ -118,7 +118,8 @@ void axf_session_free(axf_session *s);
  * not apply (the message names the history step). Evaluates the baseline only. */
 axf_session *axf_session_load(const char *path, const char *model_dir, const char *data_path,
                               const char *holdout_path, const axf_session_opts *opts, axf_err *err);
-/* Atomic write of the format above. Clears the dirty flag. */
+/* Atomic write of the format above. Clears the dirty flag. Over MPI (dist.h) rank 0 alone writes
+ * and every rank returns its outcome (a collective call). */
 int axf_session_save(axf_session *s, const char *path, axf_err *err);
 /* Nonzero when something was committed, undone or changed since the last save/load. */
 int axf_session_dirty(const axf_session *s);

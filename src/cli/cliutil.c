@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include "axf/common.h"
+#include "axf/dist.h"
 
 int axf_cli_fail(const char *msg)
 {
+    axf_dist_note(msg); /* shown by rank 0 when this rank fails alone (dist.h) */
     fprintf(stderr, "axf: %s\n", msg);
     return 1;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "axf/compact.h"
+#include "axf/dist.h"
 #include "axf/engine.h"
 #include "cli.h"
 
@@ -107,20 +108,35 @@ int ru_run_all(const ru_opts *o, ru_run *r)
     int passes = o->repeat > 0 ? o->repeat : 1;
     float *scratch = passes > 1 ? axf_xmalloc(sizeof(float) * (size_t)e->n * C) : NULL;
     double *wall = axf_xmalloc(sizeof(double) * (size_t)passes), *cpu = axf_xmalloc(sizeof(double) * (size_t)passes);
+    /* Over MPI (dist.h) each rank runs its contiguous range of the batches, then the logits are
+     * gathered in example order: every rank holds what one process computes. */
+    int n_batches = (e->n + batch - 1) / batch, blo, bhi;
+    axf_dist_range(n_batches, &blo, &bhi);
+    int ex_lo = blo * batch < e->n ? blo * batch : e->n, ex_hi = bhi * batch < e->n ? bhi * batch : e->n;
     for (int p = 0; p < passes; p++) {
         float *out = p == 0 ? r->logits : scratch;
+        if (axf_dist_size() > 1)
+            axf_dist_agree(axf_dist_hash_str(AXF_DIST_HASH0, "run the model over the data"),
+                           "running the model over the data");
         t0 = axf_now();
         double c0 = axf_cli_cpu_now();
-        for (int s = 0; s < e->n; s += batch) {
+        int bad = 0;
+        for (int s = ex_lo; s < ex_hi && !bad; s += batch) {
             int nb = e->n - s < batch ? e->n - s : batch;
             axf_batch b = axf_encoded_batch(e, s, nb);
             if (axf_engine_forward(eng, r->plan, &b, out + (size_t)s * C, &err)) {
-                axf_engine_free(eng);
-                free(scratch), free(wall), free(cpu);
                 axf_err_prefix(&err, "%s: examples %d..%d", o->data, s + 1, s + nb);
-                return fail(&err);
+                bad = 1;
             }
         }
+        if (axf_dist_max(bad)) {
+            axf_engine_free(eng);
+            free(scratch), free(wall), free(cpu);
+            if (!bad)
+                axf_err_set(&err, "%s: another MPI rank failed (see its message)", o->data);
+            return fail(&err);
+        }
+        axf_dist_allgather_rows(out, sizeof(float) * (size_t)C, e->n, ex_lo, ex_hi - ex_lo);
         wall[p] = axf_now() - t0;
         cpu[p] = axf_cli_cpu_now() - c0;
     }

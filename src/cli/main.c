@@ -1,10 +1,14 @@
 /* `axf`: dispatches to the sub-commands. */
 #include "cli.h"
 
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "axf/common.h"
+#include "axf/dist.h"
 
 typedef struct {
     const char *name;
@@ -22,7 +26,45 @@ static int list_help(const cmd_entry *cmds, int n, FILE *out)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* Under mpirun (dist.h) every rank runs the same command; these are the ones whose evaluations
+ * are spread over the ranks. The screen is not: keystrokes reach rank 0 only, and the other
+ * ranks would have to replay them in step. */
+static int mpi_refuses(const char *cmd)
+{
+    static const char *const ok[] = {"search", "replay", "eval", "importance", "predict"};
+    if (axf_dist_size() < 2)
+        return 0;
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (!strcmp(cmd, ok[i]))
+            return 0;
+    char msg[400];
+    if (!strcmp(cmd, "tui") || !strcmp(cmd, "demo"))
+        snprintf(msg, sizeof msg, "%s: the screen cannot run over MPI (%d ranks): every rank replays the "
+                 "same steps and keystrokes reach rank 0 only; run `mpirun ... axf search` and open the "
+                 "session with `axf tui --session FILE` in one process", cmd, axf_dist_size());
+    else
+        snprintf(msg, sizeof msg, "%s: not spread over MPI ranks (%d here); under mpirun: search, replay, "
+                 "eval, importance, predict", cmd, axf_dist_size());
+    return axf_cli_fail(msg);
+}
+
+/* Ranks > 0 print what rank 0 prints: silenced unless AXF_MPI_VERBOSE is set. */
+static void quiet_other_ranks(void)
+{
+    const char *v = getenv("AXF_MPI_VERBOSE");
+    if (axf_dist_rank() == 0 || (v && *v && strcmp(v, "0")))
+        return;
+    int fd = open("/dev/null", O_WRONLY);
+    if (fd < 0)
+        return;
+    fflush(stdout);
+    fflush(stderr);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    close(fd);
+}
+
+static int run(int argc, char **argv)
 {
     const cmd_entry cmds[] = {
         {"demo", axf_cmd_demo, "teaching demo on the embedded synthetic task (nothing to download)"},
@@ -47,13 +89,24 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "--version"))
         return printf("axf %s\n", AXF_VERSION), 0;
     axf_err err;
-    if (axf_isa_check_env(&err)) {
+    if (axf_isa_check_env(&err))
+        return axf_cli_fail(err.msg);
+    for (int i = 0; i < n; i++)
+        if (cmds[i].fn && !strcmp(argv[1], cmds[i].name))
+            return mpi_refuses(argv[1]) ? 1 : cmds[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "axf: unknown command '%s' (see axf --help)\n", argv[1]);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    axf_err err;
+    if (axf_dist_init(&argc, &argv, &err)) {
         fprintf(stderr, "axf: %s\n", err.msg);
         return 1;
     }
-    for (int i = 0; i < n; i++)
-        if (cmds[i].fn && !strcmp(argv[1], cmds[i].name))
-            return cmds[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "axf: unknown command '%s' (see axf --help)\n", argv[1]);
-    return 2;
+    quiet_other_ranks();
+    int rc = run(argc, argv);
+    fflush(stdout);
+    return axf_dist_finalize(rc);
 }

@@ -2,8 +2,11 @@
 #include "axf/evalcache.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "axf/dist.h"
 
 struct axf_evalcache {
     const axf_model *m;
@@ -11,11 +14,14 @@ struct axf_evalcache {
     axf_engine *eng;
     int L, H, C;
     int nb, *bstart;          /* batches: examples [bstart[b], bstart[b+1]) */
+    int blo, bhi;             /* this rank's batches (dist.h); all of them in one process */
+    size_t tok0;              /* first token of this rank's batches: slot row 0 */
+    float *gather;            /* [n, C + 1] logits and loss per example, for the gather */
     float *h;                 /* [max batch tokens, H] working buffer */
     float *keep;              /* [max batch tokens, H] input of the [CLS] layer, lazily (see run) */
     int max_tok;
     float *logit_buf;         /* [n * C] when the caller wants no logits */
-    float *slot[AXF_MAX_LAYERS];   /* [n_tok, H] hidden states entering layer i, or NULL */
+    float *slot[AXF_MAX_LAYERS];   /* [shard tokens, H] hidden states entering layer i, or NULL */
     unsigned char valid[AXF_MAX_LAYERS];
     axf_plan *committed;
     axf_evalcache_stats st;
@@ -95,11 +101,13 @@ axf_evalcache *axf_evalcache_new(const axf_model *m, const axf_encoded *d, int b
     }
     axf_engine_freeze_weights(c->eng, 1);   /* the contract already keeps m's weights fixed */
     c->max_tok = max_tok;
+    axf_dist_range(c->nb, &c->blo, &c->bhi);
+    c->tok0 = (size_t)d->off[c->bstart[c->blo]];
     c->h = axf_xmalloc(sizeof(float) * (size_t)max_tok * (size_t)c->H);
     c->logit_buf = axf_xmalloc(sizeof(float) * (size_t)d->n * (size_t)c->C);
     c->committed = axf_plan_new(m);
 
-    size_t slot_bytes = sizeof(float) * (size_t)(d->off[d->n] - d->off[0]) * (size_t)c->H;
+    size_t slot_bytes = sizeof(float) * ((size_t)d->off[c->bstart[c->bhi]] - c->tok0) * (size_t)c->H;
     int want = c->L - 1, fit = slot_bytes ? (int)(cache_bytes / slot_bytes) : 0;
     if (fit > want)
         fit = want;
@@ -129,6 +137,7 @@ void axf_evalcache_free(axf_evalcache *c)
     free(c->h);
     free(c->keep);
     free(c->logit_buf);
+    free(c->gather);
     free(c);
 }
 
@@ -165,6 +174,12 @@ int axf_evalcache_n_batches(const axf_evalcache *c)
     return c->nb;
 }
 
+void axf_evalcache_shard(const axf_evalcache *c, int *lo, int *hi)
+{
+    *lo = c->blo;
+    *hi = c->bhi;
+}
+
 axf_batch axf_evalcache_batch(const axf_evalcache *c, int b, int *first)
 {
     if (first)
@@ -175,6 +190,28 @@ axf_batch axf_evalcache_batch(const axf_evalcache *c, int b, int *first)
 void axf_evalcache_stats_get(const axf_evalcache *c, axf_evalcache_stats *out)
 {
     *out = c->st;
+}
+
+/* Every rank gets every example's logits and loss, in example order. */
+static void gather(axf_evalcache *c, float *logits, float *losses)
+{
+    const axf_encoded *d = c->d;
+    int C = c->C, lo = c->bstart[c->blo], hi = c->bstart[c->bhi];
+    size_t row = (size_t)C + 1;
+    if (!c->gather)
+        c->gather = axf_xmalloc(sizeof(float) * (size_t)d->n * row);
+    for (int j = lo; j < hi; j++) {
+        float *g = c->gather + (size_t)j * row;
+        memcpy(g, logits + (size_t)j * C, sizeof(float) * (size_t)C);
+        g[C] = losses ? losses[j] : 0;
+    }
+    axf_dist_allgather_rows(c->gather, sizeof(float) * row, d->n, lo, hi - lo);
+    for (int j = 0; j < d->n; j++) {
+        const float *g = c->gather + (size_t)j * row;
+        memcpy(logits + (size_t)j * C, g, sizeof(float) * (size_t)C);
+        if (losses)
+            losses[j] = g[C];
+    }
 }
 
 int axf_evalcache_run(axf_evalcache *c, const axf_plan *p, int use_cache, float *logits, float *losses,
@@ -188,6 +225,13 @@ int axf_evalcache_run(axf_evalcache *c, const axf_plan *p, int use_cache, float 
     double t0 = axf_now();
     const axf_encoded *d = c->d;
     int L = c->L, H = c->H, C = c->C;
+    if (axf_dist_size() > 1) {
+        char what[96];
+        uint64_t hash = axf_dist_hash_plan(AXF_DIST_HASH0, p);
+        snprintf(what, sizeof what, "evaluating %d examples under plan %016llx", d->n, (unsigned long long)hash);
+        hash = axf_dist_hash(hash, &d->n, sizeof d->n);
+        axf_dist_agree(hash, what);
+    }
     /* The last layer that runs computes the [CLS] rows only (engine.h); it always runs, from the
      * state entering it, so that a cached evaluation gives the same floats as an uncached one even
      * when the trial removes the layers above it. */
@@ -199,7 +243,7 @@ int axf_evalcache_run(axf_evalcache *c, const axf_plan *p, int use_cache, float 
         fill[j] = c->slot[j] && !c->valid[j];
     if (!logits)
         logits = c->logit_buf;
-    size_t tok0 = (size_t)d->off[0];
+    size_t tok0 = c->tok0;
     /* A slot above the [CLS] layer to refill holds that layer's full output (the layers between
      * are skipped): the full layer runs on the same buffer first, its input kept and restored. */
     int full_too = 0;
@@ -208,7 +252,8 @@ int axf_evalcache_run(axf_evalcache *c, const axf_plan *p, int use_cache, float 
     if (full_too && !c->keep)
         c->keep = axf_xmalloc(sizeof(float) * (size_t)c->max_tok * (size_t)H);
 
-    for (int b = 0; b < c->nb; b++) {
+    int cancelled = 0;
+    for (int b = c->blo; b < c->bhi && !cancelled; b++) {
         int first;
         axf_batch bt = axf_evalcache_batch(c, b, &first);
         size_t at = ((size_t)d->off[first] - tok0) * (size_t)H, nf = (size_t)bt.n_tok * (size_t)H;
@@ -243,11 +288,16 @@ int axf_evalcache_run(axf_evalcache *c, const axf_plan *p, int use_cache, float 
                 losses[j] = axf_sample_loss(lg + (size_t)s * C, C, d->kind, d->labels ? d->labels[j] : 0,
                                             d->targets ? d->targets[j] : 0);
             }
-        if (progress && progress(b + 1, c->nb, ud)) {
-            c->st.seconds += axf_now() - t0;
-            return axf_err_set(err, "cancelled"), AXF_CANCELLED;
-        }
+        if (progress && progress(b + 1 - c->blo, c->bhi - c->blo, ud))
+            cancelled = 1;
     }
+    /* a cancel seen by one rank stops them all (the slots stay consistent: none is marked) */
+    if (axf_dist_max(cancelled)) {
+        c->st.seconds += axf_now() - t0;
+        return axf_err_set(err, "cancelled"), AXF_CANCELLED;
+    }
+    if (axf_dist_size() > 1)
+        gather(c, logits, losses);
     for (int j = 0; j < L; j++)
         if (fill[j])
             c->valid[j] = 1;

@@ -4,9 +4,11 @@
 #include "session_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "axf/dist.h"
 #include "axf/train.h"
 
 static const char *const kind_names[AXF_IMP_KIND_COUNT] = {"exact", "gradient", "entropy", "magnitude"};
@@ -177,17 +179,49 @@ static int exact(axf_session *s, int gran, int groups, axf_importance *out, axf_
     return 0;
 }
 
+/* ---- sharded passes over the split (gradient, entropy) ----
+ * Each batch yields a row of per-batch sums; over MPI each rank fills the rows of its batches and
+ * the rows are gathered, and every rank adds them up in batch order, as one process does. */
+
+/* The lock-step check before such a pass (dist.h). */
+static void agree_pass(const axf_session *s, const char *kind)
+{
+    if (axf_dist_size() < 2)
+        return;
+    char what[96];
+    uint64_t h = axf_dist_hash_plan(axf_dist_hash_str(AXF_DIST_HASH0, kind), s->plan);
+    snprintf(what, sizeof what, "%s importance under plan %016llx", kind, (unsigned long long)h);
+    axf_dist_agree(h, what);
+}
+
+/* rc of this rank's part -> the pass's outcome on every rank; on success gathers the rows. */
+static int finish_pass(const axf_session *s, int rc, double *rows, int K, axf_err *err)
+{
+    int nb = axf_evalcache_n_batches(s->ec), lo, hi;
+    axf_evalcache_shard(s->ec, &lo, &hi);
+    int worst = axf_dist_max(rc == 0 ? 0 : rc == AXF_CANCELLED ? 1 : 2);
+    if (worst == 2)
+        return rc == -1 ? -1 : axf_err_set(err, "importance: another MPI rank failed (see its message)");
+    if (worst == 1)
+        return axf_err_set(err, "cancelled"), AXF_CANCELLED;
+    axf_dist_allgather_rows(rows, sizeof(double) * (size_t)K, nb, lo, hi - lo);
+    return 0;
+}
+
 /* ---- gradient ---- */
 
 static int gradient(axf_session *s, int gran, int groups, axf_importance *out, axf_err *err)
 {
     const axf_plan *p = s->plan;
+    int L = p->n_layers, per = 2 + AXF_MAX_HEADS + groups, K = L * per;
+    int nb = axf_evalcache_n_batches(s->ec), lo, hi, rc = 0;
+    axf_evalcache_shard(s->ec, &lo, &hi);
+    agree_pass(s, "gradient");
+    /* row of batch b, layer i: |g attn|, |g ffn|, |g head h| at 2 + h, |sum of group k| at
+     * 2 + AXF_MAX_HEADS + k */
+    double *rows = axf_xcalloc((size_t)nb * (size_t)K, sizeof *rows);
     axf_gate_grads *g = axf_gate_grads_new(s->m);
-    double acc_head[AXF_MAX_LAYERS][AXF_MAX_HEADS] = {{0}}, acc_attn[AXF_MAX_LAYERS] = {0},
-           acc_ffn[AXF_MAX_LAYERS] = {0};
-    double (*acc_group)[AXF_MAX_GROUPS] = axf_xcalloc(AXF_MAX_LAYERS, sizeof *acc_group);
-    int nb = axf_evalcache_n_batches(s->ec), rc = 0;
-    for (int b = 0; b < nb && rc == 0; b++) {
+    for (int b = lo; b < hi && rc == 0; b++) {
         int first;
         axf_batch bt = axf_evalcache_batch(s->ec, b, &first);
         const int *labels = s->enc->labels ? s->enc->labels + first : NULL;
@@ -200,110 +234,134 @@ static int gradient(axf_session *s, int gran, int groups, axf_importance *out, a
             rc = -1;
             break;
         }
-        for (int i = 0; i < p->n_layers; i++) {
+        for (int i = 0; i < L; i++) {
             const axf_layer_plan *lp = &p->layers[i];
-            acc_attn[i] += fabs(g->attn[i]);
-            acc_ffn[i] += fabs(g->ffn[i]);
+            double *r = rows + (size_t)b * K + (size_t)i * per;
+            r[0] = fabs(g->attn[i]);
+            r[1] = fabs(g->ffn[i]);
             for (int h = 0; h < lp->nh; h++)
-                acc_head[i][h] += fabs(g->head[i][h]);
+                r[2 + h] = fabs(g->head[i][h]);
             int G = layer_groups(lp, groups);
             for (int k = 0; k < G && lp->f > 0; k++) {
-                int lo, hi;
+                int glo, ghi;
                 double sum = 0;
-                axf_plan_group_range(lp->f, G, k, &lo, &hi);
-                for (int j = lo; j < hi; j++)
+                axf_plan_group_range(lp->f, G, k, &glo, &ghi);
+                for (int j = glo; j < ghi; j++)
                     sum += g->neuron[i][j];
-                acc_group[i][k] += fabs(sum);
+                r[2 + AXF_MAX_HEADS + k] = fabs(sum);
             }
         }
-        if (s->opts.progress && s->opts.progress(b + 1, nb, s->opts.progress_ud))
-            rc = AXF_CANCELLED, axf_err_set(err, "cancelled");
+        if (s->opts.progress && s->opts.progress(b + 1 - lo, hi - lo, s->opts.progress_ud))
+            rc = AXF_CANCELLED;
     }
     axf_gate_grads_free(g);
+    rc = finish_pass(s, rc, rows, K, err);
     if (rc == 0) {
         axf_importance_init(out, p, AXF_IMP_GRADIENT, gran, groups);
-        for (int i = 0; i < p->n_layers; i++) {
+        for (int i = 0; i < L; i++) {
             const axf_layer_plan *lp = &p->layers[i];
+            double acc[2 + AXF_MAX_HEADS + AXF_MAX_GROUPS] = {0};
+            for (int b = 0; b < nb; b++)
+                for (int k = 0; k < per; k++)
+                    acc[k] += rows[(size_t)b * K + (size_t)i * per + k];
             if ((gran & AXF_IMP_BLOCKS) && lp->attn_on)
-                out->v.attn[i] = (float)acc_attn[i];
+                out->v.attn[i] = (float)acc[0];
             if ((gran & AXF_IMP_BLOCKS) && lp->ffn_on)
-                out->v.ffn[i] = (float)acc_ffn[i];
+                out->v.ffn[i] = (float)acc[1];
             if ((gran & AXF_IMP_HEADS) && lp->attn_on)
                 for (int h = 0; h < lp->nh; h++)
                     if (lp->head_on[h])
-                        out->v.head[i][h] = (float)acc_head[i][h];
+                        out->v.head[i][h] = (float)acc[2 + h];
             if ((gran & AXF_IMP_GROUPS) && lp->ffn_on) {
                 int G = layer_groups(lp, groups);
                 for (int k = 0; k < G; k++)
                     if (axf_plan_group_state(lp, k, G))
-                        out->v.group[i][k] = (float)acc_group[i][k];
+                        out->v.group[i][k] = (float)acc[2 + AXF_MAX_HEADS + k];
             }
         }
     }
-    free(acc_group);
+    free(rows);
     return rc;
 }
 
 /* ---- entropy ---- */
 
+/* One batch's sums, for heads [L][nh]: entropy of the rows, then the rows. */
 typedef struct ent_acc {
-    double sum[AXF_MAX_LAYERS][AXF_MAX_HEADS];
-    double rows[AXF_MAX_LAYERS][AXF_MAX_HEADS];
+    double *sum, *rows;
+    int L, nh;
 } ent_acc;
 
 static void ent_observer(int layer, int seq, int head, int n, const float *probs, void *ud)
 {
     ent_acc *a = ud;
-    if (layer < 0 || layer >= AXF_MAX_LAYERS || head < 0 || head >= AXF_MAX_HEADS)
+    if (layer < 0 || layer >= a->L || head < 0 || head >= a->nh)
         return;
+    double *sum = &a->sum[layer * a->nh + head];
     for (int q = 0; q < n; q++) {
         const float *row = probs + (size_t)q * n;
         double h = 0;
         for (int k = 0; k < n; k++)
             if (row[k] > 0)
                 h -= (double)row[k] * log((double)row[k]);
-        a->sum[layer][head] += h;
+        *sum += h;
     }
-    a->rows[layer][head] += n;
+    a->rows[layer * a->nh + head] += n;
 }
 
 static int entropy(axf_session *s, int gran, int groups, axf_importance *out, axf_err *err)
 {
     const axf_plan *p = s->plan;
-    ent_acc *acc = axf_xcalloc(1, sizeof *acc);
+    int L = p->n_layers, nh = 1;
+    for (int i = 0; i < L; i++)
+        nh = p->layers[i].nh > nh ? p->layers[i].nh : nh;
+    int K = 2 * L * nh, C = s->m->cfg.num_labels;
+    int nb = axf_evalcache_n_batches(s->ec), lo, hi, rc = 0;
+    axf_evalcache_shard(s->ec, &lo, &hi);
+    agree_pass(s, "entropy");
+    double *rows = axf_xcalloc((size_t)nb * (size_t)K, sizeof *rows);
     axf_engine *e = axf_evalcache_engine(s->ec);
-    float *lg = axf_xmalloc(sizeof(float) * (size_t)s->enc->n * (size_t)s->m->cfg.num_labels);
-    int nb = axf_evalcache_n_batches(s->ec), rc = 0;
-    axf_engine_set_observer(e, ent_observer, acc);
-    for (int b = 0; b < nb && rc == 0; b++) {
+    float *lg = axf_xmalloc(sizeof(float) * (size_t)s->enc->n * (size_t)C);
+    ent_acc acc = {NULL, NULL, L, nh};
+    axf_engine_set_observer(e, ent_observer, &acc);
+    for (int b = lo; b < hi && rc == 0; b++) {
         int first;
         axf_batch bt = axf_evalcache_batch(s->ec, b, &first);
-        if (axf_engine_forward(e, p, &bt, lg + (size_t)first * s->m->cfg.num_labels, err))
+        acc.sum = rows + (size_t)b * K;
+        acc.rows = acc.sum + L * nh;
+        if (axf_engine_forward(e, p, &bt, lg + (size_t)first * C, err))
             rc = -1;
-        else if (s->opts.progress && s->opts.progress(b + 1, nb, s->opts.progress_ud))
-            rc = AXF_CANCELLED, axf_err_set(err, "cancelled");
+        else if (s->opts.progress && s->opts.progress(b + 1 - lo, hi - lo, s->opts.progress_ud))
+            rc = AXF_CANCELLED;
     }
     axf_engine_set_observer(e, NULL, NULL);
     free(lg);
+    rc = finish_pass(s, rc, rows, K, err);
     if (rc == 0) {
         axf_importance_init(out, p, AXF_IMP_ENTROPY, gran, groups);
-        for (int i = 0; i < p->n_layers; i++) {
+        for (int i = 0; i < L; i++) {
             const axf_layer_plan *lp = &p->layers[i];
             double tot = 0;
-            int nh = 0;
-            for (int h = 0; h < lp->nh && lp->attn_on; h++)
-                if (lp->head_on[h] && acc->rows[i][h] > 0) {
-                    double v = acc->sum[i][h] / acc->rows[i][h];
+            int n_on = 0;
+            for (int h = 0; h < lp->nh && lp->attn_on; h++) {
+                double sum = 0, nrows = 0;
+                for (int b = 0; b < nb; b++) {
+                    sum += rows[(size_t)b * K + (size_t)i * nh + h];
+                    nrows += rows[(size_t)b * K + (size_t)(L + i) * nh + h];
+                }
+                if (lp->head_on[h] && nrows > 0) {
+                    double v = sum / nrows;
                     if (gran & AXF_IMP_HEADS)
                         out->v.head[i][h] = (float)v;
                     tot += v;
-                    nh++;
+                    n_on++;
                 }
-            if ((gran & AXF_IMP_BLOCKS) && nh > 0)
-                out->v.attn[i] = (float)(tot / nh);
+            }
+            if ((gran & AXF_IMP_BLOCKS) && n_on > 0)
+                out->v.attn[i] = (float)(tot / n_on);
         }
     }
-    free(acc);
+    free(rows);
     return rc;
 }
 

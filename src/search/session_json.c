@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "axf/dist.h"
 #include "axf/fileio.h"
 
 #define SESSION_MAX_BYTES ((size_t)256 << 20)
@@ -101,7 +102,7 @@ static cJSON *str_or_null(const char *s)
     return s && *s ? cJSON_CreateString(s) : cJSON_CreateNull();
 }
 
-int axf_session_save(axf_session *s, const char *path, axf_err *err)
+static int save_file(axf_session *s, const char *path, axf_err *err)
 {
     const axf_config *c = &s->m->cfg;
     cJSON *r = cJSON_CreateObject();
@@ -196,6 +197,25 @@ int axf_session_save(axf_session *s, const char *path, axf_err *err)
     if (rc == 0)
         s->dirty = 0;
     return rc;
+}
+
+int axf_session_save(axf_session *s, const char *path, axf_err *err)
+{
+    if (axf_dist_size() < 2)
+        return save_file(s, path, err);
+    /* Over MPI rank 0 alone writes (the ranks hold the same session); all learn how it went. */
+    struct {
+        int rc;
+        axf_err e;
+    } st;
+    memset(&st, 0, sizeof st);
+    if (axf_dist_rank() == 0)
+        st.rc = save_file(s, path, &st.e);
+    axf_dist_bcast(&st, sizeof st, "saving the session");
+    if (st.rc)
+        return axf_err_set(err, "%s", st.e.msg);
+    s->dirty = 0;
+    return 0;
 }
 
 /* ---- reading: typed field access with messages naming the file and the field ---- */
