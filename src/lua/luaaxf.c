@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "axf/dist.h"
 #include "lua_internal.h"
 
 char axf_lua_step_token;
@@ -653,9 +654,13 @@ static int m_tostring(lua_State *L)
     return 1;
 }
 
+/* Over MPI every rank runs the policy: they all read rank 0's clock, so a policy that decides on
+ * time decides the same on every rank (dist.h). */
 static int l_clock(lua_State *L)
 {
-    lua_pushnumber(L, axf_now());
+    double t = axf_now();
+    axf_dist_bcast(&t, sizeof t, "axf.clock() of the policy");
+    lua_pushnumber(L, t);
     return 1;
 }
 
