@@ -3,10 +3,12 @@
  * and line, cancel and pause work from another thread, and the host stays usable afterwards.
  * argv[1]: tests/lua (fixture policies). */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -181,13 +183,183 @@ static void test_runaway(axf_session *s)
     axf_luahost_free(h);
 }
 
-/* ---- cancel and pause from another thread ---- */
+/* ---- runaways that hooks alone did not stop, each in a child process with a deadline ---- */
 
 typedef struct {
     axf_luahost *h;
     int what; /* 0 cancel, 1 pause */
     double delay;
 } poker;
+static void *poke(void *ud);
+
+/* One case in a child (fork: a case that hangs must fail the test, not hang it). The child runs
+ * the case's checks and exits with their status; 0 when it finished in time and passed. */
+static int run_with_deadline(const char *name, double deadline, void (*fn)(axf_session *),
+                             axf_session *s)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        fn(s);
+        _exit(check_failures ? 1 : 0);
+    }
+    double t0 = axf_now();
+    int st = 0;
+    while (waitpid(pid, &st, WNOHANG) == 0) {
+        if (axf_now() - t0 > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            CHECK_MSG(0, "%s: still running after %.0f s (killed)", name, deadline);
+            return -1;
+        }
+        struct timespec t = {0, 20000000};
+        nanosleep(&t, NULL);
+    }
+    CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: failed in the child (status %d)", name,
+              st);
+    fprintf(stderr, "%-22s done in %.2fs\n", name, axf_now() - t0);
+    return 0;
+}
+
+/* Stops with the default budget and time limit, within a few seconds, naming chunk and line. */
+static void stop_case(axf_session *s, const char *file, const char *where, const char *what)
+{
+    lt_log log = {0};
+    axf_luahost *h = lt_host(s, &log, -1, 0);
+    axf_err err;
+    CHECK_MSG(load_file(h, file, NULL, 0, &err) == 0, "%s: %s", file, err.msg);
+    double t0 = axf_now();
+    int rc = axf_luahost_step(h, &err);
+    double dt = axf_now() - t0;
+    CHECK_MSG(rc == -1 && strstr(err.msg, where) && strstr(err.msg, what),
+              "%s: rc %d, message '%s', expected '%s' and '%s'", file, rc, err.msg, where, what);
+    CHECK_MSG(dt < 8, "%s: took %.1fs to stop", file, dt);
+    fprintf(stderr, "%-22s stopped in %.2fs: %s\n", file, dt, err.msg);
+    check_alive(h, file);
+    axf_luahost_free(h);
+}
+
+static void case_handler_loop(axf_session *s)
+{
+    stop_case(s, "handler_loop.lua", "handler_loop.lua:6:", "exceeded");
+}
+
+static void case_overflow_loop(axf_session *s)
+{
+    stop_case(s, "overflow_loop.lua", "overflow_loop.lua:", "exceeded");
+}
+
+static void case_handler_overflow(axf_session *s)
+{
+    stop_case(s, "handler_overflow.lua", "handler_overflow.lua:", "exceeded");
+}
+
+static void case_close_loop(axf_session *s)
+{
+    stop_case(s, "close_loop.lua", "close_loop.lua:7:", "exceeded");
+}
+
+/* Cancel (Ctrl-C) reaches a looping message handler with no budget and no time limit. */
+static void case_cancel_handler(axf_session *s)
+{
+    axf_luahost_opts o = axf_luahost_opts_default();
+    o.budget = 0;
+    o.seconds = 0;
+    axf_err err;
+    axf_luahost *h = axf_luahost_new(s, &o, &err);
+    CHECK(load_file(h, "handler_loop.lua", NULL, 0, &err) == 0);
+    poker p = {h, 0, 0.3};
+    pthread_t t;
+    pthread_create(&t, NULL, poke, &p);
+    double t0 = axf_now();
+    int rc = axf_luahost_step(h, &err);
+    double dt = axf_now() - t0;
+    pthread_join(t, NULL);
+    CHECK_MSG(rc == AXF_CANCELLED && strstr(err.msg, "handler_loop.lua:6: cancelled"),
+              "cancel in a handler: %d %s", rc, err.msg);
+    CHECK_MSG(dt < 3, "cancel took %.1fs", dt);
+    check_alive(h, "cancel in a handler");
+    axf_luahost_free(h);
+}
+
+/* A coroutine stopped by the budget is not closed later from the console (its __close would
+ * run with hooks off). */
+static void case_console_close(axf_session *s)
+{
+    axf_luahost *h = lt_host(s, NULL, 10000000, 0);
+    char *out = NULL;
+    axf_err err;
+    int rc = axf_luahost_eval(h, "co = coroutine.create(function() local y <close> = "
+                                 "setmetatable({}, {__close = function() while true do end end}) "
+                                 "while true do end end)", &out, &err);
+    CHECK_MSG(rc == 0, "%s", err.msg);
+    free(out);
+    rc = axf_luahost_eval(h, "coroutine.resume(co)", &out, &err);
+    CHECK_MSG(rc == -1 && strstr(err.msg, "instruction budget exceeded"), "%s", err.msg);
+    free(out);
+    rc = axf_luahost_eval(h, "coroutine.close(co)", &out, &err);
+    CHECK_MSG(rc == 0 && out && strstr(out, "false") && strstr(out, "stopped by the host"), "%s",
+              rc ? err.msg : out);
+    free(out);
+    /* an ordinary error still closes a wrapped coroutine, with the caller's position */
+    rc = axf_luahost_eval(h, "closed = false ; print(pcall(coroutine.wrap(function() "
+                             "local x <close> = setmetatable({}, {__close = function() closed = "
+                             "true end}) error('boom') end))) ; return closed, "
+                             "coroutine.wrap(function(a) local b = coroutine.yield(a + 1) "
+                             "return b * 2 end)(3)", &out, &err);
+    CHECK_MSG(rc == 0 && out && !strcmp(out, "false\tconsole:1: boom\ntrue\t4\n"), "%s",
+              rc ? err.msg : out);
+    free(out);
+    check_alive(h, "console close");
+    axf_luahost_free(h);
+}
+
+/* Time inside evaluations is not the script's: a policy whose evaluations take longer than the
+ * time limit (the progress callback sleeps) runs to its end. */
+static int sleepy_progress(double done, double total, void *ud)
+{
+    (void)done;
+    (void)total;
+    (*(int *)ud)++;
+    struct timespec t = {0, 60000000};
+    nanosleep(&t, NULL);
+    return 0;
+}
+
+static void case_time_excludes_evals(axf_session *s)
+{
+    axf_luahost_opts o = axf_luahost_opts_default();
+    o.seconds = 0.3;
+    int calls = 0;
+    o.progress = sleepy_progress;
+    o.progress_ud = &calls;
+    axf_err err;
+    axf_luahost *h = axf_luahost_new(s, &o, &err);
+    const char *src = "function run(s, p) for l = 0, 1 do for h = 0, 3 do "
+                      "s:try({op = 'drop_head', layer = l, head = h}) end "
+                      "s:try({op = 'drop_ffn', layer = l}) end end";
+    CHECK(lt_load(h, "evals.lua", src, NULL, 0, &err) == 0);
+    double t0 = axf_now();
+    int rc = axf_luahost_step(h, &err);
+    double dt = axf_now() - t0;
+    CHECK_MSG(rc == AXF_LUA_FINISHED, "%d %s", rc, err.msg);
+    CHECK_MSG(dt > 0.3 && calls >= 10, "the evaluations took %.2fs (%d progress calls): the "
+              "case does not test anything", dt, calls);
+    axf_luahost_free(h);
+}
+
+static void test_runaway_deadline(axf_session *s)
+{
+    run_with_deadline("handler_loop.lua", 25, case_handler_loop, s);
+    run_with_deadline("overflow_loop.lua", 25, case_overflow_loop, s);
+    run_with_deadline("handler_overflow.lua", 25, case_handler_overflow, s);
+    run_with_deadline("close_loop.lua", 25, case_close_loop, s);
+    run_with_deadline("cancel in a handler", 10, case_cancel_handler, s);
+    run_with_deadline("console close", 10, case_console_close, s);
+    run_with_deadline("time limit and evals", 30, case_time_excludes_evals, s);
+}
+
+/* ---- cancel and pause from another thread ---- */
 
 static void *poke(void *ud)
 {
@@ -337,6 +509,7 @@ int main(int argc, char **argv)
         return 1;
     test_escapes(s);
     test_runaway(s);
+    test_runaway_deadline(s);
     test_cancel_pause(s);
     test_coroutines(s);
     CHECK(axf_session_history_len(s) >= 0);

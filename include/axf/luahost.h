@@ -14,12 +14,14 @@
  * the coroutine run(s, p). Nothing runs until the first step.
  *
  * Steps: axf_luahost_step resumes the coroutine until the policy commits one action (a step,
- * then it is paused), returns from run (done), raises an error, exceeds its instruction budget or
- * memory cap (error), or is cancelled. While paused, the caller may undo/redo/goto on the session
- * (or commit by hand): the policy carries on from whatever plan is committed when resumed.
+ * then it is paused), returns from run (done), raises an error, exceeds its instruction budget,
+ * time limit or memory cap (error), or is cancelled. While paused, the caller may undo/redo/goto
+ * on the session (or commit by hand): the policy carries on from whatever plan is committed
+ * when resumed.
  *
  * Errors name chunk and line: "axformer.lua:57: bad action: field 'layer' must be an integer"
  * "axformer.lua:12: instruction budget exceeded (100000000 per step)",
+ * "axformer.lua:12: time limit exceeded (5 s of Lua per step)",
  * "axformer.lua:40: memory cap exceeded (256 MiB)", "axformer.lua:88: cancelled".
  * Whatever stops the policy, the session stays consistent: committed steps stay committed, a
  * trial in progress is not committed (session.h: failed or cancelled calls change nothing).
@@ -55,6 +57,10 @@ typedef struct axf_luahost_opts {
     long long budget;          /* Lua instructions per resume (one step, one console line, the
                                   load); 0 = unlimited. Default 1e9 (a few seconds of pure Lua;
                                   time inside evaluations does not count) */
+    double seconds;            /* wall-clock seconds of Lua per resume, time inside evaluations
+                                  not counted; default 5; 0 = unlimited. The budget is the
+                                  deterministic limit; this one stops what instructions do not
+                                  measure (stack overflows in a loop, ~0.6 s each) */
     size_t mem_cap;            /* bytes of Lua heap; default 256 MiB; 0 = default */
     uint64_t seed;             /* seeds math.random; 0 = the session's seed (axf_session_seed),
                                   otherwise also recorded in the session */
@@ -90,7 +96,8 @@ typedef enum {
     AXF_LUA_IDLE,        /* loaded and not started, or paused between steps: step resumes it */
     AXF_LUA_RUNNING,     /* inside axf_luahost_step (seen only from another thread) */
     AXF_LUA_DONE,        /* run returned */
-    AXF_LUA_ERROR,       /* error, budget or memory cap; axf_luahost_message says which, where */
+    AXF_LUA_ERROR,       /* error, budget, time or memory cap; axf_luahost_message says which,
+                            where */
     AXF_LUA_CANCELLED    /* stopped by axf_luahost_cancel */
 } axf_lua_state;
 const char *axf_lua_state_name(axf_lua_state st);  /* "none", "idle", "running", ... */

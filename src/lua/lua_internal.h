@@ -26,7 +26,7 @@ void axf_sbuf_free(axf_sbuf *b);
 const char *axf_sbuf_str(const axf_sbuf *b); /* "" when empty */
 
 /* Why Lua code must stop now; once set, every hook tick and every protected call re-raises. */
-typedef enum { KILL_NONE = 0, KILL_BUDGET, KILL_CANCEL, KILL_CLOSING } axf_kill;
+typedef enum { KILL_NONE = 0, KILL_BUDGET, KILL_TIME, KILL_CANCEL, KILL_CLOSING } axf_kill;
 
 typedef struct axf_lua_pdecl {
     char *name, *value, *def, *doc;
@@ -52,6 +52,10 @@ struct axf_luahost {
 
     /* Budget and stop reasons for the current resume/console line. */
     long long budget_left;
+    /* Lua time of the current resume: wall time between hook ticks, leaving out every interval in
+     * which a session call (an evaluation) began (host_calls moved). */
+    double lua_seconds, tick_last;
+    unsigned host_calls, host_calls_seen, ticks;
     axf_kill kill;
     char kill_msg[512];
     char last_where[256];      /* "chunk:line" at the last hook tick (for memory errors) */

@@ -59,6 +59,7 @@ static int on_cancelled(lua_State *L, int nargs, lua_KFunction k)
 
 static void begin_call(lua_State *L, axf_luahost *h)
 {
+    h->host_calls++; /* the time until the next hook tick is the session's, not the script's */
     h->can_pause = !h->in_console && L == h->co && lua_isyieldable(L);
 }
 

@@ -139,6 +139,9 @@ static void begin_script(axf_luahost *h)
 {
     h->kill = KILL_NONE;
     h->budget_left = h->o.budget > 0 ? h->o.budget : LLONG_MAX;
+    h->lua_seconds = 0;
+    h->tick_last = axf_now();
+    h->host_calls_seen = h->host_calls;
     h->mem_hit = 0;
     h->mem_limited = 1;
     h->script_running = 1;
@@ -175,6 +178,7 @@ axf_luahost_opts axf_luahost_opts_default(void)
     axf_luahost_opts o;
     memset(&o, 0, sizeof o);
     o.budget = 1000000000LL;
+    o.seconds = 5;
     o.mem_cap = (size_t)256 << 20;
     return o;
 }
@@ -248,6 +252,8 @@ axf_luahost *axf_luahost_new(axf_session *s, const axf_luahost_opts *opts, axf_e
         h->o.mem_cap = axf_luahost_opts_default().mem_cap;
     if (h->o.budget < 0)
         h->o.budget = 0;
+    if (!(h->o.seconds > 0))
+        h->o.seconds = 0;
     atomic_init(&h->state, AXF_LUA_NONE);
     atomic_init(&h->cancel_req, 0);
     atomic_init(&h->pause_req, 0);
@@ -332,7 +338,7 @@ static void set_msg(axf_luahost *h, const char *fmt, ...)
 static void error_message(axf_luahost *h, lua_State *T, int status, char *buf, size_t n)
 {
     char where[256];
-    if (h->kill == KILL_BUDGET || h->kill == KILL_CANCEL) {
+    if (h->kill == KILL_BUDGET || h->kill == KILL_TIME || h->kill == KILL_CANCEL) {
         snprintf(buf, n, "%s", h->kill_msg);
         return;
     }
@@ -487,12 +493,9 @@ const char *axf_lua_state_name(axf_lua_state st)
 
 static void finish_stopped(axf_luahost *h, axf_lua_state st)
 {
-    /* close the dead coroutine (to-be-closed variables run stopped at once), drop its garbage */
-    h->kill = KILL_CLOSING;
-    h->script_running = 1;
-    lua_resetthread(h->co);
-    h->script_running = 0;
-    h->kill = KILL_NONE;
+    /* Drop the coroutine and its garbage. Its pending to-be-closed variables are not run: a
+     * coroutine stopped from inside the hook keeps hooks off, so a __close that loops could never
+     * be stopped (and a stopped script has nothing more to do). */
     luaL_unref(h->L, LUA_REGISTRYINDEX, h->co_ref);
     h->co_ref = LUA_NOREF;
     h->co = NULL;

@@ -8,10 +8,13 @@
  *   print                                 goes to the host's log / console output
  *   pcall, xpcall, coroutine.resume/close, load
  *                                         re-raise once the host has stopped the script (budget,
- *                                         cancel), so a policy cannot swallow its own stop
+ *                                         time, cancel), so a policy cannot swallow its own stop;
+ *                                         xpcall's handler is not run for a stop (guarded_msgh)
  *   coroutine.resume/close/yield          never on the policy's own coroutine (it belongs to the
  *                                         host; resuming it from the console would run policy
  *                                         steps behind the host's back)
+ *   coroutine.wrap                        resumes through the sandbox's resume; a coroutine the
+ *                                         host stopped is never closed (nor by coroutine.close)
  *   string.rep                            empty results without looping (rep("", 1e18) spins in C)
  *   string.find/match/gmatch/gsub         refuse a pattern whose worst-case backtracking on that
  *                                         subject exceeds ~2e9 steps (C code the hook cannot stop)
@@ -21,7 +24,9 @@
  *                                         table.move is limited to 2^26 elements
  * The string metatable is protected (__metatable), so getmetatable("").__index tricks see nothing.
  * The instruction hook (count every AXF_LUA_HOOK_COUNT instructions + every call, C calls
- * included) enforces the budget and polls cancel/pause. */
+ * included) enforces the budget and the time limit and polls cancel/pause. No script code runs
+ * where hooks are off: a message handler raised into from the hook is skipped (above), and a
+ * stopped coroutine is never closed (mark_stopped; the policy's own is dropped, luahost.c). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,11 +69,26 @@ void axf_lua_kill(lua_State *L, axf_kill why)
     char where[256];
     axf_lua_where(L, where, sizeof where);
     h->kill = why;
+    const char *per = h->in_console ? "console line" : "step";
     if (why == KILL_BUDGET)
         snprintf(h->kill_msg, sizeof h->kill_msg, "%s: instruction budget exceeded (%lld per %s)",
-                 where, h->o.budget, h->in_console ? "console line" : "step");
+                 where, h->o.budget, per);
+    else if (why == KILL_TIME)
+        snprintf(h->kill_msg, sizeof h->kill_msg, "%s: time limit exceeded (%g s of Lua per %s)",
+                 where, h->o.seconds, per);
     else
         snprintf(h->kill_msg, sizeof h->kill_msg, "%s: cancelled", where);
+}
+
+/* Adds the wall time since the last tick to the script's time, unless a session call began in
+ * between (evaluations are the host's time). */
+static void charge_time(axf_luahost *h)
+{
+    double now = axf_now();
+    if (h->host_calls == h->host_calls_seen)
+        h->lua_seconds += now - h->tick_last;
+    h->host_calls_seen = h->host_calls;
+    h->tick_last = now;
 }
 
 void axf_lua_hook(lua_State *L, lua_Debug *ar)
@@ -83,6 +103,10 @@ void axf_lua_hook(lua_State *L, lua_Debug *ar)
     } else {
         h->budget_left -= AXF_LUA_CALL_COST;
     }
+    /* The clock catches what instructions do not measure: a call or an error that costs far more
+     * than its count (a stack overflow unwinds a million frames, ~0.6 s, for 1e7 budget units). */
+    if (ar->event == LUA_HOOKCOUNT || (++h->ticks & 15) == 0)
+        charge_time(h);
     if (h->kill)
         axf_lua_raise_killed(L);
     if (atomic_load(&h->cancel_req)) {
@@ -91,6 +115,10 @@ void axf_lua_hook(lua_State *L, lua_Debug *ar)
     }
     if (h->o.budget > 0 && h->budget_left < 0) {
         axf_lua_kill(L, KILL_BUDGET);
+        axf_lua_raise_killed(L);
+    }
+    if (h->o.seconds > 0 && h->lua_seconds > h->o.seconds) {
+        axf_lua_kill(L, KILL_TIME);
         axf_lua_raise_killed(L);
     }
     /* Only count events may yield from a hook, and only the policy's own coroutine yields to
@@ -126,10 +154,27 @@ static int sb_pcall(lua_State *L)
     return pcall_cont(L, st, 0);
 }
 
+/* The message handler xpcall really installs. Lua calls a handler before it unwinds, so when the
+ * hook itself raises the stop, the handler runs inside the hook, where hooks are off: a handler
+ * that loops would never be stopped (neither budget nor cancel could reach it). Once the host
+ * has stopped the script the policy's handler is skipped and the stop message goes on as is. */
+static int guarded_msgh(lua_State *L)
+{
+    if (axf_lua_host(L)->kill)
+        return 1;
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
 static int sb_xpcall(lua_State *L)
 {
     int n = lua_gettop(L);
     luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, guarded_msgh, 1);
+    lua_replace(L, 2);
     lua_pushboolean(L, 1);
     lua_pushvalue(L, 1);
     lua_rotate(L, 3, 2); /* f, msgh, true, f, args... */
@@ -218,20 +263,54 @@ static void guard_policy_thread(lua_State *L, const char *fn)
         luaL_error(L, "coroutine.%s: the policy's own coroutine is run by the host", fn);
 }
 
-/* Calls the original library function (upvalue 1) protected, so that its errors get the
- * position of the Lua line that called the wrapper (the original sees only the wrapper, a C
- * function, as its caller) and a stop or a memory cap is reported as such. */
-static int call_upvalue_then_check(lua_State *L)
+#define STOPPED_KEY "axf.stopped_threads"
+
+/* A coroutine the hook stopped died with hooks off: whatever Lua code it still holds (its
+ * to-be-closed variables) could never be stopped, so it is marked (a weak-keyed registry table)
+ * and never closed. Only threads at stack index idx of L. */
+static void mark_stopped(lua_State *L, int idx)
+{
+    lua_State *co = lua_tothread(L, idx);
+    if (!co || lua_status(co) == LUA_OK || lua_status(co) == LUA_YIELD)
+        return;
+    axf_luahost *h = axf_lua_host(L);
+    int lim = h->mem_limited;
+    h->mem_limited = 0;
+    lua_getfield(L, LUA_REGISTRYINDEX, STOPPED_KEY);
+    lua_pushvalue(L, idx);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    h->mem_limited = lim;
+}
+
+static int is_stopped(lua_State *L, int idx)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, STOPPED_KEY);
+    lua_pushvalue(L, idx);
+    int r = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 2);
+    return r;
+}
+
+/* Calls the original library function (upvalue 1) protected with the arguments above stack
+ * index base, so that its errors get the position of the Lua line that called the wrapper (the
+ * original sees only the wrapper, a C function, as its caller) and a stop or a memory cap is
+ * reported as such. A thread at index 1 (base 1) is marked when the stop ended it. */
+static int call_upvalue_then_check(lua_State *L, int base)
 {
     axf_luahost *h = axf_lua_host(L);
-    int n = lua_gettop(L);
+    int n = lua_gettop(L) - base;
     lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
+    lua_insert(L, base + 1);
     int st = lua_pcall(L, n, LUA_MULTRET, 0);
-    if (h->kill)
+    if (h->kill) {
+        if (base)
+            mark_stopped(L, 1);
         return axf_lua_raise_killed(L);
+    }
     if (st == LUA_OK)
-        return lua_gettop(L);
+        return lua_gettop(L) - base;
     char where[256], msg[700];
     axf_lua_where(L, where, sizeof where);
     if (st == LUA_ERRMEM) {
@@ -254,13 +333,61 @@ static int call_upvalue_then_check(lua_State *L)
 static int sb_co_resume(lua_State *L)
 {
     guard_policy_thread(L, "resume");
-    return call_upvalue_then_check(L);
+    lua_pushvalue(L, 1); /* kept below the call: marked if the stop ends it */
+    lua_insert(L, 1);
+    return call_upvalue_then_check(L, 1);
 }
 
 static int sb_co_close(lua_State *L)
 {
     guard_policy_thread(L, "close");
-    return call_upvalue_then_check(L);
+    if (lua_type(L, 1) == LUA_TTHREAD && is_stopped(L, 1)) {
+        lua_pushboolean(L, 0);
+        lua_pushliteral(L, "coroutine.close: this coroutine was stopped by the host (budget, time "
+                           "or cancel); its to-be-closed variables are not run");
+        return 2;
+    }
+    return call_upvalue_then_check(L, 0);
+}
+
+/* coroutine.wrap's function (upvalue 1 the coroutine, 2 the sandbox's coroutine.resume). The
+ * library's own would close a stopped coroutine (see mark_stopped); this one resumes through the
+ * sandbox (a stop goes on at once) and closes the coroutine only after an ordinary error, which
+ * goes on to the caller with the caller's position, as the library does. */
+static int sb_wrapped(lua_State *L)
+{
+    int n = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_rotate(L, 1, 2);
+    lua_call(L, n + 1, LUA_MULTRET);
+    if (lua_toboolean(L, 1))
+        return lua_gettop(L) - 1;
+    lua_State *co = lua_tothread(L, lua_upvalueindex(1));
+    lua_settop(L, 2);
+    int st = lua_status(co);
+    if (st != LUA_OK && st != LUA_YIELD) {
+        lua_resetthread(co); /* its __close run, hooks on: an ordinary error */
+        lua_xmove(co, L, 1);
+        lua_replace(L, 2);
+    }
+    if (st != LUA_ERRMEM && lua_type(L, 2) == LUA_TSTRING) {
+        luaL_where(L, 1);
+        lua_insert(L, 2);
+        lua_concat(L, 2);
+    }
+    return lua_error(L);
+}
+
+static int sb_co_wrap(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_State *co = lua_newthread(L);
+    lua_pushvalue(L, 1);
+    lua_xmove(L, co, 1);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushcclosure(L, sb_wrapped, 2);
+    return 1;
 }
 
 static int sb_co_yield(lua_State *L)
@@ -287,7 +414,7 @@ static int sb_rep(lua_State *L)
         lua_pushliteral(L, "");
         return 1;
     }
-    return call_upvalue_then_check(L);
+    return call_upvalue_then_check(L, 0);
 }
 
 /* Worst-case steps of Lua's backtracking matcher: each * + - can rescan the rest of the subject,
@@ -336,7 +463,7 @@ static int sb_pattern(lua_State *L)
     if (!plain && pattern_log_cost(p, pl, sl) > log(2e9))
         return luaL_error(L, "pattern too complex for a subject of %d bytes (sandbox limit on "
                              "backtracking)", (int)(sl > 2147483647u ? 2147483647u : sl));
-    return call_upvalue_then_check(L);
+    return call_upvalue_then_check(L, 0);
 }
 
 /* ---- table ---- */
@@ -362,7 +489,7 @@ static int sb_table(lua_State *L)
         if (e >= f && ((lua_Unsigned)e - (lua_Unsigned)f) >= ((lua_Unsigned)1 << 26))
             return luaL_error(L, "table.move: too many elements (sandbox limit 67108864)");
     }
-    return call_upvalue_then_check(L);
+    return call_upvalue_then_check(L, 0);
 }
 
 /* Replaces field `name` of the table at the top with fn(upvalue original[, extra]). */
@@ -426,9 +553,19 @@ int axf_lua_open_sandbox(lua_State *L)
         wrap_field(L, tfn[i], sb_table, 0, tfn[i]);
     lua_pop(L, 1);
 
+    lua_newtable(L); /* the stopped threads, weak keys */
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, STOPPED_KEY);
+
     lua_getfield(L, -1, "coroutine");
     wrap_field(L, "resume", sb_co_resume, 0, NULL);
     wrap_field(L, "close", sb_co_close, 0, NULL);
+    lua_getfield(L, -1, "resume");
+    lua_pushcclosure(L, sb_co_wrap, 1);
+    lua_setfield(L, -2, "wrap");
     lua_pushcfunction(L, sb_co_yield);
     lua_setfield(L, -2, "yield");
     lua_pop(L, 1);
