@@ -12,6 +12,7 @@
 
 #include "approx_testutil.h"
 #include "axf/compact.h"
+#include "axf/fileio.h"
 #include "axf/session.h"
 #include "check.h"
 
@@ -325,6 +326,34 @@ static void test_identity_checks(axf_session *s, const char *dir, const char *go
     axf_session_free(t);
 }
 
+/* Two sessions saving the same file: the one whose file was replaced since it saved refuses to
+ * overwrite the other's, and says so; the other goes on saving. */
+static void test_two_writers(axf_session *s, const char *dir, const char *good)
+{
+    axf_err err;
+    char shared[4200];
+    snprintf(shared, sizeof shared, "%s/shared.json", dir);
+    axf_session *t = axf_session_load(good, NULL, NULL, NULL, NULL, &err);
+    CHECK_MSG(t != NULL, "%s", err.msg);
+    if (!t)
+        return;
+    CHECK(axf_session_save(s, shared, &err) == 0);
+    CHECK(!axf_session_replaced(s, shared));
+    CHECK(axf_session_save(s, shared, &err) == 0); /* its own file: saved again */
+    CHECK(axf_session_save(t, shared, &err) == 0); /* t never saved here: it may replace it */
+    CHECK(axf_session_replaced(s, shared) && !axf_session_replaced(t, shared));
+    CHECK_MSG(axf_session_save(s, shared, &err) == -1 && strstr(err.msg, "shared.json: replaced "
+                                                                    "by another writer"),
+              "%s", err.msg);
+    CHECK(axf_session_save(t, shared, &err) == 0);
+    axf_file_id id;
+    CHECK(axf_io_file_id(shared, &id) == 0);
+    /* deleted in between: nothing to lose, saved again */
+    unlink(shared);
+    CHECK(axf_session_save(s, shared, &err) == 0 && !axf_session_replaced(s, shared));
+    axf_session_free(t);
+}
+
 static int do_prepare(const char *dir)
 {
     axf_err err;
@@ -405,6 +434,7 @@ int main(int argc, char **argv)
         test_round_trip(s, good);
         test_bad_files(s, dir, good);
         test_identity_checks(s, dir, good);
+        test_two_writers(s, dir, good);
         axf_session_free(s);
     }
     tu_rm_rf(dir);

@@ -9,13 +9,35 @@
 
 /* Reads a whole file (NUL-terminated, *len without the NUL). Refuses files over max bytes. */
 char *axf_io_read_file(const char *path, size_t max, size_t *len, axf_err *err);
-/* Writes PATH.tmp, fsyncs it and renames it over PATH, so readers never see half a file. */
+/* Writes a temporary file beside PATH (a name no other writer uses), fsyncs it and renames it
+ * over PATH, so readers never see half a file and two writers never mix. Errors name PATH and the
+ * OS error ("x.json: cannot write: No space left on device", "out: is a directory ..."). */
 int axf_io_write_atomic(const char *path, const void *data, size_t n, axf_err *err);
-/* The two halves of axf_io_write_atomic for writers that stream: open creates PATH.tmp (*tmp
- * receives its name); close flushes, fsyncs and renames it over PATH, or removes it when bad is
- * set or any step fails. close always closes fp and frees tmp. */
+/* The two halves of axf_io_write_atomic for writers that stream: open creates the temporary file
+ * (*tmp receives its name); close flushes, fsyncs and renames it over PATH, or removes it when bad
+ * is set (errno then says why) or any step fails. close always closes fp and frees tmp. */
 FILE *axf_io_atomic_open(const char *path, char **tmp, axf_err *err);
 int axf_io_atomic_close(FILE *fp, char *tmp, const char *path, int bad, axf_err *err);
+
+/* What a file at a path is (device, inode, size, modification time): a writer that saves PATH
+ * again compares it with what it left there to notice that another writer replaced the file. */
+typedef struct axf_file_id {
+    uint64_t dev, ino, size;
+    int64_t mtime_ns;
+} axf_file_id;
+/* The same writes, also filling *id with the identity PATH has once written. */
+int axf_io_write_atomic_id(const char *path, const void *data, size_t n, axf_file_id *id,
+                           axf_err *err);
+int axf_io_atomic_close_id(FILE *fp, char *tmp, const char *path, int bad, axf_file_id *id,
+                           axf_err *err);
+/* 0 and *id of the file at path now; -1 when there is none. */
+int axf_io_file_id(const char *path, axf_file_id *id);
+int axf_io_file_id_same(const axf_file_id *a, const axf_file_id *b);
+/* Checks, before any long work, that PATH can be written the way axf_io_write_atomic writes it
+ * (a temporary file is created beside it and removed). -1 + the message that write would give. */
+int axf_io_check_writable(const char *path, axf_err *err);
+/* The same for an output folder: creates it (mkdir -p) and checks a file can be made in it. */
+int axf_io_check_dir_writable(const char *dir, axf_err *err);
 /* Copies src (at most max bytes) over dst atomically. */
 int axf_io_copy_file(const char *src, const char *dst, size_t max, axf_err *err);
 /* mkdir -p. */

@@ -14,7 +14,7 @@
  * axf_st_write writes: the 8-byte LE size N; a compact JSON object {"__metadata__":{"format":"pt"},
  * "<name>":{"dtype":"F32","shape":[...],"data_offsets":[b,e]}, ...} with tensors in the order
  * given, padded with spaces so that 8 + N is a multiple of 8; then the tensors' float32 bytes
- * back to back in that order. Written to PATH.tmp, fsynced, renamed over PATH. */
+ * back to back in that order. Written atomically (axf/fileio.h: a temporary file, fsync, rename). */
 #ifndef AXF_SAFETENSORS_H
 #define AXF_SAFETENSORS_H
 
@@ -55,7 +55,7 @@ typedef struct axf_st_entry {
     int ndim;
     int64_t shape[4];
 } axf_st_entry;
-/* Atomic: writes PATH.tmp then renames. */
+/* Atomic (axf_io_atomic_open/close). */
 int axf_st_write(const char *path, const axf_st_entry *e, int n, axf_err *err);
 
 #endif

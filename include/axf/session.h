@@ -66,8 +66,8 @@
  *            "groups") or "neuron" (with "count") after the op; set_hard has "mode", "k",
  *            "threshold". Every index is 0-based and refers to the model the session was opened
  *            on. Actions are stored with their defaults resolved.
- * Doubles are written with enough digits to read back exactly. Writing is atomic (PATH.tmp, fsync,
- * rename). Loading validates everything before building a new session; it re-applies the actions
+ * Doubles are written with enough digits to read back exactly. Writing is atomic (a temporary
+ * file of its own beside PATH, fsync, rename). Loading validates everything before building a new session; it re-applies the actions
  * to rebuild the plans (no evaluation of the history: axf_session_replay does that). */
 #ifndef AXF_SESSION_H
 #define AXF_SESSION_H
@@ -118,9 +118,14 @@ void axf_session_free(axf_session *s);
  * not apply (the message names the history step). Evaluates the baseline only. */
 axf_session *axf_session_load(const char *path, const char *model_dir, const char *data_path,
                               const char *holdout_path, const axf_session_opts *opts, axf_err *err);
-/* Atomic write of the format above. Clears the dirty flag. Over MPI (dist.h) rank 0 alone writes
- * and every rank returns its outcome (a collective call). */
+/* Atomic write of the format above. Clears the dirty flag. Refuses (-1, "PATH: replaced by
+ * another writer ...") to overwrite a file this session saved before and someone else replaced
+ * since: two runs saving to the same file each notice the other instead of silently losing one.
+ * Over MPI (dist.h) rank 0 alone writes and every rank returns its outcome (a collective call). */
 int axf_session_save(axf_session *s, const char *path, axf_err *err);
+/* 1 when this session last saved PATH and the file there is no longer the one it wrote
+ * (collective over MPI, like axf_session_save). */
+int axf_session_replaced(const axf_session *s, const char *path);
 /* Nonzero when something was committed, undone or changed since the last save/load. */
 int axf_session_dirty(const axf_session *s);
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "axf/demo.h"
+#include "axf/fileio.h"
 #include "cli.h"
 #include "cmd_train_util.h"
 
@@ -73,6 +74,8 @@ int axf_cmd_demo_model(int argc, char **argv)
     demo_prog p = {0, isatty(2)};
     axf_demo_result r;
     axf_err err;
+    if (axf_io_check_dir_writable(out, &err))
+        return axf_cli_fail(err.msg);
     int rc = axf_demo_build_ex(out, seed, prog, &p, &r, &err);
     if (p.tty)
         fputc('\n', stderr);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "axf/fileio.h"
 #include "axf/session.h"
 #include "cli.h"
 
@@ -62,6 +63,8 @@ int axf_cmd_export(int argc, char **argv)
         return axf_cli_usage("export", "need SESSION and --out DIR");
 
     axf_err err;
+    if (axf_io_check_dir_writable(out, &err)) /* before loading and evaluating */
+        return axf_cli_fail(err.msg);
     axf_session *s = axf_session_load(path, model, data, NULL, &o, &err);
     if (!s)
         return axf_cli_fail(err.msg);

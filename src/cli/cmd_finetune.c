@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "axf/data.h"
+#include "axf/fileio.h"
 #include "axf/metrics.h"
 #include "axf/train.h"
 #include "cli.h"
@@ -143,11 +144,10 @@ static void put_field(FILE *f, const char *s)
 
 static int write_split(const char *path, const axf_dataset *d, axf_err *err)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
+    char *tmp;
+    FILE *f = axf_io_atomic_open(path, &tmp, err);
     if (!f)
-        return axf_err_set(err, "%s: cannot write", path);
+        return -1;
     int pair = d->n > 0 && d->ex[0].b != NULL;
     fprintf(f, pair ? "sentence1\tsentence2\tlabel\n" : "sentence\tlabel\n");
     for (int i = 0; i < d->n; i++) {
@@ -161,11 +161,7 @@ static int write_split(const char *path, const axf_dataset *d, axf_err *err)
         else
             fprintf(f, "\t%d\n", d->ex[i].label);
     }
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        remove(tmp);
-        return axf_err_set(err, "%s: write failed", path);
-    }
-    return 0;
+    return axf_io_atomic_close(f, tmp, path, ferror(f), err);
 }
 
 /* Copies embeddings, encoder and pooler of src into dst (same shapes); dst's heads stay. */
@@ -242,6 +238,9 @@ int axf_cmd_finetune(int argc, char **argv)
         return rc;
     axf_set_threads(a.c.threads);
     axf_err err;
+    if (axf_io_check_dir_writable(a.out, &err) ||
+        (a.split_out && axf_io_check_writable(a.split_out, &err))) /* not after the training */
+        return axf_cli_fail(err.msg);
     axf_dataset *train = NULL, *dev = NULL, *tmp = NULL;
     axf_encoded *etrain = NULL, *edev = NULL;
     axf_vocab *v = NULL;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "axf/data.h"
+#include "axf/fileio.h"
 #include "axf/train.h"
 #include "cli.h"
 #include "cmd_train_util.h"
@@ -170,6 +171,8 @@ int axf_cmd_pretrain(int argc, char **argv)
         return rc;
     axf_set_threads(a.c.threads);
     axf_err err;
+    if (axf_io_check_dir_writable(a.out, &err)) /* not after an hour of training */
+        return axf_cli_fail(err.msg);
     strvec corpus = {0};
     int *src = NULL;
     axf_vocab *v = NULL, *base = NULL;

@@ -2,6 +2,7 @@
  * plots from saved sessions, plus the report-split, speed and cost measurements of a results
  * sidecar (report.h documents it). Reads files only: no model or data is opened, so a report can
  * be rebuilt anywhere from the JSON files. */
+#include "axf/fileio.h"
 #include "cli.h"
 #include "report.h"
 
@@ -23,28 +24,20 @@ static const char *usage_text =
     "                   by scripts/experiment.sh; format in src/cli/report.h. May be repeated.\n"
     "Without --results the plots use the search split (optimistic: the policy scored on it).\n";
 
-/* Writes through PATH.tmp + rename so that a failed run never leaves half a file behind. */
+/* Writes through io's atomic writer so that a failed run never leaves half a file behind. */
 static int write_out(const char *path, const rep_set *set, int (*fn)(const rep_set *, FILE *))
 {
     if (!strcmp(path, "-"))
         return fn(set, stdout) || fflush(stdout) ? axf_cli_fail("-: write error") : 0;
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return axf_cli_fail("output path too long");
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        char msg[4200];
-        snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
-        return axf_cli_fail(msg);
-    }
-    int bad = fn(set, f);
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path)) {
-        remove(tmp);
-        char msg[4200];
-        snprintf(msg, sizeof msg, "%s: write error", path);
-        return axf_cli_fail(msg);
-    }
+    axf_err err;
+    char *tmp;
+    FILE *f = axf_io_atomic_open(path, &tmp, &err);
+    if (!f)
+        return axf_cli_fail(err.msg);
+    errno = 0;
+    int bad = fn(set, f) || ferror(f);
+    if (axf_io_atomic_close(f, tmp, path, bad, &err))
+        return axf_cli_fail(err.msg);
     return 0;
 }
 

@@ -1,13 +1,15 @@
 /* `axf search MODEL_DIR DATA --policy FILE --out SESSION.json`: runs a Lua policy headless over a
  * session, saving the session after every committed step (atomic write), so an interrupt or a
- * policy error loses nothing. Ctrl-C cancels through the host's atomic flag (the handler never
- * touches Lua or the session), the session so far is saved and the exit status is 130. */
+ * policy error loses nothing. Ctrl-C or SIGTERM cancels through the host's atomic flag (the
+ * handler never touches Lua or the session), the session so far is saved and the exit status is
+ * 130 (143 for SIGTERM). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "axf/fileio.h"
 #include "axf/luahost.h"
 #include "axf/session.h"
 #include "cli.h"
@@ -25,23 +27,26 @@ static const char *usage =
     "  --batch N           sequences per forward (64)    --threads N       OpenBLAS threads\n"
     "  --task NAME         data reader task (detected from the file by default)\n"
     "  --budget N          Lua instructions per step (1e9; 0 = unlimited)\n"
+    "  --lua-seconds S     seconds of Lua per step, evaluations not counted (5; 0 = unlimited)\n"
     "  --mem MIB           Lua memory cap (256)          --seed N          seed for the policy\n"
     "  --quiet             print steps only, not every trial\n"
     "  --no-cache          run every evaluation from the embeddings (same numbers, slower;\n"
     "                      to measure what the layer cache saves)\n"
-    "Exit: 0 the policy finished, 1 bad input or policy error (session saved), 2 usage,\n"
-    "130 interrupted by Ctrl-C (session saved).\n";
+    "Exit: 0 the policy finished, 1 bad input, policy error (session saved) or a session that\n"
+    "cannot be written (disk full, or another run replaced --out: this run's is then saved to\n"
+    "OUT-PID.json beside it), 2 usage,\n"
+    "130 interrupted by Ctrl-C, 143 by SIGTERM (session saved).\n";
 
 static volatile sig_atomic_t g_interrupted;
 static axf_luahost *volatile g_host;
 
+/* SIGINT (Ctrl-C) and SIGTERM: stop the policy, save, exit 128 + the signal. */
 static void on_sigint(int sig)
 {
-    (void)sig;
-    g_interrupted = 1;
+    g_interrupted = sig;
     if (g_host)
         axf_luahost_cancel(g_host); /* one atomic store */
-    signal(SIGINT, SIG_DFL);        /* a second Ctrl-C ends the process at once */
+    signal(sig, SIG_DFL);           /* a second one ends the process at once */
 }
 
 typedef struct {
@@ -156,6 +161,7 @@ int axf_cmd_search(int argc, char **argv)
     const char **sets = axf_xcalloc((size_t)argc + 1, sizeof *sets);
     int n_sets = 0, quiet = 0, list_params = 0, mem_mib = 256;
     long long budget = 1000000000LL;
+    double lua_seconds = 5;
     unsigned long long seed = 0;
     axf_session_opts so = axf_session_opts_default();
     int rc = 1;
@@ -198,6 +204,12 @@ int axf_cmd_search(int argc, char **argv)
                 budget = (long long)d;
             else
                 seed = (unsigned long long)d;
+        } else if (!strcmp(a, "--lua-seconds") && has) {
+            char *end;
+            const char *v = argv[++i];
+            lua_seconds = strtod(v, &end);
+            if (!*v || *end || !(lua_seconds >= 0) || lua_seconds > 1e9)
+                goto usage_bad;
         } else if (!strcmp(a, "--quiet"))
             quiet = 1;
         else if (!strcmp(a, "--no-cache"))
@@ -233,10 +245,16 @@ int axf_cmd_search(int argc, char **argv)
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 
     so.progress = on_progress;
     so.progress_ud = &ui;
     axf_err err;
+    /* a run must not end on a file it cannot write: checked before the first evaluation */
+    if (!list_params && axf_io_check_writable(out, &err)) {
+        free(sets);
+        return axf_cli_fail(err.msg);
+    }
     double t_open = axf_now();
     axf_session *s = axf_session_open(model, data, &so, &err);
     clear_bar(&ui);
@@ -244,7 +262,7 @@ int axf_cmd_search(int argc, char **argv)
         free(sets);
         if (g_interrupted) {
             fprintf(stderr, "axf: interrupted while opening %s (nothing saved)\n", data);
-            return 130;
+            return 128 + g_interrupted;
         }
         return axf_cli_fail(err.msg);
     }
@@ -257,6 +275,7 @@ int axf_cmd_search(int argc, char **argv)
 
     axf_luahost_opts ho = axf_luahost_opts_default();
     ho.budget = budget;
+    ho.seconds = lua_seconds;
     ho.mem_cap = (size_t)mem_mib << 20;
     ho.seed = seed;
     ho.log = on_log;
@@ -299,16 +318,16 @@ int axf_cmd_search(int argc, char **argv)
     double t0 = axf_now(), cpu0 = axf_cli_cpu_now();
     ui.phase = NULL;
     int st;
+    axf_err serr;
+    int save_failed = 0;
     for (;;) {
         ui.steps = axf_luahost_steps(h);
         st = axf_luahost_step(h, &err);
         if (st != AXF_LUA_STEPPED)
             break;
-        axf_err serr;
         if (axf_session_save(s, out, &serr)) {
-            clear_bar(&ui);
-            fprintf(stderr, "axf: %s\n", serr.msg);
-            axf_luahost_cancel(h);
+            save_failed = 1; /* the policy stays where it is: there is nowhere to keep more steps */
+            break;
         }
     }
     double t_search = axf_now() - t0, cpu_search = axf_cli_cpu_now() - cpu0;
@@ -316,10 +335,21 @@ int axf_cmd_search(int argc, char **argv)
     clear_bar(&ui);
 
     ui.phase = "held-out";
-    axf_err serr;
-    int saved = axf_session_save(s, out, &serr) == 0;
-    if (!saved)
-        fprintf(stderr, "axf: %s\n", serr.msg);
+    if (!save_failed && axf_session_save(s, out, &serr))
+        save_failed = 1;
+    const char *saved_to = save_failed ? NULL : out;
+    char *beside = NULL;
+    if (save_failed && axf_session_replaced(s, out)) {
+        /* another run saved the same file since this one did: keep this run's session beside it */
+        size_t n = strlen(out);
+        beside = axf_xmalloc(n + 32);
+        int json = n > 5 && !strcmp(out + n - 5, ".json");
+        snprintf(beside, n + 32, "%.*s-%ld%s", (int)(json ? n - 5 : n), out, (long)getpid(),
+                 json ? ".json" : "");
+        axf_err berr;
+        if (axf_session_save(s, beside, &berr) == 0)
+            saved_to = beside;
+    }
 
     /* summary: every evaluation first (the progress bar), then the text */
     axf_metrics hb, hc;
@@ -359,21 +389,25 @@ int axf_cmd_search(int argc, char **argv)
            "run, %lld saved by the cache (%.0f%% of %lld)\n",
            c.evals, c.evals_reused, c.layer_evals, c.layer_evals_saved,
            run + saved_l > 0 ? 100 * saved_l / (run + saved_l) : 0.0, c.layer_evals + c.layer_evals_saved);
-    if (saved)
-        printf("session   %s\n", out);
+    if (saved_to)
+        printf("session   %s\n", saved_to);
     fflush(stdout);
 
-    if (st == AXF_LUA_FINISHED)
-        rc = saved ? 0 : 1;
-    else if (st == AXF_CANCELLED || g_interrupted) {
-        fprintf(stderr, "axf: interrupted: %s%s%s\n", axf_luahost_message(h),
-                saved ? "; session saved to " : "", saved ? out : "");
-        rc = 130;
+    if (save_failed) {
+        fprintf(stderr, "axf: %s%s%s\n", serr.msg,
+                saved_to ? "; this run's session is saved to " : "; this run's session is not saved",
+                saved_to ? saved_to : "");
+        rc = 1;
+    } else if (st == AXF_LUA_FINISHED) {
+        rc = 0;
+    } else if (st == AXF_CANCELLED || g_interrupted) {
+        fprintf(stderr, "axf: interrupted: %s; session saved to %s\n", axf_luahost_message(h), out);
+        rc = 128 + (g_interrupted ? g_interrupted : SIGINT);
     } else {
-        fprintf(stderr, "axf: %s%s%s\n", err.msg, saved ? "; session so far saved to " : "",
-                saved ? out : "");
+        fprintf(stderr, "axf: %s; session so far saved to %s\n", err.msg, out);
         rc = 1;
     }
+    free(beside);
 done:
     g_host = NULL;
     free(sets);

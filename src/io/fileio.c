@@ -2,6 +2,7 @@
 #include "axf/fileio.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,37 +56,74 @@ char *axf_io_read_file(const char *path, size_t max, size_t *len, axf_err *err)
     return buf;
 }
 
+/* A temporary name no other writer uses: PATH.<pid>-<n>.tmp, created with O_EXCL (the name is
+ * retried on a clash), mode 0666 less the umask like a plain fopen. Two processes writing the same
+ * PATH each fill their own file; the last rename wins whole. */
 FILE *axf_io_atomic_open(const char *path, char **tmp, axf_err *err)
 {
+    static _Atomic unsigned counter;
     size_t plen = strlen(path);
-    char *t = axf_xmalloc(plen + 5);
-    memcpy(t, path, plen);
-    memcpy(t + plen, ".tmp", 5);
-    FILE *fp = fopen(t, "wb");
+    char *t = axf_xmalloc(plen + 64);
+    *tmp = NULL;
+    int fd = -1;
+    for (int tries = 0; fd < 0 && tries < 100; tries++) {
+        snprintf(t, plen + 64, "%s.%ld-%u.tmp", path, (long)getpid(), counter++);
+        fd = open(t, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    FILE *fp = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!fp) {
-        axf_err_set(err, "%s: cannot create: %s", t, strerror(errno));
+        int e = errno;
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            axf_err_set(err, "%s: is a directory (a file name is needed)", path);
+        else
+            axf_err_set(err, "%s: cannot write: %s", path, strerror(e));
+        if (fd >= 0) {
+            close(fd);
+            unlink(t);
+        }
         free(t);
-        *tmp = NULL;
+        errno = e; /* for callers that word their own message */
         return NULL;
     }
     *tmp = t;
     return fp;
 }
 
-int axf_io_atomic_close(FILE *fp, char *tmp, const char *path, int bad, axf_err *err)
+static void file_id_of(const struct stat *st, axf_file_id *id)
 {
-    if (fflush(fp) != 0 || fsync(fileno(fp)) != 0)
-        bad = 1;
-    if (fclose(fp) != 0)
-        bad = 1;
-    if (bad) {
-        axf_err_set(err, "%s: write failed: %s", tmp, strerror(errno));
+    id->dev = (uint64_t)st->st_dev;
+    id->ino = (uint64_t)st->st_ino;
+    id->size = (uint64_t)st->st_size;
+    id->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+int axf_io_atomic_close_id(FILE *fp, char *tmp, const char *path, int bad, axf_file_id *id,
+                           axf_err *err)
+{
+    int e = bad ? (errno ? errno : EIO) : 0;
+    if (!e && (fflush(fp) != 0 || fsync(fileno(fp)) != 0))
+        e = errno;
+    struct stat st;
+    if (!e && id && fstat(fileno(fp), &st) == 0)
+        file_id_of(&st, id); /* rename keeps inode and times: this is PATH's identity after */
+    if (fclose(fp) != 0 && !e)
+        e = errno;
+    if (e) {
+        axf_err_set(err, "%s: cannot write: %s", path, strerror(e));
         unlink(tmp);
         free(tmp);
         return -1;
     }
     if (rename(tmp, path) != 0) {
-        axf_err_set(err, "%s: cannot rename from %s: %s", path, tmp, strerror(errno));
+        e = errno;
+        struct stat ps;
+        if (stat(path, &ps) == 0 && S_ISDIR(ps.st_mode))
+            axf_err_set(err, "%s: is a directory (a file name is needed)", path);
+        else
+            axf_err_set(err, "%s: cannot replace it with %s: %s", path, tmp, strerror(e));
         unlink(tmp);
         free(tmp);
         return -1;
@@ -94,14 +132,73 @@ int axf_io_atomic_close(FILE *fp, char *tmp, const char *path, int bad, axf_err 
     return 0;
 }
 
-int axf_io_write_atomic(const char *path, const void *data, size_t n, axf_err *err)
+int axf_io_atomic_close(FILE *fp, char *tmp, const char *path, int bad, axf_err *err)
+{
+    return axf_io_atomic_close_id(fp, tmp, path, bad, NULL, err);
+}
+
+int axf_io_write_atomic_id(const char *path, const void *data, size_t n, axf_file_id *id,
+                           axf_err *err)
 {
     char *tmp;
     FILE *fp = axf_io_atomic_open(path, &tmp, err);
     if (!fp)
         return -1;
+    errno = 0;
     int bad = fwrite(data, 1, n, fp) != n;
-    return axf_io_atomic_close(fp, tmp, path, bad, err);
+    return axf_io_atomic_close_id(fp, tmp, path, bad, id, err);
+}
+
+int axf_io_write_atomic(const char *path, const void *data, size_t n, axf_err *err)
+{
+    return axf_io_write_atomic_id(path, data, n, NULL, err);
+}
+
+int axf_io_check_writable(const char *path, axf_err *err)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return axf_err_set(err, "%s: is a directory (a file name is needed)", path);
+    char *tmp;
+    FILE *fp = axf_io_atomic_open(path, &tmp, err);
+    if (!fp)
+        return -1;
+    fclose(fp);
+    unlink(tmp);
+    free(tmp);
+    return 0;
+}
+
+int axf_io_check_dir_writable(const char *dir, axf_err *err)
+{
+    if (axf_io_mkdir_p(dir, err))
+        return -1;
+    char *probe = axf_io_join(dir, ".axf-write-check");
+    char *tmp;
+    FILE *fp = axf_io_atomic_open(probe, &tmp, err);
+    free(probe);
+    if (!fp) {
+        int e = errno;
+        return axf_err_set(err, "%s: cannot write into this directory: %s", dir, strerror(e));
+    }
+    fclose(fp);
+    unlink(tmp);
+    free(tmp);
+    return 0;
+}
+
+int axf_io_file_id(const char *path, axf_file_id *id)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return -1;
+    file_id_of(&st, id);
+    return 0;
+}
+
+int axf_io_file_id_same(const axf_file_id *a, const axf_file_id *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size && a->mtime_ns == b->mtime_ns;
 }
 
 int axf_io_copy_file(const char *src, const char *dst, size_t max, axf_err *err)

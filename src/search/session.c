@@ -343,6 +343,7 @@ void axf_session_free(axf_session *s)
     free(s->model_dir_use);
     free(s->data_path);
     free(s->holdout_path);
+    free(s->saved_path);
     free(s->policy_name);
     free(s->policy_sha);
     free(s->policy_params);

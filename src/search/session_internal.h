@@ -5,6 +5,7 @@
 
 #include "axf/data.h"
 #include "axf/evalcache.h"
+#include "axf/fileio.h"
 #include "axf/session.h"
 #include "axf/tokenizer.h"
 
@@ -70,6 +71,10 @@ struct axf_session {
     char *policy_name, *policy_sha, *policy_params;
     uint64_t seed;
     int dirty;
+    /* the file this session last wrote, what it left there, and how many steps it held */
+    char *saved_path;
+    axf_file_id saved_id;
+    int saved_steps;
 
     long long evals, evals_reused;
 

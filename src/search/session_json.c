@@ -102,8 +102,28 @@ static cJSON *str_or_null(const char *s)
     return s && *s ? cJSON_CreateString(s) : cJSON_CreateNull();
 }
 
+static int replaced_here(const axf_session *s, const char *path)
+{
+    axf_file_id now;
+    return s->saved_path && !strcmp(s->saved_path, path) && axf_io_file_id(path, &now) == 0 &&
+           !axf_io_file_id_same(&now, &s->saved_id);
+}
+
+int axf_session_replaced(const axf_session *s, const char *path)
+{
+    if (axf_dist_size() < 2)
+        return replaced_here(s, path);
+    int r = axf_dist_rank() == 0 ? replaced_here(s, path) : 0; /* rank 0 alone writes */
+    axf_dist_bcast(&r, sizeof r, "checking the session file");
+    return r;
+}
+
 static int save_file(axf_session *s, const char *path, axf_err *err)
 {
+    if (replaced_here(s, path))
+        return axf_err_set(err, "%s: replaced by another writer after this session saved it there "
+                                "(%d step%s); not overwritten (two runs writing the same file?)",
+                           path, s->saved_steps, s->saved_steps == 1 ? "" : "s");
     const axf_config *c = &s->m->cfg;
     cJSON *r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "format", "axf-session");
@@ -192,10 +212,16 @@ static int save_file(axf_session *s, const char *path, axf_err *err)
     text = axf_xrealloc(text, n + 2);
     text[n] = '\n';
     text[n + 1] = 0;
-    int rc = axf_io_write_atomic(path, text, n + 1, err);
+    axf_file_id id;
+    int rc = axf_io_write_atomic_id(path, text, n + 1, &id, err);
     free(text);
-    if (rc == 0)
+    if (rc == 0) {
         s->dirty = 0;
+        free(s->saved_path);
+        s->saved_path = axf_xstrdup(path);
+        s->saved_id = id;
+        s->saved_steps = s->hist_len;
+    }
     return rc;
 }
 
