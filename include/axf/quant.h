@@ -1,0 +1,31 @@
+/* Int8 quantization of the encoder's linear products, an approximation a plan can choose per
+ * layer and block (plan.h: int8_attn for Q, K, V and the attention output, int8_ffn for both FFN
+ * products). Attention scores and values, softmax, LayerNorm, embeddings, pooler and classifier
+ * stay float32.
+ *
+ * The arithmetic, fixed so that every CPU and kernel gives the same bits (as axf/matmul.h for
+ * float32):
+ *   weights   per output channel (row n of W[N, K]), symmetric: s_w[n] = max_k |W[n][k]| / 127,
+ *             q_w[n][k] = nearbyintf(W[n][k] / s_w[n]) clamped to [-127, 127] (axf_quant_row);
+ *             a row of zeros has s_w = 0 and q_w = 0.
+ *   inputs    per row (token) at run time, the same way: s_x[t] = max_k |x[t][k]| / 127,
+ *             q_x[t][k] = nearbyintf(x[t][k] * (127 / max_k |x[t][k]|)) clamped to [-127, 127];
+ *             a row whose largest |x| is below 2^-100 counts as zero (s_x = 0), a row holding a
+ *             NaN or an infinity gets s_x = NaN (its outputs are NaN, as in float32).
+ *   product   acc[t][n] = sum_k q_x[t][k] · q_w[n][k] in int32, exact (K <= 65,536);
+ *             y[t][n] = ((float)acc · s_x[t]) · s_w[n], in that order, each a float32 rounding;
+ *             then bias, activation, residual and LayerNorm exactly as on the float32 path.
+ * The division, the multiplications and nearbyintf are correctly rounded IEEE operations and the
+ * integer sum has one value, so the AVX-512 VNNI, AVX2 and portable kernels (src/engine/qgemm.c)
+ * agree bit for bit. */
+#ifndef AXF_QUANT_H
+#define AXF_QUANT_H
+
+#include <stdint.h>
+
+#include "axf/model.h"
+
+/* q[K], *scale = the int8 form of the row w[K] (above). */
+void axf_quant_row(int8_t *q, float *scale, const float *w, int K);
+
+#endif
