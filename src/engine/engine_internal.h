@@ -26,6 +26,9 @@ void axf__add_ln(float *out, const float *a, const float *b, const float *bias, 
  * AVX-512 forms of vmath.h (vec512.c); only when axf__gemm_available(). The scalar forms the other
  * paths use give the same bits. */
 void axf__act512(float *x, size_t ld, const float *bias, int rows, int cols, axf_act act);
+/* x[j] = exp(x[j] - m) for j < n with vmath.h's AVX-512 exp (the scalar axf__fexp's bits); only
+ * when axf__gemm_available(). */
+void axf__exp_row512(float *x, float m, int n);
 /* The same on any machine (axf__act512 when available, else portable loops). */
 void axf__act_tile(float *x, int ld, const float *bias, int rows, int cols, axf_act act);
 /* x[t, 0..cols) += bias for rows of stride ld. */

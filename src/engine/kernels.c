@@ -235,24 +235,27 @@ static inline __attribute__((always_inline)) float row_max(const float *x, int n
     return m;
 }
 
-/* exp(x - m) in place, and the sum of the results in 16 lanes (one pass). */
+/* exp(x - m) in place, then the sum of the results in 16 lanes. GCC 12 does not vectorise the
+ * polynomial once its multiply-adds are written as fmaf (in a target_clones function it keeps
+ * them scalar: "control flow in loop"), so on AVX-512 the exps are axf__exp_row512 (the same
+ * operations), elsewhere the scalar form. */
 static inline __attribute__((always_inline)) float exp_sum(float *x, float m, int n)
 {
+    if (axf__gemm_available())
+        axf__exp_row512(x, m, n);
+    else
+        for (int j = 0; j < n; j++)
+            x[j] = axf__fexp(x[j] - m);
     float acc[LANES] = {0};
     int j = 0;
     for (; j + LANES <= n; j += LANES)
-        for (int l = 0; l < LANES; l++) {
-            float e = axf__fexp(x[j + l] - m);
-            x[j + l] = e;
-            acc[l] += e;
-        }
+        for (int l = 0; l < LANES; l++)
+            acc[l] += x[j + l];
     v16f a;
     memcpy(&a, acc, sizeof a);
     float s = vsum(a);
-    for (; j < n; j++) {
-        x[j] = axf__fexp(x[j] - m);
+    for (; j < n; j++)
         s += x[j];
-    }
     return s;
 }
 

@@ -32,7 +32,24 @@ TGT void axf__act512(float *x, size_t ld, const float *bias, int rows, int cols,
     }
 }
 
+TGT void axf__exp_row512(float *x, float m, int n)
+{
+    const __m512 mv = _mm512_set1_ps(m);
+    int j = 0;
+    for (; j + 16 <= n; j += 16)
+        _mm512_storeu_ps(x + j, axf__exp512(_mm512_sub_ps(_mm512_loadu_ps(x + j), mv)));
+    if (j < n) {
+        const __mmask16 tail = (__mmask16)((1u << (n - j)) - 1);
+        _mm512_mask_storeu_ps(x + j, tail, axf__exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, x + j), mv)));
+    }
+}
+
 #else
+
+void axf__exp_row512(float *x, float m, int n)
+{
+    (void)x, (void)m, (void)n;   /* never called: no AVX-512 */
+}
 
 void axf__act512(float *x, size_t ld, const float *bias, int rows, int cols, axf_act act)
 {
