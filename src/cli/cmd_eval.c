@@ -17,6 +17,7 @@ static const char *usage =
     "  engine_cpu_s and tokens_per_cpu_s (process CPU time: with --threads 1 the engine's work\n"
     "  whatever else runs on the machine) and passes.\n"
     "  --repeat N runs the engine N times over the data and reports the median times.\n"
+    "  A progress bar goes to stderr when it is a terminal.\n"
     "A label names one of the model's classes: its id2label name, LABEL_i or the number i; a label\n"
     "outside them is an error naming the file and line.\n"
     "Options as for axf predict (see axf predict --help).\n";
@@ -34,6 +35,7 @@ int axf_cmd_eval(int argc, char **argv)
     int rc = ru_parse("eval", argc, argv, &o);
     if (rc)
         return rc;
+    o.progress = "eval";
     ru_run r;
     if ((rc = ru_run_all(&o, &r))) {
         ru_free(&r);

@@ -1,5 +1,6 @@
 /* `axf predict MODEL_DIR DATA`: one line per example with the predicted label and the logits. */
 #include <stdio.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cmd_run_util.h"
@@ -8,7 +9,8 @@ static const char *usage =
     "usage: axf predict MODEL_DIR DATA [--task T] [--max-len N] [--batch N] [--threads N]\n"
     "                   [--repeat N]\n"
     "Runs the model of MODEL_DIR (config.json, model.safetensors, vocab.txt; hard attention from\n"
-    "config.json when present) on every example of DATA and prints, in file order,\n"
+    "config.json when present) on every example of DATA and prints, in file order and as each\n"
+    "batch finishes (a progress bar on stderr when it is a terminal and stdout is not),\n"
     "  index<TAB>pred<TAB>logit0<TAB>logit1...   (classification; pred = arg max, index from 0)\n"
     "  index<TAB>score                           (regression)\n"
     "DATA's labels, when it has any, are not read.\n"
@@ -18,24 +20,15 @@ static const char *usage =
     "  --threads N   OpenBLAS threads (default: OpenBLAS's own)\n"
     "  --repeat N    run the engine N times (timing; `axf eval` prints the median times)\n";
 
-int axf_cmd_predict(int argc, char **argv)
+/* Rows of examples [first, first + count), printed as their batch finishes: a long file streams
+ * instead of printing nothing until the end. */
+static void print_rows(const ru_run *r, int first, int count, void *ud)
 {
-    if (axf_cli_wants_help(argc, argv))
-        return fputs(usage, stdout), 0;
-    ru_opts o;
-    int rc = ru_parse("predict", argc, argv, &o);
-    if (rc)
-        return rc;
-    o.no_labels = 1;
-    ru_run r;
-    if ((rc = ru_run_all(&o, &r))) {
-        ru_free(&r);
-        return rc;
-    }
-    int C = r.m->cfg.num_labels;
-    for (int i = 0; i < r.enc->n; i++) {
-        const float *lg = r.logits + (size_t)i * C;
-        if (r.m->cfg.task == AXF_TASK_REGRESS) {
+    (void)ud;
+    int C = r->m->cfg.num_labels;
+    for (int i = first; i < first + count; i++) {
+        const float *lg = r->logits + (size_t)i * C;
+        if (r->m->cfg.task == AXF_TASK_REGRESS) {
             printf("%d\t%.9g\n", i, lg[0]);
             continue;
         }
@@ -47,7 +40,25 @@ int axf_cmd_predict(int argc, char **argv)
             printf("\t%.9g", lg[c]);
         putchar('\n');
     }
+    fflush(stdout);
+}
+
+int axf_cmd_predict(int argc, char **argv)
+{
+    if (axf_cli_wants_help(argc, argv))
+        return fputs(usage, stdout), 0;
+    ru_opts o;
+    int rc = ru_parse("predict", argc, argv, &o);
+    if (rc)
+        return rc;
+    o.no_labels = 1;
+    o.on_batch = print_rows;
+    o.progress = isatty(1) ? NULL : "predict"; /* the rows themselves show progress on a terminal */
+    ru_run r;
+    rc = ru_run_all(&o, &r);
     ru_free(&r);
+    if (rc)
+        return rc;
     if (fflush(stdout) || ferror(stdout))
         return axf_cli_fail("stdout: write error");
     return 0;

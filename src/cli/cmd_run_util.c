@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "axf/compact.h"
 #include "axf/dist.h"
@@ -113,6 +114,12 @@ int ru_run_all(const ru_opts *o, ru_run *r)
     int n_batches = (e->n + batch - 1) / batch, blo, bhi;
     axf_dist_range(n_batches, &blo, &bhi);
     int ex_lo = blo * batch < e->n ? blo * batch : e->n, ex_hi = bhi * batch < e->n ? bhi * batch : e->n;
+    /* 200,000 examples take minutes: a bar, on a terminal only (scripts read stderr too); rows go
+     * out as batches finish, or after the gather when the ranks share the work */
+    axf_cli_progress pr;
+    int bar = o->progress && isatty(2) && axf_dist_rank() == 0, stream = axf_dist_size() == 1;
+    if (bar)
+        axf_cli_progress_init(&pr, o->progress);
     for (int p = 0; p < passes; p++) {
         float *out = p == 0 ? r->logits : scratch;
         if (axf_dist_size() > 1)
@@ -127,19 +134,31 @@ int ru_run_all(const ru_opts *o, ru_run *r)
             if (axf_engine_forward(eng, r->plan, &b, out + (size_t)s * C, &err)) {
                 axf_err_prefix(&err, "%s: examples %d..%d", o->data, s + 1, s + nb);
                 bad = 1;
+                break;
             }
+            if (p == 0 && o->on_batch && stream)
+                o->on_batch(r, s, nb, o->batch_ud);
+            if (bar) /* this rank's share */
+                axf_cli_progress_cb((double)p * (ex_hi - ex_lo) + s + nb - ex_lo, (double)passes * (ex_hi - ex_lo),
+                                    &pr);
         }
         if (axf_dist_max(bad)) {
             axf_engine_free(eng);
             free(scratch), free(wall), free(cpu);
+            if (bar)
+                axf_cli_progress_end(&pr);
             if (!bad)
                 axf_err_set(&err, "%s: another MPI rank failed (see its message)", o->data);
             return fail(&err);
         }
         axf_dist_allgather_rows(out, sizeof(float) * (size_t)C, e->n, ex_lo, ex_hi - ex_lo);
+        if (p == 0 && o->on_batch && !stream)
+            o->on_batch(r, 0, e->n, o->batch_ud);
         wall[p] = axf_now() - t0;
         cpu[p] = axf_cli_cpu_now() - c0;
     }
+    if (bar)
+        axf_cli_progress_end(&pr);
     r->engine_s = axf_cli_median(wall, passes);
     r->engine_cpu_s = axf_cli_median(cpu, passes);
     free(scratch), free(wall), free(cpu);

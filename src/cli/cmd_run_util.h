@@ -6,11 +6,17 @@
 #include "axf/data.h"
 #include "axf/plan.h"
 
+struct ru_run;
+
 typedef struct ru_opts {
     const char *model_dir, *data, *task;
     int max_len, batch, threads;
     int repeat;            /* engine passes over the data (timing); the logits are the first pass's */
     int no_labels;         /* read DATA without its labels (predict) */
+    const char *progress;  /* label of a progress bar on stderr when it is a terminal; NULL: none */
+    /* called in file order as the first pass finishes examples [first, first + count) (NULL: not) */
+    void (*on_batch)(const struct ru_run *r, int first, int count, void *ud);
+    void *batch_ud;
 } ru_opts;
 
 typedef struct ru_run {
