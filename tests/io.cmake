@@ -1,5 +1,5 @@
 # io module tests: safetensors, model files, tokenizer, data readers, metrics.
-foreach(t safetensors model tokenizer data metrics tokdump fileio)
+foreach(t safetensors model tokenizer data metrics tokdump fileio json)
   add_executable(test_io_${t} tests/test_io_${t}.c)
   target_link_libraries(test_io_${t} PRIVATE axf_core)
 endforeach()
@@ -9,7 +9,8 @@ add_test(NAME io_tokenizer COMMAND test_io_tokenizer ${AXF_DATA_DIR})
 add_test(NAME io_data COMMAND test_io_data ${AXF_DATA_DIR} ${CMAKE_SOURCE_DIR}/tests/badinput)
 add_test(NAME io_metrics COMMAND test_io_metrics)
 add_test(NAME io_fileio COMMAND test_io_fileio)
-set_tests_properties(io_safetensors io_model io_data io_fileio PROPERTIES LABELS "unit;badinput")
+add_test(NAME io_json COMMAND test_io_json)
+set_tests_properties(io_safetensors io_model io_data io_fileio io_json PROPERTIES LABELS "unit;badinput")
 set_tests_properties(io_tokenizer io_metrics PROPERTIES LABELS "unit")
 # The C tokenizer against a Python rendering of the reference algorithm (Python's own Unicode
 # data) on real sentences and random Unicode; needs the system Python 3.

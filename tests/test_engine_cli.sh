@@ -64,6 +64,16 @@ check search-max-len-2 2 "$axf" search "$fx/gelu" "$tmp/sst.tsv" --policy "$fx/.
     --out "$tmp/s.json" --max-len 2
 check importance-max-len-2 2 "$axf" importance "$fx/gelu" "$tmp/sst.tsv" --max-len 2
 check max-len-3 0 "$axf" eval "$fx/gelu" "$tmp/sst.tsv" --max-len 3
+# a model folder whose vocab.txt cannot encode (no [CLS]; CRLF line ends made every special token
+# "[CLS]\r" before) is blamed, not the data file
+mkdir -p "$tmp/novocab"
+cp "$fx/gelu/config.json" "$fx/gelu/model.safetensors" "$fx/gelu/tokenizer_config.json" "$tmp/novocab/"
+grep -v '^\[CLS\]$' "$fx/gelu/vocab.txt" >"$tmp/novocab/vocab.txt"
+check vocab-no-cls 1 "$axf" eval "$tmp/novocab" "$tmp/sst.tsv"
+grep -q "novocab/vocab.txt: no \[CLS\] token" "$tmp/err" || { echo "FAIL vocab-no-cls: not blamed on vocab.txt"; cat "$tmp/err"; fail=1; }
+sed 's/$/\r/' "$fx/gelu/vocab.txt" >"$tmp/novocab/vocab.txt"
+check vocab-crlf 0 "$axf" predict "$tmp/novocab" "$tmp/sst.tsv" --batch 3 --threads 1
+"$axf" predict "$fx/gelu" "$tmp/sst.tsv" --batch 3 --threads 1 | cmp -s - "$tmp/out" || { echo "FAIL vocab-crlf: other ids than LF"; fail=1; }
 check help 0 "$axf" eval --help
 check bench-usage 2 "$axf" bench --heads 5
 [ $fail = 0 ] && echo "cli: all checks passed"

@@ -169,7 +169,8 @@ bad("three_tokens", good_vocab, "a b ab\n", "two tokens")
 bad("float_id", '{"a": 0.5}', "", "not an integer")
 bad("same_id", '{"a": 0, "b": 0}', "", "id 0 given to")
 bad("not_json", "[1, 2]", "", "not a JSON object")
-bad("trailing", good_vocab + " x", "", "not a JSON object")
+bad("trailing", good_vocab + " x", "", "line 1: trailing text after the JSON value")
+bad("twice", '{"a": 0, "b": 1,\n "a": 2}', "", "line 2: key 'a' appears twice")
 
 if failures:
     print(f"{len(failures)} check(s) failed")

@@ -452,7 +452,59 @@ static void test_errors(const char *tmp)
     expect_fail(bad, "problem_type", "multi_label_classification");
     copy_file(gcf, bcf);
     tu_write_str(bcf, "{\"vocab_size\": 20,");
-    expect_fail(bad, "garbled config", "not a JSON object");
+    expect_fail(bad, "garbled config", "config.json: line 1: truncated JSON");
+    copy_file(gcf, bcf);
+
+    /* issue 13, found by fuzzing: wrong blame, silent acceptance, raw control characters */
+    edit_config(bad, "vocab_size", "2000000000");
+    expect_fail(bad, "vocab_size over 1e9", "config.json: vocab_size 2000000000 is out of range");
+    copy_file(gcf, bcf);
+    edit_config(bad, "axf_layer_ffn", "[16, 1e10]");
+    expect_fail(bad, "axf_layer_ffn over 1e9", "axf_layer_ffn[1] 10000000000 is out of range");
+    copy_file(gcf, bcf);
+    edit_config(bad, "hidden_act", "\"gelu\\nfake: line\\u001b[2J\"");
+    expect_fail(bad, "control characters", "hidden_act 'gelu\\nfake: line\\x1b[2J' not supported");
+    copy_file(gcf, bcf);
+    edit_config(bad, "model_type", "\"\\u009b31m\"");
+    expect_fail(bad, "C1 control", "model_type '\\u009b31m'");
+    copy_file(gcf, bcf);
+    {
+        char *text = read_text(gcf), *cut = strrchr(text, '}'), buf[8192];
+        *cut = 0;
+        snprintf(buf, sizeof buf, "%s, \"hidden_size\": 16}", text); /* a second, different hidden_size */
+        tu_write_str(bcf, buf);
+        expect_fail(bad, "duplicate key", "config.json: line ");
+        expect_fail(bad, "duplicate key", "key 'hidden_size' appears twice in one object");
+        snprintf(buf, sizeof buf, "%s}\n{\"hidden_size\": 16}\n", text); /* text after the closing brace */
+        tu_write_str(bcf, buf);
+        expect_fail(bad, "text after the object", "trailing text after the JSON value");
+        free(text);
+        char *deep = malloc(4200);
+        int k = sprintf(deep, "{\"vocab_size\": 20, \"x\": ");
+        for (int i = 0; i < 1500; i++)
+            deep[k++] = '[';
+        for (int i = 0; i < 1500; i++)
+            deep[k++] = ']';
+        strcpy(deep + k, "}");
+        tu_write_str(bcf, deep); /* deeper than cJSON's 1000 levels: it said "not a JSON object" */
+        expect_fail(bad, "deep nesting", "config.json: line 1: JSON nested deeper than 512 levels");
+        free(deep);
+    }
+    copy_file(gcf, bcf);
+    /* tensors of parts config.json says are removed */
+    edit_config(bad, "axf_layer_heads", "[0, 2]");
+    edit_config(bad, "axf_layer_head_ids", "[[], [0, 1]]");
+    expect_fail(bad, "stray attention", "tensor 'bert.encoder.layer.0.attention.self.query.weight' is present, "
+                "but config.json says layer 0 has no attention block");
+    copy_file(gcf, bcf);
+    edit_config(bad, "axf_layer_ffn", "[16, 0]");
+    expect_fail(bad, "stray FFN", "layer 1 has no FFN block (axf_layer_ffn)");
+    copy_file(gcf, bcf);
+    edit_config(bad, "num_hidden_layers", "1");
+    edit_config(bad, "axf_layer_heads", "[2]");
+    edit_config(bad, "axf_layer_ffn", "[16]");
+    edit_config(bad, "axf_layer_head_ids", "[[0, 1]]");
+    expect_fail(bad, "stray layer", "is of layer 1, but config.json has 1 layers");
     copy_file(gcf, bcf);
 
     rewrite_st(gst, bst, "bert.encoder.layer.1.output.LayerNorm.bias", NULL, 0);

@@ -200,12 +200,23 @@ static void test_malformed(void)
     expect_bad("header size huge", ok1, ~0ull, z, 8, "exceeds");
     expect_bad("truncated data", ok1, strlen(ok1), z, 4, "outside the data area");
     expect_bad_hdr("not an object", "[1, 2, 3]", 0, "does not start with '{'");
-    expect_bad_hdr("garbled JSON", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offs", 8,
-                   "not valid JSON");
+    expect_bad_hdr("cut JSON", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offs", 8,
+                   "header: line 1: truncated JSON");
+    expect_bad_hdr("garbled JSON", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0;8]}}", 8,
+                   "header: line 1: not valid JSON: ',' or ']' expected");
     expect_bad_hdr("trailing junk", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}xx", 8,
-                   "trailing bytes");
+                   "header: line 1: trailing text after the JSON value");
     expect_bad_hdr("unknown dtype", "{\"a\":{\"dtype\":\"F17\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8,
                    "'a': unknown dtype 'F17'");
+    /* issue 13, found by fuzzing: file text in messages escaped; a NUL inside a name cut it short */
+    expect_bad_hdr("dtype with escapes", "{\"a\":{\"dtype\":\"F3\\n2\\u001b[0m\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8,
+                   "'a': unknown dtype 'F3\\n2\\x1b[0m'");
+    expect_bad_hdr("name with escapes", "{\"a\\r\\u001b]0;x\\u0007\":{\"dtype\":\"F17\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8,
+                   "tensor 'a\\r\\x1b]0;x\\x07': unknown dtype 'F17'");
+    expect_bad_hdr("NUL in a name", "{\"classifier.bias\\u0000junk\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8,
+                   "header: line 1: a string holds \\u0000 (NUL)");
+    expect_bad_hdr("NUL in a dtype", "{\"a\":{\"dtype\":\"F32\\u0000\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8,
+                   "\\u0000");
     expect_bad_hdr("dtype not string", "{\"a\":{\"dtype\":4,\"shape\":[2],\"data_offsets\":[0,8]}}", 8,
                    "dtype");
     expect_bad_hdr("shape/size mismatch", "{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}",

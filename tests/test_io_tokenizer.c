@@ -141,6 +141,20 @@ static void test_vocab_files(const char *tmp)
     CHECK(axf_vocab_load(p, &err) == NULL && strstr(err.msg, "v.txt:3: invalid UTF-8"));
     tu_write_str(p, "");
     CHECK(axf_vocab_load(p, &err) == NULL && strstr(err.msg, "empty vocabulary"));
+    /* issue 13: a vocab.txt unfit for encoding is blamed here, not on the first data file */
+    tu_write_str(p, "[PAD]\n[UNK]\n[SEP]\nhello\n");
+    CHECK(axf_vocab_load(p, &err) == NULL && strstr(err.msg, "v.txt: no [CLS] token"));
+    tu_write_str(p, "[PAD]\n[UNK]\n[CLS]\nhello\n");
+    CHECK(axf_vocab_load(p, &err) == NULL && strstr(err.msg, "v.txt: no [SEP] token"));
+    tu_write_str(p, "[PAD]\n[CLS]\n[SEP]\nhello\n"); /* [UNK] lost: every later id one lower */
+    CHECK(axf_vocab_load(p, &err) == NULL && strstr(err.msg, "v.txt: no [UNK] token"));
+    tu_write_str(p, "[PAD]\r\n[UNK]\r\n[CLS]\r\n[SEP]\r\nhello\r\n"); /* CRLF reads as Python's text mode */
+    w = axf_vocab_load(p, &err);
+    CHECK_MSG(w && axf_vocab_size(w) == 5 && axf_vocab_id(w, "hello") == 4 && axf_vocab_special(w).sep == 3,
+              "%s", w ? "CRLF ids" : err.msg);
+    axf_vocab_free(w);
+    tu_write_str(p, "[PAD]\r[UNK]\r[CLS]\r[SEP]\r");
+    CHECK(axf_vocab_load(p, &err) == NULL && strstr(err.msg, "v.txt:1: carriage return inside a token"));
     CHECK(axf_vocab_load(tu_path(tmp, "missing.txt"), &err) == NULL && strstr(err.msg, "missing.txt"));
     /* a vocabulary without [UNK]: unknown words are an error, not a -1 id */
     const char *nounk[] = {"[CLS]", "[SEP]", "a"};

@@ -127,7 +127,7 @@ grep -q "truncated" <("$axf" report trunc.json 2>&1) && ok || bad "truncated not
 : >empty.json
 expect_err empty 1 "empty.json: empty file" empty.json
 printf '{"format": "axf-session", "version": 1} garbage' >trail.json
-expect_err trailing 1 "trail.json: line 1: invalid JSON" trail.json
+expect_err trailing 1 "trail.json: line 1: trailing text after the JSON value" trail.json
 printf '[1, 2]' >array.json
 expect_err array 1 "array.json: not a session file" array.json
 expect_err missing-file 1 "nope.json: No such file" nope.json

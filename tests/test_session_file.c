@@ -176,12 +176,13 @@ static void bad_head(cJSON *r)
 static void no_cursor(cJSON *r) { cJSON_DeleteItemFromObject(r, "cursor"); }
 static void cursor_text(cJSON *r) { cJSON_ReplaceItemInObject(r, "cursor", cJSON_CreateString("x")); }
 static void cursor_big(cJSON *r) { cJSON_SetNumberValue(cJSON_GetObjectItem(r, "cursor"), 1000); }
-static void bad_op(cJSON *r)
+static void set_first_op(cJSON *r, const char *op)
 {
     cJSON *h = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "history"), 0);
     cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItem(h, "actions"), 0);
-    cJSON_ReplaceItemInObject(a, "op", cJSON_CreateString("explode_everything"));
+    cJSON_ReplaceItemInObject(a, "op", cJSON_CreateString(op));
 }
+static void bad_op(cJSON *r) { set_first_op(r, "explode_everything"); }
 static void bad_sha(cJSON *r)
 {
     cJSON_ReplaceItemInObject(cJSON_GetObjectItem(r, "model"), "sha256", cJSON_CreateString("zz"));
@@ -196,6 +197,16 @@ static void empty_actions(cJSON *r)
 {
     cJSON *h = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "history"), 0);
     cJSON_ReplaceItemInObject(h, "actions", cJSON_CreateArray());
+}
+/* issue 13: text from the file reaches messages escaped, or is refused where it names a file */
+static void op_escape(cJSON *r) { set_first_op(r, "drop\n\x1b[2J"); }
+static void path_newline(cJSON *r)
+{
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(r, "data"), "path", cJSON_CreateString("data\n.tsv"));
+}
+static void task_escape(cJSON *r)
+{
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(r, "data"), "task", cJSON_CreateString("\x1b]0;x\x07"));
 }
 static void metrics_string(cJSON *r)
 {
@@ -243,6 +254,9 @@ static void test_bad_files(axf_session *s, const char *dir, const char *good)
         {bad_op, "unknown operation"},      {bad_sha, "sha256"},           {other_sha, "another model"},
         {not_format, "not a session file"}, {empty_actions, "actions"},    {metrics_string, "baseline"},
         {seed_negative, "seed"},            {seed_overflow, "seed"},
+        {op_escape, "unknown operation 'drop\\n\\x1b[2J'"},
+        {path_newline, "data.path: 'data\\n.tsv' holds a control character"},
+        {task_escape, "data.task: '\\x1b]0;x\\x07' holds a control character"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         rewrite(good, bad, cases[i].fn);
@@ -253,6 +267,21 @@ static void test_bad_files(axf_session *s, const char *dir, const char *good)
 
     size_t n;
     char *text = slurp(good, &n);
+    /* issue 13: a key given twice (cJSON reads the first, Python the last) and text after the
+     * closing brace were accepted */
+    {
+        char *dup = axf_xmalloc(n + 64);
+        int k = snprintf(dup, n + 64, "{\"cursor\": 0,\n");
+        memcpy(dup + k, text + 1, n); /* the rest, after the opening brace, with its NUL */
+        spit(bad, dup, strlen(dup));
+        expect_load_fails(bad, "line ", "duplicate key");
+        expect_load_fails(bad, "key 'cursor' appears twice in one object (first at line 1)", "duplicate key");
+        memcpy(dup, text, n);
+        memcpy(dup + n, "\n{}\n", 5);
+        spit(bad, dup, n + 4);
+        expect_load_fails(bad, "trailing text after the JSON value", "text after the object");
+        free(dup);
+    }
     /* every truncation is refused */
     for (size_t cut = 0; cut < n - 2; cut += n / 97 + 1) {
         spit(bad, text, cut);
@@ -282,7 +311,7 @@ static void test_bad_files(axf_session *s, const char *dir, const char *good)
     fprintf(stderr, "garbled files: %d of 60 refused, the rest still valid\n", refused);
     free(text);
     spit(bad, "", 0);
-    expect_load_fails(bad, "truncated", "empty");
+    expect_load_fails(bad, "empty file", "empty");
     spit(bad, "[1, 2]", 6);
     expect_load_fails(bad, "not a session file", "array");
     snprintf(bad, sizeof bad, "%s/missing.json", dir);

@@ -44,6 +44,13 @@ int axf_io_copy_file(const char *src, const char *dst, size_t max, axf_err *err)
 int axf_io_mkdir_p(const char *dir, axf_err *err);
 /* dir + "/" + name in a fresh allocation. */
 char *axf_io_join(const char *dir, const char *name);
+/* Checks text[0..len) is one JSON value (RFC 8259: strict numbers, escapes and literals, control
+ * characters escaped) with nothing after it but white space, no key twice in one object, no
+ * \u0000 in a string and at most 512 levels of nesting; run it before cJSON parses a file, which
+ * takes the first three silently and fails on the last as if the text were not JSON. Messages
+ * start with path and name the line: "PATH: line 7: key 'x' appears twice in one object (first at
+ * line 3)", "PATH: line 9: truncated JSON (it ends early)", "PATH: line 2: not valid JSON: ...". */
+int axf_json_check(const char *text, size_t len, const char *path, axf_err *err);
 /* 1 when s[0..n) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 int axf_utf8_valid(const char *s, size_t n);
 

@@ -4,7 +4,9 @@
  * (final sigma included), words over 100 characters (code points) become [UNK].
  *
  * vocab.txt (read and written): UTF-8, one token a line ending in LF, id = line number from 0.
- * Only the LF is stripped (as HF does); a token repeated on a later line maps to its last id. */
+ * The LF is stripped, and a CR before it (HF reads the file in Python's text mode); a CR anywhere
+ * else is refused; a token repeated on a later line maps to its last id. axf_vocab_load refuses a
+ * file without [UNK], [CLS] or [SEP], naming the file and the token. */
 #ifndef AXF_TOKENIZER_H
 #define AXF_TOKENIZER_H
 

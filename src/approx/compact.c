@@ -213,12 +213,13 @@ done:
 axf_plan *axf_plan_load_hard(const char *dir, const axf_model *m, axf_err *err)
 {
     char *cfg_path = axf_io_join(dir, "config.json");
-    char *text = axf_io_read_file(cfg_path, 16u << 20, NULL, err);
+    size_t len;
+    char *text = axf_io_read_file(cfg_path, 16u << 20, &len, err);
     axf_plan *p = NULL;
     cJSON *root = NULL;
-    if (!text)
+    if (!text || axf_json_check(text, len, cfg_path, err) != 0)
         goto done;
-    root = cJSON_Parse(text);
+    root = cJSON_ParseWithLength(text, len);
     if (!root) {
         axf_err_set(err, "%s: not valid JSON", cfg_path);
         goto done;

@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "axf/fileio.h"
 #include "axf/session.h"
 
 /* Where we are in the document, for error messages: "history[3].after.loss". */
@@ -40,80 +41,16 @@ static size_t vpush(vctx *v, const char *key, int index)
 
 static void vpop(vctx *v, size_t old) { v->at[old] = 0; }
 
-static char *read_file(const char *path, size_t *len, axf_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return axf_err_set(err, "%s: %s", path, strerror(errno)), NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = axf_xmalloc(cap);
-    for (;;) {
-        if (n + 1 >= cap)
-            buf = axf_xrealloc(buf, cap *= 2);
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return axf_err_set(err, "%s: read error", path), NULL;
-    }
-    buf[n] = 0;
-    *len = n;
-    return buf;
-}
-
-/* A text that ends inside a string or with brackets still open was cut short (a crash or a full
- * disk while writing): worth saying, since the fix is to rerun, not to edit. */
-static int ends_early(const char *t, size_t len)
-{
-    int depth = 0, in_str = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = t[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = 0;
-        } else if (c == '"') {
-            in_str = 1;
-        } else if (c == '{' || c == '[') {
-            depth++;
-        } else if (c == '}' || c == ']') {
-            depth--;
-        }
-    }
-    return in_str || depth > 0;
-}
-
 /* Parses a whole file as one JSON value; the error gives the line of the failure. */
 static cJSON *parse_file(const char *path, axf_err *err)
 {
     size_t len;
-    char *text = read_file(path, &len, err);
+    char *text = axf_io_read_file(path, (size_t)1 << 30, &len, err);
     if (!text)
         return NULL;
-    if (len == 0) {
-        free(text);
-        return axf_err_set(err, "%s: empty file", path), NULL;
-    }
-    if (memchr(text, 0, len)) {
-        free(text);
-        return axf_err_set(err, "%s: not a JSON text (NUL byte)", path), NULL;
-    }
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithOpts(text, &end, 1);
-    if (!root) {
-        size_t off = end && end >= text ? (size_t)(end - text) : 0;
-        int line = 1;
-        for (size_t i = 0; i < off && i < len; i++)
-            line += text[i] == '\n';
-        const char *why = ends_early(text, len) ? "truncated JSON (ends early)" : "invalid JSON";
-        axf_err_set(err, "%s: line %d: %s", path, line, why);
-    }
+    cJSON *root = NULL;
+    if (axf_json_check(text, len, path, err) == 0 && !(root = cJSON_ParseWithLength(text, len)))
+        axf_err_set(err, "%s: invalid JSON", path);
     free(text);
     return root;
 }

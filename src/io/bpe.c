@@ -245,8 +245,11 @@ axf_bpe *axf_bpe_load(const char *vocab_json, const char *merges_txt, axf_err *e
         return NULL;
     axf_bpe *b = axf_xcalloc(1, sizeof *b);
     const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);   /* + 1: the NUL ends it */
+    cJSON *root = NULL;
     char sb[64];
+    if (axf_json_check(text, len, vocab_json, err) != 0)
+        goto fail;
+    root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);   /* + 1: the NUL ends it */
     if (!root || !cJSON_IsObject(root)) {
         axf_err_set(err, "%s: not a JSON object of token -> id", vocab_json);
         goto fail;

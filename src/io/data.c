@@ -512,8 +512,9 @@ axf_dataset *axf_dataset_load_for(const char *path, const char *task, const axf_
     if (task) {
         ti = find_task(task);
         if (!ti || strcmp(task, "demo") == 0) {
-            axf_err_set(err, "%s: unknown task '%.40s' (sst2, cola, mrpc, rte, qnli, mnli, qqp, stsb, "
-                        "wnli, sst2-sent, text, single, pair)", path, task);
+            char shown[48];
+            axf_err_set(err, "%s: unknown task '%s' (sst2, cola, mrpc, rte, qnli, mnli, qqp, stsb, "
+                        "wnli, sst2-sent, text, single, pair)", path, axf_escape_str(shown, sizeof shown, task));
             return NULL;
         }
     }

@@ -284,8 +284,10 @@ static int get_int(const cJSON *root, const char *key, int *out, int required, c
             return axf_err_set(err, "%s: missing %s", path, key);
         return 0;
     }
-    if (!cJSON_IsNumber(j) || j->valuedouble != floor(j->valuedouble) || fabs(j->valuedouble) > 1e9)
+    if (!cJSON_IsNumber(j) || j->valuedouble != floor(j->valuedouble))
         return axf_err_set(err, "%s: %s is not an integer", path, key);
+    if (fabs(j->valuedouble) > 1e9)
+        return axf_err_set(err, "%s: %s %.15g is out of range (at most 1e9 in size)", path, key, j->valuedouble);
     *out = (int)j->valuedouble;
     return 0;
 }
@@ -300,8 +302,11 @@ static int get_int_array(const cJSON *j, int *out, int n, const char *key, const
     const cJSON *e;
     cJSON_ArrayForEach(e, j)
     {
-        if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble) || fabs(e->valuedouble) > 1e9)
+        if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble))
             return axf_err_set(err, "%s: %s[%d] is not an integer", path, key, k);
+        if (fabs(e->valuedouble) > 1e9)
+            return axf_err_set(err, "%s: %s[%d] %.15g is out of range (at most 1e9 in size)", path, key, k,
+                               e->valuedouble);
         out[k++] = (int)e->valuedouble;
     }
     return 0;
@@ -321,6 +326,7 @@ static void copy_label(char *dst, const char *src)
 
 static int parse_labels(const cJSON *root, axf_config *c, const char *path, axf_err *err)
 {
+    char shown[64]; /* file text for a message */
     const cJSON *id2 = cJSON_GetObjectItemCaseSensitive(root, "id2label");
     int nl = -1;
     if (get_int(root, "num_labels", &nl, 0, path, err) != 0)
@@ -342,8 +348,8 @@ static int parse_labels(const cJSON *root, axf_config *c, const char *path, axf_
             char *end;
             long id = strtol(e->string, &end, 10);
             if (end == e->string || *end || id < 0 || id >= n || seen[id])
-                return axf_err_set(err, "%s: id2label key '%.40s' is not a label id in 0..%d", path,
-                                   e->string, n - 1);
+                return axf_err_set(err, "%s: id2label key '%s' is not a label id in 0..%d", path,
+                                   axf_escape_str(shown, sizeof shown, e->string), n - 1);
             if (!cJSON_IsString(e))
                 return axf_err_set(err, "%s: id2label[%ld] is not a string", path, id);
             seen[id] = 1;
@@ -368,8 +374,8 @@ static int parse_labels(const cJSON *root, axf_config *c, const char *path, axf_
         else if (strcmp(pt->valuestring, "single_label_classification") == 0)
             c->task = AXF_TASK_CLASSIFY;
         else
-            return axf_err_set(err, "%s: problem_type '%.40s' not supported (single_label_"
-                               "classification or regression)", path, pt->valuestring);
+            return axf_err_set(err, "%s: problem_type '%s' not supported (single_label_"
+                               "classification or regression)", path, axf_escape_str(shown, sizeof shown, pt->valuestring));
     } else {
         c->task = c->num_labels == 1 ? AXF_TASK_REGRESS : AXF_TASK_CLASSIFY;
     }
@@ -379,6 +385,7 @@ static int parse_labels(const cJSON *root, axf_config *c, const char *path, axf_
 /* Per-layer shape: our own axf_layer_* fields first, then HF pruned_heads (original indices). */
 static int parse_layers(const cJSON *root, axf_config *c, const char *path, axf_err *err)
 {
+    char shown[64]; /* file text for a message */
     int L = c->n_layers;
     const cJSON *jh = cJSON_GetObjectItemCaseSensitive(root, "axf_layer_heads");
     const cJSON *jf = cJSON_GetObjectItemCaseSensitive(root, "axf_layer_ffn");
@@ -426,8 +433,8 @@ static int parse_layers(const cJSON *root, axf_config *c, const char *path, axf_
             char *end;
             long li = strtol(e->string, &end, 10);
             if (end == e->string || *end || li < 0 || li >= L)
-                return axf_err_set(err, "%s: pruned_heads key '%.40s' is not a layer in 0..%d", path,
-                                   e->string, L - 1);
+                return axf_err_set(err, "%s: pruned_heads key '%s' is not a layer in 0..%d", path,
+                                   axf_escape_str(shown, sizeof shown, e->string), L - 1);
             if (!cJSON_IsArray(e))
                 return axf_err_set(err, "%s: pruned_heads[%ld] is not an array", path, li);
             const cJSON *h;
@@ -459,17 +466,33 @@ static int parse_layers(const cJSON *root, axf_config *c, const char *path, axf_
     return 0;
 }
 
+/* A JSON file whose top value must be an object; NULL and a message naming path otherwise. */
+static cJSON *read_json_object(const char *path, axf_err *err)
+{
+    size_t len;
+    char *text = axf_io_read_file(path, CONFIG_MAX_BYTES, &len, err);
+    if (!text)
+        return NULL;
+    cJSON *root = NULL;
+    if (axf_json_check(text, len, path, err) == 0) {
+        root = cJSON_ParseWithLength(text, len);
+        if (!root || !cJSON_IsObject(root))
+            axf_err_set(err, "%s: not a JSON object", path);
+    }
+    free(text);
+    if (root && !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        root = NULL;
+    }
+    return root;
+}
+
 static int parse_config(const char *path, axf_config *c, axf_err *err)
 {
-    char *text = axf_io_read_file(path, CONFIG_MAX_BYTES, NULL, err);
-    if (!text)
+    char shown[64]; /* file text for a message */
+    cJSON *root = read_json_object(path, err);
+    if (!root)
         return -1;
-    cJSON *root = cJSON_Parse(text);
-    free(text);
-    if (!root || !cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return axf_err_set(err, "%s: not a JSON object", path);
-    }
     int rc = -1;
     int V = 0, H = 0, L = 0, NH = 0, F = 0;
     if (get_int(root, "vocab_size", &V, 1, path, err) || get_int(root, "hidden_size", &H, 1, path, err) ||
@@ -489,8 +512,8 @@ static int parse_config(const char *path, axf_config *c, axf_err *err)
     *c = axf_config_default(V, H, L, NH, F, 2);
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
     if (mt && (!cJSON_IsString(mt) || strcmp(mt->valuestring, "bert") != 0)) {
-        axf_err_set(err, "%s: model_type '%.40s' not supported (bert only)",
-                    path, cJSON_IsString(mt) ? mt->valuestring : "?");
+        axf_err_set(err, "%s: model_type '%s' not supported (bert only)",
+                    path, axf_escape_str(shown, sizeof shown, cJSON_IsString(mt) ? mt->valuestring : "?"));
         goto out;
     }
     const cJSON *pe = cJSON_GetObjectItemCaseSensitive(root, "position_embedding_type");
@@ -508,8 +531,8 @@ static int parse_config(const char *path, axf_config *c, axf_err *err)
         else if (strcmp(a, "relu") == 0)
             c->act = AXF_ACT_RELU;
         else {
-            axf_err_set(err, "%s: hidden_act '%.40s' not supported (gelu, gelu_new, "
-                        "gelu_pytorch_tanh, relu)", path, a);
+            axf_err_set(err, "%s: hidden_act '%s' not supported (gelu, gelu_new, "
+                        "gelu_pytorch_tanh, relu)", path, axf_escape_str(shown, sizeof shown, a));
             goto out;
         }
     }
@@ -540,15 +563,9 @@ static int parse_tokenizer_config(const char *path, axf_config *c, axf_err *err)
     if (!fp)
         return 0;
     fclose(fp);
-    char *text = axf_io_read_file(path, CONFIG_MAX_BYTES, NULL, err);
-    if (!text)
+    cJSON *root = read_json_object(path, err);
+    if (!root)
         return -1;
-    cJSON *root = cJSON_Parse(text);
-    free(text);
-    if (!root || !cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return axf_err_set(err, "%s: not a JSON object", path);
-    }
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, "do_lower_case");
     if (cJSON_IsBool(j))
         c->do_lower_case = cJSON_IsTrue(j);
@@ -626,6 +643,37 @@ static int skip(const axf_model *m, const tdesc *d, int has_cls, int has_pool)
     return (d->slot == &m->cls_w || d->slot == &m->cls_b) ? !has_cls : !has_pool;
 }
 
+/* A checkpoint tensor of a part config.json says is not there (a removed attention or FFN block, a
+ * dropped layer): refused, or a stale config.json would run a different model than the weights. */
+static int stray_layer_tensor(const axf_st_file *f, const char *prefix, const axf_config *c, const char *st_path,
+                              axf_err *err)
+{
+    char lead[32];
+    size_t ln = (size_t)snprintf(lead, sizeof lead, "%sencoder.layer.", prefix);
+    for (int k = 0; k < f->n; k++) {
+        const char *name = f->t[k].name;
+        if (strncmp(name, lead, ln) != 0 || name[ln] < '0' || name[ln] > '9')
+            continue;
+        char *rest;
+        long i = strtol(name + ln, &rest, 10);
+        if (*rest != '.')
+            continue;
+        rest++;
+        char shown[96];
+        axf_escape_str(shown, sizeof shown, name);
+        if (i >= c->n_layers)
+            return axf_err_set(err, "%s: tensor '%s' is of layer %ld, but config.json has %d layers", st_path,
+                               shown, i, c->n_layers);
+        int attn = strncmp(rest, "attention.self.", 15) == 0 || strncmp(rest, "attention.output.dense.", 23) == 0;
+        int ffn = strncmp(rest, "intermediate.", 13) == 0 || strncmp(rest, "output.dense.", 13) == 0;
+        if ((attn && c->layer_heads[i] == 0) || (ffn && c->layer_ffn[i] == 0))
+            return axf_err_set(err, "%s: tensor '%s' is present, but config.json says layer %ld has no %s block "
+                               "(%s)", st_path, shown, i, attn ? "attention" : "FFN",
+                               attn ? "axf_layer_heads" : "axf_layer_ffn");
+    }
+    return 0;
+}
+
 /* The folder's weights: model.safetensors, else pytorch_model.bin (torchbin.h). *path is set to
  * the file used, for messages. */
 static axf_st_file *open_weights(const char *dir, char **path, axf_err *err)
@@ -689,7 +737,7 @@ static axf_model *load(const char *dir, int need_head, int *found, axf_err *err)
     free(l.d);
     l.d = NULL;
     free(shape_only);
-    if (bad)
+    if (bad || stray_layer_tensor(f, prefix, &cfg, st_path, err))
         goto fail;
     m = axf_model_new(&cfg, with_mlm, err);
     if (!m) {

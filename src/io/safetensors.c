@@ -100,7 +100,8 @@ static int cmp_name(const void *a, const void *b)
 static int parse_entry(const char *path, const cJSON *e, axf_st_tensor *t, size_t *begin,
                        size_t *end, axf_err *err)
 {
-    const char *name = e->string;
+    char name[96]; /* for messages: a name may hold any character */
+    axf_escape_str(name, sizeof name, e->string);
     if (!cJSON_IsObject(e))
         return axf_err_set(err, "%s: tensor '%s': header entry is not an object", path, name);
     const cJSON *dt = cJSON_GetObjectItemCaseSensitive(e, "dtype");
@@ -110,7 +111,8 @@ static int parse_entry(const char *path, const cJSON *e, axf_st_tensor *t, size_
         return axf_err_set(err, "%s: tensor '%s': missing or non-string dtype", path, name);
     int esz;
     if (dtype_lookup(dt->valuestring, &t->dtype, &esz) != 0)
-        return axf_err_set(err, "%s: tensor '%s': unknown dtype '%.40s'", path, name, dt->valuestring);
+        return axf_err_set(err, "%s: tensor '%s': unknown dtype '%s'", path, name,
+                           axf_escape_str((char[48]){0}, 48, dt->valuestring));
     if (!cJSON_IsArray(sh))
         return axf_err_set(err, "%s: tensor '%s': missing or non-array shape", path, name);
     int nd = cJSON_GetArraySize(sh);
@@ -166,6 +168,7 @@ axf_st_file *axf_st_open(const char *path, axf_err *err)
     span *sp = NULL;
     axf_st_tensor **byname = NULL;
     char *hdr_copy = NULL;
+    char shown[96]; /* a tensor name for a message */
 
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -216,6 +219,10 @@ axf_st_file *axf_st_open(const char *path, axf_err *err)
     hdr_copy[n] = 0;
     const char *hdr = hdr_copy;
     const char *endp = NULL;
+    char where[4200];
+    snprintf(where, sizeof where, "%s: header", path);
+    if (axf_json_check(hdr, (size_t)n, where, err) != 0) /* duplicate names, a NUL in a name, ... */
+        goto fail;
     root = cJSON_ParseWithLengthOpts(hdr, (size_t)n, &endp, 0);
     if (!root || !cJSON_IsObject(root)) {
         size_t at = endp ? (size_t)(endp - hdr) : 0;
@@ -256,7 +263,8 @@ axf_st_file *axf_st_open(const char *path, axf_err *err)
             goto fail;
         if (en > data_size) {
             axf_err_set(err, "%s: tensor '%s': data_offsets [%zu, %zu] outside the data area of %zu "
-                        "bytes (truncated file?)", path, t->name, b, en, data_size);
+                        "bytes (truncated file?)", path, axf_escape_str(shown, sizeof shown, t->name), b, en,
+                        data_size);
             goto fail;
         }
         t->data = data + b;
@@ -269,7 +277,8 @@ axf_st_file *axf_st_open(const char *path, axf_err *err)
     qsort(byname, (size_t)f->n, sizeof *byname, cmp_name);
     for (int i = 1; i < f->n; i++)
         if (strcmp(byname[i - 1]->name, byname[i]->name) == 0) {
-            axf_err_set(err, "%s: tensor '%s' appears twice in the header", path, byname[i]->name);
+            axf_err_set(err, "%s: tensor '%s' appears twice in the header", path,
+                        axf_escape_str(shown, sizeof shown, byname[i]->name));
             goto fail;
         }
 
@@ -278,12 +287,14 @@ axf_st_file *axf_st_open(const char *path, axf_err *err)
     for (int i = 0; i < f->n; i++) {
         if (sp[i].begin < pos) {
             axf_err_set(err, "%s: tensor '%s': data_offsets [%zu, %zu] overlap the previous tensor "
-                        "(ending at %zu)", path, f->t[sp[i].idx].name, sp[i].begin, sp[i].end, pos);
+                        "(ending at %zu)", path, axf_escape_str(shown, sizeof shown, f->t[sp[i].idx].name),
+                        sp[i].begin, sp[i].end, pos);
             goto fail;
         }
         if (sp[i].begin > pos) {
             axf_err_set(err, "%s: tensor '%s': hole in the data area: bytes [%zu, %zu) belong to no "
-                        "tensor", path, f->t[sp[i].idx].name, pos, sp[i].begin);
+                        "tensor", path, axf_escape_str(shown, sizeof shown, f->t[sp[i].idx].name), pos,
+                        sp[i].begin);
             goto fail;
         }
         pos = sp[i].end;

@@ -90,7 +90,15 @@ axf_vocab *axf_vocab_load(const char *path, axf_err *err)
     size_t pos = 0;
     while (pos < len) {
         char *nl = memchr(text + pos, '\n', len - pos);
-        size_t end = nl ? (size_t)(nl - text) : len;
+        size_t end = nl ? (size_t)(nl - text) : len, next = end + 1;
+        if (end > pos && text[end - 1] == '\r')
+            end--; /* CRLF: Python's text mode, which HF reads vocab.txt in, drops the CR */
+        if (memchr(text + pos, '\r', end - pos)) {
+            axf_err_set(err, "%s:%d: carriage return inside a token (line ends of CR alone?)", path, v->n + 1);
+            free(text);
+            axf_vocab_free(v);
+            return NULL;
+        }
         if (!axf_utf8_valid(text + pos, end - pos)) {
             axf_err_set(err, "%s:%d: invalid UTF-8", path, v->n + 1);
             free(text);
@@ -113,7 +121,7 @@ axf_vocab *axf_vocab_load(const char *path, axf_err *err)
         v->tok[v->n][end - pos] = 0;
         v->tlen[v->n] = (int)(end - pos);
         v->n++;
-        pos = end + 1;
+        pos = next;
     }
     free(text);
     if (v->n == 0) {
@@ -122,6 +130,15 @@ axf_vocab *axf_vocab_load(const char *path, axf_err *err)
         return NULL;
     }
     build_index(v);
+    /* Without [UNK] a vocab.txt is not the model's (one line missing shifts every id after it);
+     * without [CLS]/[SEP] no example can be encoded: said here, against this file. */
+    const char *missing = v->sp.unk < 0 ? "[UNK]" : v->sp.cls < 0 ? "[CLS]" : v->sp.sep < 0 ? "[SEP]" : NULL;
+    if (missing) {
+        axf_err_set(err, "%s: no %s token (a BERT vocab.txt holds [PAD], [UNK], [CLS], [SEP] and [MASK], one "
+                    "token a line)", path, missing);
+        axf_vocab_free(v);
+        return NULL;
+    }
     return v;
 }
 

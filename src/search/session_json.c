@@ -308,6 +308,20 @@ static const char *get_str(rd *r, const cJSON *o, const char *where, const char 
     return v->valuestring;
 }
 
+/* A string that later messages show as it is (a path, a task name): no control characters. */
+static const char *get_plain_str(rd *r, const cJSON *o, const char *where, const char *key, int null_ok)
+{
+    const char *s = get_str(r, o, where, key, null_ok);
+    for (const char *c = s; !r->bad && *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+            char shown[80];
+            axf_err_set(r->err, "%s: %s.%s: '%s' holds a control character", r->file, where, key,
+                        axf_escape_str(shown, sizeof shown, s));
+            r->bad = 1;
+        }
+    return r->bad ? "" : s;
+}
+
 static void get_metrics(rd *r, const cJSON *o, const char *where, axf_metrics *m)
 {
     memset(m, 0, sizeof *m);
@@ -336,7 +350,9 @@ static int get_action(rd *r, const cJSON *o, const char *where, axf_action *a)
     int k = axf_op_from_name(op);
     if (k < 0) {
         r->bad = 1;
-        return axf_err_set(r->err, "%s: %s.op: unknown operation '%s'", r->file, where, op);
+        char shown[64];
+        return axf_err_set(r->err, "%s: %s.op: unknown operation '%s'", r->file, where,
+                           axf_escape_str(shown, sizeof shown, op));
     }
     a->op = (axf_op)k;
     a->layer = (int)get_int(r, o, where, "layer", 0, AXF_MAX_LAYERS - 1);
@@ -360,7 +376,9 @@ static int get_action(rd *r, const cJSON *o, const char *where, axf_action *a)
         int m = r->bad ? 0 : axf_hard_mode_from_name(mode);
         if (!r->bad && m < 0) {
             r->bad = 1;
-            return axf_err_set(r->err, "%s: %s.mode: unknown hard-attention mode '%s'", r->file, where, mode);
+            char shown[64];
+            return axf_err_set(r->err, "%s: %s.mode: unknown hard-attention mode '%s'", r->file, where,
+                               axf_escape_str(shown, sizeof shown, mode));
         }
         a->hard = (axf_hard_mode)m;
         a->k = (int)get_int(r, o, where, "k", 0, 1 << 30);
@@ -474,6 +492,11 @@ static int parse_file(const char *path, parsed *p, axf_err *err)
     if (!text)
         return -1;
     const char *end = NULL;
+    /* duplicate keys, text after the object, nesting cJSON cannot take, NUL in a string */
+    if (axf_json_check(text, len, path, err) != 0) {
+        free(text);
+        return -1;
+    }
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!root) {
         const char *ep = cJSON_GetErrorPtr();
@@ -514,12 +537,12 @@ static int parse_file(const char *path, parsed *p, axf_err *err)
     const cJSON *jo = field(&r, root, "", "options");
     if (r.bad)
         goto out;
-    copy_str(p->model_dir, sizeof p->model_dir, get_str(&r, jm, "model", "dir", 1));
+    copy_str(p->model_dir, sizeof p->model_dir, get_plain_str(&r, jm, "model", "dir", 1));
     copy_str(p->model_sha, sizeof p->model_sha, get_str(&r, jm, "model", "sha256", 0));
     p->layers = (int)get_int(&r, jm, "model", "layers", 0, AXF_MAX_LAYERS);
-    copy_str(p->data_path, sizeof p->data_path, get_str(&r, jd, "data", "path", 1));
+    copy_str(p->data_path, sizeof p->data_path, get_plain_str(&r, jd, "data", "path", 1));
     copy_str(p->data_sha, sizeof p->data_sha, get_str(&r, jd, "data", "sha256", 0));
-    copy_str(p->task, sizeof p->task, get_str(&r, jd, "data", "task", 0));
+    copy_str(p->task, sizeof p->task, get_plain_str(&r, jd, "data", "task", 0));
     p->n = (int)get_int(&r, jd, "data", "n", 1, 2000000000);
     p->max_len = (int)get_int(&r, jd, "data", "max_len", 2, 1 << 20);
     p->max_examples = (int)get_int(&r, jd, "data", "max_examples", 0, 2000000000);
@@ -537,7 +560,7 @@ static int parse_file(const char *path, parsed *p, axf_err *err)
     if (r.bad)
         goto out;
     if (!cJSON_IsNull(jh)) {
-        copy_str(p->ho_path, sizeof p->ho_path, get_str(&r, jh, "holdout", "path", 0));
+        copy_str(p->ho_path, sizeof p->ho_path, get_plain_str(&r, jh, "holdout", "path", 0));
         copy_str(p->ho_sha, sizeof p->ho_sha, get_str(&r, jh, "holdout", "sha256", 0));
     }
     const cJSON *jp = field(&r, root, "", "policy");

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "axf/fileio.h"
 #include "axf/safetensors.h"
 #include "internal.h"
 
@@ -88,32 +89,6 @@ static int num(const cJSON *r, const char *key, double *out, const char *path, a
     return 0;
 }
 
-static int read_file(const char *path, char **out, axf_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return axf_err_set(err, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 4096, n = 0;
-    char *b = axf_xmalloc(cap);
-    size_t k;
-    while ((k = fread(b + n, 1, cap - n - 1, f)) > 0) {
-        n += k;
-        if (n + 1 >= cap) {
-            if (cap > (1u << 24)) {
-                fclose(f);
-                free(b);
-                return axf_err_set(err, "%s: too large for a trainer state", path);
-            }
-            cap *= 2;
-            b = axf_xrealloc(b, cap);
-        }
-    }
-    fclose(f);
-    b[n] = 0;
-    *out = b;
-    return 0;
-}
-
 int tr_state_load(const char *dir, axf_model *m, axf_adamw *o, tr_state *st, axf_err *err)
 {
     char *last = axf_io_join(dir, "last");
@@ -128,9 +103,10 @@ int tr_state_load(const char *dir, axf_model *m, axf_adamw *o, tr_state *st, axf
         rc = 0;
         goto out;
     }
-    if (read_file(js, &txt, err))
+    size_t len;
+    if (!(txt = axf_io_read_file(js, 16u << 20, &len, err)) || axf_json_check(txt, len, js, err) != 0)
         goto out;
-    r = cJSON_Parse(txt);
+    r = cJSON_ParseWithLength(txt, len);
     if (!r) {
         axf_err_set(err, "%s: not valid JSON", js);
         goto out;
