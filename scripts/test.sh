@@ -37,7 +37,7 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAXF_SANITIZE=ON >/dev/null &
   || failed+=("asan build")
 run "asan+ubsan" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j2 -LE slow
-cmake -S . -B build-mpi -DCMAKE_BUILD_TYPE=Release -DAXF_MPI=ON >/dev/null && cmake --build build-mpi -j"$(nproc)" >/dev/null \
+cmake -S . -B build-mpi -DCMAKE_BUILD_TYPE=Release -DAXF_MPI=ON >/dev/null && cmake --build build-mpi -j"$(nproc)" --target axf >/dev/null \
   || failed+=("mpi build")
 run "mpi" ctest --test-dir build-mpi --output-on-failure -j2 -L mpi
 if [ ${#failed[@]} -gt 0 ]; then
