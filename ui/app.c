@@ -427,7 +427,7 @@ static int term_start(axf_err *err)
     intrflush(stdscr, FALSE);
     set_escdelay(25);
     curs_set(0);
-    wtimeout(stdscr, 50);
+    wtimeout(stdscr, AXF_KEY_WAIT_MS);
     axf_draw_init();
     werase(stdscr);
     wnoutrefresh(stdscr);
@@ -488,8 +488,10 @@ int axf_ui_run(const axf_ui_opts *o, axf_err *err)
     while (!a->quit) {
         if (got_signal)
             break;
-        int key = wgetch(stdscr);
-        if (key == KEY_RESIZE) {
+        int key = axf_keys_read(stdscr);
+        if (key == AXF_KEY_NONE) {
+            /* a sequence no action is bound to: read whole and dropped */
+        } else if (key == KEY_RESIZE) {
             getmaxyx(stdscr, a->rows, a->cols);
             axf_app_layout(a);
             dirty = 1;

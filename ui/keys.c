@@ -414,6 +414,103 @@ static const key_action actions[] = {
 };
 #define N_ACTIONS ((int)(sizeof actions / sizeof actions[0]))
 
+/* ---- reading keys ---- */
+
+/* The next byte of an escape sequence, or ERR after ms milliseconds. */
+static int seq_byte(WINDOW *w, int ms)
+{
+    wtimeout(w, ms);
+    int c = wgetch(w);
+    wtimeout(w, AXF_KEY_WAIT_MS);
+    return c;
+}
+
+/* The final byte of an unmodified cursor sequence (CSI or SS3). */
+static int final_key(int c)
+{
+    switch (c) {
+    case 'A': return KEY_UP;
+    case 'B': return KEY_DOWN;
+    case 'C': return KEY_RIGHT;
+    case 'D': return KEY_LEFT;
+    case 'H': return KEY_HOME;
+    case 'F': return KEY_END;
+    default: return AXF_KEY_NONE;
+    }
+}
+
+/* CSI (Esc [ ...): parameter bytes up to the final byte. Home, End, the arrows, PgUp, PgDn and
+ * Delete without modifiers become their KEY_ code; everything else is AXF_KEY_NONE. */
+static int read_csi(WINDOW *w)
+{
+    char par[32];
+    int n = 0, c = seq_byte(w, AXF_SEQ_WAIT_MS);
+    if (c == '[') /* the linux console's F1-F5: Esc [ [ A..E */
+        return seq_byte(w, AXF_SEQ_WAIT_MS), AXF_KEY_NONE;
+    while (c != ERR && c >= 0x20 && c <= 0x3F) { /* parameters and intermediates */
+        if (n + 1 < (int)sizeof par)
+            par[n++] = (char)c;
+        c = seq_byte(w, AXF_SEQ_WAIT_MS);
+    }
+    par[n] = 0;
+    if (c == ERR || c < 0x40 || c > 0x7E)
+        return AXF_KEY_NONE; /* cut short or not a sequence: dropped whole */
+    if (c == '~') {
+        static const struct { const char *p; int key; } tilde[] = {
+            {"1", KEY_HOME}, {"7", KEY_HOME}, {"4", KEY_END}, {"8", KEY_END},
+            {"5", KEY_PPAGE}, {"6", KEY_NPAGE}, {"3", KEY_DC}};
+        for (size_t i = 0; i < sizeof tilde / sizeof tilde[0]; i++)
+            if (!strcmp(par, tilde[i].p))
+                return tilde[i].key;
+        return AXF_KEY_NONE;
+    }
+    if (n)
+        return AXF_KEY_NONE; /* modified keys (Esc [ 1 ; 5 H) and everything else */
+    return final_key(c);
+}
+
+/* SS3 (Esc O x, optionally with digits before x). */
+static int read_ss3(WINDOW *w)
+{
+    int c = seq_byte(w, AXF_SEQ_WAIT_MS), mod = 0;
+    while (c != ERR && ((c >= '0' && c <= '9') || c == ';')) {
+        mod = 1;
+        c = seq_byte(w, AXF_SEQ_WAIT_MS);
+    }
+    if (c == ERR || mod)
+        return AXF_KEY_NONE;
+    return c == 'P' ? KEY_F(1) : final_key(c);
+}
+
+int axf_keys_read(WINDOW *w)
+{
+    int k = wgetch(w);
+    /* the keys some terminals send where Home and End are (vt220 Find and Select) */
+    if (k == KEY_FIND || k == KEY_A1)
+        return KEY_HOME;
+    if (k == KEY_SELECT || k == KEY_C1)
+        return KEY_END;
+    if (k != 27)
+        return k;
+    /* ncurses hands back an Esc it could not match with the rest of the sequence still queued */
+    int c = seq_byte(w, AXF_SEQ_WAIT_MS);
+    if (c == ERR)
+        return 27; /* the Esc key itself */
+    if (c == '[')
+        return read_csi(w);
+    if (c == 'O')
+        return read_ss3(w);
+    if (c == 27) { /* Alt with a sequence (Esc Esc [ A), or Esc twice: one Esc */
+        c = seq_byte(w, AXF_SEQ_WAIT_MS);
+        if (c == '[')
+            read_csi(w);
+        else if (c == 'O')
+            read_ss3(w);
+        return c == ERR ? 27 : AXF_KEY_NONE;
+    }
+    return AXF_KEY_NONE; /* Alt + key: not bound */
+}
+
 int axf_keys_dispatch(axf_app *a, int key)
 {
     if (a->help && key != 27 && key != '?' && key != KEY_F(1)) {

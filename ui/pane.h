@@ -92,6 +92,13 @@ struct axf_app {
 enum { AXF_KEY_HANDLED = 1, AXF_KEY_LAYOUT = 2, AXF_KEY_QUIT = 4 };
 
 /* keys.c */
+#define AXF_KEY_WAIT_MS 50   /* input timeout of the main loop (one frame) */
+#define AXF_SEQ_WAIT_MS 40   /* wait for the next byte of an escape sequence */
+#define AXF_KEY_NONE (-2)    /* a sequence that was read and dropped */
+/* One key: ncurses' keypad decoding, then escape sequences it left undecoded parsed here (Home,
+ * End, arrows, PgUp/PgDn, Delete are mapped; every other sequence and Alt + key is dropped whole,
+ * never read as Esc followed by its bytes). ERR on timeout. */
+int axf_keys_read(WINDOW *w);
 int axf_keys_dispatch(axf_app *a, int key);
 /* Lines of the help screen (NULL-terminated pairs of key, text). */
 void axf_keys_help(const char ***rows, int *n);
