@@ -14,6 +14,19 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 "$AXF" replay "$DIR/s.json" > "$DIR/out.txt" 2> "$DIR/err.txt" || { cat "$DIR/err.txt" >&2; fail "replay of a good session"; }
 grep -q "steps replayed" "$DIR/out.txt" || fail "replay output"
+grep -q "handmade.lua: sha256 as recorded" "$DIR/out.txt" || { cat "$DIR/out.txt" >&2; fail "policy sha256 not checked"; }
+"$AXF" replay "$DIR/s.json" --exact > "$DIR/out.txt" 2> "$DIR/err.txt" || { cat "$DIR/err.txt" >&2; fail "replay --exact of a session made by this build"; }
+grep -q "bit for bit as recorded" "$DIR/out.txt" || fail "replay --exact output"
+
+# the policy file beside the session changed since: named, exit 1
+cp "$DIR/handmade.lua" "$DIR/handmade.orig"
+echo "-- edited" >> "$DIR/handmade.lua"
+"$AXF" replay "$DIR/s.json" > /dev/null 2> "$DIR/err.txt"
+rc=$?
+mv "$DIR/handmade.orig" "$DIR/handmade.lua"
+[ $rc -eq 1 ] || fail "replay with an edited policy file: exit $rc (want 1)"
+grep -q "^axf: .*policy.sha256 .*handmade.lua.*recorded [0-9a-f]\{64\}, measured [0-9a-f]\{64\}" "$DIR/err.txt" ||
+    { cat "$DIR/err.txt" >&2; fail "edited policy: message"; }
 
 # tamper with the loss recorded after step 4
 python3 - "$DIR/s.json" "$DIR/bad.json" <<'PY' || exit 1
@@ -25,7 +38,7 @@ PY
 "$AXF" replay "$DIR/bad.json" > /dev/null 2> "$DIR/err.txt"
 rc=$?
 [ $rc -eq 1 ] || fail "tampered replay exit $rc (want 1)"
-grep -q "step 4" "$DIR/err.txt" || { cat "$DIR/err.txt" >&2; fail "tampered replay must name step 4"; }
+grep -q "history\[3\].after.loss (step 4 " "$DIR/err.txt" || { cat "$DIR/err.txt" >&2; fail "tampered replay must name step 4's loss"; }
 [ "$(grep -c "^axf:" "$DIR/err.txt")" -eq 1 ] || fail "one line of error"
 
 head -c 300 "$DIR/s.json" > "$DIR/trunc.json"

@@ -83,7 +83,13 @@ static axf_session *prepare(const char *dir, axf_err *err)
         return NULL;
     axf_session_note_trial(s, "rejected: majority rule");
     axf_session_set_seed(s, 0x8000000000000005ull);
-    if (axf_session_set_policy(s, "axformer.lua", "abc123", "{\"K\":30,\"rule\":\"reference\"}", err))
+    /* the policy file lies beside the session, where `axf replay` finds it to check its sha256 */
+    static const char policy[] = "function run(s, p) end\n";
+    char ppath[4200], sha[65];
+    snprintf(ppath, sizeof ppath, "%s/handmade.lua", dir);
+    spit(ppath, policy, sizeof policy - 1);
+    axf_sha256_buf(policy, sizeof policy - 1, sha);
+    if (axf_session_set_policy(s, "handmade.lua", sha, "{\"K\":30,\"rule\":\"reference\"}", err))
         return NULL;
     return s;
 }
@@ -122,7 +128,9 @@ static void test_round_trip(axf_session *s, const char *path)
     CHECK(!strcmp(tb.note, "rejected: majority rule") && ta.cursor == tb.cursor && metrics_eq(&ta.metrics, &tb.metrics));
     CHECK(axf_plan_equal(axf_session_plan(s), axf_session_plan(t)));
     CHECK(axf_session_seed(t) == 0x8000000000000005ull);
-    CHECK(!strcmp(axf_session_policy_name(t), "axformer.lua") && !strcmp(axf_session_policy_sha256(t), "abc123"));
+    CHECK(!strcmp(axf_session_policy_name(t), "handmade.lua") &&
+          !strcmp(axf_session_policy_sha256(t), axf_session_policy_sha256(s)) &&
+          strlen(axf_session_policy_sha256(t)) == 64);
     CHECK(!strcmp(axf_session_policy_params(t), "{\"K\":30,\"rule\":\"reference\"}"));
     axf_metrics a, b;
     axf_session_eval(s, &a, &err);
@@ -131,9 +139,16 @@ static void test_round_trip(axf_session *s, const char *path)
     axf_session_baseline(s, &a);
     axf_session_baseline(t, &b);
     CHECK(metrics_eq(&a, &b));
-    int bad = 99;
-    CHECK_MSG(axf_session_replay(t, 1e-6, &bad, &err) == 0, "%s", err.msg);
-    CHECK(bad == -1);
+    axf_replay_result rr;
+    axf_replay_opts ro = axf_replay_opts_default();
+    CHECK_MSG(axf_session_replay(t, &ro, &rr, &err) == 0, "%s", err.msg);
+    CHECK_MSG(rr.n_diffs == 0, "%d differences, first %s", rr.n_diffs, rr.diffs[0].field);
+    CHECK(rr.steps == axf_session_history_len(t) && rr.trials == axf_session_trials_len(t));
+    CHECK(rr.tol > 0 && rr.tol < 1e-3 && rr.logit_tol > 0);
+    ro.exact = 1; /* the same build: every number bit for bit */
+    CHECK_MSG(axf_session_replay(t, &ro, &rr, &err) == 0 && rr.n_diffs == 0, "%d differences, first %s",
+              rr.n_diffs, rr.diffs[0].field);
+    CHECK(rr.identical == rr.records && rr.records == 1 + 2 * rr.steps + rr.trials);
     CHECK(axf_session_cursor(t) == axf_session_cursor(s) && axf_plan_equal(axf_session_plan(s), axf_session_plan(t)));
     /* redo the undone step after loading: the plan becomes the top of the history */
     CHECK(axf_session_redo(t, &err) == 0 && axf_session_cursor(t) == axf_session_history_len(t));
@@ -240,9 +255,11 @@ static void test_bad_files(axf_session *s, const char *dir, const char *good)
     rewrite(good, bad, tamper_loss);
     axf_session *t = axf_session_load(bad, NULL, NULL, NULL, NULL, &err);
     CHECK_MSG(t != NULL, "%s", err.msg);
-    int step = -1;
-    CHECK(t && axf_session_replay(t, 1e-6, &step, &err) == -1);
-    CHECK_MSG(step == 3 && strstr(err.msg, "step 3") && strstr(err.msg, "loss"), "step %d: %s", step, err.msg);
+    axf_replay_result rr;
+    CHECK(t && axf_session_replay(t, NULL, &rr, &err) == 0);
+    CHECK_MSG(rr.n_diffs == 1 && !strcmp(rr.diffs[0].field, "history[2].after.loss") &&
+                  strstr(rr.diffs[0].what, "step 3") && rr.diffs[0].recorded > rr.diffs[0].measured,
+              "%d: %s %s", rr.n_diffs, rr.diffs[0].field, rr.diffs[0].what);
     axf_session_free(t);
 
     struct {

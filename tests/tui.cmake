@@ -34,3 +34,16 @@ add_test(NAME tui_examples COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/tui/ex
          ${AXF_TUI_DEMO} ${CMAKE_SOURCE_DIR}/sessions ${AXF_TUI_SAN})
 set_tests_properties(tui_examples PROPERTIES LABELS "tui;session" FIXTURES_REQUIRED tui_model SKIP_RETURN_CODE 77
                      TIMEOUT 600 RESOURCE_LOCK tui_cpu)
+
+# The screen warns when an opened session's record disagrees with what it measures (issue 13).
+add_test(NAME tui_record COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/tui/record.sh $<TARGET_FILE:axf>
+         ${AXF_TUI_DEMO} ${CMAKE_SOURCE_DIR}/sessions)
+set_tests_properties(tui_record PROPERTIES LABELS "tui;session" FIXTURES_REQUIRED tui_model SKIP_RETURN_CODE 77
+                     TIMEOUT 600 RESOURCE_LOCK tui_cpu)
+
+# `axf replay` of a copy of the demo example with each recorded field tampered in turn (issue 13):
+# every one named, exit 1; the copy as is replays, bit for bit with --exact.
+add_test(NAME session_replay_demo COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/replay_demo.sh $<TARGET_FILE:axf>
+         ${AXF_TUI_DEMO} ${CMAKE_SOURCE_DIR}/sessions)
+set_tests_properties(session_replay_demo PROPERTIES LABELS "session;badinput" FIXTURES_REQUIRED tui_model
+                     TIMEOUT 900 RESOURCE_LOCK tui_cpu)

@@ -66,6 +66,7 @@ struct axf_worker {
     char **explain;            /* [i] = host explanation of history step i+1, or NULL */
     int n_explain;
     char session_path[512], autosave_path[512];
+    char record_warning[224];  /* the opened file's record disagrees with what is measured */
     int user_dirty;
     int autosave_failed;
     /* what the user saved (or opened): commits so far, cursor, trials; the screen asks before
@@ -537,6 +538,25 @@ static void title_from_dir(char *out, size_t n, const char *dir)
     copy_str(out, n, b ? b + 1 : tmp);
 }
 
+/* A loaded file's recorded baseline and current step against what this machine measures (the
+ * replay tolerance of session.h): a disagreement becomes a warning, shown once the screen is up. */
+static void check_record(axf_worker *w)
+{
+    axf_replay_result r;
+    axf_err err;
+    int rc = axf_session_verify_current(w->s, &r, &err);
+    if (rc == -1) {
+        snprintf(w->record_warning, sizeof w->record_warning, "warning: the record could not be checked: %.150s",
+                 err.msg);
+    } else if (rc == 0 && r.n_diffs) {
+        const axf_replay_diff *d = &r.diffs[0];
+        snprintf(w->record_warning, sizeof w->record_warning,
+                 "warning: the file's record disagrees with this model: %s recorded %.6g, measured %.6g%s "
+                 "(axf replay checks it all)",
+                 d->field, d->recorded, d->measured, r.n_diffs > 1 ? " and more" : "");
+    }
+}
+
 static int open_session(axf_worker *w, axf_err *err)
 {
     axf_session_opts so = w->o.sopts;
@@ -580,6 +600,8 @@ static int open_session(axf_worker *w, axf_err *err)
         w->s = axf_session_load(w->o.session_path, model, data, holdout, &so, err);
     else
         w->s = axf_session_open(model, data, &so, err);
+    if (w->s && load)
+        check_record(w);
     work_end(w);
     if (!w->s)
         return -1;
@@ -943,6 +965,8 @@ static void *worker_main(void *arg)
                  w->v.title, f.n_layers, f.n_heads, f.n_search, axf_loss_decimals(b.loss), b.loss, f.metric_name,
                  100 * b.metric);
         logf_add(w, AXF_LOG_INFO, axf_session_cursor(w->s), "autosave: %s", w->autosave_path);
+        if (w->record_warning[0])
+            message(w, 1, "%s", w->record_warning);
     }
     mark_saved(w);
     publish(w);

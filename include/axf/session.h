@@ -268,12 +268,77 @@ int axf_session_measure_speed(axf_session *s, double *tok_s_current, double *tok
 /* ---- Export: the compacted model of the committed plan (compact.h), loadable by axf eval. ---- */
 int axf_session_export(axf_session *s, const char *dir, axf_err *err);
 
-/* ---- Replay: re-applies and re-evaluates every history step from the original model and checks
- * the baseline and every step's "after" metrics (loss, accuracy, metric, n_no_worse, params,
- * flops_per_token, size_bytes) against the recorded ones with tolerance tol (1e-6). On the first
- * difference returns -1, sets *bad_step (0 = baseline, i = history entry i-1, i.e. step i, 1-based)
- * and err names the step, field and both values. The cursor is restored afterwards. ---- */
-int axf_session_replay(axf_session *s, double tol, int *bad_step, axf_err *err);
+/* ---- Replay: re-applies and re-evaluates, from the original model, everything the file records:
+ * the baseline, every history step ("before" and "after") and every trial of the journal, each
+ * on the plan it was made on, and compares every recorded number with the measured one. The
+ * decisions (which actions each step applied, which trials were kept) are the file's; what must
+ * reproduce is every number they rest on. The cursor is restored afterwards; the trials journal
+ * and the history are not changed.
+ *
+ * Tolerance (exact = 0): a session may come from another build (compiler, glibc). Every float
+ * operation of an evaluation is fixed by the source (ordered fma chains, -ffp-contract=off, the
+ * project's own exp/erf/GELU; README "Same results on every machine") except two calls into libm:
+ * tanhf in the pooler and the double exp/log of each example's loss. So:
+ *  - pooled p_k = tanhf(.) in (-1, 1): two libms within 2 ulp each differ by <= 4 ulp <= 2^-22;
+ *  - logit z_j = b_j + sum_k w_jk p_k, one fma chain over H terms then the bias: each build is
+ *    within gamma_{H+1} (|b_j| + sum_k |w_jk|) of the exact value of its own inputs (gamma_K =
+ *    K u / (1 - K u), u = 2^-24), and the exact values differ by <= 2^-22 sum_k |w_jk|, hence
+ *    dz = max_j [2 gamma_{H+1} (|b_j| + ||w_j||_1) + 2^-22 ||w_j||_1]  (axf_session_replay_tol);
+ *  - per-example cross-entropy l = log sum_c exp(z_c - z_y): its gradient has l1 norm
+ *    2 (1 - p_y) <= 2 l, so |dl| <= 2 dz e^{2 dz} l, plus 2^-23 l for the rounding of l to float
+ *    (the double exp/log are 1e-16): a relative bound eps = 2 dz e^{2 dz} + 2^-23 per example,
+ *    which the mean keeps (plus 2 n 2^-53 for the double sum). Regression (squared error):
+ *    |dL| <= 2 dz sqrt(L) + dz^2 + 2^-23 L.
+ *  - counts are exact except for the examples the bound lets flip, counted on the replaying
+ *    machine: n_no_worse may differ by the examples with l != l0 and |l - l0| <= eps (l + l0)
+ *    (an example the plan leaves unchanged has l == l0 on every build); the correct count (so
+ *    accuracy x n) by the examples whose two largest logits are within 2 dz; F1 / MCC by the
+ *    change those flips can make (all of them towards right, or all towards wrong); Pearson by
+ *    2 dz sqrt(n) / ||z - mean z||.
+ *  - n, params, size_bytes and flops_per_token are functions of the plan and the data: exact.
+ * tol > 0 replaces eps (and dz = tol / 2). ---- */
+typedef struct axf_replay_opts {
+    int exact;        /* every number bit for bit (the same build): tolerance 0 */
+    double tol;       /* relative per-example loss tolerance; <= 0: derived (above) */
+    int trials;       /* re-evaluate the trials journal too (1) */
+} axf_replay_opts;
+axf_replay_opts axf_replay_opts_default(void);
+
+typedef struct axf_replay_diff {
+    char field[64];   /* where in the file: "history[1].before.n_no_worse", "trials[6].metrics.loss",
+                         "baseline.accuracy" */
+    char what[128];   /* in words: "step 2 (drop group 8/12 of layer 3)", "trial 7 (...)", "baseline" */
+    double recorded, measured;
+    double allowed;   /* largest |recorded - measured| the tolerance accepts (0: must be equal) */
+} axf_replay_diff;
+
+#define AXF_REPLAY_MAX_DIFFS 32
+typedef struct axf_replay_result {
+    int evals;        /* evaluations run (a step whose plan a trial already had reuses it) */
+    int steps, trials;            /* history steps and trials compared */
+    int records;      /* METRICS records compared (baseline, each step's before and after, trials) */
+    int identical;    /* of those, the ones whose every number equals the measured bit for bit */
+    double tol, logit_tol;        /* eps and dz used (0 with exact) */
+    double max_loss_dev;          /* largest |recorded - measured| / measured over the losses */
+    int near_ties;    /* trials whose loss is within the tolerance of the loss of the plan they
+                         were tried on, but not equal: a decision that compared the two could go
+                         the other way on another build (information, not a difference) */
+    int first_near_tie;           /* 1-based trial number of the first, 0 = none */
+    int n_diffs;      /* differences found (all of them) */
+    axf_replay_diff diffs[AXF_REPLAY_MAX_DIFFS];   /* the first ones, in replay order */
+} axf_replay_result;
+
+/* 0 when the replay ran (out->n_diffs says whether everything agreed); -1 with err when a
+ * recorded action does not apply, AXF_CANCELLED when the progress callback asked to stop. */
+int axf_session_replay(axf_session *s, const axf_replay_opts *opts, axf_replay_result *out, axf_err *err);
+/* The derived tolerances of the session's model: dz (absolute, logits) and eps (relative,
+ * per-example loss), as above. */
+void axf_session_replay_tol(const axf_session *s, double *dz, double *eps);
+/* What the screen checks on opening a file: the recorded baseline and the record of the
+ * committed step against what this machine measures, with the derived tolerance. Evaluates the
+ * committed plan when its per-sample outputs are not known (they are kept). 0 when it ran
+ * (out->n_diffs says whether they agree), -1 / AXF_CANCELLED as above. */
+int axf_session_verify_current(axf_session *s, axf_replay_result *out, axf_err *err);
 
 /* ---- Policy bookkeeping for the Lua host (stored in the session file, not interpreted) ---- */
 /* params_json: a JSON object as text (NULL = {}); refused when it does not parse as an object. */

@@ -215,6 +215,7 @@ axf_session *axf__session_build(axf_model *m, axf_encoded *enc, axf_vocab *v, co
     memcpy(s->l0, s->cur_buf.losses, sizeof(float) * (size_t)n);
     s->base.n_no_worse = n;
     s->rec_base = s->base;
+    axf__baseline_allowances(s);
     s->cur = s->base;
     s->cur_buf_valid = 1;
     return s;

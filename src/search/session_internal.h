@@ -52,6 +52,7 @@ struct axf_session {
     float *l0;                   /* baseline per-sample losses */
     axf_metrics base;
     axf_metrics rec_base;        /* baseline as recorded in a loaded file (= base otherwise) */
+    axf_metrics base_allow;      /* what the derived replay tolerance accepts around base */
 
     axf_metrics cur;             /* metrics of the committed plan (always known) */
     evalbuf cur_buf;
@@ -107,5 +108,7 @@ void axf__tentry_free(tentry *e);
 axf_action *axf__dup_actions(const axf_action *a, int n);
 void axf__evalbuf_alloc(evalbuf *b, int n, int C);
 void axf__evalbuf_free(evalbuf *b);
+/* replay.c: base_allow from the baseline's outputs in cur_buf (at build) */
+void axf__baseline_allowances(axf_session *s);
 
 #endif

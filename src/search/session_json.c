@@ -250,6 +250,7 @@ typedef struct rd {
     const char *file;
     axf_err *err;
     int bad;
+    char metric_name[16]; /* the baseline's; every METRICS object must name the same */
 } rd;
 
 static const cJSON *field(rd *r, const cJSON *o, const char *where, const char *key)
@@ -339,6 +340,16 @@ static void get_metrics(rd *r, const cJSON *o, const char *where, axf_metrics *m
     m->params = (size_t)get_int(r, o, where, "params", 0, 1LL << 50);
     m->flops_per_token = get_num(r, o, where, "flops_per_token", 0);
     m->size_bytes = (size_t)get_int(r, o, where, "size_bytes", 0, 1LL << 52);
+    const char *name = get_str(r, o, where, "metric_name", 0);
+    if (r->bad)
+        return;
+    if (!r->metric_name[0]) {
+        snprintf(r->metric_name, sizeof r->metric_name, "%s", name);
+    } else if (strcmp(name, r->metric_name)) {
+        r->bad = 1;
+        axf_err_set(r->err, "%s: %s.metric_name: '%.16s' where the baseline has '%s'", r->file, where, name,
+                    r->metric_name);
+    }
 }
 
 static int get_action(rd *r, const cJSON *o, const char *where, axf_action *a)
@@ -460,6 +471,7 @@ typedef struct parsed {
     char *policy_name, *policy_sha, *policy_params;
     uint64_t seed;
     axf_metrics base;
+    char metric_name[16];
     int cursor;
     hentry *hist;
     int hist_len;
@@ -509,7 +521,7 @@ static int parse_file(const char *path, parsed *p, axf_err *err)
         return axf_err_set(err, "%s: not a valid session file (JSON syntax error at line %ld)", path, line);
     }
     free(text);
-    rd r = {path, err, 0};
+    rd r = {path, err, 0, ""};
     int rc = -1;
     if (!cJSON_IsObject(root)) {
         axf_err_set(err, "%s: not a session file (top level is not an object)", path);
@@ -598,6 +610,7 @@ static int parse_file(const char *path, parsed *p, axf_err *err)
     get_metrics(&r, field(&r, root, "", "baseline"), "baseline", &p->base);
     if (r.bad)
         goto out;
+    snprintf(p->metric_name, sizeof p->metric_name, "%s", r.metric_name);
 
     const cJSON *hist = field(&r, root, "", "history");
     if (r.bad)
@@ -725,6 +738,11 @@ axf_session *axf_session_load(const char *path, const char *model_dir, const cha
                     p.n, p.layers, s->enc->n, s->m->cfg.n_layers);
         goto fail;
     }
+    if (strcmp(p.metric_name, s->metric_name)) {
+        axf_err_set(err, "%s: baseline.metric_name: '%s', but task %s is scored by %s", path, p.metric_name,
+                    s->task, s->metric_name);
+        goto fail;
+    }
     /* every history step must apply on top of its predecessors */
     axf_plan *tmp = axf_plan_clone(s->orig);
     for (int i = 0; i < p.hist_len; i++)
@@ -840,99 +858,4 @@ int axf_session_set_policy(axf_session *s, const char *name, const char *sha256,
     s->policy_params = params;
     s->dirty = 1;
     return 0;
-}
-
-/* ---- replay ---- */
-
-typedef struct replay_prog {
-    axf_progress_fn fn;
-    void *ud;
-    int step, steps;
-} replay_prog;
-
-static int replay_cb(double done, double total, void *ud)
-{
-    replay_prog *rp = ud;
-    return rp->fn ? rp->fn(rp->step + (total > 0 ? done / total : 0), rp->steps, rp->ud) : 0;
-}
-
-static int differs(double a, double b, double tol)
-{
-    if (isnan(a) || isnan(b))
-        return isnan(a) != isnan(b);
-    return fabs(a - b) > tol * fmax(1.0, fabs(a));
-}
-
-/* First differing metric of got vs rec: fills name/values, returns 1; 0 when all agree. */
-static int metrics_differ(const axf_metrics *rec, const axf_metrics *got, double tol, const char **name,
-                          double *a, double *b)
-{
-#define CMP(field, label) \
-    if (differs((double)rec->field, (double)got->field, tol)) { \
-        *name = label; *a = (double)rec->field; *b = (double)got->field; return 1; }
-    CMP(loss, "loss")
-    CMP(accuracy, "accuracy")
-    CMP(metric, "metric")
-    CMP(n_no_worse, "n_no_worse")
-    CMP(params, "params")
-    CMP(flops_per_token, "flops_per_token")
-    CMP(size_bytes, "size_bytes")
-    CMP(n, "n")
-#undef CMP
-    return 0;
-}
-
-int axf_session_replay(axf_session *s, double tol, int *bad_step, axf_err *err)
-{
-    const char *name;
-    double a, b;
-    if (bad_step)
-        *bad_step = -1;
-    if (metrics_differ(&s->rec_base, &s->base, tol, &name, &a, &b)) {
-        if (bad_step)
-            *bad_step = 0;
-        return axf_err_set(err, "baseline: %s recorded %.9g, replayed %.9g", name, a, b);
-    }
-    int c0 = s->cursor, rc = 0;
-    replay_prog rp = {s->opts.progress, s->opts.progress_ud, 0, s->hist_len};
-    axf_plan *prev = axf_plan_clone(s->orig), *p = axf_plan_clone(s->orig);
-    axf__set_committed(s, prev);
-    for (int i = 0; i < s->hist_len && rc == 0; i++) {
-        const hentry *h = &s->hist[i];
-        char what[128];
-        axf_action_describe(&h->acts[0], what, sizeof what);
-        if (h->n > 1)
-            snprintf(what + strlen(what), sizeof what - strlen(what), " and %d more", h->n - 1);
-        for (int k = 0; k < h->n && rc == 0; k++)
-            if (axf_plan_apply(p, &h->acts[k], &s->defs, NULL, err)) {
-                axf_err_prefix(err, "step %d (%s)", i + 1, what);
-                rc = -1;
-            }
-        if (rc)
-            break;
-        axf_metrics m;
-        rp.step = i;
-        rc = axf__eval_plan(s, p, &s->trial_buf, &m, NULL, replay_cb, &rp, err);
-        if (rc)
-            break;
-        if (metrics_differ(&h->after, &m, tol, &name, &a, &b)) {
-            axf_err_set(err, "step %d (%s): %s recorded %.9g, replayed %.9g", i + 1, what, name, a, b);
-            if (bad_step)
-                *bad_step = i + 1;
-            rc = -1;
-            break;
-        }
-        axf__set_committed(s, p);
-        axf_plan_copy(prev, p);
-    }
-    /* back to where the caller was */
-    s->trial_valid = 0;
-    axf__rebuild_plan(s, c0, p, NULL);
-    axf__set_committed(s, p);
-    s->cursor = c0;
-    s->cur = c0 > 0 ? s->hist[c0 - 1].after : s->base;
-    s->cur_buf_valid = 0;
-    axf_plan_free(prev);
-    axf_plan_free(p);
-    return rc;
 }
