@@ -8,6 +8,8 @@
 #   4. an ASan+UBSan build of the whole suite;
 #   5. the MPI build (build-mpi, -DAXF_MPI=ON): mpirun -np 2 and -np 3 give one process's sessions
 #      (label mpi; Open MPI installed by scripts/deps.sh --mpi).
+#   6. a fuzz smoke: every reader's libFuzzer target (scripts/fuzz.sh: clang, ASan+UBSan) for
+#      30 s each, from its seed corpus; any crash, sanitizer report, leak or hang fails it.
 # Configurations 2-4 leave out the tests labelled slow (they repeat what 1 already ran).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +42,7 @@ run "asan+ubsan" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=
 cmake -S . -B build-mpi -DCMAKE_BUILD_TYPE=Release -DAXF_MPI=ON >/dev/null && cmake --build build-mpi -j"$(nproc)" --target axf >/dev/null \
   || failed+=("mpi build")
 run "mpi" ctest --test-dir build-mpi --output-on-failure -j2 -L mpi
+run "fuzz smoke, 30 s per reader" bash scripts/fuzz.sh 30
 if [ ${#failed[@]} -gt 0 ]; then
   echo "failed configurations: ${failed[*]}"
   exit 1
