@@ -395,6 +395,14 @@ static void engine_cases(const int *levels, int nlev)
     axf_model_free(m);
 }
 
+/* Largest product checked element by element (the reference loops run at -O0 in the sanitised
+ * build, which repeats this test: smaller there, the kernels' code paths are the same). */
+#if defined(__SANITIZE_ADDRESS__)
+#define MAX_MACS 500000L
+#else
+#define MAX_MACS 4000000L
+#endif
+
 int main(void)
 {
     /* every kernel this CPU runs: portable C always, AVX2 and AVX-512 where present */
@@ -412,7 +420,7 @@ int main(void)
             for (size_t b = 0; b < sizeof Ns / sizeof *Ns; b++)
                 for (size_t c = 0; c < sizeof Ks / sizeof *Ks; c++) {
                     int T = Ts[a], N = Ns[b], K = Ks[c];
-                    if ((long)T * N * K > 4000000L)
+                    if ((long)T * N * K > MAX_MACS)
                         continue;
                     int acc = (int)((a + b + c) % 2);
                     /* whole matrix, tight leading dimensions */
@@ -423,8 +431,10 @@ int main(void)
                     cases += 2;
                 }
         /* sub-blocks like those of a plan: head runs (rows of wq, columns of wo) and neuron runs */
-        bad += one_case(NULL, 128, 768, 768, 128, 256, 0, 768, 0, 0, 0);
-        bad += one_case(NULL, 128, 768, 768, 0, 768, 192, 320, 1, 448, 0);
+        if (MAX_MACS >= 4000000L) {   /* BERT-base blocks: 25-75 M multiply-adds each */
+            bad += one_case(NULL, 128, 768, 768, 128, 256, 0, 768, 0, 0, 0);
+            bad += one_case(NULL, 128, 768, 768, 0, 768, 192, 320, 1, 448, 0);
+        }
         bad += one_case(NULL, 37, 300, 96, 61, 203, 0, 96, 0, 0, 97);
         bad += one_case(NULL, 37, 96, 300, 0, 96, 61, 203, 1, 97, 0);
         for (int ta = 0; ta < 2; ta++)
