@@ -27,12 +27,15 @@ run() {   # NAME, then the command
   fi
 }
 run "release" ctest --test-dir build --output-on-failure -j2
+# OpenBLAS computes no result any more (axf/matmul.h), so the other core type reruns only the tests
+# whose assertions are numbers (products, logits, training, sessions), not the screen or bad input.
+NUMERIC="unit|golden|train|approx|session"
 if [ "${OPENBLAS_CORETYPE:-}" = "Haswell" ]; then
   run "release, OPENBLAS_CORETYPE unset" env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
-      ctest --test-dir build --output-on-failure -j2 -LE slow
+      ctest --test-dir build --output-on-failure -j2 -LE slow -L "$NUMERIC"
 else
   run "release, OPENBLAS_CORETYPE=Haswell" env OPENBLAS_CORETYPE=Haswell \
-      ctest --test-dir build --output-on-failure -j2 -LE slow
+      ctest --test-dir build --output-on-failure -j2 -LE slow -L "$NUMERIC"
 fi
 run "release, AXF_ISA=avx2" env AXF_ISA=avx2 ctest --test-dir build --output-on-failure -j2 -LE slow
 # The demo model the screen tests open is the same bits in every build (README "Same results on every
