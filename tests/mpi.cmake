@@ -11,6 +11,11 @@ if(AXF_MPI)
     set_tests_properties(mpi_same_np${np} PROPERTIES LABELS "mpi" FIXTURES_REQUIRED tui_model TIMEOUT 900
                          RESOURCE_LOCK mpi_cpu)
   endforeach()
+  add_test(NAME mpi_faults
+           COMMAND bash ${CMAKE_SOURCE_DIR}/tests/mpi/faults.sh $<TARGET_FILE:axf> ${MPIEXEC_EXECUTABLE}
+                   ${AXF_MPI_DEMO} ${CMAKE_SOURCE_DIR}/scripts)
+  set_tests_properties(mpi_faults PROPERTIES LABELS "mpi" FIXTURES_REQUIRED tui_model TIMEOUT 900
+                       RESOURCE_LOCK mpi_cpu)
   add_test(NAME mpi_out_of_step
            COMMAND bash ${CMAKE_SOURCE_DIR}/tests/mpi/out_of_step.sh $<TARGET_FILE:axf> ${MPIEXEC_EXECUTABLE}
                    ${AXF_MPI_DEMO} ${CMAKE_SOURCE_DIR}/scripts)

@@ -17,3 +17,8 @@ set_tests_properties(session_e2e PROPERTIES LABELS "session;badinput")
 # search, replay, export and eval again; labels by number or by the model's names.
 add_test(NAME labels_e2e COMMAND sh ${CMAKE_SOURCE_DIR}/tests/test_labels_e2e.sh $<TARGET_FILE:axf> ${AXF_DATA_DIR})
 set_tests_properties(labels_e2e PROPERTIES LABELS "session;badinput;train")
+# `axf search --resume` after a cut at any step gives the uncut run's session (the demo model of
+# the screen tests, tui.cmake).
+add_test(NAME session_resume COMMAND bash ${CMAKE_SOURCE_DIR}/tests/session_resume.sh $<TARGET_FILE:axf>
+         ${CMAKE_CURRENT_BINARY_DIR}/tui-demo ${CMAKE_SOURCE_DIR}/scripts)
+set_tests_properties(session_resume PROPERTIES LABELS "session" FIXTURES_REQUIRED tui_model TIMEOUT 900)

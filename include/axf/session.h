@@ -194,6 +194,9 @@ int axf_session_try(axf_session *s, const axf_action *acts, int n, const char *n
                     axf_metrics *out, axf_err *err);
 const float *axf_session_trial_losses(const axf_session *s);
 const int *axf_session_trial_preds(const axf_session *s);
+/* Computes the latest trial's per-sample outputs when only its metrics are known (a trial re-lived
+ * by a resume, below); 0 at once otherwise. -1 when there is no trial, or AXF_CANCELLED. */
+int axf_session_trial_outputs(axf_session *s, axf_err *err);
 /* Sets the note of the latest trial (e.g. "rejected: majority rule") once the caller decided. */
 void axf_session_note_trial(axf_session *s, const char *note);
 /* Commits acts as one history step (dropping any redo tail), evaluating unless the latest trial
@@ -205,6 +208,22 @@ int axf_session_apply(axf_session *s, const axf_action *acts, int n, const char 
 int axf_session_undo(axf_session *s, axf_err *err);
 int axf_session_redo(axf_session *s, axf_err *err);
 int axf_session_goto(axf_session *s, int cursor, axf_err *err);
+
+/* ---- Resuming an interrupted run ----
+ * axf_session_resume, on a session just loaded from the file an interrupted run kept saving, sets
+ * the cursor to 0 and takes the file's history and trials as the record of that run; the policy is
+ * then started again from its beginning. While its calls repeat the record — each try the next
+ * recorded trial (same history position, same resolved actions), each apply the next recorded
+ * step on top of the history so far — they are answered from the record without evaluating: the
+ * entry, its metrics, note and times, moves back into the journal or the history. Per-sample
+ * outputs are computed only when asked for (axf_session_losses, axf_session_trial_outputs). The
+ * first call that departs from the record (or an apply after an undo) drops the rest of it and
+ * everything is evaluated from there on. A deterministic policy thus ends with the session an
+ * uninterrupted run would have written. While records are left, the session holds less than
+ * its file: a caller that saves after every step should not save until resume_left says 0. */
+int axf_session_resume(axf_session *s, axf_err *err);
+/* Nonzero while part of the record is left; steps / trials (either may be NULL) say how much. */
+int axf_session_resume_left(const axf_session *s, int *steps, int *trials);
 
 /* ---- History and trials journal ---- */
 typedef struct axf_history_entry {

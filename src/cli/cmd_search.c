@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "axf/dist.h"
 #include "axf/fileio.h"
 #include "axf/luahost.h"
 #include "axf/session.h"
@@ -30,8 +31,15 @@ static const char *usage =
     "  --lua-seconds S     seconds of Lua per step, evaluations not counted (5; 0 = unlimited)\n"
     "  --mem MIB           Lua memory cap (256)          --seed N          seed for the policy\n"
     "  --quiet             print steps only, not every trial\n"
+    "  --resume            when --out exists (a run that was interrupted: Ctrl-C, a kill, a lost\n"
+    "                      MPI rank), continue it: the policy starts again and every step and\n"
+    "                      trial it repeats is taken from the file without evaluating; the session\n"
+    "                      is then the one an uninterrupted run writes. Needs the same policy file,\n"
+    "                      --set values and seed; model, data and options are the file's\n"
     "  --no-cache          run every evaluation from the embeddings (same numbers, slower;\n"
     "                      to measure what the layer cache saves)\n"
+    "Under mpirun (an -DAXF_MPI=ON build) every rank runs the search and the evaluations are spread\n"
+    "over the ranks (README: Running over MPI).\n"
     "Exit: 0 the policy finished, 1 bad input, policy error (session saved) or a session that\n"
     "cannot be written (disk full, or another run replaced --out: this run's is then saved to\n"
     "OUT-PID.json beside it), 2 usage,\n"
@@ -40,9 +48,30 @@ static const char *usage =
 static volatile sig_atomic_t g_interrupted;
 static axf_luahost *volatile g_host;
 
+/* Over MPI a signal usually means mpirun is ending the job (a rank died, or mpirun itself was
+ * stopped) and rank 0 may never get to save and say so: its handler says at once where the
+ * session stands. The line is prepared outside the handler, in one of two buffers switched
+ * atomically. */
+static char g_where[2][600];
+static volatile sig_atomic_t g_where_k = -1;
+
+static void set_where(const char *out, int steps)
+{
+    int k = g_where_k == 0 ? 1 : 0;
+    snprintf(g_where[k], sizeof g_where[k],
+             "axf: signal received: %s holds the %d step%s committed so far (continue with --resume)\n", out,
+             steps, steps == 1 ? "" : "s");
+    g_where_k = k;
+}
+
 /* SIGINT (Ctrl-C) and SIGTERM: stop the policy, save, exit 128 + the signal. */
 static void on_sigint(int sig)
 {
+    int k = g_where_k;
+    if (axf_dist_size() > 1 && axf_dist_rank() == 0 && k >= 0) {
+        ssize_t w = write(2, g_where[k], strlen(g_where[k]));
+        (void)w;
+    }
     g_interrupted = sig;
     if (g_host)
         axf_luahost_cancel(g_host); /* one atomic store */
@@ -159,7 +188,7 @@ int axf_cmd_search(int argc, char **argv)
         return fputs(usage, stdout), 0;
     const char *model = NULL, *data = NULL, *policy = NULL, *out = NULL, *holdout = NULL;
     const char **sets = axf_xcalloc((size_t)argc + 1, sizeof *sets);
-    int n_sets = 0, quiet = 0, list_params = 0, mem_mib = 256;
+    int n_sets = 0, quiet = 0, list_params = 0, mem_mib = 256, resume = 0;
     long long budget = 1000000000LL;
     double lua_seconds = 5;
     unsigned long long seed = 0;
@@ -212,6 +241,8 @@ int axf_cmd_search(int argc, char **argv)
                 goto usage_bad;
         } else if (!strcmp(a, "--quiet"))
             quiet = 1;
+        else if (!strcmp(a, "--resume"))
+            resume = 1;
         else if (!strcmp(a, "--no-cache"))
             so.cache_bytes = 0;
         else if (!strcmp(a, "--params"))
@@ -251,12 +282,22 @@ int axf_cmd_search(int argc, char **argv)
     so.progress_ud = &ui;
     axf_err err;
     /* a run must not end on a file it cannot write: checked before the first evaluation */
-    if (!list_params && axf_io_check_writable(out, &err)) {
+    /* (over MPI rank 0 alone writes, and checks: the others may not see its file system) */
+    struct {
+        int bad;
+        axf_err e;
+    } wr = {0, {{0}}};
+    if (!list_params && axf_dist_rank() == 0)
+        wr.bad = axf_io_check_writable(out, &wr.e) != 0;
+    axf_dist_bcast(&wr, sizeof wr, "checking --out");
+    if (wr.bad) {
         free(sets);
-        return axf_cli_fail(err.msg);
+        return axf_cli_fail(wr.e.msg);
     }
     double t_open = axf_now();
-    axf_session *s = axf_session_open(model, data, &so, &err);
+    resume = resume && out && access(out, F_OK) == 0;
+    axf_session *s = resume ? axf_session_load(out, model, data, holdout, &so, &err)
+                            : axf_session_open(model, data, &so, &err);
     clear_bar(&ui);
     if (!s) {
         free(sets);
@@ -266,7 +307,7 @@ int axf_cmd_search(int argc, char **argv)
         }
         return axf_cli_fail(err.msg);
     }
-    if (holdout && axf_session_set_holdout(s, holdout, &err)) {
+    if (holdout && !resume && axf_session_set_holdout(s, holdout, &err)) {
         axf_session_free(s);
         free(sets);
         return axf_cli_fail(err.msg);
@@ -288,9 +329,31 @@ int axf_cmd_search(int argc, char **argv)
         free(sets);
         return axf_cli_fail(err.msg);
     }
+    /* a resumed run must be the recorded one: same policy file, parameters and seed */
+    char *rec_sha = axf_xstrdup(axf_session_policy_sha256(s)), *rec_params = axf_xstrdup(axf_session_policy_params(s));
+    uint64_t rec_seed = axf_session_seed(s);
     if (axf_luahost_load(h, policy, sets, n_sets, &err)) {
+        free(rec_sha), free(rec_params);
         rc = axf_cli_fail(err.msg);
         goto done;
+    }
+    if (resume && !list_params) {
+        char msg[900];
+        int bad = strcmp(rec_sha, axf_session_policy_sha256(s)) ? 1
+                  : strcmp(rec_params, axf_session_policy_params(s)) ? 2
+                  : rec_seed != axf_session_seed(s) ? 3 : 0;
+        if (bad)
+            snprintf(msg, sizeof msg, "%s: --resume: the run was made with %s %.300s; this one has %.300s", out,
+                     bad == 1 ? "a policy file of sha256" : bad == 2 ? "parameters" : "another seed",
+                     bad == 1 ? rec_sha : bad == 2 ? rec_params : "",
+                     bad == 1 ? axf_session_policy_sha256(s) : bad == 2 ? axf_session_policy_params(s) : "--seed");
+        free(rec_sha), free(rec_params);
+        if (bad || axf_session_resume(s, &err)) {
+            rc = axf_cli_fail(bad ? msg : err.msg);
+            goto done;
+        }
+    } else {
+        free(rec_sha), free(rec_params);
     }
     free(sets);
     sets = NULL;
@@ -313,7 +376,15 @@ int axf_cmd_search(int argc, char **argv)
     axf_session_facts(s, &f);
     printf("search: %s on %s (%d examples), policy %s %s\n", model, data, f.n_search,
            axf_luahost_policy_name(h), axf_luahost_params_json(h));
+    int rec_steps = 0, rec_trials = 0;
+    axf_session_resume_left(s, &rec_steps, &rec_trials);
+    if (resume)
+        printf("resuming %s: %d step%s and %d trial%s recorded; the policy repeats them without "
+               "evaluating\n", out, rec_steps, rec_steps == 1 ? "" : "s", rec_trials, rec_trials == 1 ? "" : "s");
+    if (axf_dist_size() > 1)
+        printf("MPI: %d ranks, each evaluating about 1/%d of the split\n", axf_dist_size(), axf_dist_size());
     fflush(stdout);
+    set_where(out, resume ? rec_steps : 0);
 
     double t0 = axf_now(), cpu0 = axf_cli_cpu_now();
     ui.phase = NULL;
@@ -325,19 +396,26 @@ int axf_cmd_search(int argc, char **argv)
         st = axf_luahost_step(h, &err);
         if (st != AXF_LUA_STEPPED)
             break;
+        if (axf_session_resume_left(s, NULL, NULL))
+            continue; /* the file still holds more than the steps re-lived so far */
         if (axf_session_save(s, out, &serr)) {
             save_failed = 1; /* the policy stays where it is: there is nowhere to keep more steps */
             break;
         }
+        set_where(out, axf_session_history_len(s));
     }
     double t_search = axf_now() - t0, cpu_search = axf_cli_cpu_now() - cpu0;
     g_host = NULL;
     clear_bar(&ui);
 
     ui.phase = "held-out";
-    if (!save_failed && axf_session_save(s, out, &serr))
+    int left = axf_session_resume_left(s, &rec_steps, NULL);
+    if (left)
+        fprintf(stderr, "axf: stopped while repeating the record (%d recorded step%s not reached); %s "
+                        "left as it was\n", rec_steps, rec_steps == 1 ? "" : "s", out);
+    else if (!save_failed && axf_session_save(s, out, &serr))
         save_failed = 1;
-    const char *saved_to = save_failed ? NULL : out;
+    const char *saved_to = save_failed || left ? NULL : out;
     char *beside = NULL;
     if (save_failed && axf_session_replaced(s, out)) {
         /* another run saved the same file since this one did: keep this run's session beside it */

@@ -321,10 +321,31 @@ static int m_note(lua_State *L)
     return 0;
 }
 
+/* The latest trial's per-sample outputs, computed now when a resume re-lived it from the record
+ * (session.h); returns the losses or NULL (err set). A cancel pauses and redoes the caller. */
+static const float *trial_losses(lua_State *L, axf_luahost *h, axf_err *err)
+{
+    if (!axf_session_trial_losses(h->s) && axf_session_trial_outputs(h->s, err))
+        return NULL;
+    return axf_session_trial_losses(h->s);
+}
+
+static int m_trial_losses(lua_State *L);
+static int k_trial_losses(lua_State *L, int st, lua_KContext c)
+{
+    lua_settop(L, (int)c);
+    return m_trial_losses(L);
+}
+
 static int m_trial_losses(lua_State *L)
 {
     axf_luahost *h = check_session(L, "trial_losses");
-    const float *v = axf_session_trial_losses(h->s);
+    int nargs = lua_gettop(L);
+    axf_err err = {{0}};
+    begin_call(L, h);
+    const float *v = trial_losses(L, h, &err);
+    if (!v && !strcmp(err.msg, "cancelled"))
+        return on_cancelled(L, nargs, k_trial_losses);
     if (!v)
         return luaL_error(L, "trial_losses: no trial results (call s:try first; any later "
                              "evaluation replaces them)");
@@ -346,11 +367,23 @@ static double opt_eps(lua_State *L, int idx, const char *method)
     return e;
 }
 
+static int m_trial_no_worse(lua_State *L);
+static int k_trial_no_worse(lua_State *L, int st, lua_KContext c)
+{
+    lua_settop(L, (int)c);
+    return m_trial_no_worse(L);
+}
+
 static int m_trial_no_worse(lua_State *L)
 {
     axf_luahost *h = check_session(L, "trial_no_worse");
+    int nargs = lua_gettop(L);
     double eps = opt_eps(L, 2, "trial_no_worse");
-    const float *v = axf_session_trial_losses(h->s);
+    axf_err err = {{0}};
+    begin_call(L, h);
+    const float *v = trial_losses(L, h, &err);
+    if (!v && !strcmp(err.msg, "cancelled"))
+        return on_cancelled(L, nargs, k_trial_no_worse);
     if (!v)
         return luaL_error(L, "trial_no_worse: no trial results (call s:try first)");
     const float *l0 = axf_session_baseline_losses(h->s);

@@ -28,6 +28,8 @@ void axf__evalbuf_free(evalbuf *b)
     memset(b, 0, sizeof *b);
 }
 
+static void ff_end(axf_session *s);
+
 static void evalbuf_swap(evalbuf *a, evalbuf *b)
 {
     evalbuf t = *a;
@@ -330,6 +332,7 @@ void axf_session_free(axf_session *s)
         axf__tentry_free(&s->trials[i]);
     free(s->hist);
     free(s->trials);
+    ff_end(s);
     axf_evalcache_free(s->ec);
     axf_evalcache_free(s->ho_ec);
     axf_encoded_free(s->ho);
@@ -538,8 +541,9 @@ static double unix_time(void)
  * allocated and only the trial outputs are invalidated. With reuse, a trial of the same plan is
  * taken as is: its outputs depend on its plan alone (l0 never changes). */
 static int eval_actions(axf_session *s, const axf_action *acts, int n, int reuse, axf_plan **p,
-                        axf_action **res, axf_metrics *m, double *secs, axf_err *err)
+                        axf_action **res, axf_metrics *m, double *secs, int *no_outputs, axf_err *err)
 {
+    *no_outputs = 0;
     *p = axf_plan_clone(s->plan);
     *res = axf_xmalloc(sizeof **res * (size_t)(n > 0 ? n : 1));
     *secs = 0;
@@ -548,6 +552,7 @@ static int eval_actions(axf_session *s, const axf_action *acts, int n, int reuse
         if (reuse && s->trial_valid && axf_plan_equal(*p, s->trial_plan)) {
             *m = s->trial_m;
             *secs = s->trial_seconds;
+            *no_outputs = s->trial_lazy;
             s->evals++;
             s->evals_reused++;
         } else {
@@ -564,26 +569,154 @@ static int eval_actions(axf_session *s, const axf_action *acts, int n, int reuse
     return rc;
 }
 
+static tentry *trials_push(axf_session *s)
+{
+    if (s->trials_len == s->trials_cap) {
+        s->trials_cap = s->trials_cap ? 2 * s->trials_cap : 16;
+        s->trials = axf_xrealloc(s->trials, sizeof *s->trials * (size_t)s->trials_cap);
+    }
+    return &s->trials[s->trials_len++];
+}
+
+/* ---- resuming (axf_session_resume): the record of the interrupted run is re-lived while the
+ * policy repeats it ---- */
+
+static int resuming(const axf_session *s)
+{
+    return s->ff_hist || s->ff_trials;
+}
+
+/* Drops what is left of the record: from here on every call is evaluated as usual. */
+static void ff_end(axf_session *s)
+{
+    for (int i = s->ff_hi; i < s->ff_hist_len; i++)
+        axf__hentry_free(&s->ff_hist[i]);
+    for (int i = s->ff_ti; i < s->ff_trials_len; i++)
+        axf__tentry_free(&s->ff_trials[i]);
+    free(s->ff_hist);
+    free(s->ff_trials);
+    s->ff_hist = NULL;
+    s->ff_trials = NULL;
+    s->ff_hist_len = s->ff_hi = s->ff_trials_len = s->ff_ti = 0;
+}
+
+static void ff_end_if_done(axf_session *s)
+{
+    if (resuming(s) && s->ff_hi == s->ff_hist_len && s->ff_ti == s->ff_trials_len)
+        ff_end(s);
+}
+
+static int same_actions(const axf_action *a, int na, const axf_action *b, int nb)
+{
+    if (na != nb)
+        return 0;
+    for (int i = 0; i < na; i++) {
+        char x[128], y[128];
+        axf_action_describe(&a[i], x, sizeof x);
+        axf_action_describe(&b[i], y, sizeof y);
+        if (a[i].op != b[i].op || strcmp(x, y))
+            return 0;
+    }
+    return 1;
+}
+
+int axf_session_resume(axf_session *s, axf_err *err)
+{
+    if (resuming(s))
+        return axf_err_set(err, "resume: already resuming");
+    if (axf_session_goto(s, 0, err))
+        return -1;
+    s->ff_hist = s->hist;
+    s->ff_hist_len = s->hist_len;
+    s->ff_trials = s->trials;
+    s->ff_trials_len = s->trials_len;
+    s->ff_hi = s->ff_ti = 0;
+    s->hist = NULL;
+    s->hist_len = s->hist_cap = 0;
+    s->trials = NULL;
+    s->trials_len = s->trials_cap = 0;
+    if (!s->ff_hist)
+        s->ff_hist = axf_xmalloc(1); /* resuming() holds until the record is used up */
+    ff_end_if_done(s);
+    return 0;
+}
+
+int axf_session_resume_left(const axf_session *s, int *steps, int *trials)
+{
+    if (steps)
+        *steps = s->ff_hist_len - s->ff_hi;
+    if (trials)
+        *trials = s->ff_trials_len - s->ff_ti;
+    return resuming(s);
+}
+
+/* The end of a call while resuming: rc 0 answered from the record (metrics m), 1 not recorded,
+ * -1 failed; frees the plan and the resolved actions the call made. */
+static int ff_finish(axf_session *s, int rc, const axf_metrics *m, axf_metrics *out, axf_plan *p,
+                     axf_action *res)
+{
+    if (rc == 0) {
+        s->evals++;
+        s->evals_reused++;
+        s->dirty = 1;
+        if (out)
+            *out = *m;
+        ff_end_if_done(s);
+    }
+    axf_plan_free(p);
+    free(res);
+    return rc;
+}
+
+/* try while resuming: 0 answered from the record, 1 not recorded (the caller evaluates), -1 the
+ * actions do not apply (as a live try). */
+static int ff_try(axf_session *s, const axf_action *acts, int n, axf_metrics *out, axf_err *err)
+{
+    if (s->ff_ti >= s->ff_trials_len)
+        return ff_end(s), 1;
+    axf_plan *p = axf_plan_clone(s->plan);
+    axf_action *res = axf_xmalloc(sizeof *res * (size_t)(n > 0 ? n : 1));
+    int rc = plan_with(s, acts, n, p, res, err);
+    const tentry *t = &s->ff_trials[s->ff_ti];
+    if (rc == 0 && (t->cursor != s->cursor || !same_actions(t->acts, t->n, res, n))) {
+        ff_end(s);
+        rc = 1;
+    }
+    if (rc == 0) {
+        *trials_push(s) = *t; /* the record's entry moves to the journal, note and time included */
+        s->ff_ti++;
+        axf_plan_copy(s->trial_plan, p);
+        s->trial_valid = 1;
+        s->trial_lazy = 1;
+        s->trial_m = t->m;
+        s->trial_seconds = t->seconds;
+    }
+    return ff_finish(s, rc, &s->trial_m, out, p, res);
+}
+
 int axf_session_try(axf_session *s, const axf_action *acts, int n, const char *note, axf_metrics *out,
                     axf_err *err)
 {
+    if (resuming(s)) {
+        int r = ff_try(s, acts, n, out, err);
+        if (r <= 0)
+            return r;
+    }
     axf_plan *p;
     axf_action *res;
     axf_metrics m;
     double secs;
-    int rc = eval_actions(s, acts, n, 0, &p, &res, &m, &secs, err);
+    int lazy;
+    int rc = eval_actions(s, acts, n, 0, &p, &res, &m, &secs, &lazy, err);
     if (rc)
         return rc;
     axf_plan_copy(s->trial_plan, p);
     axf_plan_free(p);
     s->trial_valid = 1;
+    s->trial_lazy = 0;
     s->trial_m = m;
     s->trial_seconds = secs;
-    if (s->trials_len == s->trials_cap) {
-        s->trials_cap = s->trials_cap ? 2 * s->trials_cap : 16;
-        s->trials = axf_xrealloc(s->trials, sizeof *s->trials * (size_t)s->trials_cap);
-    }
-    tentry *t = &s->trials[s->trials_len++];
+    tentry *t = trials_push(s);
     t->cursor = s->cursor;
     t->n = n;
     t->acts = res;
@@ -598,12 +731,26 @@ int axf_session_try(axf_session *s, const axf_action *acts, int n, const char *n
 
 const float *axf_session_trial_losses(const axf_session *s)
 {
-    return s->trial_valid ? s->trial_buf.losses : NULL;
+    return s->trial_valid && !s->trial_lazy ? s->trial_buf.losses : NULL;
+}
+
+int axf_session_trial_outputs(axf_session *s, axf_err *err)
+{
+    if (!s->trial_valid)
+        return axf_err_set(err, "no trial results");
+    if (!s->trial_lazy)
+        return 0;
+    axf_metrics m;
+    int rc = axf__eval_plan(s, s->trial_plan, &s->trial_buf, &m, NULL, s->opts.progress, s->opts.progress_ud, err);
+    if (rc)
+        return rc;
+    s->trial_lazy = 0;
+    return 0;
 }
 
 const int *axf_session_trial_preds(const axf_session *s)
 {
-    return s->trial_valid ? s->trial_buf.preds : NULL;
+    return s->trial_valid && !s->trial_lazy ? s->trial_buf.preds : NULL;
 }
 
 void axf_session_note_trial(axf_session *s, const char *note)
@@ -637,14 +784,54 @@ static void hist_push(axf_session *s, const axf_action *res, int n, const char *
     s->cursor = s->hist_len;
 }
 
+/* apply while resuming: 0 the recorded step re-lived, 1 not recorded (the caller evaluates), -1
+ * the actions do not apply. The record is followed only on top of the history as it was built
+ * (an undo or a redo tail ends it: the original run's final history no longer tells). */
+static int ff_apply(axf_session *s, const axf_action *acts, int n, axf_metrics *out, axf_err *err)
+{
+    if (s->ff_hi >= s->ff_hist_len || s->cursor != s->hist_len || s->hist_len != s->ff_hi)
+        return ff_end(s), 1;
+    axf_plan *p = axf_plan_clone(s->plan);
+    axf_action *res = axf_xmalloc(sizeof *res * (size_t)(n > 0 ? n : 1));
+    int rc = plan_with(s, acts, n, p, res, err);
+    const hentry *e = &s->ff_hist[s->ff_hi];
+    if (rc == 0 && !same_actions(e->acts, e->n, res, n)) {
+        ff_end(s);
+        rc = 1;
+    }
+    if (rc == 0) {
+        int have = s->trial_valid && !s->trial_lazy && axf_plan_equal(p, s->trial_plan);
+        if (s->hist_len == s->hist_cap) {
+            s->hist_cap = s->hist_cap ? 2 * s->hist_cap : 16;
+            s->hist = axf_xrealloc(s->hist, sizeof *s->hist * (size_t)s->hist_cap);
+        }
+        s->hist[s->hist_len++] = *e; /* moves, with its times */
+        s->cursor = s->hist_len;
+        s->ff_hi++;
+        axf__set_committed(s, p);
+        if (have)
+            evalbuf_swap(&s->cur_buf, &s->trial_buf);
+        s->cur_buf_valid = have;
+        s->trial_valid = 0;
+        s->cur = s->hist[s->cursor - 1].after;
+    }
+    return ff_finish(s, rc, &s->cur, out, p, res);
+}
+
 int axf_session_apply(axf_session *s, const axf_action *acts, int n, const char *note, axf_metrics *out,
                       axf_err *err)
 {
+    if (resuming(s)) {
+        int r = ff_apply(s, acts, n, out, err);
+        if (r <= 0)
+            return r;
+    }
     axf_plan *p;
     axf_action *res;
     axf_metrics m;
     double secs;
-    int rc = eval_actions(s, acts, n, 1, &p, &res, &m, &secs, err);
+    int lazy;
+    int rc = eval_actions(s, acts, n, 1, &p, &res, &m, &secs, &lazy, err);
     if (rc)
         return rc;
     hist_push(s, res, n, note, secs, &s->cur, &m);
@@ -652,7 +839,7 @@ int axf_session_apply(axf_session *s, const axf_action *acts, int n, const char 
     axf__set_committed(s, p);
     axf_plan_free(p);
     evalbuf_swap(&s->cur_buf, &s->trial_buf);
-    s->cur_buf_valid = 1;
+    s->cur_buf_valid = !lazy; /* a resumed trial's outputs were never computed */
     s->trial_valid = 0;
     s->cur = m;
     s->dirty = 1;

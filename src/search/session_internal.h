@@ -60,6 +60,7 @@ struct axf_session {
 
     evalbuf trial_buf;
     int trial_valid;             /* the last try's outputs, for reuse by apply */
+    int trial_lazy;              /* ... its metrics only (re-lived from a record): trial_buf unset */
     axf_plan *trial_plan;
     axf_metrics trial_m;
     double trial_seconds;
@@ -68,6 +69,13 @@ struct axf_session {
     int hist_len, hist_cap, cursor;
     tentry *trials;
     int trials_len, trials_cap;
+
+    /* axf_session_resume: the interrupted run's history and trials, re-lived in order from
+     * [ff_hi] and [ff_ti] while the policy repeats them; NULL when not resuming */
+    hentry *ff_hist;
+    int ff_hist_len, ff_hi;
+    tentry *ff_trials;
+    int ff_trials_len, ff_ti;
 
     char *policy_name, *policy_sha, *policy_params;
     uint64_t seed;
