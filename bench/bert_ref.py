@@ -1,8 +1,10 @@
 """Plain-torch BERT classifier with Hugging Face tensor names, a safetensors writer, a BERT
 (uncased) tokenizer and the FLOP count, shared by the bench scripts.
 
-Why our own: no `transformers` package exists here, and the peers (PyTorch, ONNX Runtime) and
-`axf` must run the very same weights. Run with /usr/bin/python3 (Debian's torch).
+Why our own: a small module the peers (PyTorch, ONNX Runtime export) and `axf` all run from the
+very same weights, with Debian's torch alone. That it is Hugging Face's BertForSequenceClassification
+is checked in tests/golden (hf_golden.py loads such folders with `transformers` from_pretrained).
+Run with /usr/bin/python3 (Debian's torch).
 """
 import json
 import math

@@ -1,12 +1,13 @@
 """Times every peer on input cases of one model at one thread count, interleaved: each peer stays
-loaded in its own process (bench/ort_run.js --serve, bench/torch_run.py --serve) and the driver asks each
+loaded in its own process (bench/ort_run.py --serve, bench/torch_run.py --serve) and the driver asks each
 in turn for one pass, rotating the order every round. The machine is shared with people
 compiling; interleaving makes a load spike hit every peer alike instead of whichever ran then.
 axf runs as bench/axf_case.c (built by run.sh against the project's core library), which also
 times the sgemm floor of the same packed products right after each engine pass. Writes OUT/raw/<case>.t<threads>.<peer>.json for bench/report.py.
 
 usage: /usr/bin/python3 bench/driver.py OUT CASE[,CASE...] THREADS RUNS [--axf-case PATH]
-       [--peers ort,torch_eager,...] [--runs-b1 N]   (cases of one model; --runs-b1 for base_b1)
+       [--peers ort,torch_eager,...] [--runs-b1 N] [--ort-python PATH]   (cases of one model; --runs-b1
+       for base_b1; --ort-python: the Python with PyPI's onnxruntime, default the project's .venv)
        /usr/bin/python3 bench/driver.py OUT train THREADS RUNS --axf-train PATH
        (training: bench/train_torch.py against bench/axf_train_case.c on OUT/train)
 """
@@ -20,6 +21,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 PY = "/usr/bin/python3"
+VENV_PY = os.path.join(os.path.dirname(HERE), ".venv", "bin", "python")  # scripts/venv.sh makes it
 PAUSE = 0.2  # s between passes: lets the previous peer's spinning BLAS/ORT threads go to sleep
 BUSY = 0.30  # share of the machine's CPU time used by others (while ours idle) that counts as busy
 WAIT_IDLE = 10.0  # at most this many seconds of waiting for a quiet machine before each pass,
@@ -158,6 +160,7 @@ def main():
     ap.add_argument("--axf-case", default="")
     ap.add_argument("--axf-train", default="")
     ap.add_argument("--peers", default="ort,torch_eager,torch_jit,torch_bt,axf")
+    ap.add_argument("--ort-python", default=VENV_PY)
     a = ap.parse_args()
     if a.cases == "train":
         return train(a)
@@ -177,8 +180,8 @@ def main():
     t0 = time.time()
     first = inputs(cases[0])
     if "ort" in want:
-        servers.append(Server("ort", ["node", os.path.join(HERE, "ort_run.js"), os.path.join(mdir, "model.onnx"),
-                                      first + ".json", t, "--serve"], env))
+        servers.append(Server("ort", [a.ort_python, "-W", "ignore", os.path.join(HERE, "ort_run.py"),
+                                      os.path.join(mdir, "model.onnx"), first + ".json", t, "--serve"], env))
     for v in ("eager", "jit", "bt"):
         if "torch_" + v in want:
             servers.append(Server("torch_" + v, [PY, "-W", "ignore", os.path.join(HERE, "torch_run.py"), mdir,

@@ -10,9 +10,8 @@
 #   --sst2-n N  time the first N SST-2 dev sentences (default 128; 0 = all 872, much longer)
 #   --axf PATH  use this axf binary (and the libaxf_core.a beside it) instead of building build-bench/
 #   --data DIR  the shared data folder (default ../shared/data beside the repository)
-# Needs /usr/bin/python3 with Debian's python3-torch, node + npm (onnxruntime-node is installed into
-# bench/node_modules with --ignore-scripts: the package ships its CPU binary, only the optional
-# CUDA download of its install script would fail here).
+# Needs /usr/bin/python3 with Debian's python3-torch and the project's Python environment .venv
+# (made here by scripts/venv.sh when missing: PyPI's onnxruntime, pinned in scripts/requirements.txt).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -48,11 +47,8 @@ log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
 "$PY" -c 'import torch, numpy' 2>/dev/null || { echo "bench: $PY lacks torch/numpy (apt-get install python3-torch python3-numpy)" >&2; exit 1; }
-command -v node >/dev/null || { echo "bench: node is missing (apt-get install nodejs npm)" >&2; exit 1; }
-if ! (cd "$HERE" && node -e "require('onnxruntime-node')" 2>/dev/null); then
-    log "installing onnxruntime-node into bench/node_modules (--ignore-scripts)"
-    (cd "$HERE" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
-fi
+ORT_PY="$(bash "$ROOT/scripts/venv.sh" --print-python)" ||
+    { echo "bench: scripts/venv.sh could not make the Python environment with onnxruntime" >&2; exit 1; }
 
 mkdir -p "$OUT"
 AXF_CASE=""
@@ -90,8 +86,8 @@ LOAD_START="$(load1)"
 for t in $THREADS; do
     # A batch-1 pass takes tens of milliseconds: more runs for the same confidence.
     "$PY" -W ignore "$HERE/driver.py" "$OUT" base_b1,base_b8,sst2_base "$t" "$RUNS" --runs-b1 $((RUNS * 4)) \
-        --axf-case "$AXF_CASE"
-    "$PY" -W ignore "$HERE/driver.py" "$OUT" small_b8 "$t" "$RUNS" --axf-case "$AXF_CASE"
+        --axf-case "$AXF_CASE" --ort-python "$ORT_PY"
+    "$PY" -W ignore "$HERE/driver.py" "$OUT" small_b8 "$t" "$RUNS" --axf-case "$AXF_CASE" --ort-python "$ORT_PY"
 done
 if [ "$TRAIN" = 1 ]; then
     for t in $THREADS; do
@@ -123,6 +119,6 @@ LOAD_END="$(load1)"
 NOTE="Measured $(date -u +%Y-%m-%d) on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//') ($(nproc) cores); \
 load average $LOAD_START at start, $LOAD_END at end; medians of $RUNS interleaved runs after warm-up \
 (${RUNS}×4 for batch 1); SST-2 = first $( [ "$SST2_N" = 0 ] && echo 872 || echo "$SST2_N") dev sentences in file order, \
-batches of 32 (peers pad per batch, axf packs); onnxruntime-node $(cd "$HERE" && node -p "require('onnxruntime-node/package.json').version"), \
+batches of 32 (peers pad per batch, axf packs); onnxruntime $("$ORT_PY" -c 'import onnxruntime; print(onnxruntime.__version__)') (PyPI), \
 torch $("$PY" -c 'import torch; print(torch.__version__)')."
 "$PY" "$HERE/report.py" "$OUT" --note "$NOTE"

@@ -14,6 +14,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh --test --mpi || exit 1
+# The project's Python environment (.venv: transformers, tokenizers, onnxruntime, pinned in
+# scripts/requirements.txt) for the tests against Hugging Face; they make it themselves too, and
+# skip with a message only when PyPI is unreachable.
+bash scripts/venv.sh || echo "=== scripts/venv.sh failed: the tests against Hugging Face will say why"
 failed=()
 run() {   # NAME, then the command
   local name=$1; shift

@@ -30,6 +30,9 @@ sys.exit(any(u.find_spec(m) is None for m in sys.argv[1:]))' $MODS 2>/dev/null
     "$VENV/bin/python" -c "import ${MODS// /, }" 2>/dev/null
   fi
 }
+# One maker at a time: tests that call this script may start together on a fresh machine.
+exec 9>"$VENV.lock"
+flock 9
 want="$(sha256sum "$REQ" | cut -d' ' -f1)"
 stamp="$VENV/axf-requirements.sha256"
 if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && check quick; then

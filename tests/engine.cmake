@@ -31,3 +31,13 @@ set_tests_properties(engine_cli PROPERTIES LABELS "unit;badinput")
 add_test(NAME cli_progress COMMAND sh ${CMAKE_SOURCE_DIR}/tests/test_cli_progress.sh $<TARGET_FILE:axf>
          ${CMAKE_SOURCE_DIR}/tests/golden/fixture ${AXF_DATA_DIR})
 set_tests_properties(cli_progress PROPERTIES LABELS "unit")
+
+# Golden against Hugging Face transformers itself (the project's .venv, made by scripts/venv.sh):
+# from_pretrained on the very fixture folders, BertTokenizer / BertTokenizerFast ids, logits in
+# float64 and float32; axf must give the same ids and logits within 1e-4 (tests/golden/hf_golden.py
+# says why). Skips (77) only when PyPI is unreachable and .venv cannot be made.
+add_test(NAME engine_golden_hf
+         COMMAND sh ${CMAKE_SOURCE_DIR}/tests/venv_run.sh ${CMAKE_SOURCE_DIR}/tests/golden/hf_golden.py
+                 ${CMAKE_SOURCE_DIR}/tests/golden/fixture ${CMAKE_BINARY_DIR}/golden_hf
+                 $<TARGET_FILE:test_engine_golden>)
+set_tests_properties(engine_golden_hf PROPERTIES LABELS "golden" SKIP_RETURN_CODE 77)

@@ -29,3 +29,17 @@ endif()
 add_test(NAME io_encoder_init COMMAND sh ${CMAKE_SOURCE_DIR}/tests/test_encoder_init.sh $<TARGET_FILE:axf>
          ${CMAKE_SOURCE_DIR}/tests/golden/fixture/gelu ${CMAKE_BINARY_DIR}/encoder_init_tmp)
 set_tests_properties(io_encoder_init PROPERTIES LABELS "unit;badinput;train")
+# The tokenizer against Hugging Face's (BertTokenizer, BertTokenizerFast; the project's .venv) on
+# every SST-2 sentence (GLUE train = alps_train + alps_dev, dev; the sentence-level train/dev/test)
+# and every MRPC pair (train, dev, test) with BERT's uncased vocabulary: the same ids and token
+# types, pairs truncated alike. Skips (77) only when PyPI is unreachable and .venv cannot be made.
+set(AXF_HF_TOK_FILES
+    ${AXF_DATA_DIR}/sst2_glue/alps_train.tsv ${AXF_DATA_DIR}/sst2_glue/alps_dev.tsv
+    ${AXF_DATA_DIR}/sst2_glue/dev.tsv ${AXF_DATA_DIR}/sst2_stsa_binary/stsa.binary.train
+    ${AXF_DATA_DIR}/sst2_stsa_binary/stsa.binary.dev ${AXF_DATA_DIR}/sst2_stsa_binary/stsa.binary.test
+    ${AXF_DATA_DIR}/mrpc_glue/train.tsv ${AXF_DATA_DIR}/mrpc_glue/dev.tsv ${AXF_DATA_DIR}/mrpc_glue/test.tsv)
+add_test(NAME io_tokenizer_hf
+  COMMAND sh ${CMAKE_SOURCE_DIR}/tests/venv_run.sh ${CMAKE_SOURCE_DIR}/tests/hf_tokenizer.py
+    $<TARGET_FILE:test_io_tokdump> ${AXF_DATA_DIR}/bert_base_uncased_vocab/vocab.txt
+    ${CMAKE_BINARY_DIR}/tokenizer_hf_tmp ${AXF_HF_TOK_FILES})
+set_tests_properties(io_tokenizer_hf PROPERTIES LABELS "golden;slow" SKIP_RETURN_CODE 77)

@@ -24,7 +24,9 @@ Models: "gelu" (3 layers, erf GELU, 2 labels) and "pruned" (2 layers, gelu_new, 
 physically removed and listed in config.json "pruned_heads"). Hidden 64, 4 heads, FFN 128, 160
 positions. Weights are drawn larger than BERT's 0.02 so that attention is peaked and logits are
 of order 1. Logits are computed in float64 from the float32 weights (the exact answer for the
-stored model); the float32 forward of the same modules is printed to show torch's own error."""
+stored model); the float32 forward of the same modules is printed to show torch's own error.
+tests/golden/hf_golden.py loads the written folders with Hugging Face `transformers` itself and
+checks these ids and logits against its tokenizers and from_pretrained model."""
 import json
 import math
 import os
