@@ -58,6 +58,11 @@ void axf_app_message(axf_app *a, int error, const char *fmt, ...)
     a->msg_time = axf_now();
 }
 
+int axf_app_policy_busy(const axf_app *a)
+{
+    return a->view.policy_running || (a->prog.busy && !strncmp(a->prog.label, "policy", 6));
+}
+
 /* ---- layout ---- */
 
 static void place(axf_app *a, int id, int y, int x, int h, int w)
@@ -252,6 +257,9 @@ static void draw_all(axf_app *a)
 
 /* ---- prompt line ---- */
 
+/* quit_pending: the save prompt was opened by "save and quit" */
+static int quit_pending;
+
 static void prompt_submit(axf_app *a)
 {
     axf_wcmd c;
@@ -271,7 +279,7 @@ static void prompt_submit(axf_app *a)
     } else if (k == AXF_PROMPT_SAVE) {
         if (!a->pbuf[0])
             return;
-        c.type = AXF_WCMD_SAVE;
+        c.type = quit_pending ? AXF_WCMD_SAVE_QUIT : AXF_WCMD_SAVE;
     } else if (k == AXF_PROMPT_EXPORT) {
         if (!a->pbuf[0])
             return;
@@ -293,8 +301,6 @@ static void prompt_submit(axf_app *a)
         axf_app_message(a, 1, "busy: too many commands waiting");
 }
 
-/* quit_pending: 1 = quit once the save asked for in the quit prompt went through */
-static int quit_pending;
 
 static int prompt_key(axf_app *a, int key)
 {
@@ -303,10 +309,15 @@ static int prompt_key(axf_app *a, int key)
             return AXF_KEY_QUIT;
         if (key == 'w') {
             a->prompt = AXF_PROMPT_NONE;
+            if (axf_app_policy_busy(a)) { /* the policy ends its step, then the save runs */
+                axf_worker_finish_step(a->worker);
+                axf_app_message(a, 0, "finishing the policy's current step, then saving and quitting "
+                                      "(Esc stops it now)");
+            }
             if (a->view.session_path[0]) {
                 axf_wcmd c;
                 memset(&c, 0, sizeof c);
-                c.type = AXF_WCMD_SAVE;
+                c.type = AXF_WCMD_SAVE_QUIT;
                 axf_worker_post(a->worker, &c);
             } else {
                 a->prompt = AXF_PROMPT_SAVE;
@@ -549,9 +560,8 @@ int axf_ui_run(const axf_ui_opts *o, axf_err *err)
                 dirty = 1; /* spinner */
         if (a->msg[0] && now - a->msg_time > 6 && now - a->msg_time < 6.2)
             dirty = 1; /* message expired */
-        if (quit_pending && a->prompt == AXF_PROMPT_NONE && !a->prog.busy && !axf_worker_pending(a->worker) &&
-            !a->view.user_dirty)
-            a->quit = 1;
+        if (a->view.quit_ready)
+            a->quit = 1; /* the save asked for by "save and quit" went through */
         if (dirty) {
             a->frame = (unsigned)(now * 10);
             draw_all(a);

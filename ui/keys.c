@@ -235,9 +235,12 @@ static int k_cancel(axf_app *a, int key)
         a->help = 0;
         return AXF_KEY_LAYOUT;
     }
-    if (a->prog.busy || a->view.policy_running) {
+    if (axf_app_policy_busy(a)) {
+        axf_worker_cancel(a->worker); /* pauses: what the policy did so far is kept */
+        axf_app_message(a, 0, "pausing the policy… (a or s carries on from where it stopped)");
+    } else if (a->prog.busy) {
         axf_worker_cancel(a->worker);
-        axf_app_message(a, 0, "cancelling %s…", a->prog.busy ? a->prog.label : "the policy");
+        axf_app_message(a, 0, "cancelling %s…", a->prog.label);
     }
     return AXF_KEY_HANDLED;
 }
@@ -395,7 +398,7 @@ static const key_action actions[] = {
     {{'s'}, "s", "one policy step", k_step},
     {{'a'}, "a", "run / pause the policy", k_run},
     {{'L'}, "L", "load the policy again (starts over from the current plan)", k_reload},
-    {{27}, "Esc", "cancel what runs (a running policy stops for good)", k_cancel},
+    {{27}, "Esc", "pause the policy (it carries on with a or s) / cancel an evaluation", k_cancel},
     {{'t'}, "t", "hard attention on / off for the selected layer", k_hard},
     {{'T'}, "T", "next hard-attention mode: top-k, renormalised, threshold", k_hard},
     {{'+', '=', '-', '_'}, "+ -", "more / less K (or threshold) of hard attention", k_hard},
@@ -500,15 +503,10 @@ int axf_keys_read(WINDOW *w)
         return read_csi(w);
     if (c == 'O')
         return read_ss3(w);
-    if (c == 27) { /* Alt with a sequence (Esc Esc [ A), or Esc twice: one Esc */
-        c = seq_byte(w, AXF_SEQ_WAIT_MS);
-        if (c == '[')
-            read_csi(w);
-        else if (c == 'O')
-            read_ss3(w);
-        return c == ERR ? 27 : AXF_KEY_NONE;
-    }
-    return AXF_KEY_NONE; /* Alt + key: not bound */
+    /* Esc, then another key typed soon after (or Alt + key): two keys, as a script that sends
+     * Esc and then L means them */
+    ungetch(c);
+    return 27;
 }
 
 int axf_keys_dispatch(axf_app *a, int key)

@@ -96,8 +96,9 @@ enum { AXF_KEY_HANDLED = 1, AXF_KEY_LAYOUT = 2, AXF_KEY_QUIT = 4 };
 #define AXF_SEQ_WAIT_MS 40   /* wait for the next byte of an escape sequence */
 #define AXF_KEY_NONE (-2)    /* a sequence that was read and dropped */
 /* One key: ncurses' keypad decoding, then escape sequences it left undecoded parsed here (Home,
- * End, arrows, PgUp/PgDn, Delete are mapped; every other sequence and Alt + key is dropped whole,
- * never read as Esc followed by its bytes). ERR on timeout. */
+ * End, arrows, PgUp/PgDn, Delete are mapped; every other CSI or SS3 sequence is dropped whole,
+ * never read as Esc followed by its bytes; Esc + any other key is Esc, then that key). ERR on
+ * timeout. */
 int axf_keys_read(WINDOW *w);
 int axf_keys_dispatch(axf_app *a, int key);
 /* Lines of the help screen (NULL-terminated pairs of key, text). */
@@ -108,6 +109,8 @@ int axf_keys_status(const char *const **pairs, int cols);
 /* app.c */
 void axf_app_message(axf_app *a, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void axf_app_layout(axf_app *a);
+/* A policy runs (a) or is inside a step (s): Esc and quitting pause it or let it finish the step. */
+int axf_app_policy_busy(const axf_app *a);
 /* heatmap columns for the current view and width (pane_heatmap.c) */
 void axf_heatmap_columns(axf_app *a);
 /* The element under the cursor as a removal action (and whether it is removed now): 0 ok,

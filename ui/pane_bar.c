@@ -116,6 +116,7 @@ static void status_draw(axf_pane *p, axf_app *a)
         double el = pr->busy ? axf_now() - pr->start : 0;
         const char *spin = t->spinner[(a->frame / 1) % (unsigned)t->n_spinner];
         char bar[64] = "";
+        const char *esc = axf_app_policy_busy(a) ? "Esc pause" : "Esc cancel";
         if (pr->total > 0) {
             int bw = 12, fill = (int)(bw * pr->done / pr->total + 0.5);
             if (fill > bw)
@@ -123,10 +124,10 @@ static void status_draw(axf_pane *p, axf_app *a)
             size_t u = 0;
             for (int i = 0; i < bw; i++)
                 u += (size_t)snprintf(bar + u, sizeof bar - u, "%s", i < fill ? t->g_bar_full : t->g_bar_empty);
-            snprintf(txt, sizeof txt, "%s %s %s %3.0f%% %.0fs  Esc cancel ", spin, pr->label, bar,
-                     100 * pr->done / pr->total, el);
+            snprintf(txt, sizeof txt, "%s %s %s %3.0f%% %.0fs  %s ", spin, pr->label, bar,
+                     100 * pr->done / pr->total, el, esc);
         } else {
-            snprintf(txt, sizeof txt, "%s %s %.0fs  Esc cancel ", spin, pr->busy ? pr->label : "starting", el);
+            snprintf(txt, sizeof txt, "%s %s %.0fs  %s ", spin, pr->busy ? pr->label : "starting", el, esc);
         }
         right_w = axf_text_cols(txt);
         if (right_w > p->w / 2 + 10) {

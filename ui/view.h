@@ -59,6 +59,7 @@ typedef struct axf_view {
     char session_path[512];      /* "" until saved somewhere */
     char autosave_path[512];
     int user_dirty;              /* changed since the last save by the user (w) */
+    int quit_ready;              /* a save-and-quit went through: the screen closes */
 
     /* importance for the wanted kind, of the committed plan (imp_stale: of an older plan) */
     int imp_kind;                /* axf_imp_kind the values are of */

@@ -20,6 +20,7 @@
 #include "demoprep.h"
 
 #define QCAP 64
+enum { IN_NONE = 0, IN_POLICY, IN_CONSOLE };
 
 /* Importance results by kind and plan, so that undo, redo and replay walks show the values of a
  * plan measured before at once. */
@@ -47,7 +48,10 @@ struct axf_worker {
     atomic_int run_req;        /* the user wants the policy running */
     atomic_int cancel;         /* abandon the current non-policy work */
     atomic_int preempt;        /* the current work is background */
-    atomic_int in_policy;      /* a policy step or console line runs now */
+    atomic_int in_policy;      /* IN_POLICY: a policy step runs now; IN_CONSOLE: a console line */
+    atomic_int pause_want;     /* the user paused the policy: passed on to the host again from
+                                  every progress tick of the step (a pause that arrives before the
+                                  host runs the step would otherwise be lost) */
     axf_luahost *_Atomic host;
     axf_view v;                /* published (mu) */
     axf_progress_view prog;    /* (mu) */
@@ -68,6 +72,7 @@ struct axf_worker {
     char session_path[512], autosave_path[512];
     char record_warning[224];  /* the opened file's record disagrees with what is measured */
     int user_dirty;
+    int quit_ready;            /* a save-and-quit went through */
     int autosave_failed;
     /* what the user saved (or opened): commits so far, cursor, trials; the screen asks before
      * quitting when the session is elsewhere, so walking a replay back to where it was is clean */
@@ -194,6 +199,9 @@ static int on_progress(double done, double total, void *ud)
     pthread_mutex_unlock(&w->mu);
     if (atomic_load(&w->cancel))
         stop = 1;
+    axf_luahost *h = atomic_load(&w->host);
+    if (h && atomic_load(&w->pause_want) && atomic_load(&w->in_policy) == IN_POLICY)
+        axf_luahost_pause(h);
     return stop;
 }
 
@@ -482,6 +490,7 @@ static void publish(axf_worker *w)
     copy_str(v->session_path, sizeof v->session_path, w->session_path);
     copy_str(v->autosave_path, sizeof v->autosave_path, w->autosave_path);
     v->user_dirty = w->user_dirty;
+    v->quit_ready = w->quit_ready;
     v->seq++;
     pthread_mutex_unlock(&w->mu);
 }
@@ -663,15 +672,20 @@ static void policy_step(axf_worker *w, int running)
         message(w, 1, "the policy is %s (L loads it again)", axf_lua_state_name(st));
         return;
     }
+    if (running && !atomic_load(&w->run_req))
+        return; /* paused before the step began */
     work_begin(w, running ? "policy running" : "policy step", 0);
-    atomic_store(&w->in_policy, 1);
+    atomic_store(&w->in_policy, IN_POLICY);
     axf_err err;
     int r = axf_luahost_step(w->h, &err);
     atomic_store(&w->in_policy, 0);
+    int paused = atomic_exchange(&w->pause_want, 0);
     work_end(w);
     if (r == AXF_LUA_STEPPED) {
         explain_commit(w, axf_luahost_explanation(w->h));
         log_step(w, "step ");
+        if (paused) /* the pause came as the step was being committed */
+            message(w, 0, "policy paused after step %d (s or a carries on)", axf_session_cursor(w->s));
     } else if (r == AXF_LUA_FINISHED) {
         atomic_store(&w->run_req, 0);
         const char *m = axf_luahost_message(w->h);
@@ -746,7 +760,7 @@ static void cmd_lua(axf_worker *w, const char *line)
 {
     logf_add(w, AXF_LOG_LUA, axf_session_cursor(w->s), "> %s", line);
     work_begin(w, "lua", 0);
-    atomic_store(&w->in_policy, 1);
+    atomic_store(&w->in_policy, IN_CONSOLE);
     char *out = NULL;
     axf_err err;
     int r = axf_luahost_eval(w->h, line, &out, &err);
@@ -760,22 +774,23 @@ static void cmd_lua(axf_worker *w, const char *line)
     after_change(w);
 }
 
-static void cmd_save(axf_worker *w, const char *path)
+static int cmd_save(axf_worker *w, const char *path)
 {
     const char *p = *path ? path : w->session_path;
     if (!*p) {
         message(w, 1, "no session file yet: w asks for one");
-        return;
+        return -1;
     }
     axf_err err;
     if (axf_session_save(w->s, p, &err)) {
         message(w, 1, "%s", err.msg);
-        return;
+        return -1;
     }
     if (p != w->session_path)
         copy_str(w->session_path, sizeof w->session_path, p);
     mark_saved(w);
     message(w, 0, "saved %s (%d steps)", w->session_path, axf_session_history_len(w->s));
+    return 0;
 }
 
 static void cmd_export(axf_worker *w, const char *dir)
@@ -841,8 +856,12 @@ static void exec_cmd(axf_worker *w, const axf_wcmd *c)
     case AXF_WCMD_UNDO:
     case AXF_WCMD_REDO:
     case AXF_WCMD_GOTO: cmd_move(w, c); break;
-    case AXF_WCMD_STEP: policy_step(w, 0); break;
+    case AXF_WCMD_STEP:
+        atomic_store(&w->pause_want, 0);
+        policy_step(w, 0);
+        break;
     case AXF_WCMD_RUN:
+        atomic_store(&w->pause_want, 0);
         if (!w->h || axf_luahost_state(w->h) != AXF_LUA_IDLE)
             policy_step(w, 1); /* says why it cannot run */
         else
@@ -860,6 +879,11 @@ static void exec_cmd(axf_worker *w, const axf_wcmd *c)
         }
         break;
     case AXF_WCMD_SAVE: cmd_save(w, c->text); break;
+    case AXF_WCMD_SAVE_QUIT:
+        atomic_store(&w->run_req, 0); /* nothing starts after the save */
+        if (cmd_save(w, c->text) == 0)
+            w->quit_ready = 1;
+        break;
     case AXF_WCMD_EXPORT: cmd_export(w, c->text); break;
     case AXF_WCMD_LUA: cmd_lua(w, c->text); break;
     case AXF_WCMD_SPEED: measure_speed(w); break;
@@ -973,9 +997,10 @@ static void *worker_main(void *arg)
 
     for (;;) {
         axf_wcmd c;
-        int have = 0, run = 0;
+        int have = 0, run = 0, paused = 0;
         pthread_mutex_lock(&w->mu);
-        while (!w->quit && w->qn == 0 && !atomic_load(&w->run_req) && !background_pending(w))
+        while (!w->quit && w->qn == 0 && !atomic_load(&w->run_req) && !atomic_load(&w->pause_want) &&
+               !background_pending(w))
             pthread_cond_wait(&w->cv, &w->mu);
         if (w->quit) {
             pthread_mutex_unlock(&w->mu);
@@ -988,12 +1013,16 @@ static void *worker_main(void *arg)
             have = 1;
         } else if (atomic_load(&w->run_req)) {
             run = 1;
+        } else if (atomic_exchange(&w->pause_want, 0)) {
+            paused = 1; /* paused between two steps of a run */
         }
         pthread_mutex_unlock(&w->mu);
         if (have)
             exec_cmd(w, &c);
         else if (run)
             policy_step(w, 1);
+        else if (paused)
+            message(w, 0, "policy paused after step %d (s or a carries on)", axf_session_cursor(w->s));
         else
             background(w);
         publish(w);
@@ -1112,10 +1141,12 @@ void axf_worker_progress(axf_worker *w, axf_progress_view *out)
 void axf_worker_pause(axf_worker *w)
 {
     atomic_store(&w->run_req, 0);
+    atomic_store(&w->pause_want, 1);
     axf_luahost *h = atomic_load(&w->host);
     if (h && atomic_load(&w->in_policy))
         axf_luahost_pause(h);
     pthread_mutex_lock(&w->mu);
+    pthread_cond_signal(&w->cv); /* says "paused" when it was between two steps */
     w->v.policy_running = 0;
     w->v.seq++;
     pthread_mutex_unlock(&w->mu);
@@ -1123,9 +1154,22 @@ void axf_worker_pause(axf_worker *w)
 
 void axf_worker_cancel(axf_worker *w)
 {
-    atomic_store(&w->run_req, 0);
+    int inp = atomic_load(&w->in_policy);
+    if (atomic_load(&w->run_req) || inp == IN_POLICY) {
+        axf_worker_pause(w); /* a policy keeps what it did and carries on later */
+        return;
+    }
     atomic_store(&w->cancel, 1);
     axf_luahost *h = atomic_load(&w->host);
-    if (h && atomic_load(&w->in_policy))
+    if (h && inp == IN_CONSOLE)
         axf_luahost_cancel(h);
+}
+
+void axf_worker_finish_step(axf_worker *w)
+{
+    atomic_store(&w->run_req, 0);
+    pthread_mutex_lock(&w->mu);
+    w->v.policy_running = 0;
+    w->v.seq++;
+    pthread_mutex_unlock(&w->mu);
 }

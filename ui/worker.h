@@ -19,7 +19,9 @@ typedef enum {
     AXF_WCMD_SAVE,        /* text = path ("" = the session path) */
     AXF_WCMD_EXPORT,      /* text = folder */
     AXF_WCMD_LUA,         /* text = one console line */
-    AXF_WCMD_SPEED        /* measure speed now */
+    AXF_WCMD_SPEED,       /* measure speed now */
+    AXF_WCMD_SAVE_QUIT    /* text = path ("" = the session path): save; once saved the view says
+                             quit_ready and the screen closes */
 } axf_wcmd_type;
 
 typedef struct axf_wcmd {
@@ -44,9 +46,12 @@ int axf_worker_pending(axf_worker *w);
 int axf_worker_view(axf_worker *w, axf_view *dst);
 void axf_worker_progress(axf_worker *w, axf_progress_view *out);
 
-/* From the screen thread: pause a running policy (it can carry on later) / cancel what runs now
- * (a policy stops for good; an evaluation, importance or replay walk is abandoned). */
+/* From the screen thread: pause a running policy (it can carry on later; a step interrupted in
+ * the middle is taken up again) / cancel what runs now: an evaluation, importance, export or
+ * console line is abandoned (changing nothing); a policy is paused, never cancelled, so nothing
+ * it did is lost / let the policy finish the step it is in and start no other. */
 void axf_worker_pause(axf_worker *w);
 void axf_worker_cancel(axf_worker *w);
+void axf_worker_finish_step(axf_worker *w);
 
 #endif
