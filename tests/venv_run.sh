@@ -5,12 +5,10 @@
 # Skips (exit 77, ctest's SKIP_RETURN_CODE) with a message only when the environment cannot be made
 # because PyPI does not answer; any other failure to make it is a failure (exit 1).
 # usage: venv_run.sh SCRIPT [ARGS...]
-root=$(cd "$(dirname "$0")/.." && pwd)
-if ! py=$(bash "$root/scripts/venv.sh" --print-python); then
-    index=${PIP_INDEX_URL:-https://pypi.org/simple}
-    if /usr/bin/python3 -c 'import sys, urllib.request
-urllib.request.urlopen(sys.argv[1].rstrip("/") + "/pip/", timeout=20).read(1)' "$index" 2>/dev/null; then
-        echo "FAIL: scripts/venv.sh could not make $root/.venv although $index answers"
+here=$(cd "$(dirname "$0")" && pwd)
+if ! py=$(bash "$here/../scripts/venv.sh" --print-python); then
+    if index=$(sh "$here/pypi_reachable.sh"); then
+        echo "FAIL: scripts/venv.sh could not make .venv although $index answers"
         exit 1
     fi
     echo "skipped: PyPI ($index) is unreachable, so scripts/venv.sh cannot make .venv with transformers"
