@@ -28,50 +28,65 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: dump_hidden MODEL_DIR FILE OUT [MAX_LEN]\n");
         return 2;
     }
-    int max_len = argc == 5 ? atoi(argv[4]) : 128;
+    int max_len = argc == 5 ? atoi(argv[4]) : 128, rc = 1;
     axf_err err;
+    axf_vocab *v = NULL;
+    axf_engine *e = NULL;
+    FILE *in = NULL, *out = NULL;
+    int *ids = NULL, *types = NULL;
+    float *h = NULL, *cls = NULL, *logits = NULL;
+    char *line = NULL;
     axf_model *m = axf_model_load_encoder(argv[1], NULL, &err);
-    if (!m)
-        return fail(err.msg);
+    if (!m) {
+        fail(err.msg);
+        goto done;
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s/vocab.txt", argv[1]);
-    axf_vocab *v = axf_vocab_load(path, &err);
-    if (!v)
-        return fail(err.msg);
+    if (!(v = axf_vocab_load(path, &err))) {
+        fail(err.msg);
+        goto done;
+    }
     const int H = m->cfg.hidden;
-    if (max_len < 3 || max_len > m->cfg.max_pos)
-        return fail("MAX_LEN out of range");
-    FILE *in = fopen(argv[2], "r"), *out = fopen(argv[3], "wb");
-    if (!in || !out)
-        return fail("cannot open FILE or OUT");
-    axf_engine *e = axf_engine_new(m, BATCH * max_len, &err);
-    if (!e)
-        return fail(err.msg);
-    int *ids = malloc(sizeof(int) * BATCH * max_len), *types = malloc(sizeof(int) * BATCH * max_len);
-    float *h = malloc(sizeof(float) * BATCH * max_len * H);
-    float *cls = malloc(sizeof(float) * BATCH * H);
-    float *logits = malloc(sizeof(float) * BATCH * (m->cfg.num_labels > 0 ? m->cfg.num_labels : 1));
+    if (max_len < 3 || max_len > m->cfg.max_pos) {
+        fail("MAX_LEN out of range");
+        goto done;
+    }
+    if (!(in = fopen(argv[2], "r")) || !(out = fopen(argv[3], "wb"))) {
+        fail("cannot open FILE or OUT");
+        goto done;
+    }
+    if (!(e = axf_engine_new(m, BATCH * max_len, &err))) {
+        fail(err.msg);
+        goto done;
+    }
+    ids = malloc(sizeof(int) * BATCH * max_len);
+    types = malloc(sizeof(int) * BATCH * max_len);
+    h = malloc(sizeof(float) * BATCH * max_len * H);
+    cls = malloc(sizeof(float) * BATCH * H);
+    logits = malloc(sizeof(float) * BATCH * (m->cfg.num_labels > 0 ? m->cfg.num_labels : 1));
     int off[BATCH + 1];
     int32_t count = 0;
     fwrite(&count, 4, 1, out);
-    char *line = NULL;
     size_t cap = 0;
     ssize_t len;
-    int done = 0;
-    while (!done) {
+    int eof = 0;
+    while (!eof) {
         int nb = 0;
         off[0] = 0;
         while (nb < BATCH) {
             if ((len = getline(&line, &cap, in)) < 0) {
-                done = 1;
+                eof = 1;
                 break;
             }
             while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
                 line[--len] = 0;
             int k = axf_encode_pair(v, line, NULL, m->cfg.do_lower_case, max_len, ids + off[nb],
                                     types + off[nb], &err);
-            if (k < 0)
-                return fail(err.msg);
+            if (k < 0) {
+                fail(err.msg);
+                goto done;
+            }
             off[nb + 1] = off[nb] + k;
             nb++;
         }
@@ -79,8 +94,10 @@ int main(int argc, char **argv)
             break;
         axf_batch b = {nb, off[nb], ids, types, off};
         /* the classification path first: its [CLS] rows */
-        if (axf_engine_forward(e, NULL, &b, logits, &err))
-            return fail(err.msg);
+        if (axf_engine_forward(e, NULL, &b, logits, &err)) {
+            fail(err.msg);
+            goto done;
+        }
         const float *hid = axf_engine_hidden(e);
         for (int i = 0; i < nb; i++)
             memcpy(cls + (size_t)i * H, hid + (size_t)off[i] * H, sizeof(float) * H);
@@ -99,17 +116,20 @@ int main(int argc, char **argv)
     }
     fseek(out, 0, SEEK_SET);
     fwrite(&count, 4, 1, out);
-    if (fclose(out))
-        return fail("write failed");
-    fclose(in);
+    rc = 0;
+done:
+    if (out && fclose(out) && rc == 0)
+        rc = fail("write failed");
+    if (in)
+        fclose(in);
     free(line);
     free(ids);
     free(types);
     free(h);
-    free(logits);
     free(cls);
+    free(logits);
     axf_engine_free(e);
     axf_vocab_free(v);
     axf_model_free(m);
-    return 0;
+    return rc;
 }
