@@ -189,6 +189,8 @@ typedef struct {
     axf_luahost *h;
     int what; /* 0 cancel, 1 pause */
     double delay;
+    axf_session *s;   /* not NULL: first wait (up to 120 s) until it has more than `trials` trials */
+    int trials;
 } poker;
 static void *poke(void *ud);
 
@@ -268,7 +270,7 @@ static void case_cancel_handler(axf_session *s)
     axf_err err;
     axf_luahost *h = axf_luahost_new(s, &o, &err);
     CHECK(load_file(h, "handler_loop.lua", NULL, 0, &err) == 0);
-    poker p = {h, 0, 0.3};
+    poker p = {h, 0, 0.3, NULL, 0};
     pthread_t t;
     pthread_create(&t, NULL, poke, &p);
     double t0 = axf_now();
@@ -370,6 +372,10 @@ static void *poke(void *ud)
         struct timespec t1 = {0, 1000000};
         nanosleep(&t1, NULL);
     }
+    for (int i = 0; p->s && i < 12000 && axf_session_trials_len(p->s) <= p->trials; i++) {
+        struct timespec t1 = {0, 10000000};
+        nanosleep(&t1, NULL);
+    }
     nanosleep(&ts, NULL);
     if (p->what)
         axf_luahost_pause(p->h);
@@ -378,14 +384,19 @@ static void *poke(void *ud)
     return NULL;
 }
 
-static int step_with_poke(axf_luahost *h, int what, double delay, axf_err *err)
+static int step_with_poke_s(axf_luahost *h, int what, double delay, axf_session *s, int trials, axf_err *err)
 {
-    poker p = {h, what, delay};
+    poker p = {h, what, delay, s, trials};
     pthread_t t;
     pthread_create(&t, NULL, poke, &p);
     int rc = axf_luahost_step(h, err);
     pthread_join(t, NULL);
     return rc;
+}
+
+static int step_with_poke(axf_luahost *h, int what, double delay, axf_err *err)
+{
+    return step_with_poke_s(h, what, delay, NULL, 0, err);
 }
 
 static void test_cancel_pause(axf_session *s)
@@ -406,7 +417,9 @@ static void test_cancel_pause(axf_session *s)
                         "s:try({op = 'drop_ffn', layer = 0}) end end";
     int hist = axf_session_history_len(s), trials = axf_session_trials_len(s);
     CHECK(lt_load(h, "tryer.lua", tryer, NULL, 0, &err) == 0);
-    rc = step_with_poke(h, 0, 0.1, &err);
+    /* cancel once a trial is recorded (a fixed delay raced the first evaluation on a loaded machine
+     * under the sanitisers) */
+    rc = step_with_poke_s(h, 0, 0.05, s, trials, &err);
     CHECK_MSG(rc == AXF_CANCELLED && strstr(err.msg, "tryer.lua:1: cancelled"), "%d %s", rc,
               err.msg);
     CHECK(axf_session_history_len(s) == hist); /* nothing committed */
