@@ -102,7 +102,8 @@ static inline axf_encoded *tu_data(int n, int minlen, int maxlen, int vocab, int
     return e;
 }
 
-/* Applies up to `steps` random valid actions (drops, some restores, hard attention). */
+/* Applies up to `steps` random valid actions (drops, some restores, hard attention when
+ * allow_hard, and with allow_hard == 2 also quantize / dequantize of a block). */
 static inline void tu_random_plan(axf_plan *p, axf_rng *r, int steps, int allow_hard)
 {
     axf_plan_defaults d = axf_plan_defaults_default();
@@ -122,6 +123,8 @@ static inline void tu_random_plan(axf_plan *p, axf_rng *r, int steps, int allow_
         else if (pick < 84) a.op = AXF_OP_RESTORE_HEAD, a.index = axf_rng_below(r, p->layers[a.layer].nh);
         else if (pick < 88) a.op = AXF_OP_RESTORE_GROUP, a.index = axf_rng_below(r, 4), a.groups = 4;
         else if (!allow_hard) continue;
+        else if (allow_hard == 2 && pick < 94)
+            a.op = pick < 92 ? AXF_OP_QUANTIZE : AXF_OP_DEQUANTIZE, a.block = axf_rng_below(r, 2);
         else {
             a.op = AXF_OP_SET_HARD;
             a.hard = (axf_hard_mode)(1 + axf_rng_below(r, 3));

@@ -28,7 +28,7 @@ static void test_random_plans(const axf_model *m, const axf_encoded *e)
     int C = m->cfg.num_labels;
     for (int t = 0; t < 60; t++) {
         axf_plan *p = axf_plan_new(m), *hard = NULL;
-        tu_random_plan(p, &r, 1 + t % 17, 1);
+        tu_random_plan(p, &r, 1 + t % 17, 2);
         axf_err err;
         axf_model *cm = axf_compact(m, p, &hard, &err);
         CHECK_MSG(cm != NULL, "%s", err.msg);

@@ -38,14 +38,16 @@ static void test_write_read(void)
     float a[6] = {1, -2, 3.5f, 1e-30f, -0.0f, 65504};
     float b[1] = {42};
     float c[4] = {0.25f, 0.5f, 0.75f, 1};
-    axf_st_entry e[4] = {
-        {"a.weight", a, 2, {2, 3}},
-        {"scalar", b, 0, {0}},
-        {"empty", NULL, 2, {0, 5}},
-        {"c\"quoted\\name", c, 1, {4}},
+    const int8_t q[3] = {-127, 0, 127};
+    axf_st_entry e[5] = {
+        {"a.weight", a, 2, {2, 3}, AXF_DT_F32},
+        {"scalar", b, 0, {0}, AXF_DT_F32},
+        {"empty", NULL, 2, {0, 5}, AXF_DT_F32},
+        {"c\"quoted\\name", c, 1, {4}, AXF_DT_F32},
+        {"q", q, 2, {1, 3}, AXF_DT_I8},
     };
     char *p = tu_path(tmp, "w.safetensors");
-    CHECK(axf_st_write(p, e, 4, &err) == 0);
+    CHECK(axf_st_write(p, e, 5, &err) == 0);
     CHECK(access(tu_path(tmp, "w.safetensors.tmp"), F_OK) != 0);
     FILE *fp = fopen(p, "rb");
     unsigned char buf[1024];
@@ -55,7 +57,7 @@ static void test_write_read(void)
     for (int i = 7; i >= 0; i--)
         hn = (hn << 8) | buf[i];
     CHECK((8 + hn) % 8 == 0);
-    CHECK(n == 8 + hn + 4 * (6 + 1 + 0 + 4));
+    CHECK(n == 8 + hn + 4 * (6 + 1 + 0 + 4) + 3);
     CHECK(buf[8] == '{' && buf[8 + hn - 1] != 0);
     CHECK(memmem(buf + 8, hn, "\"__metadata__\":{\"format\":\"pt\"}", 30) != NULL);
 
@@ -63,7 +65,9 @@ static void test_write_read(void)
     CHECK_MSG(f != NULL, "%s", err.msg);
     if (!f)
         return;
-    CHECK(f->n == 4);
+    CHECK(f->n == 5);
+    const axf_st_tensor *tq = axf_st_find(f, "q");   /* int8: one byte each, as written */
+    CHECK(tq && tq->dtype == AXF_DT_I8 && tq->nbytes == 3 && !memcmp(tq->data, q, 3));
     const axf_st_tensor *t = axf_st_find(f, "a.weight");
     CHECK(t && t->dtype == AXF_DT_F32 && t->ndim == 2 && t->shape[0] == 2 && t->shape[1] == 3);
     float out[6];
@@ -78,9 +82,11 @@ static void test_write_read(void)
     CHECK(axf_st_find(f, "__metadata__") == NULL && axf_st_find(f, "nope") == NULL);
     axf_st_close(f);
 
-    axf_st_entry d[2] = {{"x", b, 1, {1}}, {"x", b, 1, {1}}};
+    axf_st_entry d[2] = {{"x", b, 1, {1}, AXF_DT_F32}, {"x", b, 1, {1}, AXF_DT_F32}};
     CHECK(axf_st_write(p, d, 2, &err) == -1 && strstr(err.msg, "'x' given twice"));
-    axf_st_entry neg[1] = {{"x", b, 1, {-1}}};
+    axf_st_entry neg[1] = {{"x", b, 1, {-1}, AXF_DT_F32}};
+    axf_st_entry odd[1] = {{"x", b, 1, {1}, AXF_DT_BF16}};
+    CHECK(axf_st_write(p, odd, 1, &err) == -1 && strstr(err.msg, "only F32 and I8"));
     CHECK(axf_st_write(p, neg, 1, &err) == -1 && strstr(err.msg, "negative"));
     CHECK(axf_st_write(tu_path(tmp, "no/such/dir/x.safetensors"), e, 1, &err) == -1 &&
           strstr(err.msg, "no/such/dir"));

@@ -324,6 +324,14 @@ static void test_junk(axf_session *s)
     CHECK(axf_session_eval(s, &m, &err) == 0);
     axf_session_baseline(s, &b);
     CHECK(m.loss == b.loss);
+    /* int8 from Lua: try, apply, the layer table, describe, undo */
+    out = console(h, "local q = {op = 'quantize', layer = 1, block = 'ffn'} "
+                     "local t = s:try(q) local a = s:apply(q) "
+                     "local r = tostring(s:layer(1).int8_ffn) .. ' ' .. tostring(s:layer(1).int8_attn) .. ' ' .. "
+                     "s:describe(q) .. ' ' .. tostring(a.size < t.size + 1 and a.size < s:baseline().size) "
+                     "s:undo() return r .. ' ' .. tostring(s:layer(1).int8_ffn)", &rc);
+    CHECK_MSG(rc == 0 && strstr(out, "true false quantize L1 ffn true false"), "quantize from Lua: %s", out);
+    free(out);
     /* messages are precise */
     struct {
         const char *line, *expect;
@@ -339,6 +347,9 @@ static void test_junk(axf_session *s)
         {"s:try(5)", "bad action: a table like"},
         {"s:try{}", "bad action: empty table"},
         {"s:try{op = 'set_hard', layer = 0, mode = 'topk', threshold = 0/0}", "field 'threshold' must be a number in (0, 1]"},
+        {"s:try{op = 'quantize', layer = 0}", "bad action quantize: field 'block' is missing"},
+        {"s:try{op = 'quantize', layer = 0, block = 'conv'}", "field 'block' must be \"attn\" or \"ffn\""},
+        {"s:try{op = 'dequantize', layer = 0, block = 'ffn'}", "already float32"},
         {"s.try{op = 'drop_ffn', layer = 0}", "try: call it on the session as s:try(...) (got table as self)"},
         {"s:heads(9)", "heads: layer 9 out of range (the model has layers 0..1)"},
         {"s:importance('best')", "importance: unknown kind 'best'"},

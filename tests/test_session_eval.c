@@ -56,7 +56,7 @@ static void run_sequence(const axf_model *m, const axf_encoded *e, size_t budget
     int mismatches = 0;
     for (int step = 0; step < 40; step++) {
         axf_plan_copy(p, committed);
-        tu_random_plan(p, &r, 1, 1);
+        tu_random_plan(p, &r, 1, 2);   /* int8 blocks too: a change invalidates from its layer */
         CHECK(axf_evalcache_run(c, p, 1, a.logits, a.losses, NULL, NULL, &err) == 0);
         CHECK(axf_evalcache_run(u, p, 0, b.logits, b.losses, NULL, NULL, &err) == 0);
         mismatches += !same(&a, &b, n, C);

@@ -69,6 +69,8 @@ static axf_session *prepare(const char *dir, axf_err *err)
         {.op = AXF_OP_SET_HARD, .layer = 2, .hard = AXF_HARD_THRESHOLD, .threshold = 0.1f},
         {.op = AXF_OP_DROP_FFN, .layer = 0},
         {.op = AXF_OP_DROP_LAYER, .layer = 3},
+        {.op = AXF_OP_QUANTIZE, .layer = 2, .block = AXF_BLOCK_FFN},
+        {.op = AXF_OP_QUANTIZE, .layer = 1, .block = AXF_BLOCK_ATTN},
     };
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         char note[32];
@@ -228,6 +230,18 @@ static void metrics_string(cJSON *r)
     cJSON_ReplaceItemInObject(r, "baseline", cJSON_CreateString("good"));
 }
 
+static void bad_block(cJSON *r)
+{
+    cJSON *h = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "history"), 6);
+    cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItem(h, "actions"), 0);
+    cJSON_ReplaceItemInObject(a, "block", cJSON_CreateString("conv"));
+}
+static void no_block(cJSON *r)
+{
+    cJSON *h = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "history"), 7);
+    cJSON_DeleteItemFromObject(cJSON_GetArrayItem(cJSON_GetObjectItem(h, "actions"), 0), "block");
+}
+
 static void seed_negative(cJSON *r) { cJSON_ReplaceItemInObject(r, "seed", cJSON_CreateString("-1")); }
 static void seed_overflow(cJSON *r)
 {
@@ -274,6 +288,7 @@ static void test_bad_files(axf_session *s, const char *dir, const char *good)
         {op_escape, "unknown operation 'drop\\n\\x1b[2J'"},
         {path_newline, "data.path: 'data\\n.tsv' holds a control character"},
         {task_escape, "data.task: '\\x1b]0;x\\x07' holds a control character"},
+        {bad_block, "unknown block 'conv'"}, {no_block, "block"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         rewrite(good, bad, cases[i].fn);
@@ -452,6 +467,12 @@ static int do_verify(const char *dir)
     CHECK_NEAR(sum / e->n, cur.loss, 1e-5);
     CHECK_NEAR((double)correct / e->n, cur.accuracy, 1e-12);
     CHECK(axf_model_params(m) == cur.params);
+    /* the export holds the session's int8 blocks as int8 (the file's bytes) and computes the very
+     * logits of the session's plan */
+    CHECK_MSG(axf_model_bytes(m) == cur.size_bytes, "%zu vs %zu bytes", axf_model_bytes(m), cur.size_bytes);
+    CHECK(axf_model_has_int8(m, 2, AXF_BLOCK_FFN) && p->layers[2].int8_ffn);
+    const float *sl = axf_session_logits(s, &err);
+    CHECK_MSG(sl && !memcmp(sl, lg, sizeof(float) * 2 * (size_t)e->n), "export logits differ from the session's");
     fprintf(stderr, "export: loss %.7f vs session %.7f, accuracy %.4f vs %.4f\n", sum / e->n, cur.loss,
             (double)correct / e->n, cur.accuracy);
     free(lg);

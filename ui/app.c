@@ -185,8 +185,8 @@ static void draw_help(axf_app *a)
         axf_put(win, 1 + i, 13, w - 15, A_NORMAL, rows[2 * r + 1]);
     }
     char foot[160];
-    snprintf(foot, sizeof foot, "heatmap: colour = importance, %s%s removed, k30 = top-30 hard attention",
-             axf_th.g_removed, axf_th.g_removed);
+    snprintf(foot, sizeof foot, "heatmap: colour = importance, %s%s removed, k30 = top-30 hard attention, "
+             "i8 = int8 block", axf_th.g_removed, axf_th.g_removed);
     axf_put(win, h - 2, 2, w - 4, axf_th.dim, foot);
     wnoutrefresh(win);
     delwin(win);

@@ -195,6 +195,32 @@ static int k_hard(axf_app *a, int key)
     return post(a, &c);
 }
 
+/* int8 on / off for the block under the cursor: a head or the attention column, or a group or the
+ * FFN column. */
+static int k_int8(axf_app *a, int key)
+{
+    if (!ready(a) || a->cur_col >= a->n_cols)
+        return AXF_KEY_HANDLED;
+    axf_col col = a->colv[a->cur_col];
+    if (col.kind == AXF_COL_LAYER) {
+        axf_app_message(a, 1, "int8 is per block: move to a head or the attn column, or to the FFN");
+        return AXF_KEY_HANDLED;
+    }
+    const axf_layer_view *lv = &a->view.snap.layers[a->cur_layer];
+    axf_wcmd c;
+    memset(&c, 0, sizeof c);
+    c.type = AXF_WCMD_APPLY;
+    c.act.layer = a->cur_layer;
+    c.act.block = col.kind == AXF_COL_HEAD || col.kind == AXF_COL_ATTN ? AXF_BLOCK_ATTN : AXF_BLOCK_FFN;
+    int on = c.act.block == AXF_BLOCK_ATTN ? lv->int8_attn : lv->int8_ffn;
+    c.act.op = on ? AXF_OP_DEQUANTIZE : AXF_OP_QUANTIZE;
+    pause_for_hand(a);
+    char what[96];
+    axf_action_describe(&c.act, what, sizeof what);
+    axf_app_message(a, 0, "%s: evaluating…", what);
+    return post(a, &c);
+}
+
 /* ---- policy ---- */
 
 static int k_step(axf_app *a, int key)
@@ -402,6 +428,7 @@ static const key_action actions[] = {
     {{'t'}, "t", "hard attention on / off for the selected layer", k_hard},
     {{'T'}, "T", "next hard-attention mode: top-k, renormalised, threshold", k_hard},
     {{'+', '=', '-', '_'}, "+ -", "more / less K (or threshold) of hard attention", k_hard},
+    {{'8'}, "8", "int8 on / off for the selected block (attention or FFN)", k_int8},
     {{'i', 'I'}, "i I", "next / previous importance measure", k_measure},
     {{'g'}, "g", "FFN neuron groups instead of heads (when both do not fit)", k_groups},
     {{'x'}, "x", "teaching panel on / off", k_teach},

@@ -354,6 +354,10 @@ static void draw_legend(WINDOW *w, int y, int x, int maxw, const axf_app *a)
         c += axf_put(w, y, c, end - c, t->dim, " hard attn  ");
     }
     if (c < end) {
+        c += axf_put(w, y, c, end - c, t->hard | A_BOLD, "i8");
+        c += axf_put(w, y, c, end - c, t->dim, " int8  ");
+    }
+    if (c < end) {
         c += axf_put(w, y, c, end - c, t->lvl[AXF_LVL_NONE], t->shade[AXF_LVL_NONE]);
         axf_put(w, y, c, end - c, t->dim, " not measured");
     }
@@ -401,6 +405,11 @@ static void draw_details(WINDOW *w, int y, int x, int maxw, const axf_app *a)
         char ht[32], txt[80];
         hard_text(lv, ht, sizeof ht);
         snprintf(txt, sizeof txt, "  L%d hard %s", l, axf_hard_mode_name(lv->hard));
+        cx += axf_put(w, y, cx, x + maxw - cx, t->hard, txt);
+    }
+    if ((lv->int8_attn || lv->int8_ffn) && x + maxw - cx > 12) {
+        char txt[48];
+        snprintf(txt, sizeof txt, "  L%d int8 %s", l, lv->int8_attn && lv->int8_ffn ? "attn+ffn" : lv->int8_attn ? "attn" : "ffn");
         cx += axf_put(w, y, cx, x + maxw - cx, t->hard, txt);
     }
 }
@@ -497,6 +506,11 @@ static void heatmap_draw(axf_pane *p, axf_app *a)
             }
             int st = cell_state(v, c, l);
             draw_cell(w, y, places[i].x, places[i].w, st, level_of(a, &lv, c, l), cursor);
+            if (st == 0 && places[i].w >= 2 &&
+                ((c.kind == AXF_COL_ATTN && lyr->int8_attn) || (c.kind == AXF_COL_FFN && lyr->int8_ffn))) {
+                attr_t at = cursor ? A_REVERSE | A_BOLD : t->hard | A_BOLD;
+                axf_put(w, y, places[i].x + (places[i].w - 2) / 2, 2, at, "i8");
+            }
         }
         char ht[16];
         hard_text(lyr, ht, sizeof ht);

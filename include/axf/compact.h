@@ -7,6 +7,10 @@
  * is dropped and the later layers renumbered. Embeddings, pooler, classifier and the MLM head are
  * copied unchanged. head_ids keep the original head numbers, so config.json records which heads
  * survived (and pruned_heads where Hugging Face can express it: see model.h).
+ * A block the plan runs in int8 (int8_attn / int8_ffn) is stored in int8 in the new model: the
+ * int8 form of its kept part (axf_quant_gather, the weights the engine multiplies under the
+ * plan), its float32 matrices set to q · scale (model.h); the new model's plan (axf_plan_new)
+ * then runs it in int8 and computes the masked plan's logits bit for bit.
  *
  * Hard attention is not part of the weights. It travels as a plan for the compacted model (dense
  * except for the hard settings, on the renumbered layers) and on disk as one extra config.json

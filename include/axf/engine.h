@@ -6,7 +6,12 @@
  * the frozen products, attention (one task per sequence and head) and the element-wise passes run
  * on the engine's own workers, as many as axf_set_threads says. Results are the same bits at any
  * thread count and on every CPU (axf/matmul.h). The observer, when set, is
- * called from the caller's thread in (sequence, head) order.
+ * called from the caller's thread in (sequence, head) order. Blocks a plan runs in int8
+ * (plan.h, axf/quant.h) multiply int8 weights made from the model's (or stored in it) once per
+ * layer mask and kept while the engine's weights are frozen (an engine whose weights are not
+ * frozen quantizes them again at every call). axf_engine_freeze_weights does not drop them (yet):
+ * a caller that changes the weights of a frozen engine after running int8 plans on it makes a new
+ * engine.
  *
  * Classification reads only each sequence's first token ([CLS]), so the forward pass runs its last
  * layer for those rows only (axf_engine_layer_cls): K and V for all tokens, the rest for B rows.

@@ -15,7 +15,14 @@
  * On disk (Hugging Face layout): DIR/config.json, DIR/model.safetensors, DIR/tokenizer_config.json
  * (vocab.txt is not part of the model: copy it beside). model.safetensors holds F32 tensors named
  * as in BertForSequenceClassification ("bert." prefix; classifier.*; cls.predictions.* when the
- * model has an MLM head). config.json holds the HF fields (architectures
+ * model has an MLM head); a weight matrix the model stores in int8 (axf_qmat below, axf/quant.h:
+ * an export of a plan with int8 blocks) is instead the tensor "<name>" of dtype I8, shape [N, K],
+ * values in [-127, 127], followed by "<name>_scale", F32 [N], one scale per output row
+ * (W[n][k] = q[n][k] · scale[n]), e.g. "bert.encoder.layer.3.intermediate.dense.weight" (I8) and
+ * "bert.encoder.layer.3.intermediate.dense.weight_scale" (F32): the query, key, value and
+ * attention-output weights of a layer all four or none, its intermediate and output weights both
+ * or none; biases, LayerNorms, embeddings, pooler and classifier stay F32. Such a file is this
+ * project's: Hugging Face cannot load int8 Linear weights. config.json holds the HF fields (architectures
  * ["BertForSequenceClassification"], model_type "bert", vocab_size, hidden_size,
  * num_hidden_layers, num_attention_heads, intermediate_size, hidden_act "gelu" | "gelu_new" |
  * "relu", max_position_embeddings, type_vocab_size, layer_norm_eps, pad_token_id,
@@ -32,7 +39,8 @@
  *
  * Loading accepts: "bert."-prefixed or bare names (classifier.weight/bias are required either way:
  * a bare BertModel has no classifier and is refused), old LayerNorm.gamma/.beta names, F32/F16/
- * BF16/F64 tensors; cls.predictions.bias present => MLM head loaded (all its tensors required);
+ * BF16/F64 tensors, I8 encoder weight matrices with their scales (kept as the model's int8 forms;
+ * axf_model_load_encoder keeps only their float32 values, for training); cls.predictions.bias present => MLM head loaded (all its tensors required);
  * other tensors (position_ids, cls.predictions.decoder.*, qa heads, ...) are ignored. Per-layer
  * shapes come from axf_layer_* when present, else from pruned_heads; every tensor's shape must
  * agree with them. */
@@ -69,6 +77,15 @@ typedef struct axf_config {
     char labels[AXF_MAX_LABELS][48];                     /* id2label names ("" = unnamed) */
 } axf_config;
 
+/* The int8 form of a weight matrix W[N, K] (axf/quant.h): W = q[n][k] · scale[n]. */
+typedef struct axf_qmat {
+    int8_t *q;          /* [N, K] in [-127, 127]; NULL: the matrix is float32 only */
+    float *scale;       /* [N] */
+} axf_qmat;
+
+/* The weight matrices of a layer, in this order wherever they are indexed. */
+enum { AXF_W_Q = 0, AXF_W_K, AXF_W_V, AXF_W_O, AXF_W_1, AXF_W_2, AXF_W_COUNT };
+
 typedef struct axf_layer {
     int nh, f;          /* heads and FFN neurons present */
     float *wq, *bq;     /* [nh*HS, H], [nh*HS] */
@@ -79,6 +96,10 @@ typedef struct axf_layer {
     float *w1, *b1;     /* [f, H], [f]  intermediate.dense */
     float *w2, *b2;     /* [H, f], [H]  output.dense */
     float *ln2_g, *ln2_b; /* [H] output.LayerNorm */
+    /* int8 forms of wq, wk, wv, wo, w1, w2 (AXF_W_*), each owned by the model; all four of the
+     * attention block or neither, both of the FFN or neither. When present the float32 matrix
+     * holds q · scale, so float paths compute with the same weights. */
+    axf_qmat q8[AXF_W_COUNT];
 } axf_layer;
 
 typedef struct axf_model {
@@ -121,6 +142,15 @@ axf_model *axf_model_load_encoder(const char *dir, int *found, axf_err *err);
 /* Writes DIR/config.json, DIR/model.safetensors and DIR/tokenizer_config.json (creating DIR,
  * mkdir -p). Atomic per file. */
 int axf_model_save(const axf_model *m, const char *dir, axf_err *err);
+
+/* Stores the int8 form q[N, K], scale[N] of matrix `which` (AXF_W_*) of layer `layer` (copies)
+ * and sets the float32 matrix to q · scale. */
+void axf_model_set_int8(axf_model *m, int layer, int which, const int8_t *q, const float *scale);
+/* Nonzero when the model stores block `block` of layer `layer` in int8 (0 attention, 1 FFN). */
+int axf_model_has_int8(const axf_model *m, int layer, int block);
+/* Weight bytes of embeddings + encoder + pooler + classifier: 4 per float32 parameter, an int8
+ * matrix 1 per weight plus 4 per scale (the tensors' bytes in model.safetensors). */
+size_t axf_model_bytes(const axf_model *m);
 
 /* Parameter count of embeddings + encoder + pooler + classifier (MLM head excluded).
  * FLOPs per token for a sequence of n tokens, multiply-add = 2 FLOPs: per layer the Q/K/V/output

@@ -9,13 +9,21 @@
  *   neuron_on[j] = 0 neuron j of the FFN skipped (row j of W1/b1, column j of W2)
  *   attn_on = ffn_on = 0: the whole layer is skipped (identity), as in layer dropping
  *   hard             sparse hard attention on every remaining head of the layer
+ *   int8_attn = 1    Q, K, V and the attention output computed in int8 (axf/quant.h), on the
+ *                    kept heads' part of the weights quantized as a matrix of its own
+ *   int8_ffn = 1     both FFN products in int8, on the kept neurons' part of W1 and W2
  * Removed parts cost no FLOPs: the engine skips them, it never multiplies by zero.
  *
  * Invariant kept by axf_plan_apply (so that masking and physical compaction agree, see model.h
  * where nh == 0 / f == 0 means the block is gone): a layer whose attention block is on has at
  * least one head on, and a layer whose FFN block is on has at least one neuron on. Removing the
  * last head (neuron) of a block therefore removes the block; restoring a head (neuron) of a
- * removed block restores the block with just that head (neuron group) on. */
+ * removed block restores the block with just that head (neuron group) on.
+ *
+ * The int8 flags, like the hard-attention setting, are kept while their block is removed (they
+ * then change nothing: equality, accounting and compaction ignore them) and take effect again
+ * when the block is restored. A plan made for a model that stores a block in int8 (model.h, an
+ * int8 export) starts with that block's flag set: the plan describes the model as it is. */
 #ifndef AXF_PLAN_H
 #define AXF_PLAN_H
 
@@ -37,6 +45,7 @@ typedef struct axf_layer_plan {
     axf_hard_mode hard;
     int k;                                /* for TOPK modes */
     float threshold;                      /* for THRESHOLD */
+    unsigned char int8_attn, int8_ffn;    /* int8 products (axf/quant.h) */
     int nh, f;                            /* heads and neurons of the model layer planned for */
 } axf_layer_plan;
 
@@ -53,7 +62,7 @@ void axf_plan_copy(axf_plan *dst, const axf_plan *src); /* same model shape */
 int axf_plan_equal(const axf_plan *a, const axf_plan *b);
 /* Lowest layer whose plan differs (n_layers when equal). */
 int axf_plan_first_diff(const axf_plan *a, const axf_plan *b);
-/* Nonzero when the plan removes nothing and uses no hard attention. */
+/* Nonzero when the plan removes nothing and uses neither hard attention nor int8. */
 int axf_plan_is_dense(const axf_plan *p);
 
 /* ---- Actions: the only edits the search layer, Lua and the screen make to a plan. ---- */
@@ -72,6 +81,8 @@ typedef enum {
     AXF_OP_RESTORE_HEAD,
     AXF_OP_RESTORE_GROUP,
     AXF_OP_RESTORE_NEURONS,
+    AXF_OP_QUANTIZE,        /* int8 products for `block` of `layer` */
+    AXF_OP_DEQUANTIZE,      /* float32 products for `block` of `layer` again */
     AXF_OP_COUNT
 } axf_op;
 
@@ -86,20 +97,28 @@ typedef struct axf_action {
     axf_hard_mode hard;  /* SET_HARD */
     int k;               /* SET_HARD top-k modes (0 = the session's default, 30 in the reference) */
     float threshold;     /* SET_HARD THRESHOLD mode (0 = the session's default) */
+    int block;           /* QUANTIZE / DEQUANTIZE: AXF_BLOCK_ATTN or AXF_BLOCK_FFN */
 } axf_action;
+
+/* The blocks of a layer an action may name: "attn" (Q, K, V and output projections) and "ffn". */
+enum { AXF_BLOCK_ATTN = 0, AXF_BLOCK_FFN = 1 };
+const char *axf_block_name(int block);
+int axf_block_from_name(const char *name);
 
 /* Names used in JSON, Lua and logs: "drop_layer", "drop_attn", "drop_ffn", "drop_head",
  * "drop_group", "drop_neurons", "set_hard", "restore_layer", "restore_attn", "restore_ffn",
- * "restore_head", "restore_group", "restore_neurons". Hard modes: "off", "topk", "topk_renorm",
- * "threshold". from_name returns -1 for an unknown name. */
+ * "restore_head", "restore_group", "restore_neurons", "quantize", "dequantize". Hard modes: "off",
+ * "topk", "topk_renorm", "threshold". from_name returns -1 for an unknown name. */
 const char *axf_op_name(axf_op op);
 int axf_op_from_name(const char *name);
 const char *axf_hard_mode_name(axf_hard_mode m);
 int axf_hard_mode_from_name(const char *name);
-/* Short human form for logs: "drop_head L3.h5", "drop_group L2.g7/12", "set_hard L0 topk k=30". */
+/* Short human form for logs: "drop_head L3.h5", "drop_group L2.g7/12", "set_hard L0 topk k=30",
+ * "quantize L1 ffn". */
 void axf_action_describe(const axf_action *a, char *buf, size_t n);
-/* Parses the form "OP LAYER [INDEX] [key=value ...]" (keys: groups, count, mode, k, threshold),
- * e.g. "drop_head 3 5", "drop_group 2 7 groups=12", "set_hard 0 mode=topk k=30". */
+/* Parses the form "OP LAYER [INDEX] [key=value ...]" (keys: groups, count, mode, k, threshold,
+ * block), e.g. "drop_head 3 5", "drop_group 2 7 groups=12", "set_hard 0 mode=topk k=30",
+ * "quantize 1 ffn" (a block name in place of INDEX) or "quantize 1 block=attn". */
 int axf_action_parse(const char *s, axf_action *a, axf_err *err);
 
 /* Defaults that fill the zero fields of an action (groups, k, threshold). */
@@ -115,7 +134,8 @@ axf_plan_defaults axf_plan_defaults_default(void);
  * defaults. Range and state checks: a layer, head, group or neuron out of range, or an edit that
  * changes nothing (dropping what is already gone, restoring what is present) fails with one line
  * such as "drop_head L3.h12: head out of range (layer 3 has 12 heads)". p is unchanged on failure.
- * A hard-attention setting on a layer whose attention block is removed is refused. */
+ * A hard-attention setting on a layer whose attention block is removed is refused, and so are
+ * quantize / dequantize of a removed block. */
 int axf_plan_apply(axf_plan *p, const axf_action *a, const axf_plan_defaults *d,
                    axf_action *resolved, axf_err *err);
 /* Same checks without changing anything. */
@@ -128,6 +148,9 @@ int axf_plan_check(const axf_plan *p, const axf_action *a, const axf_plan_defaul
  * n, as axf_model_flops_per_token; hard top-k counts min(K, n) keys in the value aggregation,
  * threshold mode is counted as dense). */
 size_t axf_plan_params(const axf_model *m, const axf_plan *p);
+/* Weight bytes under the plan, equal to axf_model_bytes of the compacted model (model.h): 4 per
+ * float32 parameter; an int8 matrix 1 per weight plus a 4-byte scale per output row. */
+size_t axf_plan_bytes(const axf_model *m, const axf_plan *p);
 double axf_plan_flops_per_token(const axf_model *m, const axf_plan *p, double n);
 
 /* Counts of what remains. */

@@ -28,4 +28,15 @@
 /* q[K], *scale = the int8 form of the row w[K] (above). */
 void axf_quant_row(int8_t *q, float *scale, const float *w, int K);
 
+/* The int8 form q[nr, nc], scale[nr] of the part of a weight matrix W[N, K] (float32 w, row
+ * stride K) that keeps rows rows[0..nr) (NULL: 0..nr-1) and columns cols[0..nc) (NULL: all K,
+ * nc == K). When the model stores W in int8 (stored->q not NULL; stored may be NULL) and every
+ * column is kept, the stored rows are copied: an int8 model runs as it was saved. Otherwise each
+ * kept row is quantized from its float32 values (axf_quant_row), as after removing heads or
+ * neurons (columns of the output products change their rows' scales). The engine, under a plan
+ * that removes parts of an int8 block, and compaction both go through this, so the masked plan and
+ * the exported model multiply the same int8 weights. */
+void axf_quant_gather(int8_t *q, float *scale, const float *w, int K, const axf_qmat *stored, const int *rows,
+                      int nr, const int *cols, int nc);
+
 #endif

@@ -13,8 +13,8 @@
  *
  * axf_st_write writes: the 8-byte LE size N; a compact JSON object {"__metadata__":{"format":"pt"},
  * "<name>":{"dtype":"F32","shape":[...],"data_offsets":[b,e]}, ...} with tensors in the order
- * given, padded with spaces so that 8 + N is a multiple of 8; then the tensors' float32 bytes
- * back to back in that order. Written atomically (axf/fileio.h: a temporary file, fsync, rename). */
+ * given, padded with spaces so that 8 + N is a multiple of 8; then the tensors' bytes (float32,
+ * or int8 for an entry of dtype AXF_DT_I8, written "I8") back to back in that order. Written atomically (axf/fileio.h: a temporary file, fsync, rename). */
 #ifndef AXF_SAFETENSORS_H
 #define AXF_SAFETENSORS_H
 
@@ -48,12 +48,14 @@ const axf_st_tensor *axf_st_find(const axf_st_file *f, const char *name);
  * message names the tensor; callers prefix the file. */
 int axf_st_read_f32(const axf_st_tensor *t, float *out, size_t n, axf_err *err);
 
-/* Writer: tensors are float32. shape has ndim entries. */
+/* Writer: tensors are float32 (dtype AXF_DT_F32, the zero default) or int8 (AXF_DT_I8). shape
+ * has ndim entries. */
 typedef struct axf_st_entry {
     const char *name;
-    const float *data;
+    const void *data;   /* float or int8_t, by dtype */
     int ndim;
     int64_t shape[4];
+    axf_dtype dtype;
 } axf_st_entry;
 /* Atomic (axf_io_atomic_open/close). */
 int axf_st_write(const char *path, const axf_st_entry *e, int n, axf_err *err);

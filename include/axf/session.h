@@ -61,10 +61,11 @@
  * METRICS = {"loss": mean loss, "accuracy": fraction (null for regression), "metric": task
  *            metric, "metric_name": "accuracy"|"f1"|"mcc"|"pearson", "n": samples,
  *            "n_no_worse": samples whose loss <= the original's, "params": count,
- *            "flops_per_token": FLOPs, "size_bytes": float32 weight bytes}
+ *            "flops_per_token": FLOPs, "size_bytes": weight bytes (axf_plan_bytes: 4 per
+ *            float32 weight, an int8 matrix 1 per weight + 4 per row scale)}
  * ACTION  = {"op": "drop_head", "layer": 3, "head": 5}; the index key is "head", "group" (with
  *            "groups") or "neuron" (with "count") after the op; set_hard has "mode", "k",
- *            "threshold". Every index is 0-based and refers to the model the session was opened
+ *            "threshold"; quantize and dequantize have "block": "attn" | "ffn". Every index is 0-based and refers to the model the session was opened
  *            on. Actions are stored with their defaults resolved.
  * Doubles are written with enough digits to read back exactly. Writing is atomic (a temporary
  * file of its own beside PATH, fsync, rename). Loading validates everything before building a new session; it re-applies the actions
@@ -142,7 +143,7 @@ typedef struct axf_facts {
     axf_task_kind task_kind;
     char task[32];                                 /* "sst2", ... */
     char metric_name[16];                          /* "accuracy", "f1", "mcc", "pearson" */
-    size_t params, size_bytes;                     /* params; float32 weight bytes */
+    size_t params, size_bytes;                     /* params; weight bytes (axf_plan_bytes) */
     double flops_per_token;                        /* at mean_len */
     double mean_len;                               /* mean tokens per search example */
     int n_search, n_holdout;                       /* examples (n_holdout 0 = none) */
@@ -160,7 +161,7 @@ typedef struct axf_metrics {
     int n_no_worse;           /* samples whose loss <= their loss under the original model */
     size_t params;            /* of the compacted model */
     double flops_per_token;   /* encoder FLOPs per token at facts.mean_len */
-    size_t size_bytes;        /* float32 weight bytes of the compacted model */
+    size_t size_bytes;        /* weight bytes of the compacted model (axf_plan_bytes) */
 } axf_metrics;
 
 /* The original model on the search split, and its per-sample losses (n = facts.n_search; the
@@ -384,6 +385,7 @@ typedef struct axf_layer_view {
     int n_groups;                              /* default G */
     unsigned char group_state[AXF_MAX_GROUPS]; /* 0 removed, 1 present, 2 partly */
     axf_hard_mode hard;
+    unsigned char int8_attn, int8_ffn;         /* the block runs in int8 (only when it is on) */
     int k;
     float threshold;
 } axf_layer_view;

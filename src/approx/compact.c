@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "axf/fileio.h"
+#include "axf/quant.h"
 
 static void copy_rows(float *dst, const float *src, const int *rows, int nrows, int width)
 {
@@ -30,6 +31,20 @@ static void copy_cols(float *dst, const float *src, int nr, int src_w, const int
 static void copy_vec(float *dst, const float *src, int n)
 {
     memcpy(dst, src, (size_t)n * sizeof(float));
+}
+
+/* Stores in o the int8 form of the kept part of matrix `which` of source layer s (axf_quant_gather:
+ * the same int8 weights the engine multiplies under the plan). */
+static void keep_int8(axf_model *o, int li, int which, const axf_layer *s, const float *w, int K, const int *rows,
+                      int nr, const int *cols, int nc)
+{
+    int kk = cols ? nc : K;
+    int8_t *q = axf_xmalloc((size_t)nr * kk + 1);
+    float *sc = axf_xmalloc(sizeof(float) * (size_t)nr + 1);
+    axf_quant_gather(q, sc, w, K, &s->q8[which], rows, nr, cols, nc);
+    axf_model_set_int8(o, li, which, q, sc);
+    free(q);
+    free(sc);
 }
 
 static int plan_fits(const axf_model *m, const axf_plan *p, axf_err *err)
@@ -121,6 +136,12 @@ axf_model *axf_compact(const axf_model *m, const axf_plan *p, axf_plan **hard, a
             }
             copy_cols(d->wo, s->wo, H, A, rows, n);
             copy_vec(d->bo, s->bo, H);
+            if (lp->int8_attn) {
+                keep_int8(o, li, AXF_W_Q, s, s->wq, H, rows, n, NULL, H);
+                keep_int8(o, li, AXF_W_K, s, s->wk, H, rows, n, NULL, H);
+                keep_int8(o, li, AXF_W_V, s, s->wv, H, rows, n, NULL, H);
+                keep_int8(o, li, AXF_W_O, s, s->wo, A, NULL, H, n < A ? rows : NULL, n);
+            }
         }
         if (f > 0) {
             int n = 0;
@@ -133,6 +154,10 @@ axf_model *axf_compact(const axf_model *m, const axf_plan *p, axf_plan **hard, a
                 d->b1[r] = s->b1[rows[r]];
             copy_cols(d->w2, s->w2, H, sf, rows, n);
             copy_vec(d->b2, s->b2, H);
+            if (lp->int8_ffn) {
+                keep_int8(o, li, AXF_W_1, s, s->w1, H, rows, n, NULL, H);
+                keep_int8(o, li, AXF_W_2, s, s->w2, sf, NULL, H, n < sf ? rows : NULL, n);
+            }
         }
     }
     free(rows);

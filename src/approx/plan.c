@@ -26,6 +26,8 @@ axf_plan *axf_plan_new(const axf_model *m)
         lp->hard = AXF_HARD_OFF;
         lp->k = 0;
         lp->threshold = 0;
+        lp->int8_attn = nh > 0 && axf_model_has_int8(m, i, AXF_BLOCK_ATTN);
+        lp->int8_ffn = f > 0 && axf_model_has_int8(m, i, AXF_BLOCK_FFN);
     }
     return p;
 }
@@ -84,10 +86,10 @@ static int layer_equal(const axf_layer_plan *a, const axf_layer_plan *b)
     if (a->attn_on) {
         if (memcmp(a->head_on, b->head_on, (size_t)a->nh))
             return 0;
-        if (!hard_equal(a, b))
+        if (!hard_equal(a, b) || a->int8_attn != b->int8_attn)
             return 0;
     }
-    if (a->ffn_on && a->f > 0 && memcmp(a->neuron_on, b->neuron_on, (size_t)a->f))
+    if (a->ffn_on && a->f > 0 && (memcmp(a->neuron_on, b->neuron_on, (size_t)a->f) || a->int8_ffn != b->int8_ffn))
         return 0;
     return 1;
 }
@@ -132,6 +134,8 @@ int axf_plan_is_dense(const axf_plan *p)
         const axf_layer_plan *lp = &p->layers[i];
         if (lp->hard != AXF_HARD_OFF && lp->attn_on)
             return 0;
+        if ((lp->int8_attn && lp->attn_on) || (lp->int8_ffn && lp->ffn_on))
+            return 0;
         if (axf_plan_heads_on(lp) != lp->nh || axf_plan_neurons_on(lp) != lp->f)
             return 0;
     }
@@ -160,8 +164,22 @@ int axf_plan_group_state(const axf_layer_plan *lp, int g, int groups)
 static const char *const op_names[AXF_OP_COUNT] = {
     "drop_layer", "drop_attn", "drop_ffn", "drop_head", "drop_group", "drop_neurons", "set_hard",
     "restore_layer", "restore_attn", "restore_ffn", "restore_head", "restore_group",
-    "restore_neurons"};
+    "restore_neurons", "quantize", "dequantize"};
 static const char *const hard_names[] = {"off", "topk", "topk_renorm", "threshold"};
+static const char *const block_names[] = {"attn", "ffn"};
+
+const char *axf_block_name(int block)
+{
+    return block == AXF_BLOCK_ATTN || block == AXF_BLOCK_FFN ? block_names[block] : "?";
+}
+
+int axf_block_from_name(const char *name)
+{
+    for (int i = 0; name && i < 2; i++)
+        if (!strcmp(name, block_names[i]))
+            return i;
+    return -1;
+}
 
 const char *axf_op_name(axf_op op)
 {
@@ -213,6 +231,10 @@ void axf_action_describe(const axf_action *a, char *buf, size_t n)
         else
             snprintf(buf, n, "%s L%d %s k=%d", op, a->layer, axf_hard_mode_name(a->hard), a->k);
         break;
+    case AXF_OP_QUANTIZE:
+    case AXF_OP_DEQUANTIZE:
+        snprintf(buf, n, "%s L%d %s", op, a->layer, axf_block_name(a->block));
+        break;
     default:
         snprintf(buf, n, "%s L%d", op, a->layer);
     }
@@ -244,9 +266,15 @@ int axf_action_parse(const char *s, axf_action *a, axf_err *err)
     if (op < 0)
         return axf_err_set(err, "action '%s': unknown operation '%s'", s, tok[0]);
     a->op = (axf_op)op;
-    int pos = 0;
+    int pos = 0, have_block = 0;
     for (int i = 1; i < nt; i++) {
         char *eq = strchr(tok[i], '=');
+        if (!eq && pos == 1 && axf_block_from_name(tok[i]) >= 0) {
+            a->block = axf_block_from_name(tok[i]);
+            pos = 2;
+            have_block = 1;
+            continue;
+        }
         if (!eq) {
             int v;
             if (parse_int(tok[i], &v) || pos >= 2)
@@ -264,6 +292,11 @@ int axf_action_parse(const char *s, axf_action *a, axf_err *err)
             int m = axf_hard_mode_from_name(v);
             bad = m < 0;
             a->hard = (axf_hard_mode)(m < 0 ? 0 : m);
+        } else if (!strcmp(k, "block")) {
+            int b = axf_block_from_name(v);
+            bad = b < 0;
+            a->block = b < 0 ? 0 : b;
+            have_block = 1;
         } else if (!strcmp(k, "threshold")) {
             char *end;
             a->threshold = strtof(v, &end);
@@ -287,6 +320,8 @@ int axf_action_parse(const char *s, axf_action *a, axf_err *err)
     }
     if (pos < 1)
         return axf_err_set(err, "action '%s': missing layer", s);
+    if ((a->op == AXF_OP_QUANTIZE || a->op == AXF_OP_DEQUANTIZE) && !have_block)
+        return axf_err_set(err, "action '%s': missing block (attn or ffn)", s);
     if (a->op == AXF_OP_SET_HARD && a->hard == AXF_HARD_OFF && !strstr(s, "mode="))
         a->hard = AXF_HARD_TOPK; /* "set_hard 3" means the method's hard attention */
     return 0;
@@ -469,6 +504,21 @@ static int apply_one(axf_plan *p, const axf_action *a, const axf_plan_defaults *
         }
         return 0;
     }
+    case AXF_OP_QUANTIZE:
+    case AXF_OP_DEQUANTIZE: {
+        int q = a->op == AXF_OP_QUANTIZE, attn = a->block == AXF_BLOCK_ATTN;
+        if (a->block != AXF_BLOCK_ATTN && a->block != AXF_BLOCK_FFN)
+            return axf_err_set(err, "%s: unknown block %d (attn or ffn)", what, a->block);
+        if (attn ? !lp->attn_on : !lp->ffn_on)
+            return axf_err_set(err, "%s: %s block of layer %d is removed", what, attn ? "attention" : "FFN", L);
+        unsigned char *flag = attn ? &lp->int8_attn : &lp->int8_ffn;
+        if (*flag == q)
+            return axf_err_set(err, "%s: %s block of layer %d is already %s", what, attn ? "attention" : "FFN", L,
+                               q ? "int8" : "float32");
+        if (doit)
+            *flag = (unsigned char)q;
+        return 0;
+    }
     case AXF_OP_SET_HARD:
         if (!lp->attn_on)
             return axf_err_set(err, "%s: attention block of layer %d is removed", what, L);
@@ -536,6 +586,22 @@ size_t axf_plan_params(const axf_model *m, const axf_plan *p)
     n += H * H + H;                                   /* pooler */
     n += (size_t)c->num_labels * H + (size_t)c->num_labels; /* classifier */
     return n;
+}
+
+size_t axf_plan_bytes(const axf_model *m, const axf_plan *p)
+{
+    const axf_config *c = &m->cfg;
+    size_t H = (size_t)c->hidden, HS = (size_t)c->head_dim, b = axf_plan_params(m, p) * sizeof(float);
+    for (int i = 0; i < p->n_layers; i++) {
+        const axf_layer_plan *lp = &p->layers[i];
+        size_t A = (size_t)axf_plan_heads_on(lp) * HS, f = (size_t)axf_plan_neurons_on(lp);
+        /* an int8 matrix [N, K]: 3 bytes less per weight, a 4-byte scale per row */
+        if (A && lp->int8_attn)
+            b = b - 3 * (4 * A * H) + sizeof(float) * (3 * A + H);
+        if (f && lp->int8_ffn)
+            b = b - 3 * (2 * f * H) + sizeof(float) * (f + H);
+    }
+    return b;
 }
 
 double axf_plan_flops_per_token(const axf_model *m, const axf_plan *p, double n)

@@ -7,6 +7,7 @@
 #include "axf/matmul.h"
 #include "engine_internal.h"
 #include "gemm.h"
+#include "qgemm.h"
 
 #define MAX_TOKENS_LIMIT (1 << 24)
 
@@ -89,6 +90,7 @@ void axf_engine_free(axf_engine *e)
     free(e->w1p);
     free(e->w2p);
     axf__gemm_drop(e);
+    axf__q8_drop(e);
     free(e->cls);
     free(e->pooled);
     free(e);

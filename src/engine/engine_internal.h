@@ -77,6 +77,9 @@ struct axf_engine {
     int gemm_only;     /* axf_engine_gemm_floor: issue the products, skip everything else */
     int frozen;        /* axf_engine_freeze_weights: products may use packed copies (gemm.c) */
     struct axf_gemm_w **packed; /* [n_layers * AXF_GEMM_WEIGHTS] packed weights, made on first use */
+    struct axf_q8layer *q8;     /* [n_layers] int8 weights of the layers a plan runs in int8 (qgemm.c) */
+    void *q8x;                  /* quantized inputs of an int8 product, [max_tokens, widest K] */
+    float *q8s;                 /* [max_tokens] their scales */
 };
 
 #define AXF_ENGINE_HEAD_CHUNK 64

@@ -10,6 +10,12 @@
  * Q/K/V and FFN biases and the GELU tile by tile, the residual + LayerNorm block of rows by block
  * of rows.
  *
+ * A block the plan runs in int8 (int8_attn / int8_ffn, axf/quant.h) takes the kept heads' /
+ * neurons' part of its matrices as int8 matrices of their own (made once per mask and kernel,
+ * qgemm.c), so each of its products is one int8 product with no runs, and the compacted model
+ * multiplies the very same weights; biases, activation, attention, residual and LayerNorm are the
+ * float32 path's.
+ *
  * [CLS]-only variant (axf_engine_layer_cls): the classification head reads only the first token of
  * each sequence, so in the last layer that runs, K and V are projected for every token but
  * everything after them (Q, scores, context, Wo, LN1, FFN, LN2) only for those B rows. The rows
@@ -21,6 +27,7 @@
 #include "engine_internal.h"
 #include "axf/matmul.h"
 #include "gemm.h"
+#include "qgemm.h"
 
 /* Neuron masks with many short runs (random or per-neuron pruning) are gathered into packed
  * weights instead, when the runs average fewer than this many neurons: thin products are slow.
@@ -174,6 +181,43 @@ static void cls_rows(const axf_engine *e, const axf_batch *b, float *h, int up)
     }
 }
 
+/* The attention block in int8 (plan int8_attn, axf/quant.h): Q, K, V and the output product on the
+ * kept heads' int8 weights (qgemm.c), as one product each (the weights are compacted: no runs);
+ * the input rows are quantized once for K and V (and Q, but in [CLS] mode, where Q takes the B
+ * moved rows: quantized again, row by row the same values). Biases, attention, residual and
+ * LayerNorm as on the float32 path. Returns the rows of h that hold the output, as below. */
+static int attention_q8(axf_engine *e, int li, const axf_layer_plan *lp, const axf_batch *b, float *h, int cls,
+                        const run *r, int nr, int nk)
+{
+    const axf_config *cfg = &e->m->cfg;
+    const axf_layer *L = &e->m->layers[li];
+    const int T = b->n_tok, H = cfg->hidden, HS = cfg->head_dim, R = cls ? b->n_seq : T, ld = nk * HS;
+    const int go = e->gemm_only;
+    axf_qgemm_w *const *w = axf__q8_block(e, li, lp, 0);
+    for (int i = 0; i < nr; i++)
+        for (int j = 0; j < r[i].len; j++)
+            e->head_of[r[i].pos + j] = r[i].start + j;
+    const axf_gemm_epi eq = {.bias = packed_bias(L->bq, r, nr, HS, e->bias)},
+                       ek = {.bias = packed_bias(L->bk, r, nr, HS, e->bias + e->hq_max)},
+                       ev = {.bias = packed_bias(L->bv, r, nr, HS, e->bias + 2 * e->hq_max)};
+    axf_qact a;
+    axf__q8_input(e, &a, h, H, T, H);
+    axf__qgemm(e, w[AXF_W_K], &a, go ? NULL : &ek, e->k, ld);
+    axf__qgemm(e, w[AXF_W_V], &a, go ? NULL : &ev, e->v, ld);
+    if (cls) {
+        cls_rows(e, b, h, 1);
+        axf__q8_input(e, &a, h, H, R, H);
+    }
+    axf__qgemm(e, w[AXF_W_Q], &a, go ? NULL : &eq, e->q, ld);
+    axf__attention(e, li, lp, b, nk, NULL, NULL, NULL, cls);
+    axf__q8_input(e, &a, e->ctx, ld, R, ld);
+    rows_job c = {.out = h, .a = e->y, .b = h, .bias = L->bo, .g = L->ln1_g, .beta = L->ln1_b, .W = H,
+                  .eps = cfg->ln_eps};
+    const axf_gemm_epi eo = {.rows = ln_rows_job, .rows_ctx = &c};
+    axf__qgemm(e, w[AXF_W_O], &a, go ? NULL : &eo, e->y, H);
+    return R;
+}
+
 /* Returns the rows of h that hold the block's output: T, or B in [CLS] mode (rows moved up). */
 static int attention_block(axf_engine *e, int li, const axf_layer_plan *lp, const axf_batch *b, float *h,
                            int cls)
@@ -191,6 +235,8 @@ static int attention_block(axf_engine *e, int li, const axf_layer_plan *lp, cons
         axf__add_ln_par(e, h, h, NULL, L->bo, L->ln1_g, L->ln1_b, R, H, cfg->ln_eps);
         return R;
     }
+    if (lp && lp->int8_attn)
+        return attention_q8(e, li, lp, b, h, cls, r, nr, nk);
     const int ld = nk * HS;
     /* Q, K and V biases go into the packed GEMM's stores when it runs all of a matrix's products,
      * else into the attention tasks (axf__attention), as a pass of their own */
@@ -227,6 +273,26 @@ static int attention_block(axf_engine *e, int li, const axf_layer_plan *lp, cons
     return R;
 }
 
+/* The FFN block in int8 (plan int8_ffn): both products on the kept neurons' int8 weights, bias and
+ * activation in the first one's stores, residual and LayerNorm in the second's. */
+static void ffn_q8(axf_engine *e, int li, const axf_layer_plan *lp, int T, float *h, const run *r, int nr, int nf)
+{
+    const axf_config *cfg = &e->m->cfg;
+    const axf_layer *L = &e->m->layers[li];
+    const int H = cfg->hidden, go = e->gemm_only;
+    axf_qgemm_w *const *w = axf__q8_block(e, li, lp, 1);
+    const axf_gemm_epi e1 = {.bias = packed_bias(L->b1, r, nr, 1, e->bias + 3 * e->hq_max), .act_on = 1,
+                             .act = cfg->act};
+    axf_qact a;
+    axf__q8_input(e, &a, h, H, T, H);
+    axf__qgemm(e, w[AXF_W_1], &a, go ? NULL : &e1, e->inter, nf);
+    axf__q8_input(e, &a, e->inter, nf, T, nf);
+    rows_job c = {.out = h, .a = e->y, .b = h, .bias = L->b2, .g = L->ln2_g, .beta = L->ln2_b, .W = H,
+                  .eps = cfg->ln_eps};
+    const axf_gemm_epi e2 = {.rows = ln_rows_job, .rows_ctx = &c};
+    axf__qgemm(e, w[AXF_W_2], &a, go ? NULL : &e2, e->y, H);
+}
+
 /* The FFN block on the first T rows of h. */
 static void ffn_block(axf_engine *e, int li, const axf_layer_plan *lp, int T, float *h)
 {
@@ -238,6 +304,10 @@ static void ffn_block(axf_engine *e, int li, const axf_layer_plan *lp, int T, fl
     int nr = make_runs(r, lp ? lp->neuron_on : NULL, F, &nf);
     if (nf == 0) {
         axf__add_ln_par(e, h, h, NULL, L->b2, L->ln2_g, L->ln2_b, T, H, cfg->ln_eps);
+        return;
+    }
+    if (lp && lp->int8_ffn) {
+        ffn_q8(e, li, lp, T, h, r, nr, nf);
         return;
     }
     const float *b1 = packed_bias(L->b1, r, nr, 1, e->bias + 3 * e->hq_max);
@@ -295,6 +365,8 @@ static void layer_run(axf_engine *e, int layer, const axf_layer_plan *lp, const 
         axf__add_ln_par(e, h, h, NULL, NULL, L->ln2_g, L->ln2_b, R, cfg->hidden, cfg->ln_eps);
     if (cls)
         cls_rows(e, b, h, 0);
+    if (!e->frozen && e->q8)   /* the weights may change before the next call (engine.h) */
+        axf__q8_drop_layer(e, layer);
 }
 
 void axf_engine_layer(axf_engine *e, int layer, const axf_layer_plan *lp, const axf_batch *b, float *h)

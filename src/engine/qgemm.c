@@ -82,7 +82,8 @@ void axf_quant_row(int8_t *q, float *scale, const float *w, int K)
     }
     float s = amax / 127.0f;
     if (!finite || !(s > 0)) {
-        memset(q, 0, (size_t)K);
+        for (int k = 0; k < K; k++)
+            q[k] = 0;
         *scale = finite ? 0.0f : NAN;
         return;
     }
@@ -528,4 +529,143 @@ void axf__qgemm(axf_engine *e, const axf_qgemm_w *w, const axf_qact *a, const ax
             qtask(&j, t, 0);
     if (epi->rows && !j.rows)   /* too few rows to split: once, on the caller's thread */
         epi->rows(epi->rows_ctx, 0, T);
+}
+
+/* ---- the sub-matrices of a plan (axf/quant.h) ---- */
+
+void axf_quant_gather(int8_t *q, float *scale, const float *w, int K, const axf_qmat *stored, const int *rows,
+                      int nr, const int *cols, int nc)
+{
+    if (!cols && stored && stored->q) {
+        for (int r = 0; r < nr; r++) {
+            int n = rows ? rows[r] : r;
+            memcpy(q + (size_t)r * K, stored->q + (size_t)n * K, (size_t)K);
+            scale[r] = stored->scale[n];
+        }
+        return;
+    }
+    float *tmp = axf_xmalloc(sizeof(float) * (size_t)(nc > 0 ? nc : 1));
+    for (int r = 0; r < nr; r++) {
+        const float *src = w + (size_t)(rows ? rows[r] : r) * K;
+        if (cols)
+            for (int c = 0; c < nc; c++)
+                tmp[c] = src[cols[c]];
+        axf_quant_row(q + (size_t)r * nc, &scale[r], cols ? tmp : src, nc);
+    }
+    free(tmp);
+}
+
+/* ---- the engine's int8 weights, per layer and block ---- */
+
+struct axf_q8layer {
+    int have[2];                          /* block made (0 attention, 1 FFN) ... */
+    axf_qkern kind[2];                    /* ... for this kernel ... */
+    unsigned char head_on[AXF_MAX_HEADS]; /* ... and this mask */
+    unsigned char *neuron_on;             /* [f] */
+    axf_qgemm_w *w[AXF_W_COUNT];
+};
+
+static void drop_block(struct axf_q8layer *l, int block)
+{
+    int w0 = block == 0 ? AXF_W_Q : AXF_W_1, w1 = block == 0 ? AXF_W_O : AXF_W_2;
+    for (int w = w0; w <= w1; w++) {
+        axf__qgemm_w_free(l->w[w]);
+        l->w[w] = NULL;
+    }
+    l->have[block] = 0;
+}
+
+void axf__q8_drop_layer(axf_engine *e, int li)
+{
+    if (!e->q8)
+        return;
+    drop_block(&e->q8[li], 0);
+    drop_block(&e->q8[li], 1);
+    free(e->q8[li].neuron_on);
+    e->q8[li].neuron_on = NULL;
+}
+
+void axf__q8_drop(axf_engine *e)
+{
+    for (int i = 0; e->q8 && i < e->m->cfg.n_layers; i++)
+        axf__q8_drop_layer(e, i);
+    free(e->q8);
+    e->q8 = NULL;
+    free(e->q8x);
+    free(e->q8s);
+    e->q8x = NULL;
+    e->q8s = NULL;
+}
+
+/* Packs the part rows x cols of matrix `which` of layer li (axf_quant_gather). */
+static axf_qgemm_w *pack_part(const axf_model *m, int li, int which, const float *w, int K, const int *rows, int nr,
+                              const int *cols, int nc, axf_qkern kind)
+{
+    int kk = cols ? nc : K;
+    int8_t *q = axf_xmalloc((size_t)nr * kk + 1);
+    float *s = axf_xmalloc(sizeof(float) * (size_t)nr + 1);
+    axf_quant_gather(q, s, w, K, &m->layers[li].q8[which], rows, nr, cols, nc);
+    axf_qgemm_w *pw = axf__qgemm_pack(q, s, nr, kk, kk, kind);
+    free(q);
+    free(s);
+    return pw;
+}
+
+axf_qgemm_w *const *axf__q8_block(axf_engine *e, int li, const axf_layer_plan *lp, int block)
+{
+    const axf_model *m = e->m;
+    const axf_config *c = &m->cfg;
+    const axf_layer *L = &m->layers[li];
+    const int H = c->hidden, HS = c->head_dim;
+    axf_qkern kind = axf__qgemm_kind();
+    if (!e->q8)
+        e->q8 = axf_xcalloc((size_t)c->n_layers, sizeof *e->q8);
+    struct axf_q8layer *l = &e->q8[li];
+    if (block == 0) {
+        int nh = c->layer_heads[li];
+        if (l->have[0] && l->kind[0] == kind && !memcmp(l->head_on, lp->head_on, (size_t)nh))
+            return l->w;
+        drop_block(l, 0);
+        int *rows = axf_xmalloc(sizeof(int) * ((size_t)nh * HS + 1)), n = 0;
+        for (int h = 0; h < nh; h++)
+            for (int j = 0; j < HS && lp->head_on[h]; j++)
+                rows[n++] = h * HS + j;
+        const int *cols = n < nh * HS ? rows : NULL;
+        l->w[AXF_W_Q] = pack_part(m, li, AXF_W_Q, L->wq, H, rows, n, NULL, H, kind);
+        l->w[AXF_W_K] = pack_part(m, li, AXF_W_K, L->wk, H, rows, n, NULL, H, kind);
+        l->w[AXF_W_V] = pack_part(m, li, AXF_W_V, L->wv, H, rows, n, NULL, H, kind);
+        l->w[AXF_W_O] = pack_part(m, li, AXF_W_O, L->wo, nh * HS, NULL, H, cols, n, kind);
+        free(rows);
+        memcpy(l->head_on, lp->head_on, (size_t)nh);
+    } else {
+        int f = c->layer_ffn[li];
+        if (l->have[1] && l->kind[1] == kind && !memcmp(l->neuron_on, lp->neuron_on, (size_t)f))
+            return l->w;
+        drop_block(l, 1);
+        int *rows = axf_xmalloc(sizeof(int) * ((size_t)f + 1)), n = 0;
+        for (int j = 0; j < f; j++)
+            if (lp->neuron_on[j])
+                rows[n++] = j;
+        l->w[AXF_W_1] = pack_part(m, li, AXF_W_1, L->w1, H, rows, n, NULL, H, kind);
+        l->w[AXF_W_2] = pack_part(m, li, AXF_W_2, L->w2, f, NULL, H, n < f ? rows : NULL, n, kind);
+        free(rows);
+        if (!l->neuron_on)
+            l->neuron_on = axf_xmalloc((size_t)f + 1);
+        memcpy(l->neuron_on, lp->neuron_on, (size_t)f);
+    }
+    l->have[block] = 1;
+    l->kind[block] = kind;
+    return l->w;
+}
+
+void axf__q8_input(axf_engine *e, axf_qact *a, const float *x, int ldx, int T, int K)
+{
+    if (!e->q8x) {
+        const axf_config *c = &e->m->cfg;
+        int kmax = c->hidden > e->hq_max ? c->hidden : e->hq_max;
+        kmax = kmax > e->f_max ? kmax : e->f_max;
+        e->q8x = axf_xaligned64(axf__qact_bytes(e->max_tokens, kmax));
+        e->q8s = axf_xmalloc(sizeof(float) * (size_t)e->max_tokens);
+    }
+    axf__qact_quantize(e, a, e->q8x, e->q8s, x, ldx, T, K, axf__qgemm_kind());
 }

@@ -70,4 +70,18 @@ void axf__qact_quantize(axf_engine *e, axf_qact *a, void *buf, float *scales, co
 void axf__qgemm(axf_engine *e, const axf_qgemm_w *w, const axf_qact *a, const axf_gemm_epi *epi, float *y,
                 int ldy);
 
+/* ---- the engine's int8 weights (layer.c) ---- */
+
+/* The packed int8 weights of block `block` (0: attention, w[AXF_W_Q..AXF_W_O]; 1: FFN,
+ * w[AXF_W_1], w[AXF_W_2]) of layer li under lp: the kept heads' / neurons' part of each matrix,
+ * quantized as a matrix of its own (axf_quant_gather), for the kernel in force. Made on first use
+ * and kept until the layer's mask or the kernel changes (an engine whose weights are not frozen
+ * drops them after every layer: axf__q8_drop_layer). A part with nothing kept is NULL. */
+axf_qgemm_w *const *axf__q8_block(axf_engine *e, int li, const axf_layer_plan *lp, int block);
+void axf__q8_drop_layer(axf_engine *e, int li);
+/* Frees every layer's int8 weights and the input scratch (engine free). */
+void axf__q8_drop(axf_engine *e);
+/* Quantizes x[T, K] (ldx) into the engine's scratch for the kernel in force. */
+void axf__q8_input(axf_engine *e, axf_qact *a, const float *x, int ldx, int T, int K);
+
 #endif

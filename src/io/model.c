@@ -28,6 +28,7 @@ typedef struct {
     int bert;           /* lives under "bert." in a BertForSequenceClassification checkpoint */
     int mlm;            /* part of the masked-LM head */
     int kind;           /* 0 weight, 1 bias (zero init), 2 LayerNorm gain (one init) */
+    int layer, which;   /* matrix `which` (AXF_W_*) of layer `layer`, or -1: not one of those */
 } tdesc;
 
 enum { K_W = 0, K_B, K_G };
@@ -60,6 +61,14 @@ static void add(tlist *l, float **slot, int bert, int mlm, int kind, int64_t d0,
     t->shape[0] = d0;
     t->shape[1] = d1 < 0 ? 0 : d1;
     t->count = (size_t)d0 * (size_t)(d1 < 0 ? 1 : d1);
+    t->layer = t->which = -1;
+}
+
+/* The tensor just added is weight matrix `which` of layer `layer` (it may be stored in int8). */
+static void mark(tlist *l, int layer, int which)
+{
+    l->d[l->n - 1].layer = layer;
+    l->d[l->n - 1].which = which;
 }
 
 /* Every tensor of m (shape from m->cfg), in checkpoint order. Layers with nh == 0 have no
@@ -80,20 +89,26 @@ static tlist model_tensors(axf_model *m, int with_mlm)
         const char *p = "encoder.layer";
         if (A > 0) {
             add(&l, &y->wq, 1, 0, K_W, A, H, "%s.%d.attention.self.query.weight", p, i);
+            mark(&l, i, AXF_W_Q);
             add(&l, &y->bq, 1, 0, K_B, A, -1, "%s.%d.attention.self.query.bias", p, i);
             add(&l, &y->wk, 1, 0, K_W, A, H, "%s.%d.attention.self.key.weight", p, i);
+            mark(&l, i, AXF_W_K);
             add(&l, &y->bk, 1, 0, K_B, A, -1, "%s.%d.attention.self.key.bias", p, i);
             add(&l, &y->wv, 1, 0, K_W, A, H, "%s.%d.attention.self.value.weight", p, i);
+            mark(&l, i, AXF_W_V);
             add(&l, &y->bv, 1, 0, K_B, A, -1, "%s.%d.attention.self.value.bias", p, i);
             add(&l, &y->wo, 1, 0, K_W, H, A, "%s.%d.attention.output.dense.weight", p, i);
+            mark(&l, i, AXF_W_O);
             add(&l, &y->bo, 1, 0, K_B, H, -1, "%s.%d.attention.output.dense.bias", p, i);
         }
         add(&l, &y->ln1_g, 1, 0, K_G, H, -1, "%s.%d.attention.output.LayerNorm.weight", p, i);
         add(&l, &y->ln1_b, 1, 0, K_B, H, -1, "%s.%d.attention.output.LayerNorm.bias", p, i);
         if (F > 0) {
             add(&l, &y->w1, 1, 0, K_W, F, H, "%s.%d.intermediate.dense.weight", p, i);
+            mark(&l, i, AXF_W_1);
             add(&l, &y->b1, 1, 0, K_B, F, -1, "%s.%d.intermediate.dense.bias", p, i);
             add(&l, &y->w2, 1, 0, K_W, H, F, "%s.%d.output.dense.weight", p, i);
+            mark(&l, i, AXF_W_2);
             add(&l, &y->b2, 1, 0, K_B, H, -1, "%s.%d.output.dense.bias", p, i);
         }
         add(&l, &y->ln2_g, 1, 0, K_G, H, -1, "%s.%d.output.LayerNorm.weight", p, i);
@@ -215,8 +230,52 @@ void axf_model_free(axf_model *m)
 {
     if (!m)
         return;
+    for (int i = 0; i < m->cfg.n_layers; i++)
+        for (int w = 0; w < AXF_W_COUNT; w++) {
+            free(m->layers[i].q8[w].q);
+            free(m->layers[i].q8[w].scale);
+        }
     free(m->arena);
     free(m);
+}
+
+/* Shape [N, K] and float32 data of matrix `which` of layer li. */
+static float *weight_of(const axf_model *m, int li, int which, int *N, int *K)
+{
+    const axf_config *c = &m->cfg;
+    const axf_layer *y = &m->layers[li];
+    int H = c->hidden, A = c->layer_heads[li] * c->head_dim, F = c->layer_ffn[li];
+    switch (which) {
+    case AXF_W_Q: *N = A, *K = H; return y->wq;
+    case AXF_W_K: *N = A, *K = H; return y->wk;
+    case AXF_W_V: *N = A, *K = H; return y->wv;
+    case AXF_W_O: *N = H, *K = A; return y->wo;
+    case AXF_W_1: *N = F, *K = H; return y->w1;
+    default: *N = H, *K = F; return y->w2;
+    }
+}
+
+void axf_model_set_int8(axf_model *m, int layer, int which, const int8_t *q, const float *scale)
+{
+    int N, K;
+    float *w = weight_of(m, layer, which, &N, &K);
+    axf_qmat *d = &m->layers[layer].q8[which];
+    AXF_ASSERT(w && N > 0 && K > 0);
+    if (!d->q) {
+        d->q = axf_xmalloc((size_t)N * K);
+        d->scale = axf_xmalloc((size_t)N * sizeof(float));
+    }
+    memcpy(d->q, q, (size_t)N * K);
+    memcpy(d->scale, scale, (size_t)N * sizeof(float));
+    for (int n = 0; n < N; n++)
+        for (int k = 0; k < K; k++)
+            w[(size_t)n * K + k] = (float)q[(size_t)n * K + k] * scale[n];
+}
+
+int axf_model_has_int8(const axf_model *m, int layer, int block)
+{
+    const axf_layer *y = &m->layers[layer];
+    return block == 0 ? y->q8[AXF_W_Q].q != NULL : y->q8[AXF_W_1].q != NULL;
 }
 
 axf_model *axf_model_clone(const axf_model *m, axf_err *err)
@@ -226,6 +285,18 @@ axf_model *axf_model_clone(const axf_model *m, axf_err *err)
         return NULL;
     AXF_ASSERT(c->n_floats == m->n_floats);
     memcpy(c->arena, m->arena, m->n_floats * sizeof(float));
+    for (int i = 0; i < m->cfg.n_layers; i++)
+        for (int w = 0; w < AXF_W_COUNT; w++) {
+            const axf_qmat *s = &m->layers[i].q8[w];
+            int N, K;
+            weight_of(m, i, w, &N, &K);
+            if (s->q) {
+                c->layers[i].q8[w].q = axf_xmalloc((size_t)N * K);
+                c->layers[i].q8[w].scale = axf_xmalloc((size_t)N * sizeof(float));
+                memcpy(c->layers[i].q8[w].q, s->q, (size_t)N * K);
+                memcpy(c->layers[i].q8[w].scale, s->scale, (size_t)N * sizeof(float));
+            }
+        }
     return c;
 }
 
@@ -250,6 +321,19 @@ size_t axf_model_params(const axf_model *m)
         n += l.d[i].count;
     free(l.d);
     return n;
+}
+
+size_t axf_model_bytes(const axf_model *m)
+{
+    size_t b = axf_model_params(m) * sizeof(float);
+    for (int i = 0; i < m->cfg.n_layers; i++)
+        for (int w = 0; w < AXF_W_COUNT; w++)
+            if (m->layers[i].q8[w].q) {
+                int N, K;
+                weight_of(m, i, w, &N, &K);
+                b = b - (size_t)N * K * (sizeof(float) - 1) + (size_t)N * sizeof(float);   /* + scales */
+            }
+    return b;
 }
 
 double axf_model_flops_per_token(const axf_model *m, int n)
@@ -691,6 +775,57 @@ static axf_st_file *open_weights(const char *dir, char **path, axf_err *err)
     return axf_st_open(*path, err);
 }
 
+/* Matrix d stored as I8 (t) with its F32 scales "<name>_scale" [N]: checked (values in
+ * [-127, 127], scales finite, >= 0 and small enough that 127 x scale is finite) and kept in m as
+ * its int8 form, the float32 matrix set to q x scale (axf_model_set_int8). */
+static int read_int8(axf_model *m, const axf_st_file *f, const tdesc *d, const axf_st_tensor *t, const char *st_path,
+                     axf_err *err)
+{
+    char sname[160], shown[200];
+    snprintf(sname, sizeof sname, "%s_scale", t->name);
+    const axf_st_tensor *s = axf_st_find(f, sname);
+    int64_t N = d->shape[0];
+    if (!s || s->dtype != AXF_DT_F32 || s->ndim != 1 || s->shape[0] != N)
+        return axf_err_set(err, "%s: tensor '%s' is int8 but '%s' (F32 [%lld], one scale per row) is %s", st_path,
+                           axf_escape_str(shown, sizeof shown, t->name), axf_escape_str(shown + 100, 100, sname),
+                           (long long)N, s ? "of another dtype or shape" : "missing");
+    const int8_t *q = (const int8_t *)t->data;
+    for (size_t k = 0; k < d->count; k++)
+        if (q[k] < -127)
+            return axf_err_set(err, "%s: tensor '%s': int8 value %d at element %zu (int8 weights lie in "
+                               "[-127, 127])", st_path, axf_escape_str(shown, sizeof shown, t->name), q[k], k);
+    float *sc = axf_xmalloc(sizeof(float) * (size_t)N + 1);
+    memcpy(sc, s->data, sizeof(float) * (size_t)N);
+    for (int64_t n = 0; n < N; n++)
+        if (!(sc[n] >= 0) || !isfinite(127.0f * sc[n])) {
+            axf_err_set(err, "%s: tensor '%s': scale %g at row %lld (must be finite and >= 0)", st_path,
+                        axf_escape_str(shown, sizeof shown, sname), (double)sc[n], (long long)n);
+            free(sc);
+            return -1;
+        }
+    axf_model_set_int8(m, d->layer, d->which, q, sc);
+    free(sc);
+    return 0;
+}
+
+/* int8 comes per block: the four attention matrices of a layer, or its two FFN ones, all or none. */
+static int check_int8_blocks(const axf_model *m, const char *st_path, axf_err *err)
+{
+    static const char *const names[AXF_W_COUNT] = {"query", "key", "value", "attention output", "intermediate",
+                                                   "output"};
+    for (int i = 0; i < m->cfg.n_layers; i++)
+        for (int b = 0; b < 2; b++) {
+            int w0 = b ? AXF_W_1 : AXF_W_Q, w1 = b ? AXF_W_2 : AXF_W_O;
+            for (int w = w0 + 1; w <= w1; w++)
+                if ((m->layers[i].q8[w].q != NULL) != (m->layers[i].q8[w0].q != NULL))
+                    return axf_err_set(err, "%s: layer %d: the %s weight is %s but the %s weight is %s (int8 "
+                                       "comes per block: all of the attention's four matrices, both of the FFN's)",
+                                       st_path, i, names[w0], m->layers[i].q8[w0].q ? "int8" : "float",
+                                       names[w], m->layers[i].q8[w0].q ? "float" : "int8");
+        }
+    return 0;
+}
+
 static axf_model *load(const char *dir, int need_head, int *found, axf_err *err)
 {
     char *cfg_path = axf_io_join(dir, "config.json");
@@ -752,6 +887,11 @@ static axf_model *load(const char *dir, int need_head, int *found, axf_err *err)
         const axf_st_tensor *t = match_tensor(f, prefix, d, st_path, err);
         if (!t)
             goto fail;
+        if (d->which >= 0 && t->dtype == AXF_DT_I8) {
+            if (read_int8(m, f, d, t, st_path, err))
+                goto fail;
+            continue;
+        }
         if (axf_st_read_f32(t, *d->slot, d->count, err) != 0) {
             axf_err_prefix(err, "%s", st_path);
             goto fail;
@@ -765,6 +905,9 @@ static axf_model *load(const char *dir, int need_head, int *found, axf_err *err)
             }
     }
     free(l.d);
+    l.d = NULL;
+    if (check_int8_blocks(m, st_path, err))
+        goto fail;
     axf_st_close(f);
     free(cfg_path);
     free(tok_path);
@@ -787,7 +930,17 @@ axf_model *axf_model_load(const char *dir, axf_err *err)
 
 axf_model *axf_model_load_encoder(const char *dir, int *found, axf_err *err)
 {
-    return load(dir, 0, found, err);
+    axf_model *m = load(dir, 0, found, err);
+    /* training changes the float32 weights: the int8 forms would go stale (the float32 matrices
+     * keep the dequantized values) */
+    for (int i = 0; m && i < m->cfg.n_layers; i++)
+        for (int w = 0; w < AXF_W_COUNT; w++) {
+            free(m->layers[i].q8[w].q);
+            free(m->layers[i].q8[w].scale);
+            m->layers[i].q8[w].q = NULL;
+            m->layers[i].q8[w].scale = NULL;
+        }
+    return m;
 }
 
 /* A float as the shortest decimal that reads back as the same float (1e-12, not 9.99e-13). */
@@ -904,17 +1057,31 @@ int axf_model_save(const axf_model *m, const char *dir, axf_err *err)
     /* walk a shallow copy so the table's slots can be read without casting away const */
     axf_model view = *m;
     tlist l = model_tensors(&view, m->mlm_bias != NULL);
-    axf_st_entry *e = axf_xcalloc((size_t)l.n, sizeof *e);
-    char (*names)[128] = axf_xcalloc((size_t)l.n, sizeof *names);
+    /* at most one scale tensor per matrix besides */
+    axf_st_entry *e = axf_xcalloc((size_t)l.n * 2, sizeof *e);
+    char (*names)[128] = axf_xcalloc((size_t)l.n * 2, sizeof *names);
+    int ne = 0;
     for (int i = 0; i < l.n; i++) {
-        snprintf(names[i], sizeof names[i], "%s%s", l.d[i].bert ? "bert." : "", l.d[i].name);
-        e[i].name = names[i];
-        e[i].data = *l.d[i].slot;
-        e[i].ndim = l.d[i].ndim;
-        e[i].shape[0] = l.d[i].shape[0];
-        e[i].shape[1] = l.d[i].shape[1];
+        const tdesc *d = &l.d[i];
+        const axf_qmat *q8 = d->which >= 0 ? &m->layers[d->layer].q8[d->which] : NULL;
+        snprintf(names[ne], sizeof names[ne], "%s%s", d->bert ? "bert." : "", d->name);
+        e[ne].name = names[ne];
+        e[ne].data = q8 && q8->q ? (const void *)q8->q : (const void *)*d->slot;
+        e[ne].dtype = q8 && q8->q ? AXF_DT_I8 : AXF_DT_F32;
+        e[ne].ndim = d->ndim;
+        e[ne].shape[0] = d->shape[0];
+        e[ne].shape[1] = d->shape[1];
+        ne++;
+        if (q8 && q8->q) {
+            snprintf(names[ne], sizeof names[ne], "%s%s_scale", d->bert ? "bert." : "", d->name);
+            e[ne].name = names[ne];
+            e[ne].data = q8->scale;
+            e[ne].ndim = 1;
+            e[ne].shape[0] = d->shape[0];
+            ne++;
+        }
     }
-    if (axf_st_write(st_path, e, l.n, err) != 0)
+    if (axf_st_write(st_path, e, ne, err) != 0)
         goto out;
     cJSON *cj = config_json(&m->cfg);
     int bad = write_json(cj, cfg_path, err);

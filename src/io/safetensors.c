@@ -414,9 +414,13 @@ int axf_st_write(const char *path, const axf_st_entry *e, int n, axf_err *err)
             return axf_err_set(err, "%s: tensor '%s': ndim %d out of range 0..4", path, e[i].name,
                                e[i].ndim);
         }
-        size_t count = 1;
+        if (e[i].dtype != AXF_DT_F32 && e[i].dtype != AXF_DT_I8) {
+            cJSON_Delete(root);
+            return axf_err_set(err, "%s: tensor '%s': only F32 and I8 are written", path, e[i].name);
+        }
+        size_t count = 1, es = e[i].dtype == AXF_DT_I8 ? 1 : 4;
         cJSON *t = cJSON_AddObjectToObject(root, e[i].name);
-        cJSON_AddStringToObject(t, "dtype", "F32");
+        cJSON_AddStringToObject(t, "dtype", e[i].dtype == AXF_DT_I8 ? "I8" : "F32");
         cJSON *sh = cJSON_AddArrayToObject(t, "shape");
         for (int k = 0; k < e[i].ndim; k++) {
             if (e[i].shape[k] < 0) {
@@ -432,8 +436,8 @@ int axf_st_write(const char *path, const axf_st_entry *e, int n, axf_err *err)
         }
         cJSON *of = cJSON_AddArrayToObject(t, "data_offsets");
         cJSON_AddItemToArray(of, cJSON_CreateNumber((double)off));
-        cJSON_AddItemToArray(of, cJSON_CreateNumber((double)(off + 4 * count)));
-        off += 4 * count;
+        cJSON_AddItemToArray(of, cJSON_CreateNumber((double)(off + es * count)));
+        off += es * count;
     }
     char *json = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
@@ -457,7 +461,7 @@ int axf_st_write(const char *path, const axf_st_entry *e, int n, axf_err *err)
         for (int k = 0; k < e[i].ndim; k++)
             count *= (size_t)e[i].shape[k];
         if (count)
-            bad = write_all(fp, e[i].data, 4 * count);
+            bad = write_all(fp, e[i].data, (e[i].dtype == AXF_DT_I8 ? 1 : 4) * count);
     }
     free(json);
     return axf_io_atomic_close(fp, tmp, path, bad, err);

@@ -95,6 +95,9 @@ void axf_lua_push_action(lua_State *L, const axf_action *a)
         if (a->hard == AXF_HARD_THRESHOLD)
             axf_lua_set_num(L, "threshold", a->threshold);
         break;
+    case AXF_OP_QUANTIZE: case AXF_OP_DEQUANTIZE:
+        axf_lua_set_str(L, "block", axf_block_name(a->block));
+        break;
     default:
         break;
     }
@@ -183,7 +186,7 @@ static void parse_one(lua_State *L, int t, axf_action *a)
         snprintf(shown, sizeof shown, "%.32s", opn);
         fail_action(L, NULL, "unknown op '%s'%s", shown,
                     " (ops: drop_layer drop_attn drop_ffn drop_head drop_group drop_neurons "
-                    "set_hard restore_*)");
+                    "set_hard restore_* quantize dequantize)");
     }
     a->op = (axf_op)op;
     opn = axf_op_name(a->op);
@@ -192,6 +195,7 @@ static void parse_one(lua_State *L, int t, axf_action *a)
     static const char *const k_group[] = {"op", "layer", "group", "groups", NULL};
     static const char *const k_neur[] = {"op", "layer", "neuron", "count", NULL};
     static const char *const k_hard[] = {"op", "layer", "mode", "k", "threshold", NULL};
+    static const char *const k_quant[] = {"op", "layer", "block", NULL};
     const char *const *allowed = k_block;
     const long BIG = 1000000000L;
     a->layer = field_int(L, t, opn, "layer", 1, 0, BIG, 0);
@@ -232,6 +236,16 @@ static void parse_one(lua_State *L, int t, axf_action *a)
         a->hard = (axf_hard_mode)m;
         a->k = field_int(L, t, opn, "k", 0, 1, BIG, 0);
         a->threshold = (float)thr;
+        break;
+    }
+    case AXF_OP_QUANTIZE: case AXF_OP_DEQUANTIZE: {
+        allowed = k_quant;
+        const char *block = field_str(L, t, opn, "block");
+        if (!block)
+            fail_action(L, opn, "field '%s' is missing (\"attn\" or \"ffn\")%s", "block", "");
+        a->block = axf_block_from_name(block);
+        if (a->block < 0)
+            fail_action(L, opn, "field '%s' must be \"attn\" or \"ffn\"%s", "block", "");
         break;
     }
     default:
@@ -306,6 +320,8 @@ void axf_lua_push_layer(lua_State *L, const axf_layer_plan *lp, int groups)
     axf_lua_set_str(L, "hard", axf_hard_mode_name(lp->hard));
     axf_lua_set_int(L, "k", lp->k);
     axf_lua_set_num(L, "threshold", lp->threshold);
+    axf_lua_set_bool(L, "int8_attn", lp->attn_on && lp->int8_attn);
+    axf_lua_set_bool(L, "int8_ffn", lp->ffn_on && lp->int8_ffn);
     lua_createtable(L, 0, lp->nh);
     for (int h = 0; h < lp->nh && h < AXF_MAX_HEADS; h++) {
         lua_pushboolean(L, lp->attn_on && lp->head_on[h]);

@@ -107,7 +107,7 @@ void axf__metrics_compute(axf_session *s, const axf_encoded *enc, const axf_plan
         free(pred);
     }
     out->params = axf_plan_params(s->m, p);
-    out->size_bytes = out->params * sizeof(float);
+    out->size_bytes = axf_plan_bytes(s->m, p);
     out->flops_per_token = axf_plan_flops_per_token(s->m, p, s->mean_len);
 }
 
@@ -390,7 +390,7 @@ void axf_session_facts(const axf_session *s, axf_facts *f)
     snprintf(f->task, sizeof f->task, "%s", s->task);
     snprintf(f->metric_name, sizeof f->metric_name, "%s", s->metric_name);
     f->params = axf_plan_params(s->m, s->orig);
-    f->size_bytes = f->params * sizeof(float);
+    f->size_bytes = axf_plan_bytes(s->m, s->orig);
     f->flops_per_token = axf_plan_flops_per_token(s->m, s->orig, s->mean_len);
     f->mean_len = s->mean_len;
     f->n_search = s->enc->n;
@@ -1149,6 +1149,8 @@ void axf_session_snapshot(const axf_session *s, axf_snapshot *o)
         v->hard = lp->attn_on ? lp->hard : AXF_HARD_OFF;
         v->k = lp->k;
         v->threshold = lp->threshold;
+        v->int8_attn = lp->attn_on && lp->int8_attn;
+        v->int8_ffn = lp->ffn_on && lp->int8_ffn;
     }
     o->baseline = s->base;
     o->current = s->cur;

@@ -83,6 +83,10 @@ static cJSON *action_json(const axf_action *a)
         cJSON_AddNumberToObject(o, "k", a->k);
         add_num(o, "threshold", (double)a->threshold);
         break;
+    case AXF_OP_QUANTIZE:
+    case AXF_OP_DEQUANTIZE:
+        cJSON_AddStringToObject(o, "block", axf_block_name(a->block));
+        break;
     default:
         break;
     }
@@ -394,6 +398,19 @@ static int get_action(rd *r, const cJSON *o, const char *where, axf_action *a)
         a->hard = (axf_hard_mode)m;
         a->k = (int)get_int(r, o, where, "k", 0, 1 << 30);
         a->threshold = (float)get_num(r, o, where, "threshold", 0);
+        break;
+    }
+    case AXF_OP_QUANTIZE:
+    case AXF_OP_DEQUANTIZE: {
+        const char *block = get_str(r, o, where, "block", 0);
+        int b = r->bad ? 0 : axf_block_from_name(block);
+        if (!r->bad && b < 0) {
+            r->bad = 1;
+            char shown[64];
+            return axf_err_set(r->err, "%s: %s.block: unknown block '%s' (attn or ffn)", r->file, where,
+                               axf_escape_str(shown, sizeof shown, block));
+        }
+        a->block = b;
         break;
     }
     default:
