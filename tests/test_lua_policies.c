@@ -227,6 +227,8 @@ static void test_all_policies(const lt_fixture *fx)
         {"random.lua", {"target=flops", "keep=0.9"}, 2, 1},
         {"hard_attention_sweep.lua", {NULL}, 0, 0},
         {"hard_attention_sweep.lua", {"mode=threshold", "rule=reference"}, 2, 0},
+        {"quantize_all.lua", {NULL}, 0, 8},
+        {"quantize_all.lua", {"blocks=ffn"}, 1, 4},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         axf_session *s = lt_open(fx);
@@ -243,6 +245,25 @@ static void test_all_policies(const lt_fixture *fx)
         fprintf(stderr, "%-26s %-40s %2d steps %3d trials %.2fs\n", cases[i].script,
                 cases[i].n_sets ? cases[i].sets[0] : "(defaults)", axf_session_history_len(s),
                 axf_session_trials_len(s), axf_now() - t0);
+        axf_luahost_free(h);
+        axf_session_free(s);
+    }
+    /* quantize_all: every block int8, one step each; the model a quarter of its encoder size */
+    {
+        axf_session *s = lt_open(fx);
+        lt_log log = {0};
+        int rc;
+        axf_luahost *h = run_policy(s, "quantize_all.lua", NULL, 0, &log, &rc);
+        const axf_plan *p = axf_session_plan(s);
+        int all = axf_session_history_len(s) == 2 * p->n_layers;
+        for (int i = 0; i < p->n_layers; i++)
+            all &= p->layers[i].int8_attn && p->layers[i].int8_ffn;
+        CHECK_MSG(all, "quantize_all.lua: %d steps", axf_session_history_len(s));
+        axf_metrics m, b;
+        axf_err err;
+        axf_session_eval(s, &m, &err);
+        axf_session_baseline(s, &b);
+        CHECK(m.size_bytes < b.size_bytes && m.params == b.params && m.loss != b.loss);
         axf_luahost_free(h);
         axf_session_free(s);
     }
