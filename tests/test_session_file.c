@@ -14,6 +14,7 @@
 #include "axf/compact.h"
 #include "axf/fileio.h"
 #include "axf/session.h"
+#include "axf/sessionfile.h"
 #include "check.h"
 
 static char *slurp(const char *path, size_t *n)
@@ -485,6 +486,69 @@ static int do_verify(const char *dir)
     return CHECK_DONE();
 }
 
+static void trial_f1(cJSON *r)
+{
+    cJSON *t = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "trials"), 1);
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(t, "metrics"), "metric_name", cJSON_CreateString("f1"));
+}
+static void holdout_sha_bad(cJSON *r)
+{
+    cJSON *h = cJSON_CreateObject();
+    cJSON_AddStringToObject(h, "path", "held.tsv");
+    cJSON_AddStringToObject(h, "sha256", "xyz");
+    cJSON_ReplaceItemInObject(r, "holdout", h);
+}
+static void loss_null(cJSON *r) { cJSON_ReplaceItemInObject(cJSON_GetObjectItem(r, "baseline"), "loss", cJSON_CreateNull()); }
+static void no_worse_over_n(cJSON *r)
+{
+    cJSON *h = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "history"), 4);
+    cJSON_SetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(h, "before"), "n_no_worse"), 81);
+}
+
+/* The reader alone (axf/sessionfile.h): what the session holds, without model or data; every
+ * problem names the file and the field's path. */
+static void test_reader(axf_session *s, const char *dir, const char *good)
+{
+    axf_err err;
+    axf_sessionfile f;
+    CHECK_MSG(axf_sessionfile_read(good, &f, &err) == 0, "%s", err.msg);
+    CHECK(f.version == AXF_SESSION_VERSION && f.n_steps == axf_session_history_len(s) &&
+          f.cursor == axf_session_cursor(s) && f.n_trials == axf_session_trials_len(s));
+    CHECK(f.has_policy && !strcmp(f.policy_name, "handmade.lua") && f.seed == 0x8000000000000005ull);
+    CHECK(!strcmp(f.metric_name, "accuracy") && !strcmp(f.task, "sst2") && f.batch == 16 && f.groups == 3);
+    CHECK(!strcmp(f.model_sha, axf_session_model_sha256(s)) && !strcmp(f.holdout_path, ""));
+    axf_history_entry h;
+    axf_session_history_get(s, 2, &h);
+    CHECK(metrics_eq(&f.steps[2].after, &h.after) && f.steps[2].n_actions == h.n_actions &&
+          !strcmp(f.steps[2].note, h.note));
+    axf_trial_entry t;
+    axf_session_trial_get(s, 1, &t);
+    CHECK(metrics_eq(&f.trials[1].metrics, &t.metrics) && f.trials[1].cursor == t.cursor);
+    axf_sessionfile_free(&f);
+
+    char bad[4200];
+    snprintf(bad, sizeof bad, "%s/bad.json", dir);
+    struct {
+        void (*fn)(cJSON *);
+        const char *want; /* NULL: reads */
+    } cases[] = {
+        {trial_f1, "bad.json: trials[1].metrics.metric_name: 'f1' where the baseline has 'accuracy'"},
+        {holdout_sha_bad, "bad.json: holdout.sha256: expected 64 lowercase hex digits"},
+        {no_worse_over_n, "bad.json: history[4].before.n_no_worse: 81 is out of range [0, 80]"},
+        {bad_op, "bad.json: history[0].actions[0].op: unknown operation 'explode_everything'"},
+        {loss_null, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rewrite(good, bad, cases[i].fn);
+        int rc = axf_sessionfile_read(bad, &f, &err);
+        if (cases[i].want)
+            CHECK_MSG(rc == -1 && strstr(err.msg, cases[i].want), "reader case %zu: '%s'", i, rc ? err.msg : "read");
+        else
+            CHECK_MSG(rc == 0 && isnan(f.baseline.loss), "reader case %zu: %s", i, rc ? err.msg : "");
+        axf_sessionfile_free(&f);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "prepare"))
@@ -499,6 +563,7 @@ int main(int argc, char **argv)
         char good[4200];
         snprintf(good, sizeof good, "%s/s.json", dir);
         test_round_trip(s, good);
+        test_reader(s, dir, good);
         test_bad_files(s, dir, good);
         test_identity_checks(s, dir, good);
         test_two_writers(s, dir, good);

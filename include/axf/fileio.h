@@ -51,6 +51,45 @@ char *axf_io_join(const char *dir, const char *name);
  * start with path and name the line: "PATH: line 7: key 'x' appears twice in one object (first at
  * line 3)", "PATH: line 9: truncated JSON (it ends early)", "PATH: line 2: not valid JSON: ...". */
 int axf_json_check(const char *text, size_t len, const char *path, axf_err *err);
+/* Reads a whole file (at most max bytes), checks it with axf_json_check and parses it: the one way
+ * a JSON file is read. The tree is the caller's (cJSON_Delete) and stays inside the module that
+ * reads it. NULL with err (axf_io_read_file's and axf_json_check's messages). */
+struct cJSON;
+struct cJSON *axf_json_read_file(const char *path, size_t max, axf_err *err);
+
+/* Typed reading of fields of a parsed document, with messages naming the file and the field's
+ * path: "runs/x.json: history[3].after.loss: missing", "...: cursor: 9 is out of range [0, 4]",
+ * "...: seed: expected a string". r->at is the path of the object being read; push an element
+ * before reading inside it and pop back after. Each getter returns 0, or -1 with r->err set. */
+typedef struct axf_json_rd {
+    const char *file;
+    char at[160];
+    axf_err *err;
+} axf_json_rd;
+enum {
+    AXF_JSON_REQUIRED = 0,
+    AXF_JSON_NULL_OK = 1,  /* null reads as NAN / "" / a NULL object */
+    AXF_JSON_OPTIONAL = 3  /* absent reads like null */
+};
+size_t axf_json_push(axf_json_rd *r, const char *key, int index); /* index < 0: key alone */
+void axf_json_pop(axf_json_rd *r, size_t old);
+/* "FILE: AT.KEY: <message>" (key may be NULL: the object itself). Returns -1. */
+int axf_json_fail(axf_json_rd *r, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int axf_json_obj(axf_json_rd *r, const struct cJSON *o, const char *key, int flags, const struct cJSON **out);
+int axf_json_arr(axf_json_rd *r, const struct cJSON *o, const char *key, int flags, const struct cJSON **out);
+/* A finite number in [lo, hi]. */
+int axf_json_num(axf_json_rd *r, const struct cJSON *o, const char *key, double lo, double hi, int flags,
+                 double *out);
+/* An integral number in [lo, hi] (never null). */
+int axf_json_int(axf_json_rd *r, const struct cJSON *o, const char *key, double lo, double hi, long long *out);
+/* A string; *out points into the document ("" for null or absent). */
+int axf_json_str(axf_json_rd *r, const struct cJSON *o, const char *key, int flags, const char **out);
+/* axf_json_read_file of a document {"format": FORMAT, "version": N, ...} with 1 <= N <=
+ * max_version, r set up to read it. Errors: "PATH: not a KIND file (top level is not an
+ * object)", "PATH: format: not \"FORMAT\" (not a KIND file)", "PATH: version: 2 is newer than
+ * this program reads (1); use a newer axf". */
+struct cJSON *axf_json_read_doc(const char *path, size_t max, const char *format, const char *kind,
+                                int max_version, int *version, axf_json_rd *r, axf_err *err);
 /* 1 when s[0..n) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 int axf_utf8_valid(const char *s, size_t n);
 

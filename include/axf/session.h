@@ -23,7 +23,8 @@
  * AXF_CANCELLED (-2) when the progress callback asked to stop (err says "cancelled"). A failed or
  * cancelled call leaves the session exactly as it was.
  *
- * ---- Session file (JSON, written by axf_session_save, read by axf_session_load) ----
+ * ---- Session file (JSON, written by axf_session_save; read by axf_sessionfile_read of
+ *      axf/sessionfile.h, the one reader, which axf_session_load and `axf report` use) ----
  * {
  *   "format": "axf-session",            constant
  *   "version": 1,                       format version; a file with a larger one is refused
@@ -68,8 +69,9 @@
  *            "threshold"; quantize and dequantize have "block": "attn" | "ffn". Every index is 0-based and refers to the model the session was opened
  *            on. Actions are stored with their defaults resolved.
  * Doubles are written with enough digits to read back exactly. Writing is atomic (a temporary
- * file of its own beside PATH, fsync, rename). Loading validates everything before building a new session; it re-applies the actions
- * to rebuild the plans (no evaluation of the history: axf_session_replay does that). */
+ * file of its own beside PATH, fsync, rename). Loading validates everything before building a
+ * new session; it re-applies the actions to rebuild the plans (no evaluation of the history:
+ * axf_session_replay does that). Every METRICS names the same metric_name. */
 #ifndef AXF_SESSION_H
 #define AXF_SESSION_H
 

@@ -1,5 +1,6 @@
 /* `axf report`: what the loader extracts from session files (include/axf/session.h documents the
- * format) and from results sidecars, shared by the Markdown and SVG writers. Private to src/cli.
+ * format, axf/sessionfile.h reads it) and from results sidecars, shared by the Markdown and SVG
+ * writers. Private to src/cli.
  *
  * ---- Results sidecar (JSON, written by scripts/experiment.sh, read by `axf report --results`) ----
  * Measurements a session file cannot hold: the untouched report split, the exported model's real

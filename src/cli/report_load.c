@@ -1,10 +1,9 @@
-/* `axf report` input: session files and results sidecars, read with cJSON and validated field by
- * field so that a truncated or hand-edited file gives one line naming the file and the field
- * instead of a plot with holes in it. Reads the format directly (not through the session API)
- * because a report must not need the models and data the sessions were made from. */
+/* `axf report` input: session files (through the one reader of the format, axf/sessionfile.h,
+ * which needs neither the models nor the data the sessions were made from) and results
+ * sidecars, validated field by field so that a truncated or hand-edited file gives one line
+ * naming the file and the field instead of a plot with holes in it. */
 #include "report.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -13,191 +12,23 @@
 #include <cjson/cJSON.h>
 
 #include "axf/fileio.h"
-#include "axf/session.h"
+#include "axf/sessionfile.h"
 
-/* Where we are in the document, for error messages: "history[3].after.loss". */
-typedef struct vctx {
-    const char *file;
-    char at[160];
-    axf_err *err;
-} vctx;
-
-static int verr(vctx *v, const char *key, const char *what)
+static void to_rep(const axf_metrics *m, rep_metrics *out)
 {
-    return axf_err_set(v->err, "%s: %s%s%s: %s", v->file, v->at, *v->at && key ? "." : "",
-                       key ? key : "", what);
+    out->loss = m->loss;
+    out->accuracy = m->accuracy;
+    out->metric = m->metric;
+    out->n = m->n;
+    out->n_no_worse = m->n_no_worse;
+    out->params = (double)m->params;
+    out->flops = m->flops_per_token;
+    out->size = (double)m->size_bytes;
 }
 
-/* Push a path element; returns the previous length to pop back to. */
-static size_t vpush(vctx *v, const char *key, int index)
+static int same_actions(const axf_action *a, int na, const axf_action *b, int nb)
 {
-    size_t old = strlen(v->at);
-    if (index >= 0)
-        snprintf(v->at + old, sizeof v->at - old, "%s%s[%d]", old ? "." : "", key, index);
-    else
-        snprintf(v->at + old, sizeof v->at - old, "%s%s", old ? "." : "", key);
-    return old;
-}
-
-static void vpop(vctx *v, size_t old) { v->at[old] = 0; }
-
-/* Parses a whole file as one JSON value; the error gives the line of the failure. */
-static cJSON *parse_file(const char *path, axf_err *err)
-{
-    size_t len;
-    char *text = axf_io_read_file(path, (size_t)1 << 30, &len, err);
-    if (!text)
-        return NULL;
-    cJSON *root = NULL;
-    if (axf_json_check(text, len, path, err) == 0 && !(root = cJSON_ParseWithLength(text, len)))
-        axf_err_set(err, "%s: invalid JSON", path);
-    free(text);
-    return root;
-}
-
-/* ---- typed field access ---- */
-
-static const cJSON *field(const cJSON *o, const char *key)
-{
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
-    return j && !cJSON_IsNull(j) ? j : NULL;
-}
-
-static int need_obj(vctx *v, const cJSON *o, const char *key, const cJSON **out)
-{
-    const cJSON *j = field(o, key);
-    if (!j)
-        return verr(v, key, "missing");
-    if (!cJSON_IsObject(j))
-        return verr(v, key, "expected an object");
-    *out = j;
-    return 0;
-}
-
-static int need_arr(vctx *v, const cJSON *o, const char *key, const cJSON **out)
-{
-    const cJSON *j = field(o, key);
-    if (!j)
-        return verr(v, key, "missing");
-    if (!cJSON_IsArray(j))
-        return verr(v, key, "expected an array");
-    *out = j;
-    return 0;
-}
-
-static int need_str(vctx *v, const cJSON *o, const char *key, const char **out)
-{
-    const cJSON *j = field(o, key);
-    if (!j)
-        return verr(v, key, "missing");
-    if (!cJSON_IsString(j))
-        return verr(v, key, "expected a string");
-    *out = j->valuestring;
-    return 0;
-}
-
-/* Numbers: finite and within [lo, hi]. optional: absent or null gives NAN. */
-static int get_num(vctx *v, const cJSON *o, const char *key, double lo, double hi, int optional,
-                   double *out)
-{
-    const cJSON *j = field(o, key);
-    if (!j) {
-        if (optional) {
-            *out = NAN;
-            return 0;
-        }
-        return verr(v, key, "missing");
-    }
-    if (!cJSON_IsNumber(j))
-        return verr(v, key, "expected a number");
-    double x = j->valuedouble;
-    if (!isfinite(x) || x < lo || x > hi) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "%g is out of range [%g, %g]", x, lo, hi);
-        return verr(v, key, msg);
-    }
-    *out = x;
-    return 0;
-}
-
-static int get_int(vctx *v, const cJSON *o, const char *key, double lo, double hi, int *out)
-{
-    double x;
-    if (get_num(v, o, key, lo, hi, 0, &x))
-        return -1;
-    if (x != floor(x))
-        return verr(v, key, "expected an integer");
-    *out = (int)x;
-    return 0;
-}
-
-static int load_metrics(vctx *v, const cJSON *o, const char *key, int index, rep_metrics *m,
-                        const char **metric_name)
-{
-    const cJSON *j = index >= 0 ? cJSON_GetArrayItem(o, index) : field(o, key);
-    size_t old = vpush(v, key, index);
-    int rc = -1;
-    if (!j) {
-        vpop(v, old);
-        return verr(v, key, "missing");
-    }
-    if (!cJSON_IsObject(j)) {
-        rc = verr(v, NULL, "expected a METRICS object");
-        goto done;
-    }
-    const double big = 1e18;
-    if (get_num(v, j, "loss", 0, big, 0, &m->loss) || get_num(v, j, "metric", -big, big, 0, &m->metric) ||
-        get_num(v, j, "accuracy", 0, 1, 1, &m->accuracy) ||
-        get_int(v, j, "n", 1, INT_MAX, &m->n) || get_int(v, j, "n_no_worse", 0, m->n, &m->n_no_worse) ||
-        get_num(v, j, "params", 1, big, 0, &m->params) ||
-        get_num(v, j, "flops_per_token", 0, big, 0, &m->flops) ||
-        get_num(v, j, "size_bytes", 1, big, 0, &m->size))
-        goto done;
-    const char *name;
-    if (need_str(v, j, "metric_name", &name))
-        goto done;
-    if (strcmp(name, "accuracy") && strcmp(name, "f1") && strcmp(name, "mcc") && strcmp(name, "pearson")) {
-        rc = verr(v, "metric_name", "expected accuracy, f1, mcc or pearson");
-        goto done;
-    }
-    if (metric_name)
-        *metric_name = name;
-    rc = 0;
-done:
-    vpop(v, old);
-    return rc;
-}
-
-static char *policy_params_text(const cJSON *params)
-{
-    if (!params)
-        return axf_xstrdup("{}");
-    char *s = cJSON_PrintUnformatted(params);
-    char *out = axf_xstrdup(s ? s : "{}");
-    cJSON_free(s);
-    return out;
-}
-
-/* Every history step must apply a non-empty list of actions with an "op" each. */
-static int check_actions(vctx *v, const cJSON *entry)
-{
-    const cJSON *acts;
-    if (need_arr(v, entry, "actions", &acts))
-        return -1;
-    if (cJSON_GetArraySize(acts) < 1)
-        return verr(v, "actions", "empty (a step applies at least one action)");
-    int i = 0;
-    const cJSON *a;
-    cJSON_ArrayForEach(a, acts)
-    {
-        size_t old = vpush(v, "actions", i++);
-        const char *op;
-        int rc = cJSON_IsObject(a) ? need_str(v, a, "op", &op) : verr(v, NULL, "expected an object");
-        vpop(v, old);
-        if (rc)
-            return -1;
-    }
-    return 0;
+    return na == nb && !memcmp(a, b, sizeof *a * (size_t)na);
 }
 
 int rep_load_session(const char *path, rep_run *r, axf_err *err)
@@ -207,172 +38,49 @@ int rep_load_session(const char *path, rep_run *r, axf_err *err)
     r->rep_base = r->rep_final = NAN;
     r->tok_base = r->tok_final = r->file_base = r->file_final = NAN;
     r->wall = r->wall_nocache = r->layer_evals = r->layer_saved = r->layer_nocache = NAN;
-    cJSON *root = parse_file(path, err);
-    if (!root)
+    axf_sessionfile f;
+    if (axf_sessionfile_read(path, &f, err))
         return -1;
-    vctx v = {.file = path, .err = err};
-    int rc = -1;
-    const char *s;
-    const cJSON *model, *data, *hist, *o;
-    if (!cJSON_IsObject(root)) {
-        axf_err_set(err, "%s: not a session file (top level is not an object)", path);
-        goto done;
-    }
-    if (need_str(&v, root, "format", &s))
-        goto done;
-    if (strcmp(s, "axf-session")) {
-        verr(&v, "format", "not \"axf-session\"");
-        goto done;
-    }
-    int version;
-    if (get_int(&v, root, "version", 1, INT_MAX, &version))
-        goto done;
-    if (version > AXF_SESSION_VERSION) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "%d is newer than this program reads (%d)", version, AXF_SESSION_VERSION);
-        verr(&v, "version", msg);
-        goto done;
-    }
-    if (need_obj(&v, root, "model", &model) || need_obj(&v, root, "data", &data))
-        goto done;
-    size_t old = vpush(&v, "model", -1);
-    if (need_str(&v, model, "sha256", &s))
-        goto done;
-    if (strlen(s) != 64 || strspn(s, "0123456789abcdef") != 64) {
-        verr(&v, "sha256", "expected 64 lowercase hex digits");
-        goto done;
-    }
-    r->model_sha = axf_xstrdup(s);
-    vpop(&v, old);
-    old = vpush(&v, "data", -1);
-    if (need_str(&v, data, "task", &s))
-        goto done;
-    r->task = axf_xstrdup(s);
-    vpop(&v, old);
+    r->model_sha = axf_xstrdup(f.model_sha);
+    r->task = axf_xstrdup(f.task);
+    r->metric_name = axf_xstrdup(f.metric_name);
+    to_rep(&f.baseline, &r->base);
+    /* the policy's file name without folder and ".lua" */
+    const char *base = strrchr(f.policy_name, '/');
+    base = base ? base + 1 : f.policy_name;
+    size_t bl = strlen(base);
+    r->policy = axf_xstrdup(base);
+    if (bl > 4 && !strcmp(base + bl - 4, ".lua"))
+        r->policy[bl - 4] = 0;
+    r->params = axf_xstrdup(f.policy_params);
+    snprintf(r->seed, sizeof r->seed, "%llu", (unsigned long long)f.seed);
 
-    const char *mname;
-    if (load_metrics(&v, root, "baseline", -1, &r->base, &mname))
-        goto done;
-    r->metric_name = axf_xstrdup(mname);
-
-    o = field(root, "policy");
-    if (o && !cJSON_IsObject(o)) {
-        verr(&v, "policy", "expected an object or null");
-        goto done;
-    }
-    if (o) {
-        old = vpush(&v, "policy", -1);
-        if (need_str(&v, o, "name", &s))
-            goto done;
-        const char *base = strrchr(s, '/');
-        base = base ? base + 1 : s;
-        size_t bl = strlen(base);
-        r->policy = axf_xstrdup(base);
-        if (bl > 4 && !strcmp(base + bl - 4, ".lua"))
-            r->policy[bl - 4] = 0;
-        const cJSON *p = field(o, "params");
-        if (p && !cJSON_IsObject(p)) {
-            verr(&v, "params", "expected an object");
-            goto done;
-        }
-        r->params = policy_params_text(p);
-        vpop(&v, old);
-    } else {
-        r->policy = axf_xstrdup("");
-        r->params = axf_xstrdup("{}");
-    }
-    /* The seed is a uint64 written as a decimal string (a JSON number would round it); older
-     * files wrote a number. Shown only, so a double is enough here. */
-    o = field(root, "seed");
-    if (cJSON_IsString(o)) {
-        char *end;
-        errno = 0;
-        unsigned long long seed = strtoull(o->valuestring, &end, 10);
-        if (errno || end == o->valuestring || *end || o->valuestring[0] == '-') {
-            verr(&v, "seed", "expected a decimal unsigned integer");
-            goto done;
-        }
-        snprintf(r->seed, sizeof r->seed, "%llu", seed);
-    } else {
-        double seed;
-        if (get_num(&v, root, "seed", 0, 9007199254740992.0, 1, &seed))
-            goto done;
-        if (!isnan(seed))
-            snprintf(r->seed, sizeof r->seed, "%.0f", seed);
-    }
-
-    if (need_arr(&v, root, "history", &hist))
-        goto done;
-    int n_hist = cJSON_GetArraySize(hist), cursor;
-    if (get_int(&v, root, "cursor", 0, n_hist, &cursor))
-        goto done;
-    r->n_steps = cursor;
-    r->step_metric = axf_xmalloc(sizeof(double) * (size_t)(cursor + 1));
+    r->n_steps = f.cursor;
+    r->step_metric = axf_xmalloc(sizeof(double) * (size_t)(f.cursor + 1));
     r->step_metric[0] = r->base.metric;
     r->final = r->base;
     r->evals = 1; /* the baseline */
-    const cJSON *trials = field(root, "trials");
-    if (trials && !cJSON_IsArray(trials)) {
-        verr(&v, "trials", "expected an array");
-        goto done;
-    }
-    for (int i = 0; i < n_hist; i++) {
-        const cJSON *e = cJSON_GetArrayItem(hist, i);
-        old = vpush(&v, "history", i);
-        if (!cJSON_IsObject(e)) {
-            verr(&v, NULL, "expected an object");
-            goto done;
-        }
-        rep_metrics after, before;
-        double sec;
-        if (check_actions(&v, e) || load_metrics(&v, e, "before", -1, &before, NULL) ||
-            load_metrics(&v, e, "after", -1, &after, NULL) || get_num(&v, e, "seconds", 0, 1e9, 0, &sec))
-            goto done;
-        r->step_seconds += sec;
+    for (int i = 0; i < f.n_steps; i++) {
+        const axf_sessionfile_step *h = &f.steps[i];
+        r->step_seconds += h->seconds;
         /* An apply re-uses the latest trial of the same actions on the same plan; count the
          * evaluation only when no trial made at this cursor tried exactly these actions. */
         int reused = 0;
-        const cJSON *t;
-        if (trials)
-            cJSON_ArrayForEach(t, trials)
-            {
-                const cJSON *tc = field(t, "cursor");
-                if (cJSON_IsNumber(tc) && tc->valuedouble == i &&
-                    cJSON_Compare(field(t, "actions"), field(e, "actions"), 1))
-                    reused = 1;
-            }
+        for (int t = 0; t < f.n_trials && !reused; t++)
+            reused = f.trials[t].cursor == i &&
+                     same_actions(f.trials[t].actions, f.trials[t].n_actions, h->actions, h->n_actions);
         r->evals += !reused;
-        if (i < cursor) {
-            r->step_metric[i + 1] = after.metric;
-            r->final = after;
+        if (i < f.cursor) {
+            r->step_metric[i + 1] = h->after.metric;
+            to_rep(&h->after, &r->final);
         }
-        vpop(&v, old);
     }
-    if (trials) {
-        int i = 0;
-        const cJSON *t;
-        cJSON_ArrayForEach(t, trials)
-        {
-            old = vpush(&v, "trials", i++);
-            double sec, tc;
-            rep_metrics m;
-            if (!cJSON_IsObject(t)) {
-                verr(&v, NULL, "expected an object");
-                goto done;
-            }
-            if (get_num(&v, t, "cursor", 0, n_hist, 0, &tc) || check_actions(&v, t) ||
-                get_num(&v, t, "seconds", 0, 1e9, 0, &sec) || load_metrics(&v, t, "metrics", -1, &m, NULL))
-                goto done;
-            r->step_seconds += sec;
-            r->n_trials++;
-            vpop(&v, old);
-        }
-        r->evals += r->n_trials;
-    }
-    rc = 0;
-done:
-    cJSON_Delete(root);
-    return rc;
+    for (int t = 0; t < f.n_trials; t++)
+        r->step_seconds += f.trials[t].seconds;
+    r->n_trials = f.n_trials;
+    r->evals += f.n_trials;
+    axf_sessionfile_free(&f);
+    return 0;
 }
 
 void rep_run_free(rep_run *r)
@@ -422,22 +130,35 @@ static rep_run *find_run(rep_set *set, const char *results_path, const char *nam
     return hit;
 }
 
-static int apply_entry(vctx *v, const cJSON *e, rep_run *r)
+static int present(const cJSON *o, const char *key)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
+    return j && !cJSON_IsNull(j);
+}
+
+/* An optional string: NULL when absent or null. */
+static int opt_str(axf_json_rd *v, const cJSON *o, const char *key, const char **out)
+{
+    *out = NULL;
+    return present(o, key) ? axf_json_str(v, o, key, AXF_JSON_REQUIRED, out) : 0;
+}
+
+#define OPT AXF_JSON_OPTIONAL
+
+static int apply_entry(axf_json_rd *v, const cJSON *e, rep_run *r)
 {
     const cJSON *o;
-    const char *s;
+    const char *s, *task, *size;
+    size_t old;
     r->matched = 1;
-    if ((o = field(e, "label"))) {
-        if (!cJSON_IsString(o))
-            return verr(v, "label", "expected a string");
+    if (opt_str(v, e, "label", &s))
+        return -1;
+    if (s) {
         free(r->label);
-        r->label = axf_xstrdup(o->valuestring);
+        r->label = axf_xstrdup(s);
     }
-    const char *task = NULL, *size = NULL;
-    if ((o = field(e, "task")) && !(task = cJSON_GetStringValue(o)))
-        return verr(v, "task", "expected a string");
-    if ((o = field(e, "size")) && !(size = cJSON_GetStringValue(o)))
-        return verr(v, "size", "expected a string");
+    if (opt_str(v, e, "task", &task) || opt_str(v, e, "size", &size))
+        return -1;
     if (task || size) {
         char buf[256];
         snprintf(buf, sizeof buf, "%s%s%s", task ? task : (r->task ? r->task : ""), size ? "/" : "",
@@ -446,96 +167,81 @@ static int apply_entry(vctx *v, const cJSON *e, rep_run *r)
         r->config = axf_xstrdup(buf);
     }
     double seed;
-    if (get_num(v, e, "seed", 0, 9007199254740992.0, 1, &seed))
+    if (axf_json_num(v, e, "seed", 0, 9007199254740992.0, OPT, &seed))
         return -1;
     if (!isnan(seed))
         snprintf(r->seed, sizeof r->seed, "%.0f", seed);
-    size_t old;
-    if ((o = field(e, "report"))) {
-        old = vpush(v, "report", -1);
-        if (!cJSON_IsObject(o))
-            return verr(v, NULL, "expected an object");
+    if (axf_json_obj(v, e, "report", OPT, &o))
+        return -1;
+    if (o) {
+        old = axf_json_push(v, "report", -1);
         double n;
-        if (get_num(v, o, "baseline", -1e9, 1e9, 0, &r->rep_base) ||
-            get_num(v, o, "export", -1e9, 1e9, 0, &r->rep_final) || get_num(v, o, "n", 1, INT_MAX, 1, &n))
+        if (axf_json_num(v, o, "baseline", -1e9, 1e9, 0, &r->rep_base) ||
+            axf_json_num(v, o, "export", -1e9, 1e9, 0, &r->rep_final) ||
+            axf_json_num(v, o, "n", 1, INT_MAX, OPT, &n) || opt_str(v, o, "metric_name", &s))
             return -1;
         r->rep_n = isnan(n) ? 0 : (int)n;
-        if ((o = field(o, "metric_name")) && (s = cJSON_GetStringValue(o)) && r->metric_name &&
-            strcmp(s, r->metric_name))
-            return verr(v, "metric_name", "differs from the session's metric");
-        vpop(v, old);
+        if (s && r->metric_name && strcmp(s, r->metric_name))
+            return axf_json_fail(v, "metric_name", "differs from the session's metric");
+        axf_json_pop(v, old);
     }
-    if ((o = field(e, "speed"))) {
-        old = vpush(v, "speed", -1);
-        if (!cJSON_IsObject(o))
-            return verr(v, NULL, "expected an object");
-        if (get_num(v, o, "baseline_tok_s", 1e-9, 1e15, 1, &r->tok_base) ||
-            get_num(v, o, "export_tok_s", 1e-9, 1e15, 1, &r->tok_final))
+    if (axf_json_obj(v, e, "speed", OPT, &o))
+        return -1;
+    if (o) {
+        old = axf_json_push(v, "speed", -1);
+        if (axf_json_num(v, o, "baseline_tok_s", 1e-9, 1e15, OPT, &r->tok_base) ||
+            axf_json_num(v, o, "export_tok_s", 1e-9, 1e15, OPT, &r->tok_final))
             return -1;
-        vpop(v, old);
+        axf_json_pop(v, old);
     }
-    if ((o = field(e, "file_bytes"))) {
-        old = vpush(v, "file_bytes", -1);
-        if (!cJSON_IsObject(o))
-            return verr(v, NULL, "expected an object");
-        if (get_num(v, o, "baseline", 1, 1e18, 1, &r->file_base) || get_num(v, o, "export", 1, 1e18, 1, &r->file_final))
+    if (axf_json_obj(v, e, "file_bytes", OPT, &o))
+        return -1;
+    if (o) {
+        old = axf_json_push(v, "file_bytes", -1);
+        if (axf_json_num(v, o, "baseline", 1, 1e18, OPT, &r->file_base) ||
+            axf_json_num(v, o, "export", 1, 1e18, OPT, &r->file_final))
             return -1;
-        vpop(v, old);
+        axf_json_pop(v, old);
     }
-    if ((o = field(e, "search"))) {
-        old = vpush(v, "search", -1);
-        if (!cJSON_IsObject(o))
-            return verr(v, NULL, "expected an object");
+    if (axf_json_obj(v, e, "search", OPT, &o))
+        return -1;
+    if (o) {
+        old = axf_json_push(v, "search", -1);
         double evals;
-        if (get_num(v, o, "seconds", 0, 1e12, 1, &r->wall) || get_num(v, o, "evals", 0, 1e15, 1, &evals) ||
-            get_num(v, o, "layer_evals", 0, 1e18, 1, &r->layer_evals) ||
-            get_num(v, o, "layer_evals_saved", 0, 1e18, 1, &r->layer_saved) ||
-            get_num(v, o, "seconds_nocache", 0, 1e12, 1, &r->wall_nocache) ||
-            get_num(v, o, "layer_evals_nocache", 0, 1e18, 1, &r->layer_nocache))
+        if (axf_json_num(v, o, "seconds", 0, 1e12, OPT, &r->wall) ||
+            axf_json_num(v, o, "evals", 0, 1e15, OPT, &evals) ||
+            axf_json_num(v, o, "layer_evals", 0, 1e18, OPT, &r->layer_evals) ||
+            axf_json_num(v, o, "layer_evals_saved", 0, 1e18, OPT, &r->layer_saved) ||
+            axf_json_num(v, o, "seconds_nocache", 0, 1e12, OPT, &r->wall_nocache) ||
+            axf_json_num(v, o, "layer_evals_nocache", 0, 1e18, OPT, &r->layer_nocache))
             return -1;
         if (!isnan(evals))
             r->evals = (long long)evals;
-        vpop(v, old);
+        axf_json_pop(v, old);
     }
     return 0;
 }
 
 int rep_apply_results(const char *path, rep_set *set, axf_err *err)
 {
-    cJSON *root = parse_file(path, err);
-    if (!root)
-        return -1;
-    vctx v = {.file = path, .err = err};
+    axf_json_rd v;
     int rc = -1, version;
     const char *s;
     const cJSON *runs, *e;
-    if (!cJSON_IsObject(root)) {
-        axf_err_set(err, "%s: not a results file (top level is not an object)", path);
-        goto done;
-    }
-    if (need_str(&v, root, "format", &s))
-        goto done;
-    if (strcmp(s, "axf-results")) {
-        verr(&v, "format", "not \"axf-results\"");
-        goto done;
-    }
-    if (get_int(&v, root, "version", 1, INT_MAX, &version))
-        goto done;
-    if (version > 1) {
-        verr(&v, "version", "newer than this program reads (1)");
-        goto done;
-    }
-    if (need_arr(&v, root, "runs", &runs))
+    cJSON *root = axf_json_read_doc(path, (size_t)1 << 30, "axf-results", "results", 1, &version, &v, err);
+    if (!root)
+        return -1;
+    if (axf_json_arr(&v, root, "runs", 0, &runs))
         goto done;
     int i = 0;
     cJSON_ArrayForEach(e, runs)
     {
-        size_t old = vpush(&v, "runs", i++);
+        size_t old = axf_json_push(&v, "runs", i++);
         if (!cJSON_IsObject(e)) {
-            verr(&v, NULL, "expected an object");
+            axf_json_fail(&v, NULL, "expected an object");
             goto done;
         }
-        if (need_str(&v, e, "session", &s))
+        if (axf_json_str(&v, e, "session", 0, &s))
             goto done;
         /* Entries for other reports are validated too: a broken sidecar is broken. */
         rep_run *r = find_run(set, path, s), dummy;
@@ -548,7 +254,7 @@ int rep_apply_results(const char *path, rep_set *set, axf_err *err)
             rep_run_free(&dummy);
         if (bad)
             goto done;
-        vpop(&v, old);
+        axf_json_pop(&v, old);
     }
     rc = 0;
 done:

@@ -1,11 +1,16 @@
-/* A strict JSON check (RFC 8259) run before cJSON parses a file, for what cJSON takes silently or
- * reports badly: a key given twice in one object (cJSON keeps both and lookups see the first,
- * Python's json the last), text after the value, a NUL inside a string (cJSON cuts the string
- * there), nesting past cJSON's limit (it then fails as if the file were not JSON). Iterative, so a
+/* A strict JSON check (RFC 8259) run before cJSON parses a file (axf_json_read_file does both),
+ * for what cJSON takes silently or reports badly: a key given twice in one object (cJSON keeps
+ * both and lookups see the first, Python's json the last), text after the value, a NUL inside a
+ * string (cJSON cuts the string there), nesting past cJSON's limit (it then fails as if the file
+ * were not JSON). Iterative, so a
  * hostile file cannot exhaust the stack; keys of an object are sorted when it closes, so an object
  * of 50,000 keys (a BPE vocab.json) costs a sort, not 50,000^2 comparisons. */
 #include "axf/fileio.h"
 
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -327,4 +332,131 @@ out:
     free(j.arena);
     free(j.keys);
     return rc;
+}
+
+struct cJSON *axf_json_read_file(const char *path, size_t max, axf_err *err)
+{
+    size_t len;
+    char *text = axf_io_read_file(path, max, &len, err);
+    if (!text)
+        return NULL;
+    cJSON *root = NULL;
+    if (axf_json_check(text, len, path, err) == 0 && !(root = cJSON_ParseWithLength(text, len)))
+        axf_err_set(err, "%s: not valid JSON", path); /* the check passed: cJSON ran out of memory */
+    free(text);
+    return root;
+}
+
+/* ---- typed field access ---- */
+
+size_t axf_json_push(axf_json_rd *r, const char *key, int index)
+{
+    size_t old = strlen(r->at);
+    const char *dot = old && *key ? "." : "";
+    if (index >= 0)
+        snprintf(r->at + old, sizeof r->at - old, "%s%s[%d]", dot, key, index);
+    else
+        snprintf(r->at + old, sizeof r->at - old, "%s%s", dot, key);
+    return old;
+}
+
+void axf_json_pop(axf_json_rd *r, size_t old) { r->at[old] = 0; }
+
+int axf_json_fail(axf_json_rd *r, const char *key, const char *fmt, ...)
+{
+    char what[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return axf_err_set(r->err, "%s: %s%s%s: %s", r->file, r->at, *r->at && key ? "." : "", key ? key : "",
+                       what);
+}
+
+/* The item at key when it passes is (a cJSON type test), else -1 naming what was expected; *out is
+ * NULL (and 0 returned) for null and, when optional, for absence. */
+static int typed(axf_json_rd *r, const cJSON *o, const char *key, int flags, cJSON_bool (*is)(const cJSON *),
+                 const char *what, const cJSON **out)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
+    *out = NULL;
+    if (!j && (flags & AXF_JSON_OPTIONAL) != AXF_JSON_OPTIONAL)
+        return axf_json_fail(r, key, "missing");
+    if (!j || cJSON_IsNull(j))
+        return j && !(flags & AXF_JSON_NULL_OK) ? axf_json_fail(r, key, "expected %s, not null", what) : 0;
+    if (!is(j))
+        return axf_json_fail(r, key, "expected %s", what);
+    *out = j;
+    return 0;
+}
+
+int axf_json_obj(axf_json_rd *r, const cJSON *o, const char *key, int flags, const cJSON **out)
+{
+    return typed(r, o, key, flags, cJSON_IsObject, "an object", out);
+}
+
+int axf_json_arr(axf_json_rd *r, const cJSON *o, const char *key, int flags, const cJSON **out)
+{
+    return typed(r, o, key, flags, cJSON_IsArray, "an array", out);
+}
+
+int axf_json_num(axf_json_rd *r, const cJSON *o, const char *key, double lo, double hi, int flags, double *out)
+{
+    const cJSON *j;
+    int rc = typed(r, o, key, flags, cJSON_IsNumber, "a number", &j);
+    *out = NAN;
+    if (rc || !j)
+        return rc;
+    double x = j->valuedouble;
+    if (!isfinite(x) || x < lo || x > hi)
+        return axf_json_fail(r, key, "%g is out of range [%g, %g]", x, lo, hi);
+    *out = x;
+    return 0;
+}
+
+int axf_json_int(axf_json_rd *r, const cJSON *o, const char *key, double lo, double hi, long long *out)
+{
+    double x;
+    *out = 0;
+    if (axf_json_num(r, o, key, lo, hi, AXF_JSON_REQUIRED, &x))
+        return -1;
+    if (x != floor(x))
+        return axf_json_fail(r, key, "expected an integer");
+    *out = (long long)x;
+    return 0;
+}
+
+int axf_json_str(axf_json_rd *r, const cJSON *o, const char *key, int flags, const char **out)
+{
+    const cJSON *j;
+    int rc = typed(r, o, key, flags, cJSON_IsString, "a string", &j);
+    *out = j ? j->valuestring : "";
+    return rc;
+}
+
+struct cJSON *axf_json_read_doc(const char *path, size_t max, const char *format, const char *kind,
+                                int max_version, int *version, axf_json_rd *r, axf_err *err)
+{
+    cJSON *root = axf_json_read_file(path, max, err);
+    if (!root)
+        return NULL;
+    *r = (axf_json_rd){.file = path, .err = err};
+    const char *s;
+    const cJSON *jv = cJSON_GetObjectItemCaseSensitive(root, "version");
+    long long v;
+    if (!cJSON_IsObject(root))
+        axf_err_set(err, "%s: not a %s file (top level is not an object)", path, kind);
+    else if (axf_json_str(r, root, "format", 0, &s))
+        ;
+    else if (strcmp(s, format))
+        axf_json_fail(r, "format", "not \"%s\" (not a %s file)", format, kind);
+    else if (cJSON_IsNumber(jv) && jv->valuedouble > max_version)
+        axf_json_fail(r, "version", "%g is newer than this program reads (%d); use a newer axf", jv->valuedouble,
+                      max_version);
+    else if (axf_json_int(r, root, "version", 1, max_version, &v) == 0) {
+        *version = (int)v;
+        return root;
+    }
+    cJSON_Delete(root);
+    return NULL;
 }

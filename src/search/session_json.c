@@ -1,10 +1,10 @@
-/* Session files (format documented in session.h), replay, and the policy's JSON parameters. The
- * cJSON trees never leave this file. Loading validates the whole file and builds a brand-new
- * session before anything is returned, so a bad file can never damage a session in use. */
+/* Session files (format documented in session.h): writing, and loading a file that
+ * axf_sessionfile_read has read and validated into a session; the policy's JSON parameters. The
+ * cJSON trees never leave this file. Loading builds a brand-new session before anything is
+ * returned, so a bad file can never damage a session in use. */
 #include "session_internal.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +14,7 @@
 
 #include "axf/dist.h"
 #include "axf/fileio.h"
-
-#define SESSION_MAX_BYTES ((size_t)256 << 20)
+#include "axf/sessionfile.h"
 
 /* ---- writing ---- */
 
@@ -248,215 +247,7 @@ int axf_session_save(axf_session *s, const char *path, axf_err *err)
     return 0;
 }
 
-/* ---- reading: typed field access with messages naming the file and the field ---- */
-
-typedef struct rd {
-    const char *file;
-    axf_err *err;
-    int bad;
-    char metric_name[16]; /* the baseline's; every METRICS object must name the same */
-} rd;
-
-static const cJSON *field(rd *r, const cJSON *o, const char *where, const char *key)
-{
-    const cJSON *v = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
-    if (!v && !r->bad) {
-        r->bad = 1;
-        axf_err_set(r->err, "%s: %s%s%s: missing", r->file, where, *where ? "." : "", key);
-    }
-    return v;
-}
-
-static double get_num(rd *r, const cJSON *o, const char *where, const char *key, int null_ok)
-{
-    const cJSON *v = field(r, o, where, key);
-    if (!v)
-        return 0;
-    if (null_ok && cJSON_IsNull(v))
-        return NAN;
-    if (!cJSON_IsNumber(v)) {
-        if (!r->bad)
-            axf_err_set(r->err, "%s: %s.%s: expected a number", r->file, where, key);
-        r->bad = 1;
-        return 0;
-    }
-    return v->valuedouble;
-}
-
-static long long get_int(rd *r, const cJSON *o, const char *where, const char *key, long long lo, long long hi)
-{
-    double v = get_num(r, o, where, key, 0);
-    if (r->bad)
-        return lo;
-    if (v != floor(v) || v < (double)lo || v > (double)hi) {
-        r->bad = 1;
-        axf_err_set(r->err, "%s: %s.%s: expected an integer in %lld..%lld", r->file, where, key, lo, hi);
-        return lo;
-    }
-    return (long long)v;
-}
-
-/* String field; null_ok returns "" for null. */
-static const char *get_str(rd *r, const cJSON *o, const char *where, const char *key, int null_ok)
-{
-    const cJSON *v = field(r, o, where, key);
-    if (!v)
-        return "";
-    if (null_ok && cJSON_IsNull(v))
-        return "";
-    if (!cJSON_IsString(v)) {
-        if (!r->bad)
-            axf_err_set(r->err, "%s: %s.%s: expected a string", r->file, where, key);
-        r->bad = 1;
-        return "";
-    }
-    return v->valuestring;
-}
-
-/* A string that later messages show as it is (a path, a task name): no control characters. */
-static const char *get_plain_str(rd *r, const cJSON *o, const char *where, const char *key, int null_ok)
-{
-    const char *s = get_str(r, o, where, key, null_ok);
-    for (const char *c = s; !r->bad && *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-            char shown[80];
-            axf_err_set(r->err, "%s: %s.%s: '%s' holds a control character", r->file, where, key,
-                        axf_escape_str(shown, sizeof shown, s));
-            r->bad = 1;
-        }
-    return r->bad ? "" : s;
-}
-
-static void get_metrics(rd *r, const cJSON *o, const char *where, axf_metrics *m)
-{
-    memset(m, 0, sizeof *m);
-    if (!cJSON_IsObject(o)) {
-        if (!r->bad)
-            axf_err_set(r->err, "%s: %s: expected an object of metrics", r->file, where);
-        r->bad = 1;
-        return;
-    }
-    m->loss = get_num(r, o, where, "loss", 1);
-    m->accuracy = get_num(r, o, where, "accuracy", 1);
-    m->metric = get_num(r, o, where, "metric", 1);
-    m->n = (int)get_int(r, o, where, "n", 0, 2000000000);
-    m->n_no_worse = (int)get_int(r, o, where, "n_no_worse", 0, 2000000000);
-    m->params = (size_t)get_int(r, o, where, "params", 0, 1LL << 50);
-    m->flops_per_token = get_num(r, o, where, "flops_per_token", 0);
-    m->size_bytes = (size_t)get_int(r, o, where, "size_bytes", 0, 1LL << 52);
-    const char *name = get_str(r, o, where, "metric_name", 0);
-    if (r->bad)
-        return;
-    if (!r->metric_name[0]) {
-        snprintf(r->metric_name, sizeof r->metric_name, "%s", name);
-    } else if (strcmp(name, r->metric_name)) {
-        r->bad = 1;
-        axf_err_set(r->err, "%s: %s.metric_name: '%.16s' where the baseline has '%s'", r->file, where, name,
-                    r->metric_name);
-    }
-}
-
-static int get_action(rd *r, const cJSON *o, const char *where, axf_action *a)
-{
-    memset(a, 0, sizeof *a);
-    const char *op = get_str(r, o, where, "op", 0);
-    if (r->bad)
-        return -1;
-    int k = axf_op_from_name(op);
-    if (k < 0) {
-        r->bad = 1;
-        char shown[64];
-        return axf_err_set(r->err, "%s: %s.op: unknown operation '%s'", r->file, where,
-                           axf_escape_str(shown, sizeof shown, op));
-    }
-    a->op = (axf_op)k;
-    a->layer = (int)get_int(r, o, where, "layer", 0, AXF_MAX_LAYERS - 1);
-    switch (a->op) {
-    case AXF_OP_DROP_HEAD:
-    case AXF_OP_RESTORE_HEAD:
-        a->index = (int)get_int(r, o, where, "head", 0, AXF_MAX_HEADS - 1);
-        break;
-    case AXF_OP_DROP_GROUP:
-    case AXF_OP_RESTORE_GROUP:
-        a->index = (int)get_int(r, o, where, "group", 0, AXF_MAX_GROUPS - 1);
-        a->groups = (int)get_int(r, o, where, "groups", 1, AXF_MAX_GROUPS);
-        break;
-    case AXF_OP_DROP_NEURONS:
-    case AXF_OP_RESTORE_NEURONS:
-        a->index = (int)get_int(r, o, where, "neuron", 0, 1 << 30);
-        a->count = (int)get_int(r, o, where, "count", 1, 1 << 30);
-        break;
-    case AXF_OP_SET_HARD: {
-        const char *mode = get_str(r, o, where, "mode", 0);
-        int m = r->bad ? 0 : axf_hard_mode_from_name(mode);
-        if (!r->bad && m < 0) {
-            r->bad = 1;
-            char shown[64];
-            return axf_err_set(r->err, "%s: %s.mode: unknown hard-attention mode '%s'", r->file, where,
-                               axf_escape_str(shown, sizeof shown, mode));
-        }
-        a->hard = (axf_hard_mode)m;
-        a->k = (int)get_int(r, o, where, "k", 0, 1 << 30);
-        a->threshold = (float)get_num(r, o, where, "threshold", 0);
-        break;
-    }
-    case AXF_OP_QUANTIZE:
-    case AXF_OP_DEQUANTIZE: {
-        const char *block = get_str(r, o, where, "block", 0);
-        int b = r->bad ? 0 : axf_block_from_name(block);
-        if (!r->bad && b < 0) {
-            r->bad = 1;
-            char shown[64];
-            return axf_err_set(r->err, "%s: %s.block: unknown block '%s' (attn or ffn)", r->file, where,
-                               axf_escape_str(shown, sizeof shown, block));
-        }
-        a->block = b;
-        break;
-    }
-    default:
-        break;
-    }
-    return r->bad ? -1 : 0;
-}
-
-static axf_action *get_actions(rd *r, const cJSON *o, const char *where, int *n)
-{
-    const cJSON *arr = field(r, o, where, "actions");
-    *n = 0;
-    if (!arr)
-        return NULL;
-    int cnt = cJSON_GetArraySize(arr);
-    if (!cJSON_IsArray(arr) || cnt < 1) {
-        if (!r->bad)
-            axf_err_set(r->err, "%s: %s.actions: expected a non-empty array", r->file, where);
-        r->bad = 1;
-        return NULL;
-    }
-    axf_action *a = axf_xcalloc((size_t)cnt, sizeof *a);
-    int i = 0;
-    const cJSON *e;
-    cJSON_ArrayForEach(e, arr) {
-        char w[96];
-        snprintf(w, sizeof w, "%s.actions[%d]", where, i);
-        if (get_action(r, e, w, &a[i])) {
-            free(a);
-            return NULL;
-        }
-        i++;
-    }
-    *n = cnt;
-    return a;
-}
-
-static int is_sha(const char *s)
-{
-    if (strlen(s) != 64)
-        return 0;
-    for (int i = 0; i < 64; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return 0;
-    return 1;
-}
+/* ---- reading (the file itself: axf/sessionfile.h) ---- */
 
 /* A recorded relative path is tried from the current directory, then from the session's folder. */
 static char *resolve(const char *recorded, const char *session_path)
@@ -479,229 +270,31 @@ static char *resolve(const char *recorded, const char *session_path)
     return axf_xstrdup(recorded);
 }
 
-/* Parsed file, before a session exists. */
-typedef struct parsed {
-    char model_dir[4096], model_sha[65], data_path[4096], data_sha[65], task[32];
-    char ho_path[4096], ho_sha[65];
-    int layers, n, max_len, max_examples, batch, groups, hard_k;
-    float hard_threshold;
-    char *policy_name, *policy_sha, *policy_params;
-    uint64_t seed;
-    axf_metrics base;
-    char metric_name[16];
-    int cursor;
-    hentry *hist;
-    int hist_len;
-    tentry *trials;
-    int trials_len;
-} parsed;
-
-static void parsed_free(parsed *p)
+/* Moves the file's steps and trials into session entries (ownership passes; f keeps none). */
+static void take_entries(axf_sessionfile *f, hentry **hist, tentry **trials)
 {
-    for (int i = 0; i < p->hist_len; i++)
-        axf__hentry_free(&p->hist[i]);
-    for (int i = 0; i < p->trials_len; i++)
-        axf__tentry_free(&p->trials[i]);
-    free(p->hist);
-    free(p->trials);
-    free(p->policy_name);
-    free(p->policy_sha);
-    free(p->policy_params);
-}
-
-static void copy_str(char *dst, size_t n, const char *src)
-{
-    snprintf(dst, n, "%s", src);
-}
-
-static int parse_file(const char *path, parsed *p, axf_err *err)
-{
-    size_t len;
-    char *text = axf_io_read_file(path, SESSION_MAX_BYTES, &len, err);
-    if (!text)
-        return -1;
-    const char *end = NULL;
-    /* duplicate keys, text after the object, nesting cJSON cannot take, NUL in a string */
-    if (axf_json_check(text, len, path, err) != 0) {
-        free(text);
-        return -1;
+    *hist = f->n_steps ? axf_xcalloc((size_t)f->n_steps, sizeof **hist) : NULL;
+    for (int i = 0; i < f->n_steps; i++) {
+        axf_sessionfile_step *st = &f->steps[i];
+        (*hist)[i] = (hentry){st->n_actions, st->actions, st->note, st->seconds, st->time, st->before, st->after};
+        st->actions = NULL;
+        st->note = NULL;
     }
-    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (!root) {
-        const char *ep = cJSON_GetErrorPtr();
-        long at = ep && ep >= text && ep <= text + len ? (long)(ep - text) : -1, line = 1;
-        for (long i = 0; i < at; i++)
-            line += text[i] == '\n';
-        free(text);
-        if (at >= (long)len || len == 0)
-            return axf_err_set(err, "%s: truncated session file (JSON ends early)", path);
-        return axf_err_set(err, "%s: not a valid session file (JSON syntax error at line %ld)", path, line);
+    *trials = f->n_trials ? axf_xcalloc((size_t)f->n_trials, sizeof **trials) : NULL;
+    for (int i = 0; i < f->n_trials; i++) {
+        axf_sessionfile_trial *t = &f->trials[i];
+        (*trials)[i] = (tentry){t->cursor, t->n_actions, t->actions, t->note, t->seconds, t->metrics};
+        t->actions = NULL;
+        t->note = NULL;
     }
-    free(text);
-    rd r = {path, err, 0, ""};
-    int rc = -1;
-    if (!cJSON_IsObject(root)) {
-        axf_err_set(err, "%s: not a session file (top level is not an object)", path);
-        goto out;
-    }
-    const char *fmt = get_str(&r, root, "", "format", 0);
-    if (r.bad || strcmp(fmt, "axf-session")) {
-        axf_err_set(err, "%s: not a session file (format is not \"axf-session\")", path);
-        goto out;
-    }
-    double ver = get_num(&r, root, "", "version", 0);
-    if (r.bad)
-        goto out;
-    if (ver > AXF_SESSION_VERSION) {
-        axf_err_set(err, "%s: session format version %g is newer than this program's (%d); use a newer axf",
-                    path, ver, AXF_SESSION_VERSION);
-        goto out;
-    }
-    if (ver < 1 || ver != floor(ver)) {
-        axf_err_set(err, "%s: bad session format version %g", path, ver);
-        goto out;
-    }
-    const cJSON *jm = field(&r, root, "", "model");
-    const cJSON *jd = field(&r, root, "", "data");
-    const cJSON *jo = field(&r, root, "", "options");
-    if (r.bad)
-        goto out;
-    copy_str(p->model_dir, sizeof p->model_dir, get_plain_str(&r, jm, "model", "dir", 1));
-    copy_str(p->model_sha, sizeof p->model_sha, get_str(&r, jm, "model", "sha256", 0));
-    p->layers = (int)get_int(&r, jm, "model", "layers", 0, AXF_MAX_LAYERS);
-    copy_str(p->data_path, sizeof p->data_path, get_plain_str(&r, jd, "data", "path", 1));
-    copy_str(p->data_sha, sizeof p->data_sha, get_str(&r, jd, "data", "sha256", 0));
-    copy_str(p->task, sizeof p->task, get_plain_str(&r, jd, "data", "task", 0));
-    p->n = (int)get_int(&r, jd, "data", "n", 1, 2000000000);
-    p->max_len = (int)get_int(&r, jd, "data", "max_len", 2, 1 << 20);
-    p->max_examples = (int)get_int(&r, jd, "data", "max_examples", 0, 2000000000);
-    p->batch = (int)get_int(&r, jo, "options", "batch", 1, 1 << 20);
-    p->groups = (int)get_int(&r, jo, "options", "groups", 1, AXF_MAX_GROUPS);
-    p->hard_k = (int)get_int(&r, jo, "options", "hard_k", 1, 1 << 30);
-    p->hard_threshold = (float)get_num(&r, jo, "options", "hard_threshold", 0);
-    if (r.bad)
-        goto out;
-    if (!is_sha(p->model_sha) || !is_sha(p->data_sha)) {
-        axf_err_set(err, "%s: model.sha256 / data.sha256 must be 64 lowercase hex digits", path);
-        goto out;
-    }
-    const cJSON *jh = field(&r, root, "", "holdout");
-    if (r.bad)
-        goto out;
-    if (!cJSON_IsNull(jh)) {
-        copy_str(p->ho_path, sizeof p->ho_path, get_plain_str(&r, jh, "holdout", "path", 0));
-        copy_str(p->ho_sha, sizeof p->ho_sha, get_str(&r, jh, "holdout", "sha256", 0));
-    }
-    const cJSON *jp = field(&r, root, "", "policy");
-    if (r.bad)
-        goto out;
-    if (!cJSON_IsNull(jp)) {
-        p->policy_name = axf_xstrdup(get_str(&r, jp, "policy", "name", 0));
-        p->policy_sha = axf_xstrdup(get_str(&r, jp, "policy", "sha256", 0));
-        const cJSON *pp = field(&r, jp, "policy", "params");
-        if (!r.bad && !cJSON_IsObject(pp)) {
-            axf_err_set(err, "%s: policy.params: expected an object", path);
-            goto out;
-        }
-        if (pp)
-            p->policy_params = cJSON_PrintUnformatted(pp);
-    }
-    const cJSON *js = field(&r, root, "", "seed");
-    if (r.bad)
-        goto out;
-    if (cJSON_IsString(js)) {
-        /* strtoull alone would take "-1" (as 2^64-1) and clamp overflow to 2^64-1 */
-        char *e2;
-        errno = 0;
-        p->seed = strtoull(js->valuestring, &e2, 10);
-        if (!(js->valuestring[0] >= '0' && js->valuestring[0] <= '9') || *e2 || errno == ERANGE) {
-            axf_err_set(err, "%s: seed: expected a decimal integer", path);
-            goto out;
-        }
-    } else if (cJSON_IsNumber(js) && js->valuedouble >= 0 && js->valuedouble < 1.8e19) {
-        p->seed = (uint64_t)js->valuedouble;
-    } else {
-        axf_err_set(err, "%s: seed: expected a decimal integer string", path);
-        goto out;
-    }
-    get_metrics(&r, field(&r, root, "", "baseline"), "baseline", &p->base);
-    if (r.bad)
-        goto out;
-    snprintf(p->metric_name, sizeof p->metric_name, "%s", r.metric_name);
-
-    const cJSON *hist = field(&r, root, "", "history");
-    if (r.bad)
-        goto out;
-    if (!cJSON_IsArray(hist)) {
-        axf_err_set(err, "%s: history: expected an array", path);
-        goto out;
-    }
-    int nh = cJSON_GetArraySize(hist);
-    p->hist = axf_xcalloc((size_t)(nh > 0 ? nh : 1), sizeof *p->hist);
-    const cJSON *e;
-    cJSON_ArrayForEach(e, hist) {
-        char w[64];
-        snprintf(w, sizeof w, "history[%d]", p->hist_len);
-        hentry *h = &p->hist[p->hist_len];
-        h->acts = get_actions(&r, e, w, &h->n);
-        if (r.bad)
-            goto out;
-        p->hist_len++;
-        h->note = axf_xstrdup(get_str(&r, e, w, "note", 1));
-        h->seconds = get_num(&r, e, w, "seconds", 0);
-        h->time = get_num(&r, e, w, "time", 0);
-        char wb[80];
-        snprintf(wb, sizeof wb, "%s.before", w);
-        get_metrics(&r, field(&r, e, w, "before"), wb, &h->before);
-        snprintf(wb, sizeof wb, "%s.after", w);
-        get_metrics(&r, field(&r, e, w, "after"), wb, &h->after);
-        if (r.bad)
-            goto out;
-    }
-    p->cursor = (int)get_int(&r, root, "", "cursor", 0, p->hist_len);
-    if (r.bad)
-        goto out;
-
-    const cJSON *tr = cJSON_GetObjectItemCaseSensitive(root, "trials"); /* optional */
-    if (tr && !cJSON_IsArray(tr)) {
-        axf_err_set(err, "%s: trials: expected an array", path);
-        goto out;
-    }
-    int nt = tr ? cJSON_GetArraySize(tr) : 0;
-    p->trials = axf_xcalloc((size_t)(nt > 0 ? nt : 1), sizeof *p->trials);
-    if (tr)
-        cJSON_ArrayForEach(e, tr) {
-            char w[64];
-            snprintf(w, sizeof w, "trials[%d]", p->trials_len);
-            tentry *t = &p->trials[p->trials_len];
-            t->acts = get_actions(&r, e, w, &t->n);
-            if (r.bad)
-                goto out;
-            p->trials_len++;
-            t->cursor = (int)get_int(&r, e, w, "cursor", 0, p->hist_len);
-            t->note = axf_xstrdup(get_str(&r, e, w, "note", 1));
-            t->seconds = get_num(&r, e, w, "seconds", 0);
-            char wb[80];
-            snprintf(wb, sizeof wb, "%s.metrics", w);
-            get_metrics(&r, field(&r, e, w, "metrics"), wb, &t->m);
-            if (r.bad)
-                goto out;
-        }
-    rc = 0;
-out:
-    cJSON_Delete(root);
-    return rc;
 }
 
 axf_session *axf_session_load(const char *path, const char *model_dir, const char *data_path,
                               const char *holdout_path, const axf_session_opts *opts, axf_err *err)
 {
-    parsed p;
-    memset(&p, 0, sizeof p);
-    if (parse_file(path, &p, err)) {
-        parsed_free(&p);
+    axf_sessionfile p;
+    if (axf_sessionfile_read(path, &p, err))
         return NULL;
-    }
     axf_session *s = NULL;
     char *mdir = NULL, *dpath = NULL, *hpath = NULL;
     if (!model_dir && !p.model_dir[0]) {
@@ -762,23 +355,23 @@ axf_session *axf_session_load(const char *path, const char *model_dir, const cha
     }
     /* every history step must apply on top of its predecessors */
     axf_plan *tmp = axf_plan_clone(s->orig);
-    for (int i = 0; i < p.hist_len; i++)
-        for (int k = 0; k < p.hist[i].n; k++)
-            if (axf_plan_apply(tmp, &p.hist[i].acts[k], &s->defs, &p.hist[i].acts[k], err)) {
+    for (int i = 0; i < p.n_steps; i++)
+        for (int k = 0; k < p.steps[i].n_actions; k++)
+            if (axf_plan_apply(tmp, &p.steps[i].actions[k], &s->defs, &p.steps[i].actions[k], err)) {
                 axf_err_prefix(err, "%s: history step %d", path, i + 1);
                 axf_plan_free(tmp);
                 goto fail;
             }
     axf_plan_free(tmp);
-    if (p.ho_path[0] || holdout_path) {
-        hpath = holdout_path ? axf_xstrdup(holdout_path) : resolve(p.ho_path, path);
+    if (p.holdout_path[0] || holdout_path) {
+        hpath = holdout_path ? axf_xstrdup(holdout_path) : resolve(p.holdout_path, path);
         struct stat sb;
         if (holdout_path || stat(hpath, &sb) == 0) {
             if (axf_session_set_holdout(s, hpath, err)) {
                 axf_err_prefix(err, "%s: held-out data", path);
                 goto fail;
             }
-            if (!holdout_path && strcmp(s->holdout_sha, p.ho_sha)) {
+            if (!holdout_path && strcmp(s->holdout_sha, p.holdout_sha)) {
                 axf_err_set(err, "%s: held-out data %s differs from the one the session recorded (sha256)",
                             path, hpath);
                 goto fail;
@@ -789,22 +382,10 @@ axf_session *axf_session_load(const char *path, const char *model_dir, const cha
     }
 
     /* install: nothing below can fail */
-    s->hist = p.hist;
-    s->hist_len = s->hist_cap = p.hist_len;
-    s->trials = p.trials;
-    s->trials_len = s->trials_cap = p.trials_len;
-    p.hist = NULL;
-    p.trials = NULL;
-    p.hist_len = p.trials_len = 0;
-    if (s->hist_cap == 0) {
-        free(s->hist);
-        s->hist = NULL;
-    }
-    if (s->trials_cap == 0) {
-        free(s->trials);
-        s->trials = NULL;
-    }
-    s->rec_base = p.base;
+    take_entries(&p, &s->hist, &s->trials);
+    s->hist_len = s->hist_cap = p.n_steps;
+    s->trials_len = s->trials_cap = p.n_trials;
+    s->rec_base = p.baseline;
     axf_plan *cp = axf_plan_clone(s->orig);
     axf__rebuild_plan(s, p.cursor, cp, err);
     axf__set_committed(s, cp);
@@ -814,36 +395,31 @@ axf_session *axf_session_load(const char *path, const char *model_dir, const cha
         s->cur = s->hist[p.cursor - 1].after;
         s->cur_buf_valid = 0;
     }
-    if (p.policy_name) {
-        free(s->policy_name);
-        free(s->policy_sha);
-        s->policy_name = p.policy_name;
-        s->policy_sha = p.policy_sha;
-        p.policy_name = p.policy_sha = NULL;
-    }
-    if (p.policy_params) {
-        free(s->policy_params);
-        s->policy_params = p.policy_params;
-        p.policy_params = NULL;
-    }
+    free(s->policy_name);
+    free(s->policy_sha);
+    free(s->policy_params);
+    s->policy_name = p.policy_name;
+    s->policy_sha = p.policy_sha;
+    s->policy_params = p.policy_params;
+    p.policy_name = p.policy_sha = p.policy_params = NULL;
     s->seed = p.seed;
     s->dirty = 0;
     free(s->model_dir);
     free(s->data_path);
     s->model_dir = axf_xstrdup(model_dir ? model_dir : p.model_dir);
     s->data_path = axf_xstrdup(data_path ? data_path : p.data_path);
-    if (!holdout_path && p.ho_path[0] && s->ho) {
+    if (!holdout_path && p.holdout_path[0] && s->ho) {
         free(s->holdout_path);
-        s->holdout_path = axf_xstrdup(p.ho_path);
+        s->holdout_path = axf_xstrdup(p.holdout_path);
     }
-    parsed_free(&p);
+    axf_sessionfile_free(&p);
     free(mdir);
     free(dpath);
     free(hpath);
     return s;
 fail:
     axf_session_free(s);
-    parsed_free(&p);
+    axf_sessionfile_free(&p);
     free(mdir);
     free(dpath);
     free(hpath);

@@ -1,0 +1,63 @@
+/* Reading a session file (the format include/axf/session.h documents) without its model or its
+ * data: the one reader of the format, used by axf_session_load (and so by `axf replay` and the
+ * screen) and by `axf report`. Every field is checked for presence, type and range, and a
+ * problem gives one line naming the file and the field's path:
+ *     "runs/x.json: history[3].after.loss: missing"
+ *     "runs/x.json: trials[2].actions[0].op: unknown operation 'explode'"
+ *     "runs/x.json: line 40: truncated JSON (ends early)"
+ * What needs the model (do the actions apply, is the sha256 the model's) is checked by
+ * axf_session_load. */
+#ifndef AXF_SESSIONFILE_H
+#define AXF_SESSIONFILE_H
+
+#include "axf/session.h"
+
+typedef struct axf_sessionfile_step {
+    int n_actions;               /* >= 1 */
+    axf_action *actions;         /* as recorded (the writer stores them resolved) */
+    char *note;                  /* never NULL */
+    double seconds, time;
+    axf_metrics before, after;
+} axf_sessionfile_step;
+
+typedef struct axf_sessionfile_trial {
+    int cursor;                  /* history position it was tried on, 0..n_steps */
+    int n_actions;
+    axf_action *actions;
+    char *note;                  /* never NULL */
+    double seconds;
+    axf_metrics metrics;
+} axf_sessionfile_trial;
+
+typedef struct axf_sessionfile {
+    int version;
+    char *model_dir;             /* "" when the file says null (an in-memory model) */
+    char model_sha[65];
+    int layers;
+    char *data_path;             /* "" when null */
+    char data_sha[65];
+    char task[32];
+    int n, max_len, max_examples;
+    char *holdout_path;          /* "" when there is no held-out split */
+    char holdout_sha[65];
+    int batch, groups, hard_k;
+    float hard_threshold;
+    int has_policy;              /* 0: "policy" is null; the three strings below are "", "", "{}" */
+    char *policy_name, *policy_sha;
+    char *policy_params;         /* a JSON object as compact text */
+    uint64_t seed;
+    char metric_name[16];        /* "accuracy", "f1", "mcc" or "pearson"; every METRICS agrees */
+    axf_metrics baseline;
+    int cursor;                  /* 0..n_steps */
+    int n_steps;
+    axf_sessionfile_step *steps;
+    int n_trials;                /* 0 when the file has no "trials" */
+    axf_sessionfile_trial *trials;
+} axf_sessionfile;
+
+/* Reads and validates the file at path into f (zeroed first). -1 with err naming file and field;
+ * f then holds nothing to free (axf_sessionfile_free is harmless). */
+int axf_sessionfile_read(const char *path, axf_sessionfile *f, axf_err *err);
+void axf_sessionfile_free(axf_sessionfile *f);
+
+#endif
