@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes every reader with libFuzzer (Debian's clang, with ASan+UBSan): safetensors, config.json,
 # vocab.txt, task TSV, session JSON and Lua policy loading (tests/fuzz/fuzz_*.c).
-# Usage: scripts/fuzz.sh [SECONDS]   build build-fuzz/ and run each target SECONDS (default 60)
+# Usage: scripts/fuzz.sh [SECONDS [TARGET...]]   build build-fuzz/ and run each target (or the
+#          ones named) SECONDS (default 60)
 #        scripts/fuzz.sh --seeds     rewrite the generated seeds in tests/fuzz/corpus/ (see below)
 # Each target starts from its seed corpus tests/fuzz/corpus/<target>/ plus what earlier runs
 # found (build-fuzz/corpus/<target>/); a crash, sanitizer report, leak, timeout (10 s) or memory
@@ -78,7 +79,14 @@ PY
   exit 0
 fi
 secs=${1:-60}
-case "$secs" in ''|*[!0-9]*) echo "usage: scripts/fuzz.sh [SECONDS] | --seeds" >&2; exit 2;; esac
+case "$secs" in ''|*[!0-9]*) echo "usage: scripts/fuzz.sh [SECONDS [TARGET...]] | --seeds" >&2; exit 2;; esac
+if [ $# -gt 1 ]; then
+  shift
+  for t in "$@"; do
+    case " ${targets[*]} " in *" $t "*) ;; *) echo "fuzz.sh: no target $t (${targets[*]})" >&2; exit 2;; esac
+  done
+  targets=("$@")
+fi
 cmake --build "$B" -j2 $(printf -- '--target fuzz_%s ' "${targets[@]}") >/dev/null || exit 1
 mkdir -p "$B/crashes"
 rm -f "$B"/crashes/*
@@ -91,6 +99,7 @@ for t in "${targets[@]}"; do
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     "$B/fuzz_$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
       -print_final_stats=1 -artifact_prefix="$B/crashes/$t-" "$B/corpus/$t" "tests/fuzz/corpus/$t" \
+      $([ -d "tests/fuzz/regress/$t" ] && echo "tests/fuzz/regress/$t") \
       >"$log" 2>&1
   rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)

@@ -2,7 +2,9 @@
 # TSV, session JSON, Lua policy loading. With -DAXF_FUZZ=ON (scripts/fuzz.sh: clang, ASan+UBSan,
 # coverage) each is also a libFuzzer binary fuzz_<target>. In every build each runs its committed
 # inputs as a test (fuzz_replay_<target>: the seed corpus tests/fuzz/corpus/<target>/ and the
-# inputs that once failed, tests/fuzz/regress/<target>/), so a fixed crash stays fixed.
+# inputs that once failed, tests/fuzz/regress/<target>/), so a fixed crash stays fixed (under
+# ASan+UBSan in that configuration: regress/session/empty_keys_no_arena.json was undefined
+# behaviour in io/json.c that only the sanitizers see).
 option(AXF_FUZZ "Build the libFuzzer targets (clang; see scripts/fuzz.sh)" OFF)
 set(AXF_FUZZ_TARGETS safetensors config vocab tsv session policy)
 foreach(t ${AXF_FUZZ_TARGETS})

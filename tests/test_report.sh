@@ -21,7 +21,7 @@ cd "$tmp"
 # ---- a full report ----
 if "$axf" report axformer.json random.json drop_layers.json --results results.json \
     --svg out.svg --md out.md 2>err.txt; then ok; else bad "report exited $?: $(cat err.txt)"; fi
-[ ! -e out.svg.tmp ] && [ ! -e out.md.tmp ] && ok || bad "temporary files left behind"
+[ -z "$(ls ./*.tmp 2>/dev/null)" ] && ok || bad "temporary files left behind"
 
 # SVG: well-formed, the expected points (data-x/data-y carry the plotted values)
 if $py - out.svg <<'EOF'
@@ -199,7 +199,8 @@ expect_err labels-many 2 "more names" axformer.json --labels A,B
 "$axf" report --help | grep -q "usage: axf report" && ok || bad "--help"
 # nothing written on failure
 "$axf" report axformer.json f2.json --svg fail.svg --md fail.md 2>/dev/null
-[ ! -e fail.svg ] && [ ! -e fail.md ] && [ ! -e fail.svg.tmp ] && ok || bad "output written despite an error"
+[ ! -e fail.svg ] && [ ! -e fail.md ] && [ -z "$(ls ./*.tmp 2>/dev/null)" ] && ok ||
+  bad "output written despite an error"
 # unwritable output
 expect_err unwritable 1 "nodir/x.svg" axformer.json --svg nodir/x.svg
 

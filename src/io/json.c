@@ -220,6 +220,9 @@ static int unique_keys(jcheck *j, size_t from)
 int axf_json_check(const char *text, size_t len, const char *path, axf_err *err)
 {
     jcheck j = {.s = text, .end = text + len, .path = path, .line_from = text, .line = 1, .err = err};
+    /* never NULL: empty keys ("") compare and print from arena + 0 (found by fuzzing: UB) */
+    j.arena_cap = 256;
+    j.arena = axf_xmalloc(j.arena_cap);
     /* per open container: '{' or '[', and for objects where its keys start */
     char kind[JSON_MAX_DEPTH];
     size_t key_from[JSON_MAX_DEPTH], arena_from[JSON_MAX_DEPTH];
