@@ -393,6 +393,10 @@ static void draw_details(WINDOW *w, int y, int x, int maxw, const axf_app *a)
                      100 * x2);
         else if (isfinite(x1))
             snprintf(val, sizeof val, "  %s %.4g", axf_imp_kind_name(v->imp_kind), x1);
+        if (*val && v->imp_stale) { /* measured on an earlier step's plan */
+            size_t u = strlen(val);
+            snprintf(val + u, sizeof val - u, " @step %d", v->imp_step);
+        }
     }
     int cx = x;
     cx += axf_put(w, y, cx, x + maxw - cx, t->head, name);
@@ -426,9 +430,9 @@ static void heatmap_draw(axf_pane *p, axf_app *a)
         snprintf(rt, sizeof rt, "not available");
     else if (!v->have_imp || v->imp_kind != (int)axf_measure_kind(a->measure))
         snprintf(rt, sizeof rt, "measuring…");
-    else if (v->imp_stale)
+    else if (v->imp_stale) /* the colours are of an earlier step's plan: say which */
         snprintf(rt, sizeof rt, a->prog.busy && !strncmp(a->prog.label, "importance", 10)
-                                    ? "earlier plan's · measuring…" : "earlier plan's");
+                                    ? "@step %d · measuring…" : "@step %d · pending", v->imp_step);
     else
         snprintf(rt, sizeof rt, "%.1fs", v->imp.seconds);
     axf_draw_box(w, title, rt, 0);

@@ -13,8 +13,20 @@ typedef struct mrow {
     char dshort[24];  /* the change in at most 8 columns (compact layout), "" = delta fits */
     int sign;   /* +1 better, -1 worse, 0 neutral */
     int cost;   /* a cost row (params, FLOPs, size, speed): right-hand column when compact */
-    int stale;  /* numbers of an earlier plan */
+    int stale;  /* numbers of an earlier plan: "now" is that plan's value, the change column says
+                   which step it was measured at */
 } mrow;
+
+/* A row whose numbers belong to the plan of an earlier step: never shown as current. */
+static void mark_stale(mrow *r, int stale, int step)
+{
+    r->stale = stale;
+    if (stale) {
+        snprintf(r->delta, sizeof r->delta, "@step %d", step);
+        r->dshort[0] = 0;
+        r->sign = 0;
+    }
+}
 
 static int better(double d, int lower_is_better)
 {
@@ -99,7 +111,7 @@ static int build_rows(const axf_view *v, mrow *r)
             snprintf(r[n].delta, sizeof r[n].delta, "%+.4f", hcur->metric - hb->metric);
             r[n].sign = better(hcur->metric - hb->metric, 0);
         }
-        r[n].stale = v->holdout_stale;
+        mark_stale(&r[n], v->holdout_stale, v->holdout_step);
         n++;
         memset(&r[n], 0, sizeof r[n]);
         snprintf(r[n].label, sizeof r[n].label, "held-out loss");
@@ -109,7 +121,7 @@ static int build_rows(const axf_view *v, mrow *r)
         snprintf(r[n].delta, sizeof r[n].delta, "%+.*f", hl, hcur->loss - hb->loss);
         snprintf(r[n].dshort, sizeof r[n].dshort, "%+.2g", hcur->loss - hb->loss);
         r[n].sign = better(hcur->loss - hb->loss, 1);
-        r[n].stale = v->holdout_stale;
+        mark_stale(&r[n], v->holdout_stale, v->holdout_step);
         n++;
     }
     /* cost: from the plan, known at once */
@@ -148,7 +160,7 @@ static int build_rows(const axf_view *v, mrow *r)
         double x = v->tok_s_base > 0 ? v->tok_s_cur / v->tok_s_base : 0;
         snprintf(r[n].delta, sizeof r[n].delta, axf_th.utf8 ? "%.2f×" : "%.2fx", x);
         r[n].sign = x > 1.02 ? 1 : x < 0.98 ? -1 : 0;
-        r[n].stale = v->speed_stale;
+        mark_stale(&r[n], v->speed_stale, v->speed_step);
     } else {
         snprintf(r[n].base, sizeof r[n].base, "…");
         snprintf(r[n].cur, sizeof r[n].cur, "…");
@@ -208,13 +220,10 @@ static void metrics_draw(axf_pane *p, axf_app *a)
             axf_put_right(w, y, xb, cw, t->dim, r[i].base);
             axf_put_right(w, y, xc, cw, r[i].stale ? t->dim : A_BOLD, r[i].cur);
             axf_put_right(w, y, xd, cw, r[i].stale ? t->dim : sign_attr(r[i].sign), r[i].delta);
-            if (r[i].stale && xd + cw + 1 < p->w - 1) {
-                axf_put(w, y, xd + cw, 1, t->dim, "*");
-                any_stale = 1;
-            }
+            any_stale |= r[i].stale;
         }
-        if (any_stale && p->w > 40)
-            axf_put(w, p->h - 1, p->w - 28, 26, t->dim, " * earlier plan (measuring) ");
+        if (any_stale && p->w > 50)
+            axf_put(w, p->h - 1, p->w - 44, 42, t->dim, " @step N: that step's plan; this one pending ");
     } else {
         /* two columns of "label base → now change" */
         int colw = inner_w / 2, seen[2] = {0, 0};

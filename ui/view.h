@@ -61,15 +61,17 @@ typedef struct axf_view {
     int user_dirty;              /* changed since the last save by the user (w) */
     int quit_ready;              /* a save-and-quit went through: the screen closes */
 
-    /* importance for the wanted kind, of the committed plan (imp_stale: of an older plan) */
+    /* importance for the wanted kind, of the committed plan (imp_stale: of an older plan, the
+     * one at step imp_step when it was measured) */
     int imp_kind;                /* axf_imp_kind the values are of */
-    int have_imp, imp_stale;
+    int have_imp, imp_stale, imp_step;
     axf_importance imp;
     char imp_err[160];           /* why the wanted kind is not available ("" = fine) */
 
-    int have_holdout, holdout_stale;
+    /* held-out metrics and speed: *_stale = of an older plan (the one at step *_step) */
+    int have_holdout, holdout_stale, holdout_step;
     axf_metrics ho_base, ho_cur;
-    int have_speed, speed_stale;
+    int have_speed, speed_stale, speed_step;
     double tok_s_cur, tok_s_base;
 
     int n_steps;                 /* = snap.history_len */

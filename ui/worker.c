@@ -31,6 +31,7 @@ typedef struct imp_slot {
     axf_importance imp;
     int ok;
     char err[160];
+    int step;                  /* history position when measured */
     unsigned long used;        /* for least-recently-used eviction */
 } imp_slot;
 
@@ -62,10 +63,12 @@ struct axf_worker {
     int want_kind;
     imp_slot imp[IMP_CACHE];
     unsigned long imp_clock;
-    axf_plan *speed_plan, *ho_plan;
+    axf_plan *speed_plan, *ho_plan; /* plans measured (or skipped) last */
+    axf_plan *speed_val_plan;  /* plan the shown speed belongs to */
     int speed_failed, ho_failed;
     double tok_cur, tok_base;
     int have_speed, have_ho;
+    int speed_step, ho_step;   /* history position the numbers were measured at */
     axf_metrics ho_base, ho_cur;
     char **explain;            /* [i] = host explanation of history step i+1, or NULL */
     int n_explain;
@@ -389,6 +392,7 @@ static imp_slot *imp_new(axf_worker *w, int kind)
     axf_plan_free(e->plan);
     e->plan = axf_plan_clone(axf_session_plan(w->s));
     e->kind = kind;
+    e->step = axf_session_cursor(w->s);
     e->ok = 0;
     e->err[0] = 0;
     e->used = ++w->imp_clock;
@@ -466,15 +470,18 @@ static void publish(axf_worker *w)
     v->imp_kind = w->want_kind;
     v->have_imp = imp_have;
     v->imp_stale = imp_stale;
+    v->imp_step = is ? is->step : 0;
     if (imp_have)
         v->imp = is->imp;
     copy_str(v->imp_err, sizeof v->imp_err, is && !is->ok && !imp_stale ? is->err : "");
     v->have_holdout = w->have_ho;
     v->holdout_stale = w->have_ho && (!w->ho_plan || !axf_plan_equal(w->ho_plan, plan));
+    v->holdout_step = w->ho_step;
     v->ho_base = w->ho_base;
     v->ho_cur = w->ho_cur;
     v->have_speed = w->have_speed;
-    v->speed_stale = w->have_speed && (!w->speed_plan || !axf_plan_equal(w->speed_plan, plan));
+    v->speed_stale = w->have_speed && (!w->speed_val_plan || !axf_plan_equal(w->speed_val_plan, plan));
+    v->speed_step = w->speed_step;
     v->tok_s_cur = w->tok_cur;
     v->tok_s_base = w->tok_base;
     v->have_policy = w->h && lua_state != AXF_LUA_NONE;
@@ -838,6 +845,9 @@ static int measure_speed(axf_worker *w)
         w->tok_cur = cur;
         w->tok_base = base;
         w->have_speed = 1;
+        w->speed_step = axf_session_cursor(w->s);
+        axf_plan_free(w->speed_val_plan);
+        w->speed_val_plan = axf_plan_clone(axf_session_plan(w->s));
         w->speed_failed = 0;
     } else if (r == AXF_CANCELLED) {
         axf_plan_free(w->speed_plan); /* measure again when idle */
@@ -926,6 +936,7 @@ static void background(axf_worker *w)
         work_end(w);
         if (r == 0) {
             w->have_ho = 1;
+            w->ho_step = axf_session_cursor(w->s);
             axf_plan_free(w->ho_plan);
             w->ho_plan = axf_plan_clone(axf_session_plan(w->s));
         } else if (r != AXF_CANCELLED) {
@@ -1085,6 +1096,7 @@ void axf_worker_stop(axf_worker *w)
     for (int k = 0; k < IMP_CACHE; k++)
         axf_plan_free(w->imp[k].plan);
     axf_plan_free(w->speed_plan);
+    axf_plan_free(w->speed_val_plan);
     axf_plan_free(w->ho_plan);
     for (int i = 0; i < w->n_explain; i++)
         free(w->explain[i]);
