@@ -12,3 +12,14 @@ target_link_libraries(test_io_bpe_tool PRIVATE axf_core)
 add_test(NAME io_bpe COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/test_io_bpe.py $<TARGET_FILE:test_io_bpe_tool>
          ${AXF_DATA_DIR} ${CMAKE_BINARY_DIR}/bpe_tmp ${CMAKE_SOURCE_DIR}/.venv/bin/python)
 set_tests_properties(io_bpe PROPERTIES LABELS "unit;badinput")
+
+# DistilBERT and RoBERTa classifiers made by Hugging Face transformers (safetensors and
+# pytorch_model.bin): axf's token ids equal their tokenizers', axf predict's logits within 1e-5 of
+# transformers' float64 forward. Runs in the project environment (scripts/venv.sh; skips, 77,
+# when it cannot be made).
+add_executable(test_io_encode_tool ${CMAKE_SOURCE_DIR}/tests/test_io_encode_tool.c)
+target_link_libraries(test_io_encode_tool PRIVATE axf_core)
+add_test(NAME models_hf COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/test_models_hf.py $<TARGET_FILE:axf>
+         $<TARGET_FILE:test_io_encode_tool> ${AXF_DATA_DIR} ${CMAKE_BINARY_DIR}/models_hf_tmp
+         ${CMAKE_SOURCE_DIR}/scripts/venv.sh)
+set_tests_properties(models_hf PROPERTIES LABELS "golden" SKIP_RETURN_CODE 77 RESOURCE_LOCK venv)

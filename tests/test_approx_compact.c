@@ -117,7 +117,7 @@ static void test_save_load(const axf_model *m, const axf_encoded *e)
         CHECK(axf_plan_apply(p, &acts[i], NULL, NULL, &err) == 0);
     axf_model *cm = axf_compact(m, p, &hard, &err);
     CHECK(cm && cm->cfg.n_layers == 3);
-    CHECK(axf_compact_save(cm, hard, out, vocab, &err) == 0);
+    CHECK(axf_compact_save(cm, hard, out, dir, &err) == 0);
     axf_model *lm = axf_model_load(out, &err);
     CHECK_MSG(lm != NULL, "%s", err.msg);
     axf_plan *lh = lm ? axf_plan_load_hard(out, lm, &err) : NULL;

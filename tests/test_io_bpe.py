@@ -8,24 +8,16 @@ usage: python3 test_io_bpe.py TOOL DATA_DIR TMP_DIR [VENV_PYTHON]
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bpe_ref  # noqa: E402
+from pyutil import fail, failures, finish, fresh_dir  # noqa: E402
 
 tool, data_dir, tmp = sys.argv[1:4]
 venv_py = sys.argv[4] if len(sys.argv) > 4 else ""
-shutil.rmtree(tmp, ignore_errors=True)
-os.makedirs(tmp)
-failures = []
-
-
-def fail(msg):
-    print("FAIL " + msg)
-    failures.append(msg)
-
+fresh_dir(tmp)
 
 def run(*args):
     return subprocess.run([tool, *args], capture_output=True, text=True)
@@ -174,7 +166,4 @@ bad("not_json", "[1, 2]", "", "not a JSON object")
 bad("trailing", good_vocab + " x", "", "line 1: trailing text after the JSON value")
 bad("twice", '{"a": 0, "b": 1,\n "a": 2}', "", "line 2: key 'a' appears twice")
 
-if failures:
-    print(f"{len(failures)} check(s) failed")
-    sys.exit(1)
-print("byte-level BPE: training, encoding, pairs and bad files agree with the reference")
+finish("byte-level BPE: training, encoding, pairs and bad files agree with the reference")

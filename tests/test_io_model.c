@@ -15,7 +15,8 @@ static int same_cfg(const axf_config *a, const axf_config *b)
         a->n_heads != b->n_heads || a->head_dim != b->head_dim || a->ffn != b->ffn ||
         a->max_pos != b->max_pos || a->type_vocab != b->type_vocab || a->num_labels != b->num_labels ||
         a->pad_token_id != b->pad_token_id || a->do_lower_case != b->do_lower_case ||
-        a->act != b->act || a->task != b->task || a->ln_eps != b->ln_eps)
+        a->act != b->act || a->task != b->task || a->ln_eps != b->ln_eps || a->arch != b->arch ||
+        a->pos_offset != b->pos_offset || a->head_act != b->head_act || a->add_prefix_space != b->add_prefix_space)
         return 0;
     for (int i = 0; i < a->n_layers; i++) {
         if (a->layer_heads[i] != b->layer_heads[i] || a->layer_ffn[i] != b->layer_ffn[i])
@@ -433,8 +434,13 @@ static void test_errors(const char *tmp)
     edit_config(bad, "num_attention_heads", "3");
     expect_fail(bad, "heads do not divide", "num_attention_heads 3");
     copy_file(gcf, bcf);
+    edit_config(bad, "model_type", "\"gpt2\"");
+    expect_fail(bad, "model_type", "model_type 'gpt2' not supported (bert, distilbert, roberta)");
+    copy_file(gcf, bcf);
     edit_config(bad, "model_type", "\"roberta\"");
-    expect_fail(bad, "model_type", "roberta");
+    expect_fail(bad, "RoBERTa config, BERT weights",
+                "no roberta.embeddings.word_embeddings.weight: not a RoBERTa checkpoint as config.json's "
+                "model_type says; its names are BERT");
     copy_file(gcf, bcf);
     edit_config(bad, "axf_layer_heads", "[2]");
     expect_fail(bad, "axf_layer_heads length", "axf_layer_heads");
@@ -525,6 +531,111 @@ static void test_errors(const char *tmp)
     axf_model_free(m);
 }
 
+/* DistilBERT and RoBERTa: their own names and config.json fields, written and read back; pruned
+ * and removed parts; their refusals. */
+static void test_archs(const char *tmp)
+{
+    axf_err err;
+    for (int k = 0; k < 2; k++) {
+        axf_arch arch = k ? AXF_ARCH_ROBERTA : AXF_ARCH_DISTILBERT;
+        axf_config c = axf_config_default(40, 16, 3, 4, 32, 2);
+        c.max_pos = 24;
+        axf_config_set_arch(&c, arch);
+        CHECK(c.arch == arch && c.head_act == (k ? AXF_HEAD_TANH : AXF_HEAD_RELU));
+        CHECK(k ? c.type_vocab == 1 && c.pos_offset == 2 && c.max_pos == 26 && c.pad_token_id == 1 &&
+                      axf_config_max_len(&c) == 24 && c.ln_eps == 1e-5f && c.do_lower_case == 0
+                : c.type_vocab == 0 && c.pos_offset == 0 && axf_config_max_len(&c) == 24);
+        c.layer_heads[0] = 3; /* heads 0, 2, 3: HF's pruned_heads can say it */
+        c.head_ids[0][1] = 2;
+        c.head_ids[0][2] = 3;
+        c.add_prefix_space = k;
+        axf_model *m = axf_model_new(&c, 0, &err);
+        CHECK_MSG(m != NULL, "%s", err.msg);
+        axf_model_init_random(m, 9 + (uint64_t)k);
+        CHECK(k ? m->type_emb != NULL : m->type_emb == NULL);
+        size_t layer = 4 * (16 * 16 + 16) + 32 + 2 * 32 * 16 + 32 + 16 + 32, drop = 3 * (4 * 16 + 4) + 16 * 4;
+        size_t expect = 40 * 16 + (size_t)c.max_pos * 16 + (size_t)c.type_vocab * 16 + 32 + 3 * layer - drop +
+                        16 * 16 + 16 + 2 * 16 + 2;
+        CHECK_MSG(axf_model_params(m) == expect, "%zu vs %zu", axf_model_params(m), expect);
+        char *dir = tu_path(tmp, k ? "arch/roberta" : "arch/distilbert");
+        CHECK(axf_model_save(m, dir, &err) == 0);
+        axf_model *b = axf_model_load(dir, &err);
+        CHECK_MSG(b && same_model(m, b), "%s", b ? "differs" : err.msg);
+        axf_model_free(b);
+        char *cj = read_text(tu_path(dir, "config.json")), *tj = read_text(tu_path(dir, "tokenizer_config.json"));
+        axf_st_file *f = axf_st_open(tu_path(dir, "model.safetensors"), &err);
+        CHECK(f != NULL);
+        if (k) {
+            CHECK(cj && strstr(cj, "\"RobertaForSequenceClassification\"") && strstr(cj, "\"model_type\":\t\"roberta\"") &&
+                  strstr(cj, "\"hidden_size\":\t16") && strstr(cj, "\"max_position_embeddings\":\t26") &&
+                  strstr(cj, "\"type_vocab_size\":\t1") && strstr(cj, "\"pad_token_id\":\t1") &&
+                  strstr(cj, "\"pruned_heads\""));
+            CHECK(tj && strstr(tj, "RobertaTokenizer") && strstr(tj, "\"add_prefix_space\":\ttrue") &&
+                  strstr(tj, "\"model_max_length\":\t24"));
+            CHECK(f && axf_st_find(f, "roberta.embeddings.token_type_embeddings.weight") &&
+                  axf_st_find(f, "roberta.encoder.layer.2.attention.self.query.weight") &&
+                  axf_st_find(f, "classifier.dense.weight") && axf_st_find(f, "classifier.out_proj.bias") &&
+                  !axf_st_find(f, "roberta.pooler.dense.weight"));
+        } else {
+            CHECK(cj && strstr(cj, "\"DistilBertForSequenceClassification\"") &&
+                  strstr(cj, "\"model_type\":\t\"distilbert\"") && strstr(cj, "\"dim\":\t16") &&
+                  strstr(cj, "\"n_layers\":\t3") && strstr(cj, "\"n_heads\":\t4") && strstr(cj, "\"hidden_dim\":\t32") &&
+                  strstr(cj, "\"activation\":\t\"gelu\"") && !strstr(cj, "type_vocab_size") &&
+                  !strstr(cj, "hidden_size") && strstr(cj, "\"pruned_heads\""));
+            CHECK(tj && strstr(tj, "DistilBertTokenizer") && strstr(tj, "\"do_lower_case\":\ttrue"));
+            CHECK(f && axf_st_find(f, "distilbert.embeddings.word_embeddings.weight") &&
+                  !axf_st_find(f, "distilbert.embeddings.token_type_embeddings.weight") &&
+                  axf_st_find(f, "distilbert.transformer.layer.1.attention.q_lin.weight") &&
+                  axf_st_find(f, "distilbert.transformer.layer.1.attention.out_lin.bias") &&
+                  axf_st_find(f, "distilbert.transformer.layer.1.sa_layer_norm.weight") &&
+                  axf_st_find(f, "distilbert.transformer.layer.1.ffn.lin2.weight") &&
+                  axf_st_find(f, "distilbert.transformer.layer.1.output_layer_norm.bias") &&
+                  axf_st_find(f, "pre_classifier.weight") && axf_st_find(f, "classifier.bias"));
+        }
+        axf_st_close(f);
+        free(cj);
+        free(tj);
+
+        /* a removed FFN block: no ffn tensors on disk; a stale config naming it is refused */
+        axf_config p = c;
+        p.layer_ffn[1] = 0;
+        axf_model *pm = axf_model_new(&p, 0, &err);
+        axf_model_init_random(pm, 4);
+        char *pdir = tu_path(tmp, k ? "arch/roberta-noffn" : "arch/distilbert-noffn");
+        CHECK(axf_model_save(pm, pdir, &err) == 0);
+        b = axf_model_load(pdir, &err);
+        CHECK_MSG(b && same_model(pm, b), "%s", b ? "differs" : err.msg);
+        axf_model_free(b);
+        axf_model_free(pm);
+        char src[700], dst[700];
+        snprintf(src, sizeof src, "%s/model.safetensors", dir);
+        snprintf(dst, sizeof dst, "%s/model.safetensors", pdir);
+        copy_file(src, dst);
+        expect_fail(pdir, k ? "RoBERTa stray FFN" : "DistilBERT stray FFN",
+                    k ? "tensor 'roberta.encoder.layer.1.intermediate.dense.weight' is present, but config.json says "
+                        "layer 1 has no FFN block"
+                      : "tensor 'distilbert.transformer.layer.1.ffn.lin1.weight' is present, but config.json says "
+                        "layer 1 has no FFN block");
+        axf_model_free(m);
+    }
+    /* refusals */
+    char *d = tu_path(tmp, "arch/distilbert");
+    edit_config(d, "model_type", "\"bert\"");
+    expect_fail(d, "BERT config, DistilBERT weights", "missing hidden_size");
+    edit_config(d, "model_type", "\"distilbert\"");
+    edit_config(d, "activation", "\"swish\"");
+    expect_fail(d, "DistilBERT activation", "config.json: activation 'swish' not supported");
+    edit_config(d, "activation", "\"relu\"");
+    edit_config(d, "n_heads", "3");
+    expect_fail(d, "DistilBERT heads", "dim 16 is not divisible into n_heads 3");
+    d = tu_path(tmp, "arch/roberta");
+    edit_config(d, "max_position_embeddings", "2");
+    expect_fail(d, "RoBERTa positions", "max_position_embeddings 2 leaves no position for a token (RoBERTa's start at pad_token_id + 1 = 2)");
+    edit_config(d, "max_position_embeddings", "26");
+    edit_config(d, "model_type", "\"distilbert\"");
+    expect_fail(d, "DistilBERT config, RoBERTa weights", "missing dim");
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -535,6 +646,7 @@ int main(int argc, char **argv)
     test_round_trip(dir);
     test_hf_style(dir);
     test_errors(dir);
+    test_archs(dir);
     tu_rmdir(dir);
     return CHECK_DONE();
 }

@@ -15,6 +15,9 @@ import subprocess
 import sys
 import zipfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pyutil import fail, finish, fresh_dir  # noqa: E402
+
 try:
     import numpy as np
     import torch
@@ -23,15 +26,7 @@ except ImportError:
     sys.exit(77)
 
 axf, fixture, tmp = sys.argv[1:4]
-shutil.rmtree(tmp, ignore_errors=True)
-os.makedirs(tmp)
-failures = []
-
-
-def fail(msg):
-    print("FAIL " + msg)
-    failures.append(msg)
-
+fresh_dir(tmp)
 
 def read_safetensors(path):
     with open(path, "rb") as f:
@@ -187,8 +182,5 @@ refused("legacy", lambda p: torch.save(full, p, _use_new_zipfile_serialization=F
 # not a checkpoint at all
 refused("garbage", lambda p: open(p, "wb").write(b"hello, world"), "not a PyTorch checkpoint")
 
-if failures:
-    print(f"{len(failures)} check(s) failed")
-    sys.exit(1)
-print("pytorch_model.bin: F32, F16, BF16 and shared storages load to the safetensors logits; "
+finish("pytorch_model.bin: F32, F16, BF16 and shared storages load to the safetensors logits; "
       "6 malformed or hostile files refused")

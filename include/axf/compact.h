@@ -34,9 +34,10 @@
 axf_model *axf_compact(const axf_model *m, const axf_plan *p, axf_plan **hard, axf_err *err);
 
 /* axf_model_save(cm, dir) plus the "axf_hard_attention" field from hard (may be NULL), and
- * vocab_path (may be NULL) copied to DIR/vocab.txt. Every file is written atomically. */
+ * the tokenizer files of folder tok_dir (may be NULL: none) copied beside (vocab.txt, or vocab.json
+ * and merges.txt: axf_vocab_copy_files). Every file is written atomically. */
 int axf_compact_save(const axf_model *cm, const axf_plan *hard, const char *dir,
-                     const char *vocab_path, axf_err *err);
+                     const char *tok_dir, axf_err *err);
 
 /* The plan a model in dir must run with: dense plus the "axf_hard_attention" settings of
  * dir/config.json (just dense when the field is absent). Errors name the file and the entry. */

@@ -49,7 +49,8 @@ void axf_engine_free(axf_engine *e);
 void axf_engine_freeze_weights(axf_engine *e, int frozen);
 void axf_engine_set_observer(axf_engine *e, axf_attn_observer fn, void *ud);
 
-/* h[T, H] = LayerNorm(word + position + type embeddings). */
+/* h[T, H] = LayerNorm(word + position + type embeddings); positions start at cfg.pos_offset, and
+ * a model without token types (type_vocab 0) ignores the batch's types. */
 void axf_engine_embed(axf_engine *e, const axf_batch *b, float *h);
 /* Runs encoder layer `layer` in place on h[T, H] under lp (NULL = dense). */
 void axf_engine_layer(axf_engine *e, int layer, const axf_layer_plan *lp, const axf_batch *b, float *h);
@@ -62,7 +63,9 @@ void axf_engine_layer_cls(axf_engine *e, int layer, const axf_layer_plan *lp, co
 /* The layer to run with axf_engine_layer_cls under plan (NULL = dense): the last one not skipped
  * whole (attn_on or ffn_on); layers above it are identity and need not run. -1 if none. */
 int axf_engine_cls_layer(const axf_engine *e, const axf_plan *plan);
-/* logits[B, C] from the final hidden states (pooler on each [CLS], tanh, classifier). */
+/* logits[B, C] from the final hidden states: the head's first product on each [CLS] (BERT's pooler,
+ * DistilBERT's pre_classifier, RoBERTa's classifier.dense), cfg.head_act (tanh or ReLU), the
+ * classifier. */
 void axf_engine_head(axf_engine *e, const axf_batch *b, const float *h, float *logits);
 /* All of the above: embeddings, axf_engine_layer up to axf_engine_cls_layer, which runs as
  * axf_engine_layer_cls, then the head. plan may be NULL (dense). Returns 0, or -1 if the batch is
@@ -72,7 +75,8 @@ int axf_engine_forward(axf_engine *e, const axf_plan *plan, const axf_batch *b, 
 
 /* Checks a batch against the engine (size, offsets, sequence lengths <= max positions, ids and
  * token types in range; types may be NULL = all 0) and a plan against the model (layer count,
- * hard-attention parameters; NULL is fine). axf_engine_forward runs both; callers of the
+ * hard-attention parameters; NULL is fine). Sequences hold at most axf_config_max_len tokens;
+ * types are not checked for a model without them. axf_engine_forward runs both; callers of the
  * per-layer functions above run them once per batch. */
 int axf_engine_check(const axf_engine *e, const axf_batch *b, axf_err *err);
 int axf_engine_check_plan(const axf_engine *e, const axf_plan *p, axf_err *err);

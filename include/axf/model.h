@@ -12,38 +12,55 @@
  * attention.output.LayerNorm): the layer computes h = LN1(x), exactly like a plan's attn_on = 0.
  * f == 0: w1, b1, w2 AND b2 are NULL (only output.LayerNorm on disk): out = LN2(h), like ffn_on = 0.
  *
- * On disk (Hugging Face layout): DIR/config.json, DIR/model.safetensors, DIR/tokenizer_config.json
- * (vocab.txt is not part of the model: copy it beside). model.safetensors holds F32 tensors named
- * as in BertForSequenceClassification ("bert." prefix; classifier.*; cls.predictions.* when the
- * model has an MLM head); a weight matrix the model stores in int8 (axf_qmat below, axf/quant.h:
- * an export of a plan with int8 blocks) is instead the tensor "<name>" of dtype I8, shape [N, K],
- * values in [-127, 127], followed by "<name>_scale", F32 [N], one scale per output row
- * (W[n][k] = q[n][k] · scale[n]), e.g. "bert.encoder.layer.3.intermediate.dense.weight" (I8) and
+ * On disk (Hugging Face layout, in the naming of the model's architecture, cfg.arch):
+ * DIR/config.json, DIR/model.safetensors (read: else DIR/pytorch_model.bin, axf/torchbin.h),
+ * DIR/tokenizer_config.json (the tokenizer's files are not part of the model: copy them beside,
+ * axf/tokenizer.h). model.safetensors holds F32 tensors named as that architecture's
+ * *ForSequenceClassification names them (one table per architecture in model.c):
+ *   BERT        bert.embeddings.{word,position,token_type}_embeddings, bert.embeddings.LayerNorm,
+ *               bert.encoder.layer.i.attention.self.{query,key,value}, .attention.output.dense,
+ *               .attention.output.LayerNorm, .intermediate.dense, .output.dense, .output.LayerNorm;
+ *               head bert.pooler.dense + classifier; MLM cls.predictions.transform.{dense,LayerNorm},
+ *               cls.predictions.bias
+ *   DistilBERT  distilbert.embeddings.{word,position}_embeddings (no token types),
+ *               distilbert.embeddings.LayerNorm, distilbert.transformer.layer.i.attention.{q,k,v,out}_lin,
+ *               .sa_layer_norm, .ffn.lin1, .ffn.lin2, .output_layer_norm; head pre_classifier +
+ *               classifier; MLM vocab_transform, vocab_layer_norm, vocab_projector.bias
+ *   RoBERTa     BERT's encoder names under roberta.; head classifier.dense + classifier.out_proj;
+ *               MLM lm_head.{dense,layer_norm}, lm_head.bias
+ * A weight matrix the model stores in int8 (axf_qmat below, axf/quant.h: an export of a plan with
+ * int8 blocks) is instead the tensor "<name>" of dtype I8, shape [N, K], values in [-127, 127],
+ * followed by "<name>_scale", F32 [N], one scale per output row (W[n][k] = q[n][k] · scale[n]),
+ * e.g. "bert.encoder.layer.3.intermediate.dense.weight" (I8) and
  * "bert.encoder.layer.3.intermediate.dense.weight_scale" (F32): the query, key, value and
  * attention-output weights of a layer all four or none, its intermediate and output weights both
- * or none; biases, LayerNorms, embeddings, pooler and classifier stay F32. Such a file is this
- * project's: Hugging Face cannot load int8 Linear weights. config.json holds the HF fields (architectures
- * ["BertForSequenceClassification"], model_type "bert", vocab_size, hidden_size,
- * num_hidden_layers, num_attention_heads, intermediate_size, hidden_act "gelu" | "gelu_new" |
- * "relu", max_position_embeddings, type_vocab_size, layer_norm_eps, pad_token_id,
- * position_embedding_type "absolute", problem_type "single_label_classification" | "regression",
+ * or none; biases, LayerNorms, embeddings, head and classifier stay F32. Such a file is this
+ * project's: Hugging Face cannot load int8 Linear weights.
+ * config.json holds the HF fields: architectures [the class above], model_type "bert" |
+ * "distilbert" | "roberta", vocab_size, the sizes and activation (BERT, RoBERTa: hidden_size,
+ * num_hidden_layers, num_attention_heads, intermediate_size, hidden_act; DistilBERT: dim, n_layers,
+ * n_heads, hidden_dim, activation; "gelu" | "gelu_new" | "gelu_pytorch_tanh" | "relu"),
+ * max_position_embeddings, pad_token_id (RoBERTa: positions start at pad_token_id + 1), BERT and
+ * RoBERTa also type_vocab_size, layer_norm_eps (DistilBERT's is 1e-12) and position_embedding_type
+ * "absolute"; problem_type "single_label_classification" | "regression",
  * id2label {"0": name} and label2id {name: 0} (unnamed labels are written "LABEL_i", and "LABEL_i" reads back as unnamed), dropout
- * probabilities 0.1 and initializer_range 0.02 for HF's sake) plus this project's fields, ignored by
+ * probabilities and initializer_range 0.02 for HF's sake) plus this project's fields, ignored by
  * other readers:
  *   "axf_layer_heads": [nh per layer], "axf_layer_ffn": [f per layer],
  *   "axf_layer_head_ids": [[original head index of each kept head] per layer]
  * and the Hugging Face "pruned_heads" {"layer": [removed original heads]} when HF can rebuild the
  * same shapes from it: every f == F, every nh >= 1, kept ids increasing (and some head pruned).
- * tokenizer_config.json: {"do_lower_case": bool, "model_max_length": P,
- * "tokenizer_class": "BertTokenizer"}.
+ * tokenizer_config.json: {"do_lower_case": bool, "model_max_length": max_pos - pos_offset,
+ * "tokenizer_class": "BertTokenizer" | "DistilBertTokenizer"}, for RoBERTa {"add_prefix_space":
+ * bool, "model_max_length", "tokenizer_class": "RobertaTokenizer"}.
  *
- * Loading accepts: "bert."-prefixed or bare names (classifier.weight/bias are required either way:
- * a bare BertModel has no classifier and is refused), old LayerNorm.gamma/.beta names, F32/F16/
- * BF16/F64 tensors, I8 encoder weight matrices with their scales (kept as the model's int8 forms;
- * axf_model_load_encoder keeps only their float32 values, for training); cls.predictions.bias present => MLM head loaded (all its tensors required);
- * other tensors (position_ids, cls.predictions.decoder.*, qa heads, ...) are ignored. Per-layer
- * shapes come from axf_layer_* when present, else from pruned_heads; every tensor's shape must
- * agree with them. */
+ * Loading accepts: names with the architecture's prefix or bare (classifier tensors are required
+ * either way: a bare encoder has no classifier and is refused), old LayerNorm.gamma/.beta names,
+ * F32/F16/BF16/F64 tensors, I8 encoder weight matrices with their scales (kept as the model's int8
+ * forms; axf_model_load_encoder keeps only their float32 values, for training); the MLM bias present => MLM head loaded (all its tensors required);
+ * other tensors (position_ids, decoders, RoBERTa's unused pooler, qa heads, ...) are ignored.
+ * config.json without model_type is BERT. Per-layer shapes come from axf_layer_* when present,
+ * else from pruned_heads; every tensor's shape must agree with them. */
 #ifndef AXF_MODEL_H
 #define AXF_MODEL_H
 
@@ -55,6 +72,18 @@
 
 typedef enum { AXF_ACT_GELU = 0, AXF_ACT_GELU_TANH, AXF_ACT_RELU } axf_act;
 typedef enum { AXF_TASK_CLASSIFY = 0, AXF_TASK_REGRESS } axf_task_kind;
+/* The checkpoint family. One forward pass serves all three; what differs is data: the tensor and
+ * config.json names (model.c's table per architecture), the token-type table (absent in
+ * DistilBERT: type_vocab 0), where positions start (pos_offset) and the head's activation.
+ *   BERT        BertForSequenceClassification: pooler (tanh) + classifier on [CLS].
+ *   DISTILBERT  DistilBertForSequenceClassification: distilbert.* names, no token types,
+ *               pre_classifier + ReLU + classifier on the first token, LayerNorm eps 1e-12.
+ *   ROBERTA     RobertaForSequenceClassification: roberta.* names, positions from
+ *               pad_token_id + 1, classifier.dense + tanh + classifier.out_proj on <s>. */
+typedef enum { AXF_ARCH_BERT = 0, AXF_ARCH_DISTILBERT, AXF_ARCH_ROBERTA } axf_arch;
+/* The activation between the head's two products (BERT's pooler and RoBERTa's dense: tanh;
+ * DistilBERT's pre_classifier: ReLU). */
+typedef enum { AXF_HEAD_TANH = 0, AXF_HEAD_RELU } axf_head_act;
 
 typedef struct axf_config {
     int vocab_size;     /* V */
@@ -64,10 +93,15 @@ typedef struct axf_config {
     int head_dim;       /* HS */
     int ffn;            /* F of the original architecture */
     int max_pos;        /* P */
-    int type_vocab;     /* TV */
+    int type_vocab;     /* TV; 0 = no token-type embedding (DistilBERT): token types are ignored */
     int num_labels;     /* C (1 for regression) */
     int pad_token_id;
-    int do_lower_case;  /* from tokenizer_config.json, default 1 */
+    int do_lower_case;  /* from tokenizer_config.json, default 1 (0 for RoBERTa) */
+    int add_prefix_space; /* byte-level BPE: from tokenizer_config.json, default 0 */
+    axf_arch arch;
+    int pos_offset;     /* position row of a sequence's first token: 0, RoBERTa pad_token_id + 1;
+                           a sequence holds at most max_pos - pos_offset tokens */
+    axf_head_act head_act;
     axf_act act;
     axf_task_kind task;
     float ln_eps;
@@ -121,6 +155,19 @@ typedef struct axf_model {
 
 /* Config with BERT defaults for the given sizes (all layers full, no MLM head). */
 axf_config axf_config_default(int vocab, int hidden, int layers, int heads, int ffn, int num_labels);
+/* Makes a BERT config (axf_config_default) an architecture's: its head activation, token types
+ * (DistilBERT: none; RoBERTa: one), LayerNorm eps (RoBERTa 1e-5), lower-casing (RoBERTa: none)
+ * and positions (RoBERTa: pad_token_id 1 as its vocabulary orders <s> <pad> </s> <unk>,
+ * pos_offset 2, and max_pos grown by 2 so that sequences may stay as long). Sizes and labels are
+ * kept. */
+void axf_config_set_arch(axf_config *c, axf_arch arch);
+/* Most tokens in one sequence: max_pos - pos_offset. */
+int axf_config_max_len(const axf_config *c);
+/* "bert", "distilbert", "roberta" (config.json's model_type). */
+const char *axf_arch_name(axf_arch a);
+/* The weights file of a model folder: DIR/model.safetensors, else DIR/pytorch_model.bin when
+ * only that exists (what axf_model_load reads). Caller frees. */
+char *axf_model_weights_path(const char *dir);
 
 /* Allocates a model of cfg's shape (zero weights). with_mlm adds the masked-LM head. */
 axf_model *axf_model_new(const axf_config *cfg, int with_mlm, axf_err *err);

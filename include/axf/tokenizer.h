@@ -11,8 +11,24 @@
 #define AXF_TOKENIZER_H
 
 #include "axf/common.h"
+#include "axf/model.h"
 
+/* A model's tokenizer: a WordPiece vocabulary (vocab.txt), or a byte-level BPE one (vocab.json +
+ * merges.txt, axf/bpe.h) behind the same calls: ids, tokens, specials (<pad> <unk> <s> </s>
+ * <mask> in the [PAD] [UNK] [CLS] [SEP] [MASK] roles), axf_wordpiece (the BPE ids, lower ignored)
+ * and axf_encode_pair (<s> a </s></s> b </s>, types all 0). */
 typedef struct axf_vocab axf_vocab;
+
+/* The tokenizer of model folder dir for a model of config c: vocab.txt, or vocab.json +
+ * merges.txt (preferred for RoBERTa, used for the others when there is no vocab.txt), with
+ * c->add_prefix_space for BPE. Refuses a vocabulary larger than c->vocab_size (naming the file). */
+axf_vocab *axf_vocab_load_dir(const char *dir, const axf_config *c, axf_err *err);
+/* Writes the tokenizer's files into dir (vocab.txt, or vocab.json + merges.txt), creating dir. */
+int axf_vocab_save_dir(const axf_vocab *v, const char *dir, axf_err *err);
+/* Copies the tokenizer files found in from (vocab.txt, vocab.json, merges.txt) into to; an error
+ * when there is none. */
+int axf_vocab_copy_files(const char *from, const char *to, axf_err *err);
+int axf_vocab_is_bpe(const axf_vocab *v);
 
 axf_vocab *axf_vocab_load(const char *path, axf_err *err);
 /* Builds a vocabulary from tokens (copied). */

@@ -10,6 +10,7 @@
 
 #include "axf/fileio.h"
 #include "axf/quant.h"
+#include "axf/tokenizer.h"
 
 static void copy_rows(float *dst, const float *src, const int *rows, int nrows, int width)
 {
@@ -94,7 +95,8 @@ axf_model *axf_compact(const axf_model *m, const axf_plan *p, axf_plan **hard, a
 
     copy_vec(o->word_emb, m->word_emb, c->vocab_size * H);
     copy_vec(o->pos_emb, m->pos_emb, c->max_pos * H);
-    copy_vec(o->type_emb, m->type_emb, c->type_vocab * H);
+    if (c->type_vocab > 0)
+        copy_vec(o->type_emb, m->type_emb, c->type_vocab * H);
     copy_vec(o->emb_ln_g, m->emb_ln_g, H);
     copy_vec(o->emb_ln_b, m->emb_ln_b, H);
     copy_vec(o->pool_w, m->pool_w, H * H);
@@ -179,7 +181,7 @@ axf_model *axf_compact(const axf_model *m, const axf_plan *p, axf_plan **hard, a
 
 /* ---- the axf_hard_attention config field ---- */
 
-int axf_compact_save(const axf_model *cm, const axf_plan *hard, const char *dir, const char *vocab_path,
+int axf_compact_save(const axf_model *cm, const axf_plan *hard, const char *dir, const char *tok_dir,
                      axf_err *err)
 {
     if (axf_model_save(cm, dir, err))
@@ -219,13 +221,8 @@ int axf_compact_save(const axf_model *cm, const axf_plan *hard, const char *dir,
         if (!out || axf_io_write_atomic(cfg_path, out, strlen(out), err))
             goto done;
     }
-    if (vocab_path) {
-        char *vp = axf_io_join(dir, "vocab.txt");
-        int bad = axf_io_copy_file(vocab_path, vp, (size_t)1 << 30, err);
-        free(vp);
-        if (bad)
-            goto done;
-    }
+    if (tok_dir && axf_vocab_copy_files(tok_dir, dir, err))
+        goto done;
     rc = 0;
 done:
     cJSON_Delete(root);

@@ -8,7 +8,8 @@
 static const char *usage =
     "usage: axf predict MODEL_DIR DATA [--task T] [--max-len N] [--batch N] [--threads N]\n"
     "                   [--repeat N]\n"
-    "Runs the model of MODEL_DIR (config.json, model.safetensors, vocab.txt; hard attention from\n"
+    "Runs the model of MODEL_DIR (config.json, model.safetensors or pytorch_model.bin, vocab.txt or\n"
+    "vocab.json + merges.txt; BERT, DistilBERT or RoBERTa; hard attention from\n"
     "config.json when present) on every example of DATA and prints, in file order and as each\n"
     "batch finishes (a progress bar on stderr when it is a terminal and stdout is not),\n"
     "  index<TAB>pred<TAB>logit0<TAB>logit1...   (classification; pred = arg max, index from 0)\n"

@@ -65,15 +65,8 @@ int ru_run_all(const ru_opts *o, ru_run *r)
         axf_set_threads(o->threads);
     if (!(r->m = axf_model_load(o->model_dir, &err)))
         return fail(&err);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/vocab.txt", o->model_dir);
-    if (!(r->v = axf_vocab_load(path, &err)))
+    if (!(r->v = axf_vocab_load_dir(o->model_dir, &r->m->cfg, &err)))
         return fail(&err);
-    if (axf_vocab_size(r->v) > r->m->cfg.vocab_size) {
-        axf_err_set(&err, "%s: %d tokens, but the model's vocabulary has %d", path, axf_vocab_size(r->v),
-                    r->m->cfg.vocab_size);
-        return fail(&err);
-    }
     if (!(r->plan = axf_plan_load_hard(o->model_dir, r->m, &err)))
         return fail(&err);
     if (!(r->d = axf_dataset_load_for(o->data, o->task, &r->m->cfg, o->no_labels ? AXF_DATA_NO_LABELS : 0, &err)))
@@ -82,7 +75,7 @@ int ru_run_all(const ru_opts *o, ru_run *r)
         axf_err_set(&err, "%s: no examples", o->data);
         return fail(&err);
     }
-    int max_len = o->max_len < r->m->cfg.max_pos ? o->max_len : r->m->cfg.max_pos;
+    int max_len = o->max_len < axf_config_max_len(&r->m->cfg) ? o->max_len : axf_config_max_len(&r->m->cfg);
     double t0 = axf_now();
     if (!(r->enc = axf_encode_dataset(r->d, r->v, r->m->cfg.do_lower_case, max_len, &err)))
         return fail(&err);

@@ -19,10 +19,11 @@ axf_engine *axf_engine_new(const axf_model *m, int max_tokens, axf_err *err)
     if (max_tokens < 1 || max_tokens > MAX_TOKENS_LIMIT)
         return axf_err_set(err, "engine: max_tokens %d out of range [1, %d]", max_tokens, MAX_TOKENS_LIMIT), NULL;
     if (c->hidden < 1 || c->head_dim < 1 || c->n_layers < 0 || c->n_layers > AXF_MAX_LAYERS ||
-        c->max_pos < 1 || c->num_labels < 1 || c->num_labels > AXF_MAX_LABELS)
+        c->max_pos < 1 || c->pos_offset < 0 || c->pos_offset >= c->max_pos || c->num_labels < 1 ||
+        c->num_labels > AXF_MAX_LABELS)
         return axf_err_set(err, "engine: model config out of range (hidden %d, head size %d, layers %d, "
-                                "max positions %d, labels %d)", c->hidden, c->head_dim, c->n_layers,
-                           c->max_pos, c->num_labels), NULL;
+                                "max positions %d from %d, labels %d)", c->hidden, c->head_dim, c->n_layers,
+                           c->max_pos, c->pos_offset, c->num_labels), NULL;
     int hq = 0, f = 0, nh = 0;
     for (int i = 0; i < c->n_layers; i++) {
         int lh = c->layer_heads[i], lf = c->layer_ffn[i];
@@ -123,15 +124,15 @@ int axf_engine_check(const axf_engine *e, const axf_batch *b, axf_err *err)
         int n = b->seq_off[s + 1] - b->seq_off[s];
         if (n < 1)
             return axf_err_set(err, "batch: sequence %d is empty (%d tokens)", s, n);
-        if (n > c->max_pos)
+        if (n > axf_config_max_len(c))
             return axf_err_set(err, "batch: sequence %d has %d tokens, the model takes at most %d", s, n,
-                               c->max_pos);
+                               axf_config_max_len(c));
     }
     for (int t = 0; t < b->n_tok; t++) {
         if (b->ids[t] < 0 || b->ids[t] >= c->vocab_size)
             return axf_err_set(err, "batch: token %d has id %d, vocabulary size is %d", t, b->ids[t],
                                c->vocab_size);
-        if (b->types && (b->types[t] < 0 || b->types[t] >= c->type_vocab))
+        if (b->types && c->type_vocab > 0 && (b->types[t] < 0 || b->types[t] >= c->type_vocab))
             return axf_err_set(err, "batch: token %d has type %d, the model has %d token types", t,
                                b->types[t], c->type_vocab);
     }
@@ -176,7 +177,8 @@ typedef struct {
  * embeddings without, 605 us with 1 or 2 tokens ahead, 620 us with 3. */
 #define EMBED_AHEAD 2
 
-/* Rows [r0, r1) of the embedding output: word + position + token type, then LayerNorm. */
+/* Rows [r0, r1) of the embedding output: word + position (from row pos_offset) + token type (none
+ * when the model has no token types), then LayerNorm. */
 static void embed_rows(void *ctx, int r0, int r1)
 {
     const embed_job *j = ctx;
@@ -200,11 +202,16 @@ static void embed_rows(void *ctx, int r0, int r1)
                 __builtin_prefetch(nx + k);
         }
         const float *w = m->word_emb + (size_t)b->ids[t] * H;
-        const float *ps = m->pos_emb + (size_t)(t - (b->seq_off[s] - base)) * H;
-        const float *ty = m->type_emb + (size_t)(b->types ? b->types[t] : 0) * H;
+        const float *ps = m->pos_emb + (size_t)(m->cfg.pos_offset + t - (b->seq_off[s] - base)) * H;
         float *o = j->h + (size_t)t * H;
-        for (int k = 0; k < H; k++)
-            o[k] = w[k] + ps[k] + ty[k];
+        if (m->type_emb) {
+            const float *ty = m->type_emb + (size_t)(b->types ? b->types[t] : 0) * H;
+            for (int k = 0; k < H; k++)
+                o[k] = w[k] + ps[k] + ty[k];
+        } else {
+            for (int k = 0; k < H; k++)
+                o[k] = w[k] + ps[k];
+        }
     }
     axf__add_ln(j->h + (size_t)r0 * H, j->h + (size_t)r0 * H, NULL, NULL, m->emb_ln_g, m->emb_ln_b, r1 - r0, H,
                 m->cfg.ln_eps);
@@ -233,8 +240,14 @@ void axf_engine_head(axf_engine *e, const axf_batch *b, const float *h, float *l
         axf_matmul(0, 1, nb, H, H, e->cls, H, m->pool_w, H, 0, e->pooled, H);
         for (int i = 0; i < nb && !e->gemm_only; i++) {
             float *p = e->pooled + (size_t)i * H;
-            for (int j = 0; j < H; j++)
-                p[j] = tanhf(p[j] + (m->pool_b ? m->pool_b[j] : 0.0f));
+            if (m->cfg.head_act == AXF_HEAD_RELU)
+                for (int j = 0; j < H; j++) {
+                    float x = p[j] + (m->pool_b ? m->pool_b[j] : 0.0f);
+                    p[j] = x > 0.0f ? x : 0.0f;
+                }
+            else
+                for (int j = 0; j < H; j++)
+                    p[j] = tanhf(p[j] + (m->pool_b ? m->pool_b[j] : 0.0f));
         }
         float *lo = logits + (size_t)s0 * C;
         axf_matmul(0, 1, nb, C, H, e->pooled, H, m->cls_w, H, 0, lo, C);

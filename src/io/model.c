@@ -20,12 +20,12 @@
 #define CONFIG_MAX_BYTES (16u << 20)
 
 typedef struct {
-    char name[96];      /* HF name without the "bert." prefix */
+    char name[96];      /* HF name without the encoder's prefix ("bert." ...) when enc is set */
     float **slot;       /* field of the model that points at the tensor */
     int ndim;
     int64_t shape[2];
     size_t count;
-    int bert;           /* lives under "bert." in a BertForSequenceClassification checkpoint */
+    int enc;            /* lives under the encoder's prefix ("bert.", "distilbert.", "roberta.") */
     int mlm;            /* part of the masked-LM head */
     int kind;           /* 0 weight, 1 bias (zero init), 2 LayerNorm gain (one init) */
     int layer, which;   /* matrix `which` (AXF_W_*) of layer `layer`, or -1: not one of those */
@@ -33,15 +33,56 @@ typedef struct {
 
 enum { K_W = 0, K_B, K_G };
 
+/* The checkpoint names of one architecture. Module paths without ".weight"/".bias"; per-layer
+ * ones follow "<layer>.<i>.". head_enc says whether the head's first product sits under the
+ * encoder's prefix (BERT's pooler does; DistilBERT's pre_classifier and RoBERTa's
+ * classifier.dense do not). */
+typedef struct {
+    const char *model_type, *class_name, *prefix, *title;
+    const char *word, *pos, *type, *emb_ln;   /* type NULL: no token-type embedding */
+    const char *layer;
+    const char *q, *k, *v, *o, *ln1, *w1, *w2, *ln2;
+    const char *head, *cls;
+    int head_enc;
+    const char *mlm_dense, *mlm_ln, *mlm_bias;
+} arch_names;
+
+/* BERT's embedding and encoder names, which RoBERTa shares (under its own prefix). */
+#define BERT_ENCODER_NAMES                                                                                   \
+    "embeddings.word_embeddings", "embeddings.position_embeddings", "embeddings.token_type_embeddings",      \
+        "embeddings.LayerNorm", "encoder.layer", "attention.self.query", "attention.self.key",               \
+        "attention.self.value", "attention.output.dense", "attention.output.LayerNorm", "intermediate.dense", \
+        "output.dense", "output.LayerNorm"
+
+static const arch_names ARCH[] = {
+    [AXF_ARCH_BERT] = {"bert", "BertForSequenceClassification", "bert.", "BERT", BERT_ENCODER_NAMES,
+                       "pooler.dense", "classifier", 1, "cls.predictions.transform.dense",
+                       "cls.predictions.transform.LayerNorm", "cls.predictions.bias"},
+    [AXF_ARCH_DISTILBERT] = {"distilbert", "DistilBertForSequenceClassification", "distilbert.", "DistilBERT",
+                             "embeddings.word_embeddings", "embeddings.position_embeddings", NULL,
+                             "embeddings.LayerNorm", "transformer.layer", "attention.q_lin", "attention.k_lin",
+                             "attention.v_lin", "attention.out_lin", "sa_layer_norm", "ffn.lin1", "ffn.lin2",
+                             "output_layer_norm", "pre_classifier", "classifier", 0, "vocab_transform",
+                             "vocab_layer_norm", "vocab_projector.bias"},
+    [AXF_ARCH_ROBERTA] = {"roberta", "RobertaForSequenceClassification", "roberta.", "RoBERTa", BERT_ENCODER_NAMES,
+                          "classifier.dense", "classifier.out_proj", 0, "lm_head.dense", "lm_head.layer_norm",
+                          "lm_head.bias"},
+};
+
+static const arch_names *names_of(const axf_config *c)
+{
+    return &ARCH[(unsigned)c->arch <= AXF_ARCH_ROBERTA ? c->arch : AXF_ARCH_BERT];
+}
+
 typedef struct {
     tdesc *d;
     int n, cap;
 } tlist;
 
-static void add(tlist *l, float **slot, int bert, int mlm, int kind, int64_t d0, int64_t d1,
+static void add(tlist *l, float **slot, int enc, int mlm, int kind, int64_t d0, int64_t d1,
                 const char *fmt, ...) __attribute__((format(printf, 8, 9)));
 
-static void add(tlist *l, float **slot, int bert, int mlm, int kind, int64_t d0, int64_t d1,
+static void add(tlist *l, float **slot, int enc, int mlm, int kind, int64_t d0, int64_t d1,
                 const char *fmt, ...)
 {
     if (l->n == l->cap) {
@@ -54,7 +95,7 @@ static void add(tlist *l, float **slot, int bert, int mlm, int kind, int64_t d0,
     vsnprintf(t->name, sizeof t->name, fmt, ap);
     va_end(ap);
     t->slot = slot;
-    t->bert = bert;
+    t->enc = enc;
     t->mlm = mlm;
     t->kind = kind;
     t->ndim = d1 < 0 ? 1 : 2;
@@ -64,66 +105,68 @@ static void add(tlist *l, float **slot, int bert, int mlm, int kind, int64_t d0,
     t->layer = t->which = -1;
 }
 
-/* The tensor just added is weight matrix `which` of layer `layer` (it may be stored in int8). */
-static void mark(tlist *l, int layer, int which)
+
+/* A Linear's weight [d0, d1] and bias [d0] (a LayerNorm's gain and bias [d0] when d1 < 0). */
+static void add_wb(tlist *l, float **w, float **b, int enc, int mlm, int64_t d0, int64_t d1, const char *path)
 {
-    l->d[l->n - 1].layer = layer;
-    l->d[l->n - 1].which = which;
+    add(l, w, enc, mlm, d1 < 0 ? K_G : K_W, d0, d1, "%s.weight", path);
+    add(l, b, enc, mlm, K_B, d0, -1, "%s.bias", path);
 }
 
-/* Every tensor of m (shape from m->cfg), in checkpoint order. Layers with nh == 0 have no
- * attention tensors except their LayerNorm; layers with f == 0 no FFN tensors except theirs. */
+/* An encoder Linear (add_wb) whose weight is matrix `which` of layer `layer` (it may be int8). */
+static void add_layer_wb(tlist *l, float **w, float **b, int64_t d0, int64_t d1, const char *path, int layer,
+                         int which)
+{
+    add_wb(l, w, b, 1, 0, d0, d1, path);
+    l->d[l->n - 2].layer = layer;
+    l->d[l->n - 2].which = which;
+}
+
+/* Every tensor of m (shape from m->cfg), in checkpoint order, named as m->cfg.arch's checkpoints
+ * name them. Layers with nh == 0 have no attention tensors except their LayerNorm; layers with
+ * f == 0 no FFN tensors except theirs. */
 static tlist model_tensors(axf_model *m, int with_mlm)
 {
     const axf_config *c = &m->cfg;
+    const arch_names *a = names_of(c);
     int64_t H = c->hidden, HS = c->head_dim;
     tlist l = {0};
-    add(&l, &m->word_emb, 1, 0, K_W, c->vocab_size, H, "embeddings.word_embeddings.weight");
-    add(&l, &m->pos_emb, 1, 0, K_W, c->max_pos, H, "embeddings.position_embeddings.weight");
-    add(&l, &m->type_emb, 1, 0, K_W, c->type_vocab, H, "embeddings.token_type_embeddings.weight");
-    add(&l, &m->emb_ln_g, 1, 0, K_G, H, -1, "embeddings.LayerNorm.weight");
-    add(&l, &m->emb_ln_b, 1, 0, K_B, H, -1, "embeddings.LayerNorm.bias");
+    add(&l, &m->word_emb, 1, 0, K_W, c->vocab_size, H, "%s.weight", a->word);
+    add(&l, &m->pos_emb, 1, 0, K_W, c->max_pos, H, "%s.weight", a->pos);
+    if (c->type_vocab > 0)
+        add(&l, &m->type_emb, 1, 0, K_W, c->type_vocab, H, "%s.weight", a->type);
+    add_wb(&l, &m->emb_ln_g, &m->emb_ln_b, 1, 0, H, -1, a->emb_ln);
     for (int i = 0; i < c->n_layers; i++) {
         axf_layer *y = &m->layers[i];
         int64_t A = (int64_t)c->layer_heads[i] * HS, F = c->layer_ffn[i];
-        const char *p = "encoder.layer";
+        char q[160], k[160], v[160], o[160], ln1[160], w1[160], w2[160], ln2[160];
+        snprintf(q, sizeof q, "%s.%d.%s", a->layer, i, a->q);
+        snprintf(k, sizeof k, "%s.%d.%s", a->layer, i, a->k);
+        snprintf(v, sizeof v, "%s.%d.%s", a->layer, i, a->v);
+        snprintf(o, sizeof o, "%s.%d.%s", a->layer, i, a->o);
+        snprintf(ln1, sizeof ln1, "%s.%d.%s", a->layer, i, a->ln1);
+        snprintf(w1, sizeof w1, "%s.%d.%s", a->layer, i, a->w1);
+        snprintf(w2, sizeof w2, "%s.%d.%s", a->layer, i, a->w2);
+        snprintf(ln2, sizeof ln2, "%s.%d.%s", a->layer, i, a->ln2);
         if (A > 0) {
-            add(&l, &y->wq, 1, 0, K_W, A, H, "%s.%d.attention.self.query.weight", p, i);
-            mark(&l, i, AXF_W_Q);
-            add(&l, &y->bq, 1, 0, K_B, A, -1, "%s.%d.attention.self.query.bias", p, i);
-            add(&l, &y->wk, 1, 0, K_W, A, H, "%s.%d.attention.self.key.weight", p, i);
-            mark(&l, i, AXF_W_K);
-            add(&l, &y->bk, 1, 0, K_B, A, -1, "%s.%d.attention.self.key.bias", p, i);
-            add(&l, &y->wv, 1, 0, K_W, A, H, "%s.%d.attention.self.value.weight", p, i);
-            mark(&l, i, AXF_W_V);
-            add(&l, &y->bv, 1, 0, K_B, A, -1, "%s.%d.attention.self.value.bias", p, i);
-            add(&l, &y->wo, 1, 0, K_W, H, A, "%s.%d.attention.output.dense.weight", p, i);
-            mark(&l, i, AXF_W_O);
-            add(&l, &y->bo, 1, 0, K_B, H, -1, "%s.%d.attention.output.dense.bias", p, i);
+            add_layer_wb(&l, &y->wq, &y->bq, A, H, q, i, AXF_W_Q);
+            add_layer_wb(&l, &y->wk, &y->bk, A, H, k, i, AXF_W_K);
+            add_layer_wb(&l, &y->wv, &y->bv, A, H, v, i, AXF_W_V);
+            add_layer_wb(&l, &y->wo, &y->bo, H, A, o, i, AXF_W_O);
         }
-        add(&l, &y->ln1_g, 1, 0, K_G, H, -1, "%s.%d.attention.output.LayerNorm.weight", p, i);
-        add(&l, &y->ln1_b, 1, 0, K_B, H, -1, "%s.%d.attention.output.LayerNorm.bias", p, i);
+        add_wb(&l, &y->ln1_g, &y->ln1_b, 1, 0, H, -1, ln1);
         if (F > 0) {
-            add(&l, &y->w1, 1, 0, K_W, F, H, "%s.%d.intermediate.dense.weight", p, i);
-            mark(&l, i, AXF_W_1);
-            add(&l, &y->b1, 1, 0, K_B, F, -1, "%s.%d.intermediate.dense.bias", p, i);
-            add(&l, &y->w2, 1, 0, K_W, H, F, "%s.%d.output.dense.weight", p, i);
-            mark(&l, i, AXF_W_2);
-            add(&l, &y->b2, 1, 0, K_B, H, -1, "%s.%d.output.dense.bias", p, i);
+            add_layer_wb(&l, &y->w1, &y->b1, F, H, w1, i, AXF_W_1);
+            add_layer_wb(&l, &y->w2, &y->b2, H, F, w2, i, AXF_W_2);
         }
-        add(&l, &y->ln2_g, 1, 0, K_G, H, -1, "%s.%d.output.LayerNorm.weight", p, i);
-        add(&l, &y->ln2_b, 1, 0, K_B, H, -1, "%s.%d.output.LayerNorm.bias", p, i);
+        add_wb(&l, &y->ln2_g, &y->ln2_b, 1, 0, H, -1, ln2);
     }
-    add(&l, &m->pool_w, 1, 0, K_W, H, H, "pooler.dense.weight");
-    add(&l, &m->pool_b, 1, 0, K_B, H, -1, "pooler.dense.bias");
-    add(&l, &m->cls_w, 0, 0, K_W, c->num_labels, H, "classifier.weight");
-    add(&l, &m->cls_b, 0, 0, K_B, c->num_labels, -1, "classifier.bias");
+    add_wb(&l, &m->pool_w, &m->pool_b, a->head_enc, 0, H, H, a->head);
+    add_wb(&l, &m->cls_w, &m->cls_b, 0, 0, c->num_labels, H, a->cls);
     if (with_mlm) {
-        add(&l, &m->mlm_w, 0, 1, K_W, H, H, "cls.predictions.transform.dense.weight");
-        add(&l, &m->mlm_b, 0, 1, K_B, H, -1, "cls.predictions.transform.dense.bias");
-        add(&l, &m->mlm_ln_g, 0, 1, K_G, H, -1, "cls.predictions.transform.LayerNorm.weight");
-        add(&l, &m->mlm_ln_b, 0, 1, K_B, H, -1, "cls.predictions.transform.LayerNorm.bias");
-        add(&l, &m->mlm_bias, 0, 1, K_B, c->vocab_size, -1, "cls.predictions.bias");
+        add_wb(&l, &m->mlm_w, &m->mlm_b, 0, 1, H, H, a->mlm_dense);
+        add_wb(&l, &m->mlm_ln_g, &m->mlm_ln_b, 0, 1, H, -1, a->mlm_ln);
+        add(&l, &m->mlm_bias, 0, 1, K_B, c->vocab_size, -1, "%s", a->mlm_bias);
     }
     return l;
 }
@@ -146,6 +189,8 @@ axf_config axf_config_default(int vocab, int hidden, int layers, int heads, int 
     c.act = AXF_ACT_GELU;
     c.task = num_labels == 1 ? AXF_TASK_REGRESS : AXF_TASK_CLASSIFY;
     c.ln_eps = 1e-12f;
+    c.arch = AXF_ARCH_BERT;
+    c.head_act = AXF_HEAD_TANH;
     for (int i = 0; i < AXF_MAX_LAYERS; i++) {
         c.layer_heads[i] = heads;
         c.layer_ffn[i] = ffn;
@@ -155,12 +200,63 @@ axf_config axf_config_default(int vocab, int hidden, int layers, int heads, int 
     return c;
 }
 
+void axf_config_set_arch(axf_config *c, axf_arch arch)
+{
+    c->arch = arch;
+    c->head_act = arch == AXF_ARCH_DISTILBERT ? AXF_HEAD_RELU : AXF_HEAD_TANH;
+    if (arch == AXF_ARCH_DISTILBERT) {
+        c->type_vocab = 0;
+        c->ln_eps = 1e-12f;
+    } else if (arch == AXF_ARCH_ROBERTA) {
+        c->type_vocab = 1;
+        c->ln_eps = 1e-5f;
+        c->do_lower_case = 0;
+        c->max_pos -= c->pos_offset;
+        c->pad_token_id = 1;
+        c->pos_offset = c->pad_token_id + 1;
+        c->max_pos += c->pos_offset;
+    }
+}
+
+int axf_config_max_len(const axf_config *c)
+{
+    return c->max_pos - c->pos_offset;
+}
+
+const char *axf_arch_name(axf_arch a)
+{
+    return (unsigned)a <= AXF_ARCH_ROBERTA ? ARCH[a].model_type : "?";
+}
+
+char *axf_model_weights_path(const char *dir)
+{
+    char *st = axf_io_join(dir, "model.safetensors");
+    if (access(st, F_OK) != 0) {
+        char *bin = axf_io_join(dir, "pytorch_model.bin");
+        if (access(bin, F_OK) == 0) {
+            free(st);
+            return bin;
+        }
+        free(bin);
+    }
+    return st;
+}
+
 /* Shape sanity of a config; `where` names the source (a file or "config"). */
 static int config_check(const axf_config *c, const char *where, axf_err *err)
 {
-    if (c->vocab_size <= 0 || c->hidden <= 0 || c->max_pos <= 0 || c->type_vocab <= 0 || c->ffn <= 0)
-        return axf_err_set(err, "%s: vocab_size, hidden_size, max_position_embeddings, "
-                           "type_vocab_size and intermediate_size must be positive", where);
+    if ((unsigned)c->arch > AXF_ARCH_ROBERTA || (unsigned)c->head_act > AXF_HEAD_RELU)
+        return axf_err_set(err, "%s: unknown architecture %d or head activation %d", where, (int)c->arch,
+                           (int)c->head_act);
+    if (c->vocab_size <= 0 || c->hidden <= 0 || c->max_pos <= 0 || c->ffn <= 0)
+        return axf_err_set(err, "%s: vocab_size, hidden size, max_position_embeddings and FFN width must be "
+                           "positive", where);
+    if (c->arch == AXF_ARCH_DISTILBERT ? c->type_vocab != 0 : c->type_vocab <= 0)
+        return axf_err_set(err, "%s: type_vocab_size %d (%s)", where, c->type_vocab,
+                           c->arch == AXF_ARCH_DISTILBERT ? "DistilBERT has no token types" : "must be positive");
+    if (c->pos_offset < 0 || c->pos_offset >= c->max_pos)
+        return axf_err_set(err, "%s: max_position_embeddings %d leaves no position for a token (RoBERTa's start "
+                           "at pad_token_id + 1 = %d)", where, c->max_pos, c->pos_offset);
     if (c->n_layers < 0 || c->n_layers > AXF_MAX_LAYERS)
         return axf_err_set(err, "%s: num_hidden_layers %d out of range 0..%d", where, c->n_layers,
                            AXF_MAX_LAYERS);
@@ -571,6 +667,15 @@ static cJSON *read_json_object(const char *path, axf_err *err)
     return root;
 }
 
+/* config.json's names of the sizes and the activation, per architecture (DistilBERT has its own). */
+typedef struct {
+    const char *hidden, *layers, *heads, *ffn, *act;
+} config_keys;
+
+static const config_keys BERT_KEYS = {"hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
+                                      "hidden_act"};
+static const config_keys DISTILBERT_KEYS = {"dim", "n_layers", "n_heads", "hidden_dim", "activation"};
+
 static int parse_config(const char *path, axf_config *c, axf_err *err)
 {
     char shown[64]; /* file text for a message */
@@ -578,34 +683,48 @@ static int parse_config(const char *path, axf_config *c, axf_err *err)
     if (!root)
         return -1;
     int rc = -1;
+    axf_arch arch = AXF_ARCH_BERT;
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
+    if (mt) {
+        const char *t = cJSON_IsString(mt) ? mt->valuestring : "?";
+        for (arch = AXF_ARCH_BERT; arch <= AXF_ARCH_ROBERTA && strcmp(t, ARCH[arch].model_type) != 0; arch++)
+            ;
+        if (arch > AXF_ARCH_ROBERTA) {
+            axf_err_set(err, "%s: model_type '%s' not supported (bert, distilbert, roberta)", path,
+                        axf_escape_str(shown, sizeof shown, t));
+            goto out;
+        }
+    }
+    const config_keys *k = arch == AXF_ARCH_DISTILBERT ? &DISTILBERT_KEYS : &BERT_KEYS;
     int V = 0, H = 0, L = 0, NH = 0, F = 0;
-    if (get_int(root, "vocab_size", &V, 1, path, err) || get_int(root, "hidden_size", &H, 1, path, err) ||
-        get_int(root, "num_hidden_layers", &L, 1, path, err) ||
-        get_int(root, "num_attention_heads", &NH, 1, path, err) ||
-        get_int(root, "intermediate_size", &F, 1, path, err))
+    if (get_int(root, "vocab_size", &V, 1, path, err) || get_int(root, k->hidden, &H, 1, path, err) ||
+        get_int(root, k->layers, &L, 1, path, err) || get_int(root, k->heads, &NH, 1, path, err) ||
+        get_int(root, k->ffn, &F, 1, path, err))
         goto out;
     if (L < 0 || L > AXF_MAX_LAYERS) {
-        axf_err_set(err, "%s: num_hidden_layers %d out of range 0..%d", path, L, AXF_MAX_LAYERS);
+        axf_err_set(err, "%s: %s %d out of range 0..%d", path, k->layers, L, AXF_MAX_LAYERS);
         goto out;
     }
     if (NH <= 0 || NH > AXF_MAX_HEADS || H <= 0 || H % NH != 0) {
-        axf_err_set(err, "%s: hidden_size %d is not divisible into num_attention_heads %d "
-                    "(1..%d heads)", path, H, NH, AXF_MAX_HEADS);
+        axf_err_set(err, "%s: %s %d is not divisible into %s %d (1..%d heads)", path, k->hidden, H, k->heads, NH,
+                    AXF_MAX_HEADS);
         goto out;
     }
     *c = axf_config_default(V, H, L, NH, F, 2);
-    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
-    if (mt && (!cJSON_IsString(mt) || strcmp(mt->valuestring, "bert") != 0)) {
-        axf_err_set(err, "%s: model_type '%s' not supported (bert only)",
-                    path, axf_escape_str(shown, sizeof shown, cJSON_IsString(mt) ? mt->valuestring : "?"));
-        goto out;
+    c->arch = arch;
+    c->head_act = arch == AXF_ARCH_DISTILBERT ? AXF_HEAD_RELU : AXF_HEAD_TANH;
+    if (arch == AXF_ARCH_DISTILBERT)
+        c->type_vocab = 0; /* and LayerNorm eps 1e-12, fixed in its code */
+    if (arch == AXF_ARCH_ROBERTA) {
+        c->pad_token_id = 1; /* RobertaConfig's defaults */
+        c->do_lower_case = 0;
     }
     const cJSON *pe = cJSON_GetObjectItemCaseSensitive(root, "position_embedding_type");
     if (pe && !cJSON_IsNull(pe) && (!cJSON_IsString(pe) || strcmp(pe->valuestring, "absolute") != 0)) {
         axf_err_set(err, "%s: position_embedding_type must be 'absolute'", path);
         goto out;
     }
-    const cJSON *act = cJSON_GetObjectItemCaseSensitive(root, "hidden_act");
+    const cJSON *act = cJSON_GetObjectItemCaseSensitive(root, k->act);
     if (act) {
         const char *a = cJSON_IsString(act) ? act->valuestring : "";
         if (strcmp(a, "gelu") == 0)
@@ -615,17 +734,19 @@ static int parse_config(const char *path, axf_config *c, axf_err *err)
         else if (strcmp(a, "relu") == 0)
             c->act = AXF_ACT_RELU;
         else {
-            axf_err_set(err, "%s: hidden_act '%s' not supported (gelu, gelu_new, "
-                        "gelu_pytorch_tanh, relu)", path, axf_escape_str(shown, sizeof shown, a));
+            axf_err_set(err, "%s: %s '%s' not supported (gelu, gelu_new, gelu_pytorch_tanh, relu)", path, k->act,
+                        axf_escape_str(shown, sizeof shown, a));
             goto out;
         }
     }
     if (get_int(root, "max_position_embeddings", &c->max_pos, 0, path, err) ||
-        get_int(root, "type_vocab_size", &c->type_vocab, 0, path, err) ||
+        (arch != AXF_ARCH_DISTILBERT && get_int(root, "type_vocab_size", &c->type_vocab, 0, path, err)) ||
         get_int(root, "pad_token_id", &c->pad_token_id, 0, path, err))
         goto out;
+    if (arch == AXF_ARCH_ROBERTA)
+        c->pos_offset = c->pad_token_id + 1; /* HF numbers a sequence's positions from pad + 1 */
     const cJSON *eps = cJSON_GetObjectItemCaseSensitive(root, "layer_norm_eps");
-    if (eps) {
+    if (eps && arch != AXF_ARCH_DISTILBERT) {
         if (!cJSON_IsNumber(eps)) {
             axf_err_set(err, "%s: layer_norm_eps is not a number", path);
             goto out;
@@ -640,7 +761,7 @@ out:
     return rc;
 }
 
-/* do_lower_case from tokenizer_config.json; absent file or field keeps the default. */
+/* do_lower_case and add_prefix_space from tokenizer_config.json; absent file or field keeps the default. */
 static int parse_tokenizer_config(const char *path, axf_config *c, axf_err *err)
 {
     FILE *fp = fopen(path, "rb");
@@ -655,6 +776,9 @@ static int parse_tokenizer_config(const char *path, axf_config *c, axf_err *err)
         c->do_lower_case = cJSON_IsTrue(j);
     else if (cJSON_IsNumber(j))
         c->do_lower_case = j->valuedouble != 0;
+    j = cJSON_GetObjectItemCaseSensitive(root, "add_prefix_space");
+    if (cJSON_IsBool(j))
+        c->add_prefix_space = cJSON_IsTrue(j);
     cJSON_Delete(root);
     return 0;
 }
@@ -664,7 +788,7 @@ static int parse_tokenizer_config(const char *path, axf_config *c, axf_err *err)
 static const axf_st_tensor *find_tensor(const axf_st_file *f, const char *prefix, const tdesc *d,
                                         char *full, size_t fullsz)
 {
-    snprintf(full, fullsz, "%s%s", d->bert ? prefix : "", d->name);
+    snprintf(full, fullsz, "%s%s", d->enc ? prefix : "", d->name);
     const axf_st_tensor *t = axf_st_find(f, full);
     if (t)
         return t;
@@ -727,13 +851,21 @@ static int skip(const axf_model *m, const tdesc *d, int has_cls, int has_pool)
     return (d->slot == &m->cls_w || d->slot == &m->cls_b) ? !has_cls : !has_pool;
 }
 
+/* name is a tensor of module path (path + "."). */
+static int starts_module(const char *name, const char *path)
+{
+    size_t n = strlen(path);
+    return strncmp(name, path, n) == 0 && name[n] == '.';
+}
+
 /* A checkpoint tensor of a part config.json says is not there (a removed attention or FFN block, a
  * dropped layer): refused, or a stale config.json would run a different model than the weights. */
 static int stray_layer_tensor(const axf_st_file *f, const char *prefix, const axf_config *c, const char *st_path,
                               axf_err *err)
 {
-    char lead[32];
-    size_t ln = (size_t)snprintf(lead, sizeof lead, "%sencoder.layer.", prefix);
+    const arch_names *a = names_of(c);
+    char lead[64];
+    size_t ln = (size_t)snprintf(lead, sizeof lead, "%s%s.", prefix, a->layer);
     for (int k = 0; k < f->n; k++) {
         const char *name = f->t[k].name;
         if (strncmp(name, lead, ln) != 0 || name[ln] < '0' || name[ln] > '9')
@@ -748,8 +880,9 @@ static int stray_layer_tensor(const axf_st_file *f, const char *prefix, const ax
         if (i >= c->n_layers)
             return axf_err_set(err, "%s: tensor '%s' is of layer %ld, but config.json has %d layers", st_path,
                                shown, i, c->n_layers);
-        int attn = strncmp(rest, "attention.self.", 15) == 0 || strncmp(rest, "attention.output.dense.", 23) == 0;
-        int ffn = strncmp(rest, "intermediate.", 13) == 0 || strncmp(rest, "output.dense.", 13) == 0;
+        int attn = starts_module(rest, a->q) || starts_module(rest, a->k) || starts_module(rest, a->v) ||
+                   starts_module(rest, a->o);
+        int ffn = starts_module(rest, a->w1) || starts_module(rest, a->w2);
         if ((attn && c->layer_heads[i] == 0) || (ffn && c->layer_ffn[i] == 0))
             return axf_err_set(err, "%s: tensor '%s' is present, but config.json says layer %ld has no %s block "
                                "(%s)", st_path, shown, i, attn ? "attention" : "FFN",
@@ -762,16 +895,10 @@ static int stray_layer_tensor(const axf_st_file *f, const char *prefix, const ax
  * the file used, for messages. */
 static axf_st_file *open_weights(const char *dir, char **path, axf_err *err)
 {
-    *path = axf_io_join(dir, "model.safetensors");
-    if (access(*path, F_OK) != 0) {
-        char *bin = axf_io_join(dir, "pytorch_model.bin");
-        if (access(bin, F_OK) == 0) {
-            free(*path);
-            *path = bin;
-            return axf_torchbin_open(bin, err);
-        }
-        free(bin);
-    }
+    *path = axf_model_weights_path(dir);
+    size_t n = strlen(*path);
+    if (n >= 4 && strcmp(*path + n - 4, ".bin") == 0)
+        return axf_torchbin_open(*path, err);
     return axf_st_open(*path, err);
 }
 
@@ -840,26 +967,38 @@ static axf_model *load(const char *dir, int need_head, int *found, axf_err *err)
     f = open_weights(dir, &st_path, err);
     if (!f)
         goto fail;
+    const arch_names *a = names_of(&cfg);
     const char *prefix;
-    if (axf_st_find(f, "bert.embeddings.word_embeddings.weight"))
-        prefix = "bert.";
-    else if (axf_st_find(f, "embeddings.word_embeddings.weight"))
+    char word[96], head[96], cls[96], mlm[96];
+    snprintf(word, sizeof word, "%s%s.weight", a->prefix, a->word);
+    if (axf_st_find(f, word))
+        prefix = a->prefix;
+    else if (axf_st_find(f, word + strlen(a->prefix)))
         prefix = "";
     else {
-        axf_err_set(err, "%s: no bert.embeddings.word_embeddings.weight: not a BERT checkpoint", st_path);
+        const char *other = NULL;
+        for (int k = 0; k <= AXF_ARCH_ROBERTA && !other; k++) {
+            char w[96];
+            snprintf(w, sizeof w, "%s%s.weight", ARCH[k].prefix, ARCH[k].word);
+            if (k != (int)cfg.arch && axf_st_find(f, w))
+                other = ARCH[k].title;
+        }
+        axf_err_set(err, "%s: no %s: not a %s checkpoint as config.json's model_type says%s%s", st_path, word,
+                    a->title, other ? "; its names are " : "", other ? other : "");
         goto fail;
     }
-    char pooler[64];
-    snprintf(pooler, sizeof pooler, "%spooler.dense.weight", prefix);
-    int has_cls = axf_st_find(f, "classifier.weight") != NULL, has_pool = axf_st_find(f, pooler) != NULL;
+    snprintf(head, sizeof head, "%s%s.weight", a->head_enc ? prefix : "", a->head);
+    snprintf(cls, sizeof cls, "%s.weight", a->cls);
+    snprintf(mlm, sizeof mlm, "%s", a->mlm_bias);
+    int has_cls = axf_st_find(f, cls) != NULL, has_pool = axf_st_find(f, head) != NULL;
     if (need_head && !has_cls) {
-        axf_err_set(err, "%s: no classifier.weight: not a sequence-classification checkpoint (an encoder "
-                    "checkpoint can be fine-tuned: axf finetune --init)", st_path);
+        axf_err_set(err, "%s: no %s: not a sequence-classification checkpoint (an encoder "
+                    "checkpoint can be fine-tuned: axf finetune --init)", st_path, cls);
         goto fail;
     }
     if (found)
         *found = (has_cls ? AXF_LOAD_CLASSIFIER : 0) | (has_pool ? AXF_LOAD_POOLER : 0);
-    int with_mlm = axf_st_find(f, "cls.predictions.bias") != NULL;
+    int with_mlm = axf_st_find(f, mlm) != NULL;
     /* Every shape is checked before the arena is allocated: the checkpoint bounds the model's
      * size, so a config.json claiming a huge model fails here instead of aborting on OOM. */
     axf_model *shape_only = axf_xcalloc(1, sizeof *shape_only);
@@ -969,24 +1108,36 @@ static int write_json(cJSON *root, const char *path, axf_err *err)
 
 static cJSON *config_json(const axf_config *c)
 {
+    const arch_names *a = names_of(c);
+    int distil = c->arch == AXF_ARCH_DISTILBERT;
+    const config_keys *k = distil ? &DISTILBERT_KEYS : &BERT_KEYS;
     cJSON *r = cJSON_CreateObject();
     cJSON *arch = cJSON_AddArrayToObject(r, "architectures");
-    cJSON_AddItemToArray(arch, cJSON_CreateString("BertForSequenceClassification"));
-    cJSON_AddStringToObject(r, "model_type", "bert");
+    cJSON_AddItemToArray(arch, cJSON_CreateString(a->class_name));
+    cJSON_AddStringToObject(r, "model_type", a->model_type);
     cJSON_AddNumberToObject(r, "vocab_size", c->vocab_size);
-    cJSON_AddNumberToObject(r, "hidden_size", c->hidden);
-    cJSON_AddNumberToObject(r, "num_hidden_layers", c->n_layers);
-    cJSON_AddNumberToObject(r, "num_attention_heads", c->n_heads);
-    cJSON_AddNumberToObject(r, "intermediate_size", c->ffn);
-    cJSON_AddStringToObject(r, "hidden_act", act_name(c->act));
-    cJSON_AddNumberToObject(r, "hidden_dropout_prob", 0.1);
-    cJSON_AddNumberToObject(r, "attention_probs_dropout_prob", 0.1);
+    cJSON_AddNumberToObject(r, k->hidden, c->hidden);
+    cJSON_AddNumberToObject(r, k->layers, c->n_layers);
+    cJSON_AddNumberToObject(r, k->heads, c->n_heads);
+    cJSON_AddNumberToObject(r, k->ffn, c->ffn);
+    cJSON_AddStringToObject(r, k->act, act_name(c->act));
+    if (distil) {
+        cJSON_AddNumberToObject(r, "dropout", 0.1);
+        cJSON_AddNumberToObject(r, "attention_dropout", 0.1);
+        cJSON_AddNumberToObject(r, "qa_dropout", 0.1);
+        cJSON_AddNumberToObject(r, "seq_classif_dropout", 0.2);
+        cJSON_AddBoolToObject(r, "sinusoidal_pos_embds", 0);
+        cJSON_AddBoolToObject(r, "tie_weights_", 1);
+    } else {
+        cJSON_AddNumberToObject(r, "hidden_dropout_prob", 0.1);
+        cJSON_AddNumberToObject(r, "attention_probs_dropout_prob", 0.1);
+        cJSON_AddNumberToObject(r, "type_vocab_size", c->type_vocab);
+        cJSON_AddNumberToObject(r, "layer_norm_eps", float_json(c->ln_eps));
+        cJSON_AddStringToObject(r, "position_embedding_type", "absolute");
+    }
     cJSON_AddNumberToObject(r, "max_position_embeddings", c->max_pos);
-    cJSON_AddNumberToObject(r, "type_vocab_size", c->type_vocab);
     cJSON_AddNumberToObject(r, "initializer_range", 0.02);
-    cJSON_AddNumberToObject(r, "layer_norm_eps", float_json(c->ln_eps));
     cJSON_AddNumberToObject(r, "pad_token_id", c->pad_token_id);
-    cJSON_AddStringToObject(r, "position_embedding_type", "absolute");
     cJSON_AddStringToObject(r, "problem_type",
                             c->task == AXF_TASK_REGRESS ? "regression" : "single_label_classification");
     cJSON *id2 = cJSON_AddObjectToObject(r, "id2label");
@@ -1064,7 +1215,7 @@ int axf_model_save(const axf_model *m, const char *dir, axf_err *err)
     for (int i = 0; i < l.n; i++) {
         const tdesc *d = &l.d[i];
         const axf_qmat *q8 = d->which >= 0 ? &m->layers[d->layer].q8[d->which] : NULL;
-        snprintf(names[ne], sizeof names[ne], "%s%s", d->bert ? "bert." : "", d->name);
+        snprintf(names[ne], sizeof names[ne], "%s%s", d->enc ? names_of(&m->cfg)->prefix : "", d->name);
         e[ne].name = names[ne];
         e[ne].data = q8 && q8->q ? (const void *)q8->q : (const void *)*d->slot;
         e[ne].dtype = q8 && q8->q ? AXF_DT_I8 : AXF_DT_F32;
@@ -1073,7 +1224,7 @@ int axf_model_save(const axf_model *m, const char *dir, axf_err *err)
         e[ne].shape[1] = d->shape[1];
         ne++;
         if (q8 && q8->q) {
-            snprintf(names[ne], sizeof names[ne], "%s%s_scale", d->bert ? "bert." : "", d->name);
+            snprintf(names[ne], sizeof names[ne], "%s%s_scale", d->enc ? names_of(&m->cfg)->prefix : "", d->name);
             e[ne].name = names[ne];
             e[ne].data = q8->scale;
             e[ne].ndim = 1;
@@ -1089,9 +1240,16 @@ int axf_model_save(const axf_model *m, const char *dir, axf_err *err)
     if (bad)
         goto out;
     cJSON *tj = cJSON_CreateObject();
-    cJSON_AddBoolToObject(tj, "do_lower_case", m->cfg.do_lower_case != 0);
-    cJSON_AddNumberToObject(tj, "model_max_length", m->cfg.max_pos);
-    cJSON_AddStringToObject(tj, "tokenizer_class", "BertTokenizer");
+    if (m->cfg.arch == AXF_ARCH_ROBERTA) {
+        cJSON_AddBoolToObject(tj, "add_prefix_space", m->cfg.add_prefix_space != 0);
+        cJSON_AddNumberToObject(tj, "model_max_length", axf_config_max_len(&m->cfg));
+        cJSON_AddStringToObject(tj, "tokenizer_class", "RobertaTokenizer");
+    } else {
+        cJSON_AddBoolToObject(tj, "do_lower_case", m->cfg.do_lower_case != 0);
+        cJSON_AddNumberToObject(tj, "model_max_length", axf_config_max_len(&m->cfg));
+        cJSON_AddStringToObject(tj, "tokenizer_class",
+                                m->cfg.arch == AXF_ARCH_DISTILBERT ? "DistilBertTokenizer" : "BertTokenizer");
+    }
     bad = write_json(tj, tok_path, err);
     cJSON_Delete(tj);
     if (bad)

@@ -3,11 +3,13 @@
  * tokenizer: clean, CJK spacing, split on white space, lower-case (Python str.lower(), final sigma
  * included) + NFD + drop Mn, punctuation split, greedy longest-match WordPiece. */
 #include "axf/tokenizer.h"
+#include "axf/bpe.h"
 #include "axf/fileio.h"
 #include "unicode.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define VOCAB_MAX_BYTES (256u << 20)
 #define WP_MAX_CHARS 100
@@ -19,6 +21,8 @@ struct axf_vocab {
     int *tab;        /* open addressing, -1 = empty; holds ids */
     size_t mask;     /* table size - 1 (power of two) */
     axf_special sp;
+    axf_bpe *bpe;    /* a byte-level BPE tokenizer instead (n, tok, tab unused) */
+    int prefix_space;
 };
 
 static uint64_t hash_bytes(const char *s, size_t n)
@@ -69,6 +73,7 @@ void axf_vocab_free(axf_vocab *v)
 {
     if (!v)
         return;
+    axf_bpe_free(v->bpe);
     for (int i = 0; i < v->n; i++)
         free(v->tok[i]);
     free(v->tok);
@@ -166,6 +171,8 @@ axf_vocab *axf_vocab_from_list(const char *const *tokens, int n, axf_err *err)
 
 int axf_vocab_save(const axf_vocab *v, const char *path, axf_err *err)
 {
+    if (v->bpe)
+        return axf_err_set(err, "%s: a byte-level BPE vocabulary is two files (axf_vocab_save_dir)", path);
     size_t total = 0;
     for (int i = 0; i < v->n; i++)
         total += (size_t)v->tlen[i] + 1;
@@ -180,12 +187,107 @@ int axf_vocab_save(const axf_vocab *v, const char *path, axf_err *err)
     return rc;
 }
 
-int axf_vocab_size(const axf_vocab *v) { return v ? v->n : 0; }
+/* ---------- the model's tokenizer: WordPiece or byte-level BPE ---------- */
 
-int axf_vocab_id(const axf_vocab *v, const char *token) { return lookup_n(v, token, strlen(token)); }
+static axf_vocab *bpe_vocab(axf_bpe *b, int prefix_space)
+{
+    axf_vocab *v = axf_xcalloc(1, sizeof *v);
+    v->bpe = b;
+    v->prefix_space = prefix_space;
+    v->sp.pad = axf_bpe_id(b, "<pad>");
+    v->sp.unk = axf_bpe_id(b, "<unk>");
+    v->sp.cls = axf_bpe_id(b, "<s>");
+    v->sp.sep = axf_bpe_id(b, "</s>");
+    v->sp.mask = axf_bpe_id(b, "<mask>");
+    return v;
+}
+
+static int exists_in(const char *dir, const char *name)
+{
+    char *p = axf_io_join(dir, name);
+    int ok = access(p, F_OK) == 0;
+    free(p);
+    return ok;
+}
+
+axf_vocab *axf_vocab_load_dir(const char *dir, const axf_config *c, axf_err *err)
+{
+    int has_wp = exists_in(dir, "vocab.txt"), has_bpe = exists_in(dir, "vocab.json") || exists_in(dir, "merges.txt");
+    int bpe = c->arch == AXF_ARCH_ROBERTA ? has_bpe || !has_wp : has_bpe && !has_wp;
+    axf_vocab *v = NULL;
+    char *path;
+    if (bpe) {
+        path = axf_io_join(dir, "vocab.json");
+        char *merges = axf_io_join(dir, "merges.txt");
+        axf_bpe *b = axf_bpe_load(path, merges, err);
+        free(merges);
+        if (b) {
+            v = bpe_vocab(b, c->add_prefix_space);
+            if (v->sp.cls < 0 || v->sp.sep < 0) {
+                axf_err_set(err, "%s: no %s token (RoBERTa's vocabulary holds <s>, <pad>, </s>, <unk> and <mask>)",
+                            path, v->sp.cls < 0 ? "<s>" : "</s>");
+                axf_vocab_free(v);
+                v = NULL;
+            }
+        }
+    } else {
+        path = axf_io_join(dir, "vocab.txt");
+        v = axf_vocab_load(path, err);
+    }
+    if (v && axf_vocab_size(v) > c->vocab_size) {
+        axf_err_set(err, "%s: %d tokens, but the model's vocabulary has %d", path, axf_vocab_size(v), c->vocab_size);
+        axf_vocab_free(v);
+        v = NULL;
+    }
+    free(path);
+    return v;
+}
+
+int axf_vocab_save_dir(const axf_vocab *v, const char *dir, axf_err *err)
+{
+    if (v->bpe)
+        return axf_bpe_save(v->bpe, dir, err);
+    if (axf_io_mkdir_p(dir, err))
+        return -1;
+    char *p = axf_io_join(dir, "vocab.txt");
+    int rc = axf_vocab_save(v, p, err);
+    free(p);
+    return rc;
+}
+
+int axf_vocab_copy_files(const char *from, const char *to, axf_err *err)
+{
+    static const char *const files[] = {"vocab.txt", "vocab.json", "merges.txt"};
+    int copied = 0;
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        if (!exists_in(from, files[i]))
+            continue;
+        char *src = axf_io_join(from, files[i]), *dst = axf_io_join(to, files[i]);
+        int bad = axf_io_copy_file(src, dst, (size_t)1 << 30, err);
+        free(src);
+        free(dst);
+        if (bad)
+            return -1;
+        copied++;
+    }
+    if (!copied)
+        return axf_err_set(err, "%s: no vocab.txt, nor vocab.json and merges.txt", from);
+    return 0;
+}
+
+int axf_vocab_is_bpe(const axf_vocab *v) { return v->bpe != NULL; }
+
+int axf_vocab_size(const axf_vocab *v) { return !v ? 0 : v->bpe ? axf_bpe_size(v->bpe) : v->n; }
+
+int axf_vocab_id(const axf_vocab *v, const char *token)
+{
+    return v->bpe ? axf_bpe_id(v->bpe, token) : lookup_n(v, token, strlen(token));
+}
 
 const char *axf_vocab_token(const axf_vocab *v, int id)
 {
+    if (v->bpe)
+        return axf_bpe_token(v->bpe, id);
     return id >= 0 && id < v->n ? v->tok[id] : NULL;
 }
 
@@ -488,6 +590,10 @@ static int wp_all(const axf_vocab *v, const char *text, int lower, ivec *out, ax
 
 int axf_wordpiece(const axf_vocab *v, const char *text, int lower, int *ids, int cap, axf_err *err)
 {
+    if (v->bpe) {
+        int n = axf_bpe_ids(v->bpe, text, v->prefix_space, ids, cap, err);
+        return n < cap ? n : cap;
+    }
     ivec all = {0};
     if (wp_all(v, text, lower, &all, err) != 0) {
         free(all.p);
@@ -503,6 +609,8 @@ int axf_wordpiece(const axf_vocab *v, const char *text, int lower, int *ids, int
 int axf_encode_pair(const axf_vocab *v, const char *a, const char *b, int lower, int max_len,
                     int *ids, int *types, axf_err *err)
 {
+    if (v->bpe)
+        return axf_bpe_encode_pair(v->bpe, a, b, v->prefix_space, max_len, ids, types, err);
     int specials = b ? 3 : 2;
     if (!a)
         return axf_err_set(err, "encode: no text");

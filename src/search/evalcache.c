@@ -54,16 +54,17 @@ static int check_data(const axf_model *m, const axf_encoded *d, axf_err *err)
                            c->task == AXF_TASK_REGRESS ? "regression" : "classification");
     for (int i = 0; i < d->n; i++) {
         int len = d->off[i + 1] - d->off[i];
-        if (len < 1 || len > c->max_pos)
+        if (len < 1 || len > axf_config_max_len(c))
             return axf_err_set(err, "evaluation data: example %d has %d tokens (model takes 1..%d)",
-                               i, len, c->max_pos);
+                               i, len, axf_config_max_len(c));
         if (c->task == AXF_TASK_CLASSIFY && (d->labels[i] < 0 || d->labels[i] >= c->num_labels))
             return axf_err_set(err, "evaluation data: example %d has label %d, model has %d labels",
                                i, d->labels[i], c->num_labels);
         if (c->task == AXF_TASK_REGRESS && !isfinite(d->targets[i]))
             return axf_err_set(err, "evaluation data: example %d has no numeric target", i);
         for (int t = d->off[i]; t < d->off[i + 1]; t++)
-            if (d->ids[t] < 0 || d->ids[t] >= c->vocab_size || d->types[t] < 0 || d->types[t] >= c->type_vocab)
+            if (d->ids[t] < 0 || d->ids[t] >= c->vocab_size ||
+                (c->type_vocab > 0 && (d->types[t] < 0 || d->types[t] >= c->type_vocab)))
                 return axf_err_set(err, "evaluation data: example %d: token id %d / type %d outside the "
                                    "model's vocabulary (%d) / types (%d)", i, d->ids[t], d->types[t],
                                    c->vocab_size, c->type_vocab);

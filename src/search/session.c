@@ -254,7 +254,7 @@ static axf_encoded *load_split(const char *path, const char *task, const axf_mod
         axf_dataset_free(d);
         return NULL;
     }
-    int lim = max_len > m->cfg.max_pos ? m->cfg.max_pos : max_len;
+    int lim = max_len > axf_config_max_len(&m->cfg) ? axf_config_max_len(&m->cfg) : max_len;
     axf_encoded *e = axf_encode_dataset(d, v, m->cfg.do_lower_case, lim, err);
     if (e && task_out)
         snprintf(task_out, 32, "%s", d->task);
@@ -273,7 +273,7 @@ axf_session *axf_session_open(const char *model_dir, const char *data_path, cons
 {
     axf_session_opts o = opts ? *opts : axf_session_opts_default();
     char sha[65], dsha[65], task[32] = "";
-    char *st = axf_io_join(model_dir, "model.safetensors");
+    char *st = axf_model_weights_path(model_dir);
     int bad = axf_sha256_file(st, sha, err);
     free(st);
     if (bad)
@@ -283,9 +283,7 @@ axf_session *axf_session_open(const char *model_dir, const char *data_path, cons
     axf_model *m = axf_model_load(model_dir, err);
     if (!m)
         return NULL;
-    char *vp = axf_io_join(model_dir, "vocab.txt");
-    axf_vocab *v = axf_vocab_load(vp, err);
-    free(vp);
+    axf_vocab *v = axf_vocab_load_dir(model_dir, &m->cfg, err);
     if (!v) {
         axf_model_free(m);
         return NULL;
@@ -1086,11 +1084,7 @@ int axf_session_export(axf_session *s, const char *dir, axf_err *err)
     axf_model *cm = axf_compact(s->m, s->plan, &hard, err);
     if (!cm)
         return -1;
-    char *vocab = NULL;
-    if (s->model_dir_use[0])
-        vocab = axf_io_join(s->model_dir_use, "vocab.txt");
-    int rc = axf_compact_save(cm, hard, dir, vocab, err);
-    free(vocab);
+    int rc = axf_compact_save(cm, hard, dir, s->model_dir_use[0] ? s->model_dir_use : NULL, err);
     axf_plan_free(hard);
     axf_model_free(cm);
     return rc;

@@ -309,7 +309,7 @@ axf_session *axf_session_load(const char *path, const char *model_dir, const cha
     dpath = data_path ? axf_xstrdup(data_path) : resolve(p.data_path, path);
 
     char sha[65];
-    char *st = axf_io_join(mdir, "model.safetensors");
+    char *st = axf_model_weights_path(mdir);
     int bad = axf_sha256_file(st, sha, err);
     if (bad) {
         free(st);

@@ -40,7 +40,8 @@ axf_adamw *axf_adamw_new(const axf_model *m, float weight_decay)
     size_t H = (size_t)c->hidden, HS = (size_t)c->head_dim;
     mark(o, m, m->word_emb, (size_t)c->vocab_size * H);
     mark(o, m, m->pos_emb, (size_t)c->max_pos * H);
-    mark(o, m, m->type_emb, (size_t)c->type_vocab * H);
+    if (m->type_emb)
+        mark(o, m, m->type_emb, (size_t)c->type_vocab * H);
     for (int l = 0; l < c->n_layers; l++) {
         const axf_layer *y = &m->layers[l];
         size_t A = (size_t)c->layer_heads[l] * HS, F = (size_t)c->layer_ffn[l];

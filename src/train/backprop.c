@@ -313,14 +313,14 @@ static int check_batch(axf_train_ctx *c, const axf_plan *plan, const axf_train_b
     }
     for (int s = 0; s < b->n_seq; s++) {
         int n = b->seq_off[s + 1] - b->seq_off[s];
-        if (n <= 0 || n > cf->max_pos)
-            return axf_err_set(err, "train: sequence %d has %d tokens (1..%d allowed)", s, n, cf->max_pos);
+        if (n <= 0 || n > axf_config_max_len(cf))
+            return axf_err_set(err, "train: sequence %d has %d tokens (1..%d allowed)", s, n, axf_config_max_len(cf));
     }
     for (int t = 0; t < b->n_tok; t++) {
         if (b->ids[t] < 0 || b->ids[t] >= cf->vocab_size)
             return axf_err_set(err, "train: token %d has id %d outside the vocabulary (%d)", t, b->ids[t],
                                cf->vocab_size);
-        if (b->types[t] < 0 || b->types[t] >= cf->type_vocab)
+        if (cf->type_vocab > 0 && (b->types[t] < 0 || b->types[t] >= cf->type_vocab))
             return axf_err_set(err, "train: token %d has type %d (type vocabulary %d)", t, b->types[t],
                                cf->type_vocab);
     }
@@ -350,8 +350,12 @@ static double head_fwd(axf_train_ctx *c, const axf_train_batch *tb, float scale)
     for (int s = 0; s < B; s++)
         memcpy(c->cls_h + (size_t)s * H, hL + (size_t)c->seq_start[s] * H, (size_t)H * sizeof(float));
     tk_linear_fwd(c->pooled, H, c->cls_h, H, m->pool_w, m->pool_b, B, H, H);
-    for (size_t i = 0; i < (size_t)B * H; i++)
-        c->pooled[i] = tanhf(c->pooled[i]);
+    if (m->cfg.head_act == AXF_HEAD_RELU)
+        for (size_t i = 0; i < (size_t)B * H; i++)
+            c->pooled[i] = c->pooled[i] > 0.0f ? c->pooled[i] : 0.0f;
+    else
+        for (size_t i = 0; i < (size_t)B * H; i++)
+            c->pooled[i] = tanhf(c->pooled[i]);
     memcpy(c->pd, c->pooled, (size_t)B * H * sizeof(float));
     if (c->hdrop > 0)
         tk_dropout_fwd(c->pd, c->p_mask, (size_t)B * H, c->hdrop, c->rng);
@@ -438,10 +442,16 @@ int axf_train_forward(axf_train_ctx *c, const axf_plan *plan, const axf_train_ba
         for (int p = 0; p < c->seq_len[s]; p++) {
             int t = c->seq_start[s] + p;
             const float *w = m->word_emb + (size_t)b->ids[t] * H;
-            const float *ps = m->pos_emb + (size_t)p * H, *ty = m->type_emb + (size_t)b->types[t] * H;
+            const float *ps = m->pos_emb + (size_t)(cf->pos_offset + p) * H;
             float *o = c->sum + (size_t)t * H;
-            for (int i = 0; i < H; i++)
-                o[i] = w[i] + ps[i] + ty[i];
+            if (m->type_emb) {
+                const float *ty = m->type_emb + (size_t)b->types[t] * H;
+                for (int i = 0; i < H; i++)
+                    o[i] = w[i] + ps[i] + ty[i];
+            } else {
+                for (int i = 0; i < H; i++)
+                    o[i] = w[i] + ps[i];
+            }
         }
     tk_layernorm_fwd(h0, c->e_xhat, c->e_rstd, c->sum, m->emb_ln_g, m->emb_ln_b, c->T, H, cf->ln_eps);
     if (c->hdrop > 0)
@@ -537,8 +547,12 @@ static void head_bwd(axf_train_ctx *c, int pg)
     tk_linear_bwd(dpd, H, 0, pg ? g->cls_w : NULL, pg ? g->cls_b : NULL, c->dlogits, C, c->pd, H, m->cls_w, B, H, C);
     if (c->hdrop > 0)
         tk_dropout_bwd(dpd, c->p_mask, (size_t)B * H, c->hdrop);
-    for (size_t i = 0; i < (size_t)B * H; i++)
-        dpd[i] *= 1.0f - c->pooled[i] * c->pooled[i];
+    if (m->cfg.head_act == AXF_HEAD_RELU)
+        for (size_t i = 0; i < (size_t)B * H; i++)
+            dpd[i] = c->pooled[i] > 0.0f ? dpd[i] : 0.0f;
+    else
+        for (size_t i = 0; i < (size_t)B * H; i++)
+            dpd[i] *= 1.0f - c->pooled[i] * c->pooled[i];
     float *dcls = c->dtmp; /* [B, H], free at this point */
     tk_linear_bwd(dcls, H, 0, pg ? g->pool_w : NULL, pg ? g->pool_b : NULL, dpd, H, c->cls_h, H, m->pool_w, B, H, H);
     for (int s = 0; s < B; s++) {
@@ -677,11 +691,13 @@ void axf_train_backward(axf_train_ctx *c, int pg, axf_gate_grads *gates)
             int t = c->seq_start[s] + p;
             const float *d = de + (size_t)t * H;
             float *w = g->word_emb + (size_t)b->ids[t] * H;
-            float *ps = g->pos_emb + (size_t)p * H, *ty = g->type_emb + (size_t)b->types[t] * H;
+            float *ps = g->pos_emb + (size_t)(m->cfg.pos_offset + p) * H;
+            float *ty = g->type_emb ? g->type_emb + (size_t)b->types[t] * H : NULL;
             for (int i = 0; i < H; i++) {
                 w[i] += d[i];
                 ps[i] += d[i];
-                ty[i] += d[i];
             }
+            for (int i = 0; ty && i < H; i++)
+                ty[i] += d[i];
         }
 }

@@ -284,9 +284,9 @@ static int check_data(const axf_model *m, const axf_encoded *d, const char *what
         return axf_err_set(err, "%s: no examples", what);
     for (int i = 0; i < d->n; i++) {
         int n = d->off[i + 1] - d->off[i];
-        if (n <= 0 || n > m->cfg.max_pos)
+        if (n <= 0 || n > axf_config_max_len(&m->cfg))
             return axf_err_set(err, "%s: example %d has %d tokens (model allows 1..%d)", what, i + 1, n,
-                               m->cfg.max_pos);
+                               axf_config_max_len(&m->cfg));
         if (!pretrain && m->cfg.task == AXF_TASK_CLASSIFY && (d->labels[i] < 0 || d->labels[i] >= m->cfg.num_labels))
             return axf_err_set(err, "%s: example %d has label %d (model has %d labels)", what, i + 1, d->labels[i],
                                m->cfg.num_labels);

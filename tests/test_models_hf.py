@@ -1,0 +1,95 @@
+"""DistilBERT and RoBERTa sequence classifiers against Hugging Face transformers (issue 19).
+
+Small random DistilBertForSequenceClassification and RobertaForSequenceClassification models made
+by transformers (tests/hf_models.py), saved by save_pretrained both as model.safetensors and as
+pytorch_model.bin with their own tokenizer files; then, on real sentences and sentence pairs:
+  - the ids `axf` feeds its engine equal those of the models' own tokenizers, slow and fast
+    (truncation to the model's length included);
+  - `axf predict` logits lie within TOL of transformers' forward computed in float64 from the same
+    float32 weights (the exact answer for the stored model), and are the same bits from
+    pytorch_model.bin as from model.safetensors.
+
+usage: test_models_hf.py AXF ENCODE_TOOL DATA_DIR TMP_DIR VENV_SH   (77: no project environment)
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hf_models as hm  # noqa: E402
+from pyutil import fail, failures, finish, fresh_dir  # noqa: E402
+
+TOL = 1e-5
+axf, enc_tool, data_dir, tmp, venv_sh = sys.argv[1:6]
+hm.in_venv(__file__, sys.argv, venv_sh)
+
+import torch  # noqa: E402
+from transformers.utils import logging as hf_logging  # noqa: E402
+
+hf_logging.set_verbosity_error()  # its notes on truncation without overflowing tokens
+fresh_dir(tmp)
+inputs = hm.inputs(data_dir, tmp)
+
+models = []
+dtoks = hm.distilbert_tokenizers(data_dir)
+rtoks = hm.roberta_tokenizers(data_dir, tmp)
+for name, model, toks in (("distilbert-gelu", hm.distilbert(dtoks[0], "gelu", 3, 11), dtoks),
+                          ("distilbert-relu", hm.distilbert(dtoks[0], "relu", 2, 12), dtoks),
+                          ("roberta-gelu", hm.roberta(rtoks[0], "gelu", 2, 21), rtoks),
+                          ("roberta-gelunew", hm.roberta(rtoks[0], "gelu_new", 3, 22), rtoks)):
+    dirs = (hm.save(model, toks[0], os.path.join(tmp, name + "-st")),
+            hm.save(model, toks[0], os.path.join(tmp, name + "-bin"), safe=False))
+    for d, f in zip(dirs, ("model.safetensors", "pytorch_model.bin")):
+        if not os.path.exists(os.path.join(d, f)):
+            fail(f"{d}: save_pretrained wrote no {f} ({os.listdir(d)})")
+    models.append((name, model, toks, dirs))
+
+summary = []
+for name, model, toks, (d_st, d_bin) in models:
+    m64 = hm.float64(model)
+    worst, worst32, n_ids, n_same = 0.0, 0.0, 0, 0
+    for kind, (path, rows) in inputs.items():
+        r = hm.run(enc_tool, d_st, path, str(hm.MAX_LEN))
+        if r.returncode != 0:
+            fail(f"{name} {kind}: encode: {r.stderr.strip()}")
+            continue
+        got_ids = [[int(x) for x in line.split("\t")[0].split()] for line in r.stdout.splitlines()]
+        outs = {}
+        for d in (d_st, d_bin):
+            r = hm.run(axf, "predict", d, path, "--threads", "1")
+            if r.returncode != 0:
+                fail(f"{name} {kind}: axf predict {d}: {r.stderr.strip()}")
+                continue
+            outs[d] = r.stdout
+        if len(outs) == 2 and outs[d_st] != outs[d_bin]:
+            fail(f"{name} {kind}: pytorch_model.bin gives other logits than model.safetensors")
+        if d_st not in outs:
+            continue
+        logits = hm.axf_logits(outs[d_st])
+        if len(logits) != len(rows) or len(got_ids) != len(rows):
+            fail(f"{name} {kind}: {len(logits)} predictions and {len(got_ids)} id lines for {len(rows)} inputs")
+            continue
+        for k, (a, b) in enumerate(rows):
+            ids = hm.hf_ids(toks[0], a, b)
+            n_ids += 1
+            if ids != hm.hf_ids(toks[1], a, b):
+                print(f"note: {name} {kind} {k + 1}: the slow and fast tokenizers disagree")
+            if got_ids[k] != ids:
+                if len(failures) < 20:
+                    fail(f"{name} {kind} {k + 1} {a[:40]!r}: axf ids {got_ids[k]} vs transformers {ids}")
+                continue
+            n_same += 1
+            x = torch.tensor([ids])
+            with torch.no_grad():
+                want = m64(input_ids=x).logits[0].tolist()
+                want32 = model(input_ids=x).logits[0].tolist()
+            diff = max(abs(g - w) for g, w in zip(logits[k], want))
+            worst = max(worst, diff)
+            worst32 = max(worst32, max(abs(g - w) for g, w in zip(want32, want)))
+            if diff > TOL and len(failures) < 20:
+                fail(f"{name} {kind} {k + 1}: logits {logits[k]} vs transformers (float64) {want}: {diff:.3g} > {TOL}")
+    summary.append(f"{name}: ids {n_same}/{n_ids} identical to transformers' tokenizer; max |logit - float64 "
+                   f"reference| {worst:.3g} (transformers' own float32 forward: {worst32:.3g})")
+
+for line in summary:
+    print(line)
+finish(f"DistilBERT and RoBERTa: axf agrees with transformers (ids equal, logits within {TOL})")
