@@ -23,3 +23,10 @@ add_test(NAME models_hf COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/test_models_hf
          $<TARGET_FILE:test_io_encode_tool> ${AXF_DATA_DIR} ${CMAKE_BINARY_DIR}/models_hf_tmp
          ${CMAKE_SOURCE_DIR}/scripts/venv.sh)
 set_tests_properties(models_hf PROPERTIES LABELS "golden" SKIP_RETURN_CODE 77 RESOURCE_LOCK venv)
+# Every command on those models (issue 19 item 3): eval, importance, search, replay, export loaded
+# back by transformers (pruned_heads) and reproduced by axf eval, finetune --init from the
+# classifier and from a masked-LM checkpoint.
+add_test(NAME models_pipeline COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/test_models_pipeline.py $<TARGET_FILE:axf>
+         $<TARGET_FILE:test_io_encode_tool> ${AXF_DATA_DIR} ${CMAKE_BINARY_DIR}/models_pipeline_tmp
+         ${CMAKE_SOURCE_DIR}/scripts/venv.sh ${CMAKE_SOURCE_DIR}/scripts)
+set_tests_properties(models_pipeline PROPERTIES LABELS "golden;session;train" SKIP_RETURN_CODE 77 RESOURCE_LOCK venv)

@@ -12,20 +12,24 @@
 static const char *usage =
     "usage: axf export SESSION.json --out DIR [--step N] [--model DIR] [--data FILE] [--bench]\n"
     "                  [--threads N]\n"
-    "Writes DIR/config.json, DIR/model.safetensors, DIR/tokenizer_config.json and DIR/vocab.txt:\n"
-    "the model with every removed head, neuron, block and layer cut out and hard attention recorded\n"
-    "in config.json (\"axf_hard_attention\"). `axf eval DIR DATA` then reproduces the session's final\n"
-    "metrics. --step N exports the plan after history step N (default: the session's cursor).\n"
+    "Writes DIR/config.json, DIR/model.safetensors, DIR/tokenizer_config.json and the tokenizer's\n"
+    "files (vocab.txt, or vocab.json and merges.txt), in the checkpoint's own naming (BERT,\n"
+    "DistilBERT, RoBERTa): the model with every removed head, neuron, block and layer cut out and\n"
+    "hard attention recorded in config.json (\"axf_hard_attention\"). `axf eval DIR DATA` then\n"
+    "reproduces the session's final metrics. --step N exports the plan after history step N\n"
+    "(default: the session's cursor).\n"
     "--bench also times the original and the compacted model on the session's search split and\n"
     "prints key=value lines: tokens_per_s_{original,compact}, speedup, flops_per_token_{...},\n"
     "flop_reduction, params_{...}, file_bytes_{...}.\n";
 
+/* Size of a model folder's weights file (model.safetensors, or the pytorch_model.bin it came as). */
 static long long file_size(const char *dir)
 {
-    char p[4200];
+    char *p = axf_model_weights_path(dir);
     struct stat st;
-    snprintf(p, sizeof p, "%s/model.safetensors", dir);
-    return stat(p, &st) == 0 ? (long long)st.st_size : -1;
+    long long n = stat(p, &st) == 0 ? (long long)st.st_size : -1;
+    free(p);
+    return n;
 }
 
 int axf_cmd_export(int argc, char **argv)

@@ -18,7 +18,8 @@ static const char *usage =
     "                    (--init MODEL_DIR | --vocab FILE [sizes]) [options]\n"
     "\n"
     "Fine-tunes a sequence classifier (single sentences or pairs; regression for STS-B) and writes\n"
-    "the best model on the dev split to DIR (config.json, model.safetensors, vocab.txt), the form\n"
+    "the best model on the dev split to DIR (config.json, model.safetensors, the tokenizer's files),\n"
+    "in the architecture and naming of --init's checkpoint (BERT, DistilBERT, RoBERTa), the form\n"
     "`axf eval` reads. DIR/last holds the resume point; DIR/train_log.tsv one line per evaluation.\n"
     "\n"
     "data:\n"
@@ -31,7 +32,7 @@ static const char *usage =
     "                      for selection\n"
     "  --max-len N         tokens per example, longest-first truncation (default 128)\n"
     "model:\n"
-    "  --init DIR          start from this checkpoint (its vocab.txt); the classifier is new\n"
+    "  --init DIR          start from this checkpoint (its tokenizer files); the classifier is new\n"
     "  --vocab FILE        from scratch with this vocabulary, sizes:\n"
     "  --layers N --hidden N --heads N --ffn N   (default 4, 256, 4, 1024)\n"
     "  --act gelu|gelu_tanh|relu   (default gelu)   --cased   (default: lower-case input)\n"
@@ -170,7 +171,7 @@ static int copy_encoder(axf_model *dst, const axf_model *src, int with_pooler, c
 {
     const axf_config *a = &dst->cfg, *b = &src->cfg;
     if (a->vocab_size != b->vocab_size || a->hidden != b->hidden || a->n_layers != b->n_layers ||
-        a->max_pos != b->max_pos || a->type_vocab != b->type_vocab)
+        a->max_pos != b->max_pos || a->type_vocab != b->type_vocab || a->arch != b->arch)
         return axf_err_set(err, "%s: checkpoint shape differs from the model being built", dir);
     size_t H = (size_t)a->hidden;
     /* every tensor up to the pooler lies in the arena before the classifier (io's layout); copy
@@ -178,7 +179,8 @@ static int copy_encoder(axf_model *dst, const axf_model *src, int with_pooler, c
 #define CP(field, n) memcpy(dst->field, src->field, (n) * sizeof(float))
     CP(word_emb, (size_t)a->vocab_size * H);
     CP(pos_emb, (size_t)a->max_pos * H);
-    CP(type_emb, (size_t)a->type_vocab * H);
+    if (a->type_vocab > 0)
+        CP(type_emb, (size_t)a->type_vocab * H);
     CP(emb_ln_g, H);
     CP(emb_ln_b, H);
     for (int l = 0; l < a->n_layers; l++) {
@@ -318,9 +320,7 @@ int axf_cmd_finetune(int argc, char **argv)
         if (!init)
             goto fail;
         fix_layers(init);
-        char vp[4096];
-        snprintf(vp, sizeof vp, "%s/vocab.txt", a.init);
-        v = axf_vocab_load(vp, &err);
+        v = axf_vocab_load_dir(a.init, &init->cfg, &err);
         if (!v)
             goto fail;
         cfg = init->cfg;
@@ -345,8 +345,8 @@ int axf_cmd_finetune(int argc, char **argv)
                     axf_vocab_size(v), cfg.vocab_size);
         goto fail;
     }
-    if (a.c.max_len > cfg.max_pos) {
-        axf_err_set(&err, "--max-len %d exceeds the model's %d positions", a.c.max_len, cfg.max_pos);
+    if (a.c.max_len > axf_config_max_len(&cfg)) {
+        axf_err_set(&err, "--max-len %d exceeds the model's %d positions", a.c.max_len, axf_config_max_len(&cfg));
         goto fail;
     }
     name_labels(&cfg, train->task);

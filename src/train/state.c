@@ -17,14 +17,7 @@ int tr_save_model_dir(const axf_model *m, const axf_vocab *v, const char *dir, a
 {
     if (axf_model_save(m, dir, err))
         return -1;
-    if (v) {
-        char *p = axf_io_join(dir, "vocab.txt");
-        int rc = axf_vocab_save(v, p, err);
-        free(p);
-        if (rc)
-            return -1;
-    }
-    return 0;
+    return v ? axf_vocab_save_dir(v, dir, err) : 0;
 }
 
 static char *hex64(uint64_t x, char buf[17])

@@ -1,0 +1,173 @@
+"""Every workbench command on DistilBERT and RoBERTa classifiers made by transformers (issue 19,
+item 3), with Hugging Face loading what axf writes:
+  - eval (labelled SST-2 sentences), importance (exact, JSON), search with a policy, replay;
+  - export of a head-pruning session: transformers' from_pretrained loads the compacted folder (its
+    own names, pruned_heads) and its float64 logits agree with `axf predict` on it within TOL; its
+    tokenizer (AutoTokenizer, the slow one) gives the ids axf gives;
+  - export of a session that removes heads, neuron groups and whole blocks: `axf eval` on the
+    export reproduces the session's final loss and accuracy; replay passes;
+  - finetune --init from the classifier and from a masked-LM checkpoint (DistilBertForMaskedLM,
+    RobertaForMaskedLM: eval refuses it in one line, finetune takes its encoder), and
+    transformers loads the fine-tuned folder and agrees with axf.
+
+usage: test_models_pipeline.py AXF ENCODE_TOOL DATA_DIR TMP_DIR VENV_SH SCRIPTS_DIR
+(77: no project environment)
+"""
+import json
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hf_models as hm  # noqa: E402
+from pyutil import fail, finish, fresh_dir  # noqa: E402
+
+TOL = 1e-5
+axf, enc_tool, data_dir, tmp, venv_sh, scripts = sys.argv[1:7]
+hm.in_venv(__file__, sys.argv, venv_sh)
+
+import torch  # noqa: E402
+from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DistilBertForMaskedLM,  # noqa: E402
+                          RobertaForMaskedLM)
+from transformers.utils import logging as hf_logging  # noqa: E402
+
+hf_logging.set_verbosity_error()
+fresh_dir(tmp)
+inputs = hm.inputs(data_dir, tmp)
+sst = hm.tsv_rows(os.path.join(data_dir, "sst2_glue", "dev.tsv"), [0, 1], 80)
+labelled = hm.write_tsv(os.path.join(tmp, "labelled.tsv"), ["sentence", "label"], sst[:48])
+train = hm.write_tsv(os.path.join(tmp, "train.tsv"), ["sentence", "label"],
+                     hm.tsv_rows(os.path.join(data_dir, "sst2_glue", "alps_train.tsv"), [0, 1], 160))
+
+
+def axf_ok(what, *args):
+    r = hm.run(axf, *args)
+    if r.returncode != 0:
+        fail(f"{what}: axf {' '.join(args)}: exit {r.returncode}: {r.stderr.strip()[-300:]}")
+        return None
+    return r.stdout
+
+
+def kv(text):
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+def agree_with_hf(what, d):
+    """transformers loads d; its float64 logits agree with axf predict on d; AutoTokenizer gives
+    axf's ids."""
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(d).eval()
+        tok = AutoTokenizer.from_pretrained(d, use_fast=False)  # the fast one differs on truncation ties
+    except Exception as e:  # noqa: BLE001 (any failure to load is the finding)
+        fail(f"{what}: transformers cannot load {d}: {type(e).__name__}: {str(e)[:300]}")
+        return
+    m64 = hm.float64(model)
+    worst, n = 0.0, 0
+    for kind, (path, rows) in inputs.items():
+        out = axf_ok(what, "predict", d, path, "--threads", "1")
+        r = hm.run(enc_tool, d, path, str(hm.MAX_LEN))
+        if out is None or r.returncode != 0:
+            fail(f"{what}: encode {d}: {r.stderr.strip()}")
+            continue
+        logits = hm.axf_logits(out)
+        got_ids = [[int(x) for x in line.split("\t")[0].split()] for line in r.stdout.splitlines()]
+        for k, (a, b) in enumerate(rows):
+            ids = hm.hf_ids(tok, a, b)
+            if got_ids[k] != ids:
+                fail(f"{what} {kind} {k + 1}: axf ids {got_ids[k]} vs AutoTokenizer's {ids}")
+                return
+            with torch.no_grad():
+                want = m64(input_ids=torch.tensor([ids])).logits[0].tolist()
+            diff = max(abs(g - w) for g, w in zip(logits[k], want))
+            worst, n = max(worst, diff), n + 1
+    if worst > TOL:
+        fail(f"{what}: axf predict differs from transformers by {worst:.3g} > {TOL}")
+    print(f"{what}: transformers loads it; {n} inputs, ids equal, max |logit difference| {worst:.3g}")
+
+
+def last_after(session):
+    with open(session) as f:
+        s = json.load(f)
+    return s["history"][s["cursor"] - 1]["after"] if s["cursor"] else s["baseline"]
+
+
+dtoks = hm.distilbert_tokenizers(data_dir)
+rtoks = hm.roberta_tokenizers(data_dir, tmp)
+archs = (("distilbert", hm.distilbert(dtoks[0], "gelu", 2, 31), dtoks[0],
+          hm.distilbert(dtoks[0], seed=32, cls=DistilBertForMaskedLM)),
+         ("roberta", hm.roberta(rtoks[0], "gelu", 2, 41), rtoks[0],
+          hm.roberta(rtoks[0], seed=42, cls=RobertaForMaskedLM)))
+for name, model, tok, mlm in archs:
+    src = hm.save(model, tok, os.path.join(tmp, name))
+    out = axf_ok(f"{name} eval", "eval", src, labelled, "--threads", "1")
+    if out is not None and not ("accuracy" in kv(out) and "loss" in kv(out)):
+        fail(f"{name} eval: no accuracy/loss in {out!r}")
+    out = axf_ok(f"{name} importance", "importance", src, labelled, "--json", "--groups", "4", "--threads", "1")
+    if out is not None:
+        imp = json.loads(out)
+        if len(imp["layers"]) != 3 or len(imp["layers"][0]["heads"]) != 4:
+            fail(f"{name} importance: layers/heads {out[:200]}")
+
+    # a head-pruning search: Hugging Face can express the result (pruned_heads)
+    s1 = os.path.join(tmp, f"{name}-heads.json")
+    if axf_ok(f"{name} search heads", "search", src, labelled, "--policy", os.path.join(scripts, "random.lua"),
+              "--set", "target=elements", "--set", "elements=3", "--set", "kinds=heads", "--set", "seed=5",
+              "--threads", "1", "--quiet", "--out", s1) is not None:
+        axf_ok(f"{name} replay heads", "replay", s1)
+        e1 = os.path.join(tmp, f"{name}-heads-export")
+        if axf_ok(f"{name} export heads", "export", s1, "--out", e1) is not None:
+            with open(os.path.join(e1, "config.json")) as f:
+                cfg = json.load(f)
+            if cfg.get("model_type") != name or "pruned_heads" not in cfg or \
+                    sum(map(len, cfg["pruned_heads"].values())) != 3:
+                fail(f"{name} export: config.json {cfg.get('model_type')}, pruned_heads {cfg.get('pruned_heads')}")
+            agree_with_hf(f"{name} head-pruned export", e1)
+
+    # a search removing heads, neuron groups and whole blocks: axf eval on the export reproduces it
+    s2 = os.path.join(tmp, f"{name}-mixed.json")
+    if axf_ok(f"{name} search mixed", "search", src, labelled, "--policy", os.path.join(scripts, "random.lua"),
+              "--set", "target=elements", "--set", "elements=5", "--set", "kinds=heads,groups,attn,ffn",
+              "--set", "groups=4", "--set", "seed=9", "--threads", "1", "--quiet", "--out", s2) is not None:
+        axf_ok(f"{name} replay mixed", "replay", s2)
+        e2 = os.path.join(tmp, f"{name}-mixed-export")
+        if axf_ok(f"{name} export mixed", "export", s2, "--out", e2) is not None:
+            out = axf_ok(f"{name} eval export", "eval", e2, labelled, "--threads", "1")
+            want = last_after(s2)
+            if out is not None:
+                got = kv(out)
+                loss, acc = float(got["loss"]), float(got["accuracy"])
+                if abs(loss - want["loss"]) > 1e-6 or abs(acc - want["accuracy"]) > 1e-6:  # 6 decimals
+                    fail(f"{name}: eval of the export gives loss {loss} accuracy {acc}, the session "
+                         f"{want['loss']} {want['accuracy']}")
+                else:
+                    print(f"{name}: search -> replay -> export -> eval reproduces loss {loss:.6f}, "
+                          f"accuracy {acc:.4f}; params {want['params']}")
+
+    # fine-tuning from the classifier and from a masked-LM checkpoint
+    src_mlm = hm.save(mlm, tok, os.path.join(tmp, name + "-mlm"))
+    r = hm.run(axf, "eval", src_mlm, labelled)
+    lines = r.stderr.strip().splitlines()
+    if r.returncode != 1 or len(lines) != 1 or "not a sequence-classification checkpoint" not in lines[0]:
+        fail(f"{name} masked-LM eval: exit {r.returncode} {r.stderr.strip()!r}")
+    for tag, init in (("classifier", src), ("masked-LM", src_mlm)):
+        ft = os.path.join(tmp, f"{name}-ft-{tag}")
+        if axf_ok(f"{name} finetune --init {tag}", "finetune", "--init", init, "--train", train, "--dev", labelled,
+                  "--epochs", "1", "--batch", "16", "--lr", "1e-4", "--max-len", "48", "--threads", "1",
+                  "--out", ft) is None:
+            continue
+        axf_ok(f"{name} eval fine-tuned ({tag})", "eval", ft, labelled, "--threads", "1")
+        agree_with_hf(f"{name} fine-tuned from the {tag}", ft)
+        with open(os.path.join(ft, "config.json")) as f:
+            if json.load(f).get("model_type") != name:
+                fail(f"{name} fine-tuned ({tag}): config.json is not {name}'s")
+
+# bad input names the file: a RoBERTa folder without its merges.txt
+bad = os.path.join(tmp, "roberta-no-merges")
+hm.save(archs[1][1], archs[1][2], bad)
+os.remove(os.path.join(bad, "merges.txt"))
+r = hm.run(axf, "predict", bad, inputs["single"][0])
+if r.returncode != 1 or not re.search(r"merges\.txt", r.stderr) or len(r.stderr.strip().splitlines()) != 1:
+    fail(f"RoBERTa without merges.txt: exit {r.returncode} {r.stderr.strip()!r}")
+
+finish("DistilBERT and RoBERTa: eval, importance, search, replay, export (loaded by transformers) and "
+       "finetune --init work")
