@@ -2,9 +2,7 @@
 inputs from the shared data, for the tests that hold axf to transformers (test_models_hf.py,
 test_models_pipeline.py).
 
-in_venv(argv, venv_sh) first: it re-runs the calling script under the project's environment
-(.venv, made or checked by scripts/venv.sh) when the current Python lacks transformers, and exits
-77 with the reason when that environment cannot be made.
+The tests run in the project's environment (.venv) through tests/venv_run.sh.
 
 Models: DistilBERT with the BERT uncased vocab.txt (WordPiece); RoBERTa with a byte-level BPE
 (vocab.json + merges.txt) learnt here by Hugging Face's tokenizers from SST-2 sentences. Weights
@@ -12,27 +10,8 @@ are drawn larger than the 0.02 initialisation, so that attention is peaked and l
 order 1 (small random logits would hide errors)."""
 import os
 import subprocess
-import sys
 
 MAX_LEN = 64
-
-
-def in_venv(script, argv, venv_sh):
-    try:
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
-        return
-    except ImportError:
-        pass
-    if os.environ.get("AXF_IN_VENV"):
-        print("SKIP: the project environment does not import torch and transformers")
-        sys.exit(77)
-    r = subprocess.run(["bash", venv_sh, "--print-python"], capture_output=True, text=True)
-    if r.returncode != 0 or not r.stdout.strip():
-        print("SKIP: the project's Python environment (.venv) cannot be made: " + r.stderr.strip()[-400:])
-        sys.exit(77)
-    env = dict(os.environ, AXF_IN_VENV="1")
-    sys.exit(subprocess.run([r.stdout.strip(), os.path.abspath(script), *argv[1:]], env=env).returncode)
 
 
 def run(*args):

@@ -557,7 +557,8 @@ static void test_archs(const char *tmp)
         size_t expect = 40 * 16 + (size_t)c.max_pos * 16 + (size_t)c.type_vocab * 16 + 32 + 3 * layer - drop +
                         16 * 16 + 16 + 2 * 16 + 2;
         CHECK_MSG(axf_model_params(m) == expect, "%zu vs %zu", axf_model_params(m), expect);
-        char *dir = tu_path(tmp, k ? "arch/roberta" : "arch/distilbert");
+        char dir[700], pdir[700];
+        snprintf(dir, sizeof dir, "%s", tu_path(tmp, k ? "arch/roberta" : "arch/distilbert"));
         CHECK(axf_model_save(m, dir, &err) == 0);
         axf_model *b = axf_model_load(dir, &err);
         CHECK_MSG(b && same_model(m, b), "%s", b ? "differs" : err.msg);
@@ -601,13 +602,13 @@ static void test_archs(const char *tmp)
         p.layer_ffn[1] = 0;
         axf_model *pm = axf_model_new(&p, 0, &err);
         axf_model_init_random(pm, 4);
-        char *pdir = tu_path(tmp, k ? "arch/roberta-noffn" : "arch/distilbert-noffn");
+        snprintf(pdir, sizeof pdir, "%s", tu_path(tmp, k ? "arch/roberta-noffn" : "arch/distilbert-noffn"));
         CHECK(axf_model_save(pm, pdir, &err) == 0);
         b = axf_model_load(pdir, &err);
         CHECK_MSG(b && same_model(pm, b), "%s", b ? "differs" : err.msg);
         axf_model_free(b);
         axf_model_free(pm);
-        char src[700], dst[700];
+        char src[800], dst[800];
         snprintf(src, sizeof src, "%s/model.safetensors", dir);
         snprintf(dst, sizeof dst, "%s/model.safetensors", pdir);
         copy_file(src, dst);

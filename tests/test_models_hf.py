@@ -10,7 +10,7 @@ pytorch_model.bin with their own tokenizer files; then, on real sentences and se
     float32 weights (the exact answer for the stored model), and are the same bits from
     pytorch_model.bin as from model.safetensors.
 
-usage: test_models_hf.py AXF ENCODE_TOOL DATA_DIR TMP_DIR VENV_SH   (77: no project environment)
+usage: tests/venv_run.sh test_models_hf.py AXF ENCODE_TOOL DATA_DIR TMP_DIR
 """
 import os
 import sys
@@ -20,8 +20,7 @@ import hf_models as hm  # noqa: E402
 from pyutil import fail, failures, finish, fresh_dir  # noqa: E402
 
 TOL = 1e-5
-axf, enc_tool, data_dir, tmp, venv_sh = sys.argv[1:6]
-hm.in_venv(__file__, sys.argv, venv_sh)
+axf, enc_tool, data_dir, tmp = sys.argv[1:5]
 
 import torch  # noqa: E402
 from transformers.utils import logging as hf_logging  # noqa: E402

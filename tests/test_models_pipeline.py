@@ -10,8 +10,7 @@ item 3), with Hugging Face loading what axf writes:
     RobertaForMaskedLM: eval refuses it in one line, finetune takes its encoder), and
     transformers loads the fine-tuned folder and agrees with axf.
 
-usage: test_models_pipeline.py AXF ENCODE_TOOL DATA_DIR TMP_DIR VENV_SH SCRIPTS_DIR
-(77: no project environment)
+usage: tests/venv_run.sh test_models_pipeline.py AXF ENCODE_TOOL DATA_DIR TMP_DIR SCRIPTS_DIR
 """
 import json
 import os
@@ -23,8 +22,7 @@ import hf_models as hm  # noqa: E402
 from pyutil import fail, finish, fresh_dir  # noqa: E402
 
 TOL = 1e-5
-axf, enc_tool, data_dir, tmp, venv_sh, scripts = sys.argv[1:7]
-hm.in_venv(__file__, sys.argv, venv_sh)
+axf, enc_tool, data_dir, tmp, scripts = sys.argv[1:6]
 
 import torch  # noqa: E402
 from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DistilBertForMaskedLM,  # noqa: E402
