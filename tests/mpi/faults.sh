@@ -14,14 +14,34 @@ fail() { echo "FAIL: $*"; exit 1; }
 # many steps and trials: every neuron group of every layer is tried (rule=loss keeps many)
 run_args() { echo "$D/model $D/search.tsv --policy $SCRIPTS/axformer.lua --set groups=24 --set near_miss=100 --set rule=loss --threads 1 --quiet --out $1"; }
 cursor() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['cursor'])" "$1" 2>/dev/null || echo 0; }
-wait_steps() {   # FILE N PID: until FILE has N steps (fails when PID ends first)
-  for _ in $(seq 1 1200); do
-    [ "$(cursor "$1")" -ge "$2" ] && return 0
+ranks() {        # FILE: the pids of the ranks writing FILE (not mpirun's)
+  local p
+  for p in $(pgrep -f "search .*$1"); do
+    tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -q "^OMPI_COMM_WORLD_RANK=" && echo "$p"
+  done
+}
+rank_pid() {     # FILE R: the pid of rank R
+  local p
+  for p in $(ranks "$1"); do
+    tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && echo "$p"
+  done
+}
+freeze_at() {    # FILE N PID: stops every rank (SIGSTOP) as soon as FILE has N steps, so that the
+                 # fault lands there however fast the machine runs; fails when PID ends first
+  local c
+  for _ in $(seq 1 24000); do
+    # the file is replaced atomically; its first "cursor" is the session's
+    c=$(grep -m1 -oE '"cursor":[[:space:]]*[0-9]+' "$1" 2>/dev/null | tr -dc 0-9)
+    if [ "${c:-0}" -ge "$2" ]; then
+      kill -STOP $(ranks "$1") 2>/dev/null
+      return 0
+    fi
     kill -0 "$3" 2>/dev/null || fail "the run ended before $2 steps"
-    sleep 0.1
+    sleep 0.005
   done
   fail "no $2 steps in 120 s"
 }
+thaw() { kill -CONT $(ranks "$1") 2>/dev/null; }
 wait_end() {     # PID: its exit status; fails when it does not end within 60 s
   for _ in $(seq 1 600); do
     kill -0 "$1" 2>/dev/null || { wait "$1"; return $?; }
@@ -41,13 +61,13 @@ total=$(cursor "$T/ref.json")
 # (1) rank 1 killed
 $MPI -np 2 "$AXF" search $(run_args "$T/a.json") >"$T/a.out" 2>"$T/a.err" &
 job=$!
-wait_steps "$T/a.json" 4 $job
-victim=""
-for p in $(pgrep -f "search .*$T/a.json"); do
-  tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && victim=$p
-done
+freeze_at "$T/a.json" 4 $job
+frozen=$(cursor "$T/a.json")
+[ "$frozen" -lt "$total" ] || fail "the run had already ended when frozen at $frozen steps"
+victim=$(rank_pid "$T/a.json" 1)
 [ -n "$victim" ] || fail "rank 1 not found"
 kill -9 "$victim"
+thaw "$T/a.json"
 wait_end $job
 rc=$?
 [ $rc -ne 0 ] || fail "mpirun exited 0 although rank 1 was killed"
@@ -65,14 +85,26 @@ echo "rank 1 killed at step $kept of $total: mpirun exit $rc, session intact; re
 # (2) mpirun terminated
 $MPI -np 2 "$AXF" search $(run_args "$T/b.json") >"$T/b.out" 2>"$T/b.err" &
 job=$!
-wait_steps "$T/b.json" 4 $job
+freeze_at "$T/b.json" 4 $job
+frozen=$(cursor "$T/b.json")
+[ "$frozen" -lt "$total" ] || fail "the run had already ended when frozen at $frozen steps"
+# mpirun passes SIGTERM on to the ranks, which are stopped: they take it first thing when they
+# go on, wherever the machine's speed had them
+r0=$(rank_pid "$T/b.json" 0)
 kill -TERM $job
+for _ in $(seq 1 600); do
+  pending=$(awk '$1 == "ShdPnd:" || $1 == "SigPnd:" {print $2}' "/proc/$r0/status" 2>/dev/null | tr '\n' ' ')
+  for m in $pending; do [ $(( 0x$m & 0x4000 )) -ne 0 ] && break 2; done
+  sleep 0.01
+done
+thaw "$T/b.json"
 wait_end $job
 rc=$?
 [ $rc -ne 0 ] || fail "mpirun exited 0 although terminated"
 grep -Eq "b.json holds the [0-9]+ steps committed so far \(continue with --resume\)|interrupted: .*session saved to .*b.json" "$T/b.err" \
   || { cat "$T/b.err"; fail "no message saying where the session stands"; }
 kept=$(cursor "$T/b.json")
+[ "$kept" -ge 4 ] && [ "$kept" -lt "$total" ] || cat "$T/b.err"
 [ "$kept" -ge 4 ] && [ "$kept" -lt "$total" ] || fail "the session holds $kept steps (4..$((total - 1)) expected)"
 intact "$T/b.json"
 "$AXF" search $(run_args "$T/b.json") --resume >"$T/b2.out" 2>&1 || { cat "$T/b2.out"; fail "resume in one process"; }

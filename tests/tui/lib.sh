@@ -13,11 +13,18 @@ if ! command -v tmux >/dev/null 2>&1; then
     exit 77
 fi
 
-TUI_SOCK="axf-tui-$(basename "$0" .sh)-$$"
+# every tui_start gets a socket of its own: a server just killed may still hold its socket while it
+# exits, and a new server on the same one then dies at start ("server exited unexpectedly")
+TUI_SOCK_BASE="axf-tui-$(basename "$0" .sh)-$$"
+TUI_N=0
+TUI_SOCK="$TUI_SOCK_BASE-0"
 TUI_TMP=$(mktemp -d "${TMPDIR:-/tmp}/axf-tui-XXXXXX")
 tui_cleanup() {
-    tmux -L "$TUI_SOCK" kill-server >/dev/null 2>&1
-    rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$TUI_SOCK"   # the server leaves its socket file
+    local i
+    for i in $(seq 0 "$TUI_N"); do
+        tmux -L "$TUI_SOCK_BASE-$i" kill-server >/dev/null 2>&1
+        rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$TUI_SOCK_BASE-$i"   # the server leaves its socket file
+    done
     rm -rf "$TUI_TMP"
 }
 trap tui_cleanup EXIT
@@ -34,6 +41,8 @@ tui_start() {
     local cols=$1 rows=$2 term=$3
     shift 3
     tmux -L "$TUI_SOCK" kill-server >/dev/null 2>&1
+    TUI_N=$((TUI_N + 1))
+    TUI_SOCK="$TUI_SOCK_BASE-$TUI_N"
     # the pane stays after the program exits, showing its exit status
     local cmd="" a
     for a in "$@"; do cmd="$cmd '$(printf %s "$a" | sed "s/'/'\\\\''/g")'"; done
@@ -48,11 +57,17 @@ tui_screen() {
 }
 
 # tui_wait TEXT [SECONDS]
-tui_wait() {
-    local text=$1 limit=${2:-60} start
+tui_wait() {      # TEXT [SECONDS]: until the screen shows TEXT
+    _tui_wait -F "$@"
+}
+tui_wait_re() {   # REGEX [SECONDS]: until the screen matches the extended regex
+    _tui_wait -E "$@"
+}
+_tui_wait() {
+    local how=$1 text=$2 limit=${3:-60} start
     start=$(date +%s)
     while :; do
-        if tui_screen | grep -qF -- "$text"; then
+        if tui_screen | grep -q "$how" -- "$text"; then
             return 0
         fi
         if tui_screen | grep -q "AXF-EXIT-" && ! printf %s "$text" | grep -q "AXF-EXIT-"; then
