@@ -7,6 +7,8 @@
 --       if rejected and its loss < near_miss * best: try each neuron group; accept or revert
 --       try dropping the attention block of layer i
 --       if rejected and its loss < near_miss * best: try each head; accept or revert
+--       with int8 = true: then try int8 for what is left of the layer's FFN and attention blocks
+--       (not part of the method; each kept only when the rule holds, like any candidate)
 --
 -- Acceptance ("rule"); l0 = per-sample losses of the ORIGINAL model (never updated), best = mean
 -- loss of the committed plan, n = samples, need = floor(n * majority):
@@ -33,6 +35,7 @@ params = {
   hard_order = "bottom_up",  -- layer order of stage A: "bottom_up" or "top_down"
   prune_order = "top_down",  -- layer order of stage B: "top_down" or "bottom_up"
   ffn_first = true,          -- stage B tries the FFN block before the attention block
+  int8 = false,              -- stage B then tries int8 for each remaining block of the layer
 }
 
 params_doc = {
@@ -48,6 +51,7 @@ params_doc = {
   hard_order = "bottom_up | top_down (stage A)",
   prune_order = "top_down | bottom_up (stage B)",
   ffn_first = "stage B tries FFN before attention in each layer",
+  int8 = "after pruning a layer, try int8 for its remaining FFN and attention blocks (kept by the rule)",
 }
 
 local function check_params(p)
@@ -158,6 +162,17 @@ local function prune_attn(s, p, i)
   end
 end
 
+-- int8 for what pruning left of layer i, block by block in the pruning order.
+local function quantize_layer(s, p, i)
+  local order = p.ffn_first and {"ffn", "attn"} or {"attn", "ffn"}
+  for _, b in ipairs(order) do
+    local lp = s:layer(i)
+    if (b == "ffn" and lp.ffn and not lp.int8_ffn) or (b == "attn" and lp.attn and not lp.int8_attn) then
+      attempt(s, p, {op = "quantize", layer = i, block = b})
+    end
+  end
+end
+
 local function stage_b(s, p)
   for _, i in ipairs(layer_order(s:layers(), p.prune_order)) do
     if p.ffn_first then
@@ -167,6 +182,7 @@ local function stage_b(s, p)
       prune_attn(s, p, i)
       prune_ffn(s, p, i)
     end
+    if p.int8 then quantize_layer(s, p, i) end
   end
 end
 
@@ -180,6 +196,7 @@ function run(s, p)
     if stage == "A" then stage_a(s, p) else stage_b(s, p) end
   end
   local now = s:eval()
-  axf.log(string.format("axformer: done, %d steps; loss %.5f -> %.5f, params %.3fM -> %.3fM",
-                        s:cursor(), base.loss, now.loss, base.params / 1e6, now.params / 1e6))
+  axf.log(string.format("axformer: done, %d steps; loss %.5f -> %.5f, params %.3fM -> %.3fM, "
+                        .. "size %.2f MB -> %.2f MB", s:cursor(), base.loss, now.loss, base.params / 1e6,
+                        now.params / 1e6, base.size / 1e6, now.size / 1e6))
 end

@@ -267,6 +267,23 @@ static void test_all_policies(const lt_fixture *fx)
         axf_luahost_free(h);
         axf_session_free(s);
     }
+    /* axformer with int8: after each layer's pruning, int8 for its blocks is tried (and judged) */
+    {
+        axf_session *s = lt_open(fx);
+        lt_log log = {0};
+        int rc, tried = 0;
+        const char *sets[] = {"int8=true", "rule=loss", "stages=B"};
+        axf_luahost *h = run_policy(s, "axformer.lua", sets, 3, &log, &rc);
+        for (int i = 0; i < axf_session_trials_len(s); i++) {
+            axf_trial_entry t;
+            axf_session_trial_get(s, i, &t);
+            tried += t.n_actions == 1 && t.actions[0].op == AXF_OP_QUANTIZE;
+        }
+        fprintf(stderr, "axformer int8=true: %d quantize trials, %d steps\n", tried, axf_session_history_len(s));
+        CHECK(tried >= 4);
+        axf_luahost_free(h);
+        axf_session_free(s);
+    }
     /* random.lua is seeded: the same seed removes the same elements */
     const char *sets[] = {"target=elements", "elements=5", "seed=42"};
     axf_session *a = lt_open(fx), *b = lt_open(fx);
