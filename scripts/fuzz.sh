@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes every reader with libFuzzer (Debian's clang, with ASan+UBSan): safetensors, config.json,
-# vocab.txt, task TSV, session JSON and Lua policy loading (tests/fuzz/fuzz_*.c).
+# Fuzzes every reader with libFuzzer (Debian's clang, with ASan+UBSan): safetensors, pytorch_model.bin,
+# config.json, vocab.txt, task TSV, session JSON and Lua policy loading (tests/fuzz/fuzz_*.c).
 # Usage: scripts/fuzz.sh [SECONDS [TARGET...]]   build build-fuzz/ and run each target (or the
 #          ones named) SECONDS (default 60)
 #        scripts/fuzz.sh --seeds     rewrite the generated seeds in tests/fuzz/corpus/ (see below)
@@ -12,7 +12,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh --fuzz || exit 1
-targets=(safetensors config vocab tsv session policy)
+targets=(safetensors torchbin config vocab tsv session policy)
 B=build-fuzz
 CC=clang cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release -DAXF_FUZZ=ON -DCMAKE_C_COMPILER=clang \
   -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
@@ -57,6 +57,38 @@ open(out + "/dtypes.safetensors", "wb").write(st({
     "g.i32": ("I32", [1], struct.pack("<i", 5)), "h.i16": ("I16", [1], struct.pack("<h", -3)),
     "i.i8": ("I8", [1], b"\xff"), "j.empty": ("F32", [0, 3], b"")}, {"format": "pt"}))
 open(out + "/scalar.safetensors", "wb").write(st({"s": ("F32", [], struct.pack("<f", 1.5))}))
+PY
+  # pytorch_model.bin files written by Debian's torch (python3-torch): what torch.save(state_dict)
+  # writes in each dtype, shared storages, a module's state dict (OrderedDict with _metadata),
+  # parameters, a scalar and an empty tensor; the legacy format and a hostile pickle (refused)
+  /usr/bin/python3 - "$C/torchbin" <<'PY' || exit 1
+import collections, io, os, pickle, sys, zipfile
+import torch
+out = sys.argv[1]
+def save(name, obj, **kw):
+    torch.save(obj, os.path.join(out, name + ".bin"), **kw)
+g = torch.Generator().manual_seed(7)
+r = lambda *s: torch.randn(*s, generator=g)
+save("f32", {"bert.embeddings.word_embeddings.weight": r(5, 4), "classifier.bias": r(2)})
+save("f16_bf16_f64", {"a": r(3, 2).half(), "b": r(4).bfloat16(), "c": r(2).double()})
+save("ints", {"position_ids": torch.arange(6).reshape(1, 6), "i32": torch.arange(3, dtype=torch.int32),
+              "i16": torch.arange(2, dtype=torch.int16), "i8": torch.tensor([-127, 3], dtype=torch.int8),
+              "u8": torch.tensor([1, 255], dtype=torch.uint8), "b": torch.tensor([True, False])})
+flat = r(12)
+save("shared", collections.OrderedDict([("x", flat[0:6].view(2, 3)), ("y", flat[6:10]), ("z", flat[10:12])]))
+save("module", torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.LayerNorm(2)).state_dict())
+save("params", {"p": torch.nn.Parameter(r(2, 2)), "s": torch.tensor(1.5), "e": torch.zeros(0, 3)})
+save("legacy", {"x": r(2)}, _use_new_zipfile_serialization=False)
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("true",))
+buf = io.BytesIO()
+torch.save({"x": r(2)}, buf)
+zin = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+with zipfile.ZipFile(os.path.join(out, "hostile.bin"), "w", zipfile.ZIP_STORED) as zout:
+    for info in zin.infolist():
+        b = zin.read(info)
+        zout.writestr(info, pickle.dumps({"x": Evil()}, protocol=2) if info.filename.endswith("/data.pkl") else b)
 PY
   # task files: a header and a few lines of each public set, with the tsv target's selector byte
   # (0 dev.tsv, 1 sst2_dev.tsv, 2 cola/train.tsv, 3 mrpc.tsv, 4 rte.tsv, 9 stsa.binary.dev,

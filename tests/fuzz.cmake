@@ -1,4 +1,4 @@
-# Fuzz targets (tests/fuzz/fuzz_*.c), one per reader: safetensors, config.json, vocab.txt, task
+# Fuzz targets (tests/fuzz/fuzz_*.c), one per reader: safetensors, pytorch_model.bin, config.json, vocab.txt, task
 # TSV, session JSON, Lua policy loading. With -DAXF_FUZZ=ON (scripts/fuzz.sh: clang, ASan+UBSan,
 # coverage) each is also a libFuzzer binary fuzz_<target>. In every build each runs its committed
 # inputs as a test (fuzz_replay_<target>: the seed corpus tests/fuzz/corpus/<target>/ and the
@@ -6,7 +6,7 @@
 # ASan+UBSan in that configuration: regress/session/empty_keys_no_arena.json was undefined
 # behaviour in io/json.c that only the sanitizers see).
 option(AXF_FUZZ "Build the libFuzzer targets (clang; see scripts/fuzz.sh)" OFF)
-set(AXF_FUZZ_TARGETS safetensors config vocab tsv session policy)
+set(AXF_FUZZ_TARGETS safetensors torchbin config vocab tsv session policy)
 foreach(t ${AXF_FUZZ_TARGETS})
   set(libs axf_core)
   if(t STREQUAL "policy")

@@ -12,9 +12,10 @@
  * the storage types torch.{Float,Half,BFloat16,Double,Long,Int,Short,Char,Byte,Bool}Storage.
  * Anything else (another global, a reduce of anything but those callables, an opcode outside the
  * set, a top-level object that is not a dict of name -> tensor) is refused with one line naming
- * the file and the offending name or opcode, before any tensor is handed out. Every tensor is
- * checked against its storage: the entry exists, is stored (not compressed), its size is NUMEL x
- * the element size, and the tensor (offset, shape, strides) is contiguous and inside it.
+ * the file and the offending name or opcode, before any tensor is handed out. A storage KEY is 1 to
+ * 64 letters, digits or '_' (torch.save writes "0", "1", ...). Every tensor is checked against its
+ * storage: the entry exists, is stored (not compressed), its size is NUMEL x the element size, and
+ * the tensor (offset, shape, strides) is contiguous and inside it, an empty one's offset too.
  *
  * The legacy (pre-1.6, non-zip) format is refused with a message saying how to convert it.
  *

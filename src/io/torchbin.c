@@ -53,7 +53,7 @@ static int zip_read(const unsigned char *f, size_t fsz, zdir *z, axf_err *err)
         if (eocd < 20 || rd32(f + eocd - 20) != 0x07064b50u)
             return axf_err_set(err, "zip64 archive without its locator");
         uint64_t z64 = rd64(f + eocd - 20 + 8);
-        if (z64 > fsz - 56 || rd32(f + z64) != 0x06064b50u)
+        if (fsz < 56 || z64 > fsz - 56 || rd32(f + z64) != 0x06064b50u)
             return axf_err_set(err, "zip64 end-of-central-directory record out of the file");
         count = rd64(f + z64 + 32);
         cd_size = rd64(f + z64 + 40);
@@ -101,7 +101,7 @@ static int zip_read(const unsigned char *f, size_t fsz, zdir *z, axf_err *err)
                                "uncompressed", nm, method);
         if (csize != usize)
             return axf_err_set(err, "zip entry '%s': stored sizes disagree", nm);
-        if (loc > fsz - 30 || rd32(f + loc) != 0x04034b50u)
+        if (fsz < 30 || loc > fsz - 30 || rd32(f + loc) != 0x04034b50u)
             return axf_err_set(err, "zip entry '%s': local header out of the file or damaged", nm);
         uint64_t data = loc + 30 + rd16(f + loc + 26) + rd16(f + loc + 28);
         if (data > fsz || usize > fsz - data)
@@ -286,6 +286,19 @@ static int int_of(const val *v, int64_t *out)
     return 0;
 }
 
+/* torch.save names storages "0", "1", ...: letters, digits and '_' only (the key is a zip entry name,
+ * and it is shown in messages) */
+static int plain_key(const char *s, size_t n)
+{
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              s[i] == '_'))
+            return 0;
+    return 1;
+}
+
 /* persistent id ('storage', <storage type>, key, location, numel) -> storage */
 static int persid(upk *u)
 {
@@ -296,9 +309,8 @@ static int persid(upk *u)
     val *ty = pid->items[1], *key = pid->items[2];
     if (ty->kind != V_GLOBAL || ty->i < G_STORAGE0)
         return axf_err_set(u->err, "data.pkl: persistent id names no storage type");
-    if (key->kind != V_STR || key->slen == 0 || key->slen > 64 || strlen(key->s) != key->slen ||
-        strchr(key->s, '/'))
-        return axf_err_set(u->err, "data.pkl: storage key is not a plain name");
+    if (key->kind != V_STR || !plain_key(key->s, key->slen))
+        return axf_err_set(u->err, "data.pkl: storage key is not a plain name (1 to 64 letters, digits, '_')");
     int64_t numel;
     if (int_of(pid->items[4], &numel) || numel < 0)
         return axf_err_set(u->err, "data.pkl: storage size is not a non-negative integer");
@@ -687,33 +699,34 @@ static void upk_free(upk *u)
 
 /* ---------- the checkpoint ---------- */
 
-static int check_tensor(const char *name, const val *t, const zdir *z, const char *prefix, size_t plen,
-                        axf_st_tensor *out, axf_err *err)
+/* name: the tensor's name as stored; shown: the same escaped for messages */
+static int check_tensor(const char *name, const char *shown, const val *t, const zdir *z, const char *prefix,
+                        size_t plen, axf_st_tensor *out, axf_err *err)
 {
     const val *st = t->storage;
     char rest[96];
     int rl = snprintf(rest, sizeof rest, "data/%s", st->s);
     const zentry *e = zip_find(z, prefix, plen, rest, (size_t)rl);
     if (!e)
-        return axf_err_set(err, "tensor '%s': its storage '%s' is not in the archive", name, st->s);
+        return axf_err_set(err, "tensor '%s': its storage '%s' is not in the archive", shown, st->s);
     if ((uint64_t)st->numel > e->size / (uint64_t)st->esz || e->size != (uint64_t)st->numel * (uint64_t)st->esz)
         return axf_err_set(err, "tensor '%s': storage '%s' says %lld elements of %d bytes, the archive holds "
-                           "%llu bytes", name, st->s, (long long)st->numel, st->esz, (unsigned long long)e->size);
+                           "%llu bytes", shown, st->s, (long long)st->numel, st->esz, (unsigned long long)e->size);
     int64_t count = 1, expect = 1;
     for (int d = t->ndim - 1; d >= 0; d--) {
         if (t->shape[d] < 0)
-            return axf_err_set(err, "tensor '%s': negative dimension", name);
+            return axf_err_set(err, "tensor '%s': negative dimension", shown);
         if (t->shape[d] > 1 && t->stride[d] != expect)
             return axf_err_set(err, "tensor '%s': not contiguous (strides of a transposed or sliced view); "
-                               "save a .contiguous() copy", name);
+                               "save a .contiguous() copy", shown);
         if (t->shape[d] && count > INT64_MAX / t->shape[d])
-            return axf_err_set(err, "tensor '%s': shape overflows", name);
+            return axf_err_set(err, "tensor '%s': shape overflows", shown);
         count *= t->shape[d];
         expect = count;
     }
-    if (count > 0 && (t->offset > st->numel || count > st->numel - t->offset))
-        return axf_err_set(err, "tensor '%s': elements [%lld, %lld) outside its storage of %lld", name,
-                           (long long)t->offset, (long long)(t->offset + count), (long long)st->numel);
+    if (t->offset > st->numel || count > st->numel - t->offset)
+        return axf_err_set(err, "tensor '%s': %lld elements from element %lld, outside its storage of %lld",
+                           shown, (long long)count, (long long)t->offset, (long long)st->numel);
     out->name = axf_xstrdup(name);
     out->dtype = (axf_dtype)st->dtype;
     out->ndim = t->ndim;
@@ -764,7 +777,7 @@ static int read_state_dict(axf_st_file *f, const zdir *z, axf_err *err)
                 rc = axf_err_set(err, "data.pkl: entry '%s' is a %s, not a tensor", nm, kind_name(v->kind));
             else if (axf_st_find(f, k->s))
                 rc = axf_err_set(err, "data.pkl: tensor '%s' appears twice", nm);
-            else if (!(rc = check_tensor(nm, v, z, pk->name, plen, &f->t[f->n], err)))
+            else if (!(rc = check_tensor(k->s, nm, v, z, pk->name, plen, &f->t[f->n], err)))
                 f->n++;
         }
     }

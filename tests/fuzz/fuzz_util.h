@@ -15,6 +15,7 @@
 
 #include "axf/fileio.h"
 #include "axf/model.h"
+#include "axf/safetensors.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -64,6 +65,30 @@ __attribute__((unused)) static const char *fz_write(const char *name, const uint
         abort();
     }
     return path;
+}
+
+/* What every reader of tensors must give (the safetensors and the pytorch_model.bin targets):
+ * each tensor inside the mapping, names unique, the float32 read of each small one done (the
+ * converters run on every dtype the reader lets through). Aborts, a crash for libFuzzer, when not. */
+__attribute__((unused)) static void fz_check_tensors(const axf_st_file *f)
+{
+    axf_err err;
+    const unsigned char *lo = f->map, *hi = lo + f->map_size;
+    for (int i = 0; i < f->n; i++) {
+        const axf_st_tensor *t = &f->t[i];
+        if (t->data < lo || t->data > hi || t->nbytes > (size_t)(hi - t->data))
+            abort(); /* validated offsets stay inside the file, an empty tensor's too */
+        if (axf_st_find(f, t->name) != t)
+            abort(); /* names are unique */
+        size_t count = 1;
+        for (int k = 0; k < t->ndim; k++)
+            count *= (size_t)t->shape[k];
+        if (count > ((size_t)1 << 20))
+            continue;
+        float *out = malloc(count * sizeof(float) + sizeof(float));
+        axf_st_read_f32(t, out, count, &err);
+        free(out);
+    }
 }
 
 /* The fixture: <scratch>/model (2 layers, hidden 8, 2 heads, FFN 16, vocab of 5 specials + 20
