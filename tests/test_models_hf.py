@@ -8,7 +8,11 @@ pytorch_model.bin with their own tokenizer files; then, on real sentences and se
     token apart the fast tokenizer shortens the other part (counted and reported);
   - `axf predict` logits lie within TOL of transformers' forward computed in float64 from the same
     float32 weights (the exact answer for the stored model), and are the same bits from
-    pytorch_model.bin as from model.safetensors.
+    pytorch_model.bin as from model.safetensors;
+  - beside transformers, the project's own plain-torch forward (tests/arch_ref.py, float64): it
+    agrees with transformers' float64 forward to REF_TOL, and `axf predict` on the models saved in
+    F32, F16 and BF16 lies within REL_TOL relative (|axf - ref| <= REL_TOL x max(1, max |ref|)) of
+    it run on the same rounded weights, single sentences and pairs.
 
 usage: tests/venv_run.sh test_models_hf.py AXF ENCODE_TOOL DATA_DIR TMP_DIR
 """
@@ -16,10 +20,13 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import arch_ref  # noqa: E402
 import hf_models as hm  # noqa: E402
 from pyutil import fail, failures, finish, fresh_dir  # noqa: E402
 
 TOL = 1e-5
+REF_TOL = 1e-9
+REL_TOL = 1e-4
 axf, enc_tool, data_dir, tmp = sys.argv[1:5]
 
 import torch  # noqa: E402
@@ -44,6 +51,7 @@ for name, model, toks in (("distilbert-gelu", hm.distilbert(dtoks[0], "gelu", 3,
     models.append((name, model, toks, dirs))
 
 summary = []
+ids_of = {}  # (model, kind) -> axf's ids per example, when they equal transformers'
 for name, model, toks, (d_st, d_bin) in models:
     m64 = hm.float64(model)
     worst, worst32, n_ids, n_same, n_ties = 0.0, 0.0, 0, 0, 0
@@ -53,6 +61,7 @@ for name, model, toks, (d_st, d_bin) in models:
             fail(f"{name} {kind}: encode: {r.stderr.strip()}")
             continue
         got_ids = [[int(x) for x in line.split("\t")[0].split()] for line in r.stdout.splitlines()]
+        ids_of[name, kind] = got_ids
         outs = {}
         for d in (d_st, d_bin):
             r = hm.run(axf, "predict", d, path, "--threads", "1")
@@ -81,6 +90,7 @@ for name, model, toks, (d_st, d_bin) in models:
                     fail(f"{name} {kind} {k + 1}: the slow and fast tokenizers disagree other than on a tie")
                 n_ties += 1
             if got_ids[k] != ids:
+                ids_of[name, kind] = None
                 if len(failures) < 20:
                     fail(f"{name} {kind} {k + 1} {a[:40]!r}: axf ids {got_ids[k]} vs transformers {ids}")
                 continue
@@ -98,6 +108,47 @@ for name, model, toks, (d_st, d_bin) in models:
                    f"{n_same - n_ties}/{n_ids} to the fast one ({n_ties} truncation ties); max |logit - "
                    f"float64 reference| {worst:.3g} (transformers' own float32 forward: {worst32:.3g})")
 
+# The plain-torch reference: first against transformers' float64 forward (F32 weights), then axf
+# on the model saved in each dtype against the reference on those rounded weights.
+for name, model, toks, _ in models:
+    cfg = model.config.to_dict()
+    m64 = hm.float64(model)
+    worst_ref, worst = 0.0, {}
+    for dt in (torch.float32, torch.float16, torch.bfloat16):
+        tag = str(dt).split(".")[1]
+        m = type(model)(model.config)
+        m.load_state_dict(model.state_dict())
+        m = m.to(dt).eval()
+        d = hm.save(m, toks[0], os.path.join(tmp, f"{name}-{tag}"))
+        sd = m.state_dict()
+        worst[tag] = 0.0
+        for kind, (path, rows) in inputs.items():
+            all_ids = ids_of.get((name, kind))
+            if not all_ids:
+                continue  # failed above
+            r = hm.run(axf, "predict", d, path, "--threads", "1")
+            if r.returncode != 0:
+                fail(f"{name} {tag} {kind}: axf predict: {r.stderr.strip()}")
+                continue
+            got = hm.axf_logits(r.stdout)
+            for k, ids in enumerate(all_ids):
+                want = arch_ref.logits(sd, cfg, ids)
+                if dt == torch.float32:
+                    with torch.no_grad():
+                        hf = m64(input_ids=torch.tensor([ids])).logits[0].tolist()
+                    dref = max(abs(a - b) for a, b in zip(want, hf))
+                    worst_ref = max(worst_ref, dref)
+                    if dref > REF_TOL:
+                        fail(f"{name} {kind} {k + 1}: the plain-torch reference {want} vs transformers {hf}")
+                rel = max(abs(a - b) for a, b in zip(got[k], want)) / max(1.0, max(abs(w) for w in want))
+                worst[tag] = max(worst[tag], rel)
+                if rel > REL_TOL and len(failures) < 20:
+                    fail(f"{name} {tag} {kind} {k + 1}: axf {got[k]} vs plain-torch reference {want}: "
+                         f"relative {rel:.3g} > {REL_TOL}")
+    summary.append(f"{name}: plain-torch reference vs transformers {worst_ref:.3g}; axf vs the reference, "
+                   "relative: " + ", ".join(f"{t} {v:.3g}" for t, v in worst.items()))
+
 for line in summary:
     print(line)
-finish(f"DistilBERT and RoBERTa: axf agrees with transformers (ids equal, logits within {TOL})")
+finish(f"DistilBERT and RoBERTa: axf agrees with transformers (ids equal, logits within {TOL}) and with the "
+       f"plain-torch reference in F32, F16 and BF16 (within {REL_TOL} relative)")
