@@ -340,6 +340,21 @@ int main(void)
             axf_engine_forward(eng, p2, &b, got, &err);
             CHECK(!memcmp(got, want, n * sizeof(float)));
         }
+        /* the weights change (as training changes them) and the caller freezes them again: the
+           int8 weights are made anew from the new ones (before, the old int8 copies stayed) */
+        axf_model *m2 = tu_model(60, 48, 3, 4, 100, 3, 12);
+        for (int i = 0; i < m->cfg.n_layers; i++) {
+            size_t HH = (size_t)m->cfg.hidden * m->cfg.hidden, HF = (size_t)m->cfg.hidden * m->cfg.layer_ffn[i];
+            memcpy(m->layers[i].wq, m2->layers[i].wq, HH * sizeof(float));
+            memcpy(m->layers[i].w1, m2->layers[i].w1, HF * sizeof(float));
+        }
+        axf_engine_freeze_weights(eng, 1);
+        axf_engine_forward(eng, p, &b, got, &err);
+        float *fresh = logits_with(m, p, e, e->n, 1, 1, 1);
+        CHECK_MSG(!memcmp(got, fresh, n * sizeof(float)), "int8 weights made again after the weights changed");
+        CHECK(memcmp(got, q8, n * sizeof(float)) != 0);
+        free(fresh);
+        axf_model_free(m2);
         CHECK(axf_engine_gemm_floor(eng, p2, &b, got, &err) == 0);
         (void)C;
         axf_engine_free(eng);

@@ -9,9 +9,8 @@
  * called from the caller's thread in (sequence, head) order. Blocks a plan runs in int8
  * (plan.h, axf/quant.h) multiply int8 weights made from the model's (or stored in it) once per
  * layer mask and kept while the engine's weights are frozen (an engine whose weights are not
- * frozen quantizes them again at every call). axf_engine_freeze_weights does not drop them (yet):
- * a caller that changes the weights of a frozen engine after running int8 plans on it makes a new
- * engine.
+ * frozen quantizes them again at every call); axf_engine_freeze_weights drops them with the packed
+ * float32 copies.
  *
  * Classification reads only each sequence's first token ([CLS]), so the forward pass runs its last
  * layer for those rows only (axf_engine_layer_cls): K and V for all tokens, the rest for B rows.
@@ -41,11 +40,11 @@ axf_engine *axf_engine_new(const axf_model *m, int max_tokens, axf_err *err);
 void axf_engine_free(axf_engine *e);
 /* frozen = 1: the caller promises that the model's encoder weights stay as they are until it
  * calls this again; the engine then multiplies with its own copies of the weight matrices, packed
- * for its GEMM on first use (as much memory again as the encoder weights; about 1.3x faster
- * products than cblas_sgemm, which packs its operand on every call). frozen = 0 drops the copies
- * and goes back to cblas_sgemm (the default). A caller that changes the weights of a frozen
- * engine calls it again (0 or 1) before the next forward pass. Results differ only by float
- * rounding. */
+ * for its GEMM on first use (as much memory again as the encoder weights), and keeps the int8
+ * weights of int8 blocks from one call to the next. frozen = 0 drops the copies and multiplies the
+ * model's weights in place (axf_matmul; the default). Every call drops the copies, so a caller that
+ * changes the weights of a frozen engine calls it again (0 or 1) before the next forward pass.
+ * Frozen or not, the results are the same bits. */
 void axf_engine_freeze_weights(axf_engine *e, int frozen);
 void axf_engine_set_observer(axf_engine *e, axf_attn_observer fn, void *ud);
 

@@ -12,6 +12,7 @@
  * NR) go through a stack tile. Bias and activation are applied to each tile once its last block
  * of K is done, while it is in L1. */
 #include "gemm.h"
+#include "qgemm.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -475,6 +476,7 @@ void axf__gemm_drop(axf_engine *e)
 void axf_engine_freeze_weights(axf_engine *e, int frozen)
 {
     axf__gemm_drop(e);
+    axf__q8_drop(e); /* the int8 copies were made from the weights the caller may have changed */
     e->frozen = frozen != 0;
 }
 
