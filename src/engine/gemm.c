@@ -32,7 +32,7 @@
  * prefetched 16 k ahead beat 192/256, 48/256 and 1024/256 by 5-30% at T = 1024, where W no longer
  * fits L2 and each panel streams from memory once per block of MC rows. */
 #define KC 768
-#define MC 96
+#define MC AXF_GEMM_MC
 #define PF_AHEAD 16
 
 int axf__avx512 = -1;
@@ -225,36 +225,65 @@ typedef struct {
     int acc;              /* the chains start from y (1) or from 0 */
     kern_fn kern;
     int pfirst, npan;     /* panels covering [n0, n0 + N) */
-    int chunk, nchunks;   /* panels per task, tasks along N */
-    int mc;               /* rows per task, or 0: nmb blocks of whole rows (rows mode) */
-    int nmb;              /* blocks of rows */
+    axf_gemm_split sp;    /* the tasks: row blocks x chunks of panels */
 } job;
 
-/* First row of block mb: blocks of mc rows, or in rows mode nmb near-equal blocks that start on
- * multiples of MR. */
-static int row_start(const job *j, int mb)
+void axf__gemm_split(int T, int npan, int mr, int threads, int want_rows, axf_gemm_split *s)
 {
-    if (j->mc)
-        return mb * j->mc < j->T ? mb * j->mc : j->T;
-    return mb >= j->nmb ? j->T : (int)((long)mb * j->T / j->nmb / MR * MR);
+    int nmb = (T + AXF_GEMM_MC - 1) / AXF_GEMM_MC;
+    if (want_rows) {
+        /* blocks of whole rows, as many as a multiple of the threads, none under ROWS_MIN rows */
+        nmb = (nmb + threads - 1) / threads * threads;
+        while (nmb > 1 && T / nmb < AXF_GEMM_ROWS_MIN)
+            nmb--;
+        if (nmb >= threads || threads == 1) {
+            *s = (axf_gemm_split){.by_rows = 1, .mc = 0, .nmb = nmb, .nchunks = 1, .chunk = npan};
+            return;
+        }
+    }
+    /* row blocks of about MC rows, equal, multiples of mr */
+    nmb = (T + AXF_GEMM_MC - 1) / AXF_GEMM_MC;
+    s->by_rows = 0;
+    s->mc = ((T + nmb - 1) / nmb + mr - 1) / mr * mr;
+    s->nmb = (T + s->mc - 1) / s->mc;
+    int want = threads > 1 ? (8 * threads + s->nmb - 1) / s->nmb : 1;
+    s->nchunks = want < npan ? want : npan;
+    s->chunk = (npan + s->nchunks - 1) / s->nchunks;
+    s->nchunks = (npan + s->chunk - 1) / s->chunk;
 }
 
-/* Bias, then activation, on rows x cols of y that are final: exact element-wise operations. */
+int axf__gemm_row0(const axf_gemm_split *s, int T, int mr, int mb)
+{
+    if (s->mc)
+        return mb * s->mc < T ? mb * s->mc : T;
+    return mb >= s->nmb ? T : (int)((long)mb * T / s->nmb / mr * mr);
+}
+
+void axf__gemm_finish(float *y, int ldy, const float *bias, int rows, int cols, int act_on, axf_act act)
+{
+    if (act_on)
+        axf__act_tile(y, ldy, bias, rows, cols, act);
+    else if (bias)
+        axf__add_bias(y, ldy, bias, rows, cols);
+}
+
+static int row_start(const job *j, int mb)
+{
+    return axf__gemm_row0(&j->sp, j->T, MR, mb);
+}
+
 static void finish(const job *j, float *y, const float *bias, int rows, int cols)
 {
-    if (j->act_on)
-        axf__act_tile(y, j->ldy, bias, rows, cols, j->act);
-    else if (bias)
-        axf__add_bias(y, j->ldy, bias, rows, cols);
+    axf__gemm_finish(y, j->ldy, bias, rows, cols, j->act_on, j->act);
 }
 
 static void task(void *ctx, int t, int worker)
 {
     (void)worker;
     const job *j = ctx;
-    int c = t % j->nchunks, mb = t / j->nchunks;
+    int c = t % j->sp.nchunks, mb = t / j->sp.nchunks;
     int r0 = row_start(j, mb), r1 = row_start(j, mb + 1);
-    int q0 = c * j->chunk, q1 = q0 + j->chunk < j->npan ? q0 + j->chunk : j->npan;
+    int q0 = c * j->sp.chunk, q1 = q0 + j->sp.chunk < j->npan ? q0 + j->sp.chunk : j->npan;
     const int Kfull = j->pw->K, nend = j->n0 + j->N;
     _Alignas(64) float tile[MR * NR];
     for (int kb = 0; kb < j->K; kb += KC) {
@@ -297,9 +326,6 @@ void axf__gemm_nt(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T, in
     axf__gemm_nt_epi(e, pw, n0, k0, T, N, K, x, ldx, acc, NULL, y, ldy);
 }
 
-/* Rows per block of whole rows, at least, in rows mode: below that the threads' blocks would each
- * read all of W for a handful of rows. */
-#define ROWS_MIN 24
 
 /* Tasks on `threads` threads of their own (axf_matmul has no engine and so no pool): started for
  * this call and joined, which costs tens of microseconds, so only for products of milliseconds. */
@@ -366,34 +392,12 @@ static void gemm_run(axf_engine *e, int spawn, const axf_gemm_w *pw, int n0, int
     j.pfirst = n0 / NR;
     j.npan = (n0 + N + NR - 1) / NR - j.pfirst;
     int threads = e ? axf__threads(e) : spawn > 1 ? spawn : 1;
-    int nmb = (T + MC - 1) / MC;
-    if (epi->rows) {
-        /* blocks of whole rows, as many as a multiple of the threads, none under ROWS_MIN rows */
-        nmb = (nmb + threads - 1) / threads * threads;
-        while (nmb > 1 && T / nmb < ROWS_MIN)
-            nmb--;
-    }
-    if (epi->rows && (nmb >= threads || threads == 1)) {
+    axf__gemm_split(T, j.npan, MR, threads, epi->rows != NULL, &j.sp);
+    if (j.sp.by_rows) {
         j.rows = epi->rows;
         j.rows_ctx = epi->rows_ctx;
-        j.mc = 0;
-        j.nmb = nmb;
-        j.nchunks = 1;
-        j.chunk = j.npan;
-    } else {
-        /* row blocks of about MC rows, equal, multiples of MR */
-        nmb = (T + MC - 1) / MC;
-        j.mc = ((T + nmb - 1) / nmb + MR - 1) / MR * MR;
-        nmb = (T + j.mc - 1) / j.mc;
-        j.nmb = nmb;
-        /* about 8 tasks per thread, so that the last ones even out; at one thread, one chunk per
-         * row block so that each block of x is read from L2 by every panel */
-        int want = threads > 1 ? (8 * threads + nmb - 1) / nmb : 1;
-        j.nchunks = want < j.npan ? want : j.npan;
-        j.chunk = (j.npan + j.nchunks - 1) / j.nchunks;
-        j.nchunks = (j.npan + j.chunk - 1) / j.chunk;
     }
-    int ntasks = j.nchunks * j.nmb;
+    int ntasks = j.sp.nchunks * j.sp.nmb;
     if (threads > 1 && ntasks > 1 && e)
         axf__parallel(e, task, &j, ntasks);
     else if (threads > 1 && ntasks > 1)

@@ -57,6 +57,26 @@ typedef struct {
     void *rows_ctx;
 } axf_gemm_epi;
 
+/* How a [T x npan panels] product is cut into tasks, for the float32 and the int8 GEMM alike:
+ * either blocks of whole rows (by_rows: the epilogue's rows() runs on each block as it finishes;
+ * chosen when the epilogue wants rows and there are enough of them to keep every thread busy with
+ * at least AXF_GEMM_ROWS_MIN rows each) or row blocks of mc rows (a multiple of mr, about
+ * AXF_GEMM_MC) times column chunks of `chunk` panels, about 8 tasks per thread (at one thread one
+ * chunk per row block, so each block of x is read from L2 by every panel). Tasks: nmb * nchunks,
+ * task t is row block t % nmb ... (the callers' task functions decide the order). */
+#define AXF_GEMM_MC 96
+#define AXF_GEMM_ROWS_MIN 24
+typedef struct {
+    int by_rows, mc, nmb, nchunks, chunk;
+} axf_gemm_split;
+void axf__gemm_split(int T, int npan, int mr, int threads, int want_rows, axf_gemm_split *s);
+/* First row of row block mb (mb = nmb: T): blocks of mc rows, or in rows mode nmb near-equal
+ * blocks that start on multiples of mr. */
+int axf__gemm_row0(const axf_gemm_split *s, int T, int mr, int mb);
+/* Bias, then the activation (act_on), on rows x cols of y that are final: the epilogue of both
+ * GEMMs, exact element-wise operations. */
+void axf__gemm_finish(float *y, int ldy, const float *bias, int rows, int cols, int act_on, axf_act act);
+
 /* axf__gemm_nt plus the epilogue (NULL: none). Bias and activation are applied tile by tile as
  * each tile's last block of K is stored, while it is in registers (bias) or L1 (activation), not
  * as passes of their own over y with a parallel region each. Fusing them, and the LayerNorm rows

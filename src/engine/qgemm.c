@@ -1,9 +1,10 @@
 /* Int8 products (contract and layouts in qgemm.h, arithmetic in axf/quant.h).
- * Blocking: tasks of (a block of about MC rows) x (a chunk of panels), shared by the engine's
+ * Blocking (axf__gemm_split, the float32 GEMM's): tasks of (a block of about 96 rows) x (a chunk of
+ * panels), shared by the engine's
  * workers. A task walks its panels; for each panel it runs the micro-kernel down its rows over
  * the whole of K at once (the int32 sums stay in registers: no blocking of K, whose partial sums
  * would have to be stored), so the panel (K x nr bytes) stays in L1/L2 while the block of inputs
- * (MC x K bytes, <= 288 KB at K = 3,072) stays in L2. Each tile is then scaled to float32 in
+ * (96 x K bytes, <= 288 KB at K = 3,072) stays in L2. Each tile is then scaled to float32 in
  * registers and stored, and bias and activation are applied to it while it is in L1. */
 #include "qgemm.h"
 
@@ -18,9 +19,7 @@
 #define AXF_Q_X86 1
 #endif
 
-#define MC 96
 #define MR_MAX 12
-#define ROWS_MIN 24
 /* |x| below this everywhere in a row: the row counts as zero (127 / amax would overflow) */
 #define ROW_TINY 0x1p-100f
 
@@ -429,22 +428,18 @@ typedef struct {
     float *y;
     int ldy, T, mr;
     qkern_fn kern;
-    int npan, chunk, nchunks, mc, nmb;
+    int npan;
+    axf_gemm_split sp;
 } qjob;
 
 static int row_start(const qjob *j, int mb)
 {
-    if (j->mc)
-        return mb * j->mc < j->T ? mb * j->mc : j->T;
-    return mb >= j->nmb ? j->T : (int)((long)mb * j->T / j->nmb / j->mr * j->mr);
+    return axf__gemm_row0(&j->sp, j->T, j->mr, mb);
 }
 
 static void finish(const qjob *j, float *y, const float *bias, int rows, int cols)
 {
-    if (j->act_on)
-        axf__act_tile(y, j->ldy, bias, rows, cols, j->act);
-    else if (bias)
-        axf__add_bias(y, j->ldy, bias, rows, cols);
+    axf__gemm_finish(y, j->ldy, bias, rows, cols, j->act_on, j->act);
 }
 
 static void qtask(void *ctx, int t, int worker)
@@ -453,9 +448,9 @@ static void qtask(void *ctx, int t, int worker)
     const qjob *j = ctx;
     const axf_qgemm_w *w = j->w;
     const axf_qact *a = j->a;
-    int c = t % j->nchunks, mb = t / j->nchunks;
+    int c = t % j->sp.nchunks, mb = t / j->sp.nchunks;
     int r0 = row_start(j, mb), r1 = row_start(j, mb + 1);
-    int q0 = c * j->chunk, q1 = q0 + j->chunk < j->npan ? q0 + j->chunk : j->npan;
+    int q0 = c * j->sp.chunk, q1 = q0 + j->sp.chunk < j->npan ? q0 + j->sp.chunk : j->npan;
     const int nr = w->nr;
     const size_t xs = kind_xsize(a->kind), pbytes = (size_t)w->kp * nr;
     _Alignas(64) float tile[MR_MAX * 32];
@@ -497,31 +492,12 @@ void axf__qgemm(axf_engine *e, const axf_qgemm_w *w, const axf_qact *a, const ax
               .T = T, .mr = kind_mr(w->kind), .kern = kern_of(w->kind)};
     j.npan = (w->N + w->nr - 1) / w->nr;
     int threads = e ? axf__threads(e) : 1;
-    int nmb = (T + MC - 1) / MC;
-    if (epi->rows) {
-        /* blocks of whole rows, as many as a multiple of the threads, none under ROWS_MIN rows */
-        nmb = (nmb + threads - 1) / threads * threads;
-        while (nmb > 1 && T / nmb < ROWS_MIN)
-            nmb--;
-    }
-    if (epi->rows && (nmb >= threads || threads == 1)) {
+    axf__gemm_split(T, j.npan, j.mr, threads, epi->rows != NULL, &j.sp);
+    if (j.sp.by_rows) {
         j.rows = epi->rows;
         j.rows_ctx = epi->rows_ctx;
-        j.mc = 0;
-        j.nmb = nmb;
-        j.nchunks = 1;
-        j.chunk = j.npan;
-    } else {
-        nmb = (T + MC - 1) / MC;
-        j.mc = ((T + nmb - 1) / nmb + j.mr - 1) / j.mr * j.mr;
-        j.nmb = (T + j.mc - 1) / j.mc;
-        /* about 8 tasks per thread; at one thread, one chunk per row block */
-        int want = threads > 1 ? (8 * threads + j.nmb - 1) / j.nmb : 1;
-        j.nchunks = want < j.npan ? want : j.npan;
-        j.chunk = (j.npan + j.nchunks - 1) / j.nchunks;
-        j.nchunks = (j.npan + j.chunk - 1) / j.chunk;
     }
-    int ntasks = j.nchunks * j.nmb;
+    int ntasks = j.sp.nchunks * j.sp.nmb;
     if (threads > 1 && ntasks > 1)
         axf__parallel(e, qtask, &j, ntasks);
     else
