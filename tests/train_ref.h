@@ -215,11 +215,39 @@ __attribute__((unused)) static double ref_loss(const axf_model *m, const double 
                     mx = lg[j] > mx ? lg[j] : mx;
                 for (int j = 0; j < C; j++)
                     sum += exp(lg[j] - mx);
-                cls_total += mx + log(sum) - lg[tb->labels[s]];
+                double ce = mx + log(sum) - lg[tb->labels[s]];
+                if (tb->soft) {
+                    /* alpha T^2 KL(softmax(t / T) || softmax(z / T)) + (1 - alpha) CE */
+                    double T = tb->kd_temp, a = tb->kd_alpha, st = 0, ss = 0, kl = 0;
+                    const float *tl = tb->soft + (size_t)s * C;
+                    for (int j = 0; j < C; j++) {
+                        st += exp(tl[j] / T);
+                        ss += exp(lg[j] / T);
+                    }
+                    for (int j = 0; j < C; j++) {
+                        double pt = exp(tl[j] / T) / st;
+                        kl += pt * (log(pt) - (lg[j] / T - log(ss)));
+                    }
+                    ce = (1 - a) * ce + a * T * T * kl;
+                }
+                cls_total += ce;
             } else {
                 double d = lg[0] - tb->targets[s];
-                cls_total += d * d;
+                if (tb->soft) {
+                    double ds = lg[0] - tb->soft[s];
+                    cls_total += (1 - tb->kd_alpha) * d * d + tb->kd_alpha * ds * ds;
+                } else {
+                    cls_total += d * d;
+                }
             }
+        }
+        if (tb->hid && tb->hid_weight > 0) {
+            double sq = 0;
+            for (int i = 0; i < n * H; i++) {
+                double d = x[i] - tb->hid[(size_t)o * H + i];
+                sq += d * d;
+            }
+            cls_total += tb->hid_weight * sq / ((double)n * H);
         }
         for (int i = 0; i < tb->n_mlm; i++) {
             int pos = tb->mlm_pos[i];
@@ -243,7 +271,7 @@ __attribute__((unused)) static double ref_loss(const axf_model *m, const double 
         free(x), free(h1), free(q), free(k), free(v), free(ctx), free(P), free(tmp), free(g);
     }
     if (red == AXF_LOSS_MEAN) {
-        cls_total /= b->n_seq;
+        cls_total /= b->n_seq;  /* the hidden-matching term included */
         if (tb->n_mlm > 0)
             mlm_total /= tb->n_mlm;
     }

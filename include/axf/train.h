@@ -72,6 +72,18 @@ typedef struct axf_train_batch {
     const int *mlm_pos;     /* [M] or NULL */
     const int *mlm_ids;     /* [M] */
     int n_mlm;              /* M */
+    /* Distillation (all optional, zero = off). soft: the teacher's logits [B, C]; the
+     * classification term of each sequence becomes
+     *   kd_alpha · T² · KL(softmax(soft / T) ‖ softmax(z / T)) + (1 − kd_alpha) · CE(z, label)
+     * with T = kd_temp (Hinton et al.: the teacher's distribution first; the T² keeps the soft
+     * term's gradient on the scale of the hard one), for regression
+     *   kd_alpha · (z − soft)² + (1 − kd_alpha) · (z − target)².
+     * hid: the teacher's last hidden states [T, H] for the batch's tokens; adds, per sequence,
+     * hid_weight · the mean over its tokens and H of (h − hid)², reduced like the other term. */
+    const float *soft;      /* [B, C] or NULL */
+    float kd_alpha, kd_temp;
+    const float *hid;       /* [T, H] or NULL */
+    float hid_weight;
 } axf_train_batch;
 
 typedef enum { AXF_LOSS_MEAN = 0, AXF_LOSS_SUM } axf_loss_reduction;
@@ -99,6 +111,8 @@ int axf_train_forward(axf_train_ctx *c, const axf_plan *plan, const axf_train_ba
 void axf_train_backward(axf_train_ctx *c, int param_grads, axf_gate_grads *gates);
 /* Per-sequence losses of the last forward [B] (classification / regression term only). */
 const float *axf_train_seq_losses(const axf_train_ctx *c);
+/* The last layer's hidden states of the last forward [T, H] (valid until the next forward). */
+const float *axf_train_hidden(const axf_train_ctx *c);
 
 /* ---- optimiser ------------------------------------------------------------------------------ */
 
@@ -110,12 +124,19 @@ typedef struct axf_adamw {
     float grad_scale;       /* the next step's gradients are multiplied by this (1; set for clipping) */
     size_t n;
     float *m, *v;           /* [n] moments, same layout as the arena */
-    unsigned char *decay;   /* [n] 1 where weight decay applies */
+    unsigned char *decay;   /* [n] 1 where weight decay applies, 2 frozen (never updated) */
+    size_t n_frozen;        /* elements marked 2 */
 } axf_adamw;
 
+/* Weight matrices the model stores in int8 (model.h q8) are frozen: training keeps their q and
+ * scale (and so their float32 view q · scale) bit for bit, and only the float32 parameters move.
+ * Gradients still flow through them to the layers below, as through the float32 product (the
+ * engine's per-token quantization of the inputs is taken as the identity: straight-through). */
 axf_adamw *axf_adamw_new(const axf_model *m, float weight_decay);
 void axf_adamw_free(axf_adamw *o);
 void axf_adamw_step(axf_adamw *o, axf_model *m, const axf_model *grads, float lr);
+/* Zeroes the gradients of frozen elements (so that clipping's norm ignores them). */
+void axf_adamw_mask_frozen(const axf_adamw *o, axf_model *grads);
 /* Scales grads so that their global L2 norm is at most max_norm (<= 0: no clipping). Returns the
  * norm before clipping. */
 double axf_grad_clip(axf_model *grads, float max_norm);
@@ -139,6 +160,9 @@ typedef struct axf_train_opts {
     int patience;           /* fine-tuning: stop after this many evaluations without improvement; 0 = never */
     int resume;             /* continue from DIR/last when present */
     int save_last;          /* write DIR/last at every evaluation (needed for resume) */
+    const axf_plan *plan;   /* fine-tuning and distillation: the plan the model runs with in
+                             * training and evaluation (an exported model's hard attention,
+                             * axf_plan_load_hard) and that is saved with it; NULL = dense */
 } axf_train_opts;
 
 axf_train_opts axf_train_opts_default(void);
@@ -178,6 +202,25 @@ int axf_finetune_run(axf_model *m, const axf_encoded *train, const axf_encoded *
                      const axf_train_opts *opts, const char *out_dir, const axf_vocab *v,
                      axf_train_progress_fn fn, void *ud, axf_train_result *res, axf_err *err);
 
+/* Distillation of a student (an exported, compacted model, any per-layer shape, int8 parts frozen)
+ * from a teacher (the original model) on train, selecting on dev by accuracy (-MSE) like
+ * axf_finetune_run, the student's starting point included (evaluated at step 0, so the kept model
+ * is never worse on dev than the start). The teacher's logits on train are computed once, in eval
+ * mode under teacher_plan (may be NULL); hidden-state matching (hid_weight > 0) runs the teacher
+ * on every batch and needs the same hidden size. Loss: see axf_train_batch. Resumable like
+ * finetune (mode "distill"); the saved model carries opts->plan's hard attention. */
+typedef struct axf_distill_opts {
+    float alpha;            /* weight of the soft term, 0..1 (0.5) */
+    float temperature;      /* T > 0 (2) */
+    float hid_weight;       /* hidden-state matching weight (0 = off) */
+} axf_distill_opts;
+
+axf_distill_opts axf_distill_opts_default(void);
+int axf_distill_run(axf_model *student, axf_model *teacher, const axf_plan *teacher_plan,
+                    const axf_encoded *train, const axf_encoded *dev, const axf_distill_opts *d,
+                    const axf_train_opts *opts, const char *out_dir, const axf_vocab *v,
+                    axf_train_progress_fn fn, void *ud, axf_train_result *res, axf_err *err);
+
 /* Masked-LM pre-training of m (which must have the MLM head) on sequences already encoded as
  * [CLS] ... [SEP]. Each step masks opts->mlm_prob of the non-special tokens: 80% become [MASK],
  * 10% a random non-special id, 10% stay. dev (may be NULL) is masked once with a fixed seed and
@@ -189,8 +232,13 @@ int axf_pretrain_run(axf_model *m, const axf_encoded *train, const axf_encoded *
 /* Evaluates m on d in eval mode: mean loss and metric (accuracy or -MSE); preds [n] may be NULL. */
 int axf_train_evaluate(axf_model *m, const axf_encoded *d, int batch_size, double *loss,
                        double *metric, int *preds, axf_err *err);
-/* Logits [n, C] of every example of d in eval mode (scores for regression). */
+/* The same under a plan (NULL = dense). */
+int axf_train_evaluate_plan(axf_model *m, const axf_plan *plan, const axf_encoded *d, int batch_size,
+                            double *loss, double *metric, int *preds, axf_err *err);
+/* Logits [n, C] of every example of d in eval mode (scores for regression); plan may be NULL. */
 int axf_train_predict(axf_model *m, const axf_encoded *d, int batch_size, float *logits, axf_err *err);
+int axf_train_predict_plan(axf_model *m, const axf_plan *plan, const axf_encoded *d, int batch_size,
+                           float *logits, axf_err *err);
 
 /* ---- data helpers --------------------------------------------------------------------------- */
 

@@ -15,14 +15,16 @@
 #define TK_VEC
 #endif
 
-static void mark(axf_adamw *o, const axf_model *m, const float *p, size_t n)
+static void mark_as(axf_adamw *o, const axf_model *m, const float *p, size_t n, unsigned char how)
 {
     if (!p || !n)
         return;
     size_t off = (size_t)(p - m->arena);
     AXF_ASSERT(off + n <= o->n);
-    memset(o->decay + off, 1, n);
+    memset(o->decay + off, how, n);
 }
+
+static void mark(axf_adamw *o, const axf_model *m, const float *p, size_t n) { mark_as(o, m, p, n, 1); }
 
 axf_adamw *axf_adamw_new(const axf_model *m, float weight_decay)
 {
@@ -59,7 +61,29 @@ axf_adamw *axf_adamw_new(const axf_model *m, float weight_decay)
     mark(o, m, m->pool_w, H * H);
     mark(o, m, m->cls_w, (size_t)c->num_labels * H);
     mark(o, m, m->mlm_w, H * H);
+    /* int8 matrices: frozen (train.h) */
+    for (int l = 0; l < c->n_layers; l++) {
+        const axf_layer *y = &m->layers[l];
+        size_t A = (size_t)c->layer_heads[l] * HS, F = (size_t)c->layer_ffn[l];
+        float *w[AXF_W_COUNT] = {y->wq, y->wk, y->wv, y->wo, y->w1, y->w2};
+        size_t n[AXF_W_COUNT] = {A * H, A * H, A * H, A * H, F * H, F * H};
+        for (int k = 0; k < AXF_W_COUNT; k++)
+            if (y->q8[k].q && w[k] && n[k]) {
+                mark_as(o, m, w[k], n[k], 2);
+                o->n_frozen += n[k];
+            }
+    }
     return o;
+}
+
+void axf_adamw_mask_frozen(const axf_adamw *o, axf_model *grads)
+{
+    AXF_ASSERT(grads->n_floats == o->n);
+    if (!o->n_frozen)
+        return;
+    for (size_t i = 0; i < o->n; i++)
+        if (o->decay[i] == 2)
+            grads->arena[i] = 0.0f;
 }
 
 void axf_adamw_free(axf_adamw *o)
@@ -101,7 +125,8 @@ TK_VEC void axf_adamw_step(axf_adamw *o, axf_model *m, const axf_model *grads, f
         mm[i] = b1 * mm[i] + (1.0f - b1) * gi;
         vv[i] = b2 * vv[i] + (1.0f - b2) * gi * gi;
         float upd = step * mm[i] / (sqrtf(vv[i]) * rbc2 + eps);
-        w[i] -= upd + (dk[i] ? wd * w[i] : 0.0f);
+        /* frozen elements (2) see zero gradients (axf_adamw_mask_frozen), so upd is 0 */
+        w[i] -= upd + (dk[i] == 1 ? wd * w[i] : 0.0f);
     }
 }
 

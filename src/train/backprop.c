@@ -36,6 +36,7 @@ enum {
     B_P, B_PK, B_AKEEP, B_SUM,
     B_CLS_H, B_POOLED, B_PD, B_P_MASK, B_LOGITS, B_DLOGITS, B_SEQ_LOSS,
     B_MH, B_MU, B_MA, B_MXHAT, B_MRSTD, B_MZ, B_MLOG,
+    B_DHID,
     B_DH, B_DH1, B_DTMP, B_DQ, B_DK, B_DV, B_DCTX, B_DU, B_DP, B_DB, B_DM,
     B_COUNT
 };
@@ -69,6 +70,8 @@ struct axf_train_ctx {
     float *cls_h, *pooled, *pd, *logits, *dlogits, *seq_loss;
     unsigned char *p_mask;
     float *mh, *mu, *ma, *mxhat, *mrstd, *mz, *mlog;
+    float *dhid; /* gradient of the hidden-matching term [T, H], when the batch has one */
+    int with_hid;
     float *dh, *dh1, *dtmp, *dq, *dk, *dv, *dctx, *du, *dP, *db, *dm;
 };
 
@@ -117,6 +120,11 @@ void axf_train_zero_grad(axf_train_ctx *c)
 }
 
 const float *axf_train_seq_losses(const axf_train_ctx *c) { return c->seq_loss; }
+
+const float *axf_train_hidden(const axf_train_ctx *c)
+{
+    return c->hs + (size_t)c->m->cfg.n_layers * c->T * c->m->cfg.hidden;
+}
 
 #define F(id, n) ((float *)grow(&c->buf[id], (size_t)(n) * sizeof(float)))
 #define U8(id, n) ((unsigned char *)grow(&c->buf[id], (size_t)(n)))
@@ -329,6 +337,11 @@ static int check_batch(axf_train_ctx *c, const axf_plan *plan, const axf_train_b
             if (tb->labels[s] < 0 || tb->labels[s] >= cf->num_labels)
                 return axf_err_set(err, "train: sequence %d has label %d (model has %d labels)", s,
                                    tb->labels[s], cf->num_labels);
+    if (tb->soft && (!(tb->kd_temp > 0) || !(tb->kd_alpha >= 0 && tb->kd_alpha <= 1)))
+        return axf_err_set(err, "train: distillation needs a temperature > 0 and alpha in 0..1 (got %g, %g)",
+                           (double)tb->kd_temp, (double)tb->kd_alpha);
+    if (tb->hid && !(tb->hid_weight >= 0))
+        return axf_err_set(err, "train: hidden-state matching weight %g", (double)tb->hid_weight);
     if (tb->n_mlm > 0) {
         if (!c->m->mlm_w)
             return axf_err_set(err, "train: masked-LM targets given but the model has no masked-LM head");
@@ -360,17 +373,24 @@ static double head_fwd(axf_train_ctx *c, const axf_train_batch *tb, float scale)
     if (c->hdrop > 0)
         tk_dropout_fwd(c->pd, c->p_mask, (size_t)B * H, c->hdrop, c->rng);
     tk_linear_fwd(c->logits, C, c->pd, H, m->cls_w, m->cls_b, B, H, C);
-    if (tb->labels && m->cfg.task == AXF_TASK_CLASSIFY)
+    if (tb->labels && m->cfg.task == AXF_TASK_CLASSIFY) {
+        if (tb->soft)
+            return tk_kd(c->dlogits, c->seq_loss, c->logits, tb->labels, tb->soft, B, C, tb->kd_alpha, tb->kd_temp,
+                         scale);
         return tk_xent(c->dlogits, c->seq_loss, c->logits, tb->labels, B, C, scale);
+    }
     if (tb->targets && m->cfg.task == AXF_TASK_REGRESS) {
         double tot = 0;
+        float a = tb->soft ? tb->kd_alpha : 0.0f;
         for (int s = 0; s < B; s++) {
-            float d = c->logits[(size_t)s * C] - tb->targets[s];
-            c->seq_loss[s] = d * d;
-            tot += (double)d * d;
+            float z = c->logits[(size_t)s * C], d = z - tb->targets[s];
+            float ds = tb->soft ? z - tb->soft[(size_t)s * C] : 0.0f;
+            double l = a > 0 ? (1.0 - a) * d * d + (double)a * ds * ds : (double)d * d;
+            c->seq_loss[s] = (float)l;
+            tot += l;
             for (int j = 0; j < C; j++)
                 c->dlogits[(size_t)s * C + j] = 0.0f;
-            c->dlogits[(size_t)s * C] = 2.0f * d * scale;
+            c->dlogits[(size_t)s * C] = a > 0 ? 2.0f * ((1.0f - a) * d + a * ds) * scale : 2.0f * d * scale;
         }
         return tot;
     }
@@ -392,6 +412,32 @@ static double mlm_fwd(axf_train_ctx *c, const axf_train_batch *tb, float scale)
     tk_linear_fwd(c->mlog, V, c->mz, H, m->word_emb, m->mlm_bias, M, H, V);
     /* logits are replaced by their gradient: nothing else reads them */
     return tk_xent(c->mlog, NULL, c->mlog, tb->mlm_ids, M, V, scale);
+}
+
+/* Hidden-state matching (axf_train_batch.hid): the term's sum over sequences, its gradient with
+ * respect to the last hidden states in dhid (times scale), each sequence's share added to its
+ * loss when the head ran. */
+static double hid_fwd(axf_train_ctx *c, const axf_train_batch *tb, float scale)
+{
+    int H = c->m->cfg.hidden;
+    const float *h = axf_train_hidden(c);
+    c->dhid = (float *)grow(&c->buf[B_DHID], (size_t)c->T * H * sizeof(float));
+    double total = 0.0;
+    for (int s = 0; s < c->B; s++) {
+        size_t o = (size_t)c->seq_start[s] * H, n = (size_t)c->seq_len[s] * H;
+        float k = tb->hid_weight / (float)n, g = 2.0f * k * scale;
+        double sq = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            float d = h[o + i] - tb->hid[o + i];
+            sq += (double)d * d;
+            c->dhid[o + i] = g * d;
+        }
+        double l = (double)k * sq;
+        if (c->with_head)
+            c->seq_loss[s] += (float)l;
+        total += l;
+    }
+    return total;
 }
 
 int axf_train_forward(axf_train_ctx *c, const axf_plan *plan, const axf_train_batch *tb,
@@ -516,9 +562,12 @@ int axf_train_forward(axf_train_ctx *c, const axf_plan *plan, const axf_train_ba
         total += head_fwd(c, tb, red == AXF_LOSS_MEAN ? 1.0f / (float)c->B : 1.0f);
         if (logits)
             memcpy(logits, c->logits, (size_t)c->B * cf->num_labels * sizeof(float));
-        if (red == AXF_LOSS_MEAN)
-            total /= c->B;
     }
+    c->with_hid = tb->hid && tb->hid_weight > 0;
+    if (c->with_hid)
+        total += hid_fwd(c, tb, red == AXF_LOSS_MEAN ? 1.0f / (float)c->B : 1.0f);
+    if (red == AXF_LOSS_MEAN && (c->with_head || c->with_hid))
+        total /= c->B;
     if (c->M > 0) {
         double ml = mlm_fwd(c, tb, red == AXF_LOSS_MEAN ? 1.0f / (float)c->M : 1.0f);
         total += red == AXF_LOSS_MEAN ? ml / c->M : ml;
@@ -599,7 +648,10 @@ void axf_train_backward(axf_train_ctx *c, int pg, axf_gate_grads *gates)
             if (gates->neuron[l])
                 memset(gates->neuron[l], 0, (size_t)LF(m, l) * sizeof(float));
     }
-    memset(c->dh, 0, TH * sizeof(float));
+    if (c->with_hid)
+        memcpy(c->dh, c->dhid, TH * sizeof(float));
+    else
+        memset(c->dh, 0, TH * sizeof(float));
     if (c->with_head)
         head_bwd(c, pg);
     if (c->M > 0)

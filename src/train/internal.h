@@ -20,13 +20,15 @@ typedef struct tr_state {
 } tr_state;
 
 /* DIR/last: model (+ vocab), optimizer moments and state. */
-int tr_state_save(const char *dir, const axf_model *m, const axf_vocab *v, const axf_adamw *o,
-                  const tr_state *st, axf_err *err);
+int tr_state_save(const char *dir, const axf_model *m, const axf_plan *plan, const axf_vocab *v,
+                  const axf_adamw *o, const tr_state *st, axf_err *err);
 /* Returns 1 when DIR/last holds a resume point, 0 when there is none, -1 on a broken one.
  * Fills m's arena (same shape required), o's moments and st. */
 int tr_state_load(const char *dir, axf_model *m, axf_adamw *o, tr_state *st, axf_err *err);
 
-/* Writes a model folder: config.json, model.safetensors, tokenizer_config.json, vocab.txt. */
-int tr_save_model_dir(const axf_model *m, const axf_vocab *v, const char *dir, axf_err *err);
+/* Writes a model folder: config.json (with plan's hard attention, axf/compact.h; plan may be
+ * NULL), model.safetensors, tokenizer_config.json, vocab.txt. */
+int tr_save_model_dir(const axf_model *m, const axf_plan *plan, const axf_vocab *v, const char *dir,
+                      axf_err *err);
 
 #endif

@@ -36,6 +36,12 @@ void tk_softmax_rows(float *x, int rows, int cols);
 double tk_xent(float *dlogits, float *row_loss, const float *logits, const int *labels, int R, int C,
                float scale);
 
+/* Distillation rows (train.h, axf_train_batch.soft): per row
+ * (1 - alpha) CE(z, label) + alpha T^2 KL(softmax(soft / T) || softmax(z / T)); writes per-row
+ * losses (may be NULL), returns their sum; dlogits (may be NULL) its gradient times scale. */
+double tk_kd(float *dlogits, float *row_loss, const float *logits, const int *labels, const float *soft, int R,
+             int C, float alpha, float T, float scale);
+
 /* Inverted dropout: mask[n] (1 keep, 0 drop), x *= mask / (1 - p). */
 void tk_dropout_fwd(float *x, unsigned char *mask, size_t n, float p, axf_rng *rng);
 /* out = dropout(a) + res (mask drawn when p > 0; plain sum otherwise). out may alias res. */

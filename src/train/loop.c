@@ -101,8 +101,8 @@ static axf_batch slice(const axf_encoded *e, int s, int k)
     return b;
 }
 
-static int evaluate_cls(axf_train_ctx *c, axf_model *m, const axf_encoded *d, int bs, double *loss,
-                        double *metric, int *preds, axf_err *err)
+static int evaluate_cls(axf_train_ctx *c, axf_model *m, const axf_plan *plan, const axf_encoded *d, int bs,
+                        double *loss, double *metric, int *preds, axf_err *err)
 {
     int C = m->cfg.num_labels;
     float *logits = axf_xmalloc((size_t)bs * C * sizeof(float));
@@ -116,7 +116,7 @@ static int evaluate_cls(axf_train_ctx *c, axf_model *m, const axf_encoded *d, in
         else
             tb.targets = d->targets + s;
         double l;
-        rc = axf_train_forward(c, NULL, &tb, AXF_LOSS_SUM, &l, logits, err);
+        rc = axf_train_forward(c, plan, &tb, AXF_LOSS_SUM, &l, logits, err);
         tot += l;
         for (int i = 0; i < k && rc == 0; i++) {
             const float *z = logits + (size_t)i * C;
@@ -142,20 +142,32 @@ static int evaluate_cls(axf_train_ctx *c, axf_model *m, const axf_encoded *d, in
     return 0;
 }
 
-int axf_train_evaluate(axf_model *m, const axf_encoded *d, int batch_size, double *loss, double *metric,
-                       int *preds, axf_err *err)
+int axf_train_evaluate_plan(axf_model *m, const axf_plan *plan, const axf_encoded *d, int batch_size,
+                            double *loss, double *metric, int *preds, axf_err *err)
 {
     if (!d || d->n <= 0)
         return axf_err_set(err, "evaluate: no examples");
     axf_train_ctx *c = axf_train_ctx_new(m, err);
     if (!c)
         return -1;
-    int rc = evaluate_cls(c, m, d, batch_size > 0 ? batch_size : 64, loss, metric, preds, err);
+    int rc = evaluate_cls(c, m, plan, d, batch_size > 0 ? batch_size : 64, loss, metric, preds, err);
     axf_train_ctx_free(c);
     return rc;
 }
 
+int axf_train_evaluate(axf_model *m, const axf_encoded *d, int batch_size, double *loss, double *metric,
+                       int *preds, axf_err *err)
+{
+    return axf_train_evaluate_plan(m, NULL, d, batch_size, loss, metric, preds, err);
+}
+
 int axf_train_predict(axf_model *m, const axf_encoded *d, int batch_size, float *logits, axf_err *err)
+{
+    return axf_train_predict_plan(m, NULL, d, batch_size, logits, err);
+}
+
+int axf_train_predict_plan(axf_model *m, const axf_plan *plan, const axf_encoded *d, int batch_size,
+                           float *logits, axf_err *err)
 {
     if (!d || d->n <= 0)
         return axf_err_set(err, "predict: no examples");
@@ -166,7 +178,7 @@ int axf_train_predict(axf_model *m, const axf_encoded *d, int batch_size, float 
     for (int s = 0; s < d->n && rc == 0; s += bs) {
         int k = d->n - s < bs ? d->n - s : bs;
         axf_train_batch tb = {.b = slice(d, s, k)};
-        rc = axf_train_forward(c, NULL, &tb, AXF_LOSS_SUM, NULL, logits + (size_t)s * m->cfg.num_labels, err);
+        rc = axf_train_forward(c, plan, &tb, AXF_LOSS_SUM, NULL, logits + (size_t)s * m->cfg.num_labels, err);
     }
     axf_train_ctx_free(c);
     return rc;
@@ -231,6 +243,13 @@ static int mlm_corrupt(int *ids, int T, const mlm_info *mi, float prob, axf_rng 
 
 typedef struct {
     int pretrain;
+    /* distillation: the teacher's logits on every training example [n, C], and for hidden-state
+     * matching the teacher itself with a context of its own */
+    const float *soft;
+    axf_distill_opts kd;
+    axf_model *teacher;
+    const axf_plan *teacher_plan;
+    axf_train_ctx *tctx;
     mlm_info mi;
     /* dev for pre-training: corrupted once */
     int *dev_ids, *dev_pos, *dev_orig, dev_M;
@@ -314,7 +333,7 @@ static int run(axf_model *m, const axf_encoded *train, const axf_encoded *dev, c
                const char *out_dir, const axf_vocab *v, loop_kind *kind, axf_train_progress_fn fn, void *ud,
                axf_train_result *res, axf_err *err)
 {
-    const char *phase = kind->pretrain ? "pretrain" : "finetune";
+    const char *phase = kind->pretrain ? "pretrain" : kind->soft ? "distill" : "finetune";
     if (check_data(m, train, "training data", kind->pretrain, err))
         return -1;
     if (dev && check_data(m, dev, "dev data", kind->pretrain, err))
@@ -347,6 +366,8 @@ static int run(axf_model *m, const axf_encoded *train, const axf_encoded *dev, c
     int *b_ids = axf_xmalloc((size_t)max_tok * sizeof(int)), *b_types = axf_xmalloc((size_t)max_tok * sizeof(int));
     int *b_off = axf_xmalloc((size_t)(bs + 1) * sizeof(int)), *b_lab = axf_xmalloc((size_t)bs * sizeof(int));
     float *b_tgt = axf_xmalloc((size_t)bs * sizeof(float));
+    int C = m->cfg.num_labels;
+    float *b_soft = kind->soft ? axf_xmalloc((size_t)bs * C * sizeof(float)) : NULL;
     int *b_mpos = axf_xmalloc((size_t)max_tok * sizeof(int)), *b_mids = axf_xmalloc((size_t)max_tok * sizeof(int));
     float *best = NULL;
     int has_dev = dev != NULL;
@@ -401,6 +422,38 @@ static int run(axf_model *m, const axf_encoded *train, const axf_encoded *dev, c
     axf_train_status ss;
     memset(&ss, 0, sizeof ss);
     ss.phase = phase;
+    if (kind->soft && has_dev && st.step == 0 && !st.has_best) {
+        /* distillation keeps the student as it came when no step beats it on dev */
+        axf_train_ctx_set_dropout(c, 0, 0, NULL);
+        rc = evaluate_cls(c, m, o->plan, dev, 64, &dev_loss, &dev_metric, NULL, err);
+        axf_train_ctx_set_dropout(c, o->hidden_dropout, o->attn_dropout, &rng);
+        if (rc)
+            goto done;
+        st.has_best = 1;
+        st.best_metric = dev_metric;
+        st.best_step = 0;
+        res->best_loss = dev_loss;
+        memcpy(best, m->arena, m->n_floats * sizeof(float));
+        if (out_dir) {
+            if (tr_save_model_dir(m, o->plan, v, out_dir, err)) {
+                rc = -1;
+                goto done;
+            }
+            log_line(out_dir, 0, 0, NAN, dev_loss, dev_metric, axf_now() - t0, fresh_log);
+            fresh_log = 0;
+        }
+        ss.total_steps = total;
+        ss.dev_metric = dev_metric;
+        ss.dev_loss = dev_loss;
+        ss.loss = NAN;
+        ss.evaluated = 1;
+        ss.phase = "eval";
+        if (fn && fn(&ss, ud)) {
+            res->cancelled = 1;
+            stop = 1;
+        }
+        ss.phase = phase;
+    }
     while (st.step < total && !stop) {
         axf_train_bucket_batches(train->off, n, bs, epoch_seed(o->seed, st.epoch), order, starts);
         for (int bi = st.batch_in_epoch; bi < nb && st.step < total && !stop; bi++) {
@@ -416,8 +469,24 @@ static int run(axf_model *m, const axf_encoded *train, const axf_encoded *dev, c
                 b_off[i + 1] = T;
                 b_lab[i] = train->labels ? train->labels[ex] : 0;
                 b_tgt[i] = train->targets ? train->targets[ex] : 0;
+                if (b_soft)
+                    memcpy(b_soft + (size_t)i * C, kind->soft + (size_t)ex * C, (size_t)C * sizeof(float));
             }
             axf_train_batch tb = {.b = {.n_seq = B, .n_tok = T, .ids = b_ids, .types = b_types, .seq_off = b_off}};
+            if (b_soft) {
+                tb.soft = b_soft;
+                tb.kd_alpha = kind->kd.alpha;
+                tb.kd_temp = kind->kd.temperature;
+            }
+            if (kind->tctx) {
+                axf_train_batch tt = {.b = tb.b};
+                if (axf_train_forward(kind->tctx, kind->teacher_plan, &tt, AXF_LOSS_SUM, NULL, NULL, err)) {
+                    rc = -1;
+                    goto done;
+                }
+                tb.hid = axf_train_hidden(kind->tctx);
+                tb.hid_weight = kind->kd.hid_weight;
+            }
             if (kind->pretrain) {
                 tb.n_mlm = mlm_corrupt(b_ids, T, &kind->mi, o->mlm_prob, &rng, b_mpos, b_mids);
                 tb.mlm_pos = b_mpos;
@@ -429,11 +498,12 @@ static int run(axf_model *m, const axf_encoded *train, const axf_encoded *dev, c
             }
             double loss;
             axf_train_zero_grad(c);
-            if (axf_train_forward(c, NULL, &tb, AXF_LOSS_MEAN, &loss, NULL, err)) {
+            if (axf_train_forward(c, o->plan, &tb, AXF_LOSS_MEAN, &loss, NULL, err)) {
                 rc = -1;
                 goto done;
             }
             axf_train_backward(c, 1, NULL);
+            axf_adamw_mask_frozen(opt, axf_train_grads(c));
             double gn = axf_grad_norm(axf_train_grads(c));
             opt->grad_scale = o->clip > 0 && gn > o->clip ? (float)(o->clip / (gn + 1e-6)) : 1.0f;
             axf_adamw_step(opt, m, axf_train_grads(c), axf_lr_at(st.step, warmup, total, o->lr));
@@ -475,7 +545,7 @@ static int run(axf_model *m, const axf_encoded *train, const axf_encoded *dev, c
                     rc = evaluate_mlm(c, dev, kind, 64, &dev_loss, err);
                     dev_metric = -dev_loss;
                 } else {
-                    rc = evaluate_cls(c, m, dev, 64, &dev_loss, &dev_metric, NULL, err);
+                    rc = evaluate_cls(c, m, o->plan, dev, 64, &dev_loss, &dev_metric, NULL, err);
                 }
                 axf_train_ctx_set_dropout(c, o->hidden_dropout, o->attn_dropout, &rng);
                 if (rc)
@@ -495,13 +565,13 @@ static int run(axf_model *m, const axf_encoded *train, const axf_encoded *dev, c
             }
             if (out_dir) {
                 /* fine-tuning keeps the best model in out_dir; pre-training the latest */
-                if ((improved || kind->pretrain || !has_dev) && tr_save_model_dir(m, v, out_dir, err)) {
+                if ((improved || kind->pretrain || !has_dev) && tr_save_model_dir(m, o->plan, v, out_dir, err)) {
                     rc = -1;
                     goto done;
                 }
                 st.rng[0] = rng.s[0];
                 st.rng[1] = rng.s[1];
-                if (o->save_last && tr_state_save(out_dir, m, v, opt, &st, err)) {
+                if (o->save_last && tr_state_save(out_dir, m, o->plan, v, opt, &st, err)) {
                     rc = -1;
                     goto done;
                 }
@@ -537,7 +607,7 @@ static int run(axf_model *m, const axf_encoded *train, const axf_encoded *dev, c
     res->tokens_per_s = t_train > 0 ? tokens / t_train : 0;
 done:
     free(order), free(starts), free(b_ids), free(b_types), free(b_off), free(b_lab), free(b_tgt);
-    free(b_mpos), free(b_mids), free(best);
+    free(b_mpos), free(b_mids), free(best), free(b_soft);
     axf_adamw_free(opt);
     axf_train_ctx_free(c);
     return rc;
@@ -551,6 +621,48 @@ int axf_finetune_run(axf_model *m, const axf_encoded *train, const axf_encoded *
     memset(&k, 0, sizeof k);
     axf_train_result dummy;
     return run(m, train, dev, opts, out_dir, v, &k, fn, ud, res ? res : &dummy, err);
+}
+
+axf_distill_opts axf_distill_opts_default(void)
+{
+    axf_distill_opts d = {.alpha = 0.5f, .temperature = 2.0f, .hid_weight = 0.0f};
+    return d;
+}
+
+int axf_distill_run(axf_model *student, axf_model *teacher, const axf_plan *teacher_plan,
+                    const axf_encoded *train, const axf_encoded *dev, const axf_distill_opts *d,
+                    const axf_train_opts *opts, const char *out_dir, const axf_vocab *v,
+                    axf_train_progress_fn fn, void *ud, axf_train_result *res, axf_err *err)
+{
+    const axf_config *s = &student->cfg, *t = &teacher->cfg;
+    if (s->vocab_size != t->vocab_size || s->num_labels != t->num_labels || s->task != t->task)
+        return axf_err_set(err, "distill: student and teacher differ in vocabulary (%d, %d), labels (%d, %d) or task",
+                           s->vocab_size, t->vocab_size, s->num_labels, t->num_labels);
+    if (!(d->temperature > 0) || !(d->alpha >= 0 && d->alpha <= 1) || !(d->hid_weight >= 0))
+        return axf_err_set(err, "distill: temperature must be > 0, alpha in 0..1, the hidden weight >= 0");
+    if (d->hid_weight > 0 && s->hidden != t->hidden)
+        return axf_err_set(err, "distill: hidden-state matching needs the same hidden size (student %d, teacher %d)",
+                           s->hidden, t->hidden);
+    if (check_data(teacher, train, "training data", 0, err))
+        return -1;
+    loop_kind k;
+    memset(&k, 0, sizeof k);
+    k.kd = *d;
+    k.teacher = teacher;
+    k.teacher_plan = teacher_plan;
+    float *soft = axf_xmalloc((size_t)train->n * t->num_labels * sizeof(float));
+    int rc = axf_train_predict_plan(teacher, teacher_plan, train, 64, soft, err);
+    k.soft = soft;
+    if (rc == 0 && d->hid_weight > 0) {
+        k.tctx = axf_train_ctx_new(teacher, err);
+        rc = k.tctx ? 0 : -1;
+    }
+    axf_train_result dummy;
+    if (rc == 0)
+        rc = run(student, train, dev, opts, out_dir, v, &k, fn, ud, res ? res : &dummy, err);
+    axf_train_ctx_free(k.tctx);
+    free(soft);
+    return rc;
 }
 
 int axf_pretrain_run(axf_model *m, const axf_encoded *train, const axf_encoded *dev, const axf_train_opts *opts,

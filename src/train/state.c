@@ -9,13 +9,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "axf/compact.h"
 #include "axf/fileio.h"
 #include "axf/safetensors.h"
 #include "internal.h"
 
-int tr_save_model_dir(const axf_model *m, const axf_vocab *v, const char *dir, axf_err *err)
+int tr_save_model_dir(const axf_model *m, const axf_plan *plan, const axf_vocab *v, const char *dir,
+                      axf_err *err)
 {
-    if (axf_model_save(m, dir, err))
+    if (plan ? axf_compact_save(m, plan, dir, NULL, err) : axf_model_save(m, dir, err))
         return -1;
     return v ? axf_vocab_save_dir(v, dir, err) : 0;
 }
@@ -26,14 +28,14 @@ static char *hex64(uint64_t x, char buf[17])
     return buf;
 }
 
-int tr_state_save(const char *dir, const axf_model *m, const axf_vocab *v, const axf_adamw *o,
-                  const tr_state *st, axf_err *err)
+int tr_state_save(const char *dir, const axf_model *m, const axf_plan *plan, const axf_vocab *v,
+                  const axf_adamw *o, const tr_state *st, axf_err *err)
 {
     char *last = axf_io_join(dir, "last");
     char *opt = axf_io_join(last, "optimizer.safetensors");
     char *js = axf_io_join(last, "trainer_state.json");
     int rc = -1;
-    if (tr_save_model_dir(m, v, last, err))
+    if (tr_save_model_dir(m, plan, v, last, err))
         goto out;
     axf_st_entry e[2] = {
         {.name = "adam.m", .data = o->m, .ndim = 1, .shape = {(int64_t)o->n}},
