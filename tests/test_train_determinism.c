@@ -2,13 +2,15 @@
  * pre-training) on every kernel this CPU has (portable C, AVX2, AVX-512: axf_isa_force) and at one
  * and two threads, and the same bits as on the machine that recorded GOLDEN below (any x86-64 CPU
  * must reproduce it: README "Same results on every machine"); a different seed does not, and a run interrupted and resumed from its
- * checkpoint ends with exactly the model of an uninterrupted run. Also: the optimiser schedule,
+ * checkpoint ends with exactly the model of an uninterrupted run; the same for distillation into a
+ * compacted student with hard attention and an int8 block (whose weights stay bit for bit). Also: the optimiser schedule,
  * clipping and the length-bucketed batcher. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "axf/compact.h"
 #include "axf/train.h"
 #include "check.h"
 #include "train_ref.h"
@@ -97,6 +99,94 @@ static axf_train_opts opts(uint64_t seed)
     return o;
 }
 
+/* Distillation: the teacher fine-tuned above, the student its compaction (layer 0 one head less
+ * and top-k attention, layer 1 without FFN, layer 0's FFN in int8). */
+static void check_distill(const axf_model *teacher, axf_encoded *train, axf_encoded *dev, const char *dir)
+{
+    axf_err err;
+    axf_plan *p = axf_plan_new(teacher);
+    p->layers[0].head_on[2] = 0;
+    p->layers[0].hard = AXF_HARD_TOPK;
+    p->layers[0].k = 4;
+    p->layers[1].ffn_on = 0;
+    p->layers[0].int8_ffn = 1;
+    axf_plan *hard = NULL;
+    axf_model *s0 = axf_compact(teacher, p, &hard, &err);
+    CHECK_MSG(s0 != NULL, "%s", err.msg);
+    if (!s0)
+        return;
+    CHECK(axf_model_has_int8(s0, 0, 1));
+    axf_model *t = axf_model_clone(teacher, &err);
+    axf_distill_opts d = axf_distill_opts_default();
+    d.hid_weight = 0.5f;
+    axf_train_opts o = opts(11);
+    o.plan = hard;
+    axf_model *a = axf_model_clone(s0, &err), *b = axf_model_clone(s0, &err);
+    axf_train_result ra, rb;
+    CHECK(axf_distill_run(a, t, NULL, train, dev, &d, &o, NULL, NULL, NULL, NULL, &ra, &err) == 0);
+    CHECK(axf_distill_run(b, t, NULL, train, dev, &d, &o, NULL, NULL, NULL, NULL, &rb, &err) == 0);
+    CHECK(memcmp(a->arena, b->arena, a->n_floats * sizeof(float)) == 0);
+    double l0, m0;
+    CHECK(axf_train_evaluate_plan(s0, hard, dev, 64, &l0, &m0, NULL, &err) == 0);
+    CHECK(ra.best_metric >= m0); /* the start competes */
+    size_t FH = (size_t)s0->cfg.layer_ffn[0] * s0->cfg.hidden;
+    CHECK(memcmp(a->layers[0].w1, s0->layers[0].w1, FH * sizeof(float)) == 0);
+    CHECK(memcmp(a->layers[0].w2, s0->layers[0].w2, FH * sizeof(float)) == 0);
+    CHECK(memcmp(a->layers[0].q8[AXF_W_1].q, s0->layers[0].q8[AXF_W_1].q, FH) == 0);
+    for (int l = AXF_ISA_GENERIC; l <= (int)axf_isa_level(); l++) {
+        axf_isa_force(l);
+        axf_set_threads(l == AXF_ISA_GENERIC ? 1 : 2);
+        axf_model *c = axf_model_clone(s0, &err);
+        CHECK(axf_distill_run(c, t, NULL, train, dev, &d, &o, NULL, NULL, NULL, NULL, NULL, &err) == 0);
+        CHECK_MSG(memcmp(a->arena, c->arena, a->n_floats * sizeof(float)) == 0,
+                  "distill on the %s kernels: another model", axf_isa_name(l));
+        axf_model_free(c);
+    }
+    axf_isa_force(-1);
+    axf_set_threads(2);
+    fprintf(stderr, "distill: identical over runs, kernels and threads; dev acc %.3f (start %.3f) at step %ld; "
+                    "int8 FFN unchanged\n", ra.best_metric, m0, ra.best_step);
+
+    /* resume (no dev: the final model is the last one) */
+    axf_model_free(a);
+    axf_model_free(b);
+    a = axf_model_clone(s0, &err);
+    b = axf_model_clone(s0, &err);
+    CHECK(axf_distill_run(a, t, NULL, train, NULL, &d, &o, NULL, NULL, NULL, NULL, NULL, &err) == 0);
+    CHECK(memcmp(a->layers[0].wq, s0->layers[0].wq, sizeof(float) * 8) != 0); /* float32: trained */
+    CHECK(memcmp(a->layers[0].q8[AXF_W_1].q, s0->layers[0].q8[AXF_W_1].q, FH) == 0);
+    stop_at = 12;
+    axf_train_result rr;
+    CHECK(axf_distill_run(b, t, NULL, train, NULL, &d, &o, dir, NULL, cancel_at, NULL, &rr, &err) == 0);
+    CHECK(rr.cancelled && rr.steps == 12);
+    axf_model_free(b);
+    b = axf_model_clone(s0, &err);
+    o.resume = 1;
+    int rc = axf_distill_run(b, t, NULL, train, NULL, &d, &o, dir, NULL, NULL, NULL, &rr, &err);
+    CHECK_MSG(rc == 0, "%s", err.msg);
+    CHECK(rr.resumed_from == 12 && rr.steps == 24);
+    CHECK(memcmp(a->arena, b->arena, a->n_floats * sizeof(float)) == 0);
+    /* the saved student carries its hard attention and int8 block */
+    axf_model *sv = axf_model_load(dir, &err);
+    axf_plan *sh = sv ? axf_plan_load_hard(dir, sv, &err) : NULL;
+    CHECK_MSG(sh != NULL, "%s", err.msg);
+    CHECK(sh && sh->layers[0].hard == AXF_HARD_TOPK && sh->layers[0].k == 4 && axf_model_has_int8(sv, 0, 1));
+    /* a finetune run cannot resume a distillation */
+    axf_train_opts of = opts(11);
+    of.resume = 1;
+    CHECK(axf_finetune_run(b, train, NULL, &of, dir, NULL, NULL, NULL, NULL, &err) != 0);
+    fprintf(stderr, "distill resume: interrupted at 12 and resumed to 24 = uninterrupted run: %s\n",
+            memcmp(a->arena, b->arena, a->n_floats * sizeof(float)) == 0 ? "yes" : "NO");
+    axf_plan_free(sh);
+    axf_model_free(sv);
+    axf_model_free(a);
+    axf_model_free(b);
+    axf_model_free(t);
+    axf_model_free(s0);
+    axf_plan_free(hard);
+    axf_plan_free(p);
+}
+
 int main(void)
 {
     axf_set_threads(2);
@@ -133,6 +223,12 @@ int main(void)
         }
     axf_isa_force(-1);
     axf_set_threads(2);
+    char ddir[] = "/tmp/axf_distill_resume_XXXXXX";
+    CHECK(mkdtemp(ddir) != NULL);
+    check_distill(a, train, dev, ddir);
+    char dcmd[300];
+    snprintf(dcmd, sizeof dcmd, "rm -rf '%s'", ddir);
+    CHECK(system(dcmd) == 0);
     axf_model_free(a), axf_model_free(b), axf_model_free(c);
 
     /* resume: stop after step 12, resume to 24, compare with an uninterrupted run (no dev, so the

@@ -19,3 +19,8 @@ set_tests_properties(train_cli PROPERTIES LABELS "train;badinput")
 # Training speed against the sgemm-only floor (a tool, not a test).
 add_executable(bench_train tests/bench_train.c)
 target_link_libraries(bench_train PRIVATE axf_core)
+
+# `axf distill` end to end on the demo model the screen tests train (fixture tui_model).
+add_test(NAME train_distill COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_train_distill.sh $<TARGET_FILE:axf>
+         ${CMAKE_CURRENT_BINARY_DIR}/tui-demo ${CMAKE_SOURCE_DIR})
+set_tests_properties(train_distill PROPERTIES LABELS "train;badinput" FIXTURES_REQUIRED tui_model TIMEOUT 600)

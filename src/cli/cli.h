@@ -12,6 +12,7 @@ int axf_cmd_predict(int argc, char **argv) AXF_WEAK;
 int axf_cmd_eval(int argc, char **argv) AXF_WEAK;
 int axf_cmd_pretrain(int argc, char **argv) AXF_WEAK;
 int axf_cmd_finetune(int argc, char **argv) AXF_WEAK;
+int axf_cmd_distill(int argc, char **argv) AXF_WEAK;
 int axf_cmd_demo_model(int argc, char **argv) AXF_WEAK;
 int axf_cmd_search(int argc, char **argv) AXF_WEAK;
 int axf_cmd_replay(int argc, char **argv) AXF_WEAK;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "axf/compact.h"
 #include "axf/data.h"
 #include "axf/fileio.h"
 #include "axf/metrics.h"
@@ -32,7 +33,9 @@ static const char *usage =
     "                      for selection\n"
     "  --max-len N         tokens per example, longest-first truncation (default 128)\n"
     "model:\n"
-    "  --init DIR          start from this checkpoint (its tokenizer files); the classifier is new\n"
+    "  --init DIR          start from this checkpoint (its tokenizer files); the classifier is new.\n"
+    "                      An exported (pruned) model keeps its shape and hard attention, and\n"
+    "                      is trained and written with them; its int8 matrices become float32\n"
     "  --vocab FILE        from scratch with this vocabulary, sizes:\n"
     "  --layers N --hidden N --heads N --ffn N   (default 4, 256, 4, 1024)\n"
     "  --act gelu|gelu_tanh|relu   (default gelu)   --cased   (default: lower-case input)\n"
@@ -247,6 +250,7 @@ int axf_cmd_finetune(int argc, char **argv)
     axf_encoded *etrain = NULL, *edev = NULL;
     axf_vocab *v = NULL;
     axf_model *m = NULL, *init = NULL;
+    axf_plan *hard = NULL;
     int init_found = 0;
     rc = 1;
 
@@ -357,6 +361,14 @@ int axf_cmd_finetune(int argc, char **argv)
     axf_model_init_random(m, a.c.o.seed);
     if (init && copy_encoder(m, init, init_found & AXF_LOAD_POOLER, a.init, &err))
         goto fail;
+    /* an exported model's hard attention (axf/compact.h) is part of what it computes */
+    if (a.init && !(hard = axf_plan_load_hard(a.init, m, &err)))
+        goto fail;
+    if (hard && axf_plan_is_dense(hard)) {
+        axf_plan_free(hard);
+        hard = NULL;
+    }
+    a.c.o.plan = hard;
     axf_model_free(init);
     init = NULL;
 
@@ -401,11 +413,11 @@ int axf_cmd_finetune(int argc, char **argv)
         }
         int *pred = malloc(sizeof(int) * (size_t)(et->n + 1));
         double loss, acc;
-        int erc = axf_train_evaluate(m, et, 64, &loss, &acc, pred, &err);
+        int erc = axf_train_evaluate_plan(m, hard, et, 64, &loss, &acc, pred, &err);
         if (erc == 0) {
             if (cfg.task == AXF_TASK_REGRESS) {
                 float *score = malloc(sizeof(float) * (size_t)et->n);
-                erc = axf_train_predict(m, et, 64, score, &err);
+                erc = axf_train_predict_plan(m, hard, et, 64, score, &err);
                 if (erc == 0)
                     printf("test %s: MSE %.4f  Pearson %.4f  Spearman %.4f  (%d examples)\n", a.test[i], -acc,
                            axf_metric_pearson(score, et->targets, et->n),
@@ -437,5 +449,6 @@ done:
     axf_vocab_free(v);
     axf_model_free(m);
     axf_model_free(init);
+    axf_plan_free(hard);
     return rc;
 }

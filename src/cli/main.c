@@ -77,6 +77,7 @@ static int run(int argc, char **argv)
         {"eval", axf_cmd_eval, "task metrics and speed of MODEL_DIR on DATA"},
         {"pretrain", axf_cmd_pretrain, "masked-LM pre-training on plain text"},
         {"finetune", axf_cmd_finetune, "sequence-classification fine-tuning"},
+        {"distill", axf_cmd_distill, "recover an exported (pruned) model by distillation from the original"},
         {"demo-model", axf_cmd_demo_model, "build the synthetic demo task and train its model"},
         {"report", axf_cmd_report, "tables and SVG plots from saved sessions"},
         {"bench", axf_cmd_bench, "engine speed against the sgemm floor"},

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# `axf distill` end to end on the demo model: a fixed heavy pruning (tests/distill/prune.lua: a
+# dropped layer, one head left, a removed attention block, a narrower FFN, top-k and threshold
+# hard attention, an int8 FFN), exported, then distilled from the original. Asserts: held-out
+# accuracy after >= before (axf eval of both folders), the written model keeps its hard attention
+# and int8 block, the same command gives the same bytes, `axf finetune --init EXPORTED` keeps the
+# hard attention; usage errors exit 2 and bad files 1 with one line.
+# usage: test_train_distill.sh AXF DEMO_DIR SOURCE_DIR
+set -u
+AXF=$1 D=$2 SRC=$3
+T=$(mktemp -d "${TMPDIR:-/tmp}/axf_distill.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+"$AXF" search "$D/model" "$D/search.tsv" --policy "$SRC/tests/distill/prune.lua" --out "$T/p.json" \
+    >"$T/log" 2>&1 || { cat "$T/log"; fail "search"; exit 1; }
+"$AXF" export "$T/p.json" --out "$T/student" >>"$T/log" 2>&1 || { cat "$T/log"; fail "export"; exit 1; }
+acc() { "$AXF" eval "$1" "$D/heldout.tsv" --threads 1 | sed -n 's/^accuracy=//p'; }
+before=$(acc "$T/student")
+run() {
+    "$AXF" distill --teacher "$D/model" --student "$T/student" --train "$D/train.tsv" --search "$D/search.tsv" \
+        --out "$1" --steps 150 --eval-every 50 --lr 3e-4 --seed 1 --match-hidden 0.1 "${@:2}"
+}
+run "$T/d1" --test "$D/heldout.tsv" >"$T/out1" 2>"$T/err1" || { cat "$T/err1"; fail "distill"; }
+after=$(acc "$T/d1")
+echo "held-out accuracy: pruned $before, distilled $after"
+awk -v a="$after" -v b="$before" 'BEGIN { exit !(a != "" && b != "" && a + 0 >= b + 0) }' ||
+    fail "accuracy after distillation ($after) below before ($before)"
+grep -q '^after ' "$T/out1" || fail "no before/after lines for --test"
+grep -q '"axf_hard_attention"' "$T/d1/config.json" || fail "hard attention lost in the distilled model"
+grep -q '"mode":.*"threshold"' "$T/d1/config.json" || fail "threshold attention lost"
+grep -aq 'weight_scale' "$T/d1/model.safetensors" || fail "int8 block lost in the distilled model"
+run "$T/d2" >/dev/null 2>&1 || fail "second distill"
+cmp -s "$T/d1/model.safetensors" "$T/d2/model.safetensors" || fail "two identical runs wrote different models"
+"$AXF" finetune --init "$T/student" --train "$D/train.tsv" --dev "$D/search.tsv" --out "$T/f" --steps 20 \
+    --max-len 64 >/dev/null 2>"$T/errf" || { cat "$T/errf"; fail "finetune --init EXPORTED"; }
+grep -q '"axf_hard_attention"' "$T/f/config.json" || fail "finetune --init dropped the hard attention"
+
+# usage and bad input
+expect() {
+    want=$1 pat=$2; shift 2
+    "$@" >"$T/o" 2>"$T/e"
+    got=$?
+    [ "$got" -eq "$want" ] || { fail "exit $got, wanted $want: $*"; cat "$T/e"; return; }
+    [ "$(grep -vc '^distill' "$T/e")" -eq 1 ] && grep -q -- "$pat" "$T/e" ||
+        { fail "wanted one stderr line matching '$pat': $*"; cat "$T/e"; }
+}
+expect 2 "required" "$AXF" distill --teacher "$D/model" --student "$T/student" --train "$D/train.tsv" --out "$T/x"
+expect 2 "come from --student" run "$T/x" --hidden 8
+expect 2 "--alpha needs" run "$T/x" --alpha 2
+expect 2 "--temperature needs" run "$T/x" --temperature 0
+expect 1 "$T/none" "$AXF" distill --teacher "$D/model" --student "$T/none" --train "$D/train.tsv" \
+    --search "$D/search.tsv" --out "$T/x"
+printf 'sentence\tlabel\nfine words\tseven\n' > "$T/bad.tsv"
+expect 1 "bad.tsv" run "$T/x" --train "$T/bad.tsv"
+echo "$fails failure(s)"
+[ "$fails" -eq 0 ]
