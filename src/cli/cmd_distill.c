@@ -210,24 +210,18 @@ int axf_cmd_distill(int argc, char **argv)
     if (!(teacher = axf_model_load(a.teacher, &err)) || !(tplan = axf_plan_load_hard(a.teacher, teacher, &err)) ||
         !(student = axf_model_load(a.student, &err)) || !(splan = axf_plan_load_hard(a.student, student, &err)))
         goto fail;
-    char *vp = axf_io_join(a.student, "vocab.txt");
-    v = axf_vocab_load(vp, &err);
-    free(vp);
-    if (!v)
+    if (!(v = axf_vocab_load_dir(a.student, &student->cfg, &err)))
         goto fail;
     if (axf_vocab_size(v) != student->cfg.vocab_size) {
-        axf_err_set(&err, "%s/vocab.txt: %d tokens, the model %d", a.student, axf_vocab_size(v),
+        axf_err_set(&err, "%s: the tokenizer has %d tokens, the model %d", a.student, axf_vocab_size(v),
                     student->cfg.vocab_size);
         goto fail;
     }
-    if (!a.c.max_len) {
-        a.c.max_len = 128;
-        a.c.max_len = student->cfg.max_pos < a.c.max_len ? student->cfg.max_pos : a.c.max_len;
-        a.c.max_len = teacher->cfg.max_pos < a.c.max_len ? teacher->cfg.max_pos : a.c.max_len;
-    }
-    if (a.c.max_len > student->cfg.max_pos || a.c.max_len > teacher->cfg.max_pos) {
-        axf_err_set(&err, "--max-len %d exceeds the models' positions (%d, %d)", a.c.max_len,
-                    student->cfg.max_pos, teacher->cfg.max_pos);
+    int smax = axf_config_max_len(&student->cfg), tmax = axf_config_max_len(&teacher->cfg);
+    if (!a.c.max_len)
+        a.c.max_len = 128 < smax ? (128 < tmax ? 128 : tmax) : (smax < tmax ? smax : tmax);
+    if (a.c.max_len > smax || a.c.max_len > tmax) {
+        axf_err_set(&err, "--max-len %d exceeds the models' positions (%d, %d)", a.c.max_len, smax, tmax);
         goto fail;
     }
 
