@@ -1,4 +1,4 @@
--- axformer.lua: the AxFormer method (shared/docs/METHOD.md), exactly.
+-- axformer.lua: the AxFormer method (docs/method.md), exactly.
 --
 --   Stage A (hard attention), layers bottom to top:
 --       try hard attention on layer i; accept or revert

@@ -12,7 +12,7 @@
 
 static const char *g_scripts = "scripts";
 
-/* ---- the method in C (METHOD.md), mirroring scripts/axformer.lua's parameters ---- */
+/* ---- the method in C (docs/method.md), mirroring scripts/axformer.lua's parameters ---- */
 
 typedef struct {
     const char *rule;

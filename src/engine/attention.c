@@ -1,5 +1,5 @@
 /* Self-attention per sequence and kept head: scores = Q K^T / sqrt(HS), softmax, optional hard
- * attention (METHOD.md), then the weighted sum of V. Each (sequence, head) pair is one task of the
+ * attention (docs/method.md), then the weighted sum of V. Each (sequence, head) pair is one task of the
  * engine's pool. In the [CLS]-only last layer the same steps run on one query row per sequence.
  * When hard attention leaves few keys per row the sum touches only those keys;
  * otherwise one product does it (exact zeros cost nothing there). Products are axf_matmul's
