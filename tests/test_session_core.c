@@ -220,6 +220,29 @@ static void test_snapshot(axf_session *s)
     free(sn);
 }
 
+/* Speed as the bench measures it: the dense plan is not timed against itself (exactly 1), a
+ * changed plan gives the median of its per-pair ratios inside their range, the thread count the
+ * caller set survives the one-thread measurement. */
+static void test_speed(axf_session *s)
+{
+    axf_err err;
+    CHECK(axf_session_goto(s, 0, &err) == 0);
+    axf_set_threads(2);
+    axf_speed sp;
+    CHECK_MSG(axf_session_speed(s, 3, &sp, &err) == 0, "%s", err.msg);
+    CHECK(sp.unchanged == 1 && sp.ratio == 1 && sp.ratio_lo == 1 && sp.ratio_hi == 1);
+    CHECK(sp.tok_s_base > 0 && sp.tok_s_cur == sp.tok_s_base && sp.reps == 3);
+    CHECK(axf_threads() == 2);
+    axf_action a = {.op = AXF_OP_DROP_FFN, .layer = 0};
+    CHECK(axf_session_apply(s, &a, 1, NULL, NULL, &err) == 0);
+    CHECK_MSG(axf_session_speed(s, 4, &sp, &err) == 0, "%s", err.msg);
+    CHECK(sp.unchanged == 0 && sp.reps == 4 && sp.tok_s_cur > 0 && sp.tok_s_base > 0);
+    CHECK_MSG(sp.ratio_lo <= sp.ratio && sp.ratio <= sp.ratio_hi && sp.ratio_lo > 0, "%g %g %g", sp.ratio_lo,
+              sp.ratio, sp.ratio_hi);
+    CHECK(axf_threads() == 2);
+    CHECK(axf_session_speed(s, 1000, &sp, &err) == 0 && sp.reps == AXF_SPEED_MAX_REPS);
+}
+
 int main(void)
 {
     axf_err err;
@@ -237,6 +260,7 @@ int main(void)
     CHECK(axf_session_set_policy(s, "p.lua", "ab", "[1,2]", &err) == -1);
     double cur = 0, base = 0;
     CHECK(axf_session_measure_speed(s, &cur, &base, &err) == 0 && cur > 0 && base > 0);
+    test_speed(s);
     axf_session_free(s);
 
     /* a session with no cache gives the same numbers */

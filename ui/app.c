@@ -88,7 +88,8 @@ static int metrics_rows(const axf_app *a, int compact)
         q++;
     if (a->view.have_snap && a->view.snap.facts.n_holdout)
         q += 2;
-    return compact ? (q > 4 ? q : 4) : q + 4;
+    /* cost: params, FLOPs, size, speed (and its range in the table) */
+    return compact ? (q > 4 ? q : 4) : q + 5;
 }
 
 void axf_app_layout(axf_app *a)

@@ -43,7 +43,9 @@ static void pct(char *b, size_t n, double x)
         snprintf(b, n, "—");
 }
 
-static int build_rows(const axf_view *v, mrow *r)
+/* merged: the speed in one row (the speed-up and its range) for the compact layout, else the
+ * tokens per CPU second and the range in two */
+static int build_rows(const axf_view *v, mrow *r, int merged)
 {
     int n = 0;
     if (!v->have_snap)
@@ -153,17 +155,46 @@ static int build_rows(const axf_view *v, mrow *r)
     }
     memset(&r[n], 0, sizeof r[n]);
     r[n].cost = 1;
-    snprintf(r[n].label, sizeof r[n].label, "speed (tok/s)");
+    snprintf(r[n].label, sizeof r[n].label, "speed (tok/CPU-s)");
+    const axf_speed *sp = &v->speed;
+    const char *x = axf_th.utf8 ? "×" : "x", *dash = axf_th.utf8 ? "–" : "-";
     if (v->have_speed) {
-        axf_fmt_count(r[n].base, sizeof r[n].base, v->tok_s_base);
-        axf_fmt_count(r[n].cur, sizeof r[n].cur, v->tok_s_cur);
-        double x = v->tok_s_base > 0 ? v->tok_s_cur / v->tok_s_base : 0;
-        snprintf(r[n].delta, sizeof r[n].delta, axf_th.utf8 ? "%.2f×" : "%.2fx", x);
-        r[n].sign = x > 1.02 ? 1 : x < 0.98 ? -1 : 0;
+        /* medians of interleaved one-thread runs; the change is the median of the per-pair ratios,
+         * called better or worse only when every pair agrees */
+        axf_fmt_count(r[n].base, sizeof r[n].base, sp->tok_s_base);
+        axf_fmt_count(r[n].cur, sizeof r[n].cur, sp->tok_s_cur);
+        snprintf(r[n].delta, sizeof r[n].delta, "%.2f%s", sp->ratio, x);
+        r[n].sign = sp->unchanged ? 0 : sp->ratio_lo > 1 ? 1 : sp->ratio_hi < 1 ? -1 : 0;
         mark_stale(&r[n], v->speed_stale, v->speed_step);
     } else {
         snprintf(r[n].base, sizeof r[n].base, "…");
         snprintf(r[n].cur, sizeof r[n].cur, "…");
+    }
+    n++;
+    /* the spread of the speed-up over the pairs */
+    memset(&r[n], 0, sizeof r[n]);
+    r[n].cost = 1;
+    snprintf(r[n].label, sizeof r[n].label, "speed-up range");
+    if (v->have_speed && sp->unchanged) {
+        snprintf(r[n].cur, sizeof r[n].cur, "same model");
+    } else if (v->have_speed) {
+        snprintf(r[n].cur, sizeof r[n].cur, "%.2f%s%.2f%s", sp->ratio_lo, dash, sp->ratio_hi, x);
+        snprintf(r[n].delta, sizeof r[n].delta, "%d runs", sp->reps);
+    } else {
+        snprintf(r[n].cur, sizeof r[n].cur, "…");
+    }
+    mark_stale(&r[n], v->have_speed && v->speed_stale, v->speed_step);
+    if (merged) { /* "speed-up  1.02× 0.99–1.07×" */
+        mrow *q = &r[n - 1];
+        snprintf(q->label, sizeof q->label, "speed-up");
+        q->base[0] = 0;
+        if (v->have_speed && !v->speed_stale) {
+            snprintf(q->cur, sizeof q->cur, "%s", q->delta);
+            snprintf(q->delta, sizeof q->delta, "%s", r[n].cur);
+        } else if (v->have_speed) {
+            snprintf(q->cur, sizeof q->cur, "%.2f%s", sp->ratio, x);
+        }
+        return n;
     }
     n++;
     return n;
@@ -175,7 +206,7 @@ static const char *short_label(const char *l)
                                    {"held-out accuracy", "held acc"}, {"held-out loss", "held loss"},
                                    {"parameters", "params"},
                                    {"FLOPs/token", "FLOPs/tok"}, {"size (fp32)", "size"},
-                                   {"speed (tok/s)", "tok/s"}};
+                                   {"speed (tok/CPU-s)", "tok/CPU-s"}, {"speed-up range", "range"}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (!strcmp(l, map[i][0]))
             return map[i][1];
@@ -193,7 +224,7 @@ static void metrics_draw(axf_pane *p, axf_app *a)
     const axf_theme *t = &axf_th;
     werase(w);
     mrow r[16];
-    int n = build_rows(&a->view, r);
+    int n = build_rows(&a->view, r, 0);
     char rt[64] = "";
     if (a->view.have_snap)
         snprintf(rt, sizeof rt, "step %d/%d", a->view.snap.cursor, a->view.snap.history_len);
@@ -226,6 +257,7 @@ static void metrics_draw(axf_pane *p, axf_app *a)
             axf_put(w, p->h - 1, p->w - 44, 42, t->dim, " @step N: that step's plan; this one pending ");
     } else {
         /* two columns of "label base → now change" */
+        n = build_rows(&a->view, r, 1);
         int colw = inner_w / 2, seen[2] = {0, 0};
         for (int i = 0; i < n; i++) {
             int col = r[i].cost, row = seen[col]++;
@@ -234,6 +266,8 @@ static void metrics_draw(axf_pane *p, axf_app *a)
             int x = 2 + col * (colw + 1), y = 1 + row;
             char line[96];
             snprintf(line, sizeof line, "%s %s ", r[i].base, t->g_arrow);
+            if (!r[i].base[0])
+                line[0] = 0; /* a value without a baseline */
             int lw = 10;
             axf_put(w, y, x, lw - 1, A_NORMAL, short_label(r[i].label));
             int cx = x + lw;

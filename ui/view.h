@@ -72,7 +72,7 @@ typedef struct axf_view {
     int have_holdout, holdout_stale, holdout_step;
     axf_metrics ho_base, ho_cur;
     int have_speed, speed_stale, speed_step;
-    double tok_s_cur, tok_s_base;
+    axf_speed speed;             /* medians per CPU second of one thread, the ratio and its spread */
 
     int n_steps;                 /* = snap.history_len */
     axf_view_step *steps;        /* [n_steps], owned */

@@ -66,7 +66,7 @@ struct axf_worker {
     axf_plan *speed_plan, *ho_plan; /* plans measured (or skipped) last */
     axf_plan *speed_val_plan;  /* plan the shown speed belongs to */
     int speed_failed, ho_failed;
-    double tok_cur, tok_base;
+    axf_speed speed;
     int have_speed, have_ho;
     int speed_step, ho_step;   /* history position the numbers were measured at */
     axf_metrics ho_base, ho_cur;
@@ -482,8 +482,7 @@ static void publish(axf_worker *w)
     v->have_speed = w->have_speed;
     v->speed_stale = w->have_speed && (!w->speed_val_plan || !axf_plan_equal(w->speed_val_plan, plan));
     v->speed_step = w->speed_step;
-    v->tok_s_cur = w->tok_cur;
-    v->tok_s_base = w->tok_base;
+    v->speed = w->speed;
     v->have_policy = w->h && lua_state != AXF_LUA_NONE;
     v->policy_state = lua_state;
     v->policy_running = atomic_load(&w->run_req);
@@ -828,12 +827,13 @@ static void cmd_reload(axf_worker *w)
     after_change(w);
 }
 
-static int measure_speed(axf_worker *w)
+/* asked: the user pressed m, and the log gets the figures of this measurement */
+static int measure_speed(axf_worker *w, int asked)
 {
     work_begin(w, "measuring speed", 1);
     axf_err err;
-    double cur, base;
-    int r = axf_session_measure_speed(w->s, &cur, &base, &err);
+    axf_speed sp;
+    int r = axf_session_speed(w->s, 0, &sp, &err);
     int by_user = atomic_load(&w->cancel);
     work_end(w);
     axf_plan_free(w->speed_plan);
@@ -842,8 +842,13 @@ static int measure_speed(axf_worker *w)
         r = 1; /* skipped for this plan */
     if (r == 1) {
     } else if (r == 0) {
-        w->tok_cur = cur;
-        w->tok_base = base;
+        w->speed = sp;
+        if (asked && sp.unchanged)
+            logf_add(w, AXF_LOG_INFO, axf_session_cursor(w->s), "speed: 1.00× (same model as the original)");
+        else if (asked)
+            logf_add(w, AXF_LOG_INFO, axf_session_cursor(w->s),
+                     "speed: %.2f× (%.2f–%.2f over %d one-thread runs; %.0f vs %.0f tokens per CPU second)",
+                     sp.ratio, sp.ratio_lo, sp.ratio_hi, sp.reps, sp.tok_s_cur, sp.tok_s_base);
         w->have_speed = 1;
         w->speed_step = axf_session_cursor(w->s);
         axf_plan_free(w->speed_val_plan);
@@ -896,7 +901,7 @@ static void exec_cmd(axf_worker *w, const axf_wcmd *c)
         break;
     case AXF_WCMD_EXPORT: cmd_export(w, c->text); break;
     case AXF_WCMD_LUA: cmd_lua(w, c->text); break;
-    case AXF_WCMD_SPEED: measure_speed(w); break;
+    case AXF_WCMD_SPEED: measure_speed(w, 1); break;
     }
 }
 
@@ -966,7 +971,7 @@ static void background(axf_worker *w)
         return;
     }
     if (!w->speed_failed && !plan_is(w->speed_plan, w->s))
-        measure_speed(w);
+        measure_speed(w, 0);
 }
 
 /* ---- the thread ---- */

@@ -46,6 +46,11 @@ typedef int (*axf_progress_fn)(double done, double total, void *ud);
 
 /* Monotonic seconds. */
 double axf_now(void);
+/* CPU seconds of the calling thread (this_thread) or of the whole process: time other jobs on
+ * the machine do not change. */
+double axf_cpu_now(int this_thread);
+/* Median of v[0..n) (n >= 1); sorts v. */
+double axf_median(double *v, int n);
 
 /* Allocation that never returns NULL for n > 0 (aborts through the hook on exhaustion). */
 void *axf_xmalloc(size_t n);
@@ -76,6 +81,8 @@ void axf_sha256_buf(const void *data, size_t n, char out[65]);
 
 /* OpenBLAS thread count for every kernel (0 = leave as is). */
 void axf_set_threads(int n);
+/* The thread count axf_set_threads set last (OpenBLAS's own default before any). */
+int axf_threads(void);
 
 /* The instruction-set level the engine's and the trainer's kernels may use: the CPU's own, capped
  * by the environment variable AXF_ISA ("generic": portable C only; "avx2": AVX2 + FMA, no

@@ -282,8 +282,26 @@ int axf_session_set_holdout(axf_session *s, const char *data_path, axf_err *err)
  * either may be NULL. The baseline is computed once; cur is cached per plan. */
 int axf_session_holdout_metrics(axf_session *s, axf_metrics *base, axf_metrics *cur, axf_err *err);
 
-/* ---- Measured speed: tokens/s of the compacted model of the committed plan and of the original,
- * each timed on the first opts.speed_tokens tokens of the search split (best of 3 runs). ---- */
+/* ---- Measured speed, as `axf bench --cpu-time --threads 1` measures: the original model and the
+ * compacted model of the committed plan, each on one thread over the first opts.speed_tokens
+ * tokens of the search split, timed with that thread's CPU clock (other work on the machine does
+ * not count), after one untimed warm-up pass each; reps passes of both, interleaved with the
+ * order alternating. Tokens per CPU second are medians; the speed-up is the median of the reps
+ * per-pair ratios, with their smallest and largest as its spread. A plan that changes nothing
+ * (equal to the dense plan) is not timed twice: its speed-up is exactly 1. The progress callback
+ * is asked after every batch (nonzero: AXF_CANCELLED, nothing changes). ---- */
+#define AXF_SPEED_REPS 5
+#define AXF_SPEED_MAX_REPS 31
+typedef struct axf_speed {
+    double tok_s_cur, tok_s_base;   /* medians, tokens per CPU second of one thread */
+    double ratio;                   /* median of tok_s_cur / tok_s_base over the pairs */
+    double ratio_lo, ratio_hi;      /* smallest and largest of those ratios */
+    int reps;
+    int unchanged;                  /* the plan is the dense one: ratio 1, not timed twice */
+} axf_speed;
+/* reps <= 0: AXF_SPEED_REPS; at most AXF_SPEED_MAX_REPS. */
+int axf_session_speed(axf_session *s, int reps, axf_speed *out, axf_err *err);
+/* The medians of axf_session_speed with the default reps. */
 int axf_session_measure_speed(axf_session *s, double *tok_s_current, double *tok_s_baseline,
                               axf_err *err);
 

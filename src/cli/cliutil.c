@@ -82,21 +82,6 @@ void axf_cli_progress_end(axf_cli_progress *p)
         fputc('\n', stderr);
 }
 
-double axf_cli_cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+double axf_cli_cpu_now(void) { return axf_cpu_now(0); }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-double axf_cli_median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+double axf_cli_median(double *v, int n) { return axf_median(v, n); }

@@ -137,6 +137,25 @@ double axf_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+double axf_cpu_now(int this_thread)
+{
+    struct timespec ts;
+    clock_gettime(this_thread ? CLOCK_THREAD_CPUTIME_ID : CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double axf_median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 static void *oom(size_t n)
 {
     char what[64];
@@ -237,6 +256,8 @@ void axf_set_threads(int n)
     if (n > 0)
         openblas_set_num_threads(n);
 }
+
+int axf_threads(void) { return openblas_get_num_threads(); }
 
 /* ---- instruction-set level ---- */
 

@@ -1023,58 +1023,116 @@ int axf_session_holdout_metrics(axf_session *s, axf_metrics *base, axf_metrics *
 
 /* ---- speed and export ---- */
 
-static double time_tokens(const axf_model *m, const axf_plan *p, axf_evalcache *ec, int max_tokens,
-                          axf_err *err)
+/* One engine timed over the first max_tokens tokens of the search split. */
+typedef struct speed_run {
+    axf_engine *e;
+    const axf_plan *p;
+    double rate[AXF_SPEED_MAX_REPS];
+} speed_run;
+
+/* One timed pass: tokens per CPU second of this thread into *rate; the progress callback is asked
+ * between batches (nonzero: AXF_CANCELLED). */
+static int speed_pass(axf_session *s, speed_run *r, float *lg, double *done, double total, double *rate,
+                      axf_err *err)
 {
-    int nb = axf_evalcache_n_batches(ec), maxt = 1, maxs = 1;
+    int nb = axf_evalcache_n_batches(s->ec);
+    long tok = 0;
+    double cpu = 0;
+    for (int b = 0; b < nb && tok < s->opts.speed_tokens; b++) {
+        axf_batch bt = axf_evalcache_batch(s->ec, b, NULL);
+        double t0 = axf_cpu_now(1);
+        if (axf_engine_forward(r->e, r->p, &bt, lg, err))
+            return -1;
+        cpu += axf_cpu_now(1) - t0;
+        tok += bt.n_tok;
+        *done += (double)bt.n_tok / s->opts.speed_tokens;
+        if (s->opts.progress && s->opts.progress(*done < total ? *done : total, total, s->opts.progress_ud))
+            return axf_err_set(err, "cancelled"), AXF_CANCELLED;
+    }
+    *rate = cpu > 0 ? tok / cpu : 0;
+    return 0;
+}
+
+int axf_session_speed(axf_session *s, int reps, axf_speed *out, axf_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (reps < 1)
+        reps = AXF_SPEED_REPS;
+    if (reps > AXF_SPEED_MAX_REPS)
+        reps = AXF_SPEED_MAX_REPS;
+    int unchanged = axf_plan_equal(s->plan, s->orig);
+    axf_plan *hard = NULL;
+    axf_model *cm = unchanged ? NULL : axf_compact(s->m, s->plan, &hard, err);
+    if (!unchanged && !cm)
+        return -1;
+    int nb = axf_evalcache_n_batches(s->ec), maxt = 1, maxs = 1;
     for (int b = 0; b < nb; b++) {
-        axf_batch bt = axf_evalcache_batch(ec, b, NULL);
+        axf_batch bt = axf_evalcache_batch(s->ec, b, NULL);
         maxt = bt.n_tok > maxt ? bt.n_tok : maxt;
         maxs = bt.n_seq > maxs ? bt.n_seq : maxs;
     }
-    axf_engine *e = axf_engine_new(m, maxt, err);
-    if (!e)
-        return -1;
-    axf_engine_freeze_weights(e, 1);   /* as evaluation; the first rep pays the packing */
-    float *lg = axf_xmalloc(sizeof(float) * (size_t)maxs * (size_t)m->cfg.num_labels);
-    double best = 0;
-    for (int rep = 0; rep < 3; rep++) {
-        long tok = 0;
-        double t0 = axf_now();
-        for (int b = 0; b < nb && tok < max_tokens; b++) {
-            axf_batch bt = axf_evalcache_batch(ec, b, NULL);
-            if (axf_engine_forward(e, p, &bt, lg, err)) {
-                free(lg);
-                axf_engine_free(e);
-                return -1;
-            }
-            tok += bt.n_tok;
+    /* one thread: its CPU clock then counts exactly the work of the pass, whatever else runs */
+    int threads = axf_threads();
+    axf_set_threads(1);
+    speed_run runs[2];
+    int nr = unchanged ? 1 : 2, rc = 0;
+    memset(runs, 0, sizeof runs);
+    runs[0].e = axf_engine_new(s->m, maxt, err);
+    runs[0].p = NULL;
+    if (!unchanged) {
+        runs[1].e = runs[0].e ? axf_engine_new(cm, maxt, err) : NULL;
+        runs[1].p = hard;
+    }
+    float *lg = axf_xmalloc(sizeof(float) * (size_t)maxs * (size_t)s->m->cfg.num_labels);
+    for (int k = 0; k < nr; k++)
+        if (!runs[k].e)
+            rc = -1;
+        else
+            axf_engine_freeze_weights(runs[k].e, 1);
+    /* a warm-up pass (packs the weights), then reps interleaved passes, the order alternating so
+     * that a change of load on the machine hits both alike */
+    double done = 0, total = (double)(reps + 1) * nr, warm;
+    for (int k = 0; k < nr && !rc; k++)
+        rc = speed_pass(s, &runs[k], lg, &done, total, &warm, err);
+    for (int i = 0; i < reps && !rc; i++)
+        for (int j = 0; j < nr && !rc; j++) {
+            speed_run *r = &runs[i % 2 ? nr - 1 - j : j];
+            rc = speed_pass(s, r, lg, &done, total, &r->rate[i], err);
         }
-        double dt = axf_now() - t0, rate = dt > 0 ? tok / dt : 0;
-        if (rate > best)
-            best = rate;
+    axf_set_threads(threads);
+    if (!rc) {
+        double ratio[AXF_SPEED_MAX_REPS];
+        out->reps = reps;
+        out->unchanged = unchanged;
+        out->ratio_lo = out->ratio_hi = out->ratio = 1;
+        if (!unchanged) {
+            for (int i = 0; i < reps; i++)
+                ratio[i] = runs[0].rate[i] > 0 ? runs[1].rate[i] / runs[0].rate[i] : 0;
+            out->ratio = axf_median(ratio, reps);
+            out->ratio_lo = ratio[0];
+            out->ratio_hi = ratio[reps - 1];
+        }
+        out->tok_s_base = axf_median(runs[0].rate, reps);
+        out->tok_s_cur = unchanged ? out->tok_s_base : axf_median(runs[1].rate, reps);
     }
     free(lg);
-    axf_engine_free(e);
-    return best;
+    for (int k = 0; k < nr; k++)
+        axf_engine_free(runs[k].e);
+    axf_plan_free(hard);
+    axf_model_free(cm);
+    return rc;
 }
 
 int axf_session_measure_speed(axf_session *s, double *cur, double *base, axf_err *err)
 {
-    axf_plan *hard = NULL;
-    axf_model *cm = axf_compact(s->m, s->plan, &hard, err);
-    if (!cm)
-        return -1;
-    double rc = time_tokens(cm, hard, s->ec, s->opts.speed_tokens, err);
-    double rb = rc < 0 ? -1 : time_tokens(s->m, NULL, s->ec, s->opts.speed_tokens, err);
-    axf_plan_free(hard);
-    axf_model_free(cm);
-    if (rc < 0 || rb < 0)
-        return -1;
+    axf_speed sp;
+    int rc = axf_session_speed(s, 0, &sp, err);
+    if (rc)
+        return rc;
     if (cur)
-        *cur = rc;
+        *cur = sp.tok_s_cur;
     if (base)
-        *base = rb;
+        *base = sp.tok_s_base;
     return 0;
 }
 

@@ -19,7 +19,7 @@ for size in "100 30" "160 45"; do
     tui_keys a
     tui_wait_re "step ([2-9]|[1-9][0-9]+)/" 120   # (a fast machine may be past step 2)
     S=$(tui_screen)
-    for row in "held acc\|held-out acc" "held loss\|held-out loss" "tok/s"; do
+    for row in "held acc\|held-out acc" "held loss\|held-out loss" "tok/CPU-s\\|speed-up"; do
         line=$(printf %s "$S" | grep "$row" | head -1)
         printf %s "$line" | grep -q "@step 0" || tui_fail "'$line' shows an older plan's number as current"
     done
