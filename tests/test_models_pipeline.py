@@ -6,13 +6,18 @@ item 3), with Hugging Face loading what axf writes:
     tokenizer (AutoTokenizer, the slow one) gives the ids axf gives;
   - export of a session that removes heads, neuron groups and whole blocks: `axf eval` on the
     export reproduces the session's final loss and accuracy; replay passes;
-  - finetune --init from the classifier and from a masked-LM checkpoint (DistilBertForMaskedLM,
-    RobertaForMaskedLM: eval refuses it in one line, finetune takes its encoder), and
-    transformers loads the fine-tuned folder and agrees with axf.
+  - finetune --init from the classifier and from a masked-LM checkpoint (DistilBERT/RobertaForMaskedLM:
+    eval refuses it in one line, finetune takes its encoder), and transformers loads the fine-tuned
+    folder and agrees with axf;
+  - project models (item 6): `axf pretrain --arch distilbert|roberta` from SST-2 sentences (a
+    WordPiece vocab.txt built from the corpus; a byte-level BPE learnt from it), whose masked-LM
+    loss falls and which transformers' *ForMaskedLM loads with every weight present; finetune
+    --init makes a classifier of it that transformers loads and agrees with.
 
 usage: tests/venv_run.sh test_models_pipeline.py AXF ENCODE_TOOL DATA_DIR TMP_DIR SCRIPTS_DIR
 """
 import json
+import math
 import os
 import re
 import sys
@@ -159,6 +164,36 @@ for name, model, tok, mlm in archs:
             if json.load(f).get("model_type") != name:
                 fail(f"{name} fine-tuned ({tag}): config.json is not {name}'s")
 
+# project models: pre-trained by axf in each architecture, then fine-tuned
+corpus = hm.write_tsv(os.path.join(tmp, "corpus.tsv"), ["sentence", "label"],
+                      hm.tsv_rows(os.path.join(data_dir, "sst2_glue", "alps_train.tsv"), [0, 1], 2000))
+for name, mlm_cls in (("distilbert", DistilBertForMaskedLM), ("roberta", RobertaForMaskedLM)):
+    pt = os.path.join(tmp, f"{name}-pretrained")
+    out = axf_ok(f"{name} pretrain", "pretrain", "--arch", name, "--out", pt, "--tsv", corpus, "--vocab-size", "800",
+                 "--layers", "2", "--hidden", "32", "--heads", "2", "--ffn", "64", "--max-len", "48",
+                 "--max-pos", str(hm.MAX_LEN), "--steps", "60", "--batch", "16", "--lr", "2e-3", "--threads", "1")
+    if out is None:
+        continue
+    m = re.search(r"dev masked-LM loss ([0-9.]+)", out)
+    with open(os.path.join(pt, "config.json")) as f:
+        V = json.load(f)["vocab_size"]
+    # a model that learnt nothing predicts every token with probability 1/V
+    if not m or float(m.group(1)) > 0.9 * math.log(V):
+        fail(f"{name} pretrain: dev masked-LM loss {m.group(1) if m else '?'} not below 0.9 ln {V}")
+    try:
+        _, info = mlm_cls.from_pretrained(pt, output_loading_info=True)
+        missing = [k for k in info["missing_keys"] if not k.endswith("position_ids")]
+        if missing or info["mismatched_keys"]:
+            fail(f"{name} pretrain: transformers misses {missing} {info['mismatched_keys']}")
+    except Exception as e:  # noqa: BLE001
+        fail(f"{name} pretrain: transformers cannot load {pt}: {type(e).__name__}: {str(e)[:300]}")
+    ft = os.path.join(tmp, f"{name}-pretrained-ft")
+    if axf_ok(f"{name} finetune the pre-trained", "finetune", "--init", pt, "--train", train, "--dev", labelled,
+              "--epochs", "1", "--batch", "16", "--lr", "1e-3", "--max-len", "48", "--threads", "1",
+              "--out", ft) is not None:
+        agree_with_hf(f"{name} pre-trained by axf (masked-LM loss {m.group(1) if m else '?'}, ln V "
+                      f"{math.log(V):.2f}) and fine-tuned", ft)
+
 # bad input names the file: a RoBERTa folder without its merges.txt
 bad = os.path.join(tmp, "roberta-no-merges")
 hm.save(archs[1][1], archs[1][2], bad)
@@ -167,5 +202,14 @@ r = hm.run(axf, "predict", bad, inputs["single"][0])
 if r.returncode != 1 or not re.search(r"merges\.txt", r.stderr) or len(r.stderr.strip().splitlines()) != 1:
     fail(f"RoBERTa without merges.txt: exit {r.returncode} {r.stderr.strip()!r}")
 
-finish("DistilBERT and RoBERTa: eval, importance, search, replay, export (loaded by transformers) and "
-       "finetune --init work")
+# a sharded checkpoint (only the index and shards): refused in one line saying so
+shard = os.path.join(tmp, "distilbert-sharded")
+archs[0][1].save_pretrained(shard, max_shard_size="200KB")
+if not os.path.exists(os.path.join(shard, "model.safetensors.index.json")):
+    fail(f"save_pretrained wrote no shards in {shard}: {os.listdir(shard)}")
+r = hm.run(axf, "predict", shard, inputs["single"][0])
+if r.returncode != 1 or "sharded checkpoint" not in r.stderr or len(r.stderr.strip().splitlines()) != 1:
+    fail(f"sharded checkpoint: exit {r.returncode} {r.stderr.strip()!r}")
+
+finish("DistilBERT and RoBERTa: eval, importance, search, replay, export (loaded by transformers), "
+       "finetune --init and pretrain --arch work")

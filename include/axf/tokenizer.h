@@ -10,6 +10,7 @@
 #ifndef AXF_TOKENIZER_H
 #define AXF_TOKENIZER_H
 
+#include "axf/bpe.h"
 #include "axf/common.h"
 #include "axf/model.h"
 
@@ -29,6 +30,9 @@ int axf_vocab_save_dir(const axf_vocab *v, const char *dir, axf_err *err);
  * when there is none. */
 int axf_vocab_copy_files(const char *from, const char *to, axf_err *err);
 int axf_vocab_is_bpe(const axf_vocab *v);
+/* The tokenizer of a byte-level BPE (axf_bpe_load / axf_bpe_train), which it takes over (freed
+ * with it); prefix_space as tokenizer_config.json's add_prefix_space. */
+axf_vocab *axf_vocab_from_bpe(axf_bpe *b, int prefix_space);
 
 axf_vocab *axf_vocab_load(const char *path, axf_err *err);
 /* Builds a vocabulary from tokens (copied). */

@@ -18,8 +18,10 @@ static const char *usage =
     "                    (--vocab FILE | --vocab-size N [--vocab-from FILE]) [options]\n"
     "\n"
     "Masked-LM pre-training (15% of tokens predicted: 80% [MASK], 10% random, 10% kept) of a\n"
-    "BERT encoder from scratch. Writes DIR/config.json, model.safetensors (with the masked-LM\n"
-    "head), vocab.txt at every evaluation, DIR/last (resume point) and DIR/train_log.tsv.\n"
+    "BERT, DistilBERT or RoBERTa encoder from scratch. Writes DIR/config.json, model.safetensors\n"
+    "(with the masked-LM head, in the architecture's Hugging Face naming), the tokenizer's files\n"
+    "(vocab.txt, or vocab.json + merges.txt) at every evaluation, DIR/last (resume point) and\n"
+    "DIR/train_log.tsv. `axf finetune --init DIR` makes a classifier of it.\n"
     "\n"
     "corpus (repeatable, in this order):\n"
     "  --text FILE         UTF-8 text, one sentence a line\n"
@@ -30,12 +32,17 @@ static const char *usage =
     "                      sentence (cut at . ! ? ; :) equal to one (repeatable); the counts\n"
     "                      dropped are printed per corpus file\n"
     "  --dev-frac F        share of sentences held out to score masked-LM loss (default 0.01)\n"
-    "vocabulary:\n"
-    "  --vocab FILE        use this vocab.txt as it is, or build one from the corpus:\n"
+    "vocabulary (BERT, DistilBERT: WordPiece; RoBERTa: byte-level BPE):\n"
+    "  --vocab FILE        use this vocab.txt as it is (RoBERTa: this vocab.json, merges.txt\n"
+    "                      beside it), or build one from the corpus:\n"
     "  --vocab-size N      with --vocab-from BASE: BASE cut to the pieces the corpus uses, most\n"
     "                      frequent first, all single characters kept; without: built from scratch\n"
-    "  --cased             keep case (default: lower-case and strip accents)\n"
+    "                      (RoBERTa: the 256 bytes, N - 261 merges learnt from the corpus, most\n"
+    "                      frequent pair first, and <s> <pad> </s> <unk> <mask>)\n"
+    "  --cased             keep case (default: lower-case and strip accents; RoBERTa: always cased)\n"
     "model:\n"
+    "  --arch bert|distilbert|roberta (bert): DistilBERT has no token types and a ReLU head;\n"
+    "                      RoBERTa numbers positions from <pad>'s id + 1\n"
     "  --layers N --hidden N --heads N --ffn N   (default 4, 256, 4, 1024)\n"
     "  --act gelu|gelu_tanh|relu (gelu)  --max-len N (128 tokens a sentence)  --max-pos N (512)\n"
     "training:\n"
@@ -57,6 +64,7 @@ typedef struct {
     int n_ex;
     const char *out, *vocab, *vocab_from;
     int vocab_size, max_pos;
+    axf_arch arch;
     float dev_frac;
     tu_common c;
 } pt_args;
@@ -101,6 +109,14 @@ static int parse(int argc, char **argv, pt_args *a)
         } else if (!strcmp(k, "--vocab")) {
             NEEDV();
             a->vocab = v;
+        } else if (!strcmp(k, "--arch")) {
+            NEEDV();
+            int found = 0;
+            for (int c = AXF_ARCH_BERT; c <= AXF_ARCH_ROBERTA && !found; c++)
+                if (!strcmp(v, axf_arch_name((axf_arch)c)))
+                    a->arch = (axf_arch)c, found = 1;
+            if (!found)
+                return bad(k, "bert, distilbert or roberta");
         } else if (!strcmp(k, "--vocab-from")) {
             NEEDV();
             a->vocab_from = v;
@@ -138,6 +154,10 @@ static int parse(int argc, char **argv, pt_args *a)
         return axf_cli_usage("pretrain", "give either --vocab FILE or --vocab-size N");
     if (a->vocab_from && !a->vocab_size)
         return axf_cli_usage("pretrain", "--vocab-from needs --vocab-size");
+    if (a->arch == AXF_ARCH_ROBERTA && a->vocab_from)
+        return axf_cli_usage("pretrain", "--vocab-from is WordPiece's: RoBERTa learns its BPE from the corpus");
+    if (a->arch == AXF_ARCH_ROBERTA && a->vocab_size && a->vocab_size < 262)
+        return axf_cli_usage("pretrain", "RoBERTa's --vocab-size is at least 262 (256 bytes, 5 specials, a merge)");
     if (!(a->c.o.lr > 0) || !(a->c.o.mlm_prob > 0))
         return axf_cli_usage("pretrain", "--lr and --mlm-prob must be positive");
     if (a->c.hidden % a->c.heads)
@@ -145,6 +165,18 @@ static int parse(int argc, char **argv, pt_args *a)
     if (a->c.max_len > a->max_pos)
         return axf_cli_usage("pretrain", "--max-len exceeds --max-pos");
     return 0;
+}
+
+/* A vocabulary file: vocab.txt, or (bpe) vocab.json with merges.txt in the same folder. */
+static axf_vocab *load_vocab(const char *path, int bpe, axf_err *err)
+{
+    if (!bpe)
+        return axf_vocab_load(path, err);
+    const char *slash = strrchr(path, '/');
+    char merges[4096];
+    snprintf(merges, sizeof merges, "%.*smerges.txt", slash ? (int)(slash - path + 1) : 0, path);
+    axf_bpe *b = axf_bpe_load(path, merges, err);
+    return b ? axf_vocab_from_bpe(b, 0) : NULL;
 }
 
 typedef struct {
@@ -253,12 +285,22 @@ int axf_cmd_pretrain(int argc, char **argv)
     }
 
     /* vocabulary: on resume, the one the run started with */
+    int bpe = a.arch == AXF_ARCH_ROBERTA;
+    if (bpe)
+        lower = 0;
     char lastvocab[4096];
-    snprintf(lastvocab, sizeof lastvocab, "%s/last/vocab.txt", a.out);
+    snprintf(lastvocab, sizeof lastvocab, "%s/last/%s", a.out, bpe ? "vocab.json" : "vocab.txt");
     if (a.c.o.resume && access(lastvocab, R_OK) == 0) {
-        v = axf_vocab_load(lastvocab, &err);
+        v = load_vocab(lastvocab, bpe, &err);
     } else if (a.vocab) {
-        v = axf_vocab_load(a.vocab, &err);
+        v = load_vocab(a.vocab, bpe, &err);
+    } else if (bpe) {
+        double t = axf_now();
+        axf_bpe *b = axf_bpe_train((const char *const *)corpus.s, corpus.n, a.vocab_size - 261, &err);
+        v = b ? axf_vocab_from_bpe(b, 0) : NULL;
+        if (v)
+            fprintf(stderr, "vocabulary: byte-level BPE of %d tokens learnt from the corpus in %.1f s\n",
+                    axf_vocab_size(v), axf_now() - t);
     } else {
         if (a.vocab_from) {
             base = axf_vocab_load(a.vocab_from, &err);
@@ -275,7 +317,13 @@ int axf_cmd_pretrain(int argc, char **argv)
         goto fail;
     axf_special sp = axf_vocab_special(v);
     if (sp.cls < 0 || sp.sep < 0 || sp.mask < 0) {
-        axf_err_set(&err, "%s: the vocabulary lacks [CLS], [SEP] or [MASK]", a.vocab ? a.vocab : "vocabulary");
+        axf_err_set(&err, "%s: the vocabulary lacks %s", a.vocab ? a.vocab : "vocabulary",
+                    bpe ? "<s>, </s> or <mask>" : "[CLS], [SEP] or [MASK]");
+        goto fail;
+    }
+    if (bpe && sp.pad != 1) {
+        axf_err_set(&err, "%s: <pad> has id %d, not 1 as in RoBERTa's vocabulary (<s> <pad> </s> <unk>)",
+                    a.vocab ? a.vocab : "vocabulary", sp.pad);
         goto fail;
     }
 
@@ -318,6 +366,7 @@ int axf_cmd_pretrain(int argc, char **argv)
     cfg.act = a.c.act;
     cfg.do_lower_case = lower;
     cfg.pad_token_id = sp.pad >= 0 ? sp.pad : 0;
+    axf_config_set_arch(&cfg, a.arch);
     m = axf_model_new(&cfg, 1, &err);
     if (!m)
         goto fail;
@@ -326,9 +375,9 @@ int axf_cmd_pretrain(int argc, char **argv)
         m->layers[l].f = cfg.layer_ffn[l];
     }
     axf_model_init_random(m, a.c.o.seed);
-    fprintf(stderr, "pretrain: %d sentences (%ld tokens) for training, %d dev; model %d layers x %d, %d heads, "
-                    "FFN %d, vocabulary %d\n", etr->n, ntok, edev ? edev->n : 0, cfg.n_layers, cfg.hidden,
-            cfg.n_heads, cfg.ffn, cfg.vocab_size);
+    fprintf(stderr, "pretrain: %d sentences (%ld tokens) for training, %d dev; %s model %d layers x %d, %d heads, "
+                    "FFN %d, vocabulary %d\n", etr->n, ntok, edev ? edev->n : 0, axf_arch_name(cfg.arch), cfg.n_layers,
+            cfg.hidden, cfg.n_heads, cfg.ffn, cfg.vocab_size);
 
     tu_progress p;
     tu_progress_init(&p);

@@ -896,6 +896,28 @@ static int stray_layer_tensor(const axf_st_file *f, const char *prefix, const ax
 static axf_st_file *open_weights(const char *dir, char **path, axf_err *err)
 {
     *path = axf_model_weights_path(dir);
+    if (access(*path, F_OK) != 0) {
+        /* what else a Hugging Face folder may hold instead, named in the refusal */
+        static const char *const other[][2] = {
+            {"model.safetensors.index.json", "a sharded checkpoint"},
+            {"pytorch_model.bin.index.json", "a sharded checkpoint"},
+            {"tf_model.h5", "a TensorFlow checkpoint"},
+            {"flax_model.msgpack", "a Flax checkpoint"},
+        };
+        for (size_t k = 0; k < sizeof other / sizeof other[0]; k++) {
+            char *o = axf_io_join(dir, other[k][0]);
+            int there = access(o, F_OK) == 0;
+            free(o);
+            if (there) {
+                axf_err_set(err, "%s: no model.safetensors or pytorch_model.bin, only %s (%s), which is not read: "
+                            "load it with transformers and save it as one file, save_pretrained(DIR, "
+                            "max_shard_size=\"100GB\")", dir, other[k][0], other[k][1]);
+                return NULL;
+            }
+        }
+        axf_err_set(err, "%s: no model.safetensors or pytorch_model.bin", dir);
+        return NULL;
+    }
     size_t n = strlen(*path);
     if (n >= 4 && strcmp(*path + n - 4, ".bin") == 0)
         return axf_torchbin_open(*path, err);

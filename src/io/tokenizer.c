@@ -189,7 +189,7 @@ int axf_vocab_save(const axf_vocab *v, const char *path, axf_err *err)
 
 /* ---------- the model's tokenizer: WordPiece or byte-level BPE ---------- */
 
-static axf_vocab *bpe_vocab(axf_bpe *b, int prefix_space)
+axf_vocab *axf_vocab_from_bpe(axf_bpe *b, int prefix_space)
 {
     axf_vocab *v = axf_xcalloc(1, sizeof *v);
     v->bpe = b;
@@ -222,7 +222,7 @@ axf_vocab *axf_vocab_load_dir(const char *dir, const axf_config *c, axf_err *err
         axf_bpe *b = axf_bpe_load(path, merges, err);
         free(merges);
         if (b) {
-            v = bpe_vocab(b, c->add_prefix_space);
+            v = axf_vocab_from_bpe(b, c->add_prefix_space);
             if (v->sp.cls < 0 || v->sp.sep < 0) {
                 axf_err_set(err, "%s: no %s token (RoBERTa's vocabulary holds <s>, <pad>, </s>, <unk> and <mask>)",
                             path, v->sp.cls < 0 ? "<s>" : "</s>");
