@@ -83,6 +83,7 @@ void axf_draw_init(void)
         t->lvl[AXF_LVL_2] = COLOR_PAIR(P_L2);
         t->lvl[AXF_LVL_3] = COLOR_PAIR(P_L3);
         t->lvl[AXF_LVL_4] = COLOR_PAIR(P_L4) | A_BOLD;
+        t->lvl[AXF_LVL_ZERO] = COLOR_PAIR(P_NONE) | (t->colors == 8 ? A_DIM : 0);
         t->removed = COLOR_PAIR(P_REMOVED) | (t->colors == 8 ? A_DIM : 0);
         t->hard = COLOR_PAIR(P_HARD) | A_BOLD;
         t->border = COLOR_PAIR(P_BORDER);
@@ -104,6 +105,7 @@ void axf_draw_init(void)
         t->lvl[AXF_LVL_2] = A_NORMAL;
         t->lvl[AXF_LVL_3] = A_BOLD;
         t->lvl[AXF_LVL_4] = A_BOLD;
+        t->lvl[AXF_LVL_ZERO] = A_NORMAL;
         t->removed = A_NORMAL;
         t->hard = A_BOLD | A_UNDERLINE;
         t->border = A_NORMAL;
@@ -121,7 +123,7 @@ void axf_draw_init(void)
     }
     t->cursor = A_REVERSE;
     if (t->utf8) {
-        static const char *sh[] = {"·", "░", "░", "▒", "▓", "█"};
+        static const char *sh[] = {"·", "−", "░", "▒", "▓", "█", "0"};
         static const char *sp[] = {"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"};
         memcpy(t->shade, sh, sizeof sh);
         memcpy(t->spinner, sp, sizeof sp);
@@ -144,7 +146,7 @@ void axf_draw_init(void)
         t->g_bar_full = "█";
         t->g_bar_empty = "░";
     } else {
-        static const char *sh[] = {" ", "-", ".", ":", "+", "#"};
+        static const char *sh[] = {" ", "-", ".", ":", "+", "#", "0"};
         static const char *sp[] = {"|", "/", "-", "\\"};
         memcpy(t->shade, sh, sizeof sh);
         memcpy(t->spinner, sp, sizeof sp);

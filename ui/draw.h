@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 /* Importance levels of a heatmap cell. */
-enum { AXF_LVL_NONE = 0, AXF_LVL_HELPS, AXF_LVL_1, AXF_LVL_2, AXF_LVL_3, AXF_LVL_4, AXF_LVL_COUNT };
+enum { AXF_LVL_NONE = 0, AXF_LVL_HELPS, AXF_LVL_1, AXF_LVL_2, AXF_LVL_3, AXF_LVL_4, AXF_LVL_ZERO, AXF_LVL_COUNT };
 
 typedef struct axf_theme {
     int colors;                 /* 0 (monochrome), 8 or 256 */

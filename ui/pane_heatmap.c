@@ -1,6 +1,7 @@
 /* The heatmap: one row per layer (top layer first, as the stack is drawn in papers), one cell per
  * head, the attention and FFN blocks, the hard-attention setting and the FFN neuron groups.
- * Colour (and shade) = importance rank under the chosen measure; glyph = state. */
+ * Colour (and shade) = importance under the chosen measure, on the scale the legend states
+ * (compute_levels); glyph = state. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,23 +182,31 @@ static int cmp_float(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
-/* Rank thresholds per class: the quartiles of the values of present elements. */
+/* The colour scale, the one the legend states: a shade per factor of 10 below the largest value
+ * (█ within 10x of it, ▓ within 100x, ▒ within 1000x, ░ further below), zero drawn as zero and,
+ * for the exact measures, a removal that lowers the loss (or raises accuracy) as "helps". The
+ * exact measures are changes in one unit (loss, or accuracy), so one scale holds every cell of
+ * every layer; the others (gradient, entropy, weight norm) differ in size by kind of element, so
+ * heads, blocks and neuron groups each have their own largest value. */
 typedef struct levels {
-    float q[4][3];
-    int n[4];
+    float top[4];  /* largest value per class (all four equal for the exact measures) */
+    int global;
 } levels;
+
+static int exact_measure(int measure)
+{
+    return measure == AXF_MEASURE_LOSS || measure == AXF_MEASURE_ACC;
+}
 
 static void compute_levels(const axf_app *a, levels *lv)
 {
     const axf_view *v = &a->view;
     memset(lv, 0, sizeof *lv);
     int nl = v->snap.facts.n_layers, nh = n_heads(v), ng = n_groups(v);
-    int exact = a->measure == AXF_MEASURE_LOSS || a->measure == AXF_MEASURE_ACC;
-    static float vals[4][AXF_MAX_LAYERS * (AXF_MAX_HEADS + AXF_MAX_GROUPS)];
+    lv->global = exact_measure(a->measure);
     for (int l = 0; l < nl; l++) {
-        axf_col all[3 + AXF_MAX_HEADS + AXF_MAX_GROUPS];
+        axf_col all[2 + AXF_MAX_HEADS + AXF_MAX_GROUPS];
         int n = 0;
-        all[n++] = (axf_col){AXF_COL_LAYER, 0};
         all[n++] = (axf_col){AXF_COL_ATTN, 0};
         all[n++] = (axf_col){AXF_COL_FFN, 0};
         for (int h = 0; h < nh; h++)
@@ -208,19 +217,14 @@ static void compute_levels(const axf_app *a, levels *lv)
             if (cell_state(v, all[i], l) == 1 || cell_state(v, all[i], l) == 3)
                 continue;
             float x = imp_value(v, a->measure, all[i], l);
-            if (!isfinite(x) || (exact && x < 0))
-                continue;
-            int k = col_class(all[i].kind);
-            vals[k][lv->n[k]++] = x;
+            int k = lv->global ? 0 : col_class(all[i].kind);
+            if (isfinite(x) && x > lv->top[k])
+                lv->top[k] = x;
         }
     }
-    for (int k = 0; k < 4; k++) {
-        if (!lv->n[k])
-            continue;
-        qsort(vals[k], (size_t)lv->n[k], sizeof(float), cmp_float);
-        for (int j = 0; j < 3; j++)
-            lv->q[k][j] = vals[k][(lv->n[k] * (j + 1)) / 4 < lv->n[k] ? (lv->n[k] * (j + 1)) / 4 : lv->n[k] - 1];
-    }
+    if (lv->global)
+        for (int k = 1; k < 4; k++)
+            lv->top[k] = lv->top[0];
 }
 
 static int level_of(const axf_app *a, const levels *lv, axf_col c, int l)
@@ -228,17 +232,25 @@ static int level_of(const axf_app *a, const levels *lv, axf_col c, int l)
     float x = imp_value(&a->view, a->measure, c, l);
     if (!isfinite(x))
         return AXF_LVL_NONE;
-    int exact = a->measure == AXF_MEASURE_LOSS || a->measure == AXF_MEASURE_ACC;
-    if (exact && x < 0)
-        return AXF_LVL_HELPS;
-    int k = col_class(c.kind);
-    if (lv->n[k] <= 1)
-        return AXF_LVL_2;
-    int lvl = AXF_LVL_1;
-    for (int j = 0; j < 3; j++)
-        if (x >= lv->q[k][j])
-            lvl = AXF_LVL_1 + j + 1;
-    return lvl;
+    if (x == 0)
+        return AXF_LVL_ZERO;
+    if (x < 0)
+        return exact_measure(a->measure) ? AXF_LVL_HELPS : AXF_LVL_1;
+    float top = lv->top[col_class(c.kind)];
+    return x >= top / 10 ? AXF_LVL_4 : x >= top / 100 ? AXF_LVL_3 : x >= top / 1000 ? AXF_LVL_2 : AXF_LVL_1;
+}
+
+/* The largest value of the scale, as the legend prints it. */
+static void scale_text(const axf_app *a, const levels *lv, char *buf, size_t n)
+{
+    if (!lv->global) {
+        snprintf(buf, n, "%s", "top of each kind");
+        return;
+    }
+    if (a->measure == AXF_MEASURE_ACC)
+        snprintf(buf, n, "top %.2f%%", 100 * lv->top[0]);
+    else
+        snprintf(buf, n, "top %.2g", lv->top[0]);
 }
 
 int axf_heatmap_selected(const axf_app *a, axf_action *drop, int *removed, char *name, size_t n)
@@ -327,31 +339,32 @@ static void measure_title(const axf_app *a, char *buf, size_t n)
     snprintf(buf, n, "importance: %s", axf_measure_name(a->measure));
 }
 
-static void draw_legend(WINDOW *w, int y, int x, int maxw, const axf_app *a)
+static void draw_legend(WINDOW *w, int y, int x, int maxw, const axf_app *a, const levels *lv)
 {
     const axf_theme *t = &axf_th;
-    int exact = a->measure == AXF_MEASURE_LOSS || a->measure == AXF_MEASURE_ACC;
+    int exact = exact_measure(a->measure);
     int c = x, end = x + maxw;
-    c += axf_put(w, y, c, end - c, t->dim, "low ");
+    char top[48], tail[64];
+    scale_text(a, lv, top, sizeof top);
+    c += axf_put(w, y, c, end - c, t->lvl[AXF_LVL_ZERO], t->shade[AXF_LVL_ZERO]);
+    c += axf_put(w, y, c, end - c, t->dim, " zero ");
     for (int l = AXF_LVL_1; l <= AXF_LVL_4 && c < end; l++) {
-        c += axf_put(w, y, c, end - c, t->lvl[l], t->shade[l]);
         c += axf_put(w, y, c, end - c, t->lvl[l], t->shade[l]);
         c += axf_put(w, y, c, end - c, A_NORMAL, " ");
     }
-    c += axf_put(w, y, c, end - c, t->dim, "high  ");
+    snprintf(tail, sizeof tail, "%s, /10 a shade  ", top);
+    c += axf_put(w, y, c, end - c, t->dim, tail);
     if (exact && c < end) {
-        c += axf_put(w, y, c, end - c, t->lvl[AXF_LVL_HELPS], t->shade[AXF_LVL_HELPS]);
         c += axf_put(w, y, c, end - c, t->lvl[AXF_LVL_HELPS], t->shade[AXF_LVL_HELPS]);
         c += axf_put(w, y, c, end - c, t->dim, " helps  ");
     }
     if (c < end) {
         c += axf_put(w, y, c, end - c, t->removed, t->g_removed);
-        c += axf_put(w, y, c, end - c, t->removed, t->g_removed);
         c += axf_put(w, y, c, end - c, t->dim, " removed  ");
     }
     if (c < end) {
         c += axf_put(w, y, c, end - c, t->hard, "k30");
-        c += axf_put(w, y, c, end - c, t->dim, " hard attn  ");
+        c += axf_put(w, y, c, end - c, t->dim, " hard  ");
     }
     if (c < end) {
         c += axf_put(w, y, c, end - c, t->hard | A_BOLD, "i8");
@@ -531,7 +544,7 @@ static void heatmap_draw(axf_pane *p, axf_app *a)
         axf_put(w, 2, p->w - 2, 1, t->dim, t->g_up);
     if (top + rows < nl)
         axf_put(w, 2 + (rows - 1) * step, p->w - 2, 1, t->dim, t->g_down);
-    draw_legend(w, p->h - 3, 2, p->w - 4, a);
+    draw_legend(w, p->h - 3, 2, p->w - 4, a, &lv);
     draw_details(w, p->h - 2, 2, p->w - 4, a);
     wnoutrefresh(w);
 }

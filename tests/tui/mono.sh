@@ -10,7 +10,7 @@ TUI_ENV="LANG=C LC_ALL=C"
 tui_start 80 24 vt100 "$AXF" tui "$MODEL" "$DATA" --autosave "$TUI_TMP/auto.json"
 tui_wait "step 0/0" 120
 tui_wait "metrics"
-tui_wait "low"
+tui_wait "zero"             # the legend
 # nothing but ASCII on the screen
 tui_screen | LC_ALL=C grep -q '[^ -~]' && tui_fail "non-ASCII output in the C locale"
 # remove the selected head (top layer, head 0): an x in its cell
