@@ -22,9 +22,14 @@ run() {
     "$AXF" distill --teacher "$D/model" --student "$T/student" --train "$D/train.tsv" --search "$D/search.tsv" \
         --out "$1" --steps 150 --eval-every 50 --lr 3e-4 --seed 1 --match-hidden 0.1 "${@:2}"
 }
-run "$T/d1" --test "$D/heldout.tsv" >"$T/out1" 2>"$T/err1" || { cat "$T/err1"; fail "distill"; }
+run "$T/d1" --test "$D/heldout.tsv" --int8-out "$T/q1" >"$T/out1" 2>"$T/err1" || { cat "$T/err1"; fail "distill"; }
 after=$(acc "$T/d1")
-echo "held-out accuracy: pruned $before, distilled $after"
+q8=$(acc "$T/q1")
+echo "held-out accuracy: pruned $before, distilled $after, distilled + int8 $q8"
+[ "$(stat -c %s "$T/q1/model.safetensors")" -lt "$(stat -c %s "$T/d1/model.safetensors")" ] ||
+    fail "the int8 model is not smaller"
+[ "$(grep -ac 'weight_scale' "$T/q1/model.safetensors")" -ge 1 ] && grep -q '"axf_hard_attention"' "$T/q1/config.json" ||
+    fail "the int8 model lost its int8 matrices or its hard attention"
 awk -v a="$after" -v b="$before" 'BEGIN { exit !(a != "" && b != "" && a + 0 >= b + 0) }' ||
     fail "accuracy after distillation ($after) below before ($before)"
 grep -q '^after ' "$T/out1" || fail "no before/after lines for --test"
