@@ -16,6 +16,12 @@
 #   3. export  `axf export` the compacted model;
 #   4. eval    `axf eval` of the original and of the exported model on each untouched report split,
 #              in the same step (metric, tokens/s best of EVAL_REPEATS, file size);
+#   4b. recover (--recover, on the axformer variants and their random controls, which get exactly
+#              the same recovery): `axf distill` of the export from the original model on the
+#              training data minus the search split, selecting on the search split (distillation
+#              seed = the fine-tuning seed), and the distilled model with every block in int8
+#              (--int8-out); each evaluated like the export, reported as its own variant
+#              ("… + distill", "… + distill + int8"), the speed and size against the original;
 #   5. report  results/results-<split>.json (src/cli/report.h) and `axf report` per task and size:
 #              results/report/<task>-<size>-<split>.{md,svg}, and results/README.fragment.md.
 # Every step is make-like (scripts/experiment/lib.sh): it is skipped when its output exists and
@@ -41,6 +47,7 @@
 #   --report-only      compute nothing: tables and plots from the steps already up to date (a
 #                      run still in progress, or a partial one, reported as far as it got)
 #   --main TASK/SIZE   the configuration that gets --seeds seeds (default sst2/big)
+#   --recover "V.."    recovery variants: distill, distill-int8 (default both; "" = none)
 #   --peers "P.."      the peer policies to run (default: heads_gradient drop_layers
 #                      hard_attention hard_attention_sweep); the axformer variants and their random
 #                      controls always run
@@ -60,7 +67,9 @@
 # Environment: RECIPE_DIR (where recipe_<task>.sh live, default scripts/), THREADS (OpenBLAS
 #   threads of training and search, default 2), EVAL_REPEATS (original/export alternations,
 #   default 3; quick 2), EVAL_PASSES (engine passes of each, default 5; quick 2),
-#   RANDOM_SEEDS (random controls per axformer variant on the main configuration, default 3).
+#   RANDOM_SEEDS (random controls per axformer variant on the main configuration, default 3),
+#   DISTILL_ARGS (training options of axf distill; default "--epochs 2 --lr 1e-4 --eval-every 600
+#   --patience 3", quick "--steps 120 --eval-every 40 --lr 3e-4").
 # The full run takes hours on 2 cores (model training dominates); run it under nice.
 set -euo pipefail
 
@@ -70,7 +79,7 @@ PY=/usr/bin/python3
 MEASURE=("$PY" "$ROOT/scripts/experiment/measure.py")
 recipe_of() { echo "${RECIPE_DIR:-$ROOT/scripts}/recipe_$1.sh"; }
 
-QUICK=0 CLEAN=0 MODELS_ONLY=0 MAIN="" REUSE="" SKIP_MISSING=0 OUT="" AXF="" DATA="" TASKS="" SIZES="" SEEDS="" RULES="" NOCACHE=main FORCE="" DRY_RUN=0 REPORT_ONLY=0 ONLY_SEEDS="" PEERS="heads_gradient drop_layers hard_attention hard_attention_sweep" LATER_PEERS=$PEERS
+QUICK=0 CLEAN=0 MODELS_ONLY=0 MAIN="" REUSE="" SKIP_MISSING=0 OUT="" AXF="" DATA="" TASKS="" SIZES="" SEEDS="" RULES="" NOCACHE=main FORCE="" DRY_RUN=0 REPORT_ONLY=0 ONLY_SEEDS="" PEERS="heads_gradient drop_layers hard_attention hard_attention_sweep" LATER_PEERS=$PEERS RECOVER="distill distill-int8"
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) QUICK=1 ;;
@@ -93,6 +102,7 @@ while [ $# -gt 0 ]; do
     --only-seeds) ONLY_SEEDS=$2; shift ;;
     --later-seed-peers) LATER_PEERS=$2; shift ;;
     --peers) PEERS=$2; shift ;;
+    --recover) RECOVER=$2; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "experiment.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
@@ -115,6 +125,7 @@ if [ $QUICK = 1 ]; then
     RANDOM_SEEDS=${RANDOM_SEEDS:-1}
     SEARCH_EXTRA=(--max-examples 600) # a test of the pipeline, not of the method
     MAIN_CFG=${MAIN:-demo/tiny}
+    read -r -a DISTILL_OPTS <<<"${DISTILL_ARGS:---steps 120 --eval-every 40 --lr 3e-4}"
 else
     OUT=${OUT:-$ROOT/results}
     if [ -z "$TASKS" ]; then
@@ -131,6 +142,7 @@ else
     RANDOM_SEEDS=${RANDOM_SEEDS:-3}
     SEARCH_EXTRA=()
     MAIN_CFG=${MAIN:-sst2/big}
+    read -r -a DISTILL_OPTS <<<"${DISTILL_ARGS:---epochs 2 --lr 1e-4 --eval-every 600 --patience 3}"
 fi
 [ $CLEAN = 1 ] && [ -d "$OUT" ] && rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -167,7 +179,11 @@ grep -q -- '--threads' <<<"$SEARCH_HELP" && THREADS_FLAG=(--threads "$THREADS")
 if [ $DRY_RUN = 0 ]; then
     for c in search export eval report; do need_cmd $c; done
     [ $QUICK = 1 ] && need_cmd demo-model
+    [ -n "$RECOVER" ] && need_cmd distill
 fi
+for v in $RECOVER; do
+    case "$v" in distill | distill-int8) ;; *) die "--recover: unknown variant '$v' (distill, distill-int8)" ;; esac
+done
 # random.lua: the parameter naming the share of parameters to keep, and its seed when axf search
 # has no --seed (different seeds must give different random controls).
 RANDOM_KEEP_PARAM=keep RANDOM_SEED_PARAM=""
@@ -199,6 +215,18 @@ report_splits() {
     mrpc) echo "dev $DATA/mrpc_glue/dev.tsv" ;;
     demo) echo "heldout $2/heldout.tsv" ;;
     *) die "no report split known for task $1" ;;
+    esac
+}
+
+# train_files TASK MODEL_DIR: the training files the task's model was fine-tuned on (the recipe's
+# --train files; distillation leaves the search split out of them itself).
+train_files() {
+    case "$1" in
+    sst2) echo "$DATA/sst2_glue/alps_train.tsv"; echo "$DATA/sst2_glue/alps_dev.tsv" ;;
+    mrpc) echo "$DATA/mrpc_glue/train.tsv" ;;
+    rte) echo "$DATA/rte_glue_hf/train.tsv" ;;
+    demo) echo "$2/train.tsv" ;;
+    *) die "no training files known for task $1" ;;
     esac
 }
 
@@ -315,6 +343,21 @@ run_eval() {
         --export-dir "$export" --base-log "${base[@]}" --export-log "${exp[@]}"
 }
 
+# run_distill RUN MODEL_DIR SEED TRAIN_FILES...: RUN/distill/ (the distilled export, model files
+# beside distill.log) and RUN/distill/int8/ (the same, every block int8).
+run_distill() {
+    local run=$1 mdir=$2 seed=$3 f tr=()
+    shift 3
+    for f in "$@"; do tr+=(--train "$f"); done
+    rm -rf "$run/distill.tmp"
+    timed "$run/distill.sec" "${NICE[@]}" "$AXF" distill --teacher "$mdir/model" --student "$run/export" "${tr[@]}" \
+        --search "$mdir/search.tsv" --out "$run/distill.tmp" --int8-out "$run/distill.tmp/int8" --seed "$seed" \
+        --threads "$THREADS" "${DISTILL_OPTS[@]}" >"$run/distill.log" 2>&1 || { tail -5 "$run/distill.log" >&2; return 1; }
+    rm -rf "$run/distill.tmp/last"
+    mv "$run/distill.log" "$run/distill.sec" "$run/distill.tmp/"
+    mv "$run/distill.tmp" "$run/distill"
+}
+
 # peer POLICY SEED: whether peer POLICY runs on fine-tuning SEED (--peers, --later-seed-peers).
 peer() { grep -qw -- "$1" <<<"$PEERS" && { [ "$2" = 42 ] || grep -qw -- "$1" <<<"$LATER_PEERS"; }; }
 
@@ -339,6 +382,26 @@ one_run() {
     [ $STEP_MISSING = 1 ] && return 0
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$run/session.json" "$(policy_label "$name")" "$task" "$size" "$seed" "$run" \
         >>"$MANIFEST"
+    # recovery: the axformer variants and their random controls, all the same way
+    case "$name" in axformer-* | random-*) ;; *) return 0 ;; esac
+    [ -n "$RECOVER" ] || return 0
+    local tf=()
+    mapfile -t tf < <(train_files "$task" "$mdir")
+    step "$run/distill" "$run/export" "$mdir/model" "$mdir/search.tsv" "${tf[@]}" \
+        -- run_distill "$run" "$mdir" "$seed" "${tf[@]}"
+    local v vdir model
+    for v in $RECOVER; do
+        vdir=$run/$v model=$run/distill
+        [ "$v" = distill-int8 ] && model=$run/distill/int8
+        while read -r split path; do
+            step "$vdir/eval-$split.json" "$run/distill" "$mdir/model" "$path" \
+                -- run_eval "$vdir/eval-$split.json" "$run/session.json" "$mdir/model" "$model" "$path" \
+                "$EVAL_REPEATS" --threads 1 --repeat "$EVAL_PASSES"
+        done < <(report_splits "$task" "$mdir")
+        [ $STEP_MISSING = 1 ] && return 0
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$run/session.json" "$(policy_label "$name") + ${v/-int8/ + int8}" "$task" \
+            "$size" "$seed" "$vdir" >>"$MANIFEST"
+    done
 }
 
 mkdir -p "$OUT/logs" "$OUT/models" "$OUT/runs" "$OUT/report"

@@ -24,6 +24,14 @@ labels = {x["label"] for x in r["runs"]}
 want = {"axformer (reference rule)", "axformer (loss rule)", "heads_gradient", "drop_layers",
         "hard attention only (stage A)"}
 assert want <= labels, ("policies missing", want - labels)
+# recovery: the axformer variants and their random controls, distilled and distilled + int8
+for base in ("axformer (loss rule)", "random, size of axformer (loss rule)"):
+    for v in (" + distill", " + distill + int8"):
+        assert base + v in labels, ("recovery variant missing", base + v, sorted(labels))
+for x in r["runs"]:
+    if x["label"].endswith(" + int8"):
+        plain = [y for y in r["runs"] if y["label"] == x["label"][:-len(" + int8")] and y["seed"] == x["seed"]]
+        assert plain and x["file_bytes"]["export"] < plain[0]["file_bytes"]["export"], (x, plain)
 assert {x["seed"] for x in r["runs"]} == {42, 43}, "two fine-tuning seeds"
 for x in r["runs"]:
     assert 0 <= x["report"]["baseline"] <= 1 and 0 <= x["report"]["export"] <= 1, x

@@ -246,6 +246,8 @@ def cmd_collect(a):
             if e.get("baseline_bytes") and e.get("export_bytes"):
                 r["file_bytes"] = {"baseline": e["baseline_bytes"], "export": e["export_bytes"]}
             s = load_opt(os.path.join(run_dir, "search.json"))
+            if not s and " + " in label:  # a recovered variant (RUN/distill…): its run's search
+                s = load_opt(os.path.join(os.path.dirname(os.path.normpath(run_dir)), "search.json"))
             if s:
                 r["search"] = {k: v for k, v in s.items() if v is not None}
             runs.append(r)
@@ -263,7 +265,8 @@ def cmd_search_table(a):
             if not line.strip():
                 continue
             session, label, task, size, seed, run_dir = line.rstrip("\n").split("\t")
-            if not label.startswith("axformer") or not os.path.exists(session):
+            # the recovered variants (" + distill") share their search with the run they recover
+            if not label.startswith("axformer") or " + " in label or not os.path.exists(session):
                 continue
             s = json.load(open(session))
             sj = load_opt(os.path.join(run_dir, "search.json")) or {}
