@@ -391,7 +391,7 @@ one_run() {
         -- run_distill "$run" "$mdir" "$seed" "${tf[@]}"
     local v vdir model
     for v in $RECOVER; do
-        vdir=$run/$v model=$run/distill
+        vdir=$run/recovered-$v model=$run/distill # not inside the model folder: it is an input
         [ "$v" = distill-int8 ] && model=$run/distill/int8
         while read -r split path; do
             step "$vdir/eval-$split.json" "$run/distill" "$mdir/model" "$path" \

@@ -246,7 +246,7 @@ def cmd_collect(a):
             if e.get("baseline_bytes") and e.get("export_bytes"):
                 r["file_bytes"] = {"baseline": e["baseline_bytes"], "export": e["export_bytes"]}
             s = load_opt(os.path.join(run_dir, "search.json"))
-            if not s and " + " in label:  # a recovered variant (RUN/distill…): its run's search
+            if not s and " + " in label:  # a recovered variant (RUN/recovered-…): its run's search
                 s = load_opt(os.path.join(os.path.dirname(os.path.normpath(run_dir)), "search.json"))
             if s:
                 r["search"] = {k: v for k, v in s.items() if v is not None}
