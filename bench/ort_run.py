@@ -56,6 +56,8 @@ def session(model, threads, dump):
 def once(sess, feeds, keep):
     """One pass over the case: (wall seconds, process CPU seconds, logits rows if keep)."""
     rows = []
+    names = [i.name for i in sess.get_inputs()]  # DistilBERT's and RoBERTa's exports take no token types
+    feeds = [{k: f[k] for k in names} for f in feeds]
     c0, t0 = time.process_time(), time.perf_counter()
     for f in feeds:
         (lg,) = sess.run(["logits"], f)

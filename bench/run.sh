@@ -7,6 +7,7 @@
 # usage: bench/run.sh [--quick] [--threads "1 2"] [--runs N] [--sst2-n N] [--axf PATH] [--no-axf]
 #   --quick     2 threads only, 3 runs, 64 SST-2 sentences, 320 training sequences
 #   --no-train  skip the training benchmark (masked-LM steps, PyTorch against axf)
+#   --no-archs  skip DistilBERT and RoBERTa against ONNX Runtime (bench/arch_run.py, arch_table.md)
 #   --sst2-n N  time the first N SST-2 dev sentences (default 128; 0 = all 872, much longer)
 #   --axf PATH  use this axf binary (and the libaxf_core.a beside it) instead of building build-bench/
 #   --data DIR  the shared data folder (default ../shared/data beside the repository)
@@ -25,19 +26,21 @@ AXF=""
 BUILD_AXF=1
 QUICK=0
 TRAIN=1
+ARCHS=1
 TRAIN_N=1280
 DATA="$ROOT/../shared/data"
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1; THREADS="2"; RUNS=3; SST2_N=64; TRAIN_N=320 ;;
         --no-train) TRAIN=0 ;;
+        --no-archs) ARCHS=0 ;;
         --threads) THREADS="$2"; shift ;;
         --runs) RUNS="$2"; shift ;;
         --sst2-n) SST2_N="$2"; shift ;;
         --axf) AXF="$2"; BUILD_AXF=0; shift ;;
         --no-axf) BUILD_AXF=0 ;;
         --data) DATA="$2"; shift ;;
-        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -114,6 +117,12 @@ if [ -n "$AXF" ]; then
     "$AXF" predict "$OUT/models/base" "$OUT/inputs/sst2_base.tsv" --batch 32 > "$OUT/raw/sst2_base.axf_predict.tsv" ||
         log "axf predict failed"
 fi
+if [ -n "$AXF" ] && [ "$ARCHS" = 1 ]; then
+    log "DistilBERT and RoBERTa (transformers' base-sized random models) against ONNX Runtime"
+    rm -f "$OUT/arch_table.md"
+    "$ORT_PY" -W ignore "$HERE/arch_run.py" "$AXF" "$OUT" "$DATA" --threads "$THREADS" --runs "$RUNS" \
+        --n "$SST2_N" > "$OUT/raw/archs.txt" || log "arch_run.py failed"
+fi
 LOAD_END="$(load1)"
 
 NOTE="Measured $(date -u +%Y-%m-%d) on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//') ($(nproc) cores); \
@@ -122,3 +131,5 @@ load average $LOAD_START at start, $LOAD_END at end; medians of $RUNS interleave
 batches of 32 (peers pad per batch, axf packs); onnxruntime $("$ORT_PY" -c 'import onnxruntime; print(onnxruntime.__version__)') (PyPI), \
 torch $("$PY" -c 'import torch; print(torch.__version__)')."
 "$PY" "$HERE/report.py" "$OUT" --note "$NOTE"
+[ -f "$OUT/arch_table.md" ] && [ "$ARCHS" = 1 ] && { echo; echo "DistilBERT and RoBERTa:"; cat "$OUT/arch_table.md"; }
+exit 0
