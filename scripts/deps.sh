@@ -5,7 +5,8 @@
 #   pinned PyPI packages; --mpi adds Open MPI for the -DAXF_MPI=ON build and its tests: openmpi-bin,
 #   libopenmpi-dev; --fuzz adds clang with its libFuzzer and sanitizer runtimes for scripts/fuzz.sh)
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libopenblas-dev liblua5.4-dev libcjson-dev libncurses-dev)
+pkgs=(build-essential cmake pkg-config libopenblas-dev liblua5.4-dev libcjson-dev libncurses-dev
+      protobuf-c-compiler libprotobuf-c-dev)
 for a in "$@"; do
   case "$a" in
     --test) pkgs+=(tmux python3-torch python3-numpy python3-venv) ;;

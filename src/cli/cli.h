@@ -17,11 +17,23 @@ int axf_cmd_demo_model(int argc, char **argv) AXF_WEAK;
 int axf_cmd_search(int argc, char **argv) AXF_WEAK;
 int axf_cmd_replay(int argc, char **argv) AXF_WEAK;
 int axf_cmd_export(int argc, char **argv) AXF_WEAK;
+int axf_cmd_export_onnx(int argc, char **argv) AXF_WEAK;
 int axf_cmd_importance(int argc, char **argv) AXF_WEAK;
 int axf_cmd_tui(int argc, char **argv) AXF_WEAK;
 int axf_cmd_demo(int argc, char **argv) AXF_WEAK;
 int axf_cmd_report(int argc, char **argv) AXF_WEAK;
 int axf_cmd_bench(int argc, char **argv) AXF_WEAK;
+
+/* The ONNX writer as export and export-onnx call it (src/cli/cmd_export_onnx.c): writes, prints
+ * what was written and who reads it; returns the exit status. */
+struct axf_model;
+struct axf_plan;
+struct axf_onnx_opts;
+int axf_cli_onnx_write(const struct axf_model *m, const struct axf_plan *plan, const char *file,
+                       const struct axf_onnx_opts *o);
+/* --external-data and --opset N at argv[*i]: 1 taken, 0 not one of them, -1 bad value (usage
+ * already printed). */
+int axf_cli_onnx_opt(const char *cmd, int argc, char **argv, int *i, struct axf_onnx_opts *o);
 
 /* Shared helpers for commands (src/cli/cliutil.c). */
 /* Prints "axf: <msg>" to stderr and returns 1. */

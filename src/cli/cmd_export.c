@@ -6,12 +6,13 @@
 #include <sys/stat.h>
 
 #include "axf/fileio.h"
+#include "axf/onnx.h"
 #include "axf/session.h"
 #include "cli.h"
 
 static const char *usage =
-    "usage: axf export SESSION.json --out DIR [--step N] [--model DIR] [--data FILE] [--bench]\n"
-    "                  [--threads N]\n"
+    "usage: axf export SESSION.json [--out DIR] [--onnx FILE [--external-data] [--opset N]]\n"
+    "                  [--step N] [--model DIR] [--data FILE] [--bench] [--threads N]\n"
     "Writes DIR/config.json, DIR/model.safetensors, DIR/tokenizer_config.json and the tokenizer's\n"
     "files (vocab.txt, or vocab.json and merges.txt), in the checkpoint's own naming (BERT,\n"
     "DistilBERT, RoBERTa): the model with every removed head, neuron, block and layer cut out and\n"
@@ -20,7 +21,10 @@ static const char *usage =
     "(default: the session's cursor).\n"
     "--bench also times the original and the compacted model on the session's search split and\n"
     "prints key=value lines: tokens_per_s_{original,compact}, speedup, flops_per_token_{...},\n"
-    "flop_reduction, params_{...}, file_bytes_{...}.\n";
+    "flop_reduction, params_{...}, file_bytes_{...}.\n"
+    "--onnx FILE writes the same compacted model as an ONNX graph (axf export-onnx --help says what it\n"
+    "holds): removed parts absent, hard attention and int8 blocks in standard operators. --out and\n"
+    "--onnx may be given together; one of them is needed.\n";
 
 /* Size of a model folder's weights file (model.safetensors, or the pytorch_model.bin it came as). */
 static long long file_size(const char *dir)
@@ -36,14 +40,22 @@ int axf_cmd_export(int argc, char **argv)
 {
     if (axf_cli_wants_help(argc, argv))
         return fputs(usage, stdout), 0;
-    const char *path = NULL, *out = NULL, *model = NULL, *data = NULL;
+    const char *path = NULL, *out = NULL, *model = NULL, *data = NULL, *onnx = NULL;
     int step = -1, bench = 0;
+    axf_onnx_opts oo = axf_onnx_opts_default();
     axf_session_opts o = axf_session_opts_default();
     o.cache_bytes = 0; /* no search here: nothing to cache */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        int r = axf_cli_onnx_opt("export", argc, argv, &i, &oo);
+        if (r < 0)
+            return 2;
+        if (r)
+            continue;
         if (!strcmp(a, "--out") && i + 1 < argc)
             out = argv[++i];
+        else if (!strcmp(a, "--onnx") && i + 1 < argc)
+            onnx = argv[++i];
         else if (!strcmp(a, "--model") && i + 1 < argc)
             model = argv[++i];
         else if (!strcmp(a, "--data") && i + 1 < argc)
@@ -63,11 +75,15 @@ int axf_cmd_export(int argc, char **argv)
         else
             return axf_cli_usage("export", "one session file only");
     }
-    if (!path || !out)
-        return axf_cli_usage("export", "need SESSION and --out DIR");
+    if (!path || (!out && !onnx))
+        return axf_cli_usage("export", "need SESSION and --out DIR or --onnx FILE");
+    if (bench && !out)
+        return axf_cli_usage("export", "--bench needs --out DIR");
 
     axf_err err;
-    if (axf_io_check_dir_writable(out, &err)) /* before loading and evaluating */
+    if (out && axf_io_check_dir_writable(out, &err)) /* before loading and evaluating */
+        return axf_cli_fail(err.msg);
+    if (onnx && axf_io_check_writable(onnx, &err))
         return axf_cli_fail(err.msg);
     axf_session *s = axf_session_load(path, model, data, NULL, &o, &err);
     if (!s)
@@ -78,16 +94,21 @@ int axf_cmd_export(int argc, char **argv)
         axf_session_free(s);
         return axf_cli_fail(msg);
     }
-    if (axf_session_export(s, out, &err)) {
+    if (out && axf_session_export(s, out, &err)) {
         axf_session_free(s);
         return axf_cli_fail(err.msg);
+    }
+    if (onnx && axf_cli_onnx_write(axf_session_model(s), axf_session_plan(s), onnx, &oo)) {
+        axf_session_free(s);
+        return 1;
     }
     axf_metrics base, cur;
     axf_facts f;
     axf_session_baseline(s, &base);
     axf_session_eval(s, &cur, &err);
     axf_session_facts(s, &f);
-    printf("%s: step %d of %d exported to %s\n", path, axf_session_cursor(s), axf_session_history_len(s), out);
+    printf("%s: step %d of %d exported to %s%s%s\n", path, axf_session_cursor(s), axf_session_history_len(s),
+           out ? out : "", out && onnx ? " and " : "", onnx ? onnx : "");
     printf("search split (%d examples): loss %.6f -> %.6f, accuracy %.4f -> %.4f, %s %.4f -> %.4f\n", cur.n,
            base.loss, cur.loss, base.accuracy, cur.accuracy, f.metric_name, base.metric, cur.metric);
     printf("params %zu -> %zu (%.1f%%), FLOPs/token %.4g -> %.4g (%.1f%%)\n", base.params, cur.params,
