@@ -5,7 +5,7 @@
 # limits). Skips (77) only when PyPI is unreachable and .venv cannot be made.
 set(AXF_ONNX_FIX ${CMAKE_SOURCE_DIR}/tests/golden/fixture)
 set(AXF_ONNX_GROUPS
-  "struct:model model-external dense heads neurons blocks layers"
+  "struct:model model-external dense heads neurons blocks layers pruned"
   "hard:topk topk_renorm threshold"
   "int8:int8 mixed")
 foreach(g ${AXF_ONNX_GROUPS})
@@ -31,3 +31,11 @@ add_test(NAME onnx_cli
                  ${CMAKE_SOURCE_DIR}/tests/onnx/plans.lua ${CMAKE_SOURCE_DIR}/bench/onnx_ops.py
                  ${CMAKE_BINARY_DIR}/onnx_cli)
 set_tests_properties(onnx_cli PROPERTIES LABELS "onnx;badinput" TIMEOUT 300)
+# The dense-compatible export read by Hugging Face from_pretrained and the plain-torch reference
+# (bench/bert_ref.py): the pruned model's logits within 1e-4 (tests/onnx/dense_check.py).
+add_test(NAME onnx_dense_compatible
+         COMMAND sh ${CMAKE_SOURCE_DIR}/tests/venv_run.sh ${CMAKE_SOURCE_DIR}/tests/onnx/dense_check.py
+                 $<TARGET_FILE:axf> ${AXF_ONNX_FIX}/gelu ${AXF_ONNX_FIX}/inputs.tsv
+                 ${CMAKE_SOURCE_DIR}/tests/onnx/plans.lua ${CMAKE_SOURCE_DIR}/bench
+                 ${CMAKE_BINARY_DIR}/onnx_dense dense heads neurons blocks layers pruned)
+set_tests_properties(onnx_dense_compatible PROPERTIES LABELS "onnx;slow" SKIP_RETURN_CODE 77 TIMEOUT 300)

@@ -39,6 +39,25 @@ axf_model *axf_compact(const axf_model *m, const axf_plan *p, axf_plan **hard, a
 int axf_compact_save(const axf_model *cm, const axf_plan *hard, const char *dir,
                      const char *tok_dir, axf_err *err);
 
+/* The dense-compatible form of m under p: a model every standard BERT loader reads (Hugging Face
+ * from_pretrained, any implementation of the architecture), with the original uniform shapes
+ * (n_heads heads and FFN width ffn in every layer) and exactly the pruned model's logits:
+ *   a removed head: its rows of Q, K, V (weights and biases) and its columns of the attention
+ *     output are zero, so it adds nothing (its context is softmax · 0 = 0);
+ *   a removed neuron: its row of W1, its b1 and its column of W2 are zero (GELU(0) = ReLU(0) = 0);
+ *   a removed attention (FFN) block: every head (neuron) removed and the block's output bias
+ *     zero, so the block adds nothing and the layer computes LN1(x) (LN2(h)) as the plan says;
+ *   a removed layer (both blocks): not there (num_hidden_layers is smaller), because a layer of
+ *     zeros still applies its two LayerNorms, which no weights turn into the identity.
+ * Heads keep their original positions (head_ids); kept neurons come first in their layer. No
+ * speed-up, exactness everywhere. Refused (NULL + one line) when the plan runs hard attention or
+ * int8 on a kept block, which no standard loader computes. */
+axf_model *axf_dense_compatible(const axf_model *m, const axf_plan *p, axf_err *err);
+
+/* The readers that load the export of cm (a compacted model) run with hard (may be NULL), and
+ * those that do not, as lines "readers: ..." and "not read correctly by: ..." into buf. */
+void axf_export_readers(const axf_model *cm, const axf_plan *hard, char *buf, size_t n);
+
 /* The plan a model in dir must run with: dense plus the "axf_hard_attention" settings of
  * dir/config.json (just dense when the field is absent). Errors name the file and the entry. */
 axf_plan *axf_plan_load_hard(const char *dir, const axf_model *m, axf_err *err);

@@ -179,6 +179,124 @@ axf_model *axf_compact(const axf_model *m, const axf_plan *p, axf_plan **hard, a
     return o;
 }
 
+/* ---- dense-compatible export ---- */
+
+axf_model *axf_dense_compatible(const axf_model *m, const axf_plan *p, axf_err *err)
+{
+    if (plan_fits(m, p, err))
+        return NULL;
+    for (int i = 0; i < p->n_layers; i++) {
+        const axf_layer_plan *lp = &p->layers[i];
+        if (lp->attn_on && lp->hard != AXF_HARD_OFF)
+            return axf_err_set(err, "dense-compatible export: layer %d runs hard attention (%s), which standard "
+                               "loaders do not compute; export it with --out or --onnx", i, axf_hard_mode_name(lp->hard)),
+                   NULL;
+        if ((lp->attn_on && lp->int8_attn) || (lp->ffn_on && lp->int8_ffn))
+            return axf_err_set(err, "dense-compatible export: layer %d runs its %s block in int8, which standard "
+                               "loaders do not compute; export it with --out or --onnx", i,
+                               lp->attn_on && lp->int8_attn ? "attention" : "FFN"),
+                   NULL;
+    }
+    axf_model *cm = axf_compact(m, p, NULL, err);
+    if (!cm)
+        return NULL;
+    const axf_config *cc = &cm->cfg;
+    int H = cc->hidden, HS = cc->head_dim, NH = cc->n_heads, F = cc->ffn, A = NH * HS;
+    axf_config nc = *cc;
+    for (int i = 0; i < AXF_MAX_LAYERS; i++) {
+        nc.layer_heads[i] = NH;
+        nc.layer_ffn[i] = F;
+        for (int h = 0; h < AXF_MAX_HEADS; h++)
+            nc.head_ids[i][h] = (unsigned char)(h < NH ? h : 0);
+    }
+    axf_model *o = axf_model_new(&nc, cm->mlm_bias != NULL, err);
+    if (!o) {
+        axf_model_free(cm);
+        return NULL;
+    }
+    copy_vec(o->word_emb, cm->word_emb, cc->vocab_size * H);
+    copy_vec(o->pos_emb, cm->pos_emb, cc->max_pos * H);
+    copy_vec(o->type_emb, cm->type_emb, cc->type_vocab * H);
+    copy_vec(o->emb_ln_g, cm->emb_ln_g, H);
+    copy_vec(o->emb_ln_b, cm->emb_ln_b, H);
+    copy_vec(o->pool_w, cm->pool_w, H * H);
+    copy_vec(o->pool_b, cm->pool_b, H);
+    copy_vec(o->cls_w, cm->cls_w, cc->num_labels * H);
+    copy_vec(o->cls_b, cm->cls_b, cc->num_labels);
+    if (cm->mlm_bias) {
+        copy_vec(o->mlm_w, cm->mlm_w, H * H);
+        copy_vec(o->mlm_b, cm->mlm_b, H);
+        copy_vec(o->mlm_ln_g, cm->mlm_ln_g, H);
+        copy_vec(o->mlm_ln_b, cm->mlm_ln_b, H);
+        copy_vec(o->mlm_bias, cm->mlm_bias, cc->vocab_size);
+    }
+    for (int li = 0; li < cc->n_layers; li++) {
+        const axf_layer *s = &cm->layers[li];
+        axf_layer *d = &o->layers[li];
+        int nh = cc->layer_heads[li], f = cc->layer_ffn[li];
+        copy_vec(d->ln1_g, s->ln1_g, H);
+        copy_vec(d->ln1_b, s->ln1_b, H);
+        copy_vec(d->ln2_g, s->ln2_g, H);
+        copy_vec(d->ln2_b, s->ln2_b, H);
+        /* the model is zeros from axf_model_new: only what is kept is copied */
+        for (int j = 0; j < nh; j++) {
+            int h = cc->head_ids[li][j];
+            size_t src = (size_t)j * HS, dst = (size_t)h * HS;
+            memcpy(d->wq + dst * H, s->wq + src * H, sizeof(float) * (size_t)HS * H);
+            memcpy(d->wk + dst * H, s->wk + src * H, sizeof(float) * (size_t)HS * H);
+            memcpy(d->wv + dst * H, s->wv + src * H, sizeof(float) * (size_t)HS * H);
+            copy_vec(d->bq + dst, s->bq + src, HS);
+            copy_vec(d->bk + dst, s->bk + src, HS);
+            copy_vec(d->bv + dst, s->bv + src, HS);
+            for (int r = 0; r < H; r++)
+                copy_vec(d->wo + (size_t)r * A + dst, s->wo + (size_t)r * nh * HS + src, HS);
+        }
+        if (nh > 0)
+            copy_vec(d->bo, s->bo, H);
+        if (f > 0) {
+            copy_vec(d->w1, s->w1, f * H);
+            copy_vec(d->b1, s->b1, f);
+            for (int r = 0; r < H; r++)
+                copy_vec(d->w2 + (size_t)r * F, s->w2 + (size_t)r * f, f);
+            copy_vec(d->b2, s->b2, H);
+        }
+    }
+    axf_model_free(cm);
+    return o;
+}
+
+void axf_export_readers(const axf_model *cm, const axf_plan *hard, char *buf, size_t n)
+{
+    const axf_config *c = &cm->cfg;
+    int widths = 0, gone = 0, heads = 0, order = 0, int8 = 0, hardl = 0;
+    for (int i = 0; i < c->n_layers; i++) {
+        widths |= c->layer_ffn[i] != c->ffn;
+        gone |= c->layer_heads[i] == 0 || c->layer_ffn[i] == 0;
+        heads |= c->layer_heads[i] != c->n_heads;
+        for (int h = 1; h < c->layer_heads[i]; h++)
+            order |= c->head_ids[i][h] <= c->head_ids[i][h - 1];
+        int8 |= axf_model_has_int8(cm, i, 0) || axf_model_has_int8(cm, i, 1);
+        hardl |= hard && hard->layers[i].hard != AXF_HARD_OFF && c->layer_heads[i] > 0;
+    }
+    const char *why = int8    ? "int8 weight matrices (I8 tensors)"
+                      : gone  ? "a removed attention or FFN block (a layer without its tensors)"
+                      : widths ? "per-layer FFN widths (axf_layer_ffn), which BertConfig cannot express"
+                      : order ? "kept heads out of their original order"
+                              : NULL;
+    size_t at = (size_t)snprintf(buf, n, "readers: axf (eval, predict, tui, export-onnx)");
+    if (!why && at < n)
+        at += (size_t)snprintf(buf + at, n - at, "%s",
+                               heads ? "; Hugging Face transformers v4 from_pretrained (pruned_heads)"
+                                     : "; Hugging Face from_pretrained and any BERT loader (standard shapes)");
+    if (at < n && (why || hardl))
+        at += (size_t)snprintf(buf + at, n - at, "\nnot read correctly by: Hugging Face from_pretrained and other "
+                               "standard loaders (%s%s%s)%s", why ? why : "", why && hardl ? "; " : "",
+                               hardl ? "hard attention, recorded as axf_hard_attention, which they ignore: "
+                                       "dense attention, other logits" : "",
+                               "; use --onnx for ONNX Runtime, or --dense-compatible when the plan has no hard "
+                               "attention and no int8");
+}
+
 /* ---- the axf_hard_attention config field ---- */
 
 int axf_compact_save(const axf_model *cm, const axf_plan *hard, const char *dir, const char *tok_dir,

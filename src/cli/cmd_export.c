@@ -5,14 +5,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "axf/compact.h"
 #include "axf/fileio.h"
 #include "axf/onnx.h"
 #include "axf/session.h"
 #include "cli.h"
 
 static const char *usage =
-    "usage: axf export SESSION.json [--out DIR] [--onnx FILE [--external-data] [--opset N]]\n"
-    "                  [--step N] [--model DIR] [--data FILE] [--bench] [--threads N]\n"
+    "usage: axf export SESSION.json [--out DIR [--dense-compatible]] [--onnx FILE [--external-data]\n"
+    "                  [--opset N]] [--step N] [--model DIR] [--data FILE] [--bench] [--threads N]\n"
     "Writes DIR/config.json, DIR/model.safetensors, DIR/tokenizer_config.json and the tokenizer's\n"
     "files (vocab.txt, or vocab.json and merges.txt), in the checkpoint's own naming (BERT,\n"
     "DistilBERT, RoBERTa): the model with every removed head, neuron, block and layer cut out and\n"
@@ -24,7 +25,11 @@ static const char *usage =
     "flop_reduction, params_{...}, file_bytes_{...}.\n"
     "--onnx FILE writes the same compacted model as an ONNX graph (axf export-onnx --help says what it\n"
     "holds): removed parts absent, hard attention and int8 blocks in standard operators. --out and\n"
-    "--onnx may be given together; one of them is needed.\n";
+    "--onnx may be given together; one of them is needed.\n"
+    "--dense-compatible writes to DIR the original shapes instead, every removed head, neuron and block\n"
+    "zeroed (biases too) and removed layers left out, which Hugging Face from_pretrained and any BERT\n"
+    "loader read and run to the pruned model's logits (no speed-up); refused when the plan has hard\n"
+    "attention or int8. The command prints which readers load what it wrote.\n";
 
 /* Size of a model folder's weights file (model.safetensors, or the pytorch_model.bin it came as). */
 static long long file_size(const char *dir)
@@ -36,12 +41,40 @@ static long long file_size(const char *dir)
     return n;
 }
 
+/* The dense-compatible folder (axf_dense_compatible) with the session model's vocabulary. */
+static int export_dense(axf_session *s, const char *model, const char *out, axf_err *err)
+{
+    axf_model *dm = axf_dense_compatible(axf_session_model(s), axf_session_plan(s), err);
+    if (!dm)
+        return -1;
+    const char *mdir = model ? model : axf_session_model_dir(s);
+    char *vocab = mdir && mdir[0] ? axf_io_join(mdir, "vocab.txt") : NULL;
+    int rc = axf_compact_save(dm, NULL, out, vocab, err);
+    free(vocab);
+    axf_model_free(dm);
+    return rc;
+}
+
+static void print_readers(axf_session *s, const char *out)
+{
+    axf_err err;
+    axf_plan *hard = NULL;
+    axf_model *cm = axf_compact(axf_session_model(s), axf_session_plan(s), &hard, &err);
+    if (!cm)
+        return;
+    char buf[1024];
+    axf_export_readers(cm, hard, buf, sizeof buf);
+    printf("%s: %s\n", out, buf);
+    axf_plan_free(hard);
+    axf_model_free(cm);
+}
+
 int axf_cmd_export(int argc, char **argv)
 {
     if (axf_cli_wants_help(argc, argv))
         return fputs(usage, stdout), 0;
     const char *path = NULL, *out = NULL, *model = NULL, *data = NULL, *onnx = NULL;
-    int step = -1, bench = 0;
+    int step = -1, bench = 0, dense = 0;
     axf_onnx_opts oo = axf_onnx_opts_default();
     axf_session_opts o = axf_session_opts_default();
     o.cache_bytes = 0; /* no search here: nothing to cache */
@@ -56,6 +89,8 @@ int axf_cmd_export(int argc, char **argv)
             out = argv[++i];
         else if (!strcmp(a, "--onnx") && i + 1 < argc)
             onnx = argv[++i];
+        else if (!strcmp(a, "--dense-compatible"))
+            dense = 1;
         else if (!strcmp(a, "--model") && i + 1 < argc)
             model = argv[++i];
         else if (!strcmp(a, "--data") && i + 1 < argc)
@@ -79,6 +114,8 @@ int axf_cmd_export(int argc, char **argv)
         return axf_cli_usage("export", "need SESSION and --out DIR or --onnx FILE");
     if (bench && !out)
         return axf_cli_usage("export", "--bench needs --out DIR");
+    if (dense && (!out || bench))
+        return axf_cli_usage("export", "--dense-compatible needs --out DIR (and no --bench)");
 
     axf_err err;
     if (out && axf_io_check_dir_writable(out, &err)) /* before loading and evaluating */
@@ -94,7 +131,7 @@ int axf_cmd_export(int argc, char **argv)
         axf_session_free(s);
         return axf_cli_fail(msg);
     }
-    if (out && axf_session_export(s, out, &err)) {
+    if (out && (dense ? export_dense(s, model, out, &err) : axf_session_export(s, out, &err))) {
         axf_session_free(s);
         return axf_cli_fail(err.msg);
     }
@@ -114,6 +151,11 @@ int axf_cmd_export(int argc, char **argv)
     printf("params %zu -> %zu (%.1f%%), FLOPs/token %.4g -> %.4g (%.1f%%)\n", base.params, cur.params,
            100.0 * cur.params / base.params, base.flops_per_token, cur.flops_per_token,
            100.0 * cur.flops_per_token / base.flops_per_token);
+    if (out && dense)
+        printf("%s: dense-compatible: readers: axf, Hugging Face from_pretrained and any BERT loader (original "
+               "shapes, removed parts zero: no speed-up)\n", out);
+    else if (out)
+        print_readers(s, out);
     int rc = 0;
     if (bench) {
         double tc, tb;

@@ -50,6 +50,12 @@ check threshold Less 2 Where 2
 check int8 MatMulInteger 18
 check mixed MatMulInteger 6 TopK 1 Less 1 LayerNormalization 5
 
+expect 0 "export --out" "$AXF" export "$WORK/int8.json" --out "$WORK/int8-dir"
+grep -q "not read correctly by: Hugging Face" "$WORK/out" || fail "export of an int8 plan does not say Hugging Face cannot read it"
+expect 0 "export --out" "$AXF" export "$WORK/dense.json" --out "$WORK/dense-dir"
+grep -q "readers: .*Hugging Face from_pretrained" "$WORK/out" || fail "export of a dense plan does not name Hugging Face as a reader"
+expect 1 "dense-compatible with hard attention" "$AXF" export "$WORK/topk.json" --out "$WORK/x" --dense-compatible
+expect 2 "dense-compatible without --out" "$AXF" export "$WORK/dense.json" --onnx "$WORK/x.onnx" --dense-compatible
 expect 2 "export needs an output" "$AXF" export "$WORK/dense.json"
 expect 1 "export --onnx into a missing folder" "$AXF" export "$WORK/dense.json" --onnx "$WORK/none/x.onnx"
 

@@ -5,7 +5,7 @@ name = "fixed test plan"
 params = { kind = "dense" }
 
 params_doc = { kind = "which plan: " ..
-  "dense heads neurons blocks layers topk topk_renorm threshold int8 mixed_f mixed" }
+  "dense heads neurons blocks layers topk topk_renorm threshold int8 pruned mixed_f mixed" }
 
 local plans = {
   dense = {},
@@ -45,6 +45,14 @@ local plans = {
     {op = "quantize", layer = 1, block = "ffn"},
     {op = "quantize", layer = 2, block = "attn"},
     {op = "quantize", layer = 2, block = "ffn"},
+  },
+  pruned = {
+    {op = "drop_head", layer = 0, head = 1},
+    {op = "drop_head", layer = 0, head = 3},
+    {op = "drop_group", layer = 0, group = 2, groups = 4},
+    {op = "drop_layer", layer = 1},
+    {op = "drop_attn", layer = 2},
+    {op = "drop_neurons", layer = 2, neuron = 10, count = 30},
   },
   mixed_f = {
     {op = "drop_head", layer = 0, head = 2},
