@@ -15,14 +15,14 @@ foreach(g ${AXF_ONNX_GROUPS})
   separate_arguments(gkinds)
   add_test(NAME onnx_ort_${gname}
            COMMAND sh ${CMAKE_SOURCE_DIR}/tests/venv_run.sh ${CMAKE_SOURCE_DIR}/tests/onnx/ort_check.py
-                   $<TARGET_FILE:axf> ${AXF_ONNX_FIX}/gelu ${AXF_ONNX_FIX}/inputs.tsv
+                   $<TARGET_FILE:axf> $<TARGET_FILE:test_io_encode_tool> ${AXF_ONNX_FIX}/gelu ${AXF_ONNX_FIX}/inputs.tsv
                    ${CMAKE_SOURCE_DIR}/tests/onnx/plans.lua ${CMAKE_BINARY_DIR}/onnx_ort/${gname} ${gkinds})
   set_tests_properties(onnx_ort_${gname} PROPERTIES LABELS "onnx;slow" SKIP_RETURN_CODE 77 TIMEOUT 300)
 endforeach()
 # A Hugging Face folder with pruned_heads (per-layer head counts from config.json) exported as it is.
 add_test(NAME onnx_ort_pruned_fixture
          COMMAND sh ${CMAKE_SOURCE_DIR}/tests/venv_run.sh ${CMAKE_SOURCE_DIR}/tests/onnx/ort_check.py
-                 $<TARGET_FILE:axf> ${AXF_ONNX_FIX}/pruned ${AXF_ONNX_FIX}/inputs.tsv
+                 $<TARGET_FILE:axf> $<TARGET_FILE:test_io_encode_tool> ${AXF_ONNX_FIX}/pruned ${AXF_ONNX_FIX}/inputs.tsv
                  ${CMAKE_SOURCE_DIR}/tests/onnx/plans.lua ${CMAKE_BINARY_DIR}/onnx_ort/pruned model)
 set_tests_properties(onnx_ort_pruned_fixture PROPERTIES LABELS "onnx;slow" SKIP_RETURN_CODE 77 TIMEOUT 300)
 # Bad input and the operators of each plan kind's graph, without ONNX Runtime (every configuration).
@@ -35,7 +35,7 @@ set_tests_properties(onnx_cli PROPERTIES LABELS "onnx;badinput" TIMEOUT 300)
 # (bench/bert_ref.py): the pruned model's logits within 1e-4 (tests/onnx/dense_check.py).
 add_test(NAME onnx_dense_compatible
          COMMAND sh ${CMAKE_SOURCE_DIR}/tests/venv_run.sh ${CMAKE_SOURCE_DIR}/tests/onnx/dense_check.py
-                 $<TARGET_FILE:axf> ${AXF_ONNX_FIX}/gelu ${AXF_ONNX_FIX}/inputs.tsv
+                 $<TARGET_FILE:axf> $<TARGET_FILE:test_io_encode_tool> ${AXF_ONNX_FIX}/gelu ${AXF_ONNX_FIX}/inputs.tsv
                  ${CMAKE_SOURCE_DIR}/tests/onnx/plans.lua ${CMAKE_SOURCE_DIR}/bench
                  ${CMAKE_BINARY_DIR}/onnx_dense dense heads neurons blocks layers pruned)
 set_tests_properties(onnx_dense_compatible PROPERTIES LABELS "onnx;slow" SKIP_RETURN_CODE 77 TIMEOUT 300)

@@ -27,7 +27,14 @@
  *                     a float rounding earlier in the graph moves a quantized input across a
  *                     rounding boundary (see README "Using the result elsewhere" for the measured
  *                     bound).
- *   head              Gather of each sequence's first token, then the architecture's head.
+ *   embeddings        Gather of word rows, position rows pos_offset .. pos_offset + sequence − 1
+ *                     (RoBERTa's offset; right padding gives the positions Hugging Face computes
+ *                     from the mask), token-type rows where the architecture has them, LayerNorm
+ *   head              Gather of each sequence's first token, then the architecture's head
+ *                     (BERT's pooler and RoBERTa's classifier.dense with Tanh, DistilBERT's
+ *                     pre_classifier with Relu) and the classifier.
+ * Architectures differ only in these data (axf_config: type_vocab, pos_offset, head_act); the
+ * graph is built by one function for all of them.
  * Weights are inline when all of them fit in the 2 GB a protobuf message may hold, else (or when
  * asked) in FILE.data beside FILE, each tensor's bytes at an offset that is a multiple of 64, as
  * ONNX external data ("location" = the data file's base name, "offset", "length").

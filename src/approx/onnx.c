@@ -456,7 +456,12 @@ static void build(gb *b, const axf_model *cm, const axf_plan *hp)
 
     const char *we = init_f32(b, "embeddings.word_embeddings.weight", cm->word_emb, c->vocab_size, H);
     const char *pe = init_f32(b, "embeddings.position_embeddings.weight", cm->pos_emb, c->max_pos, H);
-    const char *pos = op(b, "Range", IN(c_i64s(b, 0), T, c_i64s(b, 1)), NULL);
+    /* positions pos_offset .. pos_offset + sequence - 1 (RoBERTa's start after the padding row;
+     * right padding gives every real token the position Hugging Face computes from the mask) */
+    const char *pos = T;
+    if (c->pos_offset)
+        pos = op(b, "Add", IN(T, c_i64s(b, c->pos_offset)), NULL);
+    pos = op(b, "Range", IN(c_i64s(b, c->pos_offset), pos, c_i64s(b, 1)), NULL);
     const char *x = op(b, "Add", IN(op(b, "Gather", IN(we, "input_ids"), NULL), op(b, "Gather", IN(pe, pos), NULL)),
                        NULL);
     if (c->type_vocab > 0) {
@@ -479,14 +484,19 @@ static void build(gb *b, const axf_model *cm, const axf_plan *hp)
     int64_t hh = H;
     const char *shp3 = op(b, "Concat", IN(b->shape2, c_i64(b, 1, &hh)), AT(at_i(b, "axis", 0)));
     const char *first = op(b, "Gather", IN(op(b, "Reshape", IN(x, shp3), NULL), c_i64s(b, 0)), AT(at_i(b, "axis", 1)));
-    const char *pooled = gemm(b, first, init_f32(b, "pooler.dense.weight", cm->pool_w, H, H),
-                              init_f32(b, "pooler.dense.bias", cm->pool_b, H, 0));
-    pooled = op(b, "Tanh", IN(pooled), NULL);
+    /* the head: BERT's pooler, DistilBERT's pre_classifier, RoBERTa's classifier.dense */
+    static const char *const head_name[] = {"pooler.dense", "pre_classifier", "classifier.dense"};
+    const char *hn = head_name[c->arch <= AXF_ARCH_ROBERTA ? c->arch : 0];
+    const char *pooled = gemm(b, first, init_f32(b, gstr(b, "%s.weight", hn), cm->pool_w, H, H),
+                              cm->pool_b ? init_f32(b, gstr(b, "%s.bias", hn), cm->pool_b, H, 0) : NULL);
+    pooled = op(b, c->head_act == AXF_HEAD_RELU ? "Relu" : "Tanh", IN(pooled), NULL);
     const char *out[1] = {"logits"};
-    node(b, "Gemm",
-         IN(pooled, init_f32(b, "classifier.weight", cm->cls_w, c->num_labels, H),
-            init_f32(b, "classifier.bias", cm->cls_b, c->num_labels, 0)),
-         AT(at_i(b, "transB", 1)), 1, out);
+    const char *cw = init_f32(b, "classifier.weight", cm->cls_w, c->num_labels, H);
+    if (cm->cls_b)
+        node(b, "Gemm", IN(pooled, cw, init_f32(b, "classifier.bias", cm->cls_b, c->num_labels, 0)),
+             AT(at_i(b, "transB", 1)), 1, out);
+    else
+        node(b, "Gemm", IN(pooled, cw), AT(at_i(b, "transB", 1)), 1, out);
 }
 
 /* ---- metadata ---- */

@@ -41,16 +41,14 @@ static long long file_size(const char *dir)
     return n;
 }
 
-/* The dense-compatible folder (axf_dense_compatible) with the session model's vocabulary. */
+/* The dense-compatible folder (axf_dense_compatible) with the session model's tokenizer files. */
 static int export_dense(axf_session *s, const char *model, const char *out, axf_err *err)
 {
     axf_model *dm = axf_dense_compatible(axf_session_model(s), axf_session_plan(s), err);
     if (!dm)
         return -1;
     const char *mdir = model ? model : axf_session_model_dir(s);
-    char *vocab = mdir && mdir[0] ? axf_io_join(mdir, "vocab.txt") : NULL;
-    int rc = axf_compact_save(dm, NULL, out, vocab, err);
-    free(vocab);
+    int rc = axf_compact_save(dm, NULL, out, mdir && mdir[0] ? mdir : NULL, err);
     axf_model_free(dm);
     return rc;
 }

@@ -7,7 +7,7 @@ export of the same session, within 1e-4 * max(1, |logit|), one example at a time
 right-padded batches with an attention mask. The folder must keep the original shapes (every
 layer with all heads and the full FFN width). Plans with hard attention or int8 are refused.
 
-usage: .venv/bin/python dense_check.py AXF MODEL_DIR INPUTS_TSV POLICY BERT_REF_DIR WORK KIND...
+usage: .venv/bin/python dense_check.py AXF ENCODE_TOOL MODEL_DIR INPUTS_TSV POLICY BERT_REF_DIR WORK KIND...
 """
 import json
 import os
@@ -60,22 +60,12 @@ def ref_logits(bert_ref, d, enc, batch):
 
 
 def main():
-    axf, model_dir, inputs, policy, ref_dir, work = sys.argv[1:7]
-    kinds = sys.argv[7:]
+    axf, tool, model_dir, inputs, policy, ref_dir, work = sys.argv[1:8]
+    kinds = sys.argv[8:]
     sys.path.insert(0, ref_dir)
     import bert_ref  # noqa: E402
     os.makedirs(work, exist_ok=True)
-    pairs = []
-    with open(inputs, encoding="utf-8") as f:
-        for line in f:
-            mode, a, b = line.rstrip("\n").split("\t")[:3]
-            if mode == "text" and b:
-                pairs.append((a, b))
-    data = os.path.join(work, "pairs.tsv")
-    with open(data, "w", encoding="utf-8") as f:
-        f.write("sentence1\tsentence2\tlabel\n")
-        for i, (a, b) in enumerate(pairs):
-            f.write("%s\t%s\t%d\n" % (a, b, i % 2))
+    data = oc.write_pairs(os.path.join(work, "pairs.tsv"), oc.fixture_pairs(inputs))
     with open(os.path.join(model_dir, "config.json")) as f:
         orig = json.load(f)
     for kind in kinds:
@@ -90,7 +80,7 @@ def main():
                 or c.get("pruned_heads") or any(w != c["intermediate_size"] for w in c.get("axf_layer_ffn", [])):
             oc.fail("%s: the dense-compatible config.json does not keep the original shapes" % kind)
         want = oc.predict(axf, compact, data)
-        enc = oc.encode(dense, pairs)
+        enc = oc.encode(tool, dense, data)
         print("%s: %d of %d layers kept" % (kind, c["num_hidden_layers"], orig["num_hidden_layers"]))
         for batch in (1, BATCH):
             what = "batch 1" if batch == 1 else "padded %d" % batch

@@ -6,10 +6,10 @@ results on every machine"), one example at a time (batch 1) and in right-padded 
 an attention mask. int8 kinds have their own limit (INT8_LIMIT, see below). Kind "model" exports
 the model folder itself with `axf export-onnx` (and "model-external" with --external-data).
 
-Token ids come from Hugging Face's BertTokenizer on the exported folder's vocab.txt: the golden
-tests check it gives axf's ids on these very inputs (tests/golden/hf_golden.py).
+Token ids are axf's own (tests/test_io_encode_tool.c: the ids `axf predict` feeds the engine).
+tests/onnx/arch_check.py runs the same checks on DistilBERT and RoBERTa.
 
-usage: .venv/bin/python ort_check.py AXF MODEL_DIR INPUTS_TSV POLICY WORK KIND...
+usage: .venv/bin/python ort_check.py AXF ENCODE_TOOL MODEL_DIR INPUTS_TSV POLICY WORK KIND...
 (run through tests/venv_run.sh; exit 1 naming each kind and number out of bounds)
 """
 import os
@@ -21,10 +21,6 @@ import numpy as np
 import onnxruntime as ort
 
 warnings.filterwarnings("ignore")
-import transformers  # noqa: E402
-from transformers import BertTokenizer  # noqa: E402
-
-transformers.logging.set_verbosity_error()
 LIMIT = 1e-4
 # int8 blocks: the graph runs the engine's int8 arithmetic (axf/onnx.h), so an example agrees
 # within LIMIT unless a quantized input q = round(x * 127 / max|x|) flips by one step because float
@@ -53,14 +49,20 @@ def run(cmd):
     return r.stdout
 
 
-def predict(axf, model_dir, data):
-    rows = [line.split("\t") for line in run([axf, "predict", model_dir, data, "--max-len", str(MAX_LEN)]).splitlines()]
+def predict(axf, model_dir, data, max_len=MAX_LEN):
+    rows = [line.split("\t") for line in run([axf, "predict", model_dir, data, "--max-len", str(max_len)]).splitlines()]
     return np.array([[float(x) for x in r[2:]] for r in rows], dtype=np.float64)
 
 
-def encode(model_dir, pairs):
-    tok = BertTokenizer.from_pretrained(model_dir)
-    return [tok(a, b, truncation="longest_first", max_length=MAX_LEN) for a, b in pairs]
+def encode(tool, model_dir, data, max_len=MAX_LEN):
+    """axf's ids and token types of every example of data, as dicts of lists."""
+    out = []
+    for line in run([tool, model_dir, data, str(max_len)]).splitlines():
+        ids, types = line.split("\t")
+        ids = [int(x) for x in ids.split()]
+        out.append({"input_ids": ids, "token_type_ids": [int(x) for x in types.split()] if types else [0] * len(ids),
+                    "attention_mask": [1] * len(ids)})
+    return out
 
 
 def ort_logits(onnx_path, enc, batch):
@@ -111,21 +113,28 @@ def compare(kind, what, got, want, twin=None):
         fail("%s %s: %s, more than %.2f x the int8 effect %.3g" % (kind, what, where, INT8_SHARE, effect))
 
 
-def main():
-    axf, model_dir, inputs, policy, work = sys.argv[1:6]
-    kinds = sys.argv[6:]
-    os.makedirs(work, exist_ok=True)
+def write_pairs(path, pairs):
+    """A labelled pair file the search and predict both read (labels alternate: the plans are fixed)."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("sentence1\tsentence2\tlabel\n")
+        for i, (a, b) in enumerate(pairs):
+            f.write("%s\t%s\t%d\n" % (a, b, i % 2))
+    return path
+
+
+def fixture_pairs(inputs):
     pairs = []
     with open(inputs, encoding="utf-8") as f:
         for line in f:
             mode, a, b = line.rstrip("\n").split("\t")[:3]
             if mode == "text" and b:
                 pairs.append((a, b))
-    data = os.path.join(work, "pairs.tsv")
-    with open(data, "w", encoding="utf-8") as f:
-        f.write("sentence1\tsentence2\tlabel\n")
-        for i, (a, b) in enumerate(pairs):
-            f.write("%s\t%s\t%d\n" % (a, b, i % 2))
+    return pairs
+
+
+def check_kinds(axf, tool, model_dir, data, policy, work, kinds, max_len=MAX_LEN, tag=""):
+    """Exports every kind of plan to ONNX and compares ONNX Runtime with axf predict."""
+    os.makedirs(work, exist_ok=True)
     done = {}
     todo = list(kinds)
     for k in kinds:
@@ -142,16 +151,24 @@ def main():
             sess = os.path.join(work, kind + ".json")
             run([axf, "search", model_dir, data, "--policy", policy, "--set", "kind=" + kind, "--out", sess])
             run([axf, "export", sess, "--out", d, "--onnx", onnx_path])
-        want = predict(axf, d, data)
+        want = predict(axf, d, data, max_len)
         done[kind] = want
-        enc = encode(d, pairs)
+        enc = encode(tool, d, data, max_len)
         twin = done[FLOAT_TWIN[kind]] if kind in FLOAT_TWIN else None
-        compare(kind, "batch 1", ort_logits(onnx_path, enc, 1), want, twin)
-        compare(kind, "padded %d" % BATCH, ort_logits(onnx_path, enc, BATCH), want, twin)
+        compare(tag + kind, "batch 1", ort_logits(onnx_path, enc, 1), want, twin)
+        compare(tag + kind, "padded %d" % BATCH, ort_logits(onnx_path, enc, BATCH), want, twin)
+    return len(todo)
+
+
+def main():
+    axf, tool, model_dir, inputs, policy, work = sys.argv[1:7]
+    os.makedirs(work, exist_ok=True)
+    data = write_pairs(os.path.join(work, "pairs.tsv"), fixture_pairs(inputs))
+    n = check_kinds(axf, tool, model_dir, data, policy, work, sys.argv[7:])
     if failures:
         print("%d failure(s)" % len(failures))
         return 1
-    print("ok: %d kinds" % len(todo))
+    print("ok: %d kinds" % n)
     return 0
 
 
