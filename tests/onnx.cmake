@@ -39,3 +39,12 @@ add_test(NAME onnx_dense_compatible
                  ${CMAKE_SOURCE_DIR}/tests/onnx/plans.lua ${CMAKE_SOURCE_DIR}/bench
                  ${CMAKE_BINARY_DIR}/onnx_dense dense heads neurons blocks layers pruned)
 set_tests_properties(onnx_dense_compatible PROPERTIES LABELS "onnx;slow" SKIP_RETURN_CODE 77 TIMEOUT 300)
+# DistilBERT and RoBERTa (random classifiers made by transformers, tests/hf_models.py): the ONNX
+# export of each plan kind on ONNX Runtime and the dense-compatible export through
+# AutoModelForSequenceClassification.from_pretrained (tests/onnx/arch_check.py).
+add_test(NAME onnx_archs
+         COMMAND sh ${CMAKE_SOURCE_DIR}/tests/venv_run.sh ${CMAKE_SOURCE_DIR}/tests/onnx/arch_check.py
+                 $<TARGET_FILE:axf> $<TARGET_FILE:test_io_encode_tool> ${AXF_DATA_DIR}
+                 ${CMAKE_SOURCE_DIR}/tests/onnx/plans.lua ${CMAKE_BINARY_DIR}/onnx_archs
+                 model heads blocks layers topk topk_renorm threshold int8)
+set_tests_properties(onnx_archs PROPERTIES LABELS "onnx;slow" SKIP_RETURN_CODE 77 TIMEOUT 600)

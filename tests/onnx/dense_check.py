@@ -22,18 +22,18 @@ warnings.filterwarnings("ignore")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ort_check as oc  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402
-from transformers import BertForSequenceClassification  # noqa: E402
+from transformers import AutoModelForSequenceClassification  # noqa: E402
 
 BATCH = 8
 
 
-def batches(enc, batch):
+def batches(enc, batch, pad_id=0):
     for s in range(0, len(enc), batch):
         chunk = enc[s:s + batch]
         T = max(len(e["input_ids"]) for e in chunk)
         t = {}
         for key in ("input_ids", "attention_mask", "token_type_ids"):
-            a = np.zeros((len(chunk), T), dtype=np.int64)
+            a = np.full((len(chunk), T), pad_id if key == "input_ids" else 0, dtype=np.int64)
             for i, e in enumerate(chunk):
                 a[i, :len(e["input_ids"])] = e[key]
             t[key] = torch.from_numpy(a)
@@ -41,9 +41,16 @@ def batches(enc, batch):
 
 
 def hf_logits(d, enc, batch):
-    m = BertForSequenceClassification.from_pretrained(d).eval()
+    """Hugging Face's AutoModelForSequenceClassification on folder d (right padding with the
+    model's pad id; DistilBERT takes no token types)."""
+    m = AutoModelForSequenceClassification.from_pretrained(d).eval()
+    out = []
     with torch.no_grad():
-        return np.concatenate([m(**t).logits.numpy() for t in batches(enc, batch)]).astype(np.float64)
+        for t in batches(enc, batch, m.config.pad_token_id or 0):
+            if m.config.model_type == "distilbert":
+                del t["token_type_ids"]
+            out.append(m(**t).logits.numpy())
+    return np.concatenate(out).astype(np.float64)
 
 
 def ref_logits(bert_ref, d, enc, batch):
