@@ -135,7 +135,15 @@ static int k_hard(axf_app *a, int key)
 {
     if (!ready(a))
         return AXF_KEY_HANDLED;
-    const axf_layer_view *lv = &a->view.snap.layers[a->cur_layer];
+    const axf_layer_view *cv = &a->view.snap.layers[a->cur_layer];
+    axf_layer_view asked = *cv;
+    const axf_layer_view *lv = &asked;
+    if (a->hard_req.ticket > a->view.cmds_done && a->hard_req.act.layer == a->cur_layer) {
+        /* a setting asked for is not applied yet: keys held down adjust it, not the old one */
+        asked.hard = a->hard_req.act.hard;
+        asked.k = a->hard_req.act.k;
+        asked.threshold = a->hard_req.act.threshold;
+    }
     axf_wcmd c;
     memset(&c, 0, sizeof c);
     c.type = AXF_WCMD_APPLY;
@@ -186,13 +194,21 @@ static int k_hard(axf_app *a, int key)
             c.act.k = k_steps[i];
         }
     }
-    if (c.act.k <= 0)
-        c.act.k = 0; /* session default */
+    if (c.act.k <= 0) /* the session's default, named as it is, not as "k=0" */
+        c.act.k = a->view.snap.facts.hard_k > 0 ? a->view.snap.facts.hard_k : 0;
+    if (!(c.act.threshold > 0))
+        c.act.threshold = a->view.snap.facts.hard_threshold;
     pause_for_hand(a);
     char what[96];
     axf_action_describe(&c.act, what, sizeof what);
     axf_app_message(a, 0, "%s: evaluating…", what);
-    return post(a, &c);
+    if (axf_worker_post(a->worker, &c)) {
+        axf_app_message(a, 1, "busy: too many commands waiting");
+        return AXF_KEY_HANDLED;
+    }
+    a->hard_req.ticket = axf_worker_posted(a->worker);
+    a->hard_req.act = c.act;
+    return AXF_KEY_HANDLED;
 }
 
 /* int8 on / off for the block under the cursor: a head or the attention column, or a group or the

@@ -69,6 +69,12 @@ struct axf_app {
     axf_col colv[AXF_MAX_COLS];
     int n_cols;
     int measure;                 /* axf_measure */
+    /* the hard-attention setting last asked for (+ - t T), until the worker has done command
+     * number ticket: further presses adjust it, not the layer's committed setting */
+    struct {
+        unsigned long ticket;
+        axf_action act;
+    } hard_req;
 
     int help;                    /* help overlay shown */
     int help_scroll;

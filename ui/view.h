@@ -58,6 +58,7 @@ typedef struct axf_view {
     char title[96];              /* model name */
     char session_path[512];      /* "" until saved somewhere */
     char autosave_path[512];
+    unsigned long cmds_done;     /* commands executed (or replaced by a later one) so far */
     int user_dirty;              /* changed since the last save by the user (w) */
     int quit_ready;              /* a save-and-quit went through: the screen closes */
 

@@ -45,6 +45,7 @@ struct axf_worker {
     pthread_cond_t cv;
     axf_wcmd q[QCAP];
     int qh, qn;
+    unsigned long n_posted, n_done; /* (mu) commands posted / executed or merged into a later one */
     int quit;
     atomic_int run_req;        /* the user wants the policy running */
     atomic_int cancel;         /* abandon the current non-policy work */
@@ -450,6 +451,7 @@ static void publish(axf_worker *w)
 
     pthread_mutex_lock(&w->mu);
     axf_view *v = &w->v;
+    v->cmds_done = w->n_done;
     v->phase = AXF_PHASE_READY;
     v->have_snap = 1;
     v->snap = snap;
@@ -1033,9 +1035,13 @@ static void *worker_main(void *arg)
             paused = 1; /* paused between two steps of a run */
         }
         pthread_mutex_unlock(&w->mu);
-        if (have)
+        if (have) {
             exec_cmd(w, &c);
-        else if (run)
+            pthread_mutex_lock(&w->mu);
+            w->n_done++;
+            pthread_mutex_unlock(&w->mu);
+            publish(w);
+        } else if (run)
             policy_step(w, 1);
         else if (paused)
             message(w, 0, "policy paused after step %d (s or a carries on)", axf_session_cursor(w->s));
@@ -1114,18 +1120,42 @@ void axf_worker_stop(axf_worker *w)
     free(w);
 }
 
+/* Two hard-attention settings of one layer in a row: only the later one is wanted. */
+static int supersedes(const axf_wcmd *later, const axf_wcmd *earlier)
+{
+    return later->type == AXF_WCMD_APPLY && earlier->type == AXF_WCMD_APPLY &&
+           later->act.op == AXF_OP_SET_HARD && earlier->act.op == AXF_OP_SET_HARD &&
+           later->act.layer == earlier->act.layer;
+}
+
 int axf_worker_post(axf_worker *w, const axf_wcmd *c)
 {
     pthread_mutex_lock(&w->mu);
+    if (w->qn > 0 && supersedes(c, &w->q[(w->qh + w->qn - 1) % QCAP])) {
+        w->q[(w->qh + w->qn - 1) % QCAP] = *c; /* the last value asked for replaces the waiting one */
+        w->n_posted++;
+        w->n_done++;
+        pthread_mutex_unlock(&w->mu);
+        return 0;
+    }
     if (w->qn == QCAP) {
         pthread_mutex_unlock(&w->mu);
         return -1;
     }
     w->q[(w->qh + w->qn) % QCAP] = *c;
     w->qn++;
+    w->n_posted++;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
     return 0;
+}
+
+unsigned long axf_worker_posted(axf_worker *w)
+{
+    pthread_mutex_lock(&w->mu);
+    unsigned long n = w->n_posted;
+    pthread_mutex_unlock(&w->mu);
+    return n;
 }
 
 int axf_worker_pending(axf_worker *w)

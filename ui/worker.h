@@ -40,6 +40,9 @@ void axf_worker_stop(axf_worker *w);
 
 /* Queues a command; -1 when the queue is full (the screen says "busy"). */
 int axf_worker_post(axf_worker *w, const axf_wcmd *c);
+/* Commands posted so far: a command's number is this count right after its post. A hard-attention
+ * setting posted while another of the same layer still waits replaces it (counted as done). */
+unsigned long axf_worker_posted(axf_worker *w);
 /* Commands waiting (not counting the one running). */
 int axf_worker_pending(axf_worker *w);
 /* Copies the view into dst when it is newer than dst->seq; returns 1 when it copied. */

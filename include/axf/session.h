@@ -141,6 +141,8 @@ typedef struct axf_facts {
     int layer_heads[AXF_MAX_LAYERS];               /* heads present in each layer */
     int layer_ffn[AXF_MAX_LAYERS];                 /* FFN width of each layer */
     int groups;                                    /* default G */
+    int hard_k;                                    /* default K of set_hard (opts.hard_k) */
+    float hard_threshold;                          /* default threshold of set_hard */
     int num_labels;
     axf_task_kind task_kind;
     char task[32];                                 /* "sst2", ... */

@@ -383,6 +383,8 @@ void axf_session_facts(const axf_session *s, axf_facts *f)
         f->layer_ffn[i] = c->layer_ffn[i];
     }
     f->groups = s->defs.groups;
+    f->hard_k = s->opts.hard_k;
+    f->hard_threshold = s->opts.hard_threshold;
     f->num_labels = c->num_labels;
     f->task_kind = c->task;
     snprintf(f->task, sizeof f->task, "%s", s->task);
