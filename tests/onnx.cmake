@@ -7,7 +7,7 @@ set(AXF_ONNX_FIX ${CMAKE_SOURCE_DIR}/tests/golden/fixture)
 set(AXF_ONNX_GROUPS
   "struct:model model-external dense heads neurons blocks layers pruned"
   "hard:topk topk_renorm threshold"
-  "int8:int8 mixed")
+  "int8:int8 mixed int8@21")
 foreach(g ${AXF_ONNX_GROUPS})
   string(REPLACE ":" ";" gl "${g}")
   list(GET gl 0 gname)

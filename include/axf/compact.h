@@ -19,7 +19,9 @@
  *                            "mode": "topk" | "topk_renorm" | "threshold",
  *                            "k": K,              top-k modes
  *                            "threshold": p}, … ] threshold mode
- * Only layers with hard attention are listed; the field is absent when there are none. Any
+ * Only layers with hard attention are listed; the field is absent when there are none.
+ * axf_compact_save also writes "axf_fields": {field: one line saying what it means} for every
+ * axf_* field of the file, so that a reader finds them documented in one place. Any
  * program evaluating an exported model must run it with that plan (axf eval does, through
  * axf_plan_load_hard); other readers ignore the field and get dense attention. */
 #ifndef AXF_COMPACT_H

@@ -30,7 +30,9 @@
  *   embeddings        Gather of word rows, position rows pos_offset .. pos_offset + sequence − 1
  *                     (RoBERTa's offset; right padding gives the positions Hugging Face computes
  *                     from the mask), token-type rows where the architecture has them, LayerNorm
- *   head              Gather of each sequence's first token, then the architecture's head
+ *   last layer        keys and values for every token, the rest for each sequence's first token
+ *                     only (all the head reads, as the engine does)
+ *   head              each sequence's first token, then the architecture's head
  *                     (BERT's pooler and RoBERTa's classifier.dense with Tanh, DistilBERT's
  *                     pre_classifier with Relu) and the classifier.
  * Architectures differ only in these data (axf_config: type_vocab, pos_offset, head_act); the

@@ -299,6 +299,34 @@ void axf_export_readers(const axf_model *cm, const axf_plan *hard, char *buf, si
 
 /* ---- the axf_hard_attention config field ---- */
 
+/* What each of this program's config.json fields means, for a reader of the file: "axf_fields"
+ * lists every axf_* field the file holds with one line about it (other readers ignore them all). */
+static void add_field_docs(cJSON *root)
+{
+    static const char *const doc[][2] = {
+        {"axf_layer_heads", "attention heads kept in each layer (0: the attention block is removed); Hugging Face "
+                            "reads pruned_heads instead, written when it can express the shapes"},
+        {"axf_layer_ffn", "FFN neurons kept in each layer (0: the FFN block is removed); standard loaders have one "
+                          "intermediate_size for all layers and cannot read this"},
+        {"axf_layer_head_ids", "original index of each kept head, per layer"},
+        {"axf_hard_attention", "sparse hard attention per layer: mode topk (k largest probabilities, not "
+                               "renormalised), topk_renorm or threshold; other readers ignore it and compute dense "
+                               "attention, so their logits differ"},
+    };
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "axf_fields");
+    cJSON *d = cJSON_CreateObject();
+    for (const cJSON *f = root->child; f; f = f->next) {
+        if (!f->string || strncmp(f->string, "axf_", 4))
+            continue;
+        const char *what = "a field of axf (include/axf/model.h)";
+        for (size_t i = 0; i < sizeof doc / sizeof doc[0]; i++)
+            if (!strcmp(f->string, doc[i][0]))
+                what = doc[i][1];
+        cJSON_AddStringToObject(d, f->string, what);
+    }
+    cJSON_AddItemToObject(root, "axf_fields", d);
+}
+
 int axf_compact_save(const axf_model *cm, const axf_plan *hard, const char *dir, const char *tok_dir,
                      axf_err *err)
 {
@@ -311,15 +339,15 @@ int axf_compact_save(const axf_model *cm, const axf_plan *hard, const char *dir,
     int any = 0;
     for (int i = 0; hard && i < hard->n_layers; i++)
         any |= hard->layers[i].hard != AXF_HARD_OFF && hard->layers[i].attn_on;
+    text = axf_io_read_file(cfg_path, 16u << 20, NULL, err);
+    if (!text)
+        goto done;
+    root = cJSON_Parse(text);
+    if (!root) {
+        axf_err_set(err, "%s: cannot re-read the config just written", cfg_path);
+        goto done;
+    }
     if (any) {
-        text = axf_io_read_file(cfg_path, 16u << 20, NULL, err);
-        if (!text)
-            goto done;
-        root = cJSON_Parse(text);
-        if (!root) {
-            axf_err_set(err, "%s: cannot re-read the config just written", cfg_path);
-            goto done;
-        }
         cJSON_DeleteItemFromObjectCaseSensitive(root, "axf_hard_attention");
         cJSON *arr = cJSON_AddArrayToObject(root, "axf_hard_attention");
         for (int i = 0; i < hard->n_layers; i++) {
@@ -335,10 +363,11 @@ int axf_compact_save(const axf_model *cm, const axf_plan *hard, const char *dir,
                 cJSON_AddNumberToObject(e, "k", lp->k);
             cJSON_AddItemToArray(arr, e);
         }
-        out = cJSON_Print(root);
-        if (!out || axf_io_write_atomic(cfg_path, out, strlen(out), err))
-            goto done;
     }
+    add_field_docs(root);
+    out = cJSON_Print(root);
+    if (!out || axf_io_write_atomic(cfg_path, out, strlen(out), err))
+        goto done;
     if (tok_dir && axf_vocab_copy_files(tok_dir, dir, err))
         goto done;
     rc = 0;

@@ -36,6 +36,7 @@ typedef struct gb {
     size_t n_init, cap_init;
     int serial;
     size_t wbytes;
+    int opset;
     const char *shape2;  /* Shape(input_ids): [batch, sequence] */
     const char *seq1;    /* [sequence] */
 } gb;
@@ -278,7 +279,11 @@ static qin quant_input(gb *b, const char *x)
 {
     static const int64_t ax1[1] = {1};
     qin r;
-    const char *amax = op(b, "ReduceMax", IN(op(b, "Abs", IN(x), NULL)), AT(at_ints(b, "axes", 1, ax1), at_i(b, "keepdims", 1)));
+    const char *ax = op(b, "Abs", IN(x), NULL), *amax;
+    if (b->opset >= 18) /* axes became an input in opset 18 */
+        amax = op(b, "ReduceMax", IN(ax, c_i64(b, 1, ax1)), AT(at_i(b, "keepdims", 1)));
+    else
+        amax = op(b, "ReduceMax", IN(ax), AT(at_ints(b, "axes", 1, ax1), at_i(b, "keepdims", 1)));
     const char *c127 = c_f32(b, 127.0f);
     r.sx = op(b, "Div", IN(amax, c127), NULL);
     /* the engine treats a row below 2^-100 as zero; a floor keeps 127 / max finite there */
@@ -356,27 +361,46 @@ static const char *attention_probs(gb *b, const char *s, const axf_layer_plan *l
     }
 }
 
-/* One encoder layer on x [batch·sequence, H]. */
-static const char *layer(gb *b, const axf_model *m, int li, const axf_layer_plan *lp, const char *x, const char *maskb)
+/* The first token's row of each sequence of x [batch·sequence, H]: [batch, H]. */
+static const char *first_rows(gb *b, const char *x, int H)
+{
+    int64_t hh = H;
+    const char *shp3 = op(b, "Concat", IN(b->shape2, c_i64(b, 1, &hh)), AT(at_i(b, "axis", 0)));
+    return op(b, "Gather", IN(op(b, "Reshape", IN(x, shp3), NULL), c_i64s(b, 0)), AT(at_i(b, "axis", 1)));
+}
+
+/* One encoder layer on x [batch·sequence, H]. With cls set (the last layer: the head reads only
+ * each sequence's first token, as the engine's axf_engine_layer_cls) keys and values are made for
+ * every token and the rest for the first token only; the result is then [batch, H]. */
+static const char *layer(gb *b, const axf_model *m, int li, const axf_layer_plan *lp, const char *x, const char *maskb,
+                         int cls)
 {
     const axf_config *c = &m->cfg;
     const axf_layer *ly = &m->layers[li];
     int H = c->hidden, HS = c->head_dim, nh = c->layer_heads[li], f = c->layer_ffn[li], A = nh * HS;
-    const char *h;
+    const char *h, *xr = cls ? first_rows(b, x, H) : x; /* the rows the layer outputs */
     if (nh > 0) {
         const char *pre = gstr(b, "layer.%d.attention", li);
-        qin xq, *xqp = NULL;
+        qin xq, *xqp = NULL, xrq, *xrqp = NULL;
         if (ly->q8[AXF_W_Q].q) {
             xq = quant_input(b, x);
             xqp = &xq;
+            xrq = cls ? quant_input(b, xr) : xq; /* per-row scales: the same values for those rows */
+            xrqp = &xrq;
         }
-        const char *q = linear(b, ly, AXF_W_Q, x, xqp, gstr(b, "%s.query", pre), ly->wq, ly->bq, A, H);
+        const char *q = linear(b, ly, AXF_W_Q, xr, xrqp, gstr(b, "%s.query", pre), ly->wq, ly->bq, A, H);
         const char *k = linear(b, ly, AXF_W_K, x, xqp, gstr(b, "%s.key", pre), ly->wk, ly->bk, A, H);
         const char *v = linear(b, ly, AXF_W_V, x, xqp, gstr(b, "%s.value", pre), ly->wv, ly->bv, A, H);
         int64_t hd[2] = {nh, HS};
         const char *shp4 = op(b, "Concat", IN(b->shape2, c_i64(b, 2, hd)), AT(at_i(b, "axis", 0)));
+        const char *shp4q = shp4;
+        if (cls) {
+            int64_t zero = 0, hq[3] = {1, nh, HS};
+            const char *b1 = op(b, "Gather", IN(b->shape2, c_i64(b, 1, &zero)), AT(at_i(b, "axis", 0)));
+            shp4q = op(b, "Concat", IN(b1, c_i64(b, 3, hq)), AT(at_i(b, "axis", 0)));
+        }
         static const int64_t pq[4] = {0, 2, 1, 3}, pk[4] = {0, 2, 3, 1};
-        const char *q4 = op(b, "Transpose", IN(op(b, "Reshape", IN(q, shp4), NULL)), AT(at_ints(b, "perm", 4, pq)));
+        const char *q4 = op(b, "Transpose", IN(op(b, "Reshape", IN(q, shp4q), NULL)), AT(at_ints(b, "perm", 4, pq)));
         const char *k4 = op(b, "Transpose", IN(op(b, "Reshape", IN(k, shp4), NULL)), AT(at_ints(b, "perm", 4, pk)));
         const char *v4 = op(b, "Transpose", IN(op(b, "Reshape", IN(v, shp4), NULL)), AT(at_ints(b, "perm", 4, pq)));
         const char *s = op(b, "MatMul", IN(q4, k4), NULL);
@@ -387,12 +411,12 @@ static const char *layer(gb *b, const axf_model *m, int li, const axf_layer_plan
         int64_t flat[2] = {-1, A};
         ctx = op(b, "Reshape", IN(ctx, c_i64(b, 2, flat)), NULL);
         const char *a = linear(b, ly, AXF_W_O, ctx, NULL, gstr(b, "%s.output", pre), ly->wo, ly->bo, H, A);
-        h = layernorm(b, op(b, "Add", IN(x, a), NULL), gstr(b, "%s.output.LayerNorm", pre), ly->ln1_g, ly->ln1_b, H,
+        h = layernorm(b, op(b, "Add", IN(xr, a), NULL), gstr(b, "%s.output.LayerNorm", pre), ly->ln1_g, ly->ln1_b, H,
                       c->ln_eps);
     } else {
-        const char *in = x;
+        const char *in = xr;
         if (ly->bo)
-            in = op(b, "Add", IN(x, init_f32(b, gstr(b, "layer.%d.attention.output.bias", li), ly->bo, H, 0)), NULL);
+            in = op(b, "Add", IN(xr, init_f32(b, gstr(b, "layer.%d.attention.output.bias", li), ly->bo, H, 0)), NULL);
         h = layernorm(b, in, gstr(b, "layer.%d.attention.output.LayerNorm", li), ly->ln1_g, ly->ln1_b, H, c->ln_eps);
     }
     const char *out;
@@ -479,11 +503,8 @@ static void build(gb *b, const axf_model *cm, const axf_plan *hp)
     const char *maskb = op(b, "Unsqueeze", IN(neg, c_i64(b, 2, ax12)), NULL);
 
     for (int li = 0; li < c->n_layers; li++)
-        x = layer(b, cm, li, hp ? &hp->layers[li] : NULL, x, maskb);
-
-    int64_t hh = H;
-    const char *shp3 = op(b, "Concat", IN(b->shape2, c_i64(b, 1, &hh)), AT(at_i(b, "axis", 0)));
-    const char *first = op(b, "Gather", IN(op(b, "Reshape", IN(x, shp3), NULL), c_i64s(b, 0)), AT(at_i(b, "axis", 1)));
+        x = layer(b, cm, li, hp ? &hp->layers[li] : NULL, x, maskb, li == c->n_layers - 1);
+    const char *first = c->n_layers > 0 ? x : first_rows(b, x, H);
     /* the head: BERT's pooler, DistilBERT's pre_classifier, RoBERTa's classifier.dense */
     static const char *const head_name[] = {"pooler.dense", "pre_classifier", "classifier.dense"};
     const char *hn = head_name[c->arch <= AXF_ARCH_ROBERTA ? c->arch : 0];
@@ -596,6 +617,7 @@ int axf_onnx_save(const axf_model *m, const axf_plan *plan, const char *path, co
         return axf_err_prefix(err, "%s", path);
 
     gb b = {0};
+    b.opset = o->opset;
     build(&b, cm, hp);
     const axf_config *c = &cm->cfg;
 

@@ -54,6 +54,13 @@ expect 0 "export --out" "$AXF" export "$WORK/int8.json" --out "$WORK/int8-dir"
 grep -q "not read correctly by: Hugging Face" "$WORK/out" || fail "export of an int8 plan does not say Hugging Face cannot read it"
 expect 0 "export --out" "$AXF" export "$WORK/dense.json" --out "$WORK/dense-dir"
 grep -q "readers: .*Hugging Face from_pretrained" "$WORK/out" || fail "export of a dense plan does not name Hugging Face as a reader"
+expect 0 "export --out of hard attention" "$AXF" export "$WORK/topk.json" --out "$WORK/topk-dir"
+python3 - "$WORK/topk-dir/config.json" <<'PY' || fail "config.json does not document every axf_* field in axf_fields"
+import json, sys
+c = json.load(open(sys.argv[1]))
+own = {k for k in c if k.startswith("axf_") and k != "axf_fields"}
+sys.exit(not ("axf_hard_attention" in own and own == set(c.get("axf_fields", {}))))
+PY
 expect 1 "dense-compatible with hard attention" "$AXF" export "$WORK/topk.json" --out "$WORK/x" --dense-compatible
 expect 2 "dense-compatible without --out" "$AXF" export "$WORK/dense.json" --onnx "$WORK/x.onnx" --dense-compatible
 expect 2 "export needs an output" "$AXF" export "$WORK/dense.json"
