@@ -193,6 +193,24 @@ static void draw_help(axf_app *a)
     delwin(win);
 }
 
+/* The glossary overlay (key n): scrolled with j k / PgUp PgDn like the help. */
+static void draw_glossary(axf_app *a)
+{
+    int w = a->cols - 2 < 84 ? a->cols - 2 : 84;
+    int h = a->rows - 2;
+    if (w < 30 || h < 6)
+        return;
+    int inner = h - 2, total = axf_draw_wrapped(NULL, 0, 0, w - 4, 0, 0, A_NORMAL, 0, 1, axf_glossary);
+    if (a->help_scroll > total - inner)
+        a->help_scroll = total - inner > 0 ? total - inner : 0;
+    WINDOW *win = newwin(h, w, (a->rows - h) / 2, (a->cols - w) / 2);
+    werase(win);
+    axf_draw_box(win, "glossary", total > inner ? "j k scroll · any other key closes" : "any key closes", 1);
+    axf_draw_wrapped(win, 1, 2, w - 4, inner, a->help_scroll, A_NORMAL, 0, 1, axf_glossary);
+    wnoutrefresh(win);
+    delwin(win);
+}
+
 static void draw_starting(axf_app *a)
 {
     int w = a->cols - 4 < 70 ? a->cols - 4 : 70, h = 9;
@@ -245,8 +263,12 @@ static void draw_all(axf_app *a)
     }
     if (a->view.phase != AXF_PHASE_READY)
         draw_starting(a);
-    if (a->help)
+    if (a->help == AXF_OVERLAY_KEYS)
         draw_help(a);
+    else if (a->help == AXF_OVERLAY_GLOSSARY)
+        draw_glossary(a);
+    else if (a->help == AXF_OVERLAY_TRADEOFF)
+        axf_plot_tradeoff(a);
     if (a->prompt != AXF_PROMPT_NONE && a->prompt != AXF_PROMPT_QUIT) {
         curs_set(1);
         wnoutrefresh(a->panes[AXF_PANE_STATUS].win); /* leaves the cursor in the prompt */

@@ -343,7 +343,8 @@ static int k_tab(axf_app *a, int key)
 
 static int k_help(axf_app *a, int key)
 {
-    a->help = !a->help;
+    int want = key == 'n' ? AXF_OVERLAY_GLOSSARY : key == 'o' ? AXF_OVERLAY_TRADEOFF : AXF_OVERLAY_KEYS;
+    a->help = a->help == want ? AXF_OVERLAY_NONE : want;
     a->help_scroll = 0;
     return AXF_KEY_LAYOUT;
 }
@@ -455,6 +456,8 @@ static const key_action actions[] = {
     {{'e'}, "e", "export the compacted model", k_export},
     {{':'}, ":", "Lua console in the session's sandbox (s is the session)", k_lua},
     {{'?', KEY_F(1)}, "?", "this help", k_help},
+    {{'o'}, "o", "trade-off plot: accuracy against size and measured speed, every step", k_help},
+    {{'n'}, "n", "glossary: search split, no worse, acceptance rule, neuron group, ...", k_help},
     {{CTRL('l')}, "Ctrl-L", "redraw the screen", k_redraw},
     {{'q'}, "q", "quit (asks when there are unsaved changes)", k_quit},
 };
@@ -554,7 +557,7 @@ int axf_keys_read(WINDOW *w)
 
 int axf_keys_dispatch(axf_app *a, int key)
 {
-    if (a->help && key != 27 && key != '?' && key != KEY_F(1)) {
+    if (a->help && key != 27 && key != '?' && key != KEY_F(1) && key != 'n' && key != 'o') {
         if (key == KEY_DOWN || key == 'j' || key == KEY_NPAGE) {
             a->help_scroll += key == KEY_NPAGE ? 10 : 1;
             return AXF_KEY_HANDLED;

@@ -51,6 +51,8 @@ typedef enum { AXF_PROMPT_NONE = 0, AXF_PROMPT_LUA, AXF_PROMPT_SAVE, AXF_PROMPT_
 
 #define AXF_LUA_HIST 64
 
+enum { AXF_OVERLAY_NONE = 0, AXF_OVERLAY_KEYS, AXF_OVERLAY_GLOSSARY, AXF_OVERLAY_TRADEOFF };
+
 struct axf_app {
     axf_worker *worker;
     axf_view view;               /* the screen's copy */
@@ -76,7 +78,7 @@ struct axf_app {
         axf_action act;
     } hard_req;
 
-    int help;                    /* help overlay shown */
+    int help;                    /* overlay shown: AXF_OVERLAY_* (0 none) */
     int help_scroll;
     axf_prompt_kind prompt;
     char pbuf[1024];
@@ -126,6 +128,10 @@ int axf_heatmap_selected(const axf_app *a, axf_action *drop, int *removed, char 
 int axf_heatmap_width(const axf_app *a, int with_groups);
 int axf_heatmap_height(const axf_app *a, int spacious);
 
+/* pane_plot.c: the trade-off overlay (key o), over the whole screen. */
+void axf_plot_tradeoff(axf_app *a);
+/* teach.c: the glossary (key n): the words the screen uses, as paragraphs with '#' headings. */
+extern const char axf_glossary[];
 /* teach.c: plain-words explanation of the step at the cursor, as paragraphs separated by "\n". */
 void axf_teach_text(const axf_view *v, char *buf, size_t n);
 

@@ -200,3 +200,113 @@ static void plot_draw(axf_pane *p, axf_app *a)
 }
 
 const axf_pane_class axf_pane_plot = {"plot", plot_draw, NULL};
+
+/* ---- the trade-off overlay (key o): accuracy against size and against measured speed ---- */
+
+/* Points (xs[i], ys[i]) for the steps i = 0..n with have[i], joined in step order, in a box of
+ * cw x ch cells at (y, x); the step at the cursor is drawn as a bold 'o'. Axis ends labelled. */
+static void scatter(WINDOW *w, int y, int x, int cw, int ch, const double *xs, const double *ys, const int *have,
+                    int n, int cursor, const char *xname, int x_percent, const char *yname)
+{
+    static canvas c;
+    if (cw > PMAX_W)
+        cw = PMAX_W;
+    if (ch > PMAX_H)
+        ch = PMAX_H;
+    if (cw < 8 || ch < 2)
+        return;
+    memset(&c, 0, sizeof c);
+    c.cw = cw;
+    c.ch = ch;
+    double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+    for (int i = 0; i <= n; i++)
+        if (have[i] && isfinite(xs[i]) && isfinite(ys[i])) {
+            xlo = fmin(xlo, xs[i]), xhi = fmax(xhi, xs[i]);
+            ylo = fmin(ylo, ys[i]), yhi = fmax(yhi, ys[i]);
+        }
+    if (!isfinite(xlo))
+        return;
+    if (xhi - xlo < 1e-9)
+        xlo -= 0.01, xhi += 0.01;
+    if (yhi - ylo < 1e-9)
+        ylo -= 0.001, yhi += 0.001;
+    int W = cw * 2 - 1, H = ch * 4 - 1, px = -1, py = -1, cx = -1, cy = -1;
+    for (int i = 0; i <= n; i++) {
+        if (!have[i] || !isfinite(xs[i]) || !isfinite(ys[i]))
+            continue;
+        int xx = (int)lround((xs[i] - xlo) / (xhi - xlo) * W);
+        int yy = H - (int)lround((ys[i] - ylo) / (yhi - ylo) * H);
+        if (px >= 0)
+            line(&c, px, py, xx, yy, i > cursor);
+        else
+            dot(&c, xx, yy, i > cursor);
+        px = xx, py = yy;
+        if (i == cursor)
+            cx = xx / 2, cy = yy / 4;
+    }
+    for (int r = 0; r < ch; r++)
+        for (int q = 0; q < cw; q++)
+            put_cell(w, y + r, x + q, c.dots[r][q], c.tail[r][q] ? axf_th.dim : axf_th.plot_a);
+    if (cx >= 0)
+        axf_put(w, y + cy, x + cx, 1, axf_th.accent | A_BOLD, "o");
+    char lab[32];
+    snprintf(lab, sizeof lab, "%.2f%%", 100 * yhi);
+    axf_put_right(w, y, x - 9, 8, axf_th.dim, lab);
+    snprintf(lab, sizeof lab, "%.2f%%", 100 * ylo);
+    axf_put_right(w, y + ch - 1, x - 9, 8, axf_th.dim, lab);
+    axf_put_right(w, y + ch / 2, x - 9, 8, axf_th.plot_a, yname);
+    if (x_percent)
+        snprintf(lab, sizeof lab, "%.1f%%", 100 * xlo);
+    else
+        snprintf(lab, sizeof lab, "%.2f%s", xlo, axf_th.utf8 ? "×" : "x");
+    axf_put(w, y + ch, x, 10, axf_th.dim, lab);
+    if (x_percent)
+        snprintf(lab, sizeof lab, "%.1f%%", 100 * xhi);
+    else
+        snprintf(lab, sizeof lab, "%.2f%s", xhi, axf_th.utf8 ? "×" : "x");
+    axf_put_right(w, y + ch, x + cw - 10, 10, axf_th.dim, lab);
+    axf_put(w, y + ch, x + cw / 2 - axf_text_cols(xname) / 2, axf_text_cols(xname), axf_th.plot_b, xname);
+}
+
+void axf_plot_tradeoff(axf_app *a)
+{
+    const axf_view *v = &a->view;
+    int W = a->cols - 2, H = a->rows - 2;
+    if (W < 40 || H < 12 || !v->have_snap)
+        return;
+    WINDOW *win = newwin(H, W, 1, 1);
+    werase(win);
+    axf_draw_box(win, "trade-off: accuracy against size and speed, every step", "any key closes", 1);
+    static double acc[4096], size[4096], spd[4096];
+    static int all[4096], measured[4096];
+    int n = v->n_steps > 4095 ? 4095 : v->n_steps, n_meas = 0;
+    double base = (double)v->snap.baseline.params;
+    acc[0] = metric_of(&v->snap.baseline);
+    size[0] = 1;
+    spd[0] = 1; /* the original model against itself */
+    all[0] = measured[0] = 1;
+    for (int i = 1; i <= n; i++) {
+        const axf_view_step *s = &v->steps[i - 1];
+        acc[i] = metric_of(&s->after);
+        size[i] = base > 0 ? (double)s->after.params / base : NAN;
+        all[i] = 1;
+        measured[i] = s->have_speed;
+        spd[i] = s->have_speed ? s->speedup : NAN;
+        n_meas += s->have_speed;
+    }
+    const char *mn = isfinite(v->snap.baseline.accuracy) ? "accuracy" : v->snap.facts.metric_name;
+    int inner = H - 2, x0 = 11, cw = W - x0 - 3;
+    int ph = (inner - 4) / 2; /* two plots, each with its axis row and a caption row */
+    axf_putf(win, 1, 2, W - 4, axf_th.head, "%s (search split) against parameters kept; o = step %d of %d, "
+             "dim = redo tail", mn, v->snap.cursor, n);
+    scatter(win, 2, x0, cw, ph - 1, size, acc, all, n, v->snap.cursor, "parameters kept", 1, mn[0] == 'a' ? "acc" : mn);
+    int y2 = 2 + ph + 1;
+    axf_putf(win, y2, 2, W - 4, axf_th.head, "%s against measured speed-up (one thread, CPU time): %d of %d "
+             "steps measured", mn, n_meas, n);
+    scatter(win, y2 + 1, x0, cw, ph - 1, spd, acc, measured, n, v->snap.cursor, "speed-up", 0,
+            mn[0] == 'a' ? "acc" : mn);
+    axf_put(win, H - 2, 2, W - 4, axf_th.dim, "the speed of a step is measured when the cursor is on it "
+            "([ ] walk the history); the original model is 1.00x");
+    wnoutrefresh(win);
+    delwin(win);
+}

@@ -79,6 +79,10 @@ static void say_metrics(sbuf *b, const axf_metrics *m0, const axf_metrics *m1, c
     if (isfinite(m0->accuracy) && isfinite(m1->accuracy))
         add(b, "Accuracy went from %.2f%% to %.2f%% (the original model: %.2f%%). ", 100 * m0->accuracy,
             100 * m1->accuracy, 100 * base->accuracy);
+    if (isfinite(m0->accuracy) && m1->accuracy < m0->accuracy && m1->loss < m0->loss)
+        add(b, "Accuracy fell while the loss went down: the rules judge the loss, the mean cross-entropy, "
+               "not the count of right answers, and surer answers on many examples can come with a few "
+               "borderline ones flipped (n: glossary). ");
     add(b, "%d of %d examples are no worse than with the original model (%s half). ", m1->n_no_worse, m1->n,
         m1->n_no_worse * 2 > m1->n ? "more than" : "not more than");
     if (m0->params && m1->params != m0->params)
@@ -199,6 +203,50 @@ static size_t fit(const char *s, int width, const char **next)
     *next = s + i;
     return i;
 }
+
+const char axf_glossary[] =
+    "#Search split and held-out split\n"
+    "The search split is the data the policy scores every trial on: each change is kept or undone by "
+    "its numbers there, so they are chosen numbers and flatter the model. The held-out split "
+    "(--holdout) is never shown to the policy or to Lua; it only reports, once a plan is committed, "
+    "what the choices do on data they were not made on.\n"
+    "#No worse\n"
+    "An example is no worse when its loss under the current plan is at most its loss under the "
+    "original model. The metrics' \"no worse\" row counts them.\n"
+    "#Acceptance rule\n"
+    "The test a policy puts a tried change to before keeping it, always on the search split and "
+    "against the plan kept so far (axformer.lua's rule=). reference: the mean loss goes strictly "
+    "down and more than half of the examples are no worse. loss: the mean loss goes strictly down. "
+    "tolerance: the mean loss goes strictly down and more than half of the examples are no worse "
+    "within a margin eps of their original loss. accuracy: the task metric goes up, or stays and "
+    "the mean loss goes down. A change you make with p is kept whatever the rule says.\n"
+    "#Why search accuracy can fall in an accuracy-driven search\n"
+    "The rules (all but accuracy) look at the loss, the mean cross-entropy, not at the count of "
+    "right answers. A change can lower the loss, being surer on many examples, and still flip a few "
+    "that were close to the decision boundary, so accuracy drops by those few.\n"
+    "#Neuron group\n"
+    "The hidden units of a layer's feed-forward block (FFN) split into G equal slices (12 by "
+    "default). Removing a group removes its units from both FFN matrices, so the block gets narrower "
+    "by 1/G; removing all of them is removing the block.\n"
+    "#Head, attention block, FFN block\n"
+    "Each layer has an attention block made of heads (each head looks at the sentence its own way) "
+    "and a feed-forward block. Removing an element leaves the residual connection around it, so the "
+    "layer passes its input on unchanged where the element was.\n"
+    "#Hard attention (top-K)\n"
+    "Each query keeps only its K largest attention weights and drops the rest, without renormalising "
+    "(the kept weights no longer sum to 1). When K is at least the sentence length every weight is "
+    "kept and nothing changes: K=30 on sentences of 30 tokens or fewer changes nothing.\n"
+    "#Importance\n"
+    "How much an element matters, by the measure i chooses: exact (the loss change, or the accuracy "
+    "drop, when that element alone is removed), gradient (Michel et al.), attention entropy, or the "
+    "size of its weights. The heatmap's legend states its colour scale.\n"
+    "#Speed\n"
+    "Tokens per CPU second of one thread, as axf bench measures: the original and the compacted "
+    "model timed in turn several times; the speed-up is the median of the pairs' ratios and its "
+    "range is shown. A plan that removes nothing is the same model: 1.00x, not timed.\n"
+    "#int8\n"
+    "A block whose weights are stored as 8-bit integers with one scale per row: smaller and faster, "
+    "approximately the same numbers.\n";
 
 int axf_draw_wrapped(WINDOW *w, int y, int x, int width, int rows, int first, attr_t attr, int indent,
                      int markup, const char *text)

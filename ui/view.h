@@ -36,6 +36,9 @@ typedef struct axf_view_step {   /* one history entry */
     int n_actions;
     axf_metrics before, after;
     double seconds;
+    int have_speed;              /* the speed of this step's plan was measured (the screen measures
+                                    the plan at the cursor) */
+    double speedup, speedup_lo, speedup_hi;
 } axf_view_step;
 
 typedef struct axf_view_trial {  /* one entry of the trials journal */

@@ -68,6 +68,15 @@ struct axf_worker {
     axf_plan *speed_val_plan;  /* plan the shown speed belongs to */
     int speed_failed, ho_failed;
     axf_speed speed;
+    /* speeds measured, by history step: a step's entry holds while the step at that index has
+     * the same parameter count and loss (a step replaced after an undo has other numbers) */
+    struct step_speed {
+        int step;
+        size_t params;
+        double loss;
+        axf_speed sp;
+    } step_speed[256];
+    int n_step_speed;
     int have_speed, have_ho;
     int speed_step, ho_step;   /* history position the numbers were measured at */
     axf_metrics ho_base, ho_cur;
@@ -420,6 +429,15 @@ static void publish(axf_worker *w)
         steps[i].before = e.before;
         steps[i].after = e.after;
         steps[i].seconds = e.seconds;
+        for (int k = 0; k < w->n_step_speed; k++) {
+            const struct step_speed *q = &w->step_speed[k];
+            if (q->step == i + 1 && q->params == e.after.params && q->loss == e.after.loss) {
+                steps[i].have_speed = 1;
+                steps[i].speedup = q->sp.ratio;
+                steps[i].speedup_lo = q->sp.ratio_lo;
+                steps[i].speedup_hi = q->sp.ratio_hi;
+            }
+        }
     }
     /* the trials that led to the step at the cursor, and those made since on this plan */
     int cur = snap.cursor, nt = axf_session_trials_len(w->s);
@@ -829,6 +847,40 @@ static void cmd_reload(axf_worker *w)
     after_change(w);
 }
 
+/* The metrics of the step at history index c (0: the original model). */
+static int step_metrics(axf_session *s, int c, axf_metrics *m)
+{
+    if (c == 0) {
+        axf_session_baseline(s, m);
+        return 0;
+    }
+    axf_history_entry e;
+    if (axf_session_history_get(s, c - 1, &e))
+        return -1;
+    *m = e.after;
+    return 0;
+}
+
+static void remember_speed(axf_worker *w, const axf_speed *sp)
+{
+    int c = axf_session_cursor(w->s);
+    axf_metrics m;
+    if (step_metrics(w->s, c, &m))
+        return;
+    int k = 0;
+    while (k < w->n_step_speed && w->step_speed[k].step != c)
+        k++;
+    if (k == w->n_step_speed) {
+        if (k == (int)(sizeof w->step_speed / sizeof w->step_speed[0]))
+            return;
+        w->n_step_speed++;
+    }
+    w->step_speed[k].step = c;
+    w->step_speed[k].params = m.params;
+    w->step_speed[k].loss = m.loss;
+    w->step_speed[k].sp = *sp;
+}
+
 /* asked: the user pressed m, and the log gets the figures of this measurement */
 static int measure_speed(axf_worker *w, int asked)
 {
@@ -845,6 +897,7 @@ static int measure_speed(axf_worker *w, int asked)
     if (r == 1) {
     } else if (r == 0) {
         w->speed = sp;
+        remember_speed(w, &sp);
         if (asked && sp.unchanged)
             logf_add(w, AXF_LOG_INFO, axf_session_cursor(w->s), "speed: 1.00× (same model as the original)");
         else if (asked)

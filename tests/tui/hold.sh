@@ -44,8 +44,5 @@ do
     [ $(( $(date +%s) - start )) -ge 60 ] && tui_fail "the autosave's last step is not k=2"
     sleep 0.2
 done
-tui_keys q
-tui_wait "Unsaved changes"
-tui_keys q
-tui_wait "AXF-EXIT-0" 30
+tui_quit_unsaved
 echo ok

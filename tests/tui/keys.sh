@@ -54,9 +54,6 @@ for term in xterm-256color xterm linux vt100; do
     [ "$(json_get "$A" cursor)" = 1 ] || tui_fail "$term: the autosave no longer holds step 1"
     tui_keys a
     tui_wait "paused" 60
-    tui_keys q
-    tui_wait "Unsaved changes"
-    tui_keys q
-    tui_wait "AXF-EXIT-0" 30
+    tui_quit_unsaved
 done
 echo ok

@@ -134,3 +134,11 @@ tui_max_cols() {
 tui_pid() {
     cat "$TUI_TMP/pid"
 }
+
+# tui_quit_unsaved: q, answer the unsaved-changes question with q, wait for exit status 0
+tui_quit_unsaved() {
+    tui_keys q
+    tui_wait "Unsaved changes"
+    tui_keys q
+    tui_wait "AXF-EXIT-0" 30
+}

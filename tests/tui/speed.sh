@@ -58,9 +58,6 @@ check_range
 tui_keys u
 tui_wait "step 0/1" 60
 tui_wait "same model" 120
-tui_keys q
-tui_wait "Unsaved changes"
-tui_keys q
-tui_wait "AXF-EXIT-0" 30
+tui_quit_unsaved
 done
 echo ok

@@ -29,9 +29,6 @@ for size in "100 30" "160 45"; do
     if [ "$size" = "100 30" ]; then
         tui_gone "@step" 180        # measured again for the committed plan
     fi
-    tui_keys q
-    tui_wait "Unsaved changes"
-    tui_keys q
-    tui_wait "AXF-EXIT-0" 30
+    tui_quit_unsaved
 done
 echo ok
