@@ -248,10 +248,10 @@ static void draw_starting(axf_app *a)
 
 static void draw_all(axf_app *a)
 {
-    if (a->rows < 16 || a->cols < 60) {
+    if (a->rows < AXF_MIN_ROWS || a->cols < AXF_MIN_COLS) {
         werase(stdscr);
-        mvwprintw(stdscr, 0, 0, "AxFormer: the terminal is too small (%dx%d); 80x24 or more, please.", a->cols,
-                  a->rows);
+        mvwprintw(stdscr, 0, 0, "AxFormer: the terminal is too small (%dx%d); %dx%d or more, please.", a->cols,
+                  a->rows, AXF_MIN_COLS, AXF_MIN_ROWS);
         wnoutrefresh(stdscr);
         doupdate();
         return;
@@ -533,7 +533,7 @@ int axf_ui_run(const axf_ui_opts *o, axf_err *err)
             int r;
             if (a->view.phase != AXF_PHASE_READY && (key == 'q' || key == 27 || a->view.phase == AXF_PHASE_FAILED)) {
                 r = AXF_KEY_QUIT;
-            } else if (a->rows < 16 || a->cols < 60) { /* nothing to see: only quitting works */
+            } else if (a->rows < AXF_MIN_ROWS || a->cols < AXF_MIN_COLS) { /* nothing to see: only quitting works */
                 r = key == 'q' ? axf_keys_dispatch(a, key) : 0;
             } else if (a->prompt != AXF_PROMPT_NONE) {
                 r = prompt_key(a, key);

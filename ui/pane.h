@@ -51,6 +51,10 @@ typedef enum { AXF_PROMPT_NONE = 0, AXF_PROMPT_LUA, AXF_PROMPT_SAVE, AXF_PROMPT_
 
 #define AXF_LUA_HIST 64
 
+/* The one minimum size: smaller terminals get a message asking for it, not a cut layout. */
+#define AXF_MIN_COLS 80
+#define AXF_MIN_ROWS 24
+
 enum { AXF_OVERLAY_NONE = 0, AXF_OVERLAY_KEYS, AXF_OVERLAY_GLOSSARY, AXF_OVERLAY_TRADEOFF };
 
 struct axf_app {
