@@ -16,6 +16,14 @@ if(AXF_MPI)
                    ${AXF_MPI_DEMO} ${CMAKE_SOURCE_DIR}/scripts)
   set_tests_properties(mpi_faults PROPERTIES LABELS "mpi" FIXTURES_REQUIRED tui_model TIMEOUT 900
                        RESOURCE_LOCK mpi_cpu)
+  # the gather alone: every row right on every rank with uneven shares; also its micro-benchmark
+  # (README "Scaling out with MPI": mpirun -np N test_mpi_gather 9815 16 2000)
+  add_executable(test_mpi_gather ${CMAKE_SOURCE_DIR}/tests/mpi/gather_bench.c)
+  target_link_libraries(test_mpi_gather PRIVATE axf_core)
+  add_test(NAME mpi_gather
+           COMMAND ${MPIEXEC_EXECUTABLE} --allow-run-as-root --oversubscribe -np 3 $<TARGET_FILE:test_mpi_gather>
+                   1001 16 20)
+  set_tests_properties(mpi_gather PROPERTIES LABELS "mpi" TIMEOUT 120 RESOURCE_LOCK mpi_cpu)
   add_test(NAME mpi_out_of_step
            COMMAND bash ${CMAKE_SOURCE_DIR}/tests/mpi/out_of_step.sh $<TARGET_FILE:axf> ${MPIEXEC_EXECUTABLE}
                    ${AXF_MPI_DEMO} ${CMAKE_SOURCE_DIR}/scripts)

@@ -43,6 +43,17 @@ void axf_dist_range(int n, int *lo, int *hi);
  * the call every rank has every row. The ranks' shares must tile [0, n_rows) in rank order
  * (checked: an internal error aborts the job). */
 void axf_dist_allgather_rows(void *buf, size_t row_bytes, int n_rows, int first, int count);
+/* What the gathers cost this rank so far (all zero in one process): wait_seconds is the time in
+ * the first, tiny collective of each gather, where a rank that finished its share early waits
+ * for the slowest; move_seconds the time moving the rows once all have arrived. */
+typedef struct axf_dist_stats {
+    long long gathers;
+    long long bytes;       /* bytes of the gathered buffers (every rank's rows) */
+    double wait_seconds;
+    double move_seconds;
+} axf_dist_stats;
+void axf_dist_stats_get(axf_dist_stats *out);
+
 /* The largest v over the ranks, on every rank (a cancel or a failure seen by one rank stops all). */
 int axf_dist_max(int v);
 /* Rank 0's n bytes at buf on every rank (a clock a policy reads, the status of a file only rank 0

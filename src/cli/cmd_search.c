@@ -467,6 +467,14 @@ int axf_cmd_search(int argc, char **argv)
            "run, %lld saved by the cache (%.0f%% of %lld)\n",
            c.evals, c.evals_reused, c.layer_evals, c.layer_evals_saved,
            run + saved_l > 0 ? 100 * saved_l / (run + saved_l) : 0.0, c.layer_evals + c.layer_evals_saved);
+    if (axf_dist_size() > 1) {
+        axf_dist_stats ds;
+        axf_dist_stats_get(&ds);
+        double g = ds.gathers > 0 ? (double)ds.gathers : 1;
+        printf("MPI       %d ranks, %lld gathers of %.1f KiB: %.3f ms moving rows and %.3f ms waiting for "
+               "the slowest rank per gather (rank 0)\n", axf_dist_size(), ds.gathers, ds.bytes / g / 1024,
+               1e3 * ds.move_seconds / g, 1e3 * ds.wait_seconds / g);
+    }
     if (saved_to)
         printf("session   %s\n", saved_to);
     fflush(stdout);

@@ -15,6 +15,7 @@
 static int g_rank = 0, g_size = 1;
 static char g_note[160];
 static long g_checks;
+static axf_dist_stats g_stats;
 
 int axf_dist_built(void)
 {
@@ -71,6 +72,11 @@ uint64_t axf_dist_hash_plan(uint64_t h, const axf_plan *p)
             h = axf_dist_hash(h, lp->neuron_on, (size_t)lp->f);
     }
     return h;
+}
+
+void axf_dist_stats_get(axf_dist_stats *out)
+{
+    *out = g_stats;
 }
 
 void axf_dist_note(const char *msg)
@@ -235,7 +241,9 @@ void axf_dist_allgather_rows(void *buf, size_t row_bytes, int n_rows, int first,
         *dsp = malloc(sizeof(int) * (size_t)g_size);
     if (!all || !cnt || !dsp)
         axf_dist_abort("out of memory in a gather");
-    MPI_Allgather(me, 2, MPI_INT, all, 2, MPI_INT, MPI_COMM_WORLD);
+    double t0 = axf_now();
+    MPI_Allgather(me, 2, MPI_INT, all, 2, MPI_INT, MPI_COMM_WORLD); /* also where ranks wait */
+    double t1 = axf_now();
     int at = 0;
     for (int r = 0; r < g_size; r++) {
         if (all[2 * r] != at || all[2 * r + 1] < 0)
@@ -251,6 +259,10 @@ void axf_dist_allgather_rows(void *buf, size_t row_bytes, int n_rows, int first,
     MPI_Type_commit(&row);
     MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, cnt, dsp, row, MPI_COMM_WORLD);
     MPI_Type_free(&row);
+    g_stats.gathers++;
+    g_stats.bytes += (long long)row_bytes * n_rows;
+    g_stats.wait_seconds += t1 - t0;
+    g_stats.move_seconds += axf_now() - t1;
     free(all);
     free(cnt);
     free(dsp);
