@@ -209,6 +209,21 @@ static void test_console(axf_session *s)
                      "s:trials()[#s:trials()].note", &rc);
     CHECK_MSG(rc == 0 && strstr(out, "\ttrue\twhy\n"), "%s", out);
     free(out);
+    /* s:try_batch: each candidate's metrics as s:try gives them, journaled in order, noted by index */
+    out = console(h, "local c = {{op = 'drop_ffn', layer = 1}, {op = 'drop_head', layer = 0, head = 2}, "
+                     "{{op = 'drop_head', layer = 1, head = 0}, {op = 'drop_head', layer = 1, head = 1}}} "
+                     "local one = {} for k, a in ipairs(c) do one[k] = s:try(a, 'b') end "
+                     "local n0 = #s:trials() local rs = s:try_batch(c, 'b') local same = #rs == 3 "
+                     "for k = 1, 3 do same = same and rs[k].loss == one[k].loss and rs[k].n_no_worse == "
+                     "one[k].n_no_worse and rs[k].trial == n0 + k and one[k].trial == n0 - 3 + k end "
+                     "local t = s:trials() same = same and #t == n0 + 3 and t[n0 + 2].actions[1].head == 2 "
+                     "and #t[n0 + 3].actions == 2 and t[n0 + 1].note == 'b' "
+                     "s:note('first', rs[1].trial) s:note('last') same = same and s:trials()[n0 + 1].note == "
+                     "'first' and s:trials()[n0 + 3].note == 'last' and s:trials()[n0 + 2].note == 'b' "
+                     "local l = s:trial_losses() same = same and #l == #s:baseline_losses() "
+                     "return same", &rc);
+    CHECK_MSG(rc == 0 && !strcmp(out, "true\n"), "try_batch: %s", out);
+    free(out);
     out = console(h, "s:apply({{op = 'drop_head', layer = 1, head = 0}, "
                      "{op = 'drop_head', layer = 1, head = 1}}, 'two at once') "
                      "local e = s:history()[s:cursor()] return #e.actions, e.actions[2].head, "
@@ -291,7 +306,7 @@ static void test_junk(axf_session *s)
         "local list = {} for i = 1, 100 do list[i] = {op = 'drop_head', layer = 0, head = 0} end "
         "add(list) add(nil) "
         "local methods = {'facts', 'layers', 'heads', 'ffn', 'groups', 'seed', 'layer', 'plan', "
-        "  'baseline', 'baseline_losses', 'eval', 'losses', 'try', 'note', 'trial_losses', "
+        "  'baseline', 'baseline_losses', 'eval', 'losses', 'try', 'try_batch', 'note', 'trial_losses', "
         "  'trial_no_worse', 'apply', 'undo', 'redo', 'check', 'describe', 'cursor', 'history', "
         "  'trials', 'counters', 'importance', 'log'} "
         "local calls, errors = 0, 0 "
@@ -355,6 +370,12 @@ static void test_junk(axf_session *s)
         {"s:importance('best')", "importance: unknown kind 'best'"},
         {"s:importance('exact', 'head')", "unknown granularity 'head'"},
         {"s:trial_no_worse(0/0)", "eps must be finite"},
+        {"s:try_batch{}", "try_batch: no candidates"},
+        {"s:try_batch(5)", "bad argument #1 to 'try_batch' (table expected"},
+        {"s:try_batch({{op = 'drop_ffn', layer = 0}, 7})", "try_batch: candidate 2 is a number"},
+        {"s:try_batch({{op = 'drop_ffn', layer = 0}, {op = 'drop_head', layer = 9, head = 0}})",
+         "try_batch: candidate 2: drop_head L9.h0"},
+        {"s:note('x', 1e6)", "note: no trial 1000000 in the journal"},
         {"for i = 1, 100 do s:redo() end", "redo: "},
     };
     for (size_t i = 0; i < sizeof msg / sizeof msg[0]; i++) {

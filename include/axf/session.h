@@ -204,6 +204,8 @@ const int *axf_session_trial_preds(const axf_session *s);
 int axf_session_trial_outputs(axf_session *s, axf_err *err);
 /* Sets the note of the latest trial (e.g. "rejected: majority rule") once the caller decided. */
 void axf_session_note_trial(axf_session *s, const char *note);
+/* The same for journal entry i (0-based; a batch of trials is judged after the last one). */
+void axf_session_note_trial_at(axf_session *s, int i, const char *note);
 /* Commits acts as one history step (dropping any redo tail), evaluating unless the latest trial
  * gave the same plan (then its result is reused). out may be NULL. */
 int axf_session_apply(axf_session *s, const axf_action *acts, int n, const char *note,

@@ -268,6 +268,8 @@ static int m_losses(lua_State *L)
 
 /* ---- trials ---- */
 
+static void pend_trial(axf_luahost *h, const axf_action *acts, int n, const axf_metrics *m,
+                       const axf_metrics *cur, const char *note);
 static int m_try(lua_State *L);
 static int k_try(lua_State *L, int st, lua_KContext c)
 {
@@ -291,33 +293,112 @@ static int m_try(lua_State *L)
         return on_cancelled(L, nargs, k_try);
     if (rc)
         return session_fail(L, "try", &err);
-    if (!h->in_console) {
-        char desc[512];
-        axf_lua_describe_actions(acts, n, desc, sizeof desc);
-        axf_lua_flush_trial(h, NULL);
-        axf_sbuf_clear(&h->pending);
-        axf_sbuf_printf(&h->pending, "try %s: loss %.5f (now %.5f), %d of %d no worse", desc,
-                        m.loss, cur.loss, m.n_no_worse, m.n);
-        if (!isnan(m.accuracy))
-            axf_sbuf_printf(&h->pending, ", accuracy %.2f%% (now %.2f%%)", 100 * m.accuracy,
-                            100 * cur.accuracy);
-        if (note && *note)
-            axf_sbuf_printf(&h->pending, " [%s]", note);
-        h->have_pending = 1;
-    }
+    if (!h->in_console)
+        pend_trial(h, acts, n, &m, &cur, note);
     axf_lua_push_metrics(L, h, &m);
+    lua_pushinteger(L, axf_session_trials_len(h->s));
+    lua_setfield(L, -2, "trial");
     return 1;
 }
 
+/* One trial's log line, held until its verdict (s:note) or the next trial. */
+static void pend_trial(axf_luahost *h, const axf_action *acts, int n, const axf_metrics *m,
+                       const axf_metrics *cur, const char *note)
+{
+    char desc[512];
+    axf_lua_describe_actions(acts, n, desc, sizeof desc);
+    axf_lua_flush_trial(h, NULL);
+    axf_sbuf_clear(&h->pending);
+    axf_sbuf_printf(&h->pending, "try %s: loss %.5f (now %.5f), %d of %d no worse", desc, m->loss,
+                    cur->loss, m->n_no_worse, m->n);
+    if (!isnan(m->accuracy))
+        axf_sbuf_printf(&h->pending, ", accuracy %.2f%% (now %.2f%%)", 100 * m->accuracy,
+                        100 * cur->accuracy);
+    if (note && *note)
+        axf_sbuf_printf(&h->pending, " [%s]", note);
+    h->have_pending = 1;
+}
+
+/* s:try_batch({c1, c2, ...}, note): each c an action or a list of actions (one candidate); every
+ * candidate is tried on the committed plan, in order, exactly as s:try(c, note) one after the
+ * other, and the list of their metrics comes back in that order, each with .trial = its position
+ * in the journal (for s:note(verdict, trial)). s:trial_losses() is the last candidate's. Arguments
+ * 1-4 on the stack: self, the list, note, the results so far (a pause redoes the rest only). */
+static int try_batch_from(lua_State *L);
+static int k_try_batch(lua_State *L, int st, lua_KContext c)
+{
+    lua_settop(L, (int)c);
+    return try_batch_from(L);
+}
+
+static int try_batch_from(lua_State *L)
+{
+    axf_luahost *h = axf_lua_host(L);
+    const char *note = opt_note(L, 3);
+    lua_Integer n = luaL_len(L, 2);
+    for (lua_Integer i = luaL_len(L, 4) + 1; i <= n; i++) {
+        axf_action acts[MAX_STEP_ACTIONS];
+        lua_geti(L, 2, i);
+        if (!lua_istable(L, 5))
+            return luaL_error(L, "try_batch: candidate %d is a %s, not an action or a list of actions",
+                              (int)i, luaL_typename(L, 5));
+        int na = axf_lua_parse_actions(L, 5, acts);
+        lua_settop(L, 4);
+        axf_metrics m, cur;
+        axf_err err = {{0}};
+        axf_lua_committed_metrics(h, &cur);
+        begin_call(L, h);
+        int rc = axf_session_try(h->s, acts, na, note, &m, &err);
+        if (rc == AXF_CANCELLED)
+            return on_cancelled(L, 4, k_try_batch);
+        if (rc)
+            return luaL_error(L, "try_batch: candidate %d: %s", (int)i, err.msg);
+        if (!h->in_console)
+            pend_trial(h, acts, na, &m, &cur, note);
+        axf_lua_push_metrics(L, h, &m);
+        lua_pushinteger(L, axf_session_trials_len(h->s));
+        lua_setfield(L, -2, "trial");
+        lua_seti(L, 4, i);
+    }
+    lua_settop(L, 4);
+    return 1;
+}
+
+static int m_try_batch(lua_State *L)
+{
+    check_session(L, "try_batch");
+    luaL_checktype(L, 2, LUA_TTABLE);
+    opt_note(L, 3);
+    lua_settop(L, 3);
+    lua_Integer n = luaL_len(L, 2);
+    if (n < 1)
+        return luaL_error(L, "try_batch: no candidates (give a list of actions or action lists)");
+    lua_createtable(L, (int)(n < 1024 ? n : 1024), 0);
+    return try_batch_from(L);
+}
+
+/* s:note(verdict[, trial]): the latest trial's note, or that of journal entry `trial` (1-based,
+ * as try_batch returns it). */
 static int m_note(lua_State *L)
 {
     axf_luahost *h = check_session(L, "note");
     const char *v = luaL_checkstring(L, 2);
-    if (axf_session_trials_len(h->s) == 0)
+    int len = axf_session_trials_len(h->s);
+    if (len == 0)
         return luaL_error(L, "note: no trial to annotate yet (call s:try first)");
-    axf_session_note_trial(h->s, v);
-    if (!h->in_console)
+    lua_Integer at = luaL_optinteger(L, 3, len);
+    if (at < 1 || at > len)
+        return luaL_error(L, "note: no trial %d in the journal (1..%d)", (int)at, len);
+    axf_session_note_trial_at(h->s, (int)at - 1, v);
+    if (h->in_console)
+        return 0;
+    if (at == len) {
         axf_lua_flush_trial(h, v);
+    } else {
+        char line[400];
+        snprintf(line, sizeof line, "trial %d -> %s", (int)at, v);
+        axf_lua_emit(h, AXF_LUA_LOG_TRIAL, line);
+    }
     return 0;
 }
 
@@ -712,7 +793,8 @@ int axf_lua_open_axf(lua_State *L)
         {"layer", m_layer},       {"plan", m_plan},
         {"baseline", m_baseline}, {"baseline_losses", m_baseline_losses},
         {"eval", m_eval},         {"losses", m_losses},
-        {"try", m_try},           {"note", m_note},
+        {"try", m_try},           {"try_batch", m_try_batch},
+        {"note", m_note},
         {"trial_losses", m_trial_losses}, {"trial_no_worse", m_trial_no_worse},
         {"apply", m_apply},       {"undo", m_undo},
         {"redo", m_redo},         {"check", m_check},

@@ -755,9 +755,14 @@ const int *axf_session_trial_preds(const axf_session *s)
 
 void axf_session_note_trial(axf_session *s, const char *note)
 {
-    if (s->trials_len == 0)
+    axf_session_note_trial_at(s, s->trials_len - 1, note);
+}
+
+void axf_session_note_trial_at(axf_session *s, int i, const char *note)
+{
+    if (i < 0 || i >= s->trials_len)
         return;
-    tentry *t = &s->trials[s->trials_len - 1];
+    tentry *t = &s->trials[i];
     free(t->note);
     t->note = axf_xstrdup(note ? note : "");
     s->dirty = 1;

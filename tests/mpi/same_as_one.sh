@@ -38,6 +38,18 @@ $SAME session "$T/search_grad.one.json" "$T/search_grad.np.json" || fail "gradie
 both search_small search "$M" "$S" --policy "$SCRIPTS/axformer.lua" --set rule=loss --max-examples 100 --threads 1 --quiet --out {out}
 $SAME session "$T/search_small.one.json" "$T/search_small.np.json" || fail "2-batch search: sessions differ"
 
+# batched trials (s:try_batch): a round of every head and block on one plan; the
+# sessions of -np NP and of one process are the same, and one process's is that of the policy
+# trying them one by one (apart from the parameter saying so)
+both search_batch search "$M" "$S" --policy "$SCRIPTS/greedy.lua" --set kinds=attn,ffn,heads --set max_steps=2 \
+  --batch 50 --threads 1 --quiet --out {out}
+$SAME session "$T/search_batch.one.json" "$T/search_batch.np.json" || fail "batched search: sessions differ"
+[ "$(grep -c '"actions"' "$T/search_batch.np.json")" -ge 40 ] || fail "batched search: too few trials to mean much"
+"$AXF" search "$M" "$S" --policy "$SCRIPTS/greedy.lua" --set kinds=attn,ffn,heads --set max_steps=2 \
+  --set batch=false --batch 50 --threads 1 --quiet --out "$T/search_seq.json" >/dev/null || fail "one-by-one search failed"
+sed 's/"batch":\t*false/"batch":\ttrue/' "$T/search_seq.json" >"$T/search_seq_as_batch.json"
+$SAME session "$T/search_batch.one.json" "$T/search_seq_as_batch.json" || fail "try_batch: not the session of s:try one by one"
+
 both replay replay "$T/search_ax.one.json" --threads 1
 $SAME text "$T/replay.one.txt" "$T/replay.np.txt" || fail "replay outputs differ"
 grep -q "steps replayed" "$T/replay.np.txt" || fail "replay under mpirun printed no verdict"
