@@ -39,7 +39,7 @@ static const char *usage =
     "  --no-cache          run every evaluation from the embeddings (same numbers, slower;\n"
     "                      to measure what the layer cache saves)\n"
     "Under mpirun (an -DAXF_MPI=ON build) every rank runs the search and the evaluations are spread\n"
-    "over the ranks (README: Running over MPI).\n"
+    "over the ranks (README: Scaling out with MPI).\n"
     "Exit: 0 the policy finished, 1 bad input, policy error (session saved) or a session that\n"
     "cannot be written (disk full, or another run replaced --out: this run's is then saved to\n"
     "OUT-PID.json beside it), 2 usage,\n"
