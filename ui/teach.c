@@ -122,10 +122,20 @@ void axf_teach_text(const axf_view *v, char *buf, size_t n)
             base->n, axf_loss_decimals(base->loss), base->loss);
         if (isfinite(base->accuracy))
             add(&b, " and accuracy %.2f%%", 100 * base->accuracy);
-        add(&b, ". Every change is judged against these numbers: a change is kept only when the loss "
-                "goes down, and (under the reference rule) more than half of the examples are no worse "
-                "than with the original model.\nPress s to let the policy take one step, a to let it run, "
-                "or p to remove the element under the cursor yourself.");
+        add(&b, ". Every change is judged against these numbers. ");
+        const char *rule = v->have_policy ? v->policy_rule : "";
+        if (!strcmp(rule, "reference"))
+            add(&b, "The policy keeps a change only when the mean loss goes down and more than half of the "
+                    "examples are no worse than with the original model (its rule: reference). ");
+        else if (!strcmp(rule, "loss"))
+            add(&b, "The policy keeps a change only when the mean loss goes down (its rule: loss). ");
+        else if (*rule)
+            add(&b, "The policy keeps a change only when its acceptance rule holds (its rule: %s; n explains "
+                    "the rules). ", rule);
+        else if (v->have_policy)
+            add(&b, "The policy decides by its own test which changes to keep (n explains the usual rules). ");
+        add(&b, "A change you make yourself is kept as it is.\nPress s to let the policy take one step, a to let "
+                "it run, or p to remove the element under the cursor yourself.");
     } else {
         const axf_view_step *s = &v->steps[cur - 1];
         int by_hand = !strcmp(s->note, "by hand");
@@ -147,7 +157,9 @@ void axf_teach_text(const axf_view *v, char *buf, size_t n)
         for (int i = 0; i < v->n_trials; i++)
             n_undone += strcmp(v->trials[i].what, s->what) != 0;
         if (n_undone > 0) {
-            add(&b, "\n#Tried first, then undone (%d)", v->trials_total - (v->n_trials - n_undone));
+            /* before a change by hand they are the policy's, made on the plan before it */
+            add(&b, by_hand ? "\n#Tried by the policy on the plan before, not kept (%d)" :
+                              "\n#Tried first, then undone (%d)", v->trials_total - (v->n_trials - n_undone));
             for (int i = 0; i < v->n_trials; i++)
                 if (strcmp(v->trials[i].what, s->what))
                     say_trial(&b, &v->trials[i], &s->before);

@@ -96,6 +96,7 @@ typedef struct axf_view {
     int policy_running;          /* the user asked for run (a) */
     int policy_steps;
     char policy_name[64];
+    char policy_rule[32];        /* the policy's "rule" parameter ("" = it has none) */
     char policy_file[64];        /* base name of the policy file */
     char policy_msg[256];
 

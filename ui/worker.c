@@ -508,6 +508,16 @@ static void publish(axf_worker *w)
     v->policy_running = atomic_load(&w->run_req);
     v->policy_steps = w->h ? axf_luahost_steps(w->h) : 0;
     copy_str(v->policy_name, sizeof v->policy_name, w->h ? axf_luahost_policy_name(w->h) : "");
+    v->policy_rule[0] = 0;
+    if (w->h) { /* the parameters as JSON, every one with its value: "rule": "loss" */
+        const char *r = strstr(axf_luahost_params_json(w->h), "\"rule\": \"");
+        if (r) {
+            r += 9;
+            size_t k = strcspn(r, "\"");
+            if (k < sizeof v->policy_rule)
+                memcpy(v->policy_rule, r, k), v->policy_rule[k] = 0;
+        }
+    }
     {
         const char *pf = w->o.policy_path ? strrchr(w->o.policy_path, '/') : NULL;
         copy_str(v->policy_file, sizeof v->policy_file, pf ? pf + 1 : w->o.policy_path);

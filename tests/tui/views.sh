@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The student views of issue 16: the glossary (n) explains the words the screen uses; the
 # trade-off plot (o) draws accuracy against parameters kept and against measured speed-up for
-# every step, counting the steps whose speed was measured. Any other key closes them.
+# every step, counting the steps whose speed was measured. Any other key closes them. The teaching
+# panel names the policy's acceptance rule.
 # usage: views.sh AXF MODEL_DIR DATA HOLDOUT SCRIPTS_DIR
 set -u
 AXF=$1 MODEL=$2 DATA=$3 HOLD=$4 SCRIPTS=$5
@@ -41,4 +42,14 @@ for size in "100 30" "160 45"; do
     tui_gone "─ trade-off" 30
     tui_quit_unsaved
 done
+
+# the teaching panel names the rule the policy runs with (defect 9: it said "under the reference
+# rule" with rule=loss)
+tui_start 160 45 xterm-256color "$AXF" tui "$MODEL" "$DATA" --policy "$SCRIPTS/axformer.lua" --set rule=loss \
+    --autosave "$TUI_TMP/auto.json"
+tui_wait "axformer.lua ready" 120
+tui_wait "its rule: loss" 30
+tui_screen | grep -q "reference" && tui_fail "the teaching panel speaks of the reference rule under rule=loss"
+tui_keys q
+tui_wait "AXF-EXIT-0" 30
 echo ok
