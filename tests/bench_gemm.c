@@ -15,26 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../src/engine/gemm.h"
+#include "bench_time.h"
 #include "axf/engine.h"
 #include "axf/model.h"
 
 static int wall, cold;
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(wall ? CLOCK_MONOTONIC : CLOCK_PROCESS_CPUTIME_ID, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 typedef struct {
     axf_engine *e;
@@ -47,8 +34,9 @@ typedef struct {
 
 /* One call, on the next of the nw copies of W (nw > 1: --cold, W comes from memory as in the
  * engine, where every layer has its own weights). */
-static void run(call *c)
+static void run(void *arg)
 {
+    call *c = arg;
     int i = c->next;
     c->next = (c->next + 1) % c->nw;
     if (c->ours)
@@ -56,26 +44,6 @@ static void run(call *c)
     else
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->T, c->N, c->K, 1.0f, c->x, c->K, c->w[i], c->K,
                     0.0f, c->y, c->N);
-}
-
-/* Median seconds per call; *best gets the fastest timing. */
-static double time_calls(call *c, int reps, double *best)
-{
-    double flop = 2.0 * c->T * c->N * c->K;
-    int n = (int)(1e-2 * 100e9 / flop) + 1;   /* ~10 ms at 100 GFLOP/s */
-    double *v = malloc(sizeof(double) * reps);
-    run(c);
-    for (int r = 0; r < reps; r++) {
-        double t0 = now();
-        for (int i = 0; i < n; i++)
-            run(c);
-        v[r] = (now() - t0) / n;
-    }
-    qsort(v, reps, sizeof *v, cmp);
-    double med = v[reps / 2];
-    *best = v[0];
-    free(v);
-    return med;
 }
 
 int main(int argc, char **argv)
@@ -144,9 +112,9 @@ int main(int argc, char **argv)
         call c = {e, pw, T, N, K, 1, nw, 0, x, w, y};
         double flop = 2.0 * T * N * K;
         double bo, bb;
-        double to = time_calls(&c, reps, &bo);
+        double to = bench_time_calls(run, &c, flop, reps, wall, &bo);
         c.ours = 0;
-        double tb = time_calls(&c, reps, &bb);
+        double tb = bench_time_calls(run, &c, flop, reps, wall, &bb);
         printf("  %5d %5d %5d %10.1f %10.1f %6.2f %10.1f %10.1f\n", T, N, K, flop / to * 1e-9, flop / tb * 1e-9,
                tb / to, flop / bo * 1e-9, flop / bb * 1e-9);
         fflush(stdout);

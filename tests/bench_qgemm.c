@@ -12,28 +12,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../src/engine/gemm.h"
 #include "../src/engine/qgemm.h"
+#include "bench_time.h"
 #include "axf/engine.h"
 #include "axf/model.h"
 #include "axf/quant.h"
 
 static int wall;
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(wall ? CLOCK_MONOTONIC : CLOCK_PROCESS_CPUTIME_ID, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 typedef struct {
     axf_engine *e;
@@ -46,8 +33,9 @@ typedef struct {
     float *sx, *y;
 } call;
 
-static void run(call *c)
+static void run(void *arg)
 {
+    call *c = arg;
     if (c->what == 0) {
         axf__gemm_nt(c->e, c->pw, 0, 0, c->T, c->N, c->K, c->x, c->K, 0, c->y, c->N);
         return;
@@ -55,24 +43,6 @@ static void run(call *c)
     if (c->what == 1)
         axf__qact_quantize(c->e, c->a, c->buf, c->sx, c->x, c->K, c->T, c->K, c->qw->kind);
     axf__qgemm(c->e, c->qw, c->a, NULL, c->y, c->N);
-}
-
-static double time_calls(call *c, int reps)
-{
-    double flop = 2.0 * c->T * c->N * c->K;
-    int n = (int)(1e-2 * 100e9 / flop) + 1;
-    double *v = malloc(sizeof(double) * reps);
-    run(c);
-    for (int r = 0; r < reps; r++) {
-        double t0 = now();
-        for (int i = 0; i < n; i++)
-            run(c);
-        v[r] = (now() - t0) / n;
-    }
-    qsort(v, reps, sizeof *v, cmp);
-    double med = v[reps / 2];
-    free(v);
-    return med;
 }
 
 int main(int argc, char **argv)
@@ -139,11 +109,11 @@ int main(int argc, char **argv)
         axf__qact_quantize(e, &a, buf, sx, x, K, T, K, kind);
         call c = {e, T, N, K, 0, x, pw, qw, &a, buf, sx, y};
         double flop = 2.0 * T * N * K;
-        double tf = time_calls(&c, reps);
+        double tf = bench_time_calls(run, &c, flop, reps, wall, NULL);
         c.what = 1;
-        double tq = time_calls(&c, reps);
+        double tq = bench_time_calls(run, &c, flop, reps, wall, NULL);
         c.what = 2;
-        double tp = time_calls(&c, reps);
+        double tp = bench_time_calls(run, &c, flop, reps, wall, NULL);
         printf("  %5d %5d %5d %12.1f %10.1f %6.2f %12.1f\n", T, N, K, flop / tf * 1e-9, flop / tq * 1e-9, tf / tq,
                flop / tp * 1e-9);
         fflush(stdout);

@@ -6,5 +6,5 @@ target_include_directories(test_gemm PRIVATE ${CMAKE_SOURCE_DIR}/tests)
 add_test(NAME gemm COMMAND test_gemm)
 set_tests_properties(gemm PROPERTIES LABELS "unit")
 
-add_executable(bench_gemm ${CMAKE_SOURCE_DIR}/tests/bench_gemm.c)
+add_executable(bench_gemm ${CMAKE_SOURCE_DIR}/tests/bench_gemm.c ${CMAKE_SOURCE_DIR}/tests/bench_time.c)
 target_link_libraries(bench_gemm PRIVATE axf_core)

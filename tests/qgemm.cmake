@@ -6,5 +6,5 @@ target_include_directories(test_qgemm PRIVATE ${CMAKE_SOURCE_DIR}/tests)
 add_test(NAME qgemm COMMAND test_qgemm)
 set_tests_properties(qgemm PROPERTIES LABELS "unit")
 
-add_executable(bench_qgemm ${CMAKE_SOURCE_DIR}/tests/bench_qgemm.c)
+add_executable(bench_qgemm ${CMAKE_SOURCE_DIR}/tests/bench_qgemm.c ${CMAKE_SOURCE_DIR}/tests/bench_time.c)
 target_link_libraries(bench_qgemm PRIVATE axf_core)
