@@ -15,7 +15,12 @@
  * {"logits": [[...],...]}, "case CASE" -> {"ok":true,...} (another case, same model), "engine" ->
  * {"t": engine seconds} (no floor: for profiling the engine alone), "quit" or EOF -> exit.
  *
- * usage: axf_case MODEL_DIR CASE (CASE.json and CASE.tsv from prepare.py) THREADS */
+ * With the word int8 after THREADS the engine runs a plan that computes every block of every layer
+ * in int8 (plan.h int8_attn and int8_ffn: Q, K, V, attention output and both FFN products, weights
+ * quantized once per output channel from the model's float32 ones, inputs per token at run time)
+ * and "run" times the engine alone (no floor: the floor is the float32 products').
+ *
+ * usage: axf_case MODEL_DIR CASE (CASE.json and CASE.tsv from prepare.py) THREADS [int8] */
 #include <cblas.h>
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -25,6 +30,7 @@
 
 #include "axf/engine.h"
 #include "axf/model.h"
+#include "axf/plan.h"
 #include "axf/tokenizer.h"
 
 typedef struct {
@@ -194,21 +200,21 @@ static void scratch_fit(scratch *sc, const axf_config *c, int T)
     sc->cap = T;
 }
 
-static void forward_all(axf_engine *e, const pcase *pc, float *logits)
+static void forward_all(axf_engine *e, const axf_plan *plan, const pcase *pc, float *logits)
 {
     axf_err err;
     for (int bi = 0; bi < pc->nb; bi++) {
         const pbatch *b = &pc->bs[bi];
         axf_batch bt = {b->n_seq, b->n_tok, b->ids, b->types, b->off};
-        if (axf_engine_forward(e, NULL, &bt, logits, &err))
+        if (axf_engine_forward(e, plan, &bt, logits, &err))
             die(err.msg);
     }
 }
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: axf_case MODEL_DIR CASE THREADS\n");
+    if (argc != 4 && !(argc == 5 && !strcmp(argv[4], "int8"))) {
+        fprintf(stderr, "usage: axf_case MODEL_DIR CASE THREADS [int8]\n");
         return 2;
     }
     axf_set_threads(atoi(argv[3]));
@@ -224,6 +230,12 @@ int main(int argc, char **argv)
     const axf_config *c = &m->cfg;
     pcase pc;
     case_load(&pc, argv[2], voc, c->do_lower_case);
+    axf_plan *plan = NULL;
+    if (argc == 5) {
+        plan = axf_plan_new(m);
+        for (int l = 0; l < plan->n_layers; l++)
+            plan->layers[l].int8_attn = plan->layers[l].int8_ffn = 1;
+    }
     axf_engine *e = NULL;
     int engine_cap = 0;
     scratch sc = {0};
@@ -238,15 +250,19 @@ int main(int argc, char **argv)
             engine_cap = pc.max_tok;
         }
         scratch_fit(&sc, c, pc.max_tok);
-        printf("{\"%s\":true,\"peer\":\"axf\",\"tokenizer_mismatch\":%d,\"tokens\":%d,\"max_batch_tokens\":%d}\n",
-               first ? "ready" : "ok", pc.mismatch, pc.total, pc.max_tok);
+        printf("{\"%s\":true,\"peer\":\"%s\",\"tokenizer_mismatch\":%d,\"tokens\":%d,\"max_batch_tokens\":%d}\n",
+               first ? "ready" : "ok", plan ? "axf_i8" : "axf", pc.mismatch, pc.total, pc.max_tok);
         fflush(stdout);
         int next = 0;
         while (!next && fgets(cmd, sizeof cmd, stdin)) {
             cmd[strcspn(cmd, "\n")] = 0;
-            if (!strcmp(cmd, "run")) {
+            if (!strcmp(cmd, "run") && plan) {
                 double c0 = cpu_now(), t0 = axf_now();
-                forward_all(e, &pc, logits);
+                forward_all(e, plan, &pc, logits);
+                printf("{\"t\":%.9f,\"cpu\":%.9f}\n", axf_now() - t0, cpu_now() - c0);
+            } else if (!strcmp(cmd, "run")) {
+                double c0 = cpu_now(), t0 = axf_now();
+                forward_all(e, plan, &pc, logits);
                 double c1 = cpu_now(), t1 = axf_now();
                 for (int bi = 0; bi < pc.nb; bi++)
                     floor_pass(m, &pc.bs[bi], sc.x, sc.q, sc.k, sc.v, sc.ctx, sc.inter, sc.y, sc.s);
@@ -260,14 +276,14 @@ int main(int argc, char **argv)
                        c1 - c0, c2 - c1);
             } else if (!strcmp(cmd, "engine")) {
                 double t0 = axf_now();
-                forward_all(e, &pc, logits);
+                forward_all(e, plan, &pc, logits);
                 printf("{\"t\":%.9f}\n", axf_now() - t0);
             } else if (!strcmp(cmd, "logits")) {
                 fputs("{\"logits\":[", stdout);
                 for (int bi = 0; bi < pc.nb; bi++) {
                     const pbatch *b = &pc.bs[bi];
                     axf_batch bt = {b->n_seq, b->n_tok, b->ids, b->types, b->off};
-                    if (axf_engine_forward(e, NULL, &bt, logits, &err))
+                    if (axf_engine_forward(e, plan, &bt, logits, &err))
                         die(err.msg);
                     for (int i = 0; i < b->n_seq; i++) {
                         fputs(bi || i ? ",[" : "[", stdout);
@@ -293,6 +309,7 @@ int main(int argc, char **argv)
             break;
     }
     case_free(&pc);
+    axf_plan_free(plan);
     axf_engine_free(e);
     axf_vocab_free(voc);
     axf_model_free(m);

@@ -6,7 +6,7 @@ axf runs as bench/axf_case.c (built by run.sh against the project's core library
 times the sgemm floor of the same packed products right after each engine pass. Writes OUT/raw/<case>.t<threads>.<peer>.json for bench/report.py.
 
 usage: /usr/bin/python3 bench/driver.py OUT CASE[,CASE...] THREADS RUNS [--axf-case PATH]
-       [--peers ort,torch_eager,...] [--runs-b1 N] [--ort-python PATH]   (cases of one model; --runs-b1
+       [--peers ort,torch_eager,...,ort_i8,torch_dq,axf_i8] [--runs-b1 N] [--ort-python PATH]   (cases of one model; --runs-b1
        for base_b1; --ort-python: the Python with PyPI's onnxruntime, default the project's .venv)
        /usr/bin/python3 bench/driver.py OUT train THREADS RUNS --axf-train PATH
        (training: bench/train_torch.py against bench/axf_train_case.c on OUT/train)
@@ -25,7 +25,8 @@ VENV_PY = os.path.join(os.path.dirname(HERE), ".venv", "bin", "python")  # scrip
 PAUSE = 0.2  # s between passes: lets the previous peer's spinning BLAS/ORT threads go to sleep
 BUSY = 0.30  # share of the machine's CPU time used by others (while ours idle) that counts as busy
 WAIT_IDLE = 10.0  # at most this many seconds of waiting for a quiet machine before each pass,
-WAIT_BUDGET = [120.0]  # and this many in all per driver run (a machine busy for hours stays busy)
+WAIT_BUDGET = [float(os.environ.get("BENCH_WAIT_BUDGET", "120"))]  # and this many in all per driver run
+# (a machine busy for hours stays busy; BENCH_WAIT_BUDGET=0 never waits, e.g. on a machine shared all day)
 
 
 class Server:
@@ -159,7 +160,7 @@ def main():
     ap.add_argument("--runs-b1", type=int, default=0)
     ap.add_argument("--axf-case", default="")
     ap.add_argument("--axf-train", default="")
-    ap.add_argument("--peers", default="ort,torch_eager,torch_jit,torch_bt,axf")
+    ap.add_argument("--peers", default="ort,torch_eager,torch_jit,torch_bt,axf,ort_i8,torch_dq,axf_i8")
     ap.add_argument("--ort-python", default=VENV_PY)
     a = ap.parse_args()
     if a.cases == "train":
@@ -182,12 +183,17 @@ def main():
     if "ort" in want:
         servers.append(Server("ort", [a.ort_python, "-W", "ignore", os.path.join(HERE, "ort_run.py"),
                                       os.path.join(mdir, "model.onnx"), first + ".json", t, "--serve"], env))
-    for v in ("eager", "jit", "bt"):
+    if "ort_i8" in want and os.path.exists(os.path.join(mdir, "model.int8.onnx")):
+        servers.append(Server("ort_i8", [a.ort_python, "-W", "ignore", os.path.join(HERE, "ort_run.py"),
+                                         os.path.join(mdir, "model.int8.onnx"), first + ".json", t, "--serve"], env))
+    for v in ("eager", "jit", "bt", "dq"):
         if "torch_" + v in want:
             servers.append(Server("torch_" + v, [PY, "-W", "ignore", os.path.join(HERE, "torch_run.py"), mdir,
                                                  first + ".json", t, "0", "--variant", v, "--serve"], env))
     if "axf" in want and a.axf_case:
         servers.append(Server("axf", [a.axf_case, mdir, first, t], env))
+    if "axf_i8" in want and a.axf_case:  # every block of every layer int8, through a plan
+        servers.append(Server("axf_i8", [a.axf_case, mdir, first, t, "int8"], env))
     for s in servers:  # loaded in parallel
         s.wait_ready()
     print("driver: %s, %d thread(s): %s loaded in %.0f s" % (
@@ -195,7 +201,7 @@ def main():
     for i, c in enumerate(cases):
         if i:
             for s in servers:
-                s.hello = s.ask("case " + inputs(c) + (".json" if s.name != "axf" else ""))
+                s.hello = s.ask("case " + inputs(c) + (".json" if not s.name.startswith("axf") else ""))
         time_case(a.out, c, a.threads, a.runs_b1 if c == "base_b1" and a.runs_b1 else a.runs, servers)
     for s in servers:
         s.close()

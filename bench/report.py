@@ -6,6 +6,9 @@ Raw file: {"peer": name, "threads": n, "times": [seconds per pass over the case]
 engine's products), axf. "PyTorch tuned" is the faster (by median) of torch_jit and torch_bt. Throughput counts the case's real tokens and the FLOPs of those tokens only
 (bert_ref.useful_flops), so padding done by a peer is its cost, not extra credit.
 Agreement: max |logit - PyTorch eager logit| over the case's examples.
+Int8 peers (their own section): ort_i8 (ONNX Runtime's quantize_dynamic), torch_dq (PyTorch's
+quantize_dynamic), axf_i8 (every block int8). OUT/peak/t<threads>.json (bench/fma_peak.c) and
+OUT/peak/cpu.txt give the FMA peak that float32 figures are divided by and the CPU's name.
 
 usage: /usr/bin/python3 bench/report.py OUT [--note TEXT]
 """
@@ -22,6 +25,8 @@ import bert_ref  # noqa: E402
 PEERS = ["ort", "torch_tuned", "torch_eager", "floor", "axf"]
 TITLES = {"ort": "ONNX Runtime", "torch_tuned": "PyTorch tuned", "torch_eager": "PyTorch eager",
           "floor": "sgemm floor", "axf": "axf"}
+INT8 = ["ort_i8", "torch_dq", "axf_i8"]
+INT8_TITLES = {"axf": "axf float32", "torch_dq": "PyTorch dynamic int8", "ort_i8": "ONNX Runtime dynamic int8"}
 CASES = {
     "base_b1": "BERT-base 12x768, 1 x 128",
     "base_b8": "BERT-base 12x768, 8 x 128",
@@ -56,6 +61,124 @@ def maxdiff(a, b):
     if not a or not b or len(a) != len(b):
         return None
     return max(abs(x - y) for ra, rb in zip(a, b) for x, y in zip(ra, rb))
+
+
+def flips(a, b):
+    """Examples whose predicted class differs from the reference's."""
+    if not a or not b or len(a) != len(b):
+        return None
+    return sum(max(range(len(x)), key=x.__getitem__) != max(range(len(y)), key=y.__getitem__) for x, y in zip(a, b))
+
+
+def load_peak(out, t):
+    p = os.path.join(out, "peak", "t%d.json" % t)
+    if not os.path.exists(p):
+        return None
+    with open(p) as f:
+        return json.load(f)
+
+
+def int8_section(out, res, cases, threads):
+    """int8 against float32, same weights, same interleaved run; float32 as a share of the FMA peak."""
+    lines = ["", "### Int8 and float32, and the float32 figures as a share of the FMA peak", ""]
+    peaks = {t: load_peak(out, t) for t in threads}
+    cpu = os.path.join(out, "peak", "cpu.txt")
+    if os.path.exists(cpu):
+        with open(cpu) as f:
+            name = f.readline().strip()
+            flags = f.readline().strip()
+        lines.append("CPU: %s; vector flags: %s." % (name, flags))
+    for t, pk in peaks.items():
+        if pk:
+            lines.append("FMA peak (`bench/fma_peak.c`: %s, 16 independent FMA chains per thread; medians of %d runs), "
+                         "%d thread(s): %.1f GFLOP/s by the threads' own CPU time (%.1f per thread), %.1f by wall time "
+                         "(best %.1f; load average %s → %s)." % (
+                             pk["isa"], pk["runs"], t, pk.get("cpu_gflops", float("nan")),
+                             pk.get("cpu_gflops", float("nan")) / t, pk["gflops"], pk["best_gflops"],
+                             pk.get("load_start"), pk.get("load_end")))
+    lines += ["", "| case | threads | load | ONNX Runtime f32 | ONNX Runtime int8 | PyTorch dynamic int8 | axf f32 | "
+              "axf int8 | axf int8 ÷ axf f32 | axf int8 ÷ PyTorch int8 | axf int8 ÷ ORT int8 | axf int8 ÷ ORT f32 |",
+              "|---" * 12 + "|"]
+    for case in cases:
+        for t in threads:
+            row = res["cases"][case]["threads"].get(t, {})
+            if "axf_i8" not in row and "ort_i8" not in row and "torch_dq" not in row:
+                continue
+            ld = [x["load"] for x in row.values() if isinstance(x, dict) and x.get("load")]
+            lr = "%.1f–%.1f" % (min(a for a, _ in ld), max(b for _, b in ld)) if ld else "—"
+            cells = ["%.4f s" % row[p]["median_s"] if p in row else "—" for p in ("ort", "ort_i8", "torch_dq", "axf", "axf_i8")]
+            x = row.get("axf_i8")
+            rat = []
+            for p in ("axf", "torch_dq", "ort_i8", "ort"):
+                if x and p in row:
+                    v = row[p]["median_s"] / x["median_s"]
+                    x["vs_" + p] = v
+                    rat.append("%.2f×" % v)
+                else:
+                    rat.append("—")
+            lines.append("| %s | %d | %s | %s | %s |" % (CASES[case], t, lr, " | ".join(cells), " | ".join(rat)))
+    lines += ["", "Int8 against PyTorch eager float32 on the same weights: max |Δlogit| (predicted classes that change "
+              "/ examples):", "", "| case | threads | ONNX Runtime int8 | PyTorch dynamic int8 | axf int8 |", "|---|---|---|---|---|"]
+    for case in cases:
+        for t in threads:
+            row = res["cases"][case]["threads"].get(t, {})
+            d = ["%.3g (%s / %d)" % (row[p]["maxdiff"], row[p]["flips"], row[p]["n"])
+                 if p in row and row[p]["maxdiff"] is not None else "—" for p in INT8]
+            if any(p in row for p in INT8):
+                lines.append("| %s | %d | %s |" % (CASES[case], t, " | ".join(d)))
+    if any(p and p.get("cpu_gflops") for p in peaks.values()):
+        lines += ["", "Float32 work per CPU-second as a share of one core's FMA peak: the case's useful FLOPs ÷ the "
+                  "peer process's CPU time ÷ (peak by CPU time ÷ threads). At 1 thread this is the kernel "
+                  "efficiency whatever else runs; at 2 it also counts time a peer's threads spin or wait:", "",
+                  "| case | threads | ONNX Runtime | PyTorch tuned | sgemm floor | axf |", "|---|---|---|---|---|---|"]
+        for case in cases:
+            info = res["cases"][case]["info"]
+            for t in threads:
+                row, pk = res["cases"][case]["threads"].get(t, {}), peaks.get(t)
+                if not row or not pk or not pk.get("cpu_gflops"):
+                    continue
+                core = pk["cpu_gflops"] / t
+                cells = []
+                for p in ("ort", "torch_tuned", "floor", "axf"):
+                    c = row.get(p, {}).get("cpu_median_s")
+                    if c:
+                        g = info["flops"] / c / 1e9
+                        row[p]["peak_share"] = g / core
+                        cells.append("%.0f GFLOP/CPU-s = %.0f%%" % (g, 100 * g / core))
+                    else:
+                        cells.append("—")
+                lines.append("| %s | %d | %s |" % (CASES[case], t, " | ".join(cells)))
+    q = []
+    for t in threads:
+        p = os.path.join(out, "qgemm", "t%d.txt" % t)
+        if not os.path.exists(p):
+            continue
+        with open(p) as f:
+            text = f.read().splitlines()
+        head = next((x for x in text if x.startswith("# threads=")), "")
+        ld = next((x.split()[2:] for x in text if x.startswith("# load ")), ["?", "?"])
+        for x in text:
+            v = x.split()
+            if len(v) == 7 and not x.startswith("#"):
+                q.append("| %s × %s × %s | %d | %s | %s | %s | %s× | %s → %s |" % (
+                    v[0], v[1], v[2], t, head.split("clock=")[1].split()[0] if "clock=" in head else "?",
+                    v[3], v[4], v[5], ld[0], ld[1]))
+        res.setdefault("qgemm", {})[t] = {"header": head, "lines": [x for x in text if not x.startswith("#")]}
+    if q:
+        kern = res["qgemm"][min(res["qgemm"])]["header"]
+        lines += ["", "The int8 product against the float32 one on BERT-base's shapes, same weights "
+                  "(`build/bench_qgemm --reps 9`, medians of 9 timings; int8 time includes quantizing the inputs; %s):"
+                  % kern.lstrip("# "), "",
+                  "| T × N × K | threads | clock | float32 GFLOP/s | int8 GOP/s | int8 ÷ float32 | load average |",
+                  "|---|---|---|---|---|---|---|"] + q
+    lines += ["", "Int8 targets (issue 17, BERT-base 8 x 128, 2 threads):", ""]
+    x = res["cases"].get("base_b8", {}).get("threads", {}).get(2, {}).get("axf_i8", {})
+    for peer, goal in (("axf", 2.0), ("torch_dq", 1.5), ("ort_i8", 1.0)):
+        v = x.get("vs_" + peer)
+        lines.append("- axf int8 ≥ %.1f× %s — %s" % (goal, INT8_TITLES[peer], "not measured" if v is None else "%.2f× %s" % (
+            v, "met" if v >= goal else "MISSED by %.0f%%" % (100 * (1 - v / goal)))))
+    res["peak"] = peaks
+    return lines
 
 
 def fmt_cell(r):
@@ -136,7 +259,7 @@ def main():
         for t in threads:
             row = {}
             ref = runs.get((case, t, "torch_eager"), {}).get("logits")
-            for peer in PEERS + ["torch_jit", "torch_bt"]:
+            for peer in PEERS + ["torch_jit", "torch_bt"] + INT8:
                 r = runs.get((case, t, peer))
                 if not r or not r.get("times"):
                     continue
@@ -146,6 +269,8 @@ def main():
                              "cpu_median_s": statistics.median(cpu) if cpu else None,
                              "gflop_s": info["flops"] / med / 1e9,
                              "variant": r.get("variant"), "maxdiff": maxdiff(r.get("logits"), ref),
+                             "flips": flips(r.get("logits"), ref), "n": len(ref or []),
+                             "load": (min(r["load"]), max(r["load"])) if r.get("load") else None,
                              "extra": {k: v for k, v in r.items() if k not in ("logits", "times")}}
             tuned = [row[p] for p in ("torch_jit", "torch_bt") if p in row]
             if tuned:
@@ -286,6 +411,7 @@ def main():
         head = ["", "End to end, `axf eval` on all SST-2 dev sentences (batches of 32, file order):", "",
                 "| threads | examples | tokens/s | engine s | tokenize s |", "|---|---|---|---|---|"]
         lines += (head if cli[0].startswith("|") else []) + cli
+    lines += int8_section(a.out, res, cases, threads)
     lines += train_section(a.out, runs, res)
     text = "\n".join(lines) + "\n"
     with open(os.path.join(a.out, "results.json"), "w") as f:

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Inference benchmark: axf against ONNX Runtime, PyTorch (tuned and eager) and the sgemm-only floor,
-# on the same random weights (written once as config.json + model.safetensors + vocab.txt; the
+# float32 and int8 (axf with every block int8; PyTorch's and ONNX Runtime's quantize_dynamic), with
+# the machine's FMA peak (bench/fma_peak.c), on the same random weights (written once as
+# config.json + model.safetensors + vocab.txt; the
 # peers read that same file or its ONNX export), at 1 and 2 threads. Not a test: it prints a
 # Markdown table and writes bench/out/{raw/*.json,results.json,table.md}.
 #
@@ -11,6 +13,9 @@
 #   --sst2-n N  time the first N SST-2 dev sentences (default 128; 0 = all 872, much longer)
 #   --axf PATH  use this axf binary (and the libaxf_core.a beside it) instead of building build-bench/
 #   --data DIR  the shared data folder (default ../shared/data beside the repository)
+#   --keep-models  reuse bench/out's models, ONNX exports and inputs of an earlier run (same --sst2-n)
+#   env BENCH_WAIT_BUDGET=S: seconds the driver may wait in all, per model and thread count, for
+#   other users' CPU share to drop before a pass (default 120; 0 on a machine that stays busy)
 # Needs /usr/bin/python3 with Debian's python3-torch and the project's Python environment .venv
 # (made here by scripts/venv.sh when missing: PyPI's onnxruntime, pinned in scripts/requirements.txt).
 set -euo pipefail
@@ -27,6 +32,7 @@ BUILD_AXF=1
 QUICK=0
 TRAIN=1
 ARCHS=1
+KEEP=0
 TRAIN_N=1280
 DATA="$ROOT/../shared/data"
 while [ $# -gt 0 ]; do
@@ -34,13 +40,14 @@ while [ $# -gt 0 ]; do
         --quick) QUICK=1; THREADS="2"; RUNS=3; SST2_N=64; TRAIN_N=320 ;;
         --no-train) TRAIN=0 ;;
         --no-archs) ARCHS=0 ;;
+        --keep-models) KEEP=1 ;;
         --threads) THREADS="$2"; shift ;;
         --runs) RUNS="$2"; shift ;;
         --sst2-n) SST2_N="$2"; shift ;;
         --axf) AXF="$2"; BUILD_AXF=0; shift ;;
         --no-axf) BUILD_AXF=0 ;;
         --data) DATA="$2"; shift ;;
-        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -59,7 +66,7 @@ AXF_TRAIN=""
 if [ "$BUILD_AXF" = 1 ]; then
     log "building axf (Release) in build-bench/"
     if cmake -S "$ROOT" -B "$ROOT/build-bench" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
-        make -C "$ROOT/build-bench" -j2 axf >/dev/null; then
+        make -C "$ROOT/build-bench" -j2 axf bench_qgemm >/dev/null; then
         AXF="$ROOT/build-bench/axf"
     else
         log "axf did not build: peers only"
@@ -79,10 +86,32 @@ if [ -n "$AXF" ]; then
     fi
 fi
 
-rm -rf "$OUT/raw"
-mkdir -p "$OUT/raw"
-log "writing models, ONNX exports and inputs"
-"$PY" -W ignore "$HERE/prepare.py" --out "$OUT" --sst2-n "$SST2_N" --data "$DATA"
+rm -rf "$OUT/raw" "$OUT/peak"
+mkdir -p "$OUT/raw" "$OUT/peak"
+# The CPU (lscpu's model name and its vector flags) and the FMA peak of its widest vector unit at
+# each thread count: every table names the CPU, every float32 case is also a fraction of the peak.
+{ lscpu | sed -n 's/^Model name: *//p' | head -1
+  grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(sse4_2|avx|avx2|fma|f16c|avx512.*|amx.*|avx_vnni)$' | tr '\n' ' '
+  echo; } > "$OUT/peak/cpu.txt"
+if cc -std=c11 -O2 -pthread "$HERE/fma_peak.c" -lm -o "$OUT/fma_peak"; then
+    for t in $THREADS; do
+        l0="$(load1)"
+        "$OUT/fma_peak" "$t" 9 > "$OUT/peak/t$t.json.tmp" &&
+            sed "s/}\$/,\"load_start\":$l0,\"load_end\":$(load1)}/" "$OUT/peak/t$t.json.tmp" > "$OUT/peak/t$t.json"
+        rm -f "$OUT/peak/t$t.json.tmp"
+        log "FMA peak, $t thread(s): $(cat "$OUT/peak/t$t.json" 2>/dev/null)"
+    done
+else
+    log "bench/fma_peak.c did not build: no peak"
+fi
+if [ "$KEEP" = 1 ] && [ -f "$OUT/models/small/model.int8.onnx" ] && [ -f "$OUT/inputs/sst2_base.json" ]; then
+    log "reusing the models, ONNX exports and inputs in $OUT"
+else
+    log "writing models, ONNX exports and inputs"
+    "$PY" -W ignore "$HERE/prepare.py" --out "$OUT" --sst2-n "$SST2_N" --data "$DATA"
+    "$ORT_PY" -W ignore "$HERE/ort_quantize.py" "$OUT/models/base" "$OUT/models/small" ||
+        log "onnxruntime.quantization failed: no ONNX Runtime int8 rows"
+fi
 [ "$TRAIN" = 1 ] && "$PY" -W ignore "$HERE/train_prepare.py" --out "$OUT" --data "$DATA" --n-seq "$TRAIN_N"
 
 LOAD_START="$(load1)"
@@ -123,9 +152,24 @@ if [ -n "$AXF" ] && [ "$ARCHS" = 1 ]; then
     "$ORT_PY" -W ignore "$HERE/arch_run.py" "$AXF" "$OUT" "$DATA" --threads "$THREADS" --runs "$RUNS" \
         --n "$SST2_N" > "$OUT/raw/archs.txt" || log "arch_run.py failed"
 fi
+if [ -x "$(dirname "$AXF")/bench_qgemm" ]; then
+    # The int8 product against the float32 one on BERT-base's shapes (tests/bench_qgemm.c: same
+    # weights, the int8 time including the quantization of the inputs; CPU time at 1 thread, wall
+    # time at more). Medians of 9 timings; the load average before and after beside it.
+    mkdir -p "$OUT/qgemm"
+    for t in $THREADS; do
+        shapes=""
+        for T in 1 128 1024; do shapes="$shapes --shape $T,768,768 --shape $T,3072,768 --shape $T,768,3072"; done
+        l0="$(load1)"
+        # shellcheck disable=SC2086
+        "$(dirname "$AXF")/bench_qgemm" --threads "$t" --reps 9 $([ "$t" -gt 1 ] && echo --wall) $shapes \
+            > "$OUT/qgemm/t$t.txt" || log "bench_qgemm failed at $t thread(s)"
+        echo "# load $l0 $(load1)" >> "$OUT/qgemm/t$t.txt"
+    done
+fi
 LOAD_END="$(load1)"
 
-NOTE="Measured $(date -u +%Y-%m-%d) on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//') ($(nproc) cores); \
+NOTE="Measured $(date -u +%Y-%m-%d) on $(head -1 "$OUT/peak/cpu.txt") ($(nproc) cores; flags: $(sed -n 2p "$OUT/peak/cpu.txt" | sed 's/ *$//')); \
 load average $LOAD_START at start, $LOAD_END at end; medians of $RUNS interleaved runs after warm-up \
 (${RUNS}×4 for batch 1); SST-2 = first $( [ "$SST2_N" = 0 ] && echo 872 || echo "$SST2_N") dev sentences in file order, \
 batches of 32 (peers pad per batch, axf packs); onnxruntime $("$ORT_PY" -c 'import onnxruntime; print(onnxruntime.__version__)') (PyPI), \

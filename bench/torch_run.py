@@ -8,6 +8,10 @@ Variants:
   bt      "BetterTransformer": the encoder rebuilt from torch.nn.TransformerEncoderLayer (same
           weights), whose inference fast path runs fused kernels and, given a padding mask,
           nested tensors that skip the padding
+  dq      dynamic int8 quantization: torch.ao.quantization.quantize_dynamic on every nn.Linear
+          (qint8 weights per tensor, activations quantized per batch at run time), run eagerly:
+          PyTorch's own int8 baseline, on the first quantized engine this torch has of fbgemm, x86,
+          onednn, qnnpack (Debian's torch 1.13 has no fbgemm: onednn; reported as "qengine")
   tuned   tries jit and bt on the first batches and times the faster (its name is reported;
           bench/run.sh instead times both fully and reports the faster, which is robust to a
           busy machine during the short probe)
@@ -20,7 +24,7 @@ Prints one JSON object on stdout: {"peer","variant","threads","times","logits"}.
 model keeps its trace, which has symbolic shapes), "quit" or EOF -> exits.
 
 usage: OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/torch_run.py MODEL_DIR CASE.json THREADS RUNS
-       [--warmup N] [--variant eager|jit|bt|tuned] [--serve]
+       [--warmup N] [--variant eager|jit|bt|dq|tuned] [--serve]
 """
 import argparse
 import json
@@ -109,6 +113,11 @@ def build(variant, m, feeds):
         return m
     if variant == "bt":
         return BetterBert(m)
+    if variant == "dq":
+        # fbgemm when this torch has it (Debian's 1.13 does not); else oneDNN (x86, VNNI), else qnnpack
+        have = torch.backends.quantized.supported_engines
+        torch.backends.quantized.engine = next(e for e in ("fbgemm", "x86", "onednn", "qnnpack") if e in have)
+        return torch.ao.quantization.quantize_dynamic(m, {nn.Linear}, dtype=torch.qint8)
     if variant == "jit":
         tm = torch.jit.trace(m, feeds[0])
         tm = torch.jit.optimize_for_inference(torch.jit.freeze(tm.eval()))
@@ -161,7 +170,7 @@ def main():
     ap.add_argument("threads", type=int)
     ap.add_argument("runs", type=int)
     ap.add_argument("--warmup", type=int, default=1)
-    ap.add_argument("--variant", default="eager", choices=["eager", "jit", "bt", "tuned"])
+    ap.add_argument("--variant", default="eager", choices=["eager", "jit", "bt", "dq", "tuned"])
     ap.add_argument("--serve", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -188,6 +197,7 @@ def main():
         logits = []
         if a.serve:
             serve(f, feeds, {"ready": True, "peer": "torch", "variant": variant, "probe": tried,
+                             "qengine": torch.backends.quantized.engine if variant == "dq" else None,
                              "version": torch.__version__})
             return
         for i in range(max(1, a.warmup)):

@@ -21,7 +21,7 @@ case "${1:-}" in
 esac
 t0=$(date +%s.%N)
 elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
-MODS="torch numpy transformers tokenizers safetensors onnxruntime"
+MODS="torch numpy transformers tokenizers safetensors onnxruntime onnx"
 check() {  # full imports after an install; the quick path only looks the modules up
   if [ "${1:-}" = quick ]; then
     "$VENV/bin/python" -c 'import importlib.util as u, sys
