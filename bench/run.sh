@@ -13,6 +13,9 @@
 #   --sst2-n N  time the first N SST-2 dev sentences (default 128; 0 = all 872, much longer)
 #   --axf PATH  use this axf binary (and the libaxf_core.a beside it) instead of building build-bench/
 #   --data DIR  the shared data folder (default ../shared/data beside the repository)
+#   --peers P   the driver's peers (default all: ort,torch_eager,torch_jit,torch_bt,axf,ort_i8,torch_dq,axf_i8)
+#   --no-small  skip the small 4 x 256 model;  --runs-b1 N  timed runs at batch 1 (default 4 x --runs)
+#   --no-cli    skip the `axf bench` cross-check and the `axf eval` / `axf predict` end-to-end rows
 #   --keep-models  reuse bench/out's models, ONNX exports and inputs of an earlier run (same --sst2-n)
 #   env BENCH_WAIT_BUDGET=S: seconds the driver may wait in all, per model and thread count, for
 #   other users' CPU share to drop before a pass (default 120; 0 on a machine that stays busy)
@@ -33,6 +36,10 @@ QUICK=0
 TRAIN=1
 ARCHS=1
 KEEP=0
+PEERS=ort,torch_eager,torch_jit,torch_bt,axf,ort_i8,torch_dq,axf_i8
+SMALL=1
+CLI=1
+RUNS_B1=""
 TRAIN_N=1280
 DATA="$ROOT/../shared/data"
 while [ $# -gt 0 ]; do
@@ -41,13 +48,17 @@ while [ $# -gt 0 ]; do
         --no-train) TRAIN=0 ;;
         --no-archs) ARCHS=0 ;;
         --keep-models) KEEP=1 ;;
+        --peers) PEERS="$2"; shift ;;
+        --no-small) SMALL=0 ;;
+        --no-cli) CLI=0 ;;
+        --runs-b1) RUNS_B1="$2"; shift ;;
         --threads) THREADS="$2"; shift ;;
         --runs) RUNS="$2"; shift ;;
         --sst2-n) SST2_N="$2"; shift ;;
         --axf) AXF="$2"; BUILD_AXF=0; shift ;;
         --no-axf) BUILD_AXF=0 ;;
         --data) DATA="$2"; shift ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -117,26 +128,31 @@ fi
 LOAD_START="$(load1)"
 for t in $THREADS; do
     # A batch-1 pass takes tens of milliseconds: more runs for the same confidence.
-    "$PY" -W ignore "$HERE/driver.py" "$OUT" base_b1,base_b8,sst2_base "$t" "$RUNS" --runs-b1 $((RUNS * 4)) \
-        --axf-case "$AXF_CASE" --ort-python "$ORT_PY"
-    "$PY" -W ignore "$HERE/driver.py" "$OUT" small_b8 "$t" "$RUNS" --axf-case "$AXF_CASE" --ort-python "$ORT_PY"
+    "$PY" -W ignore "$HERE/driver.py" "$OUT" base_b1,base_b8,sst2_base "$t" "$RUNS" --runs-b1 "${RUNS_B1:-$((RUNS * 4))}" \
+        --axf-case "$AXF_CASE" --ort-python "$ORT_PY" --peers "$PEERS"
+    if [ "$SMALL" = 1 ]; then
+        "$PY" -W ignore "$HERE/driver.py" "$OUT" small_b8 "$t" "$RUNS" --axf-case "$AXF_CASE" \
+            --ort-python "$ORT_PY" --peers "$PEERS"
+    fi
 done
 if [ "$TRAIN" = 1 ]; then
     for t in $THREADS; do
         "$PY" -W ignore "$HERE/driver.py" "$OUT" train "$t" "$RUNS" --axf-train "$AXF_TRAIN"
     done
 fi
-if [ -n "$AXF" ]; then
+if [ -n "$AXF" ] && [ "$CLI" = 1 ]; then
     # Cross-check with `axf bench` (random weights of the same shape, fixed-length batch).
     for t in $THREADS; do
-        for spec in "base_b1 768 12 12 3072 1" "base_b8 768 12 12 3072 8" "small_b8 256 4 4 1024 8"; do
+        specs=("base_b1 768 12 12 3072 1" "base_b8 768 12 12 3072 8")
+        if [ "$SMALL" = 1 ]; then specs+=("small_b8 256 4 4 1024 8"); fi
+        for spec in "${specs[@]}"; do
             set -- $spec
             "$AXF" bench --hidden "$2" --layers "$3" --heads "$4" --ffn "$5" --batch "$6" --seq 128 \
                 --threads "$t" --reps "$RUNS" > "$OUT/raw/$1.t$t.axf_bench.txt" || log "axf bench failed for $1"
         done
     done
 fi
-if [ -n "$AXF" ]; then
+if [ -n "$AXF" ] && [ "$CLI" = 1 ]; then
     # End to end through the CLI: `axf eval` on all 872 SST-2 dev sentences (tokenization included,
     # reported apart), and `axf predict` logits on the timed SST-2 case against PyTorch's.
     for t in $THREADS; do
@@ -171,7 +187,7 @@ LOAD_END="$(load1)"
 
 NOTE="Measured $(date -u +%Y-%m-%d) on $(head -1 "$OUT/peak/cpu.txt") ($(nproc) cores; flags: $(sed -n 2p "$OUT/peak/cpu.txt" | sed 's/ *$//')); \
 load average $LOAD_START at start, $LOAD_END at end; medians of $RUNS interleaved runs after warm-up \
-(${RUNS}×4 for batch 1); SST-2 = first $( [ "$SST2_N" = 0 ] && echo 872 || echo "$SST2_N") dev sentences in file order, \
+(${RUNS_B1:-$((RUNS * 4))} for batch 1); SST-2 = first $( [ "$SST2_N" = 0 ] && echo 872 || echo "$SST2_N") dev sentences in file order, \
 batches of 32 (peers pad per batch, axf packs); onnxruntime $("$ORT_PY" -c 'import onnxruntime; print(onnxruntime.__version__)') (PyPI), \
 torch $("$PY" -c 'import torch; print(torch.__version__)')."
 "$PY" "$HERE/report.py" "$OUT" --note "$NOTE"
