@@ -20,6 +20,12 @@ foreach(t session compact mono demo signals keys latency runkeys int8 stale spee
                        TIMEOUT 600 RESOURCE_LOCK tui_cpu)
 endforeach()
 
+# DistilBERT and RoBERTa project models (pretrain --arch, finetune --init) in the screen: two steps,
+# the autosave replays and exports in the architecture's naming (issue 19).
+add_test(NAME tui_archs COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/tui/archs.sh $<TARGET_FILE:axf> ${AXF_DATA_DIR}
+         ${CMAKE_SOURCE_DIR}/scripts)
+set_tests_properties(tui_archs PROPERTIES LABELS "tui" SKIP_RETURN_CODE 77 TIMEOUT 600 RESOURCE_LOCK tui_cpu)
+
 # `axf demo` from an empty cache: trains the model behind a progress screen (a minute or more).
 add_test(NAME tui_demo_fresh COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/tui/demo_fresh.sh $<TARGET_FILE:axf>)
 set_tests_properties(tui_demo_fresh PROPERTIES LABELS "tui;slow" SKIP_RETURN_CODE 77 TIMEOUT 1200
