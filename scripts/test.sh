@@ -54,7 +54,7 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAXF_SANITIZE=ON >/dev/null &
   && reuse_demo build-asan || failed+=("asan build")
 run "asan+ubsan" env AXF_TEST_HF=0 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j2 -LE slow
-cmake -S . -B build-mpi -DCMAKE_BUILD_TYPE=Release -DAXF_MPI=ON >/dev/null && cmake --build build-mpi -j"$(nproc)" --target axf >/dev/null \
+cmake -S . -B build-mpi -DCMAKE_BUILD_TYPE=Release -DAXF_MPI=ON >/dev/null && cmake --build build-mpi -j"$(nproc)" --target axf test_mpi_gather >/dev/null \
   && reuse_demo build-mpi || failed+=("mpi build")
 run "mpi" ctest --test-dir build-mpi --output-on-failure -j2 -L mpi
 run "fuzz smoke, 30 s per reader" bash scripts/fuzz.sh 30

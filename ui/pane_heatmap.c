@@ -176,12 +176,6 @@ static int cell_state(const axf_view *v, axf_col c, int l)
     }
 }
 
-static int cmp_float(const void *x, const void *y)
-{
-    float a = *(const float *)x, b = *(const float *)y;
-    return a < b ? -1 : a > b;
-}
-
 /* The colour scale, the one the legend states: a shade per factor of 10 below the largest value
  * (█ within 10x of it, ▓ within 100x, ▒ within 1000x, ░ further below), zero drawn as zero and,
  * for the exact measures, a removal that lowers the loss (or raises accuracy) as "helps". The
