@@ -38,6 +38,12 @@ TARGETS = [("base_b8", "ort", 1.0), ("sst2_base", "ort", 1.3)] + \
           [(c, "torch_tuned", 1.3) for c in CASES]
 
 
+
+def best_core_peak(peaks):
+    """The best per-thread GFLOP/s by CPU time over every FMA-peak run, or None."""
+    best = [max(pk["all_cpu"]) / t for t, pk in peaks.items() if pk and pk.get("all_cpu")]
+    return max(best) if best else None
+
 def load(out):
     runs = {}
     for p in sorted(glob.glob(os.path.join(out, "raw", "*.json"))):
@@ -96,6 +102,11 @@ def int8_section(out, res, cases, threads):
                              pk["isa"], pk["runs"], t, pk.get("cpu_gflops", float("nan")),
                              pk.get("cpu_gflops", float("nan")) / t, pk["gflops"], pk["best_gflops"],
                              pk.get("load_start"), pk.get("load_end")))
+    core_peak = best_core_peak(peaks)
+    if core_peak:
+        lines.append("One core's peak below is the best per-thread CPU-time figure of all those runs, %.1f GFLOP/s: a "
+                     "peak is a ceiling, and a run the hypervisor or the clock slowed (the median can fall 20%% on a "
+                     "virtual CPU) is not the core's speed." % core_peak)
     lines += ["", "| case | threads | load | ONNX Runtime f32 | ONNX Runtime int8 | PyTorch dynamic int8 | axf f32 | "
               "axf int8 | axf int8 ÷ axf f32 | axf int8 ÷ PyTorch int8 | axf int8 ÷ ORT int8 | axf int8 ÷ ORT f32 |",
               "|---" * 12 + "|"]
@@ -126,18 +137,18 @@ def int8_section(out, res, cases, threads):
                  if p in row and row[p]["maxdiff"] is not None else "—" for p in INT8]
             if any(p in row for p in INT8):
                 lines.append("| %s | %d | %s |" % (CASES[case], t, " | ".join(d)))
-    if any(p and p.get("cpu_gflops") for p in peaks.values()):
+    if core_peak:
         lines += ["", "Float32 work per CPU-second as a share of one core's FMA peak: the case's useful FLOPs ÷ the "
-                  "peer process's CPU time ÷ (peak by CPU time ÷ threads). At 1 thread this is the kernel "
+                  "peer process's CPU time ÷ one core's peak. At 1 thread this is the kernel "
                   "efficiency whatever else runs; at 2 it also counts time a peer's threads spin or wait:", "",
                   "| case | threads | ONNX Runtime | PyTorch tuned | sgemm floor | axf |", "|---|---|---|---|---|---|"]
         for case in cases:
             info = res["cases"][case]["info"]
             for t in threads:
                 row, pk = res["cases"][case]["threads"].get(t, {}), peaks.get(t)
-                if not row or not pk or not pk.get("cpu_gflops"):
+                if not row:
                     continue
-                core = pk["cpu_gflops"] / t
+                core = core_peak
                 cells = []
                 for p in ("ort", "torch_tuned", "floor", "axf"):
                     c = row.get(p, {}).get("cpu_median_s")
