@@ -4,7 +4,8 @@
 # hard attention, an int8 FFN), exported, then distilled from the original. Asserts: held-out
 # accuracy after >= before (axf eval of both folders), the written model keeps its hard attention
 # and int8 block, the same command gives the same bytes, `axf finetune --init EXPORTED` keeps the
-# hard attention; usage errors exit 2 and bad files 1 with one line.
+# hard attention, `axf finetune --structure SESSION` gives the same model as --init of the session's
+# export; usage errors exit 2 and bad files 1 with one line.
 # usage: test_train_distill.sh AXF DEMO_DIR SOURCE_DIR
 set -u
 AXF=$1 D=$2 SRC=$3
@@ -41,6 +42,15 @@ cmp -s "$T/d1/model.safetensors" "$T/d2/model.safetensors" || fail "two identica
 "$AXF" finetune --init "$T/student" --train "$D/train.tsv" --dev "$D/search.tsv" --out "$T/f" --steps 20 \
     --max-len 64 >/dev/null 2>"$T/errf" || { cat "$T/errf"; fail "finetune --init EXPORTED"; }
 grep -q '"axf_hard_attention"' "$T/f/config.json" || fail "finetune --init dropped the hard attention"
+# --structure: the session's plan cut out of --init's checkpoint in memory, then fine-tuned; from the
+# searched model itself that is exactly `finetune --init EXPORTED` (same bytes), and it must also
+# accept a checkpoint the session never saw (another seed of the same shape).
+"$AXF" finetune --init "$D/model" --structure "$T/p.json" --train "$D/train.tsv" --dev "$D/search.tsv" \
+    --out "$T/fs" --steps 20 --max-len 64 >/dev/null 2>"$T/errs" || { cat "$T/errs"; fail "finetune --structure"; }
+cmp -s "$T/f/model.safetensors" "$T/fs/model.safetensors" && cmp -s "$T/f/config.json" "$T/fs/config.json" ||
+    fail "finetune --structure SESSION differs from finetune --init EXPORT of the same session"
+"$AXF" finetune --init "$T/f" --train "$D/train.tsv" --dev "$D/search.tsv" --out "$T/other" --steps 1 \
+    --max-len 64 --seed 7 >/dev/null 2>&1 || fail "finetune of the compacted model"
 
 # usage and bad input
 expect() {
@@ -57,6 +67,18 @@ expect 2 "--alpha needs" run "$T/x" --alpha 2
 expect 2 "--temperature needs" run "$T/x" --temperature 0
 expect 1 "$T/none" "$AXF" distill --teacher "$D/model" --student "$T/none" --train "$D/train.tsv" \
     --search "$D/search.tsv" --out "$T/x"
+expect_ft() { # like expect, for finetune's stderr
+    want=$1 pat=$2; shift 2
+    "$@" >"$T/o" 2>"$T/e"
+    got=$?
+    [ "$got" -eq "$want" ] || { fail "exit $got, wanted $want: $*"; cat "$T/e"; return; }
+    [ "$(grep -vc '^finetune' "$T/e")" -eq 1 ] && grep -q -- "$pat" "$T/e" ||
+        { fail "wanted one stderr line matching '$pat': $*"; cat "$T/e"; }
+}
+ft() { "$AXF" finetune --train "$D/train.tsv" --dev "$D/search.tsv" --out "$T/x" --steps 1 --max-len 64 "$@"; }
+expect_ft 2 "needs --init" ft --vocab "$D/model/vocab.txt" --structure "$T/p.json"
+expect_ft 1 "p.json: the session.s model has 4 layers" ft --init "$T/f" --structure "$T/p.json"
+expect_ft 1 "none.json" ft --init "$D/model" --structure "$T/none.json"
 printf 'sentence\tlabel\nfine words\tseven\n' > "$T/bad.tsv"
 expect 1 "bad.tsv" run "$T/x" --train "$T/bad.tsv"
 echo "$fails failure(s)"

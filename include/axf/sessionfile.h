@@ -34,6 +34,7 @@ typedef struct axf_sessionfile {
     char *model_dir;             /* "" when the file says null (an in-memory model) */
     char model_sha[65];
     int layers;
+    int hidden, heads, ffn;      /* the model's full shape; 0 when the file does not say */
     char *data_path;             /* "" when null */
     char data_sha[65];
     char task[32];
@@ -59,5 +60,12 @@ typedef struct axf_sessionfile {
  * f then holds nothing to free (axf_sessionfile_free is harmless). */
 int axf_sessionfile_read(const char *path, axf_sessionfile *f, axf_err *err);
 void axf_sessionfile_free(axf_sessionfile *f);
+
+/* The plan of the file's committed steps (history [0, cursor)) applied to another model m of the
+ * same shape, by position: layer i, head h, neuron group g of m (e.g. the pre-trained checkpoint a
+ * searched model was fine-tuned from: `axf finetune --structure`). m must have the file's model
+ * shape (layers, hidden, heads, FFN), unpruned, and every action must apply to it; otherwise one
+ * line naming the file and what differs. NULL with err on failure. */
+axf_plan *axf_sessionfile_plan(const axf_sessionfile *f, const char *path, const axf_model *m, axf_err *err);
 
 #endif

@@ -11,6 +11,7 @@
 #include "axf/fileio.h"
 #include "axf/metrics.h"
 #include "axf/train.h"
+#include "axf/sessionfile.h"
 #include "cli.h"
 #include "cmd_train_util.h"
 
@@ -36,6 +37,11 @@ static const char *usage =
     "  --init DIR          start from this checkpoint (its tokenizer files); the classifier is new.\n"
     "                      An exported (pruned) model keeps its shape and hard attention, and\n"
     "                      is trained and written with them; its int8 matrices become float32\n"
+    "  --structure SESSION with --init: cut --init's checkpoint (e.g. the pre-trained one the\n"
+    "                      searched model was fine-tuned from) to the session's committed plan\n"
+    "                      (its removed heads, neuron groups, blocks and layers, by position; its\n"
+    "                      hard attention) and fine-tune that: the found structure, re-trained\n"
+    "                      from the pre-trained weights\n"
     "  --vocab FILE        from scratch with this vocabulary, sizes:\n"
     "  --layers N --hidden N --heads N --ffn N   (default 4, 256, 4, 1024)\n"
     "  --act gelu|gelu_tanh|relu   (default gelu)   --cased   (default: lower-case input)\n"
@@ -55,7 +61,7 @@ static const char *usage =
 typedef struct {
     const char *train[MAX_FILES], *test[MAX_FILES];
     int n_train, n_test;
-    const char *task, *dev, *split_out, *init, *vocab, *out;
+    const char *task, *dev, *split_out, *init, *vocab, *out, *structure;
     float split;
     tu_common c;
 } ft_args;
@@ -103,6 +109,9 @@ static int parse(int argc, char **argv, ft_args *a)
         } else if (!strcmp(k, "--init")) {
             NEEDV();
             a->init = v;
+        } else if (!strcmp(k, "--structure")) {
+            NEEDV();
+            a->structure = v;
         } else if (!strcmp(k, "--vocab")) {
             NEEDV();
             a->vocab = v;
@@ -128,6 +137,8 @@ static int parse(int argc, char **argv, ft_args *a)
         return axf_cli_usage("finetune", "--out DIR is required");
     if (!a->init == !a->vocab)
         return axf_cli_usage("finetune", "give either --init MODEL_DIR or --vocab FILE");
+    if (a->structure && !a->init)
+        return axf_cli_usage("finetune", "--structure needs --init MODEL_DIR");
     if (a->dev && a->split > 0)
         return axf_cli_usage("finetune", "--dev and --dev-split exclude each other");
     if (a->split_out && !(a->split > 0))
@@ -217,6 +228,31 @@ static void fix_layers(axf_model *m)
         m->layers[l].nh = m->cfg.layer_heads[l];
         m->layers[l].f = m->cfg.layer_ffn[l];
     }
+}
+
+/* --structure: *init becomes its compaction under the session's committed plan, *hard that plan's
+ * hard attention on the compacted shape (NULL when dense). */
+static int restructure(axf_model **init, axf_plan **hard, const char *session, axf_err *err)
+{
+    axf_sessionfile f;
+    if (axf_sessionfile_read(session, &f, err))
+        return -1;
+    axf_plan *p = axf_sessionfile_plan(&f, session, *init, err);
+    axf_sessionfile_free(&f);
+    if (!p)
+        return -1;
+    axf_model *cm = axf_compact(*init, p, hard, err);
+    axf_plan_free(p);
+    if (!cm)
+        return -1;
+    fix_layers(cm);
+    axf_model_free(*init);
+    *init = cm;
+    if (*hard && axf_plan_is_dense(*hard)) {
+        axf_plan_free(*hard);
+        *hard = NULL;
+    }
+    return 0;
 }
 
 static void name_labels(axf_config *c, const char *task)
@@ -324,6 +360,8 @@ int axf_cmd_finetune(int argc, char **argv)
         if (!init)
             goto fail;
         fix_layers(init);
+        if (a.structure && restructure(&init, &hard, a.structure, &err))
+            goto fail;
         v = axf_vocab_load_dir(a.init, &init->cfg, &err);
         if (!v)
             goto fail;
@@ -362,7 +400,7 @@ int axf_cmd_finetune(int argc, char **argv)
     if (init && copy_encoder(m, init, init_found & AXF_LOAD_POOLER, a.init, &err))
         goto fail;
     /* an exported model's hard attention (axf/compact.h) is part of what it computes */
-    if (a.init && !(hard = axf_plan_load_hard(a.init, m, &err)))
+    if (a.init && !a.structure && !(hard = axf_plan_load_hard(a.init, m, &err)))
         goto fail;
     if (hard && axf_plan_is_dense(hard)) {
         axf_plan_free(hard);

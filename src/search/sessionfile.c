@@ -252,6 +252,12 @@ static int read_head(rd *r, const cJSON *root, axf_sessionfile *f)
     if (dup_str(r, jm, "dir", 1, 1, &f->model_dir) || get_sha(r, jm, "sha256", f->model_sha) ||
         get_i(r, jm, "layers", 0, AXF_MAX_LAYERS, &f->layers))
         return -1;
+    /* the original shape: hidden, heads, ffn (optional: 0 when absent) */
+    static const char *const shape[] = {"hidden", "heads", "ffn"};
+    int *shape_out[] = {&f->hidden, &f->heads, &f->ffn};
+    for (int i = 0; i < 3; i++)
+        if (cJSON_GetObjectItemCaseSensitive(jm, shape[i]) && get_i(r, jm, shape[i], 1, 1 << 20, shape_out[i]))
+            return -1;
     pop(r, old);
     old = push(r, "data", -1);
     if (dup_str(r, jd, "path", 1, 1, &f->data_path) || get_sha(r, jd, "sha256", f->data_sha) ||
@@ -383,4 +389,45 @@ void axf_sessionfile_free(axf_sessionfile *f)
     for (size_t i = 0; i < sizeof owned / sizeof *owned; i++)
         free(owned[i]);
     memset(f, 0, sizeof *f);
+}
+
+axf_plan *axf_sessionfile_plan(const axf_sessionfile *f, const char *path, const axf_model *m, axf_err *err)
+{
+    const axf_config *c = &m->cfg;
+    if (f->layers != c->n_layers || (f->hidden && f->hidden != c->hidden) || (f->heads && f->heads != c->n_heads) ||
+        (f->ffn && f->ffn != c->ffn)) {
+        axf_err_set(err, "%s: the session's model has %d layers x %d, %d heads, FFN %d; this one %d x %d, %d heads, "
+                    "FFN %d", path, f->layers, f->hidden, f->heads, f->ffn, c->n_layers, c->hidden, c->n_heads, c->ffn);
+        return NULL;
+    }
+    for (int i = 0; i < c->n_layers; i++)
+        if (c->layer_heads[i] != c->n_heads || c->layer_ffn[i] != c->ffn) {
+            axf_err_set(err, "%s: this model is already pruned (layer %d has %d heads, FFN %d): --structure needs "
+                        "the full-shape checkpoint", path, i, c->layer_heads[i], c->layer_ffn[i]);
+            return NULL;
+        }
+    axf_plan *p = axf_plan_new(m);
+    if (!p) {
+        axf_err_set(err, "%s: out of memory", path);
+        return NULL;
+    }
+    axf_plan_defaults d = axf_plan_defaults_default();
+    if (f->groups > 0)
+        d.groups = f->groups;
+    if (f->hard_k > 0)
+        d.k = f->hard_k;
+    if (f->hard_threshold > 0)
+        d.threshold = f->hard_threshold;
+    for (int i = 0; i < f->cursor; i++)
+        for (int k = 0; k < f->steps[i].n_actions; k++) {
+            axf_err e;
+            if (axf_plan_apply(p, &f->steps[i].actions[k], &d, NULL, &e)) {
+                char what[128];
+                axf_action_describe(&f->steps[i].actions[k], what, sizeof what);
+                axf_err_set(err, "%s: history[%d] (%s) does not apply to this model: %s", path, i, what, e.msg);
+                axf_plan_free(p);
+                return NULL;
+            }
+        }
+    return p;
 }
