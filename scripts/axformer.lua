@@ -36,6 +36,7 @@ params = {
   prune_order = "top_down",  -- layer order of stage B: "top_down" or "bottom_up"
   ffn_first = true,          -- stage B tries the FFN block before the attention block
   int8 = false,              -- stage B then tries int8 for each remaining block of the layer
+  batch = false,             -- try a layer's neuron groups / heads as one batch (s:try_batch)
 }
 
 params_doc = {
@@ -52,6 +53,7 @@ params_doc = {
   prune_order = "top_down | bottom_up (stage B)",
   ffn_first = "stage B tries FFN before attention in each layer",
   int8 = "after pruning a layer, try int8 for its remaining FFN and attention blocks (kept by the rule)",
+  batch = "try a layer's groups / heads as batches (same decisions; more trials when one is kept)",
 }
 
 local function check_params(p)
@@ -65,6 +67,8 @@ local function check_params(p)
   assert(p.groups >= 1 and p.groups <= 64, "groups must be 1..64")
   assert(p.majority >= 0 and p.majority < 1, "majority must be in [0, 1)")
   assert(p.near_miss > 0, "near_miss must be > 0")
+  assert(not (p.batch and p.rule == "tolerance"),
+         "batch = true needs rule reference, loss or accuracy (tolerance reads the latest trial's losses)")
 end
 
 local function layer_order(n, order)
@@ -139,10 +143,49 @@ local function stage_a(s, p)
   end
 end
 
+-- The candidates of one round (every neuron group or every head of a layer), with batch = true:
+-- all that still apply are tried on the committed plan in one s:try_batch and judged in order,
+-- as attempt() judges them one by one; the first one kept is applied, and those after it, tried
+-- on a plan that no longer holds, are noted so and go into the next batch. Every candidate is
+-- thus judged on the plan the one-by-one loop judges it on: the same decisions and steps.
+local function attempt_batch(s, p, cands)
+  local left = cands
+  while #left > 0 do
+    local ok = {}
+    for _, a in ipairs(left) do
+      if s:check(a) then ok[#ok + 1] = a end
+    end
+    if #ok == 0 then return end
+    local cur = s:eval()
+    local rs = s:try_batch(ok)
+    left = {}
+    local kept
+    for k, r in ipairs(rs) do
+      if kept then
+        s:note(string.format("superseded: candidate %d of this batch was kept; tried again", kept), r.trial)
+        left[#left + 1] = ok[k]
+      else
+        local accepted, verdict = judge(s, p, r, cur)
+        if accepted then
+          s:apply(ok[k], verdict)
+          kept = k
+        else
+          s:note(verdict, r.trial)
+        end
+      end
+    end
+  end
+end
+
 local function prune_ffn(s, p, i)
   if not s:layer(i).ffn then return end
   local accepted, loss, best = attempt(s, p, {op = "drop_ffn", layer = i})
   if accepted or not best or not (loss < p.near_miss * best) then return end
+  if p.batch then
+    local cands = {}
+    for g = 0, p.groups - 1 do cands[#cands + 1] = {op = "drop_group", layer = i, group = g, groups = p.groups} end
+    return attempt_batch(s, p, cands)
+  end
   for g = 0, p.groups - 1 do
     local lp = s:layer(i)
     if not lp.ffn then break end
@@ -155,6 +198,13 @@ local function prune_attn(s, p, i)
   if not s:layer(i).attn then return end
   local accepted, loss, best = attempt(s, p, {op = "drop_attn", layer = i})
   if accepted or not best or not (loss < p.near_miss * best) then return end
+  if p.batch then
+    local cands = {}
+    for h = 0, s:heads(i) - 1 do
+      if s:layer(i).head[h] then cands[#cands + 1] = {op = "drop_head", layer = i, head = h} end
+    end
+    return attempt_batch(s, p, cands)
+  end
   for h = 0, s:heads(i) - 1 do
     local lp = s:layer(i)
     if not lp.attn then break end

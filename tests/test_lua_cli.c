@@ -205,7 +205,7 @@ static void test_bad_input(void)
         const char *expect;
     } cases[] = {
         {{"--set", "K=abc"}, 1, "parameter K is an integer (default 30)"},
-        {{"--set", "Q=1"}, 1, "unknown parameter Q (declared: K, eps,"},
+        {{"--set", "Q=1"}, 1, "unknown parameter Q (declared: K, batch, eps,"},
         {{"--set", "rule=nonsense"}, 1, "rule must be reference, loss, tolerance or accuracy"},
         {{"--budget", "x"}, 2, "bad value for --budget"},
         {{"--frobnicate"}, 2, "unknown option"},
