@@ -11,24 +11,10 @@
 #include <unistd.h>
 
 #include "axf/demo.h"
+#include "axf/fileio.h"
 
 /* Threads used for training (the model must not depend on who starts the demo). */
 #define DEMO_THREADS 2
-
-static int mkdir_p(const char *dir)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(buf, 0755) && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
-}
 
 static int exists(const char *path)
 {
@@ -97,8 +83,8 @@ int axf_demoprep(uint64_t seed, axf_progress_fn fn, void *ud, char *model_dir, s
     snprintf(dir, sizeof dir, "%s/demo-v%s-s%llu-%s", root, AXF_VERSION, (unsigned long long)seed, fp);
     snprintf(mark, sizeof mark, "%s/complete", dir);
     if (!exists(mark)) {
-        if (mkdir_p(root))
-            return axf_err_set(err, "demo: cannot create the cache folder %s: %s", root, strerror(errno));
+        if (axf_io_mkdir_p(root, err))
+            return axf_err_prefix(err, "demo: cannot create the cache folder");
         char tmp[1100];
         snprintf(tmp, sizeof tmp, "%s.tmp-%ld", dir, (long)getpid());
         rm_tree(tmp);

@@ -239,27 +239,20 @@ static int k_int8(axf_app *a, int key)
 
 /* ---- policy ---- */
 
+/* s: one step; a: run, or pause a running policy (s then says how). */
 static int k_step(axf_app *a, int key)
 {
     if (!opening_ok(a))
         return AXF_KEY_HANDLED;
-    if (a->view.policy_running) {
-        axf_app_message(a, 0, "the policy is running: a pauses it");
-        return AXF_KEY_HANDLED;
-    }
-    return post_simple(a, AXF_WCMD_STEP, 0);
-}
-
-static int k_run(axf_app *a, int key)
-{
-    if (!opening_ok(a))
-        return AXF_KEY_HANDLED;
-    if (a->view.policy_running) {
+    if (!a->view.policy_running)
+        return post_simple(a, key == 'a' ? AXF_WCMD_RUN : AXF_WCMD_STEP, 0);
+    if (key == 'a') {
         axf_worker_pause(a->worker);
         axf_app_message(a, 0, "pausing the policy…");
-        return AXF_KEY_HANDLED;
+    } else {
+        axf_app_message(a, 0, "the policy is running: a pauses it");
     }
-    return post_simple(a, AXF_WCMD_RUN, 0);
+    return AXF_KEY_HANDLED;
 }
 
 static int k_reload(axf_app *a, int key)
@@ -439,7 +432,7 @@ static const key_action actions[] = {
     {{'{', '}'}, "{ }", "go to the first / last step", k_ends},
     {{'G'}, "G", "go to step N", k_goto},
     {{'s'}, "s", "one policy step", k_step},
-    {{'a'}, "a", "run / pause the policy", k_run},
+    {{'a'}, "a", "run / pause the policy", k_step},
     {{'L'}, "L", "load the policy again (starts over from the current plan)", k_reload},
     {{27}, "Esc", "pause the policy (it carries on with a or s) / cancel an evaluation", k_cancel},
     {{'t'}, "t", "hard attention on / off for the selected layer", k_hard},

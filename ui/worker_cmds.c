@@ -1,0 +1,204 @@
+/* What each command the screen queues does (worker thread): actions by hand, undo/redo/goto,
+ * policy steps and runs, the Lua console, save, export. Every command that may change the
+ * session ends in axf_wk_after_change (autosave). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "worker_internal.h"
+
+void axf_wk_policy_step(axf_worker *w, int running)
+{
+    if (!w->h || axf_luahost_state(w->h) == AXF_LUA_NONE) {
+        atomic_store(&w->run_req, 0);
+        axf_wk_message(w, 1, "no policy loaded (start with --policy FILE)");
+        return;
+    }
+    axf_lua_state st = axf_luahost_state(w->h);
+    if (st != AXF_LUA_IDLE) {
+        atomic_store(&w->run_req, 0);
+        axf_wk_message(w, 1, "the policy is %s (L loads it again)", axf_lua_state_name(st));
+        return;
+    }
+    if (running && !atomic_load(&w->run_req))
+        return; /* paused before the step began */
+    axf_wk_work_begin(w, running ? "policy running" : "policy step", 0);
+    atomic_store(&w->in_policy, AXF_WK_IN_POLICY);
+    axf_err err;
+    int r = axf_luahost_step(w->h, &err);
+    atomic_store(&w->in_policy, 0);
+    int paused = atomic_exchange(&w->pause_want, 0);
+    axf_wk_work_end(w);
+    if (r == AXF_LUA_STEPPED) {
+        axf_wk_explain_commit(w, axf_luahost_explanation(w->h));
+        axf_wk_log_step(w, "step ");
+        if (paused) /* the pause came as the step was being committed */
+            axf_wk_message(w, 0, "policy paused after step %d (s or a carries on)", axf_session_cursor(w->s));
+    } else if (r == AXF_LUA_FINISHED) {
+        atomic_store(&w->run_req, 0);
+        const char *m = axf_luahost_message(w->h);
+        axf_wk_message(w, 0, "policy finished%s%s", *m ? ": " : "", m);
+    } else if (r == AXF_CANCELLED) {
+        atomic_store(&w->run_req, 0);
+        if (axf_luahost_state(w->h) == AXF_LUA_IDLE)
+            axf_wk_message(w, 0, "policy paused (s or a carries on)");
+        else
+            axf_wk_message(w, 0, "policy cancelled (L loads it again)");
+    } else {
+        atomic_store(&w->run_req, 0);
+        axf_wk_message(w, 1, "policy: %s", err.msg);
+    }
+    axf_wk_after_change(w);
+}
+
+static void cmd_apply(axf_worker *w, const axf_action *a)
+{
+    char what[96];
+    axf_action_describe(a, what, sizeof what);
+    char label[128];
+    snprintf(label, sizeof label, "evaluating %s", what);
+    axf_wk_work_begin(w, label, 0);
+    axf_err err;
+    int r = axf_session_apply(w->s, a, 1, "by hand", NULL, &err);
+    axf_wk_work_end(w);
+    if (r == 0) {
+        axf_wk_explain_commit(w, NULL);
+        axf_wk_log_step(w, "step ");
+    } else if (r == AXF_CANCELLED)
+        axf_wk_message(w, 0, "%s cancelled", what);
+    else
+        axf_wk_message(w, 1, "%s", err.msg);
+    axf_wk_after_change(w);
+}
+
+static void cmd_move(axf_worker *w, const axf_wcmd *c)
+{
+    axf_err err;
+    int before = axf_session_cursor(w->s), r;
+    if (c->type == AXF_WCMD_UNDO)
+        r = axf_session_undo(w->s, &err);
+    else if (c->type == AXF_WCMD_REDO)
+        r = axf_session_redo(w->s, &err);
+    else
+        r = axf_session_goto(w->s, c->arg, &err);
+    if (r) {
+        axf_wk_message(w, 1, "%s", err.msg);
+        return;
+    }
+    int after = axf_session_cursor(w->s);
+    if (after < before) {
+        axf_history_entry h;
+        char what[128] = "";
+        if (!axf_session_history_get(w->s, before - 1, &h))
+            axf_wk_describe_acts(h.actions, h.n_actions, what, sizeof what);
+        if (before - after == 1)
+            axf_wk_logf(w, AXF_LOG_UNDO, after, "undo step %d: %s", before, what);
+        else
+            axf_wk_logf(w, AXF_LOG_UNDO, after, "back to step %d (undid %d)", after, before - after);
+    } else if (after > before) {
+        if (after - before == 1)
+            axf_wk_log_step(w, "redo ");
+        else
+            axf_wk_logf(w, AXF_LOG_KEPT, after, "forward to step %d (redid %d)", after, after - before);
+    }
+    axf_wk_after_change(w);
+}
+
+static void cmd_lua(axf_worker *w, const char *line)
+{
+    axf_wk_logf(w, AXF_LOG_LUA, axf_session_cursor(w->s), "> %s", line);
+    axf_wk_work_begin(w, "lua", 0);
+    atomic_store(&w->in_policy, AXF_WK_IN_CONSOLE);
+    char *out = NULL;
+    axf_err err;
+    int r = axf_luahost_eval(w->h, line, &out, &err);
+    atomic_store(&w->in_policy, 0);
+    axf_wk_work_end(w);
+    if (out && *out)
+        axf_wk_log(w, AXF_LOG_LUA, axf_session_cursor(w->s), out);
+    free(out);
+    if (r)
+        axf_wk_log(w, AXF_LOG_ERROR, axf_session_cursor(w->s), err.msg);
+    axf_wk_after_change(w);
+}
+
+static int cmd_save(axf_worker *w, const char *path)
+{
+    const char *p = *path ? path : w->session_path;
+    if (!*p) {
+        axf_wk_message(w, 1, "no session file yet: w asks for one");
+        return -1;
+    }
+    axf_err err;
+    if (axf_session_save(w->s, p, &err)) {
+        axf_wk_message(w, 1, "%s", err.msg);
+        return -1;
+    }
+    if (p != w->session_path)
+        axf_str_copy(w->session_path, sizeof w->session_path, p);
+    axf_wk_mark_saved(w);
+    axf_wk_message(w, 0, "saved %s (%d steps)", w->session_path, axf_session_history_len(w->s));
+    return 0;
+}
+
+static void cmd_export(axf_worker *w, const char *dir)
+{
+    axf_wk_work_begin(w, "exporting", 0);
+    axf_err err;
+    int r = axf_session_export(w->s, dir, &err);
+    axf_wk_work_end(w);
+    if (r)
+        axf_wk_message(w, 1, "%s", err.msg);
+    else
+        axf_wk_message(w, 0, "exported the compacted model to %s", dir);
+}
+
+static void cmd_reload(axf_worker *w)
+{
+    if (!w->o.policy_path) {
+        axf_wk_message(w, 1, "no policy file (start with --policy FILE)");
+        return;
+    }
+    axf_err err;
+    atomic_store(&w->run_req, 0);
+    if (axf_luahost_load(w->h, w->o.policy_path, (const char *const *)w->o.sets, w->o.n_sets, &err))
+        axf_wk_message(w, 1, "policy: %s", err.msg);
+    else
+        axf_wk_message(w, 0, "policy %s loaded again: it starts over from the current plan",
+                       axf_luahost_policy_name(w->h));
+    axf_wk_after_change(w);
+}
+
+void axf_wk_exec(axf_worker *w, const axf_wcmd *c)
+{
+    switch (c->type) {
+    case AXF_WCMD_APPLY: cmd_apply(w, &c->act); break;
+    case AXF_WCMD_UNDO:
+    case AXF_WCMD_REDO:
+    case AXF_WCMD_GOTO: cmd_move(w, c); break;
+    case AXF_WCMD_STEP:
+        atomic_store(&w->pause_want, 0);
+        axf_wk_policy_step(w, 0);
+        break;
+    case AXF_WCMD_RUN:
+        atomic_store(&w->pause_want, 0);
+        if (!w->h || axf_luahost_state(w->h) != AXF_LUA_IDLE)
+            axf_wk_policy_step(w, 1); /* says why it cannot run */
+        else
+            atomic_store(&w->run_req, 1);
+        break;
+    case AXF_WCMD_RELOAD: cmd_reload(w); break;
+    case AXF_WCMD_MEASURE:
+        if (c->arg >= 0 && c->arg < AXF_IMP_KIND_COUNT)
+            axf_wk_want_importance(w, c->arg);
+        break;
+    case AXF_WCMD_SAVE: cmd_save(w, c->text); break;
+    case AXF_WCMD_SAVE_QUIT:
+        atomic_store(&w->run_req, 0); /* nothing starts after the save */
+        if (cmd_save(w, c->text) == 0)
+            w->quit_ready = 1;
+        break;
+    case AXF_WCMD_EXPORT: cmd_export(w, c->text); break;
+    case AXF_WCMD_LUA: cmd_lua(w, c->text); break;
+    case AXF_WCMD_SPEED: axf_wk_measure_speed(w, 1); break;
+    }
+}
