@@ -6,8 +6,10 @@ agrees with it for the Unicode version of the Python that runs this script).
 Usage: /usr/bin/python3 scripts/gen_unicode_tables.py > src/io/unicode_tables.c
 
 Tables:
-  flags    two-level table, one byte per code point (bits below; letters and numbers are for the
-           byte-level BPE pre-tokenizer)
+  flags    three-level table, one byte per code point (bits below; letters and numbers are for the
+           byte-level BPE pre-tokenizer): plane -> row of stage1 (one per distinct plane) -> row
+           of stage2 (one per distinct block of 256 code points); each row is one line, so no
+           line of the file repeats another
   lower    code points whose str.lower() differs: cp -> up to 3 code points
   nfd      full canonical decomposition of each code point (Hangul syllables excluded: they are
            decomposed algorithmically in C)
@@ -58,17 +60,30 @@ def flags_of(cp):
     return f
 
 
+def unique_rows(rows):
+    """The distinct rows in first-seen order, and each row's index among them."""
+    uniq, index, at = [], {}, []
+    for r in rows:
+        if r not in index:
+            index[r] = len(uniq)
+            uniq.append(r)
+        at.append(index[r])
+    return uniq, at
+
+
+def emit_rows(w, decl, rows):
+    w("%s[%d][256] = {\n" % (decl, len(rows)))
+    for r in rows:
+        w("    {" + ", ".join(str(x) for x in r) + "},\n")
+    w("};\n\n")
+
+
 def main():
     out = sys.stdout
     flags = [flags_of(cp) for cp in range(MAXCP)]
-    blocks, index = [], {}
-    stage1 = []
-    for b in range(MAXCP // 256):
-        blk = tuple(flags[b * 256:(b + 1) * 256])
-        if blk not in index:
-            index[blk] = len(blocks)
-            blocks.append(blk)
-        stage1.append(index[blk])
+    blocks, stage1 = unique_rows([tuple(flags[b * 256:(b + 1) * 256]) for b in range(MAXCP // 256)])
+    rows1, plane = unique_rows([tuple(stage1[p * 256:(p + 1) * 256]) for p in range(MAXCP // 65536)])
+    assert len(blocks) < 256 and len(rows1) < 256
 
     lower = []
     for cp in range(MAXCP):
@@ -97,17 +112,9 @@ def main():
       % (sys.version.split()[0], ud.unidata_version))
     w('#include "unicode.h"\n\n')
     w("const char axf_uc_version[] = \"%s\";\n\n" % ud.unidata_version)
-    w("const uint16_t axf_uc_stage1[%d] = {\n" % len(stage1))
-    for i in range(0, len(stage1), 16):
-        w("    " + ", ".join(str(x) for x in stage1[i:i + 16]) + ",\n")
-    w("};\n\n")
-    w("const uint8_t axf_uc_stage2[%d][256] = {\n" % len(blocks))
-    for blk in blocks:
-        w("    {")
-        for i in range(0, 256, 32):
-            w(("" if i == 0 else "     ") + ", ".join(str(x) for x in blk[i:i + 32]) + ",\n")
-        w("    },\n")
-    w("};\n\n")
+    w("const uint8_t axf_uc_plane[%d] = {" % len(plane) + ", ".join(str(x) for x in plane) + "};\n\n")
+    emit_rows(w, "const uint8_t axf_uc_stage1", rows1)
+    emit_rows(w, "const uint8_t axf_uc_stage2", blocks)
     w("const int axf_uc_n_lower = %d;\n" % len(lower))
     w("const axf_uc_map axf_uc_lower_tab[%d] = {\n" % len(lower))
     for cp, seq in lower:

@@ -143,7 +143,7 @@ static void test_against_full(const char *name, axf_model *m, int trials, uint64
         float want[16 * AXF_MAX_LABELS], got[16 * AXF_MAX_LABELS];
         full_forward(e, &p, &b, h, want);
         CHECK_MSG(axf_engine_forward(e, &p, &b, got, &err) == 0, "%s", err.msg);
-        moved += axf_engine_cls_layer(e, &p) < p.n_layers - 1;
+        moved += axf_engine_last_live_layer(e, &p) < p.n_layers - 1;
         for (int i = 0; i < cnt * C; i++) {
             double dd = fabs((double)got[i] - want[i]);
             worst = dd > worst ? dd : worst;
@@ -257,7 +257,7 @@ static void test_cache(void)
     axf_plan *p1 = with(dense, "drop_layer 2"), *p = with(p1, "drop_head 0 1");
     axf_evalcache_commit(c, p);
     axf_plan *t1 = with(p, "drop_layer 3");
-    CHECK(axf_engine_cls_layer(axf_evalcache_engine(c), t1) == 1);
+    CHECK(axf_engine_last_live_layer(axf_evalcache_engine(c), t1) == 1);
     eval_both(c, u, t1, n, C, "drop layer 3 over stale slots");
     CHECK(axf_evalcache_start_layer(c, 3) == 3);
     axf_plan *t2 = with(p, "drop_head 3 0");

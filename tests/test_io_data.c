@@ -529,6 +529,65 @@ static void test_mutations(void)
     axf_dataset_free(d);
 }
 
+/* axf_dataset_split against the dev split the CLI made by hand before it (perm shuffled in place
+ * from the end, the first nd to dev, file order kept), including the float rounding of frac * n
+ * (0.7f * 5 = 3.5f rounds to 4), the one-example floor and the n - 1 ceiling. */
+static void test_split(void)
+{
+    static const struct { int n; float frac; int nd; } cases[] = {
+        {5, 0.7f, 4}, {2, 0.01f, 1}, {2, 0.9f, 1}, {10, 0.0f, 0}, {37, 0.1f, 4}, {1000, 0.25f, 250}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int n = cases[c].n;
+        axf_dataset *d = axf_dataset_new("single", 3, AXF_TASK_CLASSIFY);
+        char a[32];
+        for (int i = 0; i < n; i++) {
+            snprintf(a, sizeof a, "%d", i);
+            axf_dataset_add(d, a, i % 2 ? "b" : NULL, i % 3, (float)i);
+        }
+        uint64_t seed = 42 ^ 0x5711ULL ^ (uint64_t)c;
+        axf_dataset *tr, *dev;
+        axf_dataset_split(d, cases[c].frac, seed, &tr, &dev);
+        CHECK_MSG(dev->n == cases[c].nd && tr->n == n - cases[c].nd, "case %zu: dev %d train %d", c, dev->n, tr->n);
+        CHECK(strcmp(dev->task, "single") == 0 && dev->num_labels == 3 && tr->num_labels == 3);
+        int *perm = malloc(sizeof *perm * (size_t)n);
+        unsigned char *in_dev = calloc((size_t)n, 1);
+        axf_rng r;
+        axf_rng_seed(&r, seed);
+        for (int i = 0; i < n; i++)
+            perm[i] = i;
+        for (int i = n - 1; i > 0; i--) {
+            int j = axf_rng_below(&r, i + 1), t = perm[i];
+            perm[i] = perm[j];
+            perm[j] = t;
+        }
+        for (int i = 0; i < cases[c].nd; i++)
+            in_dev[perm[i]] = 1;
+        int it = 0, id = 0, bad = 0;
+        for (int i = 0; i < n; i++) {
+            axf_dataset *part = in_dev[i] ? dev : tr;
+            int k = in_dev[i] ? id++ : it++;
+            snprintf(a, sizeof a, "%d", i);
+            if (k >= part->n || strcmp(part->ex[k].a, a) != 0 || (part->ex[k].b != NULL) != (i % 2) ||
+                part->ex[k].label != i % 3 || part->ex[k].target != (float)i)
+                bad++;
+        }
+        CHECK_MSG(bad == 0, "case %zu: %d examples in the wrong part or order", c, bad);
+        free(perm);
+        free(in_dev);
+        axf_dataset_free(tr);
+        axf_dataset_free(dev);
+        axf_dataset_free(d);
+    }
+    /* axf_grow: doubles from `first` past n, keeps the contents */
+    int *v = NULL, cap = 0;
+    for (int i = 0; i < 100; i++) {
+        v = axf_grow(v, sizeof *v, i, &cap, 16);
+        v[i] = i;
+    }
+    CHECK(cap == 128 && v[99] == 99 && v[0] == 0);
+    AXF_FREE(v, NULL);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -546,6 +605,7 @@ int main(int argc, char **argv)
     test_encode();
     test_bad(argv[2]);
     test_mutations();
+    test_split();
     tu_rmdir(tmp);
     return CHECK_DONE();
 }

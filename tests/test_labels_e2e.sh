@@ -4,7 +4,8 @@
 # eval. The model is fine-tuned here on 600 real sentences (SST-2 phrases labelled by length:
 # short / medium / long) and its classes are then named in config.json; the data names a class by
 # that name, by "LABEL_i" or by number. predict reads no labels; eval and search refuse a label
-# outside the model's classes with one line naming the file, the line and the classes.
+# outside the model's classes with one line naming the file, the line and the classes; a missing
+# held-out file is a warning on stderr.
 # usage: test_labels_e2e.sh AXF DATA_DIR
 set -u
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -82,6 +83,13 @@ expect_bad "bad.tsv:5: label '3' $classes" "$AXF" search "$DIR/m" "$S" --holdout
 "$AXF" replay "$DIR/s.json" > "$DIR/replay.txt" 2>&1 || { cat "$DIR/replay.txt" >&2; fail "replay"; }
 "$AXF" export "$DIR/s.json" --out "$DIR/exp" > "$DIR/export.txt" 2>&1 || { cat "$DIR/export.txt" >&2; fail "export"; }
 grep -q '"2":[[:space:]]*"long"' "$DIR/exp/config.json" || fail "export lost the class names"
+# A session whose held-out file is gone still loads, and says so on stderr (the library's one
+# warning reached nobody before the CLI installed a log callback, issue 15 item 8).
+mv "$S" "$S.away"
+"$AXF" export "$DIR/s.json" --out "$DIR/exp2" > "$DIR/out.txt" 2> "$DIR/err.txt" || { cat "$DIR/err.txt" >&2; fail "export without the held-out file"; }
+mv "$S.away" "$S"
+grep -q "^axf: warning: .*held-out data .*split.tsv not found; continuing without it" "$DIR/err.txt" ||
+    { cat "$DIR/err.txt" >&2; fail "no warning for the missing held-out file"; }
 "$AXF" eval "$DIR/exp" "$DIR/d/named.tsv" --threads 1 > "$DIR/e3.txt" 2> "$DIR/err.txt" || { cat "$DIR/err.txt" >&2; fail "eval of the export"; }
 python3 - "$DIR/s.json" "$DIR/e3.txt" <<'PY' || fail "the export does not reproduce the session"
 import json, sys

@@ -43,7 +43,8 @@ static void test_try_apply(axf_session *s)
     CHECK(base.n == 60 && base.n_no_worse == 60);
     CHECK(base.params == axf_model_params(axf_session_model(s)));
     CHECK(base.accuracy >= 0 && base.accuracy <= 1 && base.metric == base.accuracy);
-    CHECK(axf_session_eval(s, &cur, &err) == 0 && metrics_eq(&cur, &base));
+    axf_session_current(s, &cur);
+    CHECK(metrics_eq(&cur, &base));
 
     axf_action h = {.op = AXF_OP_DROP_HEAD, .layer = 3, .index = 1};
     CHECK(axf_session_try(s, &h, 1, "probe", &t, &err) == 0);
@@ -75,14 +76,15 @@ static void test_try_apply(axf_session *s)
     CHECK(axf_session_apply(s, two, 2, "pair", &a, &err) == 0);
     CHECK(axf_session_history_get(s, 2, &he) == 0 && he.n_actions == 2 && he.actions[1].k == 30);
     CHECK(axf_session_plan(s)->layers[0].hard == AXF_HARD_TOPK);
-    CHECK(axf_session_eval(s, &cur, &err) == 0 && metrics_eq(&cur, &a));
+    axf_session_current(s, &cur);
+    CHECK(metrics_eq(&cur, &a));
 }
 
 static void test_bad_actions(axf_session *s)
 {
     axf_err err;
     axf_metrics before, after;
-    axf_session_eval(s, &before, &err);
+    axf_session_current(s, &before);
     int len = axf_session_history_len(s), tr = axf_session_trials_len(s);
     axf_plan *p = axf_plan_clone(axf_session_plan(s));
     axf_action bad[] = {
@@ -106,7 +108,7 @@ static void test_bad_actions(axf_session *s)
     CHECK(axf_session_apply(s, two, 2, NULL, NULL, &err) == -1);
     CHECK_MSG(strstr(err.msg, "action 2 of 2") && strstr(err.msg, "head 99 out of range"), "%s", err.msg);
     CHECK(axf_session_apply(s, NULL, 0, NULL, NULL, &err) == -1);
-    axf_session_eval(s, &after, &err);
+    axf_session_current(s, &after);
     CHECK(metrics_eq(&before, &after));
     CHECK(axf_session_history_len(s) == len && axf_session_trials_len(s) == tr);
     CHECK(axf_plan_equal(p, axf_session_plan(s)));
@@ -120,7 +122,7 @@ static void test_bad_actions(axf_session *s)
     CHECK(axf_session_importance(s, AXF_IMP_EXACT, AXF_IMP_HEADS, 0, imp, &err) == AXF_CANCELLED);
     free(imp);
     cancel_now = 0;
-    axf_session_eval(s, &after, &err);
+    axf_session_current(s, &after);
     CHECK(metrics_eq(&before, &after));
     CHECK(axf_session_history_len(s) == len && axf_session_trials_len(s) == tr);
     CHECK(axf_plan_equal(p, axf_session_plan(s)));
@@ -137,7 +139,7 @@ static void test_undo_redo(axf_session *s)
     CHECK(axf_session_undo(s, &err) == 0);
     CHECK(axf_session_cursor(s) == len - 1 && axf_session_history_len(s) == len);
     axf_session_history_get(s, len - 1, &he);
-    axf_session_eval(s, &cur, &err);
+    axf_session_current(s, &cur);
     CHECK(metrics_eq(&cur, &he.before));
     /* the recorded metrics agree with a fresh evaluation of the restored plan */
     const float *l = axf_session_losses(s, &err);
@@ -153,7 +155,7 @@ static void test_undo_redo(axf_session *s)
     CHECK(axf_plan_is_dense(axf_session_plan(s)));
     CHECK(axf_session_undo(s, &err) == -1 && strstr(err.msg, "nothing to undo"));
     axf_session_baseline(s, &base);
-    axf_session_eval(s, &cur, &err);
+    axf_session_current(s, &cur);
     CHECK(metrics_eq(&cur, &base));
     l = axf_session_losses(s, &err);
     CHECK(l && !memcmp(l, axf_session_baseline_losses(s), sizeof(float) * (size_t)cur.n));
@@ -173,7 +175,7 @@ static void test_importance(axf_session *s)
     axf_err err;
     axf_importance *imp = axf_xmalloc(sizeof *imp), *again = axf_xmalloc(sizeof *again);
     axf_metrics cur, t;
-    axf_session_eval(s, &cur, &err);
+    axf_session_current(s, &cur);
     const axf_plan *p = axf_session_plan(s);
     axf_counters c0, c1;
     CHECK(axf_session_importance(s, AXF_IMP_EXACT, AXF_IMP_ALL, 0, imp, &err) == 0);

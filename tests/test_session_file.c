@@ -136,8 +136,8 @@ static void test_round_trip(axf_session *s, const char *path)
           strlen(axf_session_policy_sha256(t)) == 64);
     CHECK(!strcmp(axf_session_policy_params(t), "{\"K\":30,\"rule\":\"reference\"}"));
     axf_metrics a, b;
-    axf_session_eval(s, &a, &err);
-    axf_session_eval(t, &b, &err);
+    axf_session_current(s, &a);
+    axf_session_current(t, &b);
     CHECK(metrics_eq(&a, &b));
     axf_session_baseline(s, &a);
     axf_session_baseline(t, &b);
@@ -352,7 +352,7 @@ static void test_bad_files(axf_session *s, const char *dir, const char *good)
 
     /* the session in use is intact after all of that */
     axf_metrics before, after;
-    axf_session_eval(s, &before, &err);
+    axf_session_current(s, &before);
     const float *l = axf_session_losses(s, &err);
     double sum = 0;
     for (int j = 0; l && j < before.n; j++)
@@ -429,7 +429,7 @@ static int do_prepare(const char *dir)
     CHECK(axf_session_redo(s, &err) == 0);
     CHECK(axf_session_save(s, path, &err) == 0);
     axf_metrics m;
-    axf_session_eval(s, &m, &err);
+    axf_session_current(s, &m);
     printf("loss=%.9f\naccuracy=%.9f\n", m.loss, m.accuracy);
     axf_session_free(s);
     return CHECK_DONE();
@@ -464,7 +464,7 @@ static int do_verify(const char *dir)
         correct += (x[1] > x[0]) == e->labels[j];
     }
     axf_metrics cur;
-    axf_session_eval(s, &cur, &err);
+    axf_session_current(s, &cur);
     CHECK_NEAR(sum / e->n, cur.loss, 1e-5);
     CHECK_NEAR((double)correct / e->n, cur.accuracy, 1e-12);
     CHECK(axf_model_params(m) == cur.params);

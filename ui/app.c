@@ -498,6 +498,7 @@ int axf_ui_run(const axf_ui_opts *o, axf_err *err)
     if (term_start(err))
         return -1;
     axf_abort_hook_set(on_abort, NULL);
+    axf_log_set(NULL, NULL); /* no library warning is printed over the screen */
     struct sigaction sa, old_int, old_term, old_hup;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

@@ -41,8 +41,10 @@ void axf_abort_hook_set(axf_abort_fn fn, void *ud);
 _Noreturn void axf_assert_fail(const char *expr, const char *file, int line);
 #define AXF_ASSERT(x) ((x) ? (void)0 : axf_assert_fail(#x, __FILE__, __LINE__))
 
-/* Progress / cancel hook for long operations: done of total units; return nonzero to cancel. */
+/* Progress / cancel hook for long operations: done of total units; return nonzero to cancel. A
+ * call cancelled this way returns AXF_CANCELLED. */
 typedef int (*axf_progress_fn)(double done, double total, void *ud);
+#define AXF_CANCELLED (-2)
 
 /* Monotonic seconds. */
 double axf_now(void);
@@ -64,6 +66,28 @@ void *axf_xrealloc(void *p, size_t n);
  * for: meant for a few large blocks. Freed with free(). */
 void *axf_xcalloc_big(size_t n, size_t size);
 char *axf_xstrdup(const char *s);
+/* Room for element n of a growing array p of *cap elements of `size` bytes each: when n >= *cap,
+ * *cap doubles (starting at `first`) until it exceeds n and p is reallocated. Returns p, perhaps
+ * moved: `v->p = axf_grow(v->p, sizeof *v->p, v->n, &v->cap, 64); v->p[v->n++] = x;`. */
+void *axf_grow(void *p, size_t size, int n, int *cap, int first);
+/* free() of each of n pointers (NULLs allowed), in order; AXF_FREE(a, b, ...) counts them, so a
+ * destructor frees its members and itself in one statement: `if (e) AXF_FREE(e->ids, e->off, e);`. */
+void axf_free_each(void *const *p, size_t n);
+#define AXF_FREE(...)                                                                              \
+    axf_free_each((void *const[]){__VA_ARGS__}, sizeof((void *const[]){__VA_ARGS__}) / sizeof(void *))
+
+/* 64-bit FNV-1a of s[0..n): the hash of every string-keyed table. */
+uint64_t axf_hash_fnv1a(const char *s, size_t n);
+
+/* Hot loops are compiled for three x86-64 levels and picked at load time (ifunc), so a default
+ * build runs AVX-512 code on machines that have it; the engine's and the trainer's kernels mark
+ * their loops with it. GCC's -O2 vectorises almost nothing: CMakeLists.txt builds them with -O3. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && \
+    !defined(AXF_NO_CLONES)
+#define AXF_VEC __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+#else
+#define AXF_VEC
+#endif
 
 /* Deterministic RNG (xoshiro128+ style), seeded explicitly; never the C library's rand(). */
 typedef struct axf_rng {
@@ -74,6 +98,9 @@ uint64_t axf_rng_u64(axf_rng *r);
 float axf_rng_uniform(axf_rng *r);          /* [0, 1) */
 float axf_rng_normal(axf_rng *r);           /* mean 0, sd 1 */
 int axf_rng_below(axf_rng *r, int n);       /* [0, n) */
+/* Fisher-Yates from the end: for i = n-1 down to 1, swaps v[i] with v[axf_rng_below(r, i + 1)].
+ * Every seeded shuffle of the program (batch order, dev splits) is this one. */
+void axf_rng_shuffle(axf_rng *r, int *v, int n);
 
 /* SHA-256 of a file / buffer as 64 lowercase hex chars + NUL. */
 int axf_sha256_file(const char *path, char out[65], axf_err *err);

@@ -78,6 +78,12 @@ axf_dataset *axf_dataset_load_for(const char *path, const char *task, const axf_
 axf_dataset *axf_dataset_new(const char *task, int num_labels, axf_task_kind kind);
 void axf_dataset_add(axf_dataset *d, const char *a, const char *b, int label, float target);
 void axf_dataset_free(axf_dataset *d);
+/* Splits d into *train and *dev, two new sets with d's task, classes and kind, each keeping file
+ * order. dev holds nd = lround(frac * n) examples (the product in float), at least 1 when
+ * frac > 0 and at most n - 1: the first nd of 0..n-1 shuffled by axf_rng_shuffle seeded with
+ * `seed`. frac <= 0 leaves dev empty. */
+void axf_dataset_split(const axf_dataset *d, float frac, uint64_t seed, axf_dataset **train,
+                       axf_dataset **dev);
 
 /* Non-blank lines of a text file as UTF-8 strings (newline and trailing CR removed), e.g. a
  * pre-training corpus. latin1 != 0 decodes the bytes as Windows-1252 (Latin-1 with the printable

@@ -61,12 +61,12 @@ void axf_engine_layer(axf_engine *e, int layer, const axf_layer_plan *lp, const 
 void axf_engine_layer_cls(axf_engine *e, int layer, const axf_layer_plan *lp, const axf_batch *b, float *h);
 /* The layer to run with axf_engine_layer_cls under plan (NULL = dense): the last one not skipped
  * whole (attn_on or ffn_on); layers above it are identity and need not run. -1 if none. */
-int axf_engine_cls_layer(const axf_engine *e, const axf_plan *plan);
+int axf_engine_last_live_layer(const axf_engine *e, const axf_plan *plan);
 /* logits[B, C] from the final hidden states: the head's first product on each [CLS] (BERT's pooler,
  * DistilBERT's pre_classifier, RoBERTa's classifier.dense), cfg.head_act (tanh or ReLU), the
  * classifier. */
 void axf_engine_head(axf_engine *e, const axf_batch *b, const float *h, float *logits);
-/* All of the above: embeddings, axf_engine_layer up to axf_engine_cls_layer, which runs as
+/* All of the above: embeddings, axf_engine_layer up to axf_engine_last_live_layer, which runs as
  * axf_engine_layer_cls, then the head. plan may be NULL (dense). Returns 0, or -1 if the batch is
  * too large or an id is out of range (message names the problem). */
 int axf_engine_forward(axf_engine *e, const axf_plan *plan, const axf_batch *b, float *logits,

@@ -6,7 +6,7 @@
  * refills slots s+1..d, which are still committed states. Committing P invalidates the slots above
  * d. The split is always cut into the same batches, and every layer runs on the same buffer, so a
  * cached evaluation computes exactly the same floats as an uncached one (tested bit for bit).
- * As in axf_engine_forward, P's last layer that is not skipped whole (c = axf_engine_cls_layer)
+ * As in axf_engine_forward, P's last layer that is not skipped whole (c = axf_engine_last_live_layer)
  * runs for the [CLS] rows only and the layers above it not at all; s is then at most c, so that
  * layer c always runs in that form (a trial that removes the layers above c re-runs layer c).
  *
@@ -31,9 +31,6 @@
 #include "axf/engine.h"
 #include "axf/plan.h"
 
-#ifndef AXF_CANCELLED
-#define AXF_CANCELLED (-2)
-#endif
 
 typedef struct axf_evalcache axf_evalcache;
 

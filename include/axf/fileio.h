@@ -40,6 +40,10 @@ int axf_io_check_writable(const char *path, axf_err *err);
 int axf_io_check_dir_writable(const char *dir, axf_err *err);
 /* Copies src (at most max bytes) over dst atomically. */
 int axf_io_copy_file(const char *src, const char *dst, size_t max, axf_err *err);
+/* Maps the regular file at path read-only (freed with munmap(*map, *size)). Refuses files under
+ * min bytes (min >= 1): "PATH: truncated: N bytes, WHAT needs at least MIN". Other errors:
+ * "PATH: <OS error>", "PATH: not a regular file", "PATH: cannot map: <OS error>". */
+int axf_io_map_file(const char *path, size_t min, const char *what, void **map, size_t *size, axf_err *err);
 /* mkdir -p. */
 int axf_io_mkdir_p(const char *dir, axf_err *err);
 /* dir + "/" + name in a fresh allocation. */

@@ -81,7 +81,6 @@
 #include "axf/plan.h"
 
 #define AXF_SESSION_VERSION 1
-#define AXF_CANCELLED (-2)
 
 typedef struct axf_session axf_session;
 
@@ -174,8 +173,8 @@ void axf_session_baseline(const axf_session *s, axf_metrics *out);
 const float *axf_session_baseline_losses(const axf_session *s);
 
 /* Metrics of the committed plan. Always known (measured at apply, recorded in the history for
- * undo/redo/goto/load), so this never evaluates and never fails. */
-int axf_session_eval(axf_session *s, axf_metrics *out, axf_err *err);
+ * undo/redo/goto/load), so reading them evaluates nothing and cannot fail. */
+void axf_session_current(const axf_session *s, axf_metrics *out);
 /* Per-sample losses / predicted classes / logits [n * num_labels] of the committed plan
  * (evaluates when not known). Valid until the next call that changes the plan. */
 const float *axf_session_losses(axf_session *s, axf_err *err);

@@ -59,6 +59,39 @@ static int plan_fits(const axf_model *m, const axf_plan *p, axf_err *err)
     return 0;
 }
 
+/* Everything outside the layers (embeddings, pooler, classifier, masked-LM head): o has m's
+ * shapes there. */
+static void copy_outside_layers(axf_model *o, const axf_model *m)
+{
+    const axf_config *c = &m->cfg;
+    int H = c->hidden;
+    copy_vec(o->word_emb, m->word_emb, c->vocab_size * H);
+    copy_vec(o->pos_emb, m->pos_emb, c->max_pos * H);
+    if (c->type_vocab > 0)
+        copy_vec(o->type_emb, m->type_emb, c->type_vocab * H);
+    copy_vec(o->emb_ln_g, m->emb_ln_g, H);
+    copy_vec(o->emb_ln_b, m->emb_ln_b, H);
+    copy_vec(o->pool_w, m->pool_w, H * H);
+    copy_vec(o->pool_b, m->pool_b, H);
+    copy_vec(o->cls_w, m->cls_w, c->num_labels * H);
+    copy_vec(o->cls_b, m->cls_b, c->num_labels);
+    if (m->mlm_bias) {
+        copy_vec(o->mlm_w, m->mlm_w, H * H);
+        copy_vec(o->mlm_b, m->mlm_b, H);
+        copy_vec(o->mlm_ln_g, m->mlm_ln_g, H);
+        copy_vec(o->mlm_ln_b, m->mlm_ln_b, H);
+        copy_vec(o->mlm_bias, m->mlm_bias, c->vocab_size);
+    }
+}
+
+static void copy_layer_norms(axf_layer *d, const axf_layer *s, int H)
+{
+    copy_vec(d->ln1_g, s->ln1_g, H);
+    copy_vec(d->ln1_b, s->ln1_b, H);
+    copy_vec(d->ln2_g, s->ln2_g, H);
+    copy_vec(d->ln2_b, s->ln2_b, H);
+}
+
 axf_model *axf_compact(const axf_model *m, const axf_plan *p, axf_plan **hard, axf_err *err)
 {
     if (hard)
@@ -93,23 +126,7 @@ axf_model *axf_compact(const axf_model *m, const axf_plan *p, axf_plan **hard, a
     if (!o)
         return NULL;
 
-    copy_vec(o->word_emb, m->word_emb, c->vocab_size * H);
-    copy_vec(o->pos_emb, m->pos_emb, c->max_pos * H);
-    if (c->type_vocab > 0)
-        copy_vec(o->type_emb, m->type_emb, c->type_vocab * H);
-    copy_vec(o->emb_ln_g, m->emb_ln_g, H);
-    copy_vec(o->emb_ln_b, m->emb_ln_b, H);
-    copy_vec(o->pool_w, m->pool_w, H * H);
-    copy_vec(o->pool_b, m->pool_b, H);
-    copy_vec(o->cls_w, m->cls_w, c->num_labels * H);
-    copy_vec(o->cls_b, m->cls_b, c->num_labels);
-    if (m->mlm_bias) {
-        copy_vec(o->mlm_w, m->mlm_w, H * H);
-        copy_vec(o->mlm_b, m->mlm_b, H);
-        copy_vec(o->mlm_ln_g, m->mlm_ln_g, H);
-        copy_vec(o->mlm_ln_b, m->mlm_ln_b, H);
-        copy_vec(o->mlm_bias, m->mlm_bias, c->vocab_size);
-    }
+    copy_outside_layers(o, m);
 
     int *rows = axf_xmalloc(sizeof(int) * (size_t)(c->ffn > H ? c->ffn : H) + sizeof(int));
     for (int li = 0; li < nl; li++) {
@@ -118,10 +135,7 @@ axf_model *axf_compact(const axf_model *m, const axf_plan *p, axf_plan **hard, a
         axf_layer *d = &o->layers[li];
         int nh = nc.layer_heads[li], f = nc.layer_ffn[li];
         int snh = c->layer_heads[src_of[li]], sf = c->layer_ffn[src_of[li]], A = snh * HS;
-        copy_vec(d->ln1_g, s->ln1_g, H);
-        copy_vec(d->ln1_b, s->ln1_b, H);
-        copy_vec(d->ln2_g, s->ln2_g, H);
-        copy_vec(d->ln2_b, s->ln2_b, H);
+        copy_layer_norms(d, s, H);
         if (nh > 0) {
             int n = 0;
             for (int h = 0; h < snh; h++)
@@ -214,30 +228,12 @@ axf_model *axf_dense_compatible(const axf_model *m, const axf_plan *p, axf_err *
         axf_model_free(cm);
         return NULL;
     }
-    copy_vec(o->word_emb, cm->word_emb, cc->vocab_size * H);
-    copy_vec(o->pos_emb, cm->pos_emb, cc->max_pos * H);
-    copy_vec(o->type_emb, cm->type_emb, cc->type_vocab * H);
-    copy_vec(o->emb_ln_g, cm->emb_ln_g, H);
-    copy_vec(o->emb_ln_b, cm->emb_ln_b, H);
-    copy_vec(o->pool_w, cm->pool_w, H * H);
-    copy_vec(o->pool_b, cm->pool_b, H);
-    copy_vec(o->cls_w, cm->cls_w, cc->num_labels * H);
-    copy_vec(o->cls_b, cm->cls_b, cc->num_labels);
-    if (cm->mlm_bias) {
-        copy_vec(o->mlm_w, cm->mlm_w, H * H);
-        copy_vec(o->mlm_b, cm->mlm_b, H);
-        copy_vec(o->mlm_ln_g, cm->mlm_ln_g, H);
-        copy_vec(o->mlm_ln_b, cm->mlm_ln_b, H);
-        copy_vec(o->mlm_bias, cm->mlm_bias, cc->vocab_size);
-    }
+    copy_outside_layers(o, cm);
     for (int li = 0; li < cc->n_layers; li++) {
         const axf_layer *s = &cm->layers[li];
         axf_layer *d = &o->layers[li];
         int nh = cc->layer_heads[li], f = cc->layer_ffn[li];
-        copy_vec(d->ln1_g, s->ln1_g, H);
-        copy_vec(d->ln1_b, s->ln1_b, H);
-        copy_vec(d->ln2_g, s->ln2_g, H);
-        copy_vec(d->ln2_b, s->ln2_b, H);
+        copy_layer_norms(d, s, H);
         /* the model is zeros from axf_model_new: only what is kept is copied */
         for (int j = 0; j < nh; j++) {
             int h = cc->head_ids[li][j];
@@ -373,9 +369,7 @@ int axf_compact_save(const axf_model *cm, const axf_plan *hard, const char *dir,
     rc = 0;
 done:
     cJSON_Delete(root);
-    free(text);
-    free(out);
-    free(cfg_path);
+    AXF_FREE(text, out, cfg_path);
     return rc;
 }
 

@@ -108,25 +108,17 @@ int axf_plan_equal(const axf_plan *a, const axf_plan *b)
     return a->n_layers == b->n_layers && axf_plan_first_diff(a, b) == a->n_layers;
 }
 
-int axf_plan_heads_on(const axf_layer_plan *lp)
+static int count_on(const unsigned char *v, int n)
 {
-    if (!lp->attn_on)
-        return 0;
     int c = 0;
-    for (int h = 0; h < lp->nh; h++)
-        c += lp->head_on[h] != 0;
+    for (int i = 0; i < n; i++)
+        c += v[i] != 0;
     return c;
 }
 
-int axf_plan_neurons_on(const axf_layer_plan *lp)
-{
-    if (!lp->ffn_on)
-        return 0;
-    int c = 0;
-    for (int j = 0; j < lp->f; j++)
-        c += lp->neuron_on[j] != 0;
-    return c;
-}
+int axf_plan_heads_on(const axf_layer_plan *lp) { return lp->attn_on ? count_on(lp->head_on, lp->nh) : 0; }
+
+int axf_plan_neurons_on(const axf_layer_plan *lp) { return lp->ffn_on ? count_on(lp->neuron_on, lp->f) : 0; }
 
 int axf_plan_is_dense(const axf_plan *p)
 {
@@ -343,6 +335,28 @@ static int any_on(const unsigned char *v, int n)
     return 0;
 }
 
+/* A layer's attention (ffn = 0) or FFN block for the block operations: its switch, its units
+ * (heads / neurons) with theirs, and its name in messages. */
+typedef struct {
+    unsigned char *on, *units;
+    int n;
+    const char *name, *unit_name;
+} block;
+
+static block block_of(axf_layer_plan *lp, int ffn)
+{
+    return ffn ? (block){&lp->ffn_on, lp->neuron_on, lp->f, "FFN block", "FFN"}
+               : (block){&lp->attn_on, lp->head_on, lp->nh, "attention block", "attention heads"};
+}
+
+/* A removed block comes back with all its units when none of them was left on. */
+static void restore_block(block b)
+{
+    *b.on = 1;
+    if (!any_on(b.units, b.n))
+        memset(b.units, 1, (size_t)b.n);
+}
+
 /* Validates a (with defaults resolved into r) against p; applies it when doit. */
 static int apply_one(axf_plan *p, const axf_action *a, const axf_plan_defaults *d, axf_action *r,
                      int doit, axf_err *err)
@@ -384,53 +398,32 @@ static int apply_one(axf_plan *p, const axf_action *a, const axf_plan_defaults *
     case AXF_OP_RESTORE_LAYER:
         if ((lp->attn_on || lp->nh == 0) && (lp->ffn_on || lp->f == 0))
             return axf_err_set(err, "%s: layer %d is complete, nothing to restore", what, L);
-        if (doit) {
-            if (lp->nh > 0 && !lp->attn_on) {
-                lp->attn_on = 1;
-                if (!any_on(lp->head_on, lp->nh))
-                    memset(lp->head_on, 1, (size_t)lp->nh);
-            }
-            if (lp->f > 0 && !lp->ffn_on) {
-                lp->ffn_on = 1;
-                if (!any_on(lp->neuron_on, lp->f))
-                    memset(lp->neuron_on, 1, (size_t)lp->f);
-            }
+        for (int ffn = 0; ffn < 2 && doit; ffn++) {
+            block b = block_of(lp, ffn);
+            if (b.n > 0 && !*b.on)
+                restore_block(b);
         }
         return 0;
     case AXF_OP_DROP_ATTN:
-        if (!lp->attn_on)
-            return axf_err_set(err, "%s: attention block of layer %d is already removed", what, L);
+    case AXF_OP_DROP_FFN: {
+        block b = block_of(lp, a->op == AXF_OP_DROP_FFN);
+        if (!*b.on)
+            return axf_err_set(err, "%s: %s of layer %d is already removed", what, b.name, L);
         if (doit)
-            lp->attn_on = 0;
+            *b.on = 0;
         return 0;
+    }
     case AXF_OP_RESTORE_ATTN:
-        if (lp->nh == 0)
-            return axf_err_set(err, "%s: layer %d has no attention heads in this model", what, L);
-        if (lp->attn_on)
-            return axf_err_set(err, "%s: attention block of layer %d is present", what, L);
-        if (doit) {
-            lp->attn_on = 1;
-            if (!any_on(lp->head_on, lp->nh))
-                memset(lp->head_on, 1, (size_t)lp->nh);
-        }
-        return 0;
-    case AXF_OP_DROP_FFN:
-        if (!lp->ffn_on)
-            return axf_err_set(err, "%s: FFN block of layer %d is already removed", what, L);
+    case AXF_OP_RESTORE_FFN: {
+        block b = block_of(lp, a->op == AXF_OP_RESTORE_FFN);
+        if (b.n == 0)
+            return axf_err_set(err, "%s: layer %d has no %s in this model", what, L, b.unit_name);
+        if (*b.on)
+            return axf_err_set(err, "%s: %s of layer %d is present", what, b.name, L);
         if (doit)
-            lp->ffn_on = 0;
+            restore_block(b);
         return 0;
-    case AXF_OP_RESTORE_FFN:
-        if (lp->f == 0)
-            return axf_err_set(err, "%s: layer %d has no FFN in this model", what, L);
-        if (lp->ffn_on)
-            return axf_err_set(err, "%s: FFN block of layer %d is present", what, L);
-        if (doit) {
-            lp->ffn_on = 1;
-            if (!any_on(lp->neuron_on, lp->f))
-                memset(lp->neuron_on, 1, (size_t)lp->f);
-        }
-        return 0;
+    }
     case AXF_OP_DROP_HEAD:
     case AXF_OP_RESTORE_HEAD: {
         int h = a->index, drop = a->op == AXF_OP_DROP_HEAD;

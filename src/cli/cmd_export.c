@@ -140,7 +140,7 @@ int axf_cmd_export(int argc, char **argv)
     axf_metrics base, cur;
     axf_facts f;
     axf_session_baseline(s, &base);
-    axf_session_eval(s, &cur, &err);
+    axf_session_current(s, &cur);
     axf_session_facts(s, &f);
     printf("%s: step %d of %d exported to %s%s%s\n", path, axf_session_cursor(s), axf_session_history_len(s),
            out ? out : "", out && onnx ? " and " : "", onnx ? onnx : "");

@@ -434,8 +434,7 @@ int axf_cmd_search(int argc, char **argv)
     axf_err herr;
     int hold_rc = holdout ? axf_session_holdout_metrics(s, &hb, &hc, &herr) : -1;
     axf_metrics cur;
-    axf_err cerr;
-    int have_cur = axf_session_eval(s, &cur, &cerr) == 0;
+    axf_session_current(s, &cur);
     clear_bar(&ui);
     char removed[512];
     describe_removed(axf_session_plan(s), &f, removed, sizeof removed);
@@ -443,13 +442,11 @@ int axf_cmd_search(int argc, char **argv)
     printf("steps     %d committed (cursor %d of %d)\n", axf_luahost_steps(h),
            axf_session_cursor(s), axf_session_history_len(s));
     printf("removed   %s\n", removed);
-    if (have_cur) {
-        print_metrics("search", &base, &cur, f.metric_name);
-        printf("params    %.3fM -> %.3fM (%+.1f%%), FLOPs/token %.3fM -> %.3fM (%+.1f%%)\n",
-               base.params / 1e6, cur.params / 1e6, 100.0 * ((double)cur.params / base.params - 1),
-               base.flops_per_token / 1e6, cur.flops_per_token / 1e6,
-               100.0 * (cur.flops_per_token / base.flops_per_token - 1));
-    }
+    print_metrics("search", &base, &cur, f.metric_name);
+    printf("params    %.3fM -> %.3fM (%+.1f%%), FLOPs/token %.3fM -> %.3fM (%+.1f%%)\n",
+           base.params / 1e6, cur.params / 1e6, 100.0 * ((double)cur.params / base.params - 1),
+           base.flops_per_token / 1e6, cur.flops_per_token / 1e6,
+           100.0 * (cur.flops_per_token / base.flops_per_token - 1));
     if (holdout) {
         if (hold_rc == 0)
             print_metrics("held-out", &hb, &hc, f.metric_name);

@@ -100,8 +100,18 @@ static int run(int argc, char **argv)
     return 2;
 }
 
+/* The library's warnings (a session whose held-out file is gone, ...): one stderr line each. The
+ * screen sets its own (it owns the terminal). */
+static void log_stderr(int level, const char *msg, void *ud)
+{
+    (void)ud;
+    if (level >= 2)
+        fprintf(stderr, "axf: warning: %s\n", msg);
+}
+
 int main(int argc, char **argv)
 {
+    axf_log_set(log_stderr, NULL);
     axf_err err;
     if (axf_dist_init(&argc, &argv, &err)) {
         fprintf(stderr, "axf: %s\n", err.msg);

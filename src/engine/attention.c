@@ -29,30 +29,24 @@ typedef struct {
 static long hard_rows(const axf_layer_plan *lp, float *S, int rows, int n, unsigned char *keep, uint32_t *key)
 {
     long kept = (long)rows * n;
-    switch (lp ? lp->hard : AXF_HARD_OFF) {
-    case AXF_HARD_TOPK: {
-        axf_softmax_rows(S, rows, n);
-        int k = lp->k < 1 ? 1 : lp->k;
+    axf_hard_mode mode = lp ? lp->hard : AXF_HARD_OFF;
+    switch (mode) {
+    case AXF_HARD_TOPK:
+    case AXF_HARD_TOPK_RENORM: {
+        /* top-K: the K largest probabilities kept; renormalised: the K largest scores, softmax
+         * over them alone */
+        int k = lp->k < 1 ? 1 : lp->k, renorm = mode == AXF_HARD_TOPK_RENORM;
+        if (!renorm || k >= n)
+            axf_softmax_rows(S, rows, n);
         if (k >= n)
             break;
         for (int i = 0; i < rows; i++) {
             float *row = S + (size_t)i * n;
             axf__topk_mark(keep, row, n, k, key);
-            axf__apply_keep(row, keep, n);
-        }
-        kept = (long)rows * k;
-        break;
-    }
-    case AXF_HARD_TOPK_RENORM: {
-        int k = lp->k < 1 ? 1 : lp->k;
-        if (k >= n) {
-            axf_softmax_rows(S, rows, n);
-            break;
-        }
-        for (int i = 0; i < rows; i++) {
-            float *row = S + (size_t)i * n;
-            axf__topk_mark(keep, row, n, k, key);
-            axf__softmax_row_kept(row, keep, n);
+            if (renorm)
+                axf__softmax_row_kept(row, keep, n);
+            else
+                axf__apply_keep(row, keep, n);
         }
         kept = (long)rows * k;
         break;

@@ -72,29 +72,14 @@ void axf_engine_free(axf_engine *e)
 {
     if (!e)
         return;
-    free(e->h);
-    free(e->y);
-    free(e->q);
-    free(e->k);
-    free(e->v);
-    free(e->ctx);
-    free(e->inter);
+    AXF_FREE(e->h, e->y, e->q, e->k, e->v, e->ctx, e->inter);
     axf__pool_free(e);
-    for (int i = 0; i <= AXF_MAX_WORKERS; i++) {
-        free(e->scores[i]);
-        free(e->key[i]);
-        free(e->keep[i]);
-    }
-    free(e->bias);
-    free(e->runs);
-    free(e->head_of);
-    free(e->w1p);
-    free(e->w2p);
+    for (int i = 0; i <= AXF_MAX_WORKERS; i++)
+        AXF_FREE(e->scores[i], e->key[i], e->keep[i]);
+    AXF_FREE(e->bias, e->runs, e->head_of, e->w1p, e->w2p);
     axf__gemm_drop(e);
     axf__q8_drop(e);
-    free(e->cls);
-    free(e->pooled);
-    free(e);
+    AXF_FREE(e->cls, e->pooled, e);
 }
 
 void axf_engine_set_observer(axf_engine *e, axf_attn_observer fn, void *ud)
@@ -264,7 +249,7 @@ void axf_engine_head(axf_engine *e, const axf_batch *b, const float *h, float *l
  * an observer is set. */
 static void encoder(axf_engine *e, const axf_plan *plan, const axf_batch *b)
 {
-    int last = axf_engine_cls_layer(e, plan);
+    int last = axf_engine_last_live_layer(e, plan);
     for (int i = 0; i <= last; i++) {
         const axf_layer_plan *lp = plan ? &plan->layers[i] : NULL;
         if (i == last)

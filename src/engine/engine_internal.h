@@ -8,15 +8,7 @@
 
 #include "axf/engine.h"
 
-/* Hot loops are compiled for three x86-64 levels and picked at load time (ifunc), so a default
- * build runs AVX-512 code on machines that have it. The loops are written for the vectoriser;
- * tests/engine.cmake compiles src/engine with -O3 because GCC's -O2 vectorises almost nothing. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && \
-    !defined(AXF_NO_CLONES)
-#define AXF_VEC __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
-#else
-#define AXF_VEC
-#endif
+/* AXF_VEC (axf/common.h) marks the hot loops compiled for three x86-64 levels. */
 
 /* out[t] = LayerNorm(a[t] + b[t] + bias) for T rows of H; b and bias may be NULL; out may alias a
  * or b. */

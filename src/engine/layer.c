@@ -384,7 +384,7 @@ void axf_engine_layer_cls(axf_engine *e, int layer, const axf_layer_plan *lp, co
     axf__blas_release(held);
 }
 
-int axf_engine_cls_layer(const axf_engine *e, const axf_plan *plan)
+int axf_engine_last_live_layer(const axf_engine *e, const axf_plan *plan)
 {
     int i = e->m->cfg.n_layers - 1;
     while (i >= 0 && plan && !plan->layers[i].attn_on && !plan->layers[i].ffn_on)

@@ -252,10 +252,7 @@ void axf__qgemm_w_free(axf_qgemm_w *w)
 {
     if (!w)
         return;
-    free(w->p);
-    free(w->comp);
-    free(w->scale);
-    free(w);
+    AXF_FREE(w->p, w->comp, w->scale, w);
 }
 
 size_t axf__qgemm_w_bytes(const axf_qgemm_w *w)

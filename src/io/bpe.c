@@ -20,20 +20,12 @@ typedef struct {
     size_t cap, n;
 } strmap;
 
-static uint64_t hash_str(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
-}
-
 static void strmap_grow(strmap *m);
 
 /* Slot of s[0..n) (its key NULL when absent). */
 static size_t strmap_slot(const strmap *m, const char *s, size_t n)
 {
-    size_t i = hash_str(s, n) & (m->cap - 1);
+    size_t i = axf_hash_fnv1a(s, n) & (m->cap - 1);
     while (m->key[i] && !(strlen(m->key[i]) == n && !memcmp(m->key[i], s, n)))
         i = (i + 1) & (m->cap - 1);
     return i;
@@ -118,9 +110,7 @@ static void pairmap_grow(pairmap *m)
             g.v2[j] = m->v2[i];
             g.n++;
         }
-    free(m->key);
-    free(m->v1);
-    free(m->v2);
+    AXF_FREE(m->key, m->v1, m->v2);
     *m = g;
 }
 
@@ -150,9 +140,7 @@ static int pairmap_find(const pairmap *m, int a, int b, size_t *slot)
 
 static void pairmap_free(pairmap *m)
 {
-    free(m->key);
-    free(m->v1);
-    free(m->v2);
+    AXF_FREE(m->key, m->v1, m->v2);
 }
 
 /* ---------- the tokenizer object ---------- */
@@ -410,20 +398,6 @@ static size_t piece(const cps *t, size_t i)
 
 /* ---------- merging ---------- */
 
-typedef struct {
-    int *p;
-    int n, cap;
-} ivec;
-
-static void iv_push(ivec *v, int x)
-{
-    if (v->n == v->cap) {
-        v->cap = v->cap ? 2 * v->cap : 64;
-        v->p = axf_xrealloc(v->p, (size_t)v->cap * sizeof *v->p);
-    }
-    v->p[v->n++] = x;
-}
-
 /* Merges sym[0..n) in place by rank; returns the new count. */
 static int merge_piece(const axf_bpe *b, int *sym, int n)
 {
@@ -452,8 +426,9 @@ static int merge_piece(const axf_bpe *b, int *sym, int n)
     }
 }
 
-static int encode(const axf_bpe *b, const char *text, int prefix, ivec *out, axf_err *err)
+static int encode(const void *bpe, const char *text, int prefix, axf__ivec *out, axf_err *err)
 {
+    const axf_bpe *b = bpe;
     size_t len = strlen(text);
     char *buf = NULL;
     if (prefix && len && text[0] != ' ') {
@@ -468,35 +443,32 @@ static int encode(const axf_bpe *b, const char *text, int prefix, ivec *out, axf
         free(buf);
         return axf_err_set(err, "text is not valid UTF-8");
     }
-    ivec sym = {0};
+    axf__ivec sym = {0};
     int rc = 0;
     for (size_t i = 0; i < t.n && !rc;) {
         size_t k = piece(&t, i);
         size_t b0 = t.at[i], b1 = t.at[i + k];
         sym.n = 0;
         for (size_t j = b0; j < b1; j++)
-            iv_push(&sym, b->byte_id[(unsigned char)text[j]]);
+            axf__ivec_push(&sym, b->byte_id[(unsigned char)text[j]]);
         int m = merge_piece(b, sym.p, sym.n);
         for (int j = 0; j < m && !rc; j++) {
             if (sym.p[j] >= 0)
-                iv_push(out, sym.p[j]);
+                axf__ivec_push(out, sym.p[j]);
             else if (b->unk >= 0)
-                iv_push(out, b->unk);
+                axf__ivec_push(out, b->unk);
             else
                 rc = axf_err_set(err, "a byte of the text has no token in the vocabulary and there is no <unk>");
         }
         i += k;
     }
-    free(sym.p);
-    free(t.cp);
-    free(t.at);
-    free(buf);
+    AXF_FREE(sym.p, t.cp, t.at, buf);
     return rc;
 }
 
 int axf_bpe_ids(const axf_bpe *b, const char *text, int add_prefix_space, int *ids, int cap, axf_err *err)
 {
-    ivec v = {0};
+    axf__ivec v = {0};
     if (encode(b, text, add_prefix_space, &v, err)) {
         free(v.p);
         return -1;
@@ -511,42 +483,8 @@ int axf_bpe_ids(const axf_bpe *b, const char *text, int add_prefix_space, int *i
 int axf_bpe_encode_pair(const axf_bpe *b, const char *a, const char *b2, int add_prefix_space, int max_len,
                         int *ids, int *types, axf_err *err)
 {
-    int specials = b2 ? 4 : 2;
-    if (!a)
-        return axf_err_set(err, "encode: no text");
-    if (max_len < specials)
-        return axf_err_set(err, "encode: max_len %d leaves no room for the special tokens", max_len);
-    if (b->bos < 0 || b->eos < 0)
-        return axf_err_set(err, "vocabulary has no <s> or </s>");
-    ivec x = {0}, y = {0};
-    if (encode(b, a, add_prefix_space, &x, err) || (b2 && encode(b, b2, add_prefix_space, &y, err))) {
-        free(x.p);
-        free(y.p);
-        return -1;
-    }
-    int na = x.n, nb = y.n;
-    while (na + nb > max_len - specials) {
-        if (na > nb)
-            na--;
-        else
-            nb--;
-    }
-    int n = 0;
-    ids[n++] = b->bos;
-    for (int i = 0; i < na; i++)
-        ids[n++] = x.p[i];
-    ids[n++] = b->eos;
-    if (b2) {
-        ids[n++] = b->eos;
-        for (int i = 0; i < nb; i++)
-            ids[n++] = y.p[i];
-        ids[n++] = b->eos;
-    }
-    for (int i = 0; i < n; i++)
-        types[i] = 0;
-    free(x.p);
-    free(y.p);
-    return n;
+    axf__frame f = {.open = b->bos, .close = b->eos, .close_twice = 1, .names = "<s> or </s>"};
+    return axf__encode_pair(encode, b, add_prefix_space, a, b2, &f, max_len, ids, types, err);
 }
 
 /* ---------- training ---------- */

@@ -214,6 +214,31 @@ char *axf_xstrdup(const char *s)
     return memcpy(axf_xmalloc(n), s, n);
 }
 
+void *axf_grow(void *p, size_t size, int n, int *cap, int first)
+{
+    if (n < *cap)
+        return p;
+    int c = *cap > 0 ? *cap : first > 0 ? first : 1;
+    while (c <= n)
+        c *= 2;
+    *cap = c;
+    return axf_xrealloc(p, size * (size_t)c);
+}
+
+void axf_free_each(void *const *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(p[i]);
+}
+
+uint64_t axf_hash_fnv1a(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
 /* xoroshiro128+ seeded through splitmix64. */
 static uint64_t splitmix(uint64_t *x)
 {
@@ -250,6 +275,15 @@ float axf_rng_normal(axf_rng *r)
 }
 
 int axf_rng_below(axf_rng *r, int n) { return n <= 0 ? 0 : (int)(axf_rng_u64(r) % (uint64_t)n); }
+
+void axf_rng_shuffle(axf_rng *r, int *v, int n)
+{
+    for (int i = n - 1; i > 0; i--) {
+        int j = axf_rng_below(r, i + 1), t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+    }
+}
 
 void axf_set_threads(int n)
 {

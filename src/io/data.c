@@ -49,9 +49,30 @@ void axf_dataset_free(axf_dataset *d)
         free(d->ex[i].a);
         free(d->ex[i].b);
     }
-    free(d->ex);
-    free(d->path);
-    free(d);
+    AXF_FREE(d->ex, d->path, d);
+}
+
+void axf_dataset_split(const axf_dataset *d, float frac, uint64_t seed, axf_dataset **train,
+                       axf_dataset **dev)
+{
+    int n = d->n, nd = frac > 0 ? (int)lround(frac * n) : 0;
+    nd = frac > 0 && nd < 1 ? 1 : nd;
+    nd = nd > n - 1 ? n - 1 : nd;
+    nd = nd < 0 ? 0 : nd;
+    int *perm = axf_xmalloc(sizeof *perm * (size_t)(n > 0 ? n : 1));
+    unsigned char *is_dev = axf_xcalloc((size_t)(n > 0 ? n : 1), 1);
+    for (int i = 0; i < n; i++)
+        perm[i] = i;
+    axf_rng r;
+    axf_rng_seed(&r, seed);
+    axf_rng_shuffle(&r, perm, n);
+    for (int i = 0; i < nd; i++)
+        is_dev[perm[i]] = 1;
+    *train = axf_dataset_new(d->task, d->num_labels, d->kind);
+    *dev = axf_dataset_new(d->task, d->num_labels, d->kind);
+    for (int i = 0; i < n; i++)
+        axf_dataset_add(is_dev[i] ? *dev : *train, d->ex[i].a, d->ex[i].b, d->ex[i].label, d->ex[i].target);
+    AXF_FREE(perm, is_dev);
 }
 
 /* ---------- line reader ---------- */
@@ -183,10 +204,7 @@ char **axf_text_read_lines(const char *path, int latin1, int *n, axf_err *err)
     while ((s = next_line(&lr, !latin1, &bad, err)) != NULL) {
         if (blank(s))
             continue;
-        if (cnt == cap) {
-            cap = cap ? 2 * cap : 256;
-            out = axf_xrealloc(out, (size_t)cap * sizeof *out);
-        }
+        out = axf_grow(out, sizeof *out, cnt, &cap, 256);
         out[cnt++] = latin1 ? to_utf8_1252(s) : axf_xstrdup(s);
     }
     close_lines(&lr);
@@ -223,10 +241,7 @@ static int split(char *line, int quoting, fields *fs, const lines *lr, axf_err *
     fs->n = 0;
     char *p = line;
     for (;;) {
-        if (fs->n == fs->cap) {
-            fs->cap = fs->cap ? 2 * fs->cap : 16;
-            fs->f = axf_xrealloc(fs->f, (size_t)fs->cap * sizeof *fs->f);
-        }
+        fs->f = axf_grow(fs->f, sizeof *fs->f, fs->n, &fs->cap, 16);
         if (quoting && *p == '"') {
             char *o = p, *q = p + 1;
             fs->f[fs->n++] = o;
@@ -731,12 +746,7 @@ void axf_encoded_free(axf_encoded *e)
 {
     if (!e)
         return;
-    free(e->ids);
-    free(e->types);
-    free(e->off);
-    free(e->labels);
-    free(e->targets);
-    free(e);
+    AXF_FREE(e->ids, e->types, e->off, e->labels, e->targets, e);
 }
 
 axf_batch axf_encoded_batch(const axf_encoded *e, int start, int count)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -210,6 +211,33 @@ int axf_io_copy_file(const char *src, const char *dst, size_t max, axf_err *err)
     int rc = axf_io_write_atomic(dst, buf, n, err);
     free(buf);
     return rc;
+}
+
+int axf_io_map_file(const char *path, size_t min, const char *what, void **map, size_t *size, axf_err *err)
+{
+    *map = NULL;
+    *size = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return axf_err_set(err, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return axf_err_set(err, "%s: not a regular file", path);
+    }
+    size_t n = (size_t)st.st_size;
+    if (n < min) {
+        close(fd);
+        return axf_err_set(err, "%s: truncated: %zu bytes, %s needs at least %zu", path, n, what, min);
+    }
+    void *p = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
+    int e = errno;
+    close(fd);
+    if (p == MAP_FAILED)
+        return axf_err_set(err, "%s: cannot map: %s", path, strerror(e));
+    *map = p;
+    *size = n;
+    return 0;
 }
 
 int axf_io_mkdir_p(const char *dir, axf_err *err)

@@ -170,31 +170,9 @@ axf_st_file *axf_st_open(const char *path, axf_err *err)
     char *hdr_copy = NULL;
     char shown[96]; /* a tensor name for a message */
 
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        axf_err_set(err, "%s: %s", path, strerror(errno));
+    if (axf_io_map_file(path, 8, "a safetensors file", &f->map, &f->map_size, err))
         goto fail;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        axf_err_set(err, "%s: not a regular file", path);
-        close(fd);
-        goto fail;
-    }
-    size_t size = (size_t)st.st_size;
-    if (size < 8) {
-        axf_err_set(err, "%s: truncated: %zu bytes, a safetensors file needs at least 8", path, size);
-        close(fd);
-        goto fail;
-    }
-    f->map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (f->map == MAP_FAILED) {
-        f->map = NULL;
-        axf_err_set(err, "%s: mmap: %s", path, strerror(errno));
-        goto fail;
-    }
-    f->map_size = size;
+    size_t size = f->map_size;
     const unsigned char *base = f->map;
     uint64_t n = 0;
     for (int i = 7; i >= 0; i--)
@@ -304,9 +282,7 @@ axf_st_file *axf_st_open(const char *path, axf_err *err)
                     "bytes)", path, data_size, pos);
         goto fail;
     }
-    free(hdr_copy);
-    free(byname);
-    free(sp);
+    AXF_FREE(hdr_copy, byname, sp);
     cJSON_Delete(root);
     return f;
 

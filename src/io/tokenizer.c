@@ -25,17 +25,9 @@ struct axf_vocab {
     int prefix_space;
 };
 
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
-}
-
 static int lookup_n(const axf_vocab *v, const char *s, size_t n)
 {
-    size_t i = (size_t)hash_bytes(s, n) & v->mask;
+    size_t i = (size_t)axf_hash_fnv1a(s, n) & v->mask;
     for (;;) {
         int id = v->tab[i];
         if (id < 0)
@@ -56,7 +48,7 @@ static void build_index(axf_vocab *v)
     v->tab = axf_xmalloc(size * sizeof *v->tab);
     memset(v->tab, 0xff, size * sizeof *v->tab);
     for (int id = 0; id < v->n; id++) {
-        size_t i = (size_t)hash_bytes(v->tok[id], (size_t)v->tlen[id]) & v->mask;
+        size_t i = (size_t)axf_hash_fnv1a(v->tok[id], (size_t)v->tlen[id]) & v->mask;
         while (v->tab[i] >= 0 && !(v->tlen[v->tab[i]] == v->tlen[id] &&
                                    memcmp(v->tok[v->tab[i]], v->tok[id], (size_t)v->tlen[id]) == 0))
             i = (i + 1) & v->mask;
@@ -76,10 +68,7 @@ void axf_vocab_free(axf_vocab *v)
     axf_bpe_free(v->bpe);
     for (int i = 0; i < v->n; i++)
         free(v->tok[i]);
-    free(v->tok);
-    free(v->tlen);
-    free(v->tab);
-    free(v);
+    AXF_FREE(v->tok, v->tlen, v->tab, v);
 }
 
 axf_vocab *axf_vocab_load(const char *path, axf_err *err)
@@ -295,29 +284,15 @@ axf_special axf_vocab_special(const axf_vocab *v) { return v->sp; }
 
 /* ---------- basic tokenizer ---------- */
 
-typedef struct {
-    uint32_t *p;
-    int n, cap;
-} cpvec;
-
-static void cp_push(cpvec *v, uint32_t c)
-{
-    if (v->n == v->cap) {
-        v->cap = v->cap ? 2 * v->cap : 64;
-        v->p = axf_xrealloc(v->p, (size_t)v->cap * sizeof *v->p);
-    }
-    v->p[v->n++] = c;
-}
-
 /* Decodes UTF-8; -1 (with the byte offset) on invalid input. */
-static int utf8_decode(const char *str, cpvec *out, size_t *bad_at)
+static int utf8_decode(const char *str, axf__cpvec *out, size_t *bad_at)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
     while (s[i]) {
         unsigned c = s[i];
         if (c < 0x80) {
-            cp_push(out, c);
+            axf__cpvec_push(out, c);
             i++;
             continue;
         }
@@ -339,7 +314,7 @@ static int utf8_decode(const char *str, cpvec *out, size_t *bad_at)
         if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
             (cp >= 0xd800 && cp <= 0xdfff))
             goto bad;
-        cp_push(out, cp);
+        axf__cpvec_push(out, cp);
         i += (size_t)len;
     }
     return 0;
@@ -349,7 +324,7 @@ bad:
 }
 
 typedef struct {
-    cpvec low, nfd;
+    axf__cpvec low, nfd;
     char *utf8;
     size_t utf8_cap;
     axf_word_fn fn;
@@ -421,14 +396,14 @@ static void process_token(tokstate *st, const uint32_t *w, int n, int lower)
                 k = axf_uc_lower(w[i], out);
             }
             for (int j = 0; j < k; j++)
-                cp_push(&st->low, out[j]);
+                axf__cpvec_push(&st->low, out[j]);
         }
         st->nfd.n = 0;
         for (int i = 0; i < st->low.n; i++) {
             uint32_t d[8];
             int k = axf_uc_nfd(st->low.p[i], d, 8);
             for (int j = 0; j < k; j++)
-                cp_push(&st->nfd, d[j]);
+                axf__cpvec_push(&st->nfd, d[j]);
         }
         /* canonical ordering: stable sort of each run of non-starters by combining class */
         uint32_t *p = st->nfd.p;
@@ -466,14 +441,14 @@ static void process_token(tokstate *st, const uint32_t *w, int n, int lower)
 
 int axf_basic_tokenize(const char *text, int lower, axf_word_fn fn, void *ud, axf_err *err)
 {
-    cpvec in = {0};
+    axf__cpvec in = {0};
     size_t bad_at = 0;
     if (utf8_decode(text, &in, &bad_at) != 0) {
         free(in.p);
         return axf_err_set(err, "invalid UTF-8 at byte %zu of the text", bad_at);
     }
     tokstate st = {.fn = fn, .ud = ud};
-    cpvec word = {0};
+    axf__cpvec word = {0};
     for (int i = 0; i < in.n; i++) {
         uint32_t c = in.p[i];
         unsigned f = axf_uc_flags(c);
@@ -487,37 +462,19 @@ int axf_basic_tokenize(const char *text, int lower, axf_word_fn fn, void *ud, ax
             word.n = 0;
             process_token(&st, &c, 1, lower);
         } else {
-            cp_push(&word, c);
+            axf__cpvec_push(&word, c);
         }
     }
     process_token(&st, word.p, word.n, lower);
-    free(word.p);
-    free(in.p);
-    free(st.low.p);
-    free(st.nfd.p);
-    free(st.utf8);
+    AXF_FREE(word.p, in.p, st.low.p, st.nfd.p, st.utf8);
     return 0;
 }
 
 /* ---------- WordPiece ---------- */
 
 typedef struct {
-    int *p;
-    int n, cap;
-} ivec;
-
-static void iv_push(ivec *v, int x)
-{
-    if (v->n == v->cap) {
-        v->cap = v->cap ? 2 * v->cap : 64;
-        v->p = axf_xrealloc(v->p, (size_t)v->cap * sizeof *v->p);
-    }
-    v->p[v->n++] = x;
-}
-
-typedef struct {
     const axf_vocab *v;
-    ivec ids;
+    axf__ivec ids;
     char *buf;
     size_t buf_cap;
     int no_unk;
@@ -539,7 +496,7 @@ static void wp_word(const char *w, int len, void *ud)
     if (nch > WP_MAX_CHARS) {
         if (s->v->sp.unk < 0)
             s->no_unk = 1;
-        iv_push(&s->ids, s->v->sp.unk);
+        axf__ivec_push(&s->ids, s->v->sp.unk);
         return;
     }
     off[nch] = len;
@@ -568,16 +525,17 @@ static void wp_word(const char *w, int len, void *ud)
             s->ids.n = first; /* no piece fits here: the whole word is unknown */
             if (s->v->sp.unk < 0)
                 s->no_unk = 1;
-            iv_push(&s->ids, s->v->sp.unk);
+            axf__ivec_push(&s->ids, s->v->sp.unk);
             return;
         }
-        iv_push(&s->ids, found);
+        axf__ivec_push(&s->ids, found);
         start = end;
     }
 }
 
-static int wp_all(const axf_vocab *v, const char *text, int lower, ivec *out, axf_err *err)
+static int wp_all(const void *vocab, const char *text, int lower, axf__ivec *out, axf_err *err)
 {
+    const axf_vocab *v = vocab;
     wpstate s = {.v = v};
     s.ids = *out;
     int rc = axf_basic_tokenize(text, lower, wp_word, &s, err);
@@ -594,7 +552,7 @@ int axf_wordpiece(const axf_vocab *v, const char *text, int lower, int *ids, int
         int n = axf_bpe_ids(v->bpe, text, v->prefix_space, ids, cap, err);
         return n < cap ? n : cap;
     }
-    ivec all = {0};
+    axf__ivec all = {0};
     if (wp_all(v, text, lower, &all, err) != 0) {
         free(all.p);
         return -1;
@@ -606,22 +564,19 @@ int axf_wordpiece(const axf_vocab *v, const char *text, int lower, int *ids, int
     return n;
 }
 
-int axf_encode_pair(const axf_vocab *v, const char *a, const char *b, int lower, int max_len,
-                    int *ids, int *types, axf_err *err)
+int axf__encode_pair(axf__encode_fn enc, const void *tok, int flag, const char *a, const char *b,
+                     const axf__frame *f, int max_len, int *ids, int *types, axf_err *err)
 {
-    if (v->bpe)
-        return axf_bpe_encode_pair(v->bpe, a, b, v->prefix_space, max_len, ids, types, err);
-    int specials = b ? 3 : 2;
+    int specials = b ? 3 + f->close_twice : 2;
     if (!a)
         return axf_err_set(err, "encode: no text");
     if (max_len < specials)
         return axf_err_set(err, "encode: max_len %d leaves no room for the special tokens", max_len);
-    if (v->sp.cls < 0 || v->sp.sep < 0)
-        return axf_err_set(err, "vocabulary has no [CLS] or [SEP]");
-    ivec x = {0}, y = {0};
-    if (wp_all(v, a, lower, &x, err) != 0 || (b && wp_all(v, b, lower, &y, err) != 0)) {
-        free(x.p);
-        free(y.p);
+    if (f->open < 0 || f->close < 0)
+        return axf_err_set(err, "vocabulary has no %s", f->names);
+    axf__ivec x = {0}, y = {0};
+    if (enc(tok, a, flag, &x, err) != 0 || (b && enc(tok, b, flag, &y, err) != 0)) {
+        AXF_FREE(x.p, y.p);
         return -1;
     }
     int na = x.n, nb = y.n;
@@ -632,23 +587,35 @@ int axf_encode_pair(const axf_vocab *v, const char *a, const char *b, int lower,
             nb--;
     }
     int n = 0;
-    ids[n] = v->sp.cls;
+    ids[n] = f->open;
     types[n++] = 0;
     for (int i = 0; i < na; i++) {
         ids[n] = x.p[i];
         types[n++] = 0;
     }
-    ids[n] = v->sp.sep;
+    ids[n] = f->close;
     types[n++] = 0;
     if (b) {
+        if (f->close_twice) {
+            ids[n] = f->close;
+            types[n++] = f->type_b;
+        }
         for (int i = 0; i < nb; i++) {
             ids[n] = y.p[i];
-            types[n++] = 1;
+            types[n++] = f->type_b;
         }
-        ids[n] = v->sp.sep;
-        types[n++] = 1;
+        ids[n] = f->close;
+        types[n++] = f->type_b;
     }
-    free(x.p);
-    free(y.p);
+    AXF_FREE(x.p, y.p);
     return n;
+}
+
+int axf_encode_pair(const axf_vocab *v, const char *a, const char *b, int lower, int max_len,
+                    int *ids, int *types, axf_err *err)
+{
+    if (v->bpe)
+        return axf_bpe_encode_pair(v->bpe, a, b, v->prefix_space, max_len, ids, types, err);
+    axf__frame f = {.open = v->sp.cls, .close = v->sp.sep, .type_b = 1, .names = "[CLS] or [SEP]"};
+    return axf__encode_pair(wp_all, v, lower, a, b, &f, max_len, ids, types, err);
 }

@@ -1,6 +1,7 @@
 /* pytorch_model.bin reader: the zip container, a restricted pickle interpreter for what
  * torch.save(state_dict) writes, and the checks of every tensor against its storage (torchbin.h). */
 #include "axf/torchbin.h"
+#include "axf/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -188,10 +189,7 @@ static val *mk(upk *u, int kind)
 {
     if (u->n_all >= MAX_VALUES)
         return NULL;
-    if (u->n_all == u->cap_all) {
-        u->cap_all = u->cap_all ? 2 * u->cap_all : 256;
-        u->all = axf_xrealloc(u->all, (size_t)u->cap_all * sizeof *u->all);
-    }
+    u->all = axf_grow(u->all, sizeof *u->all, u->n_all, &u->cap_all, 256);
     val *v = axf_xcalloc(1, sizeof *v);
     v->kind = kind;
     u->all[u->n_all++] = v;
@@ -200,10 +198,7 @@ static val *mk(upk *u, int kind)
 
 static void add_item(val *c, val *x)
 {
-    if (c->n == c->cap) {
-        c->cap = c->cap ? 2 * c->cap : 8;
-        c->items = axf_xrealloc(c->items, (size_t)c->cap * sizeof *c->items);
-    }
+    c->items = axf_grow(c->items, sizeof *c->items, c->n, &c->cap, 8);
     c->items[c->n++] = x;
 }
 
@@ -213,10 +208,7 @@ static int push(upk *u, val *v)
         return axf_err_set(u->err, "data.pkl: more than %d objects", MAX_VALUES);
     if (u->sp >= MAX_DEPTH)
         return axf_err_set(u->err, "data.pkl: stack deeper than %d", MAX_DEPTH);
-    if (u->sp == u->cap_stack) {
-        u->cap_stack = u->cap_stack ? 2 * u->cap_stack : 64;
-        u->stack = axf_xrealloc(u->stack, (size_t)u->cap_stack * sizeof *u->stack);
-    }
+    u->stack = axf_grow(u->stack, sizeof *u->stack, u->sp, &u->cap_stack, 64);
     u->stack[u->sp++] = v;
     return 0;
 }
@@ -417,6 +409,16 @@ static int int_op(upk *u, int64_t x)
     return push(u, v);
 }
 
+/* The little-endian unsigned argument of n bytes (1, 2 or 4) after an opcode. */
+static int arg(upk *u, size_t n, uint64_t *x)
+{
+    if (need(u, n))
+        return -1;
+    *x = n == 1 ? *u->p : n == 2 ? rd16(u->p) : rd32(u->p);
+    u->p += n;
+    return 0;
+}
+
 /* Runs data.pkl to its STOP; *out the top-level value. */
 static int unpickle(upk *u, val **out)
 {
@@ -437,20 +439,11 @@ static int unpickle(upk *u, val **out)
                 return -1;
             u->p += 8;
             break;
-        case '}':
-            if (push(u, mk(u, V_DICT)))
-                return -1;
-            break;
+        case '}': /* EMPTY_DICT, EMPTY_LIST, EMPTY_TUPLE, NONE */
         case ']':
-            if (push(u, mk(u, V_LIST)))
-                return -1;
-            break;
         case ')':
-            if (push(u, mk(u, V_TUPLE)))
-                return -1;
-            break;
         case 'N':
-            if (push(u, mk(u, V_NONE)))
+            if (push(u, mk(u, op == '}' ? V_DICT : op == ']' ? V_LIST : op == ')' ? V_TUPLE : V_NONE)))
                 return -1;
             break;
         case 0x88:
@@ -472,48 +465,26 @@ static int unpickle(upk *u, val **out)
             u->marks[u->n_marks++] = u->sp;
             break;
         case 'q': /* BINPUT */
-            if (need(u, 1) || memo_put(u, *u->p))
-                return -1;
-            u->p++;
-            break;
         case 'r': /* LONG_BINPUT */
-            if (need(u, 4) || memo_put(u, rd32(u->p)))
+        case 'h': /* BINGET */
+        case 'j': { /* LONG_BINGET */
+            uint64_t idx;
+            if (arg(u, op == 'q' || op == 'h' ? 1 : 4, &idx) ||
+                (op == 'q' || op == 'r' ? memo_put(u, idx) : memo_get(u, idx)))
                 return -1;
-            u->p += 4;
             break;
+        }
         case 0x94: /* MEMOIZE */
             if (memo_put(u, (uint64_t)u->n_memoized++))
                 return -1;
             break;
-        case 'h': /* BINGET */
-            if (need(u, 1) || memo_get(u, *u->p))
+        case 'X':    /* BINUNICODE */
+        case 0x8c: { /* SHORT_BINUNICODE */
+            uint64_t n;
+            if (arg(u, op == 'X' ? 4 : 1, &n) || str_op(u, (size_t)n))
                 return -1;
-            u->p++;
             break;
-        case 'j': /* LONG_BINGET */
-            if (need(u, 4) || memo_get(u, rd32(u->p)))
-                return -1;
-            u->p += 4;
-            break;
-        case 'X': /* BINUNICODE */
-            if (need(u, 4))
-                return -1;
-            {
-                size_t n = rd32(u->p);
-                u->p += 4;
-                if (str_op(u, n))
-                    return -1;
-            }
-            break;
-        case 0x8c: /* SHORT_BINUNICODE */
-            if (need(u, 1))
-                return -1;
-            {
-                size_t n = *u->p++;
-                if (str_op(u, n))
-                    return -1;
-            }
-            break;
+        }
         case 'c': { /* GLOBAL module\nname\n */
             const unsigned char *m = u->p, *nl1 = memchr(m, '\n', (size_t)(u->end - m));
             if (!nl1)
@@ -538,21 +509,15 @@ static int unpickle(upk *u, val **out)
             if (persid(u))
                 return -1;
             break;
-        case 'K':
-            if (need(u, 1) || int_op(u, *u->p))
-                return -1;
-            u->p++;
-            break;
+        case 'K': /* BININT1, BININT2: unsigned; BININT: signed 32 bits */
         case 'M':
-            if (need(u, 2) || int_op(u, rd16(u->p)))
+        case 'J': {
+            uint64_t x;
+            if (arg(u, op == 'K' ? 1 : op == 'M' ? 2 : 4, &x) ||
+                int_op(u, op == 'J' ? (int32_t)(uint32_t)x : (int64_t)x))
                 return -1;
-            u->p += 2;
             break;
-        case 'J':
-            if (need(u, 4) || int_op(u, (int32_t)rd32(u->p)))
-                return -1;
-            u->p += 4;
-            break;
+        }
         case 0x8a: { /* LONG1: n-byte little-endian two's complement */
             if (need(u, 1))
                 return -1;
@@ -691,10 +656,7 @@ static void upk_free(upk *u)
         free(v->items);
         free(v);
     }
-    free(u->all);
-    free(u->stack);
-    free(u->marks);
-    free(u->memo);
+    AXF_FREE(u->all, u->stack, u->marks, u->memo);
 }
 
 /* ---------- the checkpoint ---------- */
@@ -790,30 +752,8 @@ axf_st_file *axf_torchbin_open(const char *path, axf_err *err)
     axf_st_file *f = axf_xcalloc(1, sizeof *f);
     f->path = axf_xstrdup(path);
     zdir z = {0};
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        axf_err_set(err, "%s: %s", path, strerror(errno));
+    if (axf_io_map_file(path, 4, "a PyTorch checkpoint", &f->map, &f->map_size, err))
         goto fail;
-    }
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        axf_err_set(err, "%s: not a regular file", path);
-        close(fd);
-        goto fail;
-    }
-    f->map_size = (size_t)sb.st_size;
-    if (f->map_size < 4) {
-        axf_err_set(err, "%s: too short for a PyTorch checkpoint", path);
-        close(fd);
-        goto fail;
-    }
-    f->map = mmap(NULL, f->map_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (f->map == MAP_FAILED) {
-        f->map = NULL;
-        axf_err_set(err, "%s: cannot map: %s", path, strerror(errno));
-        goto fail;
-    }
     const unsigned char *b = f->map;
     if (rd32(b) != 0x04034b50u) {
         if (b[0] == 0x80)

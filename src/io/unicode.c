@@ -1,11 +1,25 @@
 /* Lookups over the generated Unicode tables (unicode_tables.c). */
 #include "unicode.h"
 
+#include <stdlib.h>
+
 unsigned axf_uc_flags(uint32_t cp)
 {
     if (cp >= 0x110000)
         return AXF_UC_CTRL;
-    return axf_uc_stage2[axf_uc_stage1[cp >> 8]][cp & 255];
+    return axf_uc_stage2[axf_uc_stage1[axf_uc_plane[cp >> 16]][(cp >> 8) & 255]][cp & 255];
+}
+
+/* The three tables are sorted by their leading member, the code point. */
+static int cmp_cp(const void *key, const void *entry)
+{
+    uint32_t a = *(const uint32_t *)key, b = *(const uint32_t *)entry;
+    return (a > b) - (a < b);
+}
+
+static const void *find(uint32_t cp, const void *tab, int n, size_t size)
+{
+    return bsearch(&cp, tab, (size_t)n, size, cmp_cp);
 }
 
 int axf_uc_lower(uint32_t cp, uint32_t out[3])
@@ -14,19 +28,11 @@ int axf_uc_lower(uint32_t cp, uint32_t out[3])
         out[0] = cp >= 'A' && cp <= 'Z' ? cp + 32 : cp;
         return 1;
     }
-    int lo = 0, hi = axf_uc_n_lower - 1;
-    while (lo <= hi) {
-        int mid = (lo + hi) / 2;
-        uint32_t c = axf_uc_lower_tab[mid].cp;
-        if (c == cp) {
-            for (int i = 0; i < axf_uc_lower_tab[mid].n; i++)
-                out[i] = axf_uc_lower_tab[mid].to[i];
-            return axf_uc_lower_tab[mid].n;
-        }
-        if (c < cp)
-            lo = mid + 1;
-        else
-            hi = mid - 1;
+    const axf_uc_map *m = find(cp, axf_uc_lower_tab, axf_uc_n_lower, sizeof *m);
+    if (m) {
+        for (int i = 0; i < m->n; i++)
+            out[i] = m->to[i];
+        return m->n;
     }
     out[0] = cp;
     return 1;
@@ -48,20 +54,11 @@ int axf_uc_nfd(uint32_t cp, uint32_t *out, int cap)
         }
         return 2;
     }
-    int lo = 0, hi = axf_uc_n_nfd - 1;
-    while (lo <= hi) {
-        int mid = (lo + hi) / 2;
-        uint32_t c = axf_uc_nfd_tab[mid].cp;
-        if (c == cp) {
-            int n = axf_uc_nfd_tab[mid].n;
-            for (int i = 0; i < n; i++)
-                out[i] = axf_uc_nfd_pool[axf_uc_nfd_tab[mid].off + (uint32_t)i];
-            return n;
-        }
-        if (c < cp)
-            lo = mid + 1;
-        else
-            hi = mid - 1;
+    const axf_uc_decomp *d = find(cp, axf_uc_nfd_tab, axf_uc_n_nfd, sizeof *d);
+    if (d) {
+        for (int i = 0; i < d->n; i++)
+            out[i] = axf_uc_nfd_pool[d->off + (uint32_t)i];
+        return d->n;
     }
     out[0] = cp;
     return 1;
@@ -71,18 +68,8 @@ int axf_uc_ccc(uint32_t cp)
 {
     if (cp < 0x300)
         return 0;
-    int lo = 0, hi = axf_uc_n_ccc - 1;
-    while (lo <= hi) {
-        int mid = (lo + hi) / 2;
-        uint32_t c = axf_uc_ccc_tab[mid].cp;
-        if (c == cp)
-            return axf_uc_ccc_tab[mid].ccc;
-        if (c < cp)
-            lo = mid + 1;
-        else
-            hi = mid - 1;
-    }
-    return 0;
+    const axf_uc_class *c = find(cp, axf_uc_ccc_tab, axf_uc_n_ccc, sizeof *c);
+    return c ? c->ccc : 0;
 }
 
 int axf_uc_is_cjk(uint32_t cp)

@@ -1,10 +1,45 @@
-/* Unicode character facts for the tokenizers (private to src/io). The tables live in the generated
- * unicode_tables.c (scripts/gen_unicode_tables.py, from Python's unicodedata, because Hugging
- * Face's BertTokenizer decides with the same data). */
+/* Unicode character facts, growing arrays and pair framing for the tokenizers (private to src/io).
+ * The tables live in the generated unicode_tables.c (scripts/gen_unicode_tables.py, from Python's
+ * unicodedata, because Hugging Face's BertTokenizer decides with the same data). */
 #ifndef AXF_IO_UNICODE_H
 #define AXF_IO_UNICODE_H
 
 #include <stdint.h>
+
+#include "axf/common.h"
+
+/* Growing arrays of token ids and of code points. */
+typedef struct {
+    int *p;
+    int n, cap;
+} axf__ivec;
+typedef struct {
+    uint32_t *p;
+    int n, cap;
+} axf__cpvec;
+static inline void axf__ivec_push(axf__ivec *v, int x)
+{
+    v->p = axf_grow(v->p, sizeof *v->p, v->n, &v->cap, 64);
+    v->p[v->n++] = x;
+}
+static inline void axf__cpvec_push(axf__cpvec *v, uint32_t c)
+{
+    v->p = axf_grow(v->p, sizeof *v->p, v->n, &v->cap, 64);
+    v->p[v->n++] = c;
+}
+/* How a sentence or a pair is framed: open a close [close] b close; type_b from b on. */
+typedef struct {
+    int open, close;
+    int close_twice;   /* 1: RoBERTa's "</s></s>" between the two texts */
+    int type_b;
+    const char *names; /* the two special tokens, for the message when one is missing */
+} axf__frame;
+/* Turns one text into ids (flag: lower-casing or the prefix space); 0 or -1 with err. */
+typedef int (*axf__encode_fn)(const void *tok, const char *text, int flag, axf__ivec *out, axf_err *err);
+/* Encodes a (and b, may be NULL) with enc, cuts the longer of the two first until both fit
+ * max_len with their special tokens, and frames them as f says. Returns the count or -1. */
+int axf__encode_pair(axf__encode_fn enc, const void *tok, int flag, const char *a, const char *b,
+                     const axf__frame *f, int max_len, int *ids, int *types, axf_err *err);
 
 enum {
     AXF_UC_CTRL = 1,      /* category C* other than tab, LF, CR: dropped when cleaning */
@@ -22,7 +57,10 @@ typedef struct { uint32_t cp; uint32_t off; uint8_t n; } axf_uc_decomp;
 typedef struct { uint32_t cp; uint8_t ccc; } axf_uc_class;
 
 extern const char axf_uc_version[];
-extern const uint16_t axf_uc_stage1[];
+/* Flags in three levels, every level's rows unique: plane (cp >> 16) -> row of axf_uc_stage1 ->
+ * its entry for (cp >> 8) & 255 -> row of axf_uc_stage2 -> its entry for cp & 255. */
+extern const uint8_t axf_uc_plane[17];
+extern const uint8_t axf_uc_stage1[][256];
 extern const uint8_t axf_uc_stage2[][256];
 extern const int axf_uc_n_lower, axf_uc_n_nfd, axf_uc_n_ccc;
 extern const axf_uc_map axf_uc_lower_tab[];

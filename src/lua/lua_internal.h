@@ -24,6 +24,8 @@ void axf_sbuf_printf(axf_sbuf *b, const char *fmt, ...) __attribute__((format(pr
 void axf_sbuf_clear(axf_sbuf *b);
 void axf_sbuf_free(axf_sbuf *b);
 const char *axf_sbuf_str(const axf_sbuf *b); /* "" when empty */
+/* Appends the values at stack slots 1..n as print() shows them (tostring), tab-separated. */
+void axf_sbuf_add_values(axf_sbuf *b, lua_State *L, int n);
 
 /* Why Lua code must stop now; once set, every hook tick and every protected call re-raises. */
 typedef enum { KILL_NONE = 0, KILL_BUDGET, KILL_TIME, KILL_CANCEL, KILL_CLOSING } axf_kill;
@@ -62,6 +64,7 @@ struct axf_luahost {
     int can_pause;             /* the current session call may be interrupted by a pause */
     int in_console;            /* a console line is running (apply commits without yielding) */
     int paused_midstep;
+    lua_CFunction redo;        /* the method a pause redoes on resume (luaaxf.c) */
 
     int steps;
     char msg[1024];

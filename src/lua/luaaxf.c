@@ -42,15 +42,24 @@ static const char *opt_note(lua_State *L, int idx)
     return lua_tostring(L, idx);
 }
 
-/* A session call returned AXF_CANCELLED: pause (yield, redo the call on resume) when asked and
- * possible, otherwise stop the script for good. */
-static int on_cancelled(lua_State *L, int nargs, lua_KFunction k)
+/* The continuation of a paused call: the method on_cancelled kept, on its nargs arguments. One
+ * call at most is paused at a time (only the policy's coroutine pauses). */
+static int redo_call(lua_State *L, int st, lua_KContext nargs)
+{
+    lua_settop(L, (int)nargs);
+    return axf_lua_host(L)->redo(L);
+}
+
+/* A session call returned AXF_CANCELLED: pause (yield, redo the call, `method`, on resume) when
+ * asked and possible, otherwise stop the script for good. */
+static int on_cancelled(lua_State *L, int nargs, lua_CFunction method)
 {
     axf_luahost *h = axf_lua_host(L);
     if (atomic_load(&h->pause_req) && h->can_pause && !atomic_load(&h->cancel_req)) {
         h->paused_midstep = 1;
+        h->redo = method;
         lua_settop(L, nargs);
-        return lua_yieldk(L, 0, nargs, k);
+        return lua_yieldk(L, 0, nargs, redo_call);
     }
     if (!h->kill)
         axf_lua_kill(L, KILL_CANCEL);
@@ -80,11 +89,18 @@ static void push_per_layer(lua_State *L, const int *v, int n_layers)
     }
 }
 
+/* The host of self (argument 1) and its session's facts. */
+static axf_luahost *facts_of(lua_State *L, const char *method, axf_facts *f)
+{
+    axf_luahost *h = check_session(L, method);
+    axf_session_facts(h->s, f);
+    return h;
+}
+
 static int m_facts(lua_State *L)
 {
-    axf_luahost *h = check_session(L, "facts");
     axf_facts f;
-    axf_session_facts(h->s, &f);
+    facts_of(L, "facts", &f);
     lua_createtable(L, 0, 20);
     axf_lua_set_int(L, "layers", f.n_layers);
     axf_lua_set_int(L, "hidden", f.hidden);
@@ -133,32 +149,25 @@ static int check_layer_arg(lua_State *L, int idx, const axf_facts *f, const char
 
 static int m_layers(lua_State *L)
 {
-    axf_luahost *h = check_session(L, "layers");
     axf_facts f;
-    axf_session_facts(h->s, &f);
+    facts_of(L, "layers", &f);
     lua_pushinteger(L, f.n_layers);
     return 1;
 }
 
-static int m_heads(lua_State *L)
+/* s:heads(l) / s:ffn(l): the model's head count / FFN width of layer l. */
+static int layer_size(lua_State *L, const char *method, int ffn)
 {
-    axf_luahost *h = check_session(L, "heads");
     axf_facts f;
-    axf_session_facts(h->s, &f);
-    int l = check_layer_arg(L, 2, &f, "heads");
-    lua_pushinteger(L, f.layer_heads[l]);
+    facts_of(L, method, &f);
+    int l = check_layer_arg(L, 2, &f, method);
+    lua_pushinteger(L, ffn ? f.layer_ffn[l] : f.layer_heads[l]);
     return 1;
 }
 
-static int m_ffn(lua_State *L)
-{
-    axf_luahost *h = check_session(L, "ffn");
-    axf_facts f;
-    axf_session_facts(h->s, &f);
-    int l = check_layer_arg(L, 2, &f, "ffn");
-    lua_pushinteger(L, f.layer_ffn[l]);
-    return 1;
-}
+static int m_heads(lua_State *L) { return layer_size(L, "heads", 0); }
+
+static int m_ffn(lua_State *L) { return layer_size(L, "ffn", 1); }
 
 static int m_groups(lua_State *L)
 {
@@ -176,9 +185,8 @@ static int m_seed(lua_State *L)
 
 static int m_layer(lua_State *L)
 {
-    axf_luahost *h = check_session(L, "layer");
     axf_facts f;
-    axf_session_facts(h->s, &f);
+    axf_luahost *h = facts_of(L, "layer", &f);
     int l = check_layer_arg(L, 2, &f, "layer");
     const axf_plan *p = axf_session_plan(h->s);
     axf_lua_push_layer(L, &p->layers[l], axf_session_defaults(h->s).groups);
@@ -211,41 +219,21 @@ static int m_baseline(lua_State *L)
 
 static int m_baseline_losses(lua_State *L)
 {
-    axf_luahost *h = check_session(L, "baseline_losses");
     axf_facts f;
-    axf_session_facts(h->s, &f);
+    axf_luahost *h = facts_of(L, "baseline_losses", &f);
     axf_lua_push_floats(L, axf_session_baseline_losses(h->s), f.n_search);
     return 1;
 }
 
-static int m_eval(lua_State *L);
-static int k_eval(lua_State *L, int st, lua_KContext c)
-{
-    lua_settop(L, (int)c);
-    return m_eval(L);
-}
-
+/* The committed plan's metrics are always known: nothing runs, nothing can be cancelled. */
 static int m_eval(lua_State *L)
 {
     axf_luahost *h = check_session(L, "eval");
-    int nargs = lua_gettop(L);
     axf_metrics m;
-    axf_err err = {{0}};
     begin_call(L, h);
-    int rc = axf_session_eval(h->s, &m, &err);
-    if (rc == AXF_CANCELLED)
-        return on_cancelled(L, nargs, k_eval);
-    if (rc)
-        return session_fail(L, "eval", &err);
+    axf_session_current(h->s, &m);
     axf_lua_push_metrics(L, h, &m);
     return 1;
-}
-
-static int m_losses(lua_State *L);
-static int k_losses(lua_State *L, int st, lua_KContext c)
-{
-    lua_settop(L, (int)c);
-    return m_losses(L);
 }
 
 static int m_losses(lua_State *L)
@@ -259,7 +247,7 @@ static int m_losses(lua_State *L)
     const float *v = axf_session_losses(h->s, &err);
     if (!v) {
         if (!strcmp(err.msg, "cancelled"))
-            return on_cancelled(L, nargs, k_losses);
+            return on_cancelled(L, nargs, m_losses);
         return session_fail(L, "losses", &err);
     }
     axf_lua_push_floats(L, v, f.n_search);
@@ -270,37 +258,30 @@ static int m_losses(lua_State *L)
 
 static void pend_trial(axf_luahost *h, const axf_action *acts, int n, const axf_metrics *m,
                        const axf_metrics *cur, const char *note);
-static int m_try(lua_State *L);
-static int k_try(lua_State *L, int st, lua_KContext c)
+
+/* The session part of s:try (apply 0), s:apply and s:try_batch: *before = the committed plan's
+ * metrics, *after = the result. Returns 0 or AXF_CANCELLED (the method then pauses or stops);
+ * any other failure raises "METHOD: message". */
+static int session_step(lua_State *L, axf_luahost *h, int apply, const axf_action *acts, int n, const char *note,
+                        axf_metrics *before, axf_metrics *after, const char *method)
 {
-    lua_settop(L, (int)c);
-    return m_try(L);
+    axf_err err = {{0}};
+    axf_lua_committed_metrics(h, before);
+    begin_call(L, h);
+    int rc = apply ? axf_session_apply(h->s, acts, n, note, after, &err)
+                   : axf_session_try(h->s, acts, n, note, after, &err);
+    if (rc && rc != AXF_CANCELLED)
+        return session_fail(L, method, &err);
+    return rc;
 }
 
-static int m_try(lua_State *L)
+/* A trial's metrics table with .trial, its place in the journal. */
+static void push_trial(lua_State *L, axf_luahost *h, const axf_metrics *m)
 {
-    axf_luahost *h = check_session(L, "try");
-    int nargs = lua_gettop(L);
-    axf_action acts[MAX_STEP_ACTIONS];
-    int n = axf_lua_parse_actions(L, 2, acts);
-    const char *note = opt_note(L, 3);
-    axf_metrics m, cur;
-    axf_err err = {{0}};
-    axf_lua_committed_metrics(h, &cur);
-    begin_call(L, h);
-    int rc = axf_session_try(h->s, acts, n, note, &m, &err);
-    if (rc == AXF_CANCELLED)
-        return on_cancelled(L, nargs, k_try);
-    if (rc)
-        return session_fail(L, "try", &err);
-    if (!h->in_console)
-        pend_trial(h, acts, n, &m, &cur, note);
-    axf_lua_push_metrics(L, h, &m);
+    axf_lua_push_metrics(L, h, m);
     lua_pushinteger(L, axf_session_trials_len(h->s));
     lua_setfield(L, -2, "trial");
-    return 1;
 }
-
 /* One trial's log line, held until its verdict (s:note) or the next trial. */
 static void pend_trial(axf_luahost *h, const axf_action *acts, int n, const axf_metrics *m,
                        const axf_metrics *cur, const char *note)
@@ -324,13 +305,6 @@ static void pend_trial(axf_luahost *h, const axf_action *acts, int n, const axf_
  * other, and the list of their metrics comes back in that order, each with .trial = its position
  * in the journal (for s:note(verdict, trial)). s:trial_losses() is the last candidate's. Arguments
  * 1-4 on the stack: self, the list, note, the results so far (a pause redoes the rest only). */
-static int try_batch_from(lua_State *L);
-static int k_try_batch(lua_State *L, int st, lua_KContext c)
-{
-    lua_settop(L, (int)c);
-    return try_batch_from(L);
-}
-
 static int try_batch_from(lua_State *L)
 {
     axf_luahost *h = axf_lua_host(L);
@@ -345,19 +319,13 @@ static int try_batch_from(lua_State *L)
         int na = axf_lua_parse_actions(L, 5, acts);
         lua_settop(L, 4);
         axf_metrics m, cur;
-        axf_err err = {{0}};
-        axf_lua_committed_metrics(h, &cur);
-        begin_call(L, h);
-        int rc = axf_session_try(h->s, acts, na, note, &m, &err);
-        if (rc == AXF_CANCELLED)
-            return on_cancelled(L, 4, k_try_batch);
-        if (rc)
-            return luaL_error(L, "try_batch: candidate %d: %s", (int)i, err.msg);
+        char method[48];
+        snprintf(method, sizeof method, "try_batch: candidate %d", (int)i);
+        if (session_step(L, h, 0, acts, na, note, &cur, &m, method) == AXF_CANCELLED)
+            return on_cancelled(L, 4, try_batch_from);
         if (!h->in_console)
             pend_trial(h, acts, na, &m, &cur, note);
-        axf_lua_push_metrics(L, h, &m);
-        lua_pushinteger(L, axf_session_trials_len(h->s));
-        lua_setfield(L, -2, "trial");
+        push_trial(L, h, &m);
         lua_seti(L, 4, i);
     }
     lua_settop(L, 4);
@@ -402,34 +370,28 @@ static int m_note(lua_State *L)
     return 0;
 }
 
-/* The latest trial's per-sample outputs, computed now when a resume re-lived it from the record
- * (session.h); returns the losses or NULL (err set). A cancel pauses and redoes the caller. */
-static const float *trial_losses(lua_State *L, axf_luahost *h, axf_err *err)
+/* The latest trial's per-sample losses, computed now when a resume re-lived it from the record
+ * (session.h). NULL when cancelled (the caller pauses, to redo itself, or stops); without a trial
+ * raises "METHOD: no trial results (call s:try firstHINT)". */
+static const float *trial_losses(lua_State *L, axf_luahost *h, const char *method, const char *hint)
 {
-    if (!axf_session_trial_losses(h->s) && axf_session_trial_outputs(h->s, err))
-        return NULL;
+    axf_err err = {{0}};
+    begin_call(L, h);
+    if (!axf_session_trial_losses(h->s) && axf_session_trial_outputs(h->s, &err)) {
+        if (!strcmp(err.msg, "cancelled"))
+            return NULL;
+        luaL_error(L, "%s: no trial results (call s:try first%s)", method, hint);
+    }
     return axf_session_trial_losses(h->s);
-}
-
-static int m_trial_losses(lua_State *L);
-static int k_trial_losses(lua_State *L, int st, lua_KContext c)
-{
-    lua_settop(L, (int)c);
-    return m_trial_losses(L);
 }
 
 static int m_trial_losses(lua_State *L)
 {
     axf_luahost *h = check_session(L, "trial_losses");
     int nargs = lua_gettop(L);
-    axf_err err = {{0}};
-    begin_call(L, h);
-    const float *v = trial_losses(L, h, &err);
-    if (!v && !strcmp(err.msg, "cancelled"))
-        return on_cancelled(L, nargs, k_trial_losses);
+    const float *v = trial_losses(L, h, "trial_losses", "; any later evaluation replaces them");
     if (!v)
-        return luaL_error(L, "trial_losses: no trial results (call s:try first; any later "
-                             "evaluation replaces them)");
+        return on_cancelled(L, nargs, m_trial_losses);
     axf_facts f;
     axf_session_facts(h->s, &f);
     axf_lua_push_floats(L, v, f.n_search);
@@ -448,25 +410,14 @@ static double opt_eps(lua_State *L, int idx, const char *method)
     return e;
 }
 
-static int m_trial_no_worse(lua_State *L);
-static int k_trial_no_worse(lua_State *L, int st, lua_KContext c)
-{
-    lua_settop(L, (int)c);
-    return m_trial_no_worse(L);
-}
-
 static int m_trial_no_worse(lua_State *L)
 {
     axf_luahost *h = check_session(L, "trial_no_worse");
     int nargs = lua_gettop(L);
     double eps = opt_eps(L, 2, "trial_no_worse");
-    axf_err err = {{0}};
-    begin_call(L, h);
-    const float *v = trial_losses(L, h, &err);
-    if (!v && !strcmp(err.msg, "cancelled"))
-        return on_cancelled(L, nargs, k_trial_no_worse);
+    const float *v = trial_losses(L, h, "trial_no_worse", "");
     if (!v)
-        return luaL_error(L, "trial_no_worse: no trial results (call s:try first)");
+        return on_cancelled(L, nargs, m_trial_no_worse);
     const float *l0 = axf_session_baseline_losses(h->s);
     axf_facts f;
     axf_session_facts(h->s, &f);
@@ -520,30 +471,29 @@ static int commit_done(lua_State *L, axf_luahost *h, const char *what, const axf
     return lua_yieldk(L, 1, 0, k_after_commit);
 }
 
+static int m_try(lua_State *L);
 static int m_apply(lua_State *L);
-static int k_apply(lua_State *L, int st, lua_KContext c)
-{
-    lua_settop(L, (int)c);
-    return m_apply(L);
-}
 
-static int m_apply(lua_State *L)
+/* s:try(actions[, note]) and s:apply(actions[, note]); apply commits: the step ends there. */
+static int try_or_apply(lua_State *L, int apply)
 {
-    axf_luahost *h = check_session(L, "apply");
+    const char *method = apply ? "apply" : "try";
+    axf_luahost *h = check_session(L, method);
     int nargs = lua_gettop(L);
     axf_action acts[MAX_STEP_ACTIONS];
     int n = axf_lua_parse_actions(L, 2, acts);
     const char *note = opt_note(L, 3);
-    check_commit_context(L, h, "apply");
+    if (apply)
+        check_commit_context(L, h, method);
     axf_metrics before, after;
-    axf_err err = {{0}};
-    axf_lua_committed_metrics(h, &before);
-    begin_call(L, h);
-    int rc = axf_session_apply(h->s, acts, n, note, &after, &err);
-    if (rc == AXF_CANCELLED)
-        return on_cancelled(L, nargs, k_apply);
-    if (rc)
-        return session_fail(L, "apply", &err);
+    if (session_step(L, h, apply, acts, n, note, &before, &after, method) == AXF_CANCELLED)
+        return on_cancelled(L, nargs, apply ? m_apply : m_try);
+    if (!apply) {
+        if (!h->in_console)
+            pend_trial(h, acts, n, &after, &before, note);
+        push_trial(L, h, &after);
+        return 1;
+    }
     char desc[512];
     axf_lua_describe_actions(acts, n, desc, sizeof desc);
     if (!h->in_console && h->have_pending) {
@@ -555,6 +505,10 @@ static int m_apply(lua_State *L)
     }
     return commit_done(L, h, desc, &before, &after, note);
 }
+
+static int m_try(lua_State *L) { return try_or_apply(L, 0); }
+
+static int m_apply(lua_State *L) { return try_or_apply(L, 1); }
 
 static int move_cursor(lua_State *L, const char *method, int undo)
 {
@@ -626,76 +580,65 @@ static int m_cursor(lua_State *L)
     return 1;
 }
 
-static int m_history(lua_State *L)
+/* A field holding a metrics table. */
+static void set_metrics(lua_State *L, axf_luahost *h, const char *key, const axf_metrics *m)
 {
-    axf_luahost *h = check_session(L, "history");
-    int n = axf_session_history_len(h->s);
+    axf_lua_push_metrics(L, h, m);
+    lua_setfield(L, -2, key);
+}
+
+/* s:history() (trials = 0) and s:trials(): a table per entry, in order. */
+static int push_entries(lua_State *L, int trials)
+{
+    axf_luahost *h = check_session(L, trials ? "trials" : "history");
+    int n = trials ? axf_session_trials_len(h->s) : axf_session_history_len(h->s);
     lua_createtable(L, n, 0);
     for (int i = 0; i < n; i++) {
         axf_history_entry e;
-        if (axf_session_history_get(h->s, i, &e))
+        axf_trial_entry t;
+        if (trials ? axf_session_trial_get(h->s, i, &t) : axf_session_history_get(h->s, i, &e))
             break;
-        lua_createtable(L, 0, 7);
+        if (trials)
+            e = (axf_history_entry){.n_actions = t.n_actions, .actions = t.actions, .note = t.note,
+                                    .seconds = t.seconds};
+        lua_createtable(L, 0, trials ? 5 : 7);
         push_actions(L, e.actions, e.n_actions);
         lua_setfield(L, -2, "actions");
         axf_lua_set_str(L, "note", e.note);
         axf_lua_set_num(L, "seconds", e.seconds);
-        axf_lua_set_num(L, "time", e.time);
-        axf_lua_set_bool(L, "applied", i < axf_session_cursor(h->s));
-        axf_lua_push_metrics(L, h, &e.before);
-        lua_setfield(L, -2, "before");
-        axf_lua_push_metrics(L, h, &e.after);
-        lua_setfield(L, -2, "after");
+        if (trials) {
+            axf_lua_set_int(L, "cursor", t.cursor);
+            set_metrics(L, h, "metrics", &t.metrics);
+        } else {
+            axf_lua_set_num(L, "time", e.time);
+            axf_lua_set_bool(L, "applied", i < axf_session_cursor(h->s));
+            set_metrics(L, h, "before", &e.before);
+            set_metrics(L, h, "after", &e.after);
+        }
         lua_rawseti(L, -2, i + 1);
     }
     return 1;
 }
 
-static int m_trials(lua_State *L)
-{
-    axf_luahost *h = check_session(L, "trials");
-    int n = axf_session_trials_len(h->s);
-    lua_createtable(L, n, 0);
-    for (int i = 0; i < n; i++) {
-        axf_trial_entry e;
-        if (axf_session_trial_get(h->s, i, &e))
-            break;
-        lua_createtable(L, 0, 5);
-        push_actions(L, e.actions, e.n_actions);
-        lua_setfield(L, -2, "actions");
-        axf_lua_set_str(L, "note", e.note);
-        axf_lua_set_int(L, "cursor", e.cursor);
-        axf_lua_set_num(L, "seconds", e.seconds);
-        axf_lua_push_metrics(L, h, &e.metrics);
-        lua_setfield(L, -2, "metrics");
-        lua_rawseti(L, -2, i + 1);
-    }
-    return 1;
-}
+static int m_history(lua_State *L) { return push_entries(L, 0); }
+
+static int m_trials(lua_State *L) { return push_entries(L, 1); }
 
 static int m_counters(lua_State *L)
 {
-    axf_luahost *h = check_session(L, "counters");
     axf_counters c;
-    axf_session_counters(h->s, &c);
+    axf_session_counters(check_session(L, "counters")->s, &c);
     lua_createtable(L, 0, 7);
+    axf_lua_set_int(L, "cache_bytes", (long long)c.cache_bytes);
     axf_lua_set_int(L, "evals", c.evals);
     axf_lua_set_int(L, "evals_reused", c.evals_reused);
     axf_lua_set_int(L, "layer_evals", c.layer_evals);
     axf_lua_set_int(L, "layer_evals_saved", c.layer_evals_saved);
     axf_lua_set_num(L, "eval_seconds", c.eval_seconds);
-    axf_lua_set_int(L, "cache_bytes", (long long)c.cache_bytes);
     return 1;
 }
 
 /* ---- importance ---- */
-
-static int m_importance(lua_State *L);
-static int k_importance(lua_State *L, int st, lua_KContext c)
-{
-    lua_settop(L, (int)c);
-    return m_importance(L);
-}
 
 static int m_importance(lua_State *L)
 {
@@ -718,7 +661,7 @@ static int m_importance(lua_State *L)
     begin_call(L, h);
     int rc = axf_session_importance(h->s, (axf_imp_kind)kind, gran, groups, imp, &err);
     if (rc == AXF_CANCELLED)
-        return on_cancelled(L, nargs, k_importance);
+        return on_cancelled(L, nargs, m_importance);
     if (rc)
         return session_fail(L, "importance", &err);
     axf_lua_push_imp_values(L, imp, &imp->v);
@@ -787,21 +730,35 @@ void axf_lua_push_session(lua_State *L)
 int axf_lua_open_axf(lua_State *L)
 {
     static const luaL_Reg methods[] = {
-        {"facts", m_facts},       {"layers", m_layers},
-        {"heads", m_heads},       {"ffn", m_ffn},
-        {"groups", m_groups},     {"seed", m_seed},
-        {"layer", m_layer},       {"plan", m_plan},
-        {"baseline", m_baseline}, {"baseline_losses", m_baseline_losses},
-        {"eval", m_eval},         {"losses", m_losses},
-        {"try", m_try},           {"try_batch", m_try_batch},
+        {"facts", m_facts},
+        {"layers", m_layers},
+        {"heads", m_heads},
+        {"ffn", m_ffn},
+        {"groups", m_groups},
+        {"seed", m_seed},
+        {"layer", m_layer},
+        {"plan", m_plan},
+        {"baseline", m_baseline},
+        {"baseline_losses", m_baseline_losses},
+        {"eval", m_eval},
+        {"losses", m_losses},
+        {"try", m_try},
+        {"try_batch", m_try_batch},
         {"note", m_note},
-        {"trial_losses", m_trial_losses}, {"trial_no_worse", m_trial_no_worse},
-        {"apply", m_apply},       {"undo", m_undo},
-        {"redo", m_redo},         {"check", m_check},
-        {"describe", m_describe}, {"cursor", m_cursor},
-        {"history", m_history},   {"trials", m_trials},
-        {"counters", m_counters}, {"importance", m_importance},
-        {"log", m_log},           {NULL, NULL}};
+        {"trial_losses", m_trial_losses},
+        {"trial_no_worse", m_trial_no_worse},
+        {"apply", m_apply},
+        {"undo", m_undo},
+        {"redo", m_redo},
+        {"check", m_check},
+        {"describe", m_describe},
+        {"cursor", m_cursor},
+        {"history", m_history},
+        {"trials", m_trials},
+        {"counters", m_counters},
+        {"importance", m_importance},
+        {"log", m_log},
+        {NULL, NULL}};
     luaL_newmetatable(L, AXF_LUA_SESSION_MT);
     luaL_newlib(L, methods);
     lua_setfield(L, -2, "__index");

@@ -66,9 +66,18 @@ void axf_sbuf_free(axf_sbuf *b)
     b->n = b->cap = 0;
 }
 
-const char *axf_sbuf_str(const axf_sbuf *b)
+const char *axf_sbuf_str(const axf_sbuf *b) { return b->p ? b->p : ""; }
+
+void axf_sbuf_add_values(axf_sbuf *b, lua_State *L, int n)
 {
-    return b->p ? b->p : "";
+    for (int i = 1; i <= n; i++) {
+        size_t len;
+        const char *s = luaL_tolstring(L, i, &len);
+        if (i > 1)
+            axf_sbuf_add(b, "\t", 1);
+        axf_sbuf_add(b, s, len);
+        lua_pop(L, 1);
+    }
 }
 
 /* ---- allocator with a cap ---- */
@@ -649,30 +658,15 @@ axf_lua_state axf_luahost_state(const axf_luahost *h)
     return (axf_lua_state)atomic_load(&((axf_luahost *)h)->state);
 }
 
-const char *axf_luahost_message(const axf_luahost *h)
-{
-    return h->msg;
-}
+const char *axf_luahost_message(const axf_luahost *h) { return h->msg; }
 
-int axf_luahost_steps(const axf_luahost *h)
-{
-    return h->steps;
-}
+int axf_luahost_steps(const axf_luahost *h) { return h->steps; }
 
-const char *axf_luahost_policy_name(const axf_luahost *h)
-{
-    return h->name;
-}
+const char *axf_luahost_policy_name(const axf_luahost *h) { return h->name; }
 
-const char *axf_luahost_policy_sha256(const axf_luahost *h)
-{
-    return h->sha;
-}
+const char *axf_luahost_policy_sha256(const axf_luahost *h) { return h->sha; }
 
-const char *axf_luahost_explanation(const axf_luahost *h)
-{
-    return axf_sbuf_str(&h->expl_last);
-}
+const char *axf_luahost_explanation(const axf_luahost *h) { return axf_sbuf_str(&h->expl_last); }
 
 /* ---- console ---- */
 
@@ -681,14 +675,7 @@ static int console_run(lua_State *L)
     axf_luahost *h = axf_lua_host(L);
     lua_call(L, 0, LUA_MULTRET); /* the compiled line is the only thing on the stack */
     int n = lua_gettop(L);
-    for (int i = 1; i <= n; i++) {
-        size_t len;
-        const char *s = luaL_tolstring(L, i, &len);
-        if (i > 1)
-            axf_sbuf_add(&h->console_out, "\t", 1);
-        axf_sbuf_add(&h->console_out, s, len);
-        lua_pop(L, 1);
-    }
+    axf_sbuf_add_values(&h->console_out, L, n);
     if (n)
         axf_sbuf_add(&h->console_out, "\n", 1);
     return 0;

@@ -12,10 +12,7 @@
 void axf_lua_params_free(axf_luahost *h)
 {
     for (int i = 0; i < h->n_params; i++) {
-        free(h->params[i].name);
-        free(h->params[i].value);
-        free(h->params[i].def);
-        free(h->params[i].doc);
+        AXF_FREE(h->params[i].name, h->params[i].value, h->params[i].def, h->params[i].doc);
     }
     free(h->params);
     h->params = NULL;
@@ -246,25 +243,15 @@ int axf_lua_read_params(lua_State *L, axf_luahost *h, int g, const char *const *
     return pt;
 }
 
-int axf_luahost_param_count(const axf_luahost *h)
-{
-    return h->n_params;
-}
+int axf_luahost_param_count(const axf_luahost *h) { return h->n_params; }
 
 int axf_luahost_param_get(const axf_luahost *h, int i, axf_lua_param *out)
 {
     if (i < 0 || i >= h->n_params)
         return -1;
     const axf_lua_pdecl *p = &h->params[i];
-    out->name = p->name;
-    out->type = p->type;
-    out->value = p->value;
-    out->def = p->def;
-    out->doc = p->doc;
+    *out = (axf_lua_param){.name = p->name, .type = p->type, .value = p->value, .def = p->def, .doc = p->doc};
     return 0;
 }
 
-const char *axf_luahost_params_json(const axf_luahost *h)
-{
-    return h->params_json ? h->params_json : "{}";
-}
+const char *axf_luahost_params_json(const axf_luahost *h) { return h->params_json ? h->params_json : "{}"; }

@@ -236,14 +236,7 @@ static int sb_print(lua_State *L)
     axf_luahost *h = axf_lua_host(L);
     int n = lua_gettop(L);
     axf_sbuf_clear(&h->printbuf);
-    for (int i = 1; i <= n; i++) {
-        size_t len;
-        const char *s = luaL_tolstring(L, i, &len);
-        if (i > 1)
-            axf_sbuf_add(&h->printbuf, "\t", 1);
-        axf_sbuf_add(&h->printbuf, s, len);
-        lua_pop(L, 1);
-    }
+    axf_sbuf_add_values(&h->printbuf, L, n);
     if (h->in_console) {
         axf_sbuf_add(&h->console_out, axf_sbuf_str(&h->printbuf), h->printbuf.n);
         axf_sbuf_add(&h->console_out, "\n", 1);

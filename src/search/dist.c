@@ -263,9 +263,7 @@ void axf_dist_allgather_rows(void *buf, size_t row_bytes, int n_rows, int first,
     g_stats.bytes += (long long)row_bytes * n_rows;
     g_stats.wait_seconds += t1 - t0;
     g_stats.move_seconds += axf_now() - t1;
-    free(all);
-    free(cnt);
-    free(dsp);
+    AXF_FREE(all, cnt, dsp);
 }
 
 int axf_dist_max(int v)

@@ -134,12 +134,7 @@ void axf_evalcache_free(axf_evalcache *c)
     for (int i = 0; i < AXF_MAX_LAYERS; i++)
         free(c->slot[i]);
     axf_plan_free(c->committed);
-    free(c->bstart);
-    free(c->h);
-    free(c->keep);
-    free(c->logit_buf);
-    free(c->gather);
-    free(c);
+    AXF_FREE(c->bstart, c->h, c->keep, c->logit_buf, c->gather, c);
 }
 
 void axf_evalcache_commit(axf_evalcache *c, const axf_plan *p)
@@ -236,7 +231,7 @@ int axf_evalcache_run(axf_evalcache *c, const axf_plan *p, int use_cache, float 
     /* The last layer that runs computes the [CLS] rows only (engine.h); it always runs, from the
      * state entering it, so that a cached evaluation gives the same floats as an uncached one even
      * when the trial removes the layers above it. */
-    int cls = axf_engine_cls_layer(c->eng, p);
+    int cls = axf_engine_last_live_layer(c->eng, p);
     int diff = use_cache ? axf_plan_first_diff(p, c->committed) : -1;
     int start = use_cache ? axf_evalcache_start_layer(c, cls >= 0 && cls < diff ? cls : diff) : 0;
     unsigned char fill[AXF_MAX_LAYERS] = {0};

@@ -194,8 +194,10 @@ static void agree_pass(const axf_session *s, const char *kind)
     axf_dist_agree(h, what);
 }
 
-/* rc of this rank's part -> the pass's outcome on every rank; on success gathers the rows. */
-static int finish_pass(const axf_session *s, int rc, double *rows, int K, axf_err *err)
+/* rc of this rank's part -> the pass's outcome on every rank; on success gathers the rows and readies
+ * out for the kind of importance (axf_importance_init). */
+static int finish_pass(const axf_session *s, int rc, double *rows, int K, axf_importance *out, axf_imp_kind kind,
+                       int gran, int groups, axf_err *err)
 {
     int nb = axf_evalcache_n_batches(s->ec), lo, hi;
     axf_evalcache_shard(s->ec, &lo, &hi);
@@ -205,6 +207,7 @@ static int finish_pass(const axf_session *s, int rc, double *rows, int K, axf_er
     if (worst == 1)
         return axf_err_set(err, "cancelled"), AXF_CANCELLED;
     axf_dist_allgather_rows(rows, sizeof(double) * (size_t)K, nb, lo, hi - lo);
+    axf_importance_init(out, s->plan, kind, gran, groups);
     return 0;
 }
 
@@ -255,9 +258,8 @@ static int gradient(axf_session *s, int gran, int groups, axf_importance *out, a
             rc = AXF_CANCELLED;
     }
     axf_gate_grads_free(g);
-    rc = finish_pass(s, rc, rows, K, err);
+    rc = finish_pass(s, rc, rows, K, out, AXF_IMP_GRADIENT, gran, groups, err);
     if (rc == 0) {
-        axf_importance_init(out, p, AXF_IMP_GRADIENT, gran, groups);
         for (int i = 0; i < L; i++) {
             const axf_layer_plan *lp = &p->layers[i];
             double acc[2 + AXF_MAX_HEADS + AXF_MAX_GROUPS] = {0};
@@ -336,9 +338,8 @@ static int entropy(axf_session *s, int gran, int groups, axf_importance *out, ax
     }
     axf_engine_set_observer(e, NULL, NULL);
     free(lg);
-    rc = finish_pass(s, rc, rows, K, err);
+    rc = finish_pass(s, rc, rows, K, out, AXF_IMP_ENTROPY, gran, groups, err);
     if (rc == 0) {
-        axf_importance_init(out, p, AXF_IMP_ENTROPY, gran, groups);
         for (int i = 0; i < L; i++) {
             const axf_layer_plan *lp = &p->layers[i];
             double tot = 0;

@@ -1,6 +1,7 @@
-/* The search session: committed plan, trials, undo/redo history, held-out metrics, speed and
- * export. Every state change goes through a function here, after all fallible work is done, so a
- * failed or cancelled call leaves the session as it was. */
+/* The search session: building, the committed plan, trials, undo/redo history and resuming.
+ * Every state change goes through a function here (or session_measure.c for the held-out and
+ * speed caches), after all fallible work is done, so a failed or cancelled call leaves the session
+ * as it was. Read-only views are in session_query.c. */
 #include "session_internal.h"
 
 #include <math.h>
@@ -22,9 +23,7 @@ void axf__evalbuf_alloc(evalbuf *b, int n, int C)
 
 void axf__evalbuf_free(evalbuf *b)
 {
-    free(b->losses);
-    free(b->logits);
-    free(b->preds);
+    AXF_FREE(b->losses, b->logits, b->preds);
     memset(b, 0, sizeof *b);
 }
 
@@ -236,8 +235,8 @@ axf_session *axf_session_new(axf_model *m, struct axf_encoded *search, const cha
 }
 
 /* Reads and encodes a data file for model m with vocabulary v. */
-static axf_encoded *load_split(const char *path, const char *task, const axf_model *m, const axf_vocab *v,
-                               int max_len, int max_examples, char task_out[32], axf_err *err)
+axf_encoded *axf__load_split(const char *path, const char *task, const axf_model *m, const axf_vocab *v,
+                             int max_len, int max_examples, char task_out[32], axf_err *err)
 {
     axf_dataset *d = axf_dataset_load_for(path, task, &m->cfg, 0, err); /* labels: the model's classes */
     if (!d)
@@ -288,7 +287,7 @@ axf_session *axf_session_open(const char *model_dir, const char *data_path, cons
         axf_model_free(m);
         return NULL;
     }
-    axf_encoded *e = load_split(data_path, o.task, m, v, o.max_len, o.max_examples, task, err);
+    axf_encoded *e = axf__load_split(data_path, o.task, m, v, o.max_len, o.max_examples, task, err);
     if (!e) {
         axf_vocab_free(v);
         axf_model_free(m);
@@ -328,28 +327,17 @@ void axf_session_free(axf_session *s)
         axf__hentry_free(&s->hist[i]);
     for (int i = 0; i < s->trials_len; i++)
         axf__tentry_free(&s->trials[i]);
-    free(s->hist);
-    free(s->trials);
+    AXF_FREE(s->hist, s->trials);
     ff_end(s);
     axf_evalcache_free(s->ec);
-    axf_evalcache_free(s->ho_ec);
-    axf_encoded_free(s->ho);
-    free(s->ho_l0);
+    axf__holdout_drop(s);
     axf_plan_free(s->orig);
     axf_plan_free(s->plan);
     axf_plan_free(s->trial_plan);
     axf__evalbuf_free(&s->cur_buf);
     axf__evalbuf_free(&s->trial_buf);
-    free(s->l0);
-    free(s->model_dir);
-    free(s->model_dir_use);
-    free(s->data_path);
-    free(s->holdout_path);
-    free(s->saved_path);
-    free(s->policy_name);
-    free(s->policy_sha);
-    free(s->policy_params);
-    free(s->imp_exact);
+    AXF_FREE(s->l0, s->model_dir, s->model_dir_use, s->data_path, s->holdout_path, s->saved_path,
+             s->policy_name, s->policy_sha, s->policy_params, s->imp_exact);
     axf_encoded_free(s->enc);
     axf_vocab_free(s->vocab);
     axf_model_free(s->m);
@@ -365,77 +353,6 @@ void axf_session_set_progress(axf_session *s, axf_progress_fn fn, void *ud)
 {
     s->opts.progress = fn;
     s->opts.progress_ud = ud;
-}
-
-/* ---- facts and accessors ---- */
-
-void axf_session_facts(const axf_session *s, axf_facts *f)
-{
-    const axf_config *c = &s->m->cfg;
-    memset(f, 0, sizeof *f);
-    f->n_layers = c->n_layers;
-    f->hidden = c->hidden;
-    f->n_heads = c->n_heads;
-    f->head_dim = c->head_dim;
-    f->ffn = c->ffn;
-    for (int i = 0; i < c->n_layers; i++) {
-        f->layer_heads[i] = c->layer_heads[i];
-        f->layer_ffn[i] = c->layer_ffn[i];
-    }
-    f->groups = s->defs.groups;
-    f->hard_k = s->opts.hard_k;
-    f->hard_threshold = s->opts.hard_threshold;
-    f->num_labels = c->num_labels;
-    f->task_kind = c->task;
-    snprintf(f->task, sizeof f->task, "%s", s->task);
-    snprintf(f->metric_name, sizeof f->metric_name, "%s", s->metric_name);
-    f->params = axf_plan_params(s->m, s->orig);
-    f->size_bytes = axf_plan_bytes(s->m, s->orig);
-    f->flops_per_token = axf_plan_flops_per_token(s->m, s->orig, s->mean_len);
-    f->mean_len = s->mean_len;
-    f->n_search = s->enc->n;
-    f->n_holdout = s->ho ? s->ho->n : 0;
-    f->n_tokens = s->enc->off[s->enc->n] - s->enc->off[0];
-}
-
-const axf_model *axf_session_model(const axf_session *s)
-{
-    return s->m;
-}
-
-void axf_session_baseline(const axf_session *s, axf_metrics *out)
-{
-    *out = s->base;
-}
-
-const float *axf_session_baseline_losses(const axf_session *s)
-{
-    return s->l0;
-}
-
-const axf_plan *axf_session_plan(const axf_session *s)
-{
-    return s->plan;
-}
-
-axf_plan_defaults axf_session_defaults(const axf_session *s)
-{
-    return s->defs;
-}
-
-const char *axf_session_model_dir(const axf_session *s)
-{
-    return s->model_dir_use;
-}
-
-const char *axf_session_data_path(const axf_session *s)
-{
-    return s->data_path;
-}
-
-const char *axf_session_model_sha256(const axf_session *s)
-{
-    return s->model_sha;
 }
 
 /* ---- committed plan ---- */
@@ -474,11 +391,9 @@ int axf__ensure_current(axf_session *s, axf_err *err)
     return 0;
 }
 
-int axf_session_eval(axf_session *s, axf_metrics *out, axf_err *err)
+void axf_session_current(const axf_session *s, axf_metrics *out)
 {
-    if (out)
-        *out = s->cur;
-    return 0;
+    *out = s->cur;
 }
 
 const float *axf_session_losses(axf_session *s, axf_err *err)
@@ -536,45 +451,58 @@ static double unix_time(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* The fallible half of try and apply: the committed plan plus acts, evaluated into trial_buf.
- * On success *p and *res (the resolved actions) belong to the caller; on failure nothing is
- * allocated and only the trial outputs are invalidated. With reuse, a trial of the same plan is
- * taken as is: its outputs depend on its plan alone (l0 never changes). */
-static int eval_actions(axf_session *s, const axf_action *acts, int n, int reuse, axf_plan **p,
-                        axf_action **res, axf_metrics *m, double *secs, int *no_outputs, axf_err *err)
+/* What eval_actions made: the plan, the resolved actions (both the caller's), the metrics, the
+ * seconds, and whether the outputs are missing (a resumed trial's never were computed). */
+typedef struct {
+    axf_plan *p;
+    axf_action *res;
+    axf_metrics m;
+    double secs;
+    int no_outputs;
+} evald;
+
+static int ff_try(axf_session *s, const axf_action *acts, int n, axf_metrics *out, axf_err *err);
+static int ff_apply(axf_session *s, const axf_action *acts, int n, axf_metrics *out, axf_err *err);
+static int resuming(const axf_session *s);
+
+/* The fallible half of try (apply = 0) and apply: while resuming, the record answers when it
+ * can (1, *out set); otherwise the committed plan plus acts is evaluated into trial_buf (0, *e
+ * the caller's). On failure (-1 or AXF_CANCELLED) nothing is allocated and only the trial
+ * outputs are invalidated. apply takes a trial of the same plan as is: its outputs depend on
+ * its plan alone (l0 never changes). */
+static int eval_actions(axf_session *s, const axf_action *acts, int n, int apply, axf_metrics *out, evald *e,
+                        axf_err *err)
 {
-    *no_outputs = 0;
-    *p = axf_plan_clone(s->plan);
-    *res = axf_xmalloc(sizeof **res * (size_t)(n > 0 ? n : 1));
-    *secs = 0;
-    int rc = plan_with(s, acts, n, *p, *res, err);
+    if (resuming(s)) {
+        int r = apply ? ff_apply(s, acts, n, out, err) : ff_try(s, acts, n, out, err);
+        if (r <= 0)
+            return r < 0 ? r : 1;
+    }
+    *e = (evald){.p = axf_plan_clone(s->plan), .res = axf_xmalloc(sizeof *e->res * (size_t)(n > 0 ? n : 1))};
+    int rc = plan_with(s, acts, n, e->p, e->res, err);
     if (rc == 0) {
-        if (reuse && s->trial_valid && axf_plan_equal(*p, s->trial_plan)) {
-            *m = s->trial_m;
-            *secs = s->trial_seconds;
-            *no_outputs = s->trial_lazy;
+        if (apply && s->trial_valid && axf_plan_equal(e->p, s->trial_plan)) {
+            e->m = s->trial_m;
+            e->secs = s->trial_seconds;
+            e->no_outputs = s->trial_lazy;
             s->evals++;
             s->evals_reused++;
         } else {
             s->trial_valid = 0;
-            rc = axf__eval_plan(s, *p, &s->trial_buf, m, secs, s->opts.progress, s->opts.progress_ud, err);
+            rc = axf__eval_plan(s, e->p, &s->trial_buf, &e->m, &e->secs, s->opts.progress, s->opts.progress_ud,
+                                err);
         }
     }
     if (rc) {
-        axf_plan_free(*p);
-        free(*res);
-        *p = NULL;
-        *res = NULL;
+        axf_plan_free(e->p);
+        free(e->res);
     }
     return rc;
 }
 
 static tentry *trials_push(axf_session *s)
 {
-    if (s->trials_len == s->trials_cap) {
-        s->trials_cap = s->trials_cap ? 2 * s->trials_cap : 16;
-        s->trials = axf_xrealloc(s->trials, sizeof *s->trials * (size_t)s->trials_cap);
-    }
+    s->trials = axf_grow(s->trials, sizeof *s->trials, s->trials_len, &s->trials_cap, 16);
     return &s->trials[s->trials_len++];
 }
 
@@ -694,41 +622,6 @@ static int ff_try(axf_session *s, const axf_action *acts, int n, axf_metrics *ou
     return ff_finish(s, rc, &s->trial_m, out, p, res);
 }
 
-int axf_session_try(axf_session *s, const axf_action *acts, int n, const char *note, axf_metrics *out,
-                    axf_err *err)
-{
-    if (resuming(s)) {
-        int r = ff_try(s, acts, n, out, err);
-        if (r <= 0)
-            return r;
-    }
-    axf_plan *p;
-    axf_action *res;
-    axf_metrics m;
-    double secs;
-    int lazy;
-    int rc = eval_actions(s, acts, n, 0, &p, &res, &m, &secs, &lazy, err);
-    if (rc)
-        return rc;
-    axf_plan_copy(s->trial_plan, p);
-    axf_plan_free(p);
-    s->trial_valid = 1;
-    s->trial_lazy = 0;
-    s->trial_m = m;
-    s->trial_seconds = secs;
-    tentry *t = trials_push(s);
-    t->cursor = s->cursor;
-    t->n = n;
-    t->acts = res;
-    t->note = axf_xstrdup(note ? note : "");
-    t->seconds = secs;
-    t->m = m;
-    s->dirty = 1;
-    if (out)
-        *out = m;
-    return 0;
-}
-
 const float *axf_session_trial_losses(const axf_session *s)
 {
     return s->trial_valid && !s->trial_lazy ? s->trial_buf.losses : NULL;
@@ -774,10 +667,7 @@ static void hist_push(axf_session *s, const axf_action *res, int n, const char *
     for (int i = s->cursor; i < s->hist_len; i++)
         axf__hentry_free(&s->hist[i]);
     s->hist_len = s->cursor;
-    if (s->hist_len == s->hist_cap) {
-        s->hist_cap = s->hist_cap ? 2 * s->hist_cap : 16;
-        s->hist = axf_xrealloc(s->hist, sizeof *s->hist * (size_t)s->hist_cap);
-    }
+    s->hist = axf_grow(s->hist, sizeof *s->hist, s->hist_len, &s->hist_cap, 16);
     hentry *h = &s->hist[s->hist_len++];
     h->n = n;
     h->acts = axf__dup_actions(res, n);
@@ -806,10 +696,7 @@ static int ff_apply(axf_session *s, const axf_action *acts, int n, axf_metrics *
     }
     if (rc == 0) {
         int have = s->trial_valid && !s->trial_lazy && axf_plan_equal(p, s->trial_plan);
-        if (s->hist_len == s->hist_cap) {
-            s->hist_cap = s->hist_cap ? 2 * s->hist_cap : 16;
-            s->hist = axf_xrealloc(s->hist, sizeof *s->hist * (size_t)s->hist_cap);
-        }
+        s->hist = axf_grow(s->hist, sizeof *s->hist, s->hist_len, &s->hist_cap, 16);
         s->hist[s->hist_len++] = *e; /* moves, with its times */
         s->cursor = s->hist_len;
         s->ff_hi++;
@@ -823,34 +710,49 @@ static int ff_apply(axf_session *s, const axf_action *acts, int n, axf_metrics *
     return ff_finish(s, rc, &s->cur, out, p, res);
 }
 
+/* try (apply = 0) and apply: evaluated, or answered from the record while resuming, then put
+ * in the journal (try) or committed on the history (apply). */
+static int try_or_apply(axf_session *s, int apply, const axf_action *acts, int n, const char *note,
+                        axf_metrics *out, axf_err *err)
+{
+    evald e;
+    int rc = eval_actions(s, acts, n, apply, out, &e, err);
+    if (rc)
+        return rc < 0 ? rc : 0;
+    if (apply) {
+        hist_push(s, e.res, n, note, e.secs, &s->cur, &e.m);
+        free(e.res);
+        axf__set_committed(s, e.p);
+        evalbuf_swap(&s->cur_buf, &s->trial_buf);
+        s->cur_buf_valid = !e.no_outputs;
+        s->trial_valid = 0;
+        s->cur = e.m;
+    } else {
+        axf_plan_copy(s->trial_plan, e.p);
+        s->trial_valid = 1;
+        s->trial_lazy = 0;
+        s->trial_m = e.m;
+        s->trial_seconds = e.secs;
+        *trials_push(s) = (tentry){.cursor = s->cursor, .n = n, .acts = e.res,
+                                   .note = axf_xstrdup(note ? note : ""), .seconds = e.secs, .m = e.m};
+    }
+    axf_plan_free(e.p);
+    s->dirty = 1;
+    if (out)
+        *out = e.m;
+    return 0;
+}
+
+int axf_session_try(axf_session *s, const axf_action *acts, int n, const char *note, axf_metrics *out,
+                    axf_err *err)
+{
+    return try_or_apply(s, 0, acts, n, note, out, err);
+}
+
 int axf_session_apply(axf_session *s, const axf_action *acts, int n, const char *note, axf_metrics *out,
                       axf_err *err)
 {
-    if (resuming(s)) {
-        int r = ff_apply(s, acts, n, out, err);
-        if (r <= 0)
-            return r;
-    }
-    axf_plan *p;
-    axf_action *res;
-    axf_metrics m;
-    double secs;
-    int lazy;
-    int rc = eval_actions(s, acts, n, 1, &p, &res, &m, &secs, &lazy, err);
-    if (rc)
-        return rc;
-    hist_push(s, res, n, note, secs, &s->cur, &m);
-    free(res);
-    axf__set_committed(s, p);
-    axf_plan_free(p);
-    evalbuf_swap(&s->cur_buf, &s->trial_buf);
-    s->cur_buf_valid = !lazy; /* a resumed trial's outputs were never computed */
-    s->trial_valid = 0;
-    s->cur = m;
-    s->dirty = 1;
-    if (out)
-        *out = m;
-    return 0;
+    return try_or_apply(s, 1, acts, n, note, out, err);
 }
 
 int axf_session_goto(axf_session *s, int cursor, axf_err *err)
@@ -888,335 +790,3 @@ int axf_session_redo(axf_session *s, axf_err *err)
     return axf_session_goto(s, s->cursor + 1, err);
 }
 
-/* ---- history ---- */
-
-int axf_session_history_len(const axf_session *s)
-{
-    return s->hist_len;
-}
-
-int axf_session_cursor(const axf_session *s)
-{
-    return s->cursor;
-}
-
-int axf_session_history_get(const axf_session *s, int i, axf_history_entry *out)
-{
-    if (i < 0 || i >= s->hist_len)
-        return -1;
-    const hentry *h = &s->hist[i];
-    out->n_actions = h->n;
-    out->actions = h->acts;
-    out->note = h->note;
-    out->seconds = h->seconds;
-    out->time = h->time;
-    out->before = h->before;
-    out->after = h->after;
-    return 0;
-}
-
-int axf_session_trials_len(const axf_session *s)
-{
-    return s->trials_len;
-}
-
-int axf_session_trial_get(const axf_session *s, int i, axf_trial_entry *out)
-{
-    if (i < 0 || i >= s->trials_len)
-        return -1;
-    const tentry *t = &s->trials[i];
-    out->cursor = t->cursor;
-    out->n_actions = t->n;
-    out->actions = t->acts;
-    out->note = t->note;
-    out->seconds = t->seconds;
-    out->metrics = t->m;
-    return 0;
-}
-
-/* ---- counters ---- */
-
-void axf_session_counters(const axf_session *s, axf_counters *out)
-{
-    axf_evalcache_stats st;
-    axf_evalcache_stats_get(s->ec, &st);
-    memset(out, 0, sizeof *out);
-    out->evals = s->evals;
-    out->evals_reused = s->evals_reused;
-    out->layer_evals = st.layer_evals;
-    out->layer_evals_saved = st.layer_evals_saved;
-    out->eval_seconds = st.seconds;
-    out->cache_bytes = st.bytes;
-    out->cache_slots = st.slots;
-}
-
-/* ---- held-out split ---- */
-
-int axf_session_set_holdout(axf_session *s, const char *path, axf_err *err)
-{
-    if (!s->vocab)
-        return axf_err_set(err, "%s: this session has no vocabulary (opened from memory)", path);
-    char sha[65];
-    if (axf_sha256_file(path, sha, err))
-        return -1;
-    axf_encoded *e = load_split(path, NULL, s->m, s->vocab, s->opts.max_len, 0, NULL, err);
-    if (!e)
-        return -1;
-    axf_evalcache *ec = axf_evalcache_new(s->m, e, s->opts.batch, 0, err);
-    if (!ec) {
-        axf_err_prefix(err, "%s", path);
-        axf_encoded_free(e);
-        return -1;
-    }
-    axf_evalcache_free(s->ho_ec);
-    axf_encoded_free(s->ho);
-    free(s->ho_l0);
-    s->ho = e;
-    s->ho_ec = ec;
-    s->ho_l0 = NULL;
-    s->ho_base_valid = s->ho_cur_valid = 0;
-    free(s->holdout_path);
-    s->holdout_path = axf_xstrdup(path);
-    memcpy(s->holdout_sha, sha, 65);
-    return 0;
-}
-
-static int holdout_eval(axf_session *s, const axf_plan *p, axf_metrics *out, float *l0_out, axf_err *err)
-{
-    evalbuf b;
-    axf__evalbuf_alloc(&b, s->ho->n, s->m->cfg.num_labels);
-    int rc = axf_evalcache_run(s->ho_ec, p, 0, b.logits, b.losses, s->opts.progress, s->opts.progress_ud, err);
-    if (rc == 0) {
-        axf__metrics_compute(s, s->ho, p, s->ho_l0, &b, out);
-        if (l0_out)
-            memcpy(l0_out, b.losses, sizeof(float) * (size_t)s->ho->n);
-    }
-    axf__evalbuf_free(&b);
-    return rc;
-}
-
-int axf_session_holdout_metrics(axf_session *s, axf_metrics *base, axf_metrics *cur, axf_err *err)
-{
-    if (!s->ho)
-        return axf_err_set(err, "no held-out data set");
-    if (!s->ho_base_valid) {
-        float *l0 = axf_xmalloc(sizeof(float) * (size_t)s->ho->n);
-        axf_metrics m;
-        int rc = holdout_eval(s, s->orig, &m, l0, err);
-        if (rc) {
-            free(l0);
-            return rc;
-        }
-        s->ho_l0 = l0;
-        m.n_no_worse = m.n;
-        s->ho_base = m;
-        s->ho_base_valid = 1;
-    }
-    if (cur && !(s->ho_cur_valid && s->ho_cur_version == s->version)) {
-        axf_metrics m;
-        int rc = holdout_eval(s, s->plan, &m, NULL, err);
-        if (rc)
-            return rc;
-        s->ho_cur = m;
-        s->ho_cur_valid = 1;
-        s->ho_cur_version = s->version;
-    }
-    if (base)
-        *base = s->ho_base;
-    if (cur)
-        *cur = s->ho_cur;
-    return 0;
-}
-
-/* ---- speed and export ---- */
-
-/* One engine timed over the first max_tokens tokens of the search split. */
-typedef struct speed_run {
-    axf_engine *e;
-    const axf_plan *p;
-    double rate[AXF_SPEED_MAX_REPS];
-} speed_run;
-
-/* One timed pass: tokens per CPU second of this thread into *rate; the progress callback is asked
- * between batches (nonzero: AXF_CANCELLED). */
-static int speed_pass(axf_session *s, speed_run *r, float *lg, double *done, double total, double *rate,
-                      axf_err *err)
-{
-    int nb = axf_evalcache_n_batches(s->ec);
-    long tok = 0;
-    double cpu = 0;
-    for (int b = 0; b < nb && tok < s->opts.speed_tokens; b++) {
-        axf_batch bt = axf_evalcache_batch(s->ec, b, NULL);
-        double t0 = axf_cpu_now(1);
-        if (axf_engine_forward(r->e, r->p, &bt, lg, err))
-            return -1;
-        cpu += axf_cpu_now(1) - t0;
-        tok += bt.n_tok;
-        *done += (double)bt.n_tok / s->opts.speed_tokens;
-        if (s->opts.progress && s->opts.progress(*done < total ? *done : total, total, s->opts.progress_ud))
-            return axf_err_set(err, "cancelled"), AXF_CANCELLED;
-    }
-    *rate = cpu > 0 ? tok / cpu : 0;
-    return 0;
-}
-
-int axf_session_speed(axf_session *s, int reps, axf_speed *out, axf_err *err)
-{
-    memset(out, 0, sizeof *out);
-    if (reps < 1)
-        reps = AXF_SPEED_REPS;
-    if (reps > AXF_SPEED_MAX_REPS)
-        reps = AXF_SPEED_MAX_REPS;
-    int unchanged = axf_plan_equal(s->plan, s->orig);
-    axf_plan *hard = NULL;
-    axf_model *cm = unchanged ? NULL : axf_compact(s->m, s->plan, &hard, err);
-    if (!unchanged && !cm)
-        return -1;
-    int nb = axf_evalcache_n_batches(s->ec), maxt = 1, maxs = 1;
-    for (int b = 0; b < nb; b++) {
-        axf_batch bt = axf_evalcache_batch(s->ec, b, NULL);
-        maxt = bt.n_tok > maxt ? bt.n_tok : maxt;
-        maxs = bt.n_seq > maxs ? bt.n_seq : maxs;
-    }
-    /* one thread: its CPU clock then counts exactly the work of the pass, whatever else runs */
-    int threads = axf_threads();
-    axf_set_threads(1);
-    speed_run runs[2];
-    int nr = unchanged ? 1 : 2, rc = 0;
-    memset(runs, 0, sizeof runs);
-    runs[0].e = axf_engine_new(s->m, maxt, err);
-    runs[0].p = NULL;
-    if (!unchanged) {
-        runs[1].e = runs[0].e ? axf_engine_new(cm, maxt, err) : NULL;
-        runs[1].p = hard;
-    }
-    float *lg = axf_xmalloc(sizeof(float) * (size_t)maxs * (size_t)s->m->cfg.num_labels);
-    for (int k = 0; k < nr; k++)
-        if (!runs[k].e)
-            rc = -1;
-        else
-            axf_engine_freeze_weights(runs[k].e, 1);
-    /* a warm-up pass (packs the weights), then reps interleaved passes, the order alternating so
-     * that a change of load on the machine hits both alike */
-    double done = 0, total = (double)(reps + 1) * nr, warm;
-    for (int k = 0; k < nr && !rc; k++)
-        rc = speed_pass(s, &runs[k], lg, &done, total, &warm, err);
-    for (int i = 0; i < reps && !rc; i++)
-        for (int j = 0; j < nr && !rc; j++) {
-            speed_run *r = &runs[i % 2 ? nr - 1 - j : j];
-            rc = speed_pass(s, r, lg, &done, total, &r->rate[i], err);
-        }
-    axf_set_threads(threads);
-    if (!rc) {
-        double ratio[AXF_SPEED_MAX_REPS];
-        out->reps = reps;
-        out->unchanged = unchanged;
-        out->ratio_lo = out->ratio_hi = out->ratio = 1;
-        if (!unchanged) {
-            for (int i = 0; i < reps; i++)
-                ratio[i] = runs[0].rate[i] > 0 ? runs[1].rate[i] / runs[0].rate[i] : 0;
-            out->ratio = axf_median(ratio, reps);
-            out->ratio_lo = ratio[0];
-            out->ratio_hi = ratio[reps - 1];
-        }
-        out->tok_s_base = axf_median(runs[0].rate, reps);
-        out->tok_s_cur = unchanged ? out->tok_s_base : axf_median(runs[1].rate, reps);
-    }
-    free(lg);
-    for (int k = 0; k < nr; k++)
-        axf_engine_free(runs[k].e);
-    axf_plan_free(hard);
-    axf_model_free(cm);
-    return rc;
-}
-
-int axf_session_measure_speed(axf_session *s, double *cur, double *base, axf_err *err)
-{
-    axf_speed sp;
-    int rc = axf_session_speed(s, 0, &sp, err);
-    if (rc)
-        return rc;
-    if (cur)
-        *cur = sp.tok_s_cur;
-    if (base)
-        *base = sp.tok_s_base;
-    return 0;
-}
-
-int axf_session_export(axf_session *s, const char *dir, axf_err *err)
-{
-    axf_plan *hard = NULL;
-    axf_model *cm = axf_compact(s->m, s->plan, &hard, err);
-    if (!cm)
-        return -1;
-    int rc = axf_compact_save(cm, hard, dir, s->model_dir_use[0] ? s->model_dir_use : NULL, err);
-    axf_plan_free(hard);
-    axf_model_free(cm);
-    return rc;
-}
-
-/* ---- policy bookkeeping ---- */
-
-void axf_session_set_seed(axf_session *s, uint64_t seed)
-{
-    if (s->seed != seed)
-        s->dirty = 1;
-    s->seed = seed;
-}
-
-uint64_t axf_session_seed(const axf_session *s)
-{
-    return s->seed;
-}
-
-const char *axf_session_policy_name(const axf_session *s)
-{
-    return s->policy_name;
-}
-
-const char *axf_session_policy_sha256(const axf_session *s)
-{
-    return s->policy_sha;
-}
-
-const char *axf_session_policy_params(const axf_session *s)
-{
-    return s->policy_params;
-}
-
-/* ---- snapshot ---- */
-
-void axf_session_snapshot(const axf_session *s, axf_snapshot *o)
-{
-    memset(o, 0, sizeof *o);
-    axf_session_facts(s, &o->facts);
-    for (int i = 0; i < s->plan->n_layers; i++) {
-        const axf_layer_plan *lp = &s->plan->layers[i];
-        axf_layer_view *v = &o->layers[i];
-        v->attn_on = lp->attn_on;
-        v->ffn_on = lp->ffn_on;
-        v->nh = lp->nh;
-        for (int h = 0; h < lp->nh; h++)
-            v->head_on[h] = lp->attn_on && lp->head_on[h];
-        v->f = lp->f;
-        v->f_on = axf_plan_neurons_on(lp);
-        v->n_groups = s->defs.groups < lp->f ? s->defs.groups : lp->f;
-        if (v->n_groups > AXF_MAX_GROUPS)
-            v->n_groups = AXF_MAX_GROUPS;
-        for (int g = 0; g < v->n_groups; g++)
-            v->group_state[g] = (unsigned char)axf_plan_group_state(lp, g, v->n_groups);
-        v->hard = lp->attn_on ? lp->hard : AXF_HARD_OFF;
-        v->k = lp->k;
-        v->threshold = lp->threshold;
-        v->int8_attn = lp->attn_on && lp->int8_attn;
-        v->int8_ffn = lp->ffn_on && lp->int8_ffn;
-    }
-    o->baseline = s->base;
-    o->current = s->cur;
-    o->have_current = 1;
-    o->history_len = s->hist_len;
-    o->cursor = s->cursor;
-    axf_session_counters(s, &o->counters);
-    o->dirty = s->dirty;
-    snprintf(o->policy, sizeof o->policy, "%s", s->policy_name);
-}

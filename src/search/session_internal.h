@@ -1,5 +1,5 @@
-/* Private state of a session, shared by the files of src/search (session.c, session_json.c,
- * importance.c). Nothing here is API. */
+/* Private state of a session, shared by the files of src/search (session.c, session_query.c,
+ * session_measure.c, session_json.c, importance.c). Nothing here is API. */
 #ifndef AXF_SEARCH_SESSION_INTERNAL_H
 #define AXF_SEARCH_SESSION_INTERNAL_H
 
@@ -111,6 +111,12 @@ int axf__ensure_current(axf_session *s, axf_err *err);
 /* Rebuilds the committed plan from the original and history[0..cursor). */
 int axf__rebuild_plan(axf_session *s, int cursor, axf_plan *out, axf_err *err);
 void axf__set_committed(axf_session *s, const axf_plan *p);
+/* session_measure.c: frees the held-out split, its cache and its baseline losses (pointers left). */
+void axf__holdout_drop(axf_session *s);
+/* A data file read for the session's model and encoded (max_examples 0: all); task_out (may be
+ * NULL) receives the task. Errors name the file. */
+axf_encoded *axf__load_split(const char *path, const char *task, const axf_model *m, const axf_vocab *v,
+                             int max_len, int max_examples, char task_out[32], axf_err *err);
 void axf__hentry_free(hentry *e);
 void axf__tentry_free(tentry *e);
 axf_action *axf__dup_actions(const axf_action *a, int n);

@@ -395,9 +395,7 @@ axf_session *axf_session_load(const char *path, const char *model_dir, const cha
         s->cur = s->hist[p.cursor - 1].after;
         s->cur_buf_valid = 0;
     }
-    free(s->policy_name);
-    free(s->policy_sha);
-    free(s->policy_params);
+    AXF_FREE(s->policy_name, s->policy_sha, s->policy_params);
     s->policy_name = p.policy_name;
     s->policy_sha = p.policy_sha;
     s->policy_params = p.policy_params;
@@ -413,16 +411,12 @@ axf_session *axf_session_load(const char *path, const char *model_dir, const cha
         s->holdout_path = axf_xstrdup(p.holdout_path);
     }
     axf_sessionfile_free(&p);
-    free(mdir);
-    free(dpath);
-    free(hpath);
+    AXF_FREE(mdir, dpath, hpath);
     return s;
 fail:
     axf_session_free(s);
     axf_sessionfile_free(&p);
-    free(mdir);
-    free(dpath);
-    free(hpath);
+    AXF_FREE(mdir, dpath, hpath);
     return NULL;
 }
 
@@ -443,9 +437,7 @@ int axf_session_set_policy(axf_session *s, const char *name, const char *sha256,
     } else {
         params = axf_xstrdup("{}");
     }
-    free(s->policy_name);
-    free(s->policy_sha);
-    free(s->policy_params);
+    AXF_FREE(s->policy_name, s->policy_sha, s->policy_params);
     s->policy_name = axf_xstrdup(name ? name : "");
     s->policy_sha = axf_xstrdup(sha256 ? sha256 : "");
     s->policy_params = params;

@@ -7,14 +7,6 @@
 
 #include "axf/train.h"
 
-/* Compiled for three x86-64 levels and picked at load time, as the engine's kernels. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && \
-    !defined(AXF_NO_CLONES)
-#define TK_VEC __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
-#else
-#define TK_VEC
-#endif
-
 static void mark_as(axf_adamw *o, const axf_model *m, const float *p, size_t n, unsigned char how)
 {
     if (!p || !n)
@@ -90,10 +82,7 @@ void axf_adamw_free(axf_adamw *o)
 {
     if (!o)
         return;
-    free(o->m);
-    free(o->v);
-    free(o->decay);
-    free(o);
+    AXF_FREE(o->m, o->v, o->decay, o);
 }
 
 /* b^n by squaring, in double: a fixed sequence of multiplications, where libm's pow picks an
@@ -109,7 +98,7 @@ static double pow_int(float b, long n)
     return r;
 }
 
-TK_VEC void axf_adamw_step(axf_adamw *o, axf_model *m, const axf_model *grads, float lr)
+AXF_VEC void axf_adamw_step(axf_adamw *o, axf_model *m, const axf_model *grads, float lr)
 {
     AXF_ASSERT(m->n_floats == o->n && grads->n_floats == o->n);
     o->step++;
@@ -132,7 +121,7 @@ TK_VEC void axf_adamw_step(axf_adamw *o, axf_model *m, const axf_model *grads, f
 
 /* Squares summed in 8 double lanes: vectorises without reassociation and loses nothing to
  * rounding on millions of terms. */
-TK_VEC static double sum_squares(const float *g, size_t n)
+AXF_VEC static double sum_squares(const float *g, size_t n)
 {
     double acc[8] = {0};
     size_t nv = n - n % 8;
@@ -147,7 +136,7 @@ TK_VEC static double sum_squares(const float *g, size_t n)
     return s;
 }
 
-TK_VEC static void scale(float *g, size_t n, float k)
+AXF_VEC static void scale(float *g, size_t n, float k)
 {
     for (size_t i = 0; i < n; i++)
         g[i] *= k;

@@ -355,13 +355,32 @@ static int check_batch(axf_train_ctx *c, const axf_plan *plan, const axf_train_b
     return 0;
 }
 
+/* The heads read rows of the last layer's hidden states: dst[i] = h_L[pos[i]] for i < n (dst
+ * [n, H]); the backward pass adds their gradients back, dh[pos[i]] += src[i]. */
+static void gather_last(const axf_train_ctx *c, float *dst, const int *pos, int n)
+{
+    int H = c->m->cfg.hidden;
+    const float *hL = c->hs + (size_t)c->m->cfg.n_layers * c->T * H;
+    for (int i = 0; i < n; i++)
+        memcpy(dst + (size_t)i * H, hL + (size_t)pos[i] * H, (size_t)H * sizeof(float));
+}
+
+static void scatter_add(axf_train_ctx *c, const float *src, const int *pos, int n)
+{
+    int H = c->m->cfg.hidden;
+    for (int i = 0; i < n; i++) {
+        float *d = c->dh + (size_t)pos[i] * H;
+        const float *e = src + (size_t)i * H;
+        for (int j = 0; j < H; j++)
+            d[j] += e[j];
+    }
+}
+
 static double head_fwd(axf_train_ctx *c, const axf_train_batch *tb, float scale)
 {
     const axf_model *m = c->m;
     int H = m->cfg.hidden, B = c->B, C = m->cfg.num_labels;
-    const float *hL = c->hs + (size_t)m->cfg.n_layers * c->T * H;
-    for (int s = 0; s < B; s++)
-        memcpy(c->cls_h + (size_t)s * H, hL + (size_t)c->seq_start[s] * H, (size_t)H * sizeof(float));
+    gather_last(c, c->cls_h, c->seq_start, B);
     tk_linear_fwd(c->pooled, H, c->cls_h, H, m->pool_w, m->pool_b, B, H, H);
     if (m->cfg.head_act == AXF_HEAD_RELU)
         for (size_t i = 0; i < (size_t)B * H; i++)
@@ -403,9 +422,7 @@ static double mlm_fwd(axf_train_ctx *c, const axf_train_batch *tb, float scale)
 {
     const axf_model *m = c->m;
     int H = m->cfg.hidden, M = c->M, V = m->cfg.vocab_size;
-    const float *hL = c->hs + (size_t)m->cfg.n_layers * c->T * H;
-    for (int i = 0; i < M; i++)
-        memcpy(c->mh + (size_t)i * H, hL + (size_t)tb->mlm_pos[i] * H, (size_t)H * sizeof(float));
+    gather_last(c, c->mh, tb->mlm_pos, M);
     tk_linear_fwd(c->mu, H, c->mh, H, m->mlm_w, m->mlm_b, M, H, H);
     tk_act_fwd(c->ma, c->mu, (size_t)M * H, m->cfg.act);
     tk_layernorm_fwd(c->mz, c->mxhat, c->mrstd, c->ma, m->mlm_ln_g, m->mlm_ln_b, M, H, m->cfg.ln_eps);
@@ -604,12 +621,7 @@ static void head_bwd(axf_train_ctx *c, int pg)
             dpd[i] *= 1.0f - c->pooled[i] * c->pooled[i];
     float *dcls = c->dtmp; /* [B, H], free at this point */
     tk_linear_bwd(dcls, H, 0, pg ? g->pool_w : NULL, pg ? g->pool_b : NULL, dpd, H, c->cls_h, H, m->pool_w, B, H, H);
-    for (int s = 0; s < B; s++) {
-        float *d = c->dh + (size_t)c->seq_start[s] * H;
-        const float *e = dcls + (size_t)s * H;
-        for (int i = 0; i < H; i++)
-            d[i] += e[i];
-    }
+    scatter_add(c, dcls, c->seq_start, B);
 }
 
 static void mlm_bwd(axf_train_ctx *c, int pg)
@@ -625,12 +637,7 @@ static void mlm_bwd(axf_train_ctx *c, int pg)
                      m->mlm_ln_g, M, H);
     tk_act_bwd(da, da, c->mu, (size_t)M * H, m->cfg.act);
     tk_linear_bwd(dz, H, 0, pg ? g->mlm_w : NULL, pg ? g->mlm_b : NULL, da, H, c->mh, H, m->mlm_w, M, H, H);
-    for (int i = 0; i < M; i++) {
-        float *d = c->dh + (size_t)c->tb.mlm_pos[i] * H;
-        const float *e = dz + (size_t)i * H;
-        for (int j = 0; j < H; j++)
-            d[j] += e[j];
-    }
+    scatter_add(c, dz, c->tb.mlm_pos, M);
 }
 
 void axf_train_backward(axf_train_ctx *c, int pg, axf_gate_grads *gates)

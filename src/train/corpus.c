@@ -55,10 +55,7 @@ void axf_text_filter_add(axf_text_filter *f, const char *sentence)
         free(k);
         return;
     }
-    if (f->n == f->cap) {
-        f->cap = f->cap ? 2 * f->cap : 256;
-        f->keys = axf_xrealloc(f->keys, (size_t)f->cap * sizeof *f->keys);
-    }
+    f->keys = axf_grow(f->keys, sizeof *f->keys, f->n, &f->cap, 256);
     f->keys[f->n++] = k;
     f->sorted = 0;
 }
@@ -69,14 +66,6 @@ static int cmp_anchor(const void *a, const void *b)
 {
     const anchor *x = a, *y = b;
     return x->h < y->h ? -1 : x->h > y->h;
-}
-
-static uint64_t hash_n(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return h;
 }
 
 static void prepare(axf_text_filter *f)
@@ -100,7 +89,7 @@ static void prepare(axf_text_filter *f)
     f->n_an = 0;
     for (int i = 0; i < f->n; i++)
         if (strlen(f->keys[i]) >= AXF_FILTER_MIN_CONTAIN)
-            f->an[f->n_an++] = (anchor){hash_n(f->keys[i], AXF_FILTER_MIN_CONTAIN), i};
+            f->an[f->n_an++] = (anchor){axf_hash_fnv1a(f->keys[i], AXF_FILTER_MIN_CONTAIN), i};
     qsort(f->an, (size_t)f->n_an, sizeof *f->an, cmp_anchor);
     f->sorted = 1;
 }
@@ -126,7 +115,7 @@ int axf_text_filter_match(axf_text_filter *f, const char *line)
         found = 1;
     /* keep scanning after a hit: a snippet may hold several filter sentences, all worth counting */
     for (size_t i = 0; i + AXF_FILTER_MIN_CONTAIN <= L; i++) {
-        anchor q = {hash_n(k + i, AXF_FILTER_MIN_CONTAIN), 0};
+        anchor q = {axf_hash_fnv1a(k + i, AXF_FILTER_MIN_CONTAIN), 0};
         anchor *a = bsearch(&q, f->an, (size_t)f->n_an, sizeof *f->an, cmp_anchor);
         if (!a)
             continue;
@@ -180,8 +169,5 @@ void axf_text_filter_free(axf_text_filter *f)
         return;
     for (int i = 0; i < f->n; i++)
         free(f->keys[i]);
-    free(f->keys);
-    free(f->hit);
-    free(f->an);
-    free(f);
+    AXF_FREE(f->keys, f->hit, f->an, f);
 }

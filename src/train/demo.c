@@ -117,14 +117,6 @@ typedef struct {
     size_t cap, n;
 } strset;
 
-static uint64_t fnv(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 /* Returns 1 when added, 0 when already present. The set keeps the pointer. */
 static int set_add(strset *st, char *s)
 {
@@ -136,7 +128,7 @@ static int set_add(strset *st, char *s)
         free(st->slot);
         *st = g;
     }
-    size_t i = fnv(s) & (st->cap - 1);
+    size_t i = axf_hash_fnv1a(s, strlen(s)) & (st->cap - 1);
     while (st->slot[i]) {
         if (!strcmp(st->slot[i], s))
             return 0;
@@ -182,9 +174,7 @@ void axf_demo_set_free(axf_demo_set *s)
         return;
     for (int i = 0; i < s->n; i++)
         free(s->text[i]);
-    free(s->text);
-    free(s->label);
-    free(s);
+    AXF_FREE(s->text, s->label, s);
 }
 
 /* [CLS] words [SEP] for every sentence of d. */
@@ -222,17 +212,6 @@ static axf_encoded *encode(const axf_demo_set *d)
     }
     e->off[d->n] = T;
     return e;
-}
-
-static void encoded_free(axf_encoded *e)
-{
-    if (!e)
-        return;
-    free(e->ids);
-    free(e->types);
-    free(e->off);
-    free(e->labels);
-    free(e);
 }
 
 static int write_tsv(const char *dir, const char *name, const axf_demo_set *d, axf_err *err)
@@ -308,13 +287,9 @@ int axf_demo_build_ex(const char *dir, uint64_t seed, axf_progress_fn fn, void *
     m = axf_model_new(&cfg, 0, err);
     if (!m)
         goto out;
-    axf_train_opts o = axf_train_opts_default();
+    axf_train_opts o = axf_train_opts_default(); /* its batch of 32, warm-up, decay, hidden dropout */
     o.epochs = DEMO_EPOCHS;
-    o.batch_size = 32;
     o.lr = 1e-3f;
-    o.warmup = 0.1f;
-    o.weight_decay = 0.01f;
-    o.hidden_dropout = 0.1f;
     o.attn_dropout = 0.0f;
     o.save_last = 0;
     int nb = (enc[AXF_DEMO_TRAIN]->n + o.batch_size - 1) / o.batch_size;
@@ -403,7 +378,7 @@ out:
         *res = r;
     for (int k = 0; k < AXF_DEMO_NSPLITS; k++) {
         axf_demo_set_free(sets[k]);
-        encoded_free(enc[k]);
+        axf_encoded_free(enc[k]);
     }
     axf_model_free(m);
     free(mdir);

@@ -7,14 +7,6 @@
 #include "axf/matmul.h"
 #include "axf/plan.h"
 
-/* Hot loops are compiled for three x86-64 levels and picked at load time, as in the engine. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && \
-    !defined(AXF_NO_CLONES)
-#define TK_VEC __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
-#else
-#define TK_VEC
-#endif
-
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +24,7 @@ void tk_linear_fwd(float *y, int ldy, const float *x, int ldx, const float *w, c
                 y[(size_t)t * ldy + o] += b[o];
 }
 
-TK_VEC void tk_linear_bwd(float *dx, int lddx, int accumulate, float *dw, float *db, const float *dy, int lddy,
+AXF_VEC void tk_linear_bwd(float *dx, int lddx, int accumulate, float *dw, float *db, const float *dy, int lddy,
                    const float *x, int ldx, const float *w, int T, int IC, int OC)
 {
     if (T <= 0) {
@@ -64,7 +56,7 @@ static inline float lane_sum(const float *acc)
     return s;
 }
 
-TK_VEC void tk_layernorm_fwd(float *out, float *xhat, float *rstd, const float *in, const float *g,
+AXF_VEC void tk_layernorm_fwd(float *out, float *xhat, float *rstd, const float *in, const float *g,
                              const float *b, int T, int H, float eps)
 {
     int Hv = H - H % LANES;
@@ -98,7 +90,7 @@ TK_VEC void tk_layernorm_fwd(float *out, float *xhat, float *rstd, const float *
     }
 }
 
-TK_VEC void tk_layernorm_bwd(float *dx, int accumulate, float *dg, float *db, const float *dout,
+AXF_VEC void tk_layernorm_bwd(float *dx, int accumulate, float *dg, float *db, const float *dout,
                              const float *xhat, const float *rstd, const float *g, int T, int H)
 {
     int Hv = H - H % LANES;
@@ -203,7 +195,7 @@ void tk_act_fwd(float *out, const float *u, size_t n, axf_act act)
     }
 }
 
-TK_VEC void tk_act_bwd(float *du, const float *dout, const float *u, size_t n, axf_act act)
+AXF_VEC void tk_act_bwd(float *du, const float *dout, const float *u, size_t n, axf_act act)
 {
     switch (act) {
     case AXF_ACT_GELU:
@@ -224,7 +216,7 @@ TK_VEC void tk_act_bwd(float *du, const float *dout, const float *u, size_t n, a
 void tk_softmax_rows(float *x, int rows, int cols) { axf_softmax_rows(x, rows, cols); }
 
 /* One row: log-sum-exp with the polynomial exp, sums in double lanes. */
-TK_VEC static double xent_row(float *d, const float *z, int label, int C, float scale)
+AXF_VEC static double xent_row(float *d, const float *z, int label, int C, float scale)
 {
     float mx = -INFINITY;
     for (int j = 0; j < C; j++)
@@ -331,7 +323,7 @@ void tk_dropout_mask(unsigned char *keep, int combine, size_t n, float p, axf_rn
     rng->s[1] = st[1];
 }
 
-TK_VEC static void apply_mask(float *out, const float *x, const unsigned char *mask, size_t n, float keep)
+AXF_VEC static void apply_mask(float *out, const float *x, const unsigned char *mask, size_t n, float keep)
 {
     for (size_t i = 0; i < n; i++)
         out[i] = mask[i] ? x[i] * keep : 0.0f;
@@ -343,14 +335,14 @@ void tk_dropout_fwd(float *x, unsigned char *mask, size_t n, float p, axf_rng *r
     apply_mask(x, x, mask, n, 1.0f / (1.0f - p));
 }
 
-TK_VEC static void add_masked(float *out, const float *a, const float *res, const unsigned char *mask, size_t n,
+AXF_VEC static void add_masked(float *out, const float *a, const float *res, const unsigned char *mask, size_t n,
                               float keep)
 {
     for (size_t i = 0; i < n; i++)
         out[i] = (mask[i] ? a[i] * keep : 0.0f) + res[i];
 }
 
-TK_VEC static void add2(float *out, const float *a, const float *b, size_t n)
+AXF_VEC static void add2(float *out, const float *a, const float *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         out[i] = a[i] + b[i];

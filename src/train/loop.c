@@ -11,23 +11,9 @@
 
 axf_train_opts axf_train_opts_default(void)
 {
-    axf_train_opts o;
-    memset(&o, 0, sizeof o);
-    o.epochs = 3;
-    o.batch_size = 32;
-    o.lr = 5e-5f;
-    o.warmup = 0.1f;
-    o.weight_decay = 0.01f;
-    o.clip = 1.0f;
-    o.beta1 = 0.9f;
-    o.beta2 = 0.999f;
-    o.eps = 1e-6f;
-    o.hidden_dropout = 0.1f;
-    o.attn_dropout = 0.1f;
-    o.mlm_prob = 0.15f;
-    o.seed = 42;
-    o.save_last = 1;
-    return o;
+    return (axf_train_opts){.epochs = 3, .batch_size = 32, .lr = 5e-5f, .warmup = 0.1f, .weight_decay = 0.01f,
+                            .clip = 1.0f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-6f, .hidden_dropout = 0.1f,
+                            .attn_dropout = 0.1f, .mlm_prob = 0.15f, .seed = 42, .save_last = 1};
 }
 
 /* ---- length-bucketed batches ---------------------------------------------------------------- */
@@ -52,11 +38,7 @@ int axf_train_bucket_batches(const int *off, int n, int batch_size, uint64_t see
     axf_rng_seed(&r, seed);
     for (int i = 0; i < n; i++)
         order[i] = i;
-    for (int i = n - 1; i > 0; i--) {
-        int j = axf_rng_below(&r, i + 1), t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-    }
+    axf_rng_shuffle(&r, order, n);
     int window = 50 * batch_size;
     len_idx *li = axf_xmalloc((size_t)(window < n ? window : n) * sizeof *li);
     for (int w = 0; w < n; w += window) {
@@ -72,11 +54,7 @@ int axf_train_bucket_batches(const int *off, int n, int batch_size, uint64_t see
     int *perm = axf_xmalloc((size_t)nb * sizeof *perm), *copy = axf_xmalloc((size_t)n * sizeof *copy);
     for (int i = 0; i < nb; i++)
         perm[i] = i;
-    for (int i = nb - 1; i > 0; i--) {
-        int j = axf_rng_below(&r, i + 1), t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
+    axf_rng_shuffle(&r, perm, nb);
     memcpy(copy, order, (size_t)n * sizeof *copy);
     int pos = 0;
     for (int b = 0; b < nb; b++) {
@@ -705,8 +683,6 @@ int axf_pretrain_run(axf_model *m, const axf_encoded *train, const axf_encoded *
     }
     axf_train_result dummy;
     int rc = run(m, train, dev, opts, out_dir, v, &k, fn, ud, res ? res : &dummy, err);
-    free(k.dev_ids);
-    free(k.dev_pos);
-    free(k.dev_orig);
+    AXF_FREE(k.dev_ids, k.dev_pos, k.dev_orig);
     return rc;
 }

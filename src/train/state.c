@@ -188,9 +188,6 @@ out:
     axf_st_close(f);
     axf_model_free(lm);
     cJSON_Delete(r);
-    free(txt);
-    free(last);
-    free(opt);
-    free(js);
+    AXF_FREE(txt, last, opt, js);
     return rc;
 }

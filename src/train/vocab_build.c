@@ -27,21 +27,13 @@ typedef struct {
     size_t cap, n;
 } smap;
 
-static uint64_t hash(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return h;
-}
-
 static entry *smap_get(smap *m, const char *s, size_t n)
 {
     if (2 * (m->n + 1) > m->cap) {
         smap g = {axf_xcalloc(m->cap ? 2 * m->cap : 4096, sizeof(entry)), m->cap ? 2 * m->cap : 4096, 0};
         for (size_t i = 0; i < m->cap; i++)
             if (m->e[i].key) {
-                size_t j = hash(m->e[i].key, strlen(m->e[i].key)) & (g.cap - 1);
+                size_t j = axf_hash_fnv1a(m->e[i].key, strlen(m->e[i].key)) & (g.cap - 1);
                 while (g.e[j].key)
                     j = (j + 1) & (g.cap - 1);
                 g.e[j] = m->e[i];
@@ -50,7 +42,7 @@ static entry *smap_get(smap *m, const char *s, size_t n)
         free(m->e);
         *m = g;
     }
-    size_t j = hash(s, n) & (m->cap - 1);
+    size_t j = axf_hash_fnv1a(s, n) & (m->cap - 1);
     while (m->e[j].key) {
         if (strlen(m->e[j].key) == n && memcmp(m->e[j].key, s, n) == 0)
             return &m->e[j];
@@ -70,7 +62,7 @@ static entry *smap_find(const smap *m, const char *s, size_t n)
 {
     if (!m->cap)
         return NULL;
-    size_t j = hash(s, n) & (m->cap - 1);
+    size_t j = axf_hash_fnv1a(s, n) & (m->cap - 1);
     while (m->e[j].key) {
         if (strlen(m->e[j].key) == n && memcmp(m->e[j].key, s, n) == 0)
             return &m->e[j];
@@ -210,9 +202,7 @@ static axf_vocab *build_cut(const char *const *texts, int n, int size, const axf
 done:
     smap_free(&words);
     smap_free(&chars);
-    free(ids);
-    free(keep);
-    free(count);
+    AXF_FREE(ids, keep, count);
     return out;
 }
 
