@@ -6,10 +6,11 @@ agrees with it for the Unicode version of the Python that runs this script).
 Usage: /usr/bin/python3 scripts/gen_unicode_tables.py > src/io/unicode_tables.c
 
 Tables:
-  flags    three-level table, one byte per code point (bits below; letters and numbers are for the
-           byte-level BPE pre-tokenizer): plane -> row of stage1 (one per distinct plane) -> row
-           of stage2 (one per distinct block of 256 code points); each row is one line, so no
-           line of the file repeats another
+  flags    one byte per code point (bits below; letters and numbers are for the byte-level BPE
+           pre-tokenizer) in three levels of one table of 256-entry rows: plane -> the plane's
+           row (one per distinct plane), its entry for the block -> the block's row (one per
+           distinct block of 256 code points), its entry for the code point. Each row is one
+           line, so no line of the file repeats another
   lower    code points whose str.lower() differs: cp -> up to 3 code points
   nfd      full canonical decomposition of each code point (Hangul syllables excluded: they are
            decomposed algorithmically in C)
@@ -83,7 +84,9 @@ def main():
     flags = [flags_of(cp) for cp in range(MAXCP)]
     blocks, stage1 = unique_rows([tuple(flags[b * 256:(b + 1) * 256]) for b in range(MAXCP // 256)])
     rows1, plane = unique_rows([tuple(stage1[p * 256:(p + 1) * 256]) for p in range(MAXCP // 65536)])
-    assert len(blocks) < 256 and len(rows1) < 256
+    # one table: the planes' rows first, their entries pointing past them to the blocks' rows
+    rows = [tuple(len(rows1) + b for b in r) for r in rows1] + blocks
+    assert len(rows) <= 256
 
     lower = []
     for cp in range(MAXCP):
@@ -113,8 +116,7 @@ def main():
     w('#include "unicode.h"\n\n')
     w("const char axf_uc_version[] = \"%s\";\n\n" % ud.unidata_version)
     w("const uint8_t axf_uc_plane[%d] = {" % len(plane) + ", ".join(str(x) for x in plane) + "};\n\n")
-    emit_rows(w, "const uint8_t axf_uc_stage1", rows1)
-    emit_rows(w, "const uint8_t axf_uc_stage2", blocks)
+    emit_rows(w, "const uint8_t axf_uc_rows", rows)
     w("const int axf_uc_n_lower = %d;\n" % len(lower))
     w("const axf_uc_map axf_uc_lower_tab[%d] = {\n" % len(lower))
     for cp, seq in lower:

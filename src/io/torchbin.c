@@ -409,6 +409,14 @@ static int int_op(upk *u, int64_t x)
     return push(u, v);
 }
 
+/* Appends items[0..n) to the container c and pushes c. */
+static int push_filled(upk *u, val *c, val **items, int n)
+{
+    for (int i = 0; i < n; i++)
+        add_item(c, items[i]);
+    return push(u, c);
+}
+
 /* The little-endian unsigned argument of n bytes (1, 2 or 4) after an opcode. */
 static int arg(upk *u, size_t n, uint64_t *x)
 {
@@ -568,9 +576,7 @@ static int unpickle(upk *u, val **out)
             val *t = mk(u, V_TUPLE);
             if (!t)
                 return push(u, NULL);
-            for (int i = 0; i < n; i++)
-                add_item(t, items[i]);
-            if (push(u, t))
+            if (push_filled(u, t, items, n))
                 return -1;
             break;
         }
@@ -588,9 +594,7 @@ static int unpickle(upk *u, val **out)
             val *l = pop(u);
             if (!l || l->kind != V_LIST)
                 return axf_err_set(u->err, "data.pkl: APPEND to a %s", l ? kind_name(l->kind) : "missing object");
-            for (int i = 0; i < n; i++)
-                add_item(l, items[i]);
-            if (push(u, l))
+            if (push_filled(u, l, items, n))
                 return -1;
             break;
         }

@@ -7,7 +7,7 @@ unsigned axf_uc_flags(uint32_t cp)
 {
     if (cp >= 0x110000)
         return AXF_UC_CTRL;
-    return axf_uc_stage2[axf_uc_stage1[axf_uc_plane[cp >> 16]][(cp >> 8) & 255]][cp & 255];
+    return axf_uc_rows[axf_uc_rows[axf_uc_plane[cp >> 16]][(cp >> 8) & 255]][cp & 255];
 }
 
 /* The three tables are sorted by their leading member, the code point. */

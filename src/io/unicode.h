@@ -57,11 +57,10 @@ typedef struct { uint32_t cp; uint32_t off; uint8_t n; } axf_uc_decomp;
 typedef struct { uint32_t cp; uint8_t ccc; } axf_uc_class;
 
 extern const char axf_uc_version[];
-/* Flags in three levels, every level's rows unique: plane (cp >> 16) -> row of axf_uc_stage1 ->
- * its entry for (cp >> 8) & 255 -> row of axf_uc_stage2 -> its entry for cp & 255. */
+/* Flags in three levels of one table of distinct rows: plane (cp >> 16) -> the plane's row,
+ * its entry for (cp >> 8) & 255 -> the block's row, its entry for cp & 255. */
 extern const uint8_t axf_uc_plane[17];
-extern const uint8_t axf_uc_stage1[][256];
-extern const uint8_t axf_uc_stage2[][256];
+extern const uint8_t axf_uc_rows[][256];
 extern const int axf_uc_n_lower, axf_uc_n_nfd, axf_uc_n_ccc;
 extern const axf_uc_map axf_uc_lower_tab[];
 extern const axf_uc_decomp axf_uc_nfd_tab[];
