@@ -19,6 +19,16 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 "$AXF" export "$T/p.json" --out "$T/student" >>"$T/log" 2>&1 || { cat "$T/log"; fail "export"; exit 1; }
 acc() { "$AXF" eval "$1" "$D/heldout.tsv" --threads 1 | sed -n 's/^accuracy=//p'; }
 before=$(acc "$T/student")
+# a search opened on the export runs it with its hard attention, as axf eval does: its baseline is the
+# session's final loss (which the export reproduces), not the dense model's
+"$AXF" search "$T/student" "$D/search.tsv" --policy "$SRC/tests/distill/noop.lua" --out "$T/n.json" >>"$T/log" 2>&1 ||
+    fail "search on the export"
+python3 - "$T/p.json" "$T/n.json" <<'EOF' || fail "search on the export: baseline differs from the session that made it"
+import json, sys
+a = json.load(open(sys.argv[1]))["history"][-1]["after"]
+b = json.load(open(sys.argv[2]))["baseline"]
+sys.exit(0 if (a["loss"], a["accuracy"]) == (b["loss"], b["accuracy"]) else 1)
+EOF
 run() {
     "$AXF" distill --teacher "$D/model" --student "$T/student" --train "$D/train.tsv" --search "$D/search.tsv" \
         --out "$1" --steps 150 --eval-every 50 --lr 3e-4 --seed 1 --match-hidden 0.1 "${@:2}"

@@ -153,7 +153,7 @@ static void sha_of_encoded(const axf_encoded *e, char out[65])
 }
 
 axf_session *axf__session_build(axf_model *m, axf_encoded *enc, axf_vocab *v, const char *task,
-                                const axf_session_opts *opts, axf_err *err)
+                                const axf_plan *base, const axf_session_opts *opts, axf_err *err)
 {
     axf_session *s = axf_xcalloc(1, sizeof *s);
     s->m = m;
@@ -198,9 +198,10 @@ axf_session *axf__session_build(axf_model *m, axf_encoded *enc, axf_vocab *v, co
         axf_session_free(s);
         return NULL;
     }
-    s->orig = axf_plan_new(m);
-    s->plan = axf_plan_new(m);
-    s->trial_plan = axf_plan_new(m);
+    s->orig = base ? axf_plan_clone(base) : axf_plan_new(m);
+    s->plan = axf_plan_clone(s->orig);
+    s->trial_plan = axf_plan_clone(s->orig);
+    axf_evalcache_commit(s->ec, s->orig);
     int n = enc->n, C = m->cfg.num_labels;
     axf__evalbuf_alloc(&s->cur_buf, n, C);
     axf__evalbuf_alloc(&s->trial_buf, n, C);
@@ -231,7 +232,7 @@ axf_session *axf_session_new(axf_model *m, struct axf_encoded *search, const cha
         axf_err_set(err, "session: no model or no data");
         return NULL;
     }
-    return axf__session_build(m, search, NULL, task, opts, err);
+    return axf__session_build(m, search, NULL, task, NULL, opts, err);
 }
 
 /* Reads and encodes a data file for model m with vocabulary v. */
@@ -293,7 +294,17 @@ axf_session *axf_session_open(const char *model_dir, const char *data_path, cons
         axf_model_free(m);
         return NULL;
     }
-    axf_session *s = axf__session_build(m, e, v, task, &o, err);
+    /* an exported model runs with the hard attention its config.json records (axf/compact.h): that is
+     * the session's original plan, as `axf eval` of the folder computes it */
+    axf_plan *base = axf_plan_load_hard(model_dir, m, err);
+    if (!base) {
+        axf_encoded_free(e);
+        axf_vocab_free(v);
+        axf_model_free(m);
+        return NULL;
+    }
+    axf_session *s = axf__session_build(m, e, v, task, axf_plan_is_dense(base) ? NULL : base, &o, err);
+    axf_plan_free(base);
     if (!s)
         return NULL;
     free(s->model_dir);

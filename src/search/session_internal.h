@@ -101,8 +101,10 @@ struct axf_session {
 };
 
 /* session.c */
+/* base: the plan the model itself runs with (an export's hard attention, axf_plan_load_hard), the
+ * session's original plan; NULL = dense. Copied. */
 axf_session *axf__session_build(axf_model *m, axf_encoded *enc, axf_vocab *v, const char *task,
-                                const axf_session_opts *opts, axf_err *err);
+                                const axf_plan *base, const axf_session_opts *opts, axf_err *err);
 void axf__metrics_compute(axf_session *s, const axf_encoded *enc, const axf_plan *p, const float *l0,
                           evalbuf *b, axf_metrics *out);
 int axf__eval_plan(axf_session *s, const axf_plan *p, evalbuf *b, axf_metrics *out, double *secs,
