@@ -27,6 +27,11 @@ set_tests_properties(engine_golden_regen PROPERTIES SKIP_RETURN_CODE 77)
 add_test(NAME engine_cli COMMAND sh ${CMAKE_SOURCE_DIR}/tests/test_engine_cli.sh $<TARGET_FILE:axf>
          ${CMAKE_SOURCE_DIR}/tests/golden/fixture ${CMAKE_BINARY_DIR}/engine_cli_tmp)
 set_tests_properties(engine_cli PROPERTIES LABELS "unit;badinput")
+# Every command's option table (src/cli/opt.c): --help lists what the parser takes, bad values are
+# one-line usage errors naming the option and the value.
+add_test(NAME cli_options COMMAND sh ${CMAKE_SOURCE_DIR}/tests/test_cli_options.sh $<TARGET_FILE:axf>
+         ${CMAKE_BINARY_DIR}/cli_options_tmp)
+set_tests_properties(cli_options PROPERTIES LABELS "unit;badinput")
 # Long predict/eval runs show life (issue 13): predict streams its rows, a progress bar on a
 # terminal only (script(1) provides one).
 add_test(NAME cli_progress COMMAND sh ${CMAKE_SOURCE_DIR}/tests/test_cli_progress.sh $<TARGET_FILE:axf>

@@ -207,7 +207,7 @@ static void test_bad_input(void)
         {{"--set", "K=abc"}, 1, "parameter K is an integer (default 30)"},
         {{"--set", "Q=1"}, 1, "unknown parameter Q (declared: K, batch, eps,"},
         {{"--set", "rule=nonsense"}, 1, "rule must be reference, loss, tolerance or accuracy"},
-        {{"--budget", "x"}, 2, "bad value for --budget"},
+        {{"--budget", "x"}, 2, "--budget needs an integer in 0..9e+18, not 'x'"},
         {{"--frobnicate"}, 2, "unknown option"},
         {{"--policy", "/nonexistent.lua"}, 1, "/nonexistent.lua: cannot open"},
         {{"--policy", bad_policy}, 1, "syntax.lua:4:"},

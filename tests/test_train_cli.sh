@@ -38,7 +38,7 @@ printf 'a caf\xe9 film\nthe movie\n' > "$T/latin1.txt"
 expect 2 "usage\|required" "$AXF" finetune
 expect 0 "" "$AXF" finetune --help
 expect 2 "--lr needs" "$AXF" finetune --train "$T/train.tsv" --vocab "$T/vocab.txt" --out "$T/o" --lr abc
-expect 2 "unexpected argument" "$AXF" finetune --train "$T/train.tsv" --vocab "$T/vocab.txt" --out "$T/o" --bogus
+expect 2 "unknown option '--bogus'" "$AXF" finetune --train "$T/train.tsv" --vocab "$T/vocab.txt" --out "$T/o" --bogus
 expect 2 "either --init" "$AXF" finetune --train "$T/train.tsv" --out "$T/o"
 expect 2 "exclude each other" "$AXF" finetune --train "$T/train.tsv" --vocab "$T/vocab.txt" --out "$T/o" --dev "$T/train.tsv" --dev-split 0.1
 expect 2 "multiple of --heads" "$AXF" finetune --train "$T/train.tsv" --vocab "$T/vocab.txt" --out "$T/o" --hidden 30 --heads 4
@@ -53,13 +53,13 @@ expect 2 "either --vocab" "$AXF" pretrain --out "$T/p" --text "$T/corpus.txt"
 expect 2 "either --vocab" "$AXF" pretrain --out "$T/p" --text "$T/corpus.txt" --vocab "$T/vocab.txt" --vocab-size 50
 expect 2 "--mlm-prob" "$AXF" pretrain --out "$T/p" --text "$T/corpus.txt" --vocab "$T/vocab.txt" --mlm-prob 2
 # the options both commands share (src/cli/cmd_train_util.c), through each of them
-expect 2 "--threads needs an integer in 1..256" "$AXF" pretrain --out "$T/p" --text "$T/corpus.txt" --vocab "$T/vocab.txt" --threads 0
+expect 2 "--threads needs an integer in 1..256, not '0'" "$AXF" pretrain --out "$T/p" --text "$T/corpus.txt" --vocab "$T/vocab.txt" --threads 0
 expect 2 "--act needs gelu" "$AXF" pretrain --out "$T/p" --text "$T/corpus.txt" --vocab "$T/vocab.txt" --act tanh
 expect 2 "--seed needs a value" "$AXF" pretrain --out "$T/p" --text "$T/corpus.txt" --vocab "$T/vocab.txt" --seed
 expect 2 "--max-len needs an integer in 3" "$AXF" finetune --train "$T/train.tsv" --vocab "$T/vocab.txt" --out "$T/o" --max-len 2
 expect 2 "--patience needs" "$AXF" finetune --train "$T/train.tsv" --vocab "$T/vocab.txt" --out "$T/o" --patience -1
 expect 2 "--warmup needs a number in 0..0.95" "$AXF" finetune --train "$T/train.tsv" --vocab "$T/vocab.txt" --out "$T/o" --warmup 1.5
-expect 2 "unexpected argument '--patience'" "$AXF" pretrain --out "$T/p" --text "$T/corpus.txt" --vocab "$T/vocab.txt" --patience 3
+expect 2 "unknown option '--patience'" "$AXF" pretrain --out "$T/p" --text "$T/corpus.txt" --vocab "$T/vocab.txt" --patience 3
 expect 2 "--max-len exceeds --max-pos" "$AXF" pretrain --out "$T/p" --text "$T/corpus.txt" --vocab "$T/vocab.txt" --max-len 300 --max-pos 256
 expect 1 "$T/nocorpus.txt" "$AXF" pretrain --out "$T/p" --text "$T/nocorpus.txt" --vocab "$T/vocab.txt"
 expect 1 "vocabulary size" "$AXF" pretrain --out "$T/p" --text "$T/corpus.txt" --vocab-size 8

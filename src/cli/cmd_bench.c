@@ -30,19 +30,15 @@
 static const char *usage =
     "usage: axf bench [--layers N] [--hidden N] [--heads N] [--ffn N] [--batch N] [--seq N]\n"
     "                 [--threads N] [--reps N] [--topk K] [--vocab N] [--cpu-time] [--cblas]\n"
-    "Times the engine on a random BERT of the given shape (default BERT-base: 12 layers, hidden 768,\n"
-    "12 heads, FFN 3072) on batch x seq tokens (default 8 x 128), against the same GEMMs timed\n"
-    "alone. --topk K runs every layer with hard top-k attention. Prints key=value lines: medians of\n"
-    "--reps runs (default 10) after 2 warm-up runs. --cpu-time times with the process's CPU clock\n"
-    "instead of the wall clock: steadier on a busy machine, but only meaningful with --threads 1\n"
-    "(with more threads it counts OpenBLAS's spin-waiting). The engine's weights are frozen and packed\n"
-    "for its own GEMM, as in eval and predict; --cblas keeps every product on cblas_sgemm.\n";
+    "Times the engine on a random BERT of the given shape (default BERT-base) on batch x seq tokens,\n"
+    "against the same GEMMs timed alone. Prints key=value lines: medians of --reps runs after 2\n"
+    "warm-up runs.\n";
 
 static int cpu_clock, use_cblas;
 
 static double now(void)
 {
-    return cpu_clock ? axf_cli_cpu_now() : axf_now();
+    return cpu_clock ? axf_cpu_now(0) : axf_now();
 }
 
 static void gemm_nt(int M, int N, int K, const float *a, int lda, const float *b, int ldb, float *c, int ldc)
@@ -80,47 +76,30 @@ static void gemm_floor(const axf_config *c, int B, int n, float *x, float *q, fl
 
 int axf_cmd_bench(int argc, char **argv)
 {
-    if (axf_cli_wants_help(argc, argv))
-        return fputs(usage, stdout), 0;
     int layers = 12, hidden = 768, heads = 12, ffn = 3072, batch = 8, seq = 128, threads = 2, reps = 10;
     int topk = 0, vocab = 30522;
-    struct {
-        const char *name;
-        int *v, lo, hi;
-    } opts[] = {
-        {"--layers", &layers, 1, AXF_MAX_LAYERS}, {"--hidden", &hidden, 1, 8192},
-        {"--heads", &heads, 1, AXF_MAX_HEADS},    {"--ffn", &ffn, 1, 65536},
-        {"--batch", &batch, 1, 4096},             {"--seq", &seq, 1, 4096},
-        {"--threads", &threads, 1, 256},          {"--reps", &reps, 1, 100000},
-        {"--topk", &topk, 0, 1 << 20},            {"--vocab", &vocab, 1, 1 << 22},
-    };
-    for (int i = 1; i < argc; i++) {
-        int found = 0;
-        if (!strcmp(argv[i], "--cpu-time")) {
-            cpu_clock = 1;
-            continue;
-        }
-        if (!strcmp(argv[i], "--cblas")) {
-            use_cblas = 1;
-            continue;
-        }
-        for (size_t o = 0; o < sizeof opts / sizeof opts[0]; o++)
-            if (!strcmp(argv[i], opts[o].name)) {
-                char msg[128];
-                if (i + 1 >= argc || axf_cli_int(argv[i + 1], opts[o].lo, opts[o].hi, opts[o].v)) {
-                    snprintf(msg, sizeof msg, "%s needs an integer in %d..%d", opts[o].name, opts[o].lo,
-                             opts[o].hi);
-                    return axf_cli_usage("bench", msg);
-                }
-                i++;
-                found = 1;
-            }
-        if (!found) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "unknown argument '%s'", argv[i]);
-            return axf_cli_usage("bench", msg);
-        }
-    }
+    int rc;
+    axf_opt opts[] = {
+        AXF_OPT_INT("--layers", &layers, 1, AXF_MAX_LAYERS, "N", "encoder layers ({})"),
+        AXF_OPT_INT("--hidden", &hidden, 1, 8192, "N", "hidden size ({})"),
+        AXF_OPT_INT("--heads", &heads, 1, AXF_MAX_HEADS, "N", "attention heads ({})"),
+        AXF_OPT_INT("--ffn", &ffn, 1, 65536, "N", "FFN width ({})"),
+        AXF_OPT_INT("--batch", &batch, 1, 4096, "N", "sequences a pass ({})"),
+        AXF_OPT_INT("--seq", &seq, 1, 4096, "N", "tokens a sequence ({})"),
+        AXF_OPT_INT("--threads", &threads, 1, 256, "N", "threads ({})"),
+        AXF_OPT_INT("--reps", &reps, 1, 100000, "N", "timed runs ({})"),
+        AXF_OPT_INT("--topk", &topk, 0, 1 << 20, "K", "every layer with hard top-k attention (0: off)"),
+        AXF_OPT_INT("--vocab", &vocab, 1, 1 << 22, "N", "vocabulary size ({})"),
+        AXF_OPT_FLAG("--cpu-time", &cpu_clock,
+                     "time with the process's CPU clock instead of the wall clock: steadier\n"
+                     "on a busy machine, but only meaningful with --threads 1 (with more\n"
+                     "threads it counts OpenBLAS's spin-waiting)"),
+        AXF_OPT_FLAG("--cblas", &use_cblas,
+                     "every product on cblas_sgemm (default: the engine's weights frozen and\n"
+                     "packed for its own GEMM, as in eval and predict)"),
+        AXF_OPT_END};
+    if (!axf_opt_parse(&(axf_cmd_args){.cmd = "bench", .usage = usage}, opts, argc, argv, &rc))
+        return rc;
     if (hidden % heads)
         return axf_cli_usage("bench", "--hidden must be a multiple of --heads");
     axf_set_threads(threads);
@@ -163,7 +142,7 @@ int axf_cmd_bench(int argc, char **argv)
     float *inter = axf_xcalloc((size_t)T * ffn, 4), *s = axf_xcalloc((size_t)seq * seq, 4);
     double *te = axf_xmalloc(sizeof(double) * reps), *tg = axf_xmalloc(sizeof(double) * reps);
     double *tb = axf_xmalloc(sizeof(double) * reps);
-    int rc = 0;
+    rc = 0;
     /* interleaved, so that a change of load on the machine hits all three alike */
     for (int i = 0; i < reps + 2; i++) {
         double t0 = now();
@@ -193,7 +172,7 @@ int axf_cmd_bench(int argc, char **argv)
         }
     }
     if (!rc) {
-        double me = axf_cli_median(te, reps), mg = axf_cli_median(tg, reps), mb = axf_cli_median(tb, reps);
+        double me = axf_median(te, reps), mg = axf_median(tg, reps), mb = axf_median(tb, reps);
         double load = 0;
         FILE *lf = fopen("/proc/loadavg", "r");
         if (lf) {

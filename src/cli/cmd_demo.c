@@ -18,22 +18,15 @@ static const char *usage =
     "minute the first time, then cached in $XDG_CACHE_HOME/axformer or ~/.cache/axformer), and\n"
     "opens the workbench with the AxFormer policy loaded and a panel that explains every step.\n"
     "s takes one policy step, a runs it, u undoes, p removes the element under the cursor by\n"
-    "hand, ? shows all keys. Nothing is downloaded.\n"
-    "\n"
-    "  --seed N        task and model seed (default 2024)\n"
-    "  --policy FILE   another policy (default scripts/axformer.lua)\n"
-    "  --set K=V       policy parameter, e.g. --set rule=loss (repeatable)\n"
-    "  --session FILE  where w saves the session\n"
-    "  --autosave FILE where every step is written at once\n"
-    "  --threads N     OpenBLAS threads for the evaluations\n"
-    "  --demo-dir DIR  use the demo task and model in DIR (written by axf demo-model --out DIR)\n"
-    "                  instead of the cache\n"
+    "hand, ? shows all keys. Nothing is downloaded. The policy is scripts/axformer.lua unless\n"
+    "--policy names another.\n"
     "\n"
     "axf demo minilm: the second demo, a real pre-trained encoder: all-MiniLM-L6-v2 (from PyPI,\n"
     "scripts/models/fetch.sh) fine-tuned on SST-2 here by scripts/recipe_minilm.sh into\n"
     "models/minilm-sst2 (or $AXF_MINILM_DIR). It opens on the first 300 phrases of that model's\n"
     "search split (--max-examples N: another number, 0 = all 10,102) with GLUE SST-2 dev as the\n"
-    "held-out split when ../shared/data is beside the repository (or --holdout FILE).\n";
+    "held-out split when ../shared/data is beside the repository (or --holdout FILE).\n"
+    "\n";
 
 /* A file that exists (regular). */
 static int file_exists(const char *path)
@@ -111,14 +104,12 @@ static int demo_minilm(axf_ui_opts *o)
 
 int axf_cmd_demo(int argc, char **argv)
 {
-    if (axf_cli_wants_help(argc, argv))
-        return fputs(usage, stdout), 0;
     axf_ui_opts o = axf_ui_opts_default();
     o.demo_seed = AXF_DEMO_SEED;
     o.sopts.max_examples = -1; /* not given: the synthetic demo takes all, minilm 300 */
     const char *pos[2];
-    int npos, rc = axf_tui_parse("demo", argc, argv, &o, pos, &npos);
-    if (rc)
+    int npos, rc;
+    if (!axf_tui_parse("demo", usage, argc, argv, &o, pos, &npos, &rc))
         return rc;
     char msg[1200];
     if (npos == 1 && !strcmp(pos[0], "minilm")) {

@@ -7,7 +7,6 @@
 #include "axf/demo.h"
 #include "axf/fileio.h"
 #include "cli.h"
-#include "cmd_train_util.h"
 
 static const char *usage =
     "usage: axf demo-model --out DIR [--seed N] [--threads N]\n"
@@ -18,67 +17,42 @@ static const char *usage =
     "\n"
     "Writes DIR/model/ (config.json, model.safetensors, vocab.txt), DIR/train.tsv,\n"
     "DIR/search.tsv, DIR/heldout.tsv and DIR/demo.json (time and accuracies).\n"
-    "\n"
-    "  --out DIR     output folder (created)\n"
-    "  --seed N      task and training seed (default 2024); the same seed gives the same model\n"
-    "  --threads N   OpenBLAS threads outside training (default 2); training itself runs on one\n"
-    "                thread, faster for a model this small and independent of this setting\n";
-
-typedef struct {
-    double last;
-    int tty;
-} demo_prog;
+    "\n";
 
 static int prog(double done, double total, void *ud)
 {
-    demo_prog *p = ud;
-    double now = axf_now();
-    if (now - p->last < (p->tty ? 0.2 : 5.0) && done < total)
-        return 0;
-    p->last = now;
-    if (p->tty)
-        fprintf(stderr, "\rtraining demo model: step %.0f/%.0f\033[K", done, total);
-    else
-        fprintf(stderr, "training demo model: step %.0f/%.0f\n", done, total);
+    axf_cli_progress *p = ud;
+    if (axf_cli_progress_due(p, done >= total))
+        axf_cli_progress_print(p, 0, "%s: step %.0f/%.0f", p->label, done, total);
     return 0;
 }
 
 int axf_cmd_demo_model(int argc, char **argv)
 {
-    if (axf_cli_wants_help(argc, argv))
-        return fputs(usage, stdout), 0;
     const char *out = NULL;
     uint64_t seed = AXF_DEMO_SEED;
     int threads = 2;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--out") && v)
-            out = v, i++;
-        else if (!strcmp(a, "--seed") && v) {
-            if (tu_u64(v, &seed))
-                return axf_cli_usage("demo-model", "--seed needs a non-negative integer");
-            i++;
-        } else if (!strcmp(a, "--threads") && v) {
-            if (axf_cli_int(v, 1, 256, &threads))
-                return axf_cli_usage("demo-model", "--threads needs an integer 1..256");
-            i++;
-        } else {
-            char msg[256];
-            snprintf(msg, sizeof msg, "unexpected argument '%s'", a);
-            return axf_cli_usage("demo-model", msg);
-        }
-    }
+    int rc;
+    axf_opt opts[] = {
+        AXF_OPT_STR("--out", &out, "DIR", "output folder (created)"),
+        AXF_OPT_U64("--seed", &seed, "N", "task and training seed (default {}); the same seed gives the same model"),
+        AXF_OPT_INT("--threads", &threads, 1, 256, "N",
+                    "threads outside training (default {}); training itself runs on one\n"
+                    "thread, faster for a model this small and independent of this setting"),
+        AXF_OPT_END};
+    if (!axf_opt_parse(&(axf_cmd_args){.cmd = "demo-model", .usage = usage}, opts, argc, argv, &rc))
+        return rc;
     if (!out)
         return axf_cli_usage("demo-model", "--out DIR is required");
     axf_set_threads(threads);
-    demo_prog p = {0, isatty(2)};
     axf_demo_result r;
     axf_err err;
     if (axf_io_check_dir_writable(out, &err))
         return axf_cli_fail(err.msg);
-    int rc = axf_demo_build_ex(out, seed, prog, &p, &r, &err);
-    if (p.tty)
-        fputc('\n', stderr);
+    axf_cli_progress p;
+    axf_cli_progress_init(&p, "training demo model", 0.2, 5.0);
+    rc = axf_demo_build_ex(out, seed, prog, &p, &r, &err);
+    axf_cli_progress_end(&p);
     if (rc)
         return axf_cli_fail(err.msg);
     printf("demo model written to %s/model (data: train.tsv, search.tsv, heldout.tsv)\n", out);

@@ -19,7 +19,9 @@ static const char *usage =
     "DistilBERT, RoBERTa): the model with every removed head, neuron, block and layer cut out and\n"
     "hard attention recorded in config.json (\"axf_hard_attention\"). `axf eval DIR DATA` then\n"
     "reproduces the session's final metrics. --step N exports the plan after history step N\n"
-    "(default: the session's cursor).\n"
+    "(default: the session's cursor).\n";
+
+static const char *footer =
     "--bench also times the original and the compacted model on the session's search split and\n"
     "prints key=value lines: tokens_per_s_{original,compact}, speedup, flops_per_token_{...},\n"
     "flop_reduction, params_{...}, file_bytes_{...}.\n"
@@ -69,45 +71,29 @@ static void print_readers(axf_session *s, const char *out)
 
 int axf_cmd_export(int argc, char **argv)
 {
-    if (axf_cli_wants_help(argc, argv))
-        return fputs(usage, stdout), 0;
     const char *path = NULL, *out = NULL, *model = NULL, *data = NULL, *onnx = NULL;
     int step = -1, bench = 0, dense = 0;
     axf_onnx_opts oo = axf_onnx_opts_default();
     axf_session_opts o = axf_session_opts_default();
     o.cache_bytes = 0; /* no search here: nothing to cache */
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int r = axf_cli_onnx_opt("export", argc, argv, &i, &oo);
-        if (r < 0)
-            return 2;
-        if (r)
-            continue;
-        if (!strcmp(a, "--out") && i + 1 < argc)
-            out = argv[++i];
-        else if (!strcmp(a, "--onnx") && i + 1 < argc)
-            onnx = argv[++i];
-        else if (!strcmp(a, "--dense-compatible"))
-            dense = 1;
-        else if (!strcmp(a, "--model") && i + 1 < argc)
-            model = argv[++i];
-        else if (!strcmp(a, "--data") && i + 1 < argc)
-            data = argv[++i];
-        else if (!strcmp(a, "--step") && i + 1 < argc) {
-            if (axf_cli_int(argv[++i], 0, 1 << 30, &step))
-                return axf_cli_usage("export", "--step needs a step number");
-        } else if (!strcmp(a, "--threads") && i + 1 < argc) {
-            if (axf_cli_int(argv[++i], 1, 256, &o.threads))
-                return axf_cli_usage("export", "--threads needs 1..256");
-        } else if (!strcmp(a, "--bench"))
-            bench = 1;
-        else if (a[0] == '-')
-            return axf_cli_usage("export", "unknown option or missing value");
-        else if (!path)
-            path = a;
-        else
-            return axf_cli_usage("export", "one session file only");
-    }
+    axf_opt onnx_opts[3];
+    axf_cli_onnx_table(&oo, onnx_opts);
+    axf_cmd_args args = {.cmd = "export", .usage = usage, .footer = footer, .pos = &path, .max_pos = 1};
+    int rc;
+    axf_opt opts[] = {
+        AXF_OPT_HEAD("options:"),
+        AXF_OPT_STR("--out", &out, "DIR", "the compacted model's folder"),
+        AXF_OPT_STR("--onnx", &onnx, "FILE", "the same model as an ONNX graph"),
+        AXF_OPT_TABLE(onnx_opts),
+        AXF_OPT_FLAG("--dense-compatible", &dense, "the original shapes, removed parts zero (below)"),
+        AXF_OPT_INT("--step", &step, 0, 1 << 30, "N", "the plan after history step N (default: the cursor)"),
+        AXF_OPT_STR("--model", &model, "DIR", "the model, instead of the path the session records"),
+        AXF_OPT_STR("--data", &data, "FILE", "the search split, instead of the recorded path"),
+        AXF_OPT_FLAG("--bench", &bench, "time the original and the compacted model (below)"),
+        AXF_OPT_INT("--threads", &o.threads, 1, 256, "N", "threads"),
+        AXF_OPT_END};
+    if (!axf_opt_parse(&args, opts, argc, argv, &rc))
+        return rc;
     if (!path || (!out && !onnx))
         return axf_cli_usage("export", "need SESSION and --out DIR or --onnx FILE");
     if (bench && !out)
@@ -154,7 +140,7 @@ int axf_cmd_export(int argc, char **argv)
                "shapes, removed parts zero: no speed-up)\n", out);
     else if (out)
         print_readers(s, out);
-    int rc = 0;
+    rc = 0;
     if (bench) {
         double tc, tb;
         if (axf_session_measure_speed(s, &tc, &tb, &err)) {

@@ -15,9 +15,7 @@ static const char *usage =
     "Writes the model of MODEL_DIR (hard attention from its config.json, int8 blocks as stored) as\n"
     "an ONNX graph for ONNX Runtime or any ONNX reader: inputs input_ids, attention_mask (and\n"
     "token_type_ids where the architecture has them), int64 [batch, sequence]; output logits\n"
-    "[batch, num_labels]. Default FILE: MODEL_DIR/model.onnx.\n"
-    "  --external-data  weights in FILE.data beside FILE (always so when they exceed 2 GB)\n"
-    "  --opset N        default-domain opset to declare (17 or later; default 17)\n";
+    "[batch, num_labels].\n";
 
 int axf_cli_onnx_write(const axf_model *m, const axf_plan *plan, const char *file, const axf_onnx_opts *o)
 {
@@ -32,51 +30,37 @@ int axf_cli_onnx_write(const axf_model *m, const axf_plan *plan, const char *fil
     return 0;
 }
 
-/* Parses the ONNX options shared by export and export-onnx at argv[*i]; 1 when it took one, 0 when
- * argv[*i] is not one of them, -1 on a bad value (usage printed: return 2). */
-int axf_cli_onnx_opt(const char *cmd, int argc, char **argv, int *i, axf_onnx_opts *o)
+void axf_cli_onnx_table(axf_onnx_opts *o, axf_opt t[3])
 {
-    const char *a = argv[*i];
-    if (!strcmp(a, "--external-data")) {
-        o->external_data = 1;
-        return 1;
-    }
-    if (!strcmp(a, "--opset") && *i + 1 < argc) {
-        if (axf_cli_int(argv[++*i], 17, 99, &o->opset))
-            return axf_cli_usage(cmd, "--opset needs 17..99"), -1;
-        return 1;
-    }
-    return 0;
+    axf_opt ext = AXF_OPT_FLAG("--external-data", &o->external_data,
+                               "weights in FILE.data beside FILE (always so when they exceed 2 GB)");
+    axf_opt opset = AXF_OPT_INT("--opset", &o->opset, 17, 99, "N", "default-domain opset to declare (default {})");
+    t[0] = ext;
+    t[1] = opset;
+    t[2] = (axf_opt)AXF_OPT_END;
 }
 
 int axf_cmd_export_onnx(int argc, char **argv)
 {
-    if (axf_cli_wants_help(argc, argv))
-        return fputs(usage, stdout), 0;
     const char *dir = NULL, *out = NULL;
     axf_onnx_opts o = axf_onnx_opts_default();
-    for (int i = 1; i < argc; i++) {
-        int r = axf_cli_onnx_opt("export-onnx", argc, argv, &i, &o);
-        if (r < 0)
-            return 2;
-        if (r)
-            continue;
-        if (!strcmp(argv[i], "--out") && i + 1 < argc)
-            out = argv[++i];
-        else if (argv[i][0] == '-')
-            return axf_cli_usage("export-onnx", "unknown option or missing value");
-        else if (!dir)
-            dir = argv[i];
-        else
-            return axf_cli_usage("export-onnx", "one model folder only");
-    }
+    axf_opt onnx[3];
+    axf_cli_onnx_table(&o, onnx);
+    axf_cmd_args args = {.cmd = "export-onnx", .usage = usage, .pos = &dir, .max_pos = 1};
+    int rc;
+    axf_opt opts[] = {
+        AXF_OPT_STR("--out", &out, "FILE", "where the graph goes (default MODEL_DIR/model.onnx)"),
+        AXF_OPT_TABLE(onnx),
+        AXF_OPT_END};
+    if (!axf_opt_parse(&args, opts, argc, argv, &rc))
+        return rc;
     if (!dir)
         return axf_cli_usage("export-onnx", "need MODEL_DIR");
     char *def = out ? NULL : axf_io_join(dir, "model.onnx");
     if (!out)
         out = def;
     axf_err err;
-    int rc = 1;
+    rc = 1;
     axf_plan *plan = NULL;
     axf_model *m = NULL;
     if (axf_io_check_writable(out, &err)) {

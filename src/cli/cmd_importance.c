@@ -13,14 +13,7 @@ static const char *usage =
     "                      [--max-len N] [--threads N] [--json]\n"
     "       axf importance --session SESSION.json [same options]\n"
     "Importance of every layer, attention / FFN block, head and FFN neuron group of the model (or of\n"
-    "the session's committed plan) on DATA:\n"
-    "  --kind exact      loss change when the element alone is removed (and accuracy change) [default]\n"
-    "         gradient   sum over batches of |dL/dgate| (Michel et al. 2019)\n"
-    "         entropy    mean attention entropy of each head (nats)\n"
-    "         magnitude  L2 norm of the element's weights\n"
-    "  --gran blocks,heads,groups (default all)   --groups G: FFN neuron groups (default 12)\n"
-    "  --json  one JSON object on stdout: {kind, layers:[{layer, layer_value, attn, ffn, heads:[],\n"
-    "          groups:[], and for exact: *_acc}]} with null for removed elements.\n";
+    "the session's committed plan) on DATA.\n";
 
 static void jnum(double v)
 {
@@ -49,146 +42,157 @@ static void cell(double v)
         printf(" %9.4g", v);
 }
 
-static int progress_quiet(double d, double t, void *ud)
+/* One layer's values of v as JSON members: "layer_value", "attn", ... or (acc) "layer_acc",
+ * "attn_acc", ... */
+static void json_values(const axf_importance *imp, const axf_imp_values *v, int i, int acc)
 {
-    return axf_cli_progress_cb(d, t, ud);
+    const char *sfx = acc ? "_acc" : "";
+    printf(",\"%s\":", acc ? "layer_acc" : "layer_value");
+    jnum(v->layer[i]);
+    printf(",\"attn%s\":", sfx);
+    jnum(v->attn[i]);
+    printf(",\"ffn%s\":", sfx);
+    jnum(v->ffn[i]);
+    printf(",\"heads%s\":", sfx);
+    jarr(v->head[i], imp->n_heads[i]);
+    printf(",\"groups%s\":", sfx);
+    jarr(v->group[i], imp->n_groups);
+}
+
+static void print_json(const axf_importance *imp, axf_imp_kind kind)
+{
+    printf("{\"kind\":\"%s\",\"groups\":%d,\"seconds\":%.3f,\"layers\":[", axf_imp_kind_name(kind), imp->n_groups,
+           imp->seconds);
+    for (int i = 0; i < imp->n_layers; i++) {
+        printf("%s{\"layer\":%d", i ? "," : "", i);
+        json_values(imp, &imp->v, i, 0);
+        if (kind == AXF_IMP_EXACT)
+            json_values(imp, &imp->acc, i, 1);
+        putchar('}');
+    }
+    printf("]}\n");
+}
+
+/* One table of v: a row per layer (top first), then the FFN groups when asked for. */
+static void print_values(const axf_importance *imp, const axf_imp_values *v, int n_heads, int gran)
+{
+    printf("%-5s %9s %9s %9s |", "layer", "layer", "attn", "ffn");
+    for (int h = 0; h < n_heads; h++) {
+        char hn[16];
+        snprintf(hn, sizeof hn, "h%d", h);
+        printf(" %9s", hn);
+    }
+    printf("\n");
+    for (int i = imp->n_layers - 1; i >= 0; i--) {
+        printf("L%-4d", i);
+        cell(v->layer[i]);
+        cell(v->attn[i]);
+        cell(v->ffn[i]);
+        printf(" |");
+        for (int h = 0; h < imp->n_heads[i]; h++)
+            cell(v->head[i][h]);
+        printf("\n");
+    }
+    if (gran & AXF_IMP_GROUPS) {
+        printf("FFN groups (G=%d):\n", imp->n_groups);
+        for (int i = imp->n_layers - 1; i >= 0; i--) {
+            printf("L%-4d", i);
+            for (int g = 0; g < imp->n_groups; g++)
+                cell(v->group[i][g]);
+            printf("\n");
+        }
+    }
+}
+
+static void print_table(axf_session *s, const axf_importance *imp, axf_imp_kind kind, int gran)
+{
+    axf_facts f;
+    axf_session_facts(s, &f);
+    printf("importance: %s on %d examples (%.1fs)%s\n", axf_imp_kind_name(kind), f.n_search, imp->seconds,
+           kind == AXF_IMP_EXACT ? "; loss change when removed (accuracy change below)" : "");
+    print_values(imp, &imp->v, f.n_heads, gran);
+    if (kind == AXF_IMP_EXACT) {
+        printf("accuracy change when removed:\n");
+        print_values(imp, &imp->acc, f.n_heads, gran);
+    }
+}
+
+static int kind_opt(const char *cmd, const char *v, void *target)
+{
+    int k = axf_imp_kind_from_name(v);
+    if (k < 0)
+        return -1;
+    *(axf_imp_kind *)target = (axf_imp_kind)k;
+    return 0;
+}
+
+static int gran_opt(const char *cmd, const char *g, void *target)
+{
+    int gran = (strstr(g, "block") ? AXF_IMP_BLOCKS : 0) | (strstr(g, "head") ? AXF_IMP_HEADS : 0) |
+               (strstr(g, "group") ? AXF_IMP_GROUPS : 0);
+    if (!gran)
+        return -1;
+    *(int *)target = gran;
+    return 0;
 }
 
 int axf_cmd_importance(int argc, char **argv)
 {
-    if (axf_cli_wants_help(argc, argv))
-        return fputs(usage, stdout), 0;
     const char *pos[2] = {NULL, NULL}, *session = NULL;
-    int np = 0, json = 0, groups = 0, gran = AXF_IMP_ALL;
+    int json = 0, groups = 0, gran = AXF_IMP_ALL;
     axf_imp_kind kind = AXF_IMP_EXACT;
     axf_session_opts o = axf_session_opts_default();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--kind") && i + 1 < argc) {
-            int k = axf_imp_kind_from_name(argv[++i]);
-            if (k < 0)
-                return axf_cli_usage("importance", "--kind is exact, gradient, entropy or magnitude");
-            kind = (axf_imp_kind)k;
-        } else if (!strcmp(a, "--gran") && i + 1 < argc) {
-            const char *g = argv[++i];
-            gran = (strstr(g, "block") ? AXF_IMP_BLOCKS : 0) | (strstr(g, "head") ? AXF_IMP_HEADS : 0) |
-                   (strstr(g, "group") ? AXF_IMP_GROUPS : 0);
-            if (!gran)
-                return axf_cli_usage("importance", "--gran lists blocks, heads and/or groups");
-        } else if (!strcmp(a, "--groups") && i + 1 < argc) {
-            if (axf_cli_int(argv[++i], 1, 64, &groups))
-                return axf_cli_usage("importance", "--groups needs 1..64");
-        } else if (!strcmp(a, "--max-examples") && i + 1 < argc) {
-            if (axf_cli_int(argv[++i], 1, 1 << 30, &o.max_examples))
-                return axf_cli_usage("importance", "--max-examples needs a positive number");
-        } else if (!strcmp(a, "--max-len") && i + 1 < argc) {
-            if (axf_cli_int(argv[++i], 3, 1 << 20, &o.max_len))
-                return axf_cli_usage("importance", "--max-len needs a number >= 3");
-        } else if (!strcmp(a, "--threads") && i + 1 < argc) {
-            if (axf_cli_int(argv[++i], 1, 256, &o.threads))
-                return axf_cli_usage("importance", "--threads needs 1..256");
-        } else if (!strcmp(a, "--session") && i + 1 < argc)
-            session = argv[++i];
-        else if (!strcmp(a, "--json"))
-            json = 1;
-        else if (a[0] == '-')
-            return axf_cli_usage("importance", "unknown option or missing value");
-        else if (np < 2)
-            pos[np++] = a;
-        else
-            return axf_cli_usage("importance", "too many arguments");
-    }
-    if (!session && np != 2)
+    axf_cmd_args args = {.cmd = "importance", .usage = usage, .pos = pos, .max_pos = 2};
+    int rc;
+    axf_opt opts[] = {
+        AXF_OPT_FN("--kind", kind_opt, &kind, "exact, gradient, entropy or magnitude", "K",
+                   "exact      loss change when the element alone is removed (and\n"
+                   "           accuracy change) [default]\n"
+                   "gradient   sum over batches of |dL/dgate| (Michel et al. 2019)\n"
+                   "entropy    mean attention entropy of each head (nats)\n"
+                   "magnitude  L2 norm of the element's weights"),
+        AXF_OPT_FN("--gran", gran_opt, &gran, "a list of blocks, heads and/or groups", "LIST",
+                   "blocks,heads,groups (default all)"),
+        AXF_OPT_INT("--groups", &groups, 1, 64, "G", "FFN neuron groups (default 12)"),
+        AXF_OPT_INT("--max-examples", &o.max_examples, 1, 1 << 30, "N", "first N examples only"),
+        AXF_OPT_INT("--max-len", &o.max_len, 3, 1 << 20, "N", "tokens per example ({})"),
+        AXF_OPT_INT("--threads", &o.threads, 1, 256, "N", "threads"),
+        AXF_OPT_STR("--session", &session, "FILE", "the session's committed plan, model and data"),
+        AXF_OPT_FLAG("--json", &json,
+                     "one JSON object on stdout: {kind, layers:[{layer, layer_value, attn,\n"
+                     "ffn, heads:[], groups:[], and for exact: *_acc}]} with null for\n"
+                     "removed elements"),
+        AXF_OPT_END};
+    if (!axf_opt_parse(&args, opts, argc, argv, &rc))
+        return rc;
+    if (!session && args.n_pos != 2)
         return axf_cli_usage("importance", "need MODEL_DIR and DATA (or --session FILE)");
     if (groups)
         o.groups = groups;
 
     axf_cli_progress pr;
-    axf_cli_progress_init(&pr, "importance");
-    o.progress = progress_quiet;
+    axf_cli_progress_init(&pr, "importance", 0.1, 5.0);
+    o.progress = axf_cli_progress_cb;
     o.progress_ud = &pr;
     axf_err err;
-    axf_session *s = session ? axf_session_load(session, np > 0 ? pos[0] : NULL, np > 1 ? pos[1] : NULL, NULL, &o, &err)
+    axf_session *s = session ? axf_session_load(session, pos[0], pos[1], NULL, &o, &err)
                              : axf_session_open(pos[0], pos[1], &o, &err);
     if (!s) {
         axf_cli_progress_end(&pr);
         return axf_cli_fail(err.msg);
     }
     axf_importance *imp = axf_xmalloc(sizeof *imp);
-    int rc = axf_session_importance(s, kind, gran, groups, imp, &err);
+    rc = axf_session_importance(s, kind, gran, groups, imp, &err);
     axf_cli_progress_end(&pr);
     if (rc) {
         free(imp);
         axf_session_free(s);
         return axf_cli_fail(err.msg);
     }
-    axf_facts f;
-    axf_session_facts(s, &f);
-    int G = imp->n_groups;
-    if (json) {
-        printf("{\"kind\":\"%s\",\"groups\":%d,\"seconds\":%.3f,\"layers\":[", axf_imp_kind_name(kind), G,
-               imp->seconds);
-        for (int i = 0; i < imp->n_layers; i++) {
-            printf("%s{\"layer\":%d,\"layer_value\":", i ? "," : "", i);
-            jnum(imp->v.layer[i]);
-            printf(",\"attn\":");
-            jnum(imp->v.attn[i]);
-            printf(",\"ffn\":");
-            jnum(imp->v.ffn[i]);
-            printf(",\"heads\":");
-            jarr(imp->v.head[i], imp->n_heads[i]);
-            printf(",\"groups\":");
-            jarr(imp->v.group[i], G);
-            if (kind == AXF_IMP_EXACT) {
-                printf(",\"layer_acc\":");
-                jnum(imp->acc.layer[i]);
-                printf(",\"attn_acc\":");
-                jnum(imp->acc.attn[i]);
-                printf(",\"ffn_acc\":");
-                jnum(imp->acc.ffn[i]);
-                printf(",\"heads_acc\":");
-                jarr(imp->acc.head[i], imp->n_heads[i]);
-                printf(",\"groups_acc\":");
-                jarr(imp->acc.group[i], G);
-            }
-            putchar('}');
-        }
-        printf("]}\n");
-    } else {
-        printf("importance: %s on %d examples (%.1fs)%s\n", axf_imp_kind_name(kind), f.n_search, imp->seconds,
-               kind == AXF_IMP_EXACT ? "; loss change when removed (accuracy change below)" : "");
-        for (int pass = 0; pass < (kind == AXF_IMP_EXACT ? 2 : 1); pass++) {
-            const axf_imp_values *v = pass ? &imp->acc : &imp->v;
-            if (pass)
-                printf("accuracy change when removed:\n");
-            printf("%-5s %9s %9s %9s |", "layer", "layer", "attn", "ffn");
-            for (int h = 0; h < f.n_heads; h++) {
-                char hn[16];
-                snprintf(hn, sizeof hn, "h%d", h);
-                printf(" %9s", hn);
-            }
-            printf("\n");
-            for (int i = imp->n_layers - 1; i >= 0; i--) {
-                printf("L%-4d", i);
-                cell(v->layer[i]);
-                cell(v->attn[i]);
-                cell(v->ffn[i]);
-                printf(" |");
-                for (int h = 0; h < imp->n_heads[i]; h++)
-                    cell(v->head[i][h]);
-                printf("\n");
-            }
-            if (gran & AXF_IMP_GROUPS) {
-                printf("FFN groups (G=%d):\n", G);
-                for (int i = imp->n_layers - 1; i >= 0; i--) {
-                    printf("L%-4d", i);
-                    for (int g = 0; g < G; g++)
-                        cell(v->group[i][g]);
-                    printf("\n");
-                }
-            }
-        }
-    }
+    if (json)
+        print_json(imp, kind);
+    else
+        print_table(s, imp, kind, gran);
     free(imp);
     axf_session_free(s);
     return 0;

@@ -14,16 +14,11 @@ static const char *usage =
     "batch finishes (a progress bar on stderr when it is a terminal and stdout is not),\n"
     "  index<TAB>pred<TAB>logit0<TAB>logit1...   (classification; pred = arg max, index from 0)\n"
     "  index<TAB>score                           (regression)\n"
-    "DATA's labels, when it has any, are not read.\n"
-    "  --task T      force the data format/task (sst2, cola, mrpc, rte, qnli, mnli, qqp, stsb, text, ...)\n"
-    "  --max-len N   truncate examples to N tokens (default 128, at most the model's positions)\n"
-    "  --batch N     sequences per packed batch (default 32)\n"
-    "  --threads N   OpenBLAS threads (default: OpenBLAS's own)\n"
-    "  --repeat N    run the engine N times (timing; `axf eval` prints the median times)\n";
+    "DATA's labels, when it has any, are not read.\n";
 
 /* Rows of examples [first, first + count), printed as their batch finishes: a long file streams
  * instead of printing nothing until the end. */
-static void print_rows(const ru_run *r, int first, int count, void *ud)
+static void print_rows(const axf_cli_run *r, int first, int count, void *ud)
 {
     (void)ud;
     int C = r->m->cfg.num_labels;
@@ -46,18 +41,16 @@ static void print_rows(const ru_run *r, int first, int count, void *ud)
 
 int axf_cmd_predict(int argc, char **argv)
 {
-    if (axf_cli_wants_help(argc, argv))
-        return fputs(usage, stdout), 0;
-    ru_opts o;
-    int rc = ru_parse("predict", argc, argv, &o);
-    if (rc)
+    axf_cli_run_opts o;
+    int rc;
+    if (!axf_cli_run_parse("predict", usage, NULL, argc, argv, &o, &rc))
         return rc;
     o.no_labels = 1;
     o.on_batch = print_rows;
     o.progress = isatty(1) ? NULL : "predict"; /* the rows themselves show progress on a terminal */
-    ru_run r;
-    rc = ru_run_all(&o, &r);
-    ru_free(&r);
+    axf_cli_run r;
+    rc = axf_cli_run_all(&o, &r);
+    axf_cli_run_free(&r);
     if (rc)
         return rc;
     if (fflush(stdout) || ferror(stdout))

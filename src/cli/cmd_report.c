@@ -14,14 +14,9 @@
 static const char *usage_text =
     "usage: axf report SESSION... [--svg FILE] [--md FILE] [--labels A,B,...] [--results FILE]...\n"
     "\n"
-    "Tables and plots from saved session files (include/axf/session.h).\n"
-    "  --svg FILE       three plots: accuracy against size, against speed, and over the search steps\n"
-    "  --md FILE        Markdown table, one row per session, then mean ± sd over repeated runs\n"
-    "                   ('-' = standard output; the default when neither --svg nor --md is given)\n"
-    "  --labels A,B,..  one name per session, in order (default: the policy and its parameters)\n"
-    "  --results FILE   measurements the session cannot hold (report-split metric, measured\n"
-    "                   tokens/s, file sizes, search wall time and layer-evaluations), as written\n"
-    "                   by scripts/experiment.sh; format in src/cli/report.h. May be repeated.\n"
+    "Tables and plots from saved session files (include/axf/session.h).\n";
+
+static const char *footer =
     "Without --results the plots use the search split (optimistic: the policy scored on it).\n";
 
 /* Writes through io's atomic writer so that a failed run never leaves half a file behind. */
@@ -43,37 +38,30 @@ static int write_out(const char *path, const rep_set *set, int (*fn)(const rep_s
 
 int axf_cmd_report(int argc, char **argv)
 {
-    if (axf_cli_wants_help(argc, argv))
-        return fputs(usage_text, stdout), 0;
     const char *svg = NULL, *md = NULL, *labels = NULL;
     const char **results = calloc((size_t)argc, sizeof(char *));
     const char **sessions = calloc((size_t)argc, sizeof(char *));
-    int n_results = 0, n_sessions = 0, rc = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char **dst = !strcmp(a, "--svg") ? &svg : !strcmp(a, "--md") ? &md
-                         : !strcmp(a, "--labels") ? &labels : NULL;
-        if (dst || !strcmp(a, "--results")) {
-            if (i + 1 >= argc) {
-                char msg[64];
-                snprintf(msg, sizeof msg, "%s needs a value", a);
-                rc = axf_cli_usage("report", msg);
-                goto out;
-            }
-            if (dst)
-                *dst = argv[++i];
-            else
-                results[n_results++] = argv[++i];
-        } else if (a[0] == '-' && a[1]) {
-            char msg[128];
-            snprintf(msg, sizeof msg, "unknown option '%.60s'", a);
-            rc = axf_cli_usage("report", msg);
-            goto out;
-        } else {
-            sessions[n_sessions++] = a;
-        }
-    }
-    if (!n_sessions) {
+    int n_results = 0, rc = 0;
+    axf_cmd_args args = {.cmd = "report", .usage = usage_text, .footer = footer, .pos = sessions, .max_pos = argc};
+    axf_opt opts[] = {
+        AXF_OPT_STR("--svg", &svg, "FILE", "three plots: accuracy against size, against speed, and over the\n"
+                    "search steps"),
+        AXF_OPT_STR("--md", &md, "FILE",
+                    "Markdown table, one row per session, then mean ± sd over repeated\n"
+                    "runs ('-' = standard output; the default when neither --svg nor\n"
+                    "--md is given)"),
+        AXF_OPT_LIST("--results", results, &n_results, argc, "FILE",
+                     "measurements the session cannot hold (report-split metric,\n"
+                     "measured tokens/s, file sizes, search wall time and\n"
+                     "layer-evaluations), as written by scripts/experiment.sh; format in\n"
+                     "src/cli/report.h. May be repeated."),
+        AXF_OPT_STR("--labels", &labels, "A,B,..",
+                    "one name per session, in order (default: the policy and its parameters)"),
+        AXF_OPT_END};
+    if (!axf_opt_parse(&args, opts, argc, argv, &rc))
+        goto out;
+    int n_sessions = args.n_pos;
+    if (!args.n_pos) {
         rc = axf_cli_usage("report", "give at least one SESSION file");
         goto out;
     }

@@ -11,45 +11,36 @@
 #include "axf/engine.h"
 #include "cli.h"
 
-int ru_parse(const char *cmd, int argc, char **argv, ru_opts *o)
+int axf_cli_run_parse(const char *cmd, const char *usage, const char *footer, int argc, char **argv,
+                      axf_cli_run_opts *o, int *status)
 {
     memset(o, 0, sizeof *o);
     o->max_len = 128;
     o->batch = 32;
     o->repeat = 1;
     const char *pos[2];
-    int np = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        char msg[160];
-        if (!strcmp(a, "--task") && i + 1 < argc) {
-            o->task = argv[++i];
-        } else if (!strcmp(a, "--max-len") || !strcmp(a, "--batch") || !strcmp(a, "--threads") ||
-                   !strcmp(a, "--repeat")) {
-            int *dst = !strcmp(a, "--max-len") ? &o->max_len : !strcmp(a, "--batch") ? &o->batch
-                       : !strcmp(a, "--threads") ? &o->threads : &o->repeat;
-            int lo = !strcmp(a, "--max-len") ? 3 : 1; /* [CLS] a [SEP] */
-            int hi = !strcmp(a, "--threads") ? 256 : !strcmp(a, "--repeat") ? 1000 : 1 << 16;
-            if (i + 1 >= argc || axf_cli_int(argv[i + 1], lo, hi, dst)) {
-                snprintf(msg, sizeof msg, "%s needs an integer in %d..%d", a, lo, hi);
-                return axf_cli_usage(cmd, msg);
-            }
-            i++;
-        } else if (a[0] == '-' && a[1]) {
-            snprintf(msg, sizeof msg, "unknown option '%.80s'", a);
-            return axf_cli_usage(cmd, msg);
-        } else if (np < 2) {
-            pos[np++] = a;
-        } else {
-            snprintf(msg, sizeof msg, "unexpected argument '%.80s'", a);
-            return axf_cli_usage(cmd, msg);
-        }
+    axf_cmd_args a = {.cmd = cmd, .usage = usage, .footer = footer, .pos = pos, .max_pos = 2};
+    axf_opt opts[] = {
+        AXF_OPT_HEAD("options:"),
+        AXF_OPT_STR("--task", &o->task, "T", "force the data format/task (sst2, cola, mrpc, rte, qnli, mnli, qqp,\n"
+                                             "stsb, text, ...)"),
+        /* [CLS] a [SEP] is the shortest sequence */
+        AXF_OPT_INT("--max-len", &o->max_len, 3, 1 << 16, "N",
+                    "truncate examples to N tokens (default {}, at most the model's positions)"),
+        AXF_OPT_INT("--batch", &o->batch, 1, 1 << 16, "N", "sequences per packed batch (default {})"),
+        AXF_OPT_INT("--threads", &o->threads, 1, 256, "N", "threads (default: OpenBLAS's own)"),
+        AXF_OPT_INT("--repeat", &o->repeat, 1, 1000, "N",
+                    "run the engine N times over the data (timing: `axf eval` prints the\nmedian times)"),
+        AXF_OPT_END};
+    if (!axf_opt_parse(&a, opts, argc, argv, status))
+        return 0;
+    if (a.n_pos != 2) {
+        *status = axf_cli_usage(cmd, "needs MODEL_DIR and DATA");
+        return 0;
     }
-    if (np != 2)
-        return axf_cli_usage(cmd, "needs MODEL_DIR and DATA");
     o->model_dir = pos[0];
     o->data = pos[1];
-    return 0;
+    return 1;
 }
 
 static int fail(axf_err *err)
@@ -57,7 +48,7 @@ static int fail(axf_err *err)
     return axf_cli_fail(err->msg);
 }
 
-int ru_run_all(const ru_opts *o, ru_run *r)
+int axf_cli_run_all(const axf_cli_run_opts *o, axf_cli_run *r)
 {
     memset(r, 0, sizeof *r);
     axf_err err;
@@ -112,14 +103,14 @@ int ru_run_all(const ru_opts *o, ru_run *r)
     axf_cli_progress pr;
     int bar = o->progress && isatty(2) && axf_dist_rank() == 0, stream = axf_dist_size() == 1;
     if (bar)
-        axf_cli_progress_init(&pr, o->progress);
+        axf_cli_progress_init(&pr, o->progress, 0.1, 5.0);
     for (int p = 0; p < passes; p++) {
         float *out = p == 0 ? r->logits : scratch;
         if (axf_dist_size() > 1)
             axf_dist_agree(axf_dist_hash_str(AXF_DIST_HASH0, "run the model over the data"),
                            "running the model over the data");
         t0 = axf_now();
-        double c0 = axf_cli_cpu_now();
+        double c0 = axf_cpu_now(0);
         int bad = 0;
         for (int s = ex_lo; s < ex_hi && !bad; s += batch) {
             int nb = e->n - s < batch ? e->n - s : batch;
@@ -148,19 +139,19 @@ int ru_run_all(const ru_opts *o, ru_run *r)
         if (p == 0 && o->on_batch && !stream)
             o->on_batch(r, 0, e->n, o->batch_ud);
         wall[p] = axf_now() - t0;
-        cpu[p] = axf_cli_cpu_now() - c0;
+        cpu[p] = axf_cpu_now(0) - c0;
     }
     if (bar)
         axf_cli_progress_end(&pr);
-    r->engine_s = axf_cli_median(wall, passes);
-    r->engine_cpu_s = axf_cli_median(cpu, passes);
+    r->engine_s = axf_median(wall, passes);
+    r->engine_cpu_s = axf_median(cpu, passes);
     free(scratch), free(wall), free(cpu);
     r->tokens = e->off[e->n] - e->off[0];
     axf_engine_free(eng);
     return 0;
 }
 
-void ru_free(ru_run *r)
+void axf_cli_run_free(axf_cli_run *r)
 {
     free(r->logits);
     axf_encoded_free(r->enc);

@@ -6,20 +6,20 @@
 #include "axf/data.h"
 #include "axf/plan.h"
 
-struct ru_run;
+struct axf_cli_run;
 
-typedef struct ru_opts {
+typedef struct axf_cli_run_opts {
     const char *model_dir, *data, *task;
     int max_len, batch, threads;
     int repeat;            /* engine passes over the data (timing); the logits are the first pass's */
     int no_labels;         /* read DATA without its labels (predict) */
     const char *progress;  /* label of a progress bar on stderr when it is a terminal; NULL: none */
     /* called in file order as the first pass finishes examples [first, first + count) (NULL: not) */
-    void (*on_batch)(const struct ru_run *r, int first, int count, void *ud);
+    void (*on_batch)(const struct axf_cli_run *r, int first, int count, void *ud);
     void *batch_ud;
-} ru_opts;
+} axf_cli_run_opts;
 
-typedef struct ru_run {
+typedef struct axf_cli_run {
     axf_model *m;
     axf_vocab *v;
     axf_plan *plan;        /* dense + the model's "axf_hard_attention" settings */
@@ -29,13 +29,15 @@ typedef struct ru_run {
     double tokenize_s;
     double engine_s, engine_cpu_s; /* one pass: medians over the passes, wall and process CPU time */
     long tokens;
-} ru_run;
+} axf_cli_run;
 
-/* Parses MODEL_DIR DATA [--task T] [--max-len N] [--batch N] [--threads N] [--repeat N]; returns 0, or the
- * exit status of a usage error (already printed). */
-int ru_parse(const char *cmd, int argc, char **argv, ru_opts *o);
+/* Parses MODEL_DIR DATA [--task T] [--max-len N] [--batch N] [--threads N] [--repeat N] (--help:
+ * usage, the options, footer). Returns 1 when the command goes on, else 0 and *status
+ * (axf_opt_parse). */
+int axf_cli_run_parse(const char *cmd, const char *usage, const char *footer, int argc, char **argv,
+                      axf_cli_run_opts *o, int *status);
 /* Loads, tokenizes and runs. Returns 0, or 1 after printing "axf: FILE: problem". */
-int ru_run_all(const ru_opts *o, ru_run *r);
-void ru_free(ru_run *r);
+int axf_cli_run_all(const axf_cli_run_opts *o, axf_cli_run *r);
+void axf_cli_run_free(axf_cli_run *r);
 
 #endif

@@ -18,26 +18,9 @@
 static const char *usage =
     "usage: axf search MODEL_DIR DATA --policy FILE --out SESSION.json [options]\n"
     "Runs a Lua search policy (scripts/*.lua) over MODEL_DIR scored on DATA (the search split)\n"
-    "and saves the session (replay it with `axf replay`, export it with `axf export`).\n"
-    "  --policy FILE       the policy script (e.g. scripts/axformer.lua)\n"
-    "  --set KEY=VALUE     override a parameter the policy declares (repeatable; typed by the\n"
-    "                      default; unknown keys are refused). --params lists them and exits\n"
-    "  --holdout DATA2     held-out split, evaluated for the report only (never seen by the policy)\n"
-    "  --out FILE          session file, written after every step and at the end\n"
-    "  --max-len N         tokens per example (128)      --max-examples N  first N examples (all)\n"
-    "  --batch N           sequences per forward (64)    --threads N       OpenBLAS threads\n"
-    "  --task NAME         data reader task (detected from the file by default)\n"
-    "  --budget N          Lua instructions per step (1e9; 0 = unlimited)\n"
-    "  --lua-seconds S     seconds of Lua per step, evaluations not counted (5; 0 = unlimited)\n"
-    "  --mem MIB           Lua memory cap (256)          --seed N          seed for the policy\n"
-    "  --quiet             print steps only, not every trial\n"
-    "  --resume            when --out exists (a run that was interrupted: Ctrl-C, a kill, a lost\n"
-    "                      MPI rank), continue it: the policy starts again and every step and\n"
-    "                      trial it repeats is taken from the file without evaluating; the session\n"
-    "                      is then the one an uninterrupted run writes. Needs the same policy file,\n"
-    "                      --set values and seed; model, data and options are the file's\n"
-    "  --no-cache          run every evaluation from the embeddings (same numbers, slower;\n"
-    "                      to measure what the layer cache saves)\n"
+    "and saves the session (replay it with `axf replay`, export it with `axf export`).\n";
+
+static const char *footer =
     "Under mpirun (an -DAXF_MPI=ON build) every rank runs the search and the evaluations are spread\n"
     "over the ranks (README: Scaling out with MPI).\n"
     "Exit: 0 the policy finished, 1 bad input, policy error (session saved) or a session that\n"
@@ -78,46 +61,28 @@ static void on_sigint(int sig)
     signal(sig, SIG_DFL);           /* a second one ends the process at once */
 }
 
+/* The progress bar (a terminal only) and the trial and step lines. */
 typedef struct {
     const char *phase; /* shown before the bar when not a policy step */
-    int tty, quiet, bar_shown;
-    double last, start;
-    int steps;
+    int quiet, steps;
+    axf_cli_progress bar;
 } search_ui;
-
-static void clear_bar(search_ui *u)
-{
-    if (u->tty && u->bar_shown) {
-        fputs("\r\033[K", stderr);
-        u->bar_shown = 0;
-    }
-}
 
 static int on_progress(double done, double total, void *ud)
 {
     search_ui *u = ud;
     if (g_interrupted)
         return 1;
-    if (!u->tty)
+    if (!axf_cli_progress_due(&u->bar, done >= total))
         return 0;
-    double now = axf_now();
-    if (now - u->last < 0.1 && done < total)
-        return 0;
-    u->last = now;
-    double frac = total > 0 ? done / total : 0;
-    char bar[25];
-    int fill = (int)(frac * 24);
-    for (int i = 0; i < 24; i++)
-        bar[i] = i < fill ? '#' : '.';
-    bar[24] = 0;
     char label[48];
     if (u->phase)
         snprintf(label, sizeof label, "%s", u->phase);
     else
         snprintf(label, sizeof label, "step %d", u->steps + 1);
-    fprintf(stderr, "\r\033[K%s  evaluating [%s] %3.0f%%  %.0fs", label, bar, 100 * frac,
-            now - u->start);
-    u->bar_shown = 1;
+    axf_cli_progress_print(&u->bar, 0, "%s  evaluating [%s] %3.0f%%  %.0fs", label,
+                           axf_cli_progress_bar(&u->bar, total > 0 ? done / total : 0),
+                           100 * (total > 0 ? done / total : 0), axf_now() - u->bar.start);
     return 0;
 }
 
@@ -126,7 +91,7 @@ static void on_log(axf_lua_log_kind kind, const char *line, void *ud)
     search_ui *u = ud;
     if (kind == AXF_LUA_LOG_TRIAL && u->quiet)
         return;
-    clear_bar(u);
+    axf_cli_progress_clear(&u->bar);
     if (kind == AXF_LUA_LOG_STEP) {
         /* the explanation ends with the committed step; the trial lines were printed already */
         const char *last = strrchr(line, '\n');
@@ -182,272 +147,211 @@ static void describe_removed(const axf_plan *p, const axf_facts *f, char *buf, s
     (void)f;
 }
 
-int axf_cmd_search(int argc, char **argv)
+typedef struct {
+    const char *model, *data, *policy, *out, *holdout;
+    const char **sets;
+    int n_sets, quiet, list_params, mem_mib, resume, no_cache;
+    long budget;
+    uint64_t seed;
+    double lua_seconds;
+    axf_session_opts so;
+} search_args;
+
+/* Returns 1 when the command goes on, else 0 and *status. a->sets must hold argc entries. */
+static int parse(int argc, char **argv, search_args *a, int *status)
 {
-    if (axf_cli_wants_help(argc, argv))
-        return fputs(usage, stdout), 0;
-    const char *model = NULL, *data = NULL, *policy = NULL, *out = NULL, *holdout = NULL;
-    const char **sets = axf_xcalloc((size_t)argc + 1, sizeof *sets);
-    int n_sets = 0, quiet = 0, list_params = 0, mem_mib = 256, resume = 0;
-    long long budget = 1000000000LL;
-    double lua_seconds = 5;
-    unsigned long long seed = 0;
-    axf_session_opts so = axf_session_opts_default();
-    int rc = 1;
-    const char *a = NULL;
-    for (int i = 1; i < argc; i++) {
-        a = argv[i];
-        int has = i + 1 < argc;
-        if (!strcmp(a, "--policy") && has)
-            policy = argv[++i];
-        else if (!strcmp(a, "--out") && has)
-            out = argv[++i];
-        else if (!strcmp(a, "--holdout") && has)
-            holdout = argv[++i];
-        else if (!strcmp(a, "--set") && has)
-            sets[n_sets++] = argv[++i];
-        else if (!strcmp(a, "--task") && has)
-            so.task = argv[++i];
-        else if (!strcmp(a, "--max-len") && has) {
-            if (axf_cli_int(argv[++i], 3, 1 << 20, &so.max_len))
-                goto usage_bad;
-        } else if (!strcmp(a, "--max-examples") && has) {
-            if (axf_cli_int(argv[++i], 0, 1 << 30, &so.max_examples))
-                goto usage_bad;
-        } else if (!strcmp(a, "--batch") && has) {
-            if (axf_cli_int(argv[++i], 1, 1 << 20, &so.batch))
-                goto usage_bad;
-        } else if (!strcmp(a, "--threads") && has) {
-            if (axf_cli_int(argv[++i], 1, 256, &so.threads))
-                goto usage_bad;
-        } else if (!strcmp(a, "--mem") && has) {
-            if (axf_cli_int(argv[++i], 1, 1 << 20, &mem_mib))
-                goto usage_bad;
-        } else if ((!strcmp(a, "--budget") || !strcmp(a, "--seed")) && has) {
-            char *end;
-            const char *v = argv[++i];
-            double d = strtod(v, &end); /* accepts 1e9 */
-            if (!*v || *end || !(d >= 0) || d > 9e18)
-                goto usage_bad;
-            if (a[2] == 'b')
-                budget = (long long)d;
-            else
-                seed = (unsigned long long)d;
-        } else if (!strcmp(a, "--lua-seconds") && has) {
-            char *end;
-            const char *v = argv[++i];
-            lua_seconds = strtod(v, &end);
-            if (!*v || *end || !(lua_seconds >= 0) || lua_seconds > 1e9)
-                goto usage_bad;
-        } else if (!strcmp(a, "--quiet"))
-            quiet = 1;
-        else if (!strcmp(a, "--resume"))
-            resume = 1;
-        else if (!strcmp(a, "--no-cache"))
-            so.cache_bytes = 0;
-        else if (!strcmp(a, "--params"))
-            list_params = 1;
-        else if (a[0] == '-') {
-            free(sets);
-            char msg[300];
-            snprintf(msg, sizeof msg, "unknown option or missing value: %s", a);
-            return axf_cli_usage("search", msg);
-        } else if (!model)
-            model = a;
-        else if (!data)
-            data = a;
-        else {
-            free(sets);
-            return axf_cli_usage("search", "too many arguments (MODEL_DIR DATA expected)");
-        }
+    a->so = axf_session_opts_default();
+    a->mem_mib = 256;
+    a->budget = 1000000000L;
+    a->lua_seconds = 5;
+    const char *pos[2];
+    axf_cmd_args args = {.cmd = "search", .usage = usage, .footer = footer, .pos = pos, .max_pos = 2};
+    axf_opt opts[] = {
+        AXF_OPT_STR("--policy", &a->policy, "FILE", "the policy script (e.g. scripts/axformer.lua)"),
+        AXF_OPT_LIST("--set", a->sets, &a->n_sets, argc, "KEY=VALUE",
+                     "override a parameter the policy declares (repeatable; typed by the\n"
+                     "default; unknown keys are refused). --params lists them and exits"),
+        AXF_OPT_FLAG("--params", &a->list_params, "list the policy's parameters and exit"),
+        AXF_OPT_STR("--holdout", &a->holdout, "DATA2",
+                    "held-out split, evaluated for the report only (never seen by the policy)"),
+        AXF_OPT_STR("--out", &a->out, "FILE", "session file, written after every step and at the end"),
+        AXF_OPT_INT("--max-len", &a->so.max_len, 3, 1 << 20, "N", "tokens per example ({})"),
+        AXF_OPT_INT("--max-examples", &a->so.max_examples, 0, 1 << 30, "N", "first N examples (0: all)"),
+        AXF_OPT_INT("--batch", &a->so.batch, 1, 1 << 20, "N", "sequences per forward ({})"),
+        AXF_OPT_INT("--threads", &a->so.threads, 1, 256, "N", "threads"),
+        AXF_OPT_STR("--task", &a->so.task, "NAME", "data reader task (detected from the file by default)"),
+        AXF_OPT_LONG("--budget", &a->budget, 0, 9e18, "N", "Lua instructions per step ({}; 0 = unlimited)"),
+        AXF_OPT_DOUBLE("--lua-seconds", &a->lua_seconds, 0, 1e9, "S",
+                       "seconds of Lua per step, evaluations not counted ({}; 0 = unlimited)"),
+        AXF_OPT_INT("--mem", &a->mem_mib, 1, 1 << 20, "MIB", "Lua memory cap ({})"),
+        AXF_OPT_U64("--seed", &a->seed, "N", "seed for the policy (default: the session's)"),
+        AXF_OPT_FLAG("--quiet", &a->quiet, "print steps only, not every trial"),
+        AXF_OPT_FLAG("--resume", &a->resume,
+                     "when --out exists (a run that was interrupted: Ctrl-C, a kill, a lost\n"
+                     "MPI rank), continue it: the policy starts again and every step and\n"
+                     "trial it repeats is taken from the file without evaluating; the session\n"
+                     "is then the one an uninterrupted run writes. Needs the same policy file,\n"
+                     "--set values and seed; model, data and options are the file's"),
+        AXF_OPT_FLAG("--no-cache", &a->no_cache,
+                     "run every evaluation from the embeddings (same numbers, slower;\n"
+                     "to measure what the layer cache saves)"),
+        AXF_OPT_END};
+    if (!axf_opt_parse(&args, opts, argc, argv, status))
+        return 0;
+    if (args.n_pos < 2 || !a->policy || (!a->out && !a->list_params)) {
+        *status = axf_cli_usage("search", "MODEL_DIR, DATA, --policy and --out are required");
+        return 0;
     }
-    if (!model || !data || !policy || (!out && !list_params)) {
-        free(sets);
-        return axf_cli_usage("search", "MODEL_DIR, DATA, --policy and --out are required");
-    }
+    a->model = pos[0];
+    a->data = pos[1];
+    if (a->no_cache)
+        a->so.cache_bytes = 0;
+    return 1;
+}
 
-    search_ui ui = {0};
-    ui.tty = isatty(2);
-    ui.quiet = quiet;
-    ui.start = axf_now();
-    ui.phase = "baseline";
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-
-    so.progress = on_progress;
-    so.progress_ud = &ui;
-    axf_err err;
-    /* a run must not end on a file it cannot write: checked before the first evaluation */
-    /* (over MPI rank 0 alone writes, and checks: the others may not see its file system) */
+/* A run must not end on a file it cannot write: checked before the first evaluation (over MPI
+ * rank 0 alone writes, and checks: the others may not see its file system). */
+static int check_out(const search_args *a, axf_err *err)
+{
     struct {
         int bad;
         axf_err e;
     } wr = {0, {{0}}};
-    if (!list_params && axf_dist_rank() == 0)
-        wr.bad = axf_io_check_writable(out, &wr.e) != 0;
+    if (!a->list_params && axf_dist_rank() == 0)
+        wr.bad = axf_io_check_writable(a->out, &wr.e) != 0;
     axf_dist_bcast(&wr, sizeof wr, "checking --out");
-    if (wr.bad) {
-        free(sets);
-        return axf_cli_fail(wr.e.msg);
-    }
-    double t_open = axf_now();
-    resume = resume && out && access(out, F_OK) == 0;
-    axf_session *s = resume ? axf_session_load(out, model, data, holdout, &so, &err)
-                            : axf_session_open(model, data, &so, &err);
-    clear_bar(&ui);
-    if (!s) {
-        free(sets);
-        if (g_interrupted) {
-            fprintf(stderr, "axf: interrupted while opening %s (nothing saved)\n", data);
-            return 128 + g_interrupted;
-        }
-        return axf_cli_fail(err.msg);
-    }
-    if (holdout && !resume && axf_session_set_holdout(s, holdout, &err)) {
-        axf_session_free(s);
-        free(sets);
-        return axf_cli_fail(err.msg);
-    }
-    t_open = axf_now() - t_open;
+    if (wr.bad)
+        *err = wr.e;
+    return wr.bad ? -1 : 0;
+}
 
+/* The Lua host with the policy loaded; on --resume, checked to be the recorded run's (policy
+ * file, parameters, seed) and set to repeat it. NULL after printing the error (*status). */
+static axf_luahost *load_policy(const search_args *a, axf_session *s, search_ui *ui, int *status)
+{
     axf_luahost_opts ho = axf_luahost_opts_default();
-    ho.budget = budget;
-    ho.seconds = lua_seconds;
-    ho.mem_cap = (size_t)mem_mib << 20;
-    ho.seed = seed;
+    ho.budget = a->budget;
+    ho.seconds = a->lua_seconds;
+    ho.mem_cap = (size_t)a->mem_mib << 20;
+    ho.seed = a->seed;
     ho.log = on_log;
-    ho.log_ud = &ui;
+    ho.log_ud = ui;
     ho.progress = on_progress;
-    ho.progress_ud = &ui;
+    ho.progress_ud = ui;
+    axf_err err;
     axf_luahost *h = axf_luahost_new(s, &ho, &err);
     if (!h) {
-        axf_session_free(s);
-        free(sets);
-        return axf_cli_fail(err.msg);
+        *status = axf_cli_fail(err.msg);
+        return NULL;
     }
-    /* a resumed run must be the recorded one: same policy file, parameters and seed */
     char *rec_sha = axf_xstrdup(axf_session_policy_sha256(s)), *rec_params = axf_xstrdup(axf_session_policy_params(s));
     uint64_t rec_seed = axf_session_seed(s);
-    if (axf_luahost_load(h, policy, sets, n_sets, &err)) {
-        free(rec_sha), free(rec_params);
-        rc = axf_cli_fail(err.msg);
-        goto done;
-    }
-    if (resume && !list_params) {
-        char msg[900];
+    char msg[900] = "";
+    if (axf_luahost_load(h, a->policy, a->sets, a->n_sets, &err)) {
+        snprintf(msg, sizeof msg, "%s", err.msg);
+    } else if (a->resume && !a->list_params) {
         int bad = strcmp(rec_sha, axf_session_policy_sha256(s)) ? 1
                   : strcmp(rec_params, axf_session_policy_params(s)) ? 2
                   : rec_seed != axf_session_seed(s) ? 3 : 0;
         if (bad)
-            snprintf(msg, sizeof msg, "%s: --resume: the run was made with %s %.300s; this one has %.300s", out,
+            snprintf(msg, sizeof msg, "%s: --resume: the run was made with %s %.300s; this one has %.300s", a->out,
                      bad == 1 ? "a policy file of sha256" : bad == 2 ? "parameters" : "another seed",
                      bad == 1 ? rec_sha : bad == 2 ? rec_params : "",
                      bad == 1 ? axf_session_policy_sha256(s) : bad == 2 ? axf_session_policy_params(s) : "--seed");
-        free(rec_sha), free(rec_params);
-        if (bad || axf_session_resume(s, &err)) {
-            rc = axf_cli_fail(bad ? msg : err.msg);
-            goto done;
-        }
-    } else {
-        free(rec_sha), free(rec_params);
+        else if (axf_session_resume(s, &err))
+            snprintf(msg, sizeof msg, "%s", err.msg);
     }
-    free(sets);
-    sets = NULL;
-    if (list_params) {
-        for (int i = 0; i < axf_luahost_param_count(h); i++) {
-            axf_lua_param p;
-            axf_luahost_param_get(h, i, &p);
-            printf("%-14s %-10s default %-12s %s\n", p.name, p.value, p.def, p.doc);
-        }
-        rc = 0;
-        goto done;
+    free(rec_sha);
+    free(rec_params);
+    if (msg[0]) {
+        *status = axf_cli_fail(msg);
+        axf_luahost_free(h);
+        return NULL;
     }
-    g_host = h;
-    if (g_interrupted)
-        axf_luahost_cancel(h);
+    return h;
+}
 
-    axf_metrics base;
-    axf_session_baseline(s, &base);
-    axf_facts f;
-    axf_session_facts(s, &f);
-    printf("search: %s on %s (%d examples), policy %s %s\n", model, data, f.n_search,
-           axf_luahost_policy_name(h), axf_luahost_params_json(h));
-    int rec_steps = 0, rec_trials = 0;
-    axf_session_resume_left(s, &rec_steps, &rec_trials);
-    if (resume)
-        printf("resuming %s: %d step%s and %d trial%s recorded; the policy repeats them without "
-               "evaluating\n", out, rec_steps, rec_steps == 1 ? "" : "s", rec_trials, rec_trials == 1 ? "" : "s");
-    if (axf_dist_size() > 1)
-        printf("MPI: %d ranks, each evaluating about 1/%d of the split\n", axf_dist_size(), axf_dist_size());
-    fflush(stdout);
-    set_where(out, resume ? rec_steps : 0);
+static void list_params(axf_luahost *h)
+{
+    for (int i = 0; i < axf_luahost_param_count(h); i++) {
+        axf_lua_param p;
+        axf_luahost_param_get(h, i, &p);
+        printf("%-14s %-10s default %-12s %s\n", p.name, p.value, p.def, p.doc);
+    }
+}
 
-    double t0 = axf_now(), cpu0 = axf_cli_cpu_now();
-    ui.phase = NULL;
+/* The policy's steps, the session saved after each. Returns the host's last status; *save_failed
+ * and serr when a save failed. */
+static int run_steps(axf_luahost *h, axf_session *s, const char *out, search_ui *ui, int *save_failed, axf_err *serr,
+                     axf_err *err)
+{
     int st;
-    axf_err serr;
-    int save_failed = 0;
     for (;;) {
-        ui.steps = axf_luahost_steps(h);
-        st = axf_luahost_step(h, &err);
+        ui->steps = axf_luahost_steps(h);
+        st = axf_luahost_step(h, err);
         if (st != AXF_LUA_STEPPED)
             break;
         if (axf_session_resume_left(s, NULL, NULL))
             continue; /* the file still holds more than the steps re-lived so far */
-        if (axf_session_save(s, out, &serr)) {
-            save_failed = 1; /* the policy stays where it is: there is nowhere to keep more steps */
+        if (axf_session_save(s, out, serr)) {
+            *save_failed = 1; /* the policy stays where it is: there is nowhere to keep more steps */
             break;
         }
         set_where(out, axf_session_history_len(s));
     }
-    double t_search = axf_now() - t0, cpu_search = axf_cli_cpu_now() - cpu0;
-    g_host = NULL;
-    clear_bar(&ui);
+    return st;
+}
 
-    ui.phase = "held-out";
+/* The final save. Returns where the session is (NULL: nowhere); *beside (to free) when another run
+ * replaced out and this one's went beside it. */
+static const char *save_final(axf_session *s, const char *out, int *save_failed, axf_err *serr, char **beside)
+{
+    int rec_steps = 0;
     int left = axf_session_resume_left(s, &rec_steps, NULL);
     if (left)
         fprintf(stderr, "axf: stopped while repeating the record (%d recorded step%s not reached); %s "
                         "left as it was\n", rec_steps, rec_steps == 1 ? "" : "s", out);
-    else if (!save_failed && axf_session_save(s, out, &serr))
-        save_failed = 1;
-    const char *saved_to = save_failed || left ? NULL : out;
-    char *beside = NULL;
-    if (save_failed && axf_session_replaced(s, out)) {
+    else if (!*save_failed && axf_session_save(s, out, serr))
+        *save_failed = 1;
+    const char *saved_to = *save_failed || left ? NULL : out;
+    *beside = NULL;
+    if (*save_failed && axf_session_replaced(s, out)) {
         /* another run saved the same file since this one did: keep this run's session beside it */
         size_t n = strlen(out);
-        beside = axf_xmalloc(n + 32);
+        *beside = axf_xmalloc(n + 32);
         int json = n > 5 && !strcmp(out + n - 5, ".json");
-        snprintf(beside, n + 32, "%.*s-%ld%s", (int)(json ? n - 5 : n), out, (long)getpid(),
-                 json ? ".json" : "");
+        snprintf(*beside, n + 32, "%.*s-%ld%s", (int)(json ? n - 5 : n), out, (long)getpid(), json ? ".json" : "");
         axf_err berr;
-        if (axf_session_save(s, beside, &berr) == 0)
-            saved_to = beside;
+        if (axf_session_save(s, *beside, &berr) == 0)
+            saved_to = *beside;
     }
+    return saved_to;
+}
 
-    /* summary: every evaluation first (the progress bar), then the text */
-    axf_metrics hb, hc;
+/* The closing report on stdout: what was removed, metrics before and after, time and cache use. */
+static void print_summary(axf_session *s, axf_luahost *h, const search_args *a, search_ui *ui, double t_search,
+                          double t_open, double cpu_search, const char *saved_to)
+{
+    axf_metrics base, hb, hc, cur;
+    axf_facts f;
+    axf_session_baseline(s, &base);
+    axf_session_facts(s, &f);
+    /* every evaluation first (the progress bar), then the text */
     axf_err herr;
-    int hold_rc = holdout ? axf_session_holdout_metrics(s, &hb, &hc, &herr) : -1;
-    axf_metrics cur;
+    int hold_rc = a->holdout ? axf_session_holdout_metrics(s, &hb, &hc, &herr) : -1;
     axf_session_current(s, &cur);
-    clear_bar(&ui);
+    axf_cli_progress_clear(&ui->bar);
     char removed[512];
     describe_removed(axf_session_plan(s), &f, removed, sizeof removed);
     printf("\n== %s: %s ==\n", axf_luahost_policy_name(h), axf_luahost_message(h));
-    printf("steps     %d committed (cursor %d of %d)\n", axf_luahost_steps(h),
-           axf_session_cursor(s), axf_session_history_len(s));
+    printf("steps     %d committed (cursor %d of %d)\n", axf_luahost_steps(h), axf_session_cursor(s),
+           axf_session_history_len(s));
     printf("removed   %s\n", removed);
     print_metrics("search", &base, &cur, f.metric_name);
-    printf("params    %.3fM -> %.3fM (%+.1f%%), FLOPs/token %.3fM -> %.3fM (%+.1f%%)\n",
-           base.params / 1e6, cur.params / 1e6, 100.0 * ((double)cur.params / base.params - 1),
-           base.flops_per_token / 1e6, cur.flops_per_token / 1e6,
-           100.0 * (cur.flops_per_token / base.flops_per_token - 1));
-    if (holdout) {
+    printf("params    %.3fM -> %.3fM (%+.1f%%), FLOPs/token %.3fM -> %.3fM (%+.1f%%)\n", base.params / 1e6,
+           cur.params / 1e6, 100.0 * ((double)cur.params / base.params - 1), base.flops_per_token / 1e6,
+           cur.flops_per_token / 1e6, 100.0 * (cur.flops_per_token / base.flops_per_token - 1));
+    if (a->holdout) {
         if (hold_rc == 0)
             print_metrics("held-out", &hb, &hc, f.metric_name);
         else
@@ -475,6 +379,90 @@ int axf_cmd_search(int argc, char **argv)
     if (saved_to)
         printf("session   %s\n", saved_to);
     fflush(stdout);
+}
+
+/* "search: MODEL on DATA ..." and, when resuming or over MPI, what that means. */
+static void print_start(axf_session *s, axf_luahost *h, const search_args *a)
+{
+    axf_facts f;
+    axf_session_facts(s, &f);
+    printf("search: %s on %s (%d examples), policy %s %s\n", a->model, a->data, f.n_search,
+           axf_luahost_policy_name(h), axf_luahost_params_json(h));
+    int rec_steps = 0, rec_trials = 0;
+    axf_session_resume_left(s, &rec_steps, &rec_trials);
+    if (a->resume)
+        printf("resuming %s: %d step%s and %d trial%s recorded; the policy repeats them without "
+               "evaluating\n", a->out, rec_steps, rec_steps == 1 ? "" : "s", rec_trials, rec_trials == 1 ? "" : "s");
+    if (axf_dist_size() > 1)
+        printf("MPI: %d ranks, each evaluating about 1/%d of the split\n", axf_dist_size(), axf_dist_size());
+    fflush(stdout);
+    set_where(a->out, a->resume ? rec_steps : 0);
+}
+
+int axf_cmd_search(int argc, char **argv)
+{
+    search_args a = {0};
+    a.sets = axf_xcalloc((size_t)argc + 1, sizeof *a.sets);
+    int rc;
+    axf_session *s = NULL;
+    axf_luahost *h = NULL;
+    if (!parse(argc, argv, &a, &rc))
+        goto done;
+
+    search_ui ui = {.phase = "baseline", .quiet = a.quiet};
+    axf_cli_progress_init(&ui.bar, "search", 0.1, 0); /* a terminal only */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    a.so.progress = on_progress;
+    a.so.progress_ud = &ui;
+    axf_err err;
+    if (check_out(&a, &err)) {
+        rc = axf_cli_fail(err.msg);
+        goto done;
+    }
+    double t_open = axf_now();
+    a.resume = a.resume && a.out && access(a.out, F_OK) == 0;
+    s = a.resume ? axf_session_load(a.out, a.model, a.data, a.holdout, &a.so, &err)
+                 : axf_session_open(a.model, a.data, &a.so, &err);
+    axf_cli_progress_clear(&ui.bar);
+    if (!s && g_interrupted) {
+        fprintf(stderr, "axf: interrupted while opening %s (nothing saved)\n", a.data);
+        rc = 128 + g_interrupted;
+        goto done;
+    }
+    if (!s || (a.holdout && !a.resume && axf_session_set_holdout(s, a.holdout, &err))) {
+        rc = axf_cli_fail(err.msg);
+        goto done;
+    }
+    t_open = axf_now() - t_open;
+    if (!(h = load_policy(&a, s, &ui, &rc)))
+        goto done;
+    if (a.list_params) {
+        list_params(h);
+        rc = 0;
+        goto done;
+    }
+    g_host = h;
+    if (g_interrupted)
+        axf_luahost_cancel(h);
+    print_start(s, h, &a);
+
+    double t0 = axf_now(), cpu0 = axf_cpu_now(0);
+    ui.phase = NULL;
+    int save_failed = 0;
+    axf_err serr;
+    int st = run_steps(h, s, a.out, &ui, &save_failed, &serr, &err);
+    double t_search = axf_now() - t0, cpu_search = axf_cpu_now(0) - cpu0;
+    g_host = NULL;
+    axf_cli_progress_clear(&ui.bar);
+    ui.phase = "held-out";
+    char *beside;
+    const char *saved_to = save_final(s, a.out, &save_failed, &serr, &beside);
+    print_summary(s, h, &a, &ui, t_search, t_open, cpu_search, saved_to);
 
     if (save_failed) {
         fprintf(stderr, "axf: %s%s%s\n", serr.msg,
@@ -484,24 +472,17 @@ int axf_cmd_search(int argc, char **argv)
     } else if (st == AXF_LUA_FINISHED) {
         rc = 0;
     } else if (st == AXF_CANCELLED || g_interrupted) {
-        fprintf(stderr, "axf: interrupted: %s; session saved to %s\n", axf_luahost_message(h), out);
+        fprintf(stderr, "axf: interrupted: %s; session saved to %s\n", axf_luahost_message(h), a.out);
         rc = 128 + (g_interrupted ? g_interrupted : SIGINT);
     } else {
-        fprintf(stderr, "axf: %s; session so far saved to %s\n", err.msg, out);
+        fprintf(stderr, "axf: %s; session so far saved to %s\n", err.msg, a.out);
         rc = 1;
     }
     free(beside);
 done:
     g_host = NULL;
-    free(sets);
+    free(a.sets);
     axf_luahost_free(h);
     axf_session_free(s);
     return rc;
-usage_bad:
-    free(sets);
-    {
-        char msg[300];
-        snprintf(msg, sizeof msg, "bad value for %s", a ? a : "option");
-        return axf_cli_usage("search", msg);
-    }
 }

@@ -1,113 +1,21 @@
-/* Training progress line and option parsing shared by the training commands. */
+/* The training commands' shared options and progress line (cmd_train_util.h). */
 #include "cmd_train_util.h"
 
-#include <errno.h>
+#include "axf/fileio.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "cli.h"
+const char axf_cli_train_footer[] =
+    "\n"
+    "Same data, options, seed and thread count give the same model bit for bit.\n"
+    "Exit status: 0 done, 1 bad input (message names the file), 2 usage.\n";
 
-void tu_progress_init(tu_progress *p)
-{
-    p->tty = isatty(2);
-    p->last = 0;
-    p->every = p->tty ? 0.2 : 10.0;
-    p->live = 0;
-}
+static const char *const acts[] = {"gelu", "gelu_tanh", "relu", NULL}; /* axf_act's order */
 
-void tu_duration(double s, char *buf, int n)
-{
-    long t = (long)(s + 0.5);
-    if (t >= 3600)
-        snprintf(buf, (size_t)n, "%ldh%02ldm", t / 3600, t / 60 % 60);
-    else if (t >= 60)
-        snprintf(buf, (size_t)n, "%ldm%02lds", t / 60, t % 60);
-    else
-        snprintf(buf, (size_t)n, "%lds", t);
-}
-
-int tu_progress_cb(const axf_train_status *st, void *ud)
-{
-    tu_progress *p = ud;
-    double now = axf_now();
-    if (!st->evaluated && now - p->last < p->every && st->step < st->total_steps)
-        return 0;
-    p->last = now;
-    char el[32], eta[32], dev[64] = "";
-    tu_duration(st->elapsed, el, sizeof el);
-    tu_duration(st->eta, eta, sizeof eta);
-    if (!isnan(st->dev_metric)) {
-        if (st->dev_metric <= 0)
-            snprintf(dev, sizeof dev, "  dev loss %.4f", st->dev_loss);
-        else
-            snprintf(dev, sizeof dev, "  dev acc %.2f%% loss %.4f", 100 * st->dev_metric, st->dev_loss);
-    }
-    const char *ph = st->evaluated ? "eval" : st->phase;
-    if (p->tty && !st->evaluated) {
-        fprintf(stderr, "\r%s  step %ld/%ld  epoch %d  loss %.4f  %.0f tok/s  %s elapsed  ETA %s%s\033[K", ph, st->step,
-                st->total_steps, st->epoch, st->loss, st->tokens_per_s, el, eta, dev);
-        p->live = 1;
-    } else {
-        if (p->live)
-            fputc('\n', stderr);
-        p->live = 0;
-        fprintf(stderr, "%s  step %ld/%ld  epoch %d  loss %.4f  %.0f tok/s  %s elapsed  ETA %s%s\n", ph, st->step,
-                st->total_steps, st->epoch, st->loss, st->tokens_per_s, el, eta, dev);
-    }
-    fflush(stderr);
-    return 0;
-}
-
-void tu_progress_end(tu_progress *p)
-{
-    if (p->live)
-        fputc('\n', stderr);
-    p->live = 0;
-}
-
-int tu_float(const char *s, double lo, double hi, float *out)
-{
-    if (!s || !*s)
-        return -1;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || !(v >= lo && v <= hi))
-        return -1;
-    *out = (float)v;
-    return 0;
-}
-
-int tu_u64(const char *s, uint64_t *out)
-{
-    if (!s || !*s || *s == '-')
-        return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-int tu_long(const char *s, long lo, long hi, long *out)
-{
-    if (!s || !*s)
-        return -1;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-void tu_common_defaults(tu_common *c)
+void axf_cli_train_init(axf_cli_train *c)
 {
     memset(c, 0, sizeof *c);
     c->layers = 4;
@@ -118,91 +26,177 @@ void tu_common_defaults(tu_common *c)
     c->threads = 2;
     c->act = AXF_ACT_GELU;
     c->o = axf_train_opts_default();
+    const axf_opt shape[] = {
+        AXF_OPT_INT("--layers", &c->layers, 1, AXF_MAX_LAYERS, "N", "encoder layers ({})"),
+        AXF_OPT_INT("--hidden", &c->hidden, 1, 100000000, "N", "hidden size ({})"),
+        AXF_OPT_INT("--heads", &c->heads, 1, AXF_MAX_HEADS, "N", "attention heads ({})"),
+        AXF_OPT_INT("--ffn", &c->ffn, 1, 100000000, "N", "FFN width ({})"),
+        AXF_OPT_CHOICE("--act", &c->act, acts, "gelu|gelu_tanh|relu", "activation ({})"),
+        AXF_OPT_FLAG("--cased", &c->cased, "keep case (default: lower-case input)"),
+        AXF_OPT_END,
+    };
+    const axf_opt loop[] = {
+        AXF_OPT_INT("--epochs", &c->o.epochs, 1, 100000000, "N", "passes over the training data ({})"),
+        AXF_OPT_LONG("--steps", &c->o.max_steps, 1, 100000000, "N", "optimiser steps (overrides --epochs)"),
+        AXF_OPT_INT("--batch", &c->o.batch_size, 1, 100000000, "N", "examples a step ({})"),
+        AXF_OPT_FLOAT("--lr", &c->o.lr, 0, 1, "X", "peak learning rate ({})"),
+        AXF_OPT_FLOAT("--warmup", &c->o.warmup, 0, 0.95, "FRAC", "share of the steps warming up ({})"),
+        AXF_OPT_FLOAT("--weight-decay", &c->o.weight_decay, 0, 10, "X", "AdamW weight decay ({})"),
+        AXF_OPT_FLOAT("--clip", &c->o.clip, 0, 1e6, "X", "gradient norm clip ({})"),
+        AXF_OPT_FLOAT("--dropout", &c->o.hidden_dropout, 0, 0.95, "X", "hidden dropout ({})"),
+        AXF_OPT_FLOAT("--attn-dropout", &c->o.attn_dropout, 0, 0.95, "X", "attention dropout ({})"),
+        AXF_OPT_INT("--eval-every", &c->o.eval_every, 0, 100000000, "N",
+                    "steps between dev evaluations (default: each epoch)"),
+        AXF_OPT_U64("--seed", &c->o.seed, "N", "seed of initialisation, order and dropout ({})"),
+        AXF_OPT_INT("--threads", &c->threads, 1, 256, "N", "threads ({})"),
+        AXF_OPT_FLAG("--resume", &c->o.resume, "continue from DIR/last"),
+        AXF_OPT_END,
+    };
+    memcpy(c->shape, shape, sizeof shape);
+    memcpy(c->loop, loop, sizeof loop);
 }
 
-int tu_bad(const char *cmd, const char *opt, const char *want)
+int axf_cli_train_ready(const char *cmd, const char *bad, axf_cli_train *c, const char *out_dir, const char *out2,
+                        int out2_dir, int *status)
 {
-    char msg[256];
-    snprintf(msg, sizeof msg, "%s needs %s", opt, want);
-    return axf_cli_usage(cmd, msg);
+    if (bad) {
+        *status = axf_cli_usage(cmd, bad);
+        return 0;
+    }
+    axf_set_threads(c->threads);
+    axf_err err;
+    if (axf_io_check_dir_writable(out_dir, &err) ||
+        (out2 && (out2_dir ? axf_io_check_dir_writable(out2, &err) : axf_io_check_writable(out2, &err)))) {
+        *status = axf_cli_fail(err.msg);
+        return 0;
+    }
+    axf_cli_progress_init(&c->progress, cmd, 0.2, 10.0);
+    return 1;
 }
 
-static int is_any(const char *k, const char *const *names)
+int axf_cli_train_progress(const axf_train_status *st, void *ud)
 {
-    for (; *names; names++)
-        if (!strcmp(k, *names))
-            return 1;
+    axf_cli_progress *p = ud;
+    if (!axf_cli_progress_due(p, st->evaluated || st->step >= st->total_steps))
+        return 0;
+    char el[32], eta[32], dev[64] = "";
+    axf_cli_duration(st->elapsed, el, sizeof el);
+    axf_cli_duration(st->eta, eta, sizeof eta);
+    if (!isnan(st->dev_metric)) {
+        if (st->dev_metric <= 0)
+            snprintf(dev, sizeof dev, "  dev loss %.4f", st->dev_loss);
+        else
+            snprintf(dev, sizeof dev, "  dev acc %.2f%% loss %.4f", 100 * st->dev_metric, st->dev_loss);
+    }
+    axf_cli_progress_print(p, st->evaluated, "%s  step %ld/%ld  epoch %d  loss %.4f  %.0f tok/s  %s elapsed  ETA %s%s",
+                           st->evaluated ? "eval" : st->phase, st->step, st->total_steps, st->epoch, st->loss,
+                           st->tokens_per_s, el, eta, dev);
     return 0;
 }
 
-int tu_common_opt(const char *cmd, int argc, char **argv, int *i, tu_common *c)
+void axf_cli_train_summary(axf_cli_train *c, const axf_train_result *res, const char *best, const char *out)
 {
-    static const char *const ints[] = {"--layers", "--hidden", "--heads", "--ffn", "--max-len", "--threads",
-                                       "--epochs", "--batch", "--eval-every", "--steps", NULL};
-    static const char *const reals[] = {"--lr", "--warmup", "--weight-decay", "--clip", "--dropout",
-                                        "--attn-dropout", NULL};
-    const char *k = argv[*i];
-    if (!strcmp(k, "--resume")) {
-        c->o.resume = 1;
-        return 1;
-    }
-    if (!strcmp(k, "--cased")) {
-        c->cased = 1;
-        return 1;
-    }
-    if (strcmp(k, "--act") && strcmp(k, "--seed") && !is_any(k, ints) && !is_any(k, reals))
-        return 0;
-    if (*i + 1 >= argc) {
-        tu_bad(cmd, k, "a value");
-        return -1;
-    }
-    const char *v = argv[++*i];
-    if (!strcmp(k, "--act")) {
-        if (!strcmp(v, "gelu"))
-            c->act = AXF_ACT_GELU;
-        else if (!strcmp(v, "gelu_tanh"))
-            c->act = AXF_ACT_GELU_TANH;
-        else if (!strcmp(v, "relu"))
-            c->act = AXF_ACT_RELU;
-        else
-            return tu_bad(cmd, k, "gelu, gelu_tanh or relu"), -1;
-    } else if (!strcmp(k, "--seed")) {
-        if (tu_u64(v, &c->o.seed))
-            return tu_bad(cmd, k, "a non-negative integer"), -1;
-    } else if (is_any(k, ints)) {
-        /* [CLS] x [SEP] is the shortest useful sequence */
-        long lo = !strcmp(k, "--eval-every") ? 0 : !strcmp(k, "--max-len") ? 3 : 1, lv;
-        long hi = !strcmp(k, "--layers") ? AXF_MAX_LAYERS : !strcmp(k, "--heads") ? AXF_MAX_HEADS
-                  : !strcmp(k, "--threads") ? 256 : 100000000L;
-        if (tu_long(v, lo, hi, &lv)) {
-            char want[64];
-            snprintf(want, sizeof want, "an integer in %ld..%ld", lo, hi);
-            return tu_bad(cmd, k, want), -1;
+    axf_cli_progress_end(&c->progress);
+    char dur[32];
+    axf_cli_duration(res->seconds, dur, sizeof dur);
+    if (res->resumed_from)
+        printf("resumed from step %d\n", res->resumed_from);
+    if (best)
+        printf("%s\n", best);
+    printf("training: %ld steps, %ld tokens, %.0f tokens/s, %s\n", res->steps, res->tokens, res->tokens_per_s, dur);
+    printf("model written to %s\n", out);
+}
+
+/* An example's text as one string: a, a tab, whether it has b, b. */
+static char *example_key(const axf_example *e)
+{
+    size_t na = strlen(e->a), nb = e->b ? strlen(e->b) : 0;
+    char *k = axf_xmalloc(na + nb + 3);
+    memcpy(k, e->a, na);
+    k[na] = '\t';
+    k[na + 1] = e->b ? '1' : '0';
+    memcpy(k + na + 2, e->b ? e->b : "", nb + 1);
+    return k;
+}
+
+static int key_cmp(const void *x, const void *y) { return strcmp(*(char *const *)x, *(char *const *)y); }
+
+axf_dataset *axf_cli_train_data(const char *const *files, int n, const char *task, const axf_config *cfg,
+                                const axf_dataset *leave_out, int *dropped, axf_err *err)
+{
+    axf_dataset *all = NULL;
+    int nk = leave_out ? leave_out->n : 0;
+    char **keys = axf_xmalloc(sizeof *keys * (size_t)(nk + 1));
+    for (int i = 0; i < nk; i++)
+        keys[i] = example_key(&leave_out->ex[i]);
+    qsort(keys, (size_t)nk, sizeof *keys, key_cmp);
+    *dropped = 0;
+    for (int f = 0; f < n; f++) {
+        axf_dataset *d = axf_dataset_load_for(files[f], task, cfg, 0, err);
+        if (!d)
+            goto fail;
+        if (!all) {
+            all = axf_dataset_new(d->task, d->num_labels, d->kind);
+        } else if (strcmp(all->task, d->task) != 0) {
+            axf_err_set(err, "%s: task %s differs from the first training file's (%s)", files[f], d->task, all->task);
+            axf_dataset_free(d);
+            goto fail;
         }
-        if (!strcmp(k, "--layers")) c->layers = (int)lv;
-        else if (!strcmp(k, "--hidden")) c->hidden = (int)lv;
-        else if (!strcmp(k, "--heads")) c->heads = (int)lv;
-        else if (!strcmp(k, "--ffn")) c->ffn = (int)lv;
-        else if (!strcmp(k, "--max-len")) c->max_len = (int)lv;
-        else if (!strcmp(k, "--threads")) c->threads = (int)lv;
-        else if (!strcmp(k, "--epochs")) c->o.epochs = (int)lv;
-        else if (!strcmp(k, "--batch")) c->o.batch_size = (int)lv;
-        else if (!strcmp(k, "--eval-every")) c->o.eval_every = (int)lv;
-        else c->o.max_steps = lv;
-    } else {
-        float f;
-        double hi = !strcmp(k, "--lr") ? 1.0 : !strcmp(k, "--clip") ? 1e6 : !strcmp(k, "--weight-decay") ? 10.0 : 0.95;
-        if (tu_float(v, 0.0, hi, &f)) {
-            char want[64];
-            snprintf(want, sizeof want, "a number in 0..%g", hi);
-            return tu_bad(cmd, k, want), -1;
+        if (d->num_labels > all->num_labels)
+            all->num_labels = d->num_labels;
+        for (int i = 0; i < d->n; i++) {
+            const axf_example *e = &d->ex[i];
+            if (d->kind == AXF_TASK_CLASSIFY && e->label < 0) {
+                axf_err_set(err, "%s: example %d has no label", files[f], i + 1);
+                axf_dataset_free(d);
+                goto fail;
+            }
+            int left_out = 0;
+            if (nk > 0) {
+                char *k = example_key(e);
+                left_out = bsearch(&k, keys, (size_t)nk, sizeof *keys, key_cmp) != NULL;
+                free(k);
+            }
+            if (left_out)
+                (*dropped)++;
+            else
+                axf_dataset_add(all, e->a, e->b, e->label, e->target);
         }
-        if (!strcmp(k, "--lr")) c->o.lr = f;
-        else if (!strcmp(k, "--warmup")) c->o.warmup = f;
-        else if (!strcmp(k, "--weight-decay")) c->o.weight_decay = f;
-        else if (!strcmp(k, "--clip")) c->o.clip = f;
-        else if (!strcmp(k, "--dropout")) c->o.hidden_dropout = f;
-        else c->o.attn_dropout = f;
+        axf_dataset_free(d);
     }
-    return 1;
+    goto done;
+fail:
+    axf_dataset_free(all);
+    all = NULL;
+done:
+    for (int i = 0; i < nk; i++)
+        free(keys[i]);
+    free(keys);
+    return all;
+}
+
+void axf_cli_dataset_split(const axf_dataset *d, float frac, uint64_t seed, axf_dataset **train, axf_dataset **dev)
+{
+    int n = d->n, nd = (int)lround(frac * n);
+    nd = frac > 0 && nd < 1 ? 1 : nd;
+    nd = nd >= n ? n - 1 : nd;
+    int *perm = axf_xmalloc(sizeof(int) * (size_t)n);
+    unsigned char *is_dev = axf_xcalloc((size_t)n, 1);
+    axf_rng r;
+    axf_rng_seed(&r, seed);
+    for (int i = 0; i < n; i++)
+        perm[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        int j = axf_rng_below(&r, i + 1), t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    for (int i = 0; i < nd; i++)
+        is_dev[perm[i]] = 1;
+    *train = axf_dataset_new(d->task, d->num_labels, d->kind);
+    *dev = axf_dataset_new(d->task, d->num_labels, d->kind);
+    for (int i = 0; i < n; i++)
+        axf_dataset_add(is_dev[i] ? *dev : *train, d->ex[i].a, d->ex[i].b, d->ex[i].label, d->ex[i].target);
+    free(perm);
+    free(is_dev);
 }

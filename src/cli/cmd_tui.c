@@ -19,19 +19,7 @@ static const char *usage =
     "neuron groups) coloured by importance, live metrics, a plot over the steps, the action log,\n"
     "and a Lua console. Every key goes through the same session / Lua API as `axf search`.\n"
     "Press ? in the screen for all keys.\n"
-    "\n"
-    "  --session FILE     open this session with its whole history (walk it with [ ] or u r);\n"
-    "                     when FILE does not exist yet, it is where w saves\n"
-    "  --policy FILE      Lua policy for s (one step) and a (run/pause); a bare name is also\n"
-    "                     looked up in the scripts folder (e.g. --policy axformer.lua)\n"
-    "  --holdout DATA2    held-out split, shown for reporting only (never seen by the policy)\n"
-    "  --set K=V          policy parameter (repeatable), e.g. --set rule=loss\n"
-    "  --autosave FILE    where every committed step is written at once (default\n"
-    "                     $XDG_STATE_HOME/axformer/autosave-MODEL.json, or ~/.local/state/axformer/)\n"
-    "  --teach            open the teaching panel (explains each step in plain words)\n"
-    "  --max-len N        tokens per example (128)      --max-examples N  first N examples only\n"
-    "  --batch N          sequences per forward pass    --threads N       OpenBLAS threads\n"
-    "  --task NAME        data reader task (default: detected from the file)\n";
+    "\n";
 
 static int is_file(const char *p)
 {
@@ -79,64 +67,55 @@ const char *axf_tui_find_script(const char *name)
     return NULL;
 }
 
-int axf_tui_parse(const char *cmd, int argc, char **argv, axf_ui_opts *o, const char **pos, int *npos)
+/* --set K=V: a policy parameter, into the options' list. */
+static int set_opt(const char *cmd, const char *v, void *target)
 {
-    *npos = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes = 1;
-        if (!strcmp(a, "--session") && v)
-            o->session_path = v;
-        else if (!strcmp(a, "--policy") && v)
-            o->policy_path = v;
-        else if (!strcmp(a, "--holdout") && v)
-            o->holdout_path = v;
-        else if (!strcmp(a, "--autosave") && v)
-            o->autosave_path = v;
-        else if (!strcmp(a, "--task") && v)
-            o->sopts.task = v;
-        else if (!strcmp(a, "--demo-dir") && v && !strcmp(cmd, "demo"))
-            o->demo_dir = v;
-        else if (!strcmp(a, "--set") && v) {
-            if (!strchr(v, '='))
-                return axf_cli_usage(cmd, "--set needs KEY=VALUE");
-            if (o->n_sets == AXF_UI_MAX_SETS)
-                return axf_cli_usage(cmd, "too many --set options");
-            o->sets[o->n_sets++] = v;
-        } else if (!strcmp(a, "--max-len") && v) {
-            if (axf_cli_int(v, 4, 100000, &o->sopts.max_len))
-                return axf_cli_usage(cmd, "--max-len needs an integer 4..100000");
-        } else if (!strcmp(a, "--max-examples") && v) {
-            if (axf_cli_int(v, 0, 100000000, &o->sopts.max_examples))
-                return axf_cli_usage(cmd, "--max-examples needs a non-negative integer");
-        } else if (!strcmp(a, "--batch") && v) {
-            if (axf_cli_int(v, 1, 100000, &o->sopts.batch))
-                return axf_cli_usage(cmd, "--batch needs a positive integer");
-        } else if (!strcmp(a, "--threads") && v) {
-            if (axf_cli_int(v, 1, 256, &o->sopts.threads))
-                return axf_cli_usage(cmd, "--threads needs an integer 1..256");
-        } else if (!strcmp(a, "--seed") && v) {
-            char *end;
-            unsigned long long s = strtoull(v, &end, 10);
-            if (*end || !*v || *v == '-')
-                return axf_cli_usage(cmd, "--seed needs a non-negative integer");
-            o->demo_seed = s;
-        } else if (!strcmp(a, "--teach")) {
-            o->teach = 1;
-            takes = 0;
-        } else if (a[0] == '-' && a[1]) {
-            char msg[300];
-            snprintf(msg, sizeof msg, "unknown option or missing value: %s", a);
-            return axf_cli_usage(cmd, msg);
-        } else {
-            if (*npos == 2)
-                return axf_cli_usage(cmd, "too many arguments (MODEL_DIR DATA)");
-            pos[(*npos)++] = a;
-            takes = 0;
-        }
-        i += takes;
-    }
+    axf_ui_opts *o = target;
+    if (!strchr(v, '='))
+        return -1;
+    if (o->n_sets == AXF_UI_MAX_SETS)
+        return axf_cli_usage(cmd, "too many --set options");
+    o->sets[o->n_sets++] = v;
     return 0;
+}
+
+int axf_tui_parse(const char *cmd, const char *usage, int argc, char **argv, axf_ui_opts *o, const char **pos,
+                  int *npos, int *status)
+{
+    int demo = !strcmp(cmd, "demo");
+    axf_opt demo_only[] = {
+        AXF_OPT_U64("--seed", &o->demo_seed, "N", "task and model seed (default {})"),
+        AXF_OPT_STR("--demo-dir", &o->demo_dir, "DIR",
+                    "use the demo task and model in DIR (written by axf demo-model --out\n"
+                    "DIR) instead of the cache"),
+        AXF_OPT_END,
+    };
+    axf_cmd_args args = {.cmd = cmd, .usage = usage, .pos = pos, .max_pos = 2};
+    axf_opt opts[] = {
+        AXF_OPT_TABLE(demo ? demo_only : demo_only + 2), /* tui: none (the END entry) */
+        AXF_OPT_STR("--session", &o->session_path, "FILE",
+                    "open this session with its whole history (walk it with [ ] or u r);\n"
+                    "when FILE does not exist yet, it is where w saves"),
+        AXF_OPT_STR("--policy", &o->policy_path, "FILE",
+                    "Lua policy for s (one step) and a (run/pause); a bare name is also\n"
+                    "looked up in the scripts folder (e.g. --policy axformer.lua)"),
+        AXF_OPT_STR("--holdout", &o->holdout_path, "DATA2",
+                    "held-out split, shown for reporting only (never seen by the policy)"),
+        AXF_OPT_FN("--set", set_opt, o, "KEY=VALUE", "K=V", "policy parameter (repeatable), e.g. --set rule=loss"),
+        AXF_OPT_STR("--autosave", &o->autosave_path, "FILE",
+                    "where every committed step is written at once (default\n"
+                    "$XDG_STATE_HOME/axformer/autosave-MODEL.json, or ~/.local/state/axformer/)"),
+        AXF_OPT_FLAG("--teach", &o->teach, "open the teaching panel (explains each step in plain words)"),
+        AXF_OPT_INT("--max-len", &o->sopts.max_len, 4, 100000, "N", "tokens per example ({})"),
+        AXF_OPT_INT("--max-examples", &o->sopts.max_examples, 0, 100000000, "N", "first N examples only"),
+        AXF_OPT_INT("--batch", &o->sopts.batch, 1, 100000, "N", "sequences per forward pass ({})"),
+        AXF_OPT_INT("--threads", &o->sopts.threads, 1, 256, "N", "threads"),
+        AXF_OPT_STR("--task", &o->sopts.task, "NAME", "data reader task (default: detected from the file)"),
+        AXF_OPT_END};
+    if (!axf_opt_parse(&args, opts, argc, argv, status))
+        return 0;
+    *npos = args.n_pos;
+    return 1;
 }
 
 int axf_tui_main(const char *cmd, const axf_ui_opts *o)
@@ -150,12 +129,10 @@ int axf_tui_main(const char *cmd, const axf_ui_opts *o)
 
 int axf_cmd_tui(int argc, char **argv)
 {
-    if (axf_cli_wants_help(argc, argv))
-        return fputs(usage, stdout), 0;
     axf_ui_opts o = axf_ui_opts_default();
     const char *pos[2];
-    int npos, rc = axf_tui_parse("tui", argc, argv, &o, pos, &npos);
-    if (rc)
+    int npos, rc;
+    if (!axf_tui_parse("tui", usage, argc, argv, &o, pos, &npos, &rc))
         return rc;
     char msg[1200];
     int have_session = is_file(o.session_path);

@@ -21,8 +21,7 @@ static int list_help(const cmd_entry *cmds, int n, FILE *out)
     fprintf(out, "AxFormer Workbench %s: make fine-tuned BERT models more accurate, faster and smaller\n\n"
                  "usage: axf COMMAND [ARGS]   (axf COMMAND --help for each)\n\ncommands:\n", AXF_VERSION);
     for (int i = 0; i < n; i++)
-        if (cmds[i].fn)
-            fprintf(out, "  %-11s %s\n", cmds[i].name, cmds[i].summary);
+        fprintf(out, "  %-11s %s\n", cmds[i].name, cmds[i].summary);
     return 0;
 }
 
@@ -94,7 +93,7 @@ static int run(int argc, char **argv)
     if (axf_isa_check_env(&err))
         return axf_cli_fail(err.msg);
     for (int i = 0; i < n; i++)
-        if (cmds[i].fn && !strcmp(argv[1], cmds[i].name))
+        if (!strcmp(argv[1], cmds[i].name))
             return mpi_refuses(argv[1]) ? 1 : cmds[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "axf: unknown command '%s' (see axf --help)\n", argv[1]);
     return 2;
