@@ -87,15 +87,10 @@ void rep_run_free(rep_run *r)
 {
     if (!r)
         return;
-    free(r->path);
-    free(r->label);
-    free(r->policy);
-    free(r->params);
-    free(r->task);
-    free(r->metric_name);
-    free(r->model_sha);
-    free(r->config);
-    free(r->step_metric);
+    void *owned[] = {r->path,        r->label,     r->policy, r->params,     r->task,
+                     r->metric_name, r->model_sha, r->config, r->step_metric};
+    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
+        free(owned[i]);
 }
 
 /* ---- results sidecar ---- */
@@ -145,6 +140,31 @@ static int opt_str(axf_json_rd *v, const cJSON *o, const char *key, const char *
 
 #define OPT AXF_JSON_OPTIONAL
 
+/* A number of a sidecar object: key, accepted range, OPT or 0, where it goes. */
+typedef struct {
+    const char *key;
+    double lo, hi;
+    int flags;
+    double *out;
+} num_field;
+
+#define NFIELDS(a) ((int)(sizeof a / sizeof a[0]))
+
+/* The numbers f[0..n) of e's optional object key (*o: the object, NULL when absent). */
+static int read_nums(axf_json_rd *v, const cJSON *e, const char *key, const num_field *f, int n, const cJSON **o)
+{
+    if (axf_json_obj(v, e, key, OPT, o))
+        return -1;
+    if (!*o)
+        return 0;
+    size_t old = axf_json_push(v, key, -1);
+    for (int i = 0; i < n; i++)
+        if (axf_json_num(v, *o, f[i].key, f[i].lo, f[i].hi, f[i].flags, f[i].out))
+            return -1;
+    axf_json_pop(v, old);
+    return 0;
+}
+
 static int apply_entry(axf_json_rd *v, const cJSON *e, rep_run *r)
 {
     const cJSON *o;
@@ -171,54 +191,36 @@ static int apply_entry(axf_json_rd *v, const cJSON *e, rep_run *r)
         return -1;
     if (!isnan(seed))
         snprintf(r->seed, sizeof r->seed, "%.0f", seed);
-    if (axf_json_obj(v, e, "report", OPT, &o))
+    double n = NAN, evals = NAN;
+    const num_field report[] = {{"baseline", -1e9, 1e9, 0, &r->rep_base},
+                                {"export", -1e9, 1e9, 0, &r->rep_final},
+                                {"n", 1, INT_MAX, OPT, &n}};
+    const num_field speed[] = {{"baseline_tok_s", 1e-9, 1e15, OPT, &r->tok_base},
+                               {"export_tok_s", 1e-9, 1e15, OPT, &r->tok_final}};
+    const num_field bytes[] = {{"baseline", 1, 1e18, OPT, &r->file_base}, {"export", 1, 1e18, OPT, &r->file_final}};
+    const num_field search[] = {{"seconds", 0, 1e12, OPT, &r->wall},
+                                {"evals", 0, 1e15, OPT, &evals},
+                                {"layer_evals", 0, 1e18, OPT, &r->layer_evals},
+                                {"layer_evals_saved", 0, 1e18, OPT, &r->layer_saved},
+                                {"seconds_nocache", 0, 1e12, OPT, &r->wall_nocache},
+                                {"layer_evals_nocache", 0, 1e18, OPT, &r->layer_nocache}};
+    if (read_nums(v, e, "report", report, NFIELDS(report), &o))
         return -1;
     if (o) {
-        old = axf_json_push(v, "report", -1);
-        double n;
-        if (axf_json_num(v, o, "baseline", -1e9, 1e9, 0, &r->rep_base) ||
-            axf_json_num(v, o, "export", -1e9, 1e9, 0, &r->rep_final) ||
-            axf_json_num(v, o, "n", 1, INT_MAX, OPT, &n) || opt_str(v, o, "metric_name", &s))
-            return -1;
         r->rep_n = isnan(n) ? 0 : (int)n;
+        old = axf_json_push(v, "report", -1);
+        if (opt_str(v, o, "metric_name", &s))
+            return -1;
         if (s && r->metric_name && strcmp(s, r->metric_name))
             return axf_json_fail(v, "metric_name", "differs from the session's metric");
         axf_json_pop(v, old);
     }
-    if (axf_json_obj(v, e, "speed", OPT, &o))
+    if (read_nums(v, e, "speed", speed, NFIELDS(speed), &o) ||
+        read_nums(v, e, "file_bytes", bytes, NFIELDS(bytes), &o) ||
+        read_nums(v, e, "search", search, NFIELDS(search), &o))
         return -1;
-    if (o) {
-        old = axf_json_push(v, "speed", -1);
-        if (axf_json_num(v, o, "baseline_tok_s", 1e-9, 1e15, OPT, &r->tok_base) ||
-            axf_json_num(v, o, "export_tok_s", 1e-9, 1e15, OPT, &r->tok_final))
-            return -1;
-        axf_json_pop(v, old);
-    }
-    if (axf_json_obj(v, e, "file_bytes", OPT, &o))
-        return -1;
-    if (o) {
-        old = axf_json_push(v, "file_bytes", -1);
-        if (axf_json_num(v, o, "baseline", 1, 1e18, OPT, &r->file_base) ||
-            axf_json_num(v, o, "export", 1, 1e18, OPT, &r->file_final))
-            return -1;
-        axf_json_pop(v, old);
-    }
-    if (axf_json_obj(v, e, "search", OPT, &o))
-        return -1;
-    if (o) {
-        old = axf_json_push(v, "search", -1);
-        double evals;
-        if (axf_json_num(v, o, "seconds", 0, 1e12, OPT, &r->wall) ||
-            axf_json_num(v, o, "evals", 0, 1e15, OPT, &evals) ||
-            axf_json_num(v, o, "layer_evals", 0, 1e18, OPT, &r->layer_evals) ||
-            axf_json_num(v, o, "layer_evals_saved", 0, 1e18, OPT, &r->layer_saved) ||
-            axf_json_num(v, o, "seconds_nocache", 0, 1e12, OPT, &r->wall_nocache) ||
-            axf_json_num(v, o, "layer_evals_nocache", 0, 1e18, OPT, &r->layer_nocache))
-            return -1;
-        if (!isnan(evals))
-            r->evals = (long long)evals;
-        axf_json_pop(v, old);
-    }
+    if (!isnan(evals))
+        r->evals = (long long)evals;
     return 0;
 }
 

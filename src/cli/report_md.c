@@ -9,43 +9,30 @@
 
 static const char *dash = "–";
 
-static void fmt_count(char *b, size_t n, double x)
+/* A number in the first unit whose threshold it reaches (the last unit otherwise), divided by
+ * that unit's size. */
+typedef struct {
+    double threshold, size;
+    const char *fmt;
+} unit;
+
+static const unit counts[] = {{1e9, 1e9, "%.2fG"}, {1e6, 1e6, "%.2fM"}, {1e3, 1e3, "%.1fk"}, {0, 1, "%.0f"}};
+static const unit bytes[] = {{1e9, 1e9, "%.2f GB"}, {1e6, 1e6, "%.2f MB"}, {0, 1e3, "%.1f kB"}};
+static const unit seconds[] = {{3600, 3600, "%.1f h"}, {100, 1, "%.0f s"}, {0, 1, "%.1f s"}};
+
+static void fmt_units(char *b, size_t n, double x, const unit *u, int nu)
 {
-    if (isnan(x))
+    if (isnan(x)) {
         snprintf(b, n, "%s", dash);
-    else if (x >= 1e9)
-        snprintf(b, n, "%.2fG", x / 1e9);
-    else if (x >= 1e6)
-        snprintf(b, n, "%.2fM", x / 1e6);
-    else if (x >= 1e3)
-        snprintf(b, n, "%.1fk", x / 1e3);
-    else
-        snprintf(b, n, "%.0f", x);
+        return;
+    }
+    int i = 0;
+    while (i < nu - 1 && !(x >= u[i].threshold))
+        i++;
+    snprintf(b, n, u[i].fmt, x / u[i].size);
 }
 
-static void fmt_bytes(char *b, size_t n, double x)
-{
-    if (isnan(x))
-        snprintf(b, n, "%s", dash);
-    else if (x >= 1e9)
-        snprintf(b, n, "%.2f GB", x / 1e9);
-    else if (x >= 1e6)
-        snprintf(b, n, "%.2f MB", x / 1e6);
-    else
-        snprintf(b, n, "%.1f kB", x / 1e3);
-}
-
-static void fmt_seconds(char *b, size_t n, double s)
-{
-    if (isnan(s))
-        snprintf(b, n, "%s", dash);
-    else if (s >= 3600)
-        snprintf(b, n, "%.1f h", s / 3600);
-    else if (s >= 100)
-        snprintf(b, n, "%.0f s", s);
-    else
-        snprintf(b, n, "%.1f s", s);
-}
+#define FMT_UNITS(b, x, u) fmt_units(b, sizeof b, x, u, (int)(sizeof u / sizeof u[0]))
 
 /* "81.54 → 82.34 (+0.80)" */
 static void fmt_change(char *b, size_t n, double before, double after)
@@ -98,13 +85,13 @@ static void write_runs(const rep_set *set, FILE *f)
         put_cell(f, b);
         fmt_change(b, sizeof b, r->rep_base, r->rep_final);
         put_cell(f, b);
-        fmt_count(c, sizeof c, r->final.params);
+        FMT_UNITS(c, r->final.params, counts);
         snprintf(b, sizeof b, "%s (%.1f%%)", c, 100 * r->final.params / r->base.params);
         put_cell(f, b);
-        fmt_count(c, sizeof c, r->final.flops);
+        FMT_UNITS(c, r->final.flops, counts);
         snprintf(b, sizeof b, "%s (%.2f×)", c, r->final.flops > 0 ? r->base.flops / r->final.flops : INFINITY);
         put_cell(f, b);
-        fmt_bytes(c, sizeof c, size_of(r, 1));
+        FMT_UNITS(c, size_of(r, 1), bytes);
         snprintf(b, sizeof b, "%s (%.2f×)", c, size_of(r, 0) / size_of(r, 1));
         put_cell(f, b);
         if (isnan(r->tok_base) || isnan(r->tok_final))
@@ -113,15 +100,15 @@ static void write_runs(const rep_set *set, FILE *f)
             snprintf(b, sizeof b, "%.2f×", r->tok_final / r->tok_base);
         put_cell(f, b);
         if (!isnan(r->wall)) {
-            fmt_seconds(b, sizeof b, r->wall);
+            FMT_UNITS(b, r->wall, seconds);
             if (!isnan(r->wall_nocache)) {
-                fmt_seconds(c, sizeof c, r->wall_nocache);
+                FMT_UNITS(c, r->wall_nocache, seconds);
                 size_t l = strlen(b);
                 snprintf(b + l, sizeof b - l, " (%s uncached)", c);
             }
         } else {
             /* Only the evaluations' own time is in the session file. */
-            fmt_seconds(c, sizeof c, r->step_seconds);
+            FMT_UNITS(c, r->step_seconds, seconds);
             snprintf(b, sizeof b, "≥ %s", c);
         }
         put_cell(f, b);
@@ -155,13 +142,15 @@ static void acc_add(acc *a, double x)
     a->sumsq += x * x;
 }
 
-/* "mean ± sd" (sample standard deviation), or the single value; signed for differences. */
-static void fmt_acc(char *b, size_t n, const acc *a, double scale, const char *unit, int sign)
+/* A cell "mean ± sd" (sample standard deviation), or the single value; signed for differences. */
+static void put_acc(FILE *f, const acc *a, double scale, const char *unit, int sign)
 {
+    char b[96];
     if (a->n == 0) {
-        snprintf(b, n, "%s", dash);
+        put_cell(f, dash);
         return;
     }
+    size_t n = sizeof b;
     double mean = a->sum / a->n;
     double var = a->n > 1 ? (a->sumsq - a->n * mean * mean) / (a->n - 1) : 0;
     size_t l = (size_t)snprintf(b, n, sign ? "%+.2f" : "%.2f", scale * mean);
@@ -169,6 +158,7 @@ static void fmt_acc(char *b, size_t n, const acc *a, double scale, const char *u
         l += (size_t)snprintf(b + l, n - l, " ± %.2f", scale * sqrt(var > 0 ? var : 0));
     if (l < n)
         snprintf(b + l, n - l, "%s", unit);
+    put_cell(f, b);
 }
 
 /* Mean and spread over the runs of each (config, policy) pair seen more than once. */
@@ -212,18 +202,12 @@ static void write_groups(const rep_set *set, FILE *f)
         put_cell(f, set->runs[i].label);
         snprintf(b, sizeof b, "%d", cnt);
         put_cell(f, b);
-        fmt_acc(b, sizeof b, &rb, 100, "", 0);
-        put_cell(f, b);
-        fmt_acc(b, sizeof b, &rd, 100, "", 1);
-        put_cell(f, b);
-        fmt_acc(b, sizeof b, &sd, 100, "", 1);
-        put_cell(f, b);
-        fmt_acc(b, sizeof b, &pk, 100, "%", 0);
-        put_cell(f, b);
-        fmt_acc(b, sizeof b, &fr, 1, "×", 0);
-        put_cell(f, b);
-        fmt_acc(b, sizeof b, &sp, 1, "×", 0);
-        put_cell(f, b);
+        put_acc(f, &rb, 100, "", 0);
+        put_acc(f, &rd, 100, "", 1);
+        put_acc(f, &sd, 100, "", 1);
+        put_acc(f, &pk, 100, "%", 0);
+        put_acc(f, &fr, 1, "×", 0);
+        put_acc(f, &sp, 1, "×", 0);
         fputs("|\n", f);
     }
     free(done);

@@ -294,6 +294,26 @@ static void baselines(FILE *f, const rep_set *set, const panel *p, double x)
     }
 }
 
+/* One marker of run r at (x, y), in a <g> with its data attributes. */
+static void point(FILE *f, const panel *p, const char *kind, const rep_run *r, int li, double x, double y,
+                  const char *colour, int filled)
+{
+    point_attrs(f, kind, r, x, y);
+    marker(f, li, px(p, x), py(p, y), 6, colour, filled);
+    fputs("</g>\n", f);
+}
+
+/* The frame of "TITLE against WHAT" and a dashed vertical line at the original model's x (ref). */
+static void frame_against(FILE *f, const panel *p, const rep_set *set, const char *what, const char *xlabel,
+                          const char *ylabel, const char *xunit, double ref)
+{
+    char title[64];
+    snprintf(title, sizeof title, "%s against %s", title_of(set), what);
+    draw_frame(f, p, title, xlabel, ylabel, xunit);
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>\n",
+            px(p, ref), p->y0, px(p, ref), p->y0 + p->h);
+}
+
 static void plot_size(FILE *f, const rep_set *set, const char *ylabel)
 {
     panel p = make_panel(0, 0);
@@ -308,18 +328,11 @@ static void plot_size(FILE *f, const rep_set *set, const char *ylabel)
     if (p.ax.hi > 100 && xhi <= 100) /* nothing grows: no ticks past the original */
         p.ax.hi = 100 + p.ax.step * 0.25;
     p.ay = nice_axis(ylo, yhi, 1);
-    char title[64];
-    snprintf(title, sizeof title, "%s against size", title_of(set));
-    draw_frame(f, &p, title, "parameters kept (% of the original model)", ylabel, "");
-    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>\n",
-            px(&p, 100), p.y0, px(&p, 100), p.y0 + p.h);
+    frame_against(f, &p, set, "size", "parameters kept (% of the original model)", ylabel, "", 100);
     for (int i = 0; i < set->n; i++) {
         const rep_run *r = &set->runs[i];
         int li = label_index(set, i);
-        double x = 100 * r->final.params / r->base.params, y = y_final(set, r);
-        point_attrs(f, "size", r, x, y);
-        marker(f, li, px(&p, x), py(&p, y), 6, rep_colour(li), 1);
-        fputs("</g>\n", f);
+        point(f, &p, "size", r, li, 100 * r->final.params / r->base.params, y_final(set, r), rep_colour(li), 1);
     }
     baselines(f, set, &p, 100);
 }
@@ -337,11 +350,7 @@ static void plot_speed(FILE *f, const rep_set *set, const char *ylabel)
     }
     p.ax = nice_axis(xlo, xhi, 0.5);
     p.ay = nice_axis(ylo, yhi, 1);
-    char title[64];
-    snprintf(title, sizeof title, "%s against speed", title_of(set));
-    draw_frame(f, &p, title, "speedup over the original model", ylabel, "×");
-    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>\n",
-            px(&p, 1), p.y0, px(&p, 1), p.y0 + p.h);
+    frame_against(f, &p, set, "speed", "speedup over the original model", ylabel, "×", 1);
     for (int i = 0; i < set->n; i++) {
         const rep_run *r = &set->runs[i];
         int li = label_index(set, i);
@@ -350,16 +359,10 @@ static void plot_speed(FILE *f, const rep_set *set, const char *ylabel)
         if (isfinite(xf) && isfinite(xm))
             fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-opacity=\"0.5\"/>\n",
                     px(&p, xf), py(&p, y), px(&p, xm), py(&p, y), c);
-        if (isfinite(xf)) {
-            point_attrs(f, "flops", r, xf, y);
-            marker(f, li, px(&p, xf), py(&p, y), 6, c, 0);
-            fputs("</g>\n", f);
-        }
-        if (isfinite(xm)) {
-            point_attrs(f, "measured", r, xm, y);
-            marker(f, li, px(&p, xm), py(&p, y), 6, c, 1);
-            fputs("</g>\n", f);
-        }
+        if (isfinite(xf))
+            point(f, &p, "flops", r, li, xf, y, c, 0);
+        if (isfinite(xm))
+            point(f, &p, "measured", r, li, xm, y, c, 1);
     }
     baselines(f, set, &p, 1);
 }
