@@ -1,8 +1,5 @@
 # Screen tests (label tui): the real axf binary driven in tmux (tests/tui/lib.sh: send-keys, then
 # poll capture-pane for a marker; no fixed sleeps). They skip (exit 77) only where tmux is missing.
-# The policy lookup of `axf demo` falls back to the source tree's scripts/ folder.
-set_source_files_properties(${CMAKE_SOURCE_DIR}/src/cli/cmd_tui.c PROPERTIES
-  COMPILE_DEFINITIONS "AXF_SOURCE_DIR=\"${CMAKE_SOURCE_DIR}\"")
 
 # The demo model every screen test opens (and the example sessions were made on): trained from its
 # seed (bit for bit the model `axf demo` caches) once per build of axf, so that a change to the
