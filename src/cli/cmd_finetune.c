@@ -218,7 +218,7 @@ static int load_data(const ft_args *a, axf_dataset **train, axf_dataset **dev, a
         return axf_err_set(err, "%s: fewer than 2 training examples", a->train[0]);
     if (a->split > 0) {
         axf_dataset *all = *train;
-        axf_cli_dataset_split(all, a->split, a->c.o.seed ^ 0x5711ULL, train, dev);
+        axf_dataset_split(all, a->split, a->c.o.seed ^ 0x5711ULL, train, dev);
         axf_dataset_free(all);
         return a->split_out ? write_split(a->split_out, *dev, err) : 0;
     }

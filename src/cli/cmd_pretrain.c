@@ -285,7 +285,7 @@ static int encode_split(const pt_args *a, const strvec *corpus, const axf_vocab 
     axf_dataset *all = axf_dataset_new("text", 0, AXF_TASK_CLASSIFY), *dtr, *ddev;
     for (int i = 0; i < corpus->n; i++)
         axf_dataset_add(all, corpus->s[i], NULL, 0, 0);
-    axf_cli_dataset_split(all, a->dev_frac, a->c.o.seed ^ 0xde5ULL, &dtr, &ddev);
+    axf_dataset_split(all, a->dev_frac, a->c.o.seed ^ 0xde5ULL, &dtr, &ddev);
     axf_dataset_free(all);
     int rc = (*etr = axf_encode_dataset(dtr, v, lower, a->c.max_len, err)) &&
                      (!ddev->n || (*edev = axf_encode_dataset(ddev, v, lower, a->c.max_len, err)))

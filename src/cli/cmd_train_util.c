@@ -174,29 +174,3 @@ done:
     free(keys);
     return all;
 }
-
-void axf_cli_dataset_split(const axf_dataset *d, float frac, uint64_t seed, axf_dataset **train, axf_dataset **dev)
-{
-    int n = d->n, nd = (int)lround(frac * n);
-    nd = frac > 0 && nd < 1 ? 1 : nd;
-    nd = nd >= n ? n - 1 : nd;
-    int *perm = axf_xmalloc(sizeof(int) * (size_t)n);
-    unsigned char *is_dev = axf_xcalloc((size_t)n, 1);
-    axf_rng r;
-    axf_rng_seed(&r, seed);
-    for (int i = 0; i < n; i++)
-        perm[i] = i;
-    for (int i = n - 1; i > 0; i--) {
-        int j = axf_rng_below(&r, i + 1), t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
-    for (int i = 0; i < nd; i++)
-        is_dev[perm[i]] = 1;
-    *train = axf_dataset_new(d->task, d->num_labels, d->kind);
-    *dev = axf_dataset_new(d->task, d->num_labels, d->kind);
-    for (int i = 0; i < n; i++)
-        axf_dataset_add(is_dev[i] ? *dev : *train, d->ex[i].a, d->ex[i].b, d->ex[i].label, d->ex[i].target);
-    free(perm);
-    free(is_dev);
-}

@@ -46,9 +46,5 @@ void axf_cli_train_summary(axf_cli_train *c, const axf_train_result *res, const 
  * with the text of an example of leave_out (may be NULL) are left out, and counted in *dropped. */
 axf_dataset *axf_cli_train_data(const char *const *files, int n, const char *task, const axf_config *cfg,
                                 const axf_dataset *leave_out, int *dropped, axf_err *err);
-/* d cut in two (both new, file order kept in each): nd = lround(frac * n) examples computed in
- * float, at least 1 when frac > 0 and at most n - 1, chosen as the first nd of 0..n-1 shuffled
- * (Fisher-Yates from the end) by an axf_rng seeded with seed, go to *dev, the rest to *train. */
-void axf_cli_dataset_split(const axf_dataset *d, float frac, uint64_t seed, axf_dataset **train, axf_dataset **dev);
 
 #endif
