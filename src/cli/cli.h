@@ -32,6 +32,9 @@ int axf_cmd_bench(int argc, char **argv);
 int axf_cli_fail(const char *msg);
 /* Prints a usage error "axf CMD: <msg> (see axf CMD --help)" and returns 2. */
 int axf_cli_usage(const char *cmd, const char *msg);
+/* After a command's output to stdout: flushes it; 0, or 1 after "axf: stdout: write error" (a full
+ * disk, a closed pipe). */
+int axf_cli_stdout_written(void);
 
 /* ---- the option table (opt.c) ---------------------------------------------------------------- *
  * A command declares its options as one table of axf_opt (the AXF_OPT_* initialisers below), each

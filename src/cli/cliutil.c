@@ -12,6 +12,11 @@ int axf_cli_fail(const char *msg)
     return 1;
 }
 
+int axf_cli_stdout_written(void)
+{
+    return fflush(stdout) || ferror(stdout) ? axf_cli_fail("stdout: write error") : 0;
+}
+
 int axf_cli_usage(const char *cmd, const char *msg)
 {
     axf_cli_progress_break();

@@ -131,9 +131,5 @@ int axf_cmd_eval(int argc, char **argv)
         print_results(&r, &sc, o.repeat);
     scored_free(&sc);
     axf_cli_run_free(&r);
-    if (rc)
-        return rc;
-    if (fflush(stdout) || ferror(stdout))
-        return axf_cli_fail("stdout: write error");
-    return 0;
+    return rc ? rc : axf_cli_stdout_written();
 }

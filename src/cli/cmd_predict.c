@@ -51,9 +51,5 @@ int axf_cmd_predict(int argc, char **argv)
     axf_cli_run r;
     rc = axf_cli_run_all(&o, &r);
     axf_cli_run_free(&r);
-    if (rc)
-        return rc;
-    if (fflush(stdout) || ferror(stdout))
-        return axf_cli_fail("stdout: write error");
-    return 0;
+    return rc ? rc : axf_cli_stdout_written();
 }
