@@ -74,6 +74,84 @@ static void gemm_floor(const axf_config *c, int B, int n, float *x, float *q, fl
     gemm_nt(B, c->num_labels, H, y, H, m->cls_w, H, q, c->num_labels);
 }
 
+/* The engine's pass, its own GEMMs alone (axf_engine_gemm_floor) and the same shapes as plain
+ * OpenBLAS calls, interleaved reps + 2 times (the first 2 untimed): med[] their medians. */
+static int time_passes(axf_engine *e, const axf_plan *plan, const axf_batch *bt, const axf_model *m, int reps,
+                       double med[3])
+{
+    const axf_config *cfg = &m->cfg;
+    int batch = bt->n_seq, seq = bt->n_tok / bt->n_seq, T = bt->n_tok;
+    axf_err err;
+    float *logits = axf_xmalloc(sizeof(float) * batch * 2);
+    size_t H = cfg->hidden;
+    float *x = axf_xcalloc((size_t)T * H, 4), *q = axf_xcalloc((size_t)T * H, 4), *k = axf_xcalloc((size_t)T * H, 4);
+    float *v = axf_xcalloc((size_t)T * H, 4), *ctx = axf_xcalloc((size_t)T * H, 4), *y = axf_xcalloc((size_t)T * H, 4);
+    float *inter = axf_xcalloc((size_t)T * cfg->ffn, 4), *s = axf_xcalloc((size_t)seq * seq, 4);
+    double *te = axf_xmalloc(sizeof(double) * reps), *tg = axf_xmalloc(sizeof(double) * reps);
+    double *tb = axf_xmalloc(sizeof(double) * reps);
+    int rc = 0;
+    /* interleaved, so that a change of load on the machine hits all three alike */
+    for (int i = 0; i < reps + 2; i++) {
+        double t0 = now();
+        if (axf_engine_forward(e, plan, bt, logits, &err)) {
+            rc = axf_cli_fail(err.msg);
+            break;
+        }
+        double t1 = now();
+        axf_engine_gemm_floor(e, plan, bt, logits, &err);
+        double t2 = now();
+        gemm_floor(cfg, batch, seq, x, q, k, v, ctx, inter, y, s, m);
+        double t3 = now();
+        /* OpenBLAS's worker spins in sched_yield for about 2^28 cycles after a multi-threaded
+         * call; let it go to sleep before the next engine pass is timed (the engine's own passes
+         * keep OpenBLAS single-threaded and never wake it), then warm the engine's threads up
+         * again with an untimed pass, as back-to-back batches in eval or a search find them. */
+        struct timespec settle = {0, 300000000};
+        nanosleep(&settle, NULL);
+        if (axf_engine_forward(e, plan, bt, logits, &err)) {
+            rc = axf_cli_fail(err.msg);
+            break;
+        }
+        if (i >= 2) {
+            te[i - 2] = t1 - t0;
+            tg[i - 2] = t2 - t1;
+            tb[i - 2] = t3 - t2;
+        }
+    }
+    if (!rc) {
+        med[0] = axf_median(te, reps);
+        med[1] = axf_median(tg, reps);
+        med[2] = axf_median(tb, reps);
+    }
+    free(te), free(tg), free(tb), free(x), free(q), free(k), free(v), free(ctx), free(y), free(inter), free(s);
+    free(logits);
+    return rc;
+}
+
+/* The key=value lines (usage above) from the medians med[] of time_passes. */
+static void print_results(const axf_model *m, const axf_batch *bt, int seq, int threads, int reps, int topk,
+                          const double med[3])
+{
+    const axf_config *c = &m->cfg;
+    int T = bt->n_tok;
+    double me = med[0], mg = med[1], mb = med[2];
+    double load = 0;
+    FILE *lf = fopen("/proc/loadavg", "r");
+    if (lf) {
+        if (fscanf(lf, "%lf", &load) != 1)
+            load = 0;
+        fclose(lf);
+    }
+    double fl = axf_model_flops_per_token(m, seq) * T;
+    printf("layers=%d\nhidden=%d\nheads=%d\nffn=%d\nbatch=%d\nseq=%d\nthreads=%d\nreps=%d\ntopk=%d\n", c->n_layers,
+           c->hidden, c->n_heads, c->ffn, bt->n_seq, seq, threads, reps, topk);
+    printf("engine_s=%.6f\nengine_tokens_per_s=%.1f\nengine_gflops=%.2f\n", me, T / me, fl / me / 1e9);
+    printf("gemm_floor_s=%.6f\ngemm_floor_tokens_per_s=%.1f\n", mg, T / mg);
+    printf("non_gemm_s=%.6f\nnon_gemm_share=%.4f\nblas_floor_s=%.6f\nflops_per_forward=%.4g\n", me - mg,
+           (me - mg) / me, mb, fl);
+    printf("load_avg=%.2f\nclock=%s\nweights=%s\n", load, cpu_clock ? "cpu" : "wall", use_cblas ? "cblas" : "packed");
+}
+
 int axf_cmd_bench(int argc, char **argv)
 {
     int layers = 12, hidden = 768, heads = 12, ffn = 3072, batch = 8, seq = 128, threads = 2, reps = 10;
@@ -135,63 +213,11 @@ int axf_cmd_bench(int argc, char **argv)
             plan->layers[l].k = topk;
         }
     }
-    float *logits = axf_xmalloc(sizeof(float) * batch * 2);
-    size_t H = hidden;
-    float *x = axf_xcalloc((size_t)T * H, 4), *q = axf_xcalloc((size_t)T * H, 4), *k = axf_xcalloc((size_t)T * H, 4);
-    float *v = axf_xcalloc((size_t)T * H, 4), *ctx = axf_xcalloc((size_t)T * H, 4), *y = axf_xcalloc((size_t)T * H, 4);
-    float *inter = axf_xcalloc((size_t)T * ffn, 4), *s = axf_xcalloc((size_t)seq * seq, 4);
-    double *te = axf_xmalloc(sizeof(double) * reps), *tg = axf_xmalloc(sizeof(double) * reps);
-    double *tb = axf_xmalloc(sizeof(double) * reps);
-    rc = 0;
-    /* interleaved, so that a change of load on the machine hits all three alike */
-    for (int i = 0; i < reps + 2; i++) {
-        double t0 = now();
-        if (axf_engine_forward(e, plan, &bt, logits, &err)) {
-            rc = axf_cli_fail(err.msg);
-            break;
-        }
-        double t1 = now();
-        axf_engine_gemm_floor(e, plan, &bt, logits, &err);
-        double t2 = now();
-        gemm_floor(&cfg, batch, seq, x, q, k, v, ctx, inter, y, s, m);
-        double t3 = now();
-        /* OpenBLAS's worker spins in sched_yield for about 2^28 cycles after a multi-threaded
-         * call; let it go to sleep before the next engine pass is timed (the engine's own passes
-         * keep OpenBLAS single-threaded and never wake it), then warm the engine's threads up
-         * again with an untimed pass, as back-to-back batches in eval or a search find them. */
-        struct timespec settle = {0, 300000000};
-        nanosleep(&settle, NULL);
-        if (axf_engine_forward(e, plan, &bt, logits, &err)) {
-            rc = axf_cli_fail(err.msg);
-            break;
-        }
-        if (i >= 2) {
-            te[i - 2] = t1 - t0;
-            tg[i - 2] = t2 - t1;
-            tb[i - 2] = t3 - t2;
-        }
-    }
-    if (!rc) {
-        double me = axf_median(te, reps), mg = axf_median(tg, reps), mb = axf_median(tb, reps);
-        double load = 0;
-        FILE *lf = fopen("/proc/loadavg", "r");
-        if (lf) {
-            if (fscanf(lf, "%lf", &load) != 1)
-                load = 0;
-            fclose(lf);
-        }
-        double fl = axf_model_flops_per_token(m, seq) * T;
-        printf("layers=%d\nhidden=%d\nheads=%d\nffn=%d\nbatch=%d\nseq=%d\nthreads=%d\nreps=%d\ntopk=%d\n", layers,
-               hidden, heads, ffn, batch, seq, threads, reps, topk);
-        printf("engine_s=%.6f\nengine_tokens_per_s=%.1f\nengine_gflops=%.2f\n", me, T / me, fl / me / 1e9);
-        printf("gemm_floor_s=%.6f\ngemm_floor_tokens_per_s=%.1f\n", mg, T / mg);
-        printf("non_gemm_s=%.6f\nnon_gemm_share=%.4f\nblas_floor_s=%.6f\nflops_per_forward=%.4g\n", me - mg,
-               (me - mg) / me, mb, fl);
-        printf("load_avg=%.2f\nclock=%s\nweights=%s\n", load, cpu_clock ? "cpu" : "wall",
-               use_cblas ? "cblas" : "packed");
-    }
-    free(te), free(tg), free(tb), free(x), free(q), free(k), free(v), free(ctx), free(y), free(inter), free(s);
-    free(ids), free(types), free(off), free(logits);
+    double med[3];
+    rc = time_passes(e, plan, &bt, m, reps, med);
+    if (!rc)
+        print_results(m, &bt, seq, threads, reps, topk, med);
+    free(ids), free(types), free(off);
     axf_plan_free(plan);
     axf_engine_free(e);
     axf_model_free(m);
