@@ -36,7 +36,13 @@
 #   --axf PATH         the axf binary (default: build/axf, built with scripts/build.sh if missing)
 #   --data DIR         the shared data folder (default: ../shared/data beside the repository)
 #   --tasks "A B"      tasks (default: "sst2 PAIR", PAIR = the pair task a recipe exists for)
-#   --sizes "A B"      model sizes given to the recipes (default: "small big")
+#   --sizes "A B"      model sizes given to the recipes (default: "small big"); "minilm" = the
+#                      packaged all-MiniLM-L6-v2 fine-tuned by scripts/recipe_minilm.sh (TASK=the
+#                      task; no pre-training stage, every seed fine-tunes the same encoder)
+#   --search-examples N  score the search on N examples of the search split, drawn by the
+#                      fine-tuning seed (measure.py subset: the rows at the indices
+#                      random.Random(SEED).sample(range(rows), N), in file order; the whole split
+#                      when it has N rows or fewer); the report splits are unchanged
 #   --seeds N          fine-tuning seeds of the main configuration (default 3: 42, 43, 44; the
 #                      others use 42, the recipes' default)
 #   --rules "A B"      axformer acceptance rules (default: "reference loss tolerance accuracy")
@@ -61,7 +67,8 @@
 #   --reuse-models DIR reuse finished recipe outputs DIR/<task>-<size> (the recipes' default OUT,
 #                      e.g. models/) for the first seed: the recipes are deterministic for a given
 #                      SIZE, SEED and THREADS, and the first seed is the recipes' default (42), so
-#                      the recipe then skips the stages marked done there
+#                      the recipe then skips the stages marked done there. Size minilm: every
+#                      seed, from DIR/minilm-<task> (seed 42) and DIR/minilm-<task>-s<seed>
 #   --clean            delete the results folder first (everything is recomputed)
 #   --skip-if-missing  exit 77 (ctest: skipped) when an axf command the run needs is not built
 # Environment: RECIPE_DIR (where recipe_<task>.sh live, default scripts/), THREADS (OpenBLAS
@@ -77,9 +84,12 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/scripts/experiment/lib.sh"
 PY=/usr/bin/python3
 MEASURE=("$PY" "$ROOT/scripts/experiment/measure.py")
-recipe_of() { echo "${RECIPE_DIR:-$ROOT/scripts}/recipe_$1.sh"; }
+# recipe_of TASK [SIZE]: the recipe script (size minilm: one recipe for every task, TASK=task)
+recipe_of() {
+    if [ "${2:-}" = minilm ]; then echo "${RECIPE_DIR:-$ROOT/scripts}/recipe_minilm.sh"; else echo "${RECIPE_DIR:-$ROOT/scripts}/recipe_$1.sh"; fi
+}
 
-QUICK=0 CLEAN=0 MODELS_ONLY=0 MAIN="" REUSE="" SKIP_MISSING=0 OUT="" AXF="" DATA="" TASKS="" SIZES="" SEEDS="" RULES="" NOCACHE=main FORCE="" DRY_RUN=0 REPORT_ONLY=0 ONLY_SEEDS="" PEERS="heads_gradient drop_layers hard_attention hard_attention_sweep" LATER_PEERS=$PEERS RECOVER="distill distill-int8"
+SEARCH_N="" QUICK=0 CLEAN=0 MODELS_ONLY=0 MAIN="" REUSE="" SKIP_MISSING=0 OUT="" AXF="" DATA="" TASKS="" SIZES="" SEEDS="" RULES="" NOCACHE=main FORCE="" DRY_RUN=0 REPORT_ONLY=0 ONLY_SEEDS="" PEERS="heads_gradient drop_layers hard_attention hard_attention_sweep" LATER_PEERS=$PEERS RECOVER="distill distill-int8"
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) QUICK=1 ;;
@@ -88,6 +98,7 @@ while [ $# -gt 0 ]; do
     --data) DATA=$2; shift ;;
     --tasks) TASKS=$2; shift ;;
     --sizes) SIZES=$2; shift ;;
+    --search-examples) SEARCH_N=$2; shift ;;
     --seeds) SEEDS=$2; shift ;;
     --rules) RULES=$2; shift ;;
     --nocache) NOCACHE=$2; shift ;;
@@ -109,6 +120,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 case "$NOCACHE" in main | all | none) ;; *) echo "experiment.sh: --nocache main|all|none" >&2; exit 2 ;; esac
+case "$SEARCH_N" in "" | [1-9] | [1-9]*[0-9]) ;; *) echo "experiment.sh: --search-examples needs a positive number" >&2; exit 2 ;; esac
 
 THREADS=${THREADS:-2}
 DATA=${DATA:-$ROOT/../shared/data}
@@ -253,8 +265,13 @@ build_model() {
         # first reuse the first seed's pre-trained checkpoint: the pretrain stage is marked done
         # and the recipe only fine-tunes, with its own seed (and so its own search split).
         local reuse=${REUSE:+$REUSE/$task-$size}
+        if [ "$size" = minilm ] && [ -n "$REUSE" ]; then
+            reuse=$REUSE/minilm-$task
+            [ "$seed" = 42 ] || reuse=$reuse-s$seed # recipe_minilm.sh's OUT for that seed
+        fi
         if [ -z "$first" ] && [ -n "$reuse" ] && [ -d "$reuse" ]; then
-            [ "$seed" = 42 ] || die "--reuse-models: $reuse holds seed 42 (the recipes' default), not seed $seed"
+            [ "$seed" = 42 ] || [ "$size" = minilm ] ||
+                die "--reuse-models: $reuse holds seed 42 (the recipes' default), not seed $seed"
             [ -f "$reuse/finetune.done" ] || die "--reuse-models: $reuse is not finished (no finetune.done)"
             log "models/$task-$size-s$seed: reusing the recipe output $reuse"
             cp -a "$reuse/." "$dir.tmp/"
@@ -264,8 +281,10 @@ build_model() {
             cp "$first/pretrain.done" "$dir.tmp/pretrain.done"
             [ -f "$first/pretrain.log" ] && cp "$first/pretrain.log" "$dir.tmp/pretrain.log"
         fi
-        SIZE=$size SEED=$seed OUT=$dir.tmp AXF=$AXF DATA=$DATA THREADS=$threads \
-            "${NICE[@]}" bash "$(recipe_of "$task")" >"$OUT/logs/model-$task-$size-s$seed.log" 2>&1 || return 1
+        local sizeenv=(SIZE="$size")
+        [ "$size" = minilm ] && sizeenv=(TASK="$task") # recipe_minilm.sh has no SIZE
+        env "${sizeenv[@]}" SEED="$seed" OUT="$dir.tmp" AXF="$AXF" DATA="$DATA" THREADS="$threads" \
+            "${NICE[@]}" bash "$(recipe_of "$task" "$size")" >"$OUT/logs/model-$task-$size-s$seed.log" 2>&1 || return 1
     fi
     [ -f "$dir.tmp/model/model.safetensors" ] || { log "$task: no model/model.safetensors in the recipe output"; return 1; }
     [ -f "$dir.tmp/search.tsv" ] || { log "$task: no search.tsv in the recipe output"; return 1; }
@@ -369,8 +388,8 @@ one_run() {
     STEP_MISSING=0
     script=$(policy_script "$name")
     [ -f "$script" ] || { log "skipped $name on $(basename "$cfgdir"): $script does not exist"; return 0; }
-    step "$run/session.json" "$mdir/model" "$mdir/search.tsv" "$script" \
-        -- run_search "$run" "$mdir/model" "$mdir/search.tsv" "$nocache" "$pseed" --policy "$script" "$@" \
+    step "$run/session.json" "$mdir/model" "$SEARCH_DATA" "$script" \
+        -- run_search "$run" "$mdir/model" "$SEARCH_DATA" "$nocache" "$pseed" --policy "$script" "$@" \
         "${SEARCH_EXTRA[@]}" "${THREADS_FLAG[@]}"
     step "$run/export" "$run/session.json" -- run_export "$run"
     local split path
@@ -422,9 +441,11 @@ for task in $TASKS; do
             mdir=$OUT/models/$cfg
             recipe_inputs=() first=()
             if [ "$task" != demo ]; then
-                [ -f "$(recipe_of "$task")" ] || die "no recipe for $task: $(recipe_of "$task")"
-                recipe_inputs=("$(recipe_of "$task")" "$ROOT/scripts/train/common.sh" "$DATA") # what the recipe runs, not its docs
-                if [ "$seed" != 42 ]; then
+                recipe=$(recipe_of "$task" "$size")
+                [ -f "$recipe" ] || die "no recipe for $task: $recipe"
+                recipe_inputs=("$recipe" "$ROOT/scripts/train/common.sh" "$DATA") # what the recipe runs, not its docs
+                [ "$size" = minilm ] && recipe_inputs+=("$ROOT/scripts/models/fetch.sh")
+                if [ "$seed" != 42 ] && [ "$size" != minilm ]; then
                     first=("$OUT/models/$task-$size-s42")
                     recipe_inputs+=("${first[0]}/pretrain")
                 fi
@@ -435,6 +456,13 @@ for task in $TASKS; do
             [ $MODELS_ONLY = 1 ] && continue
             [ $DRY_RUN = 1 ] && [ ! -d "$mdir" ] && continue
             cfgdir=$OUT/runs/$cfg
+            SEARCH_DATA=$mdir/search.tsv
+            if [ -n "$SEARCH_N" ]; then
+                SEARCH_DATA=$OUT/models/$cfg.search-$SEARCH_N.tsv # beside the model folder, not in it
+                step "$SEARCH_DATA" "$mdir/search.tsv" -- \
+                    "${MEASURE[@]}" subset --in "$mdir/search.tsv" --n "$SEARCH_N" --seed "$seed" --out "$SEARCH_DATA"
+                [ $STEP_MISSING = 1 ] && continue
+            fi
             nc_axf=0
             { [ "$NOCACHE" = all ] || { [ "$NOCACHE" = main ] && [ $main = 1 ] && [ "$seed" = 42 ]; }; } && nc_axf=1
             nc_other=0

@@ -110,6 +110,26 @@ printf '{"evals": 41, "layer_evals": 88, "layer_evals_saved": 70}\n' >sj2.log
 $py "$measure" search-json --out sj2.json --log sj2.log --seconds-file s.sec &&
     grep -q '"layer_evals": 88' sj2.json && grep -q '"evals": 41' sj2.json && ok || bad "JSON search line"
 
+# ---- measure.py subset: a seeded subset of a search split (experiment.sh --search-examples) ----
+{ printf 'sentence\tlabel\n'; for i in $(seq 1 50); do printf 'row %d\t%d\n' "$i" $((i % 2)); done; } >split.tsv
+$py "$measure" subset --in split.tsv --n 10 --seed 7 --out sub1.tsv && ok || bad "subset failed"
+$py "$measure" subset --in split.tsv --n 10 --seed 7 --out sub2.tsv && cmp -s sub1.tsv sub2.tsv && ok || bad "subset not repeatable"
+[ "$(wc -l <sub1.tsv)" = 11 ] && [ "$(head -1 sub1.tsv)" = "$(printf 'sentence\tlabel')" ] && ok || bad "subset: header and 10 rows: $(cat sub1.tsv)"
+tail -n +2 sub1.tsv | sort -k2,2n | cmp -s - <(tail -n +2 sub1.tsv) && ok || bad "subset rows not in file order"
+tail -n +2 sub1.tsv | while IFS= read -r l; do grep -qxF -- "$l" split.tsv || echo "$l"; done | grep -q . &&
+    bad "subset row not from the split" || ok
+$py - <<'PY' && ok || bad "subset is not the documented draw"
+import random
+rows = ["row %d\t%d" % (i, i % 2) for i in range(1, 51)]
+want = [rows[i] for i in sorted(random.Random(7).sample(range(50), 10))]
+assert open("sub1.tsv").read().split("\n")[1:-1] == want
+PY
+$py "$measure" subset --in split.tsv --n 10 --seed 8 --out sub3.tsv && ! cmp -s sub1.tsv sub3.tsv && ok || bad "subset ignores the seed"
+$py "$measure" subset --in split.tsv --n 500 --seed 7 --out sub4.tsv && cmp -s sub4.tsv split.tsv && ok || bad "N >= rows is not the whole split"
+: >empty.tsv
+$py "$measure" subset --in empty.tsv --n 5 --seed 1 --out sub5.tsv 2>err.txt && bad "empty split accepted" ||
+    { grep -q "empty.tsv" err.txt && ok || bad "empty split message: $(cat err.txt)"; }
+
 # ---- kept, collect, and axf report on the result ----
 cp "$repo"/tests/report/axformer.json .
 k=$($py "$measure" kept axformer.json)
@@ -187,6 +207,33 @@ grep -q "pretrained small seed 42 (reused)" xr/models/fake-small-s43/model/model
 rm -f reuse/fake-small/finetune.done
 RECIPE_DIR=$tmp/recipes "${xp[@]}" --out "$tmp/xu" --reuse-models "$tmp/reuse" 2>xu.log && bad "unfinished reuse accepted" ||
     { grep -q "not finished" xu.log && ok || bad "unfinished reuse: $(tail -2 xu.log)"; }
+
+# size minilm: one recipe (recipe_minilm.sh, TASK=the task, no SIZE), no pre-training shared
+# between seeds; --reuse-models takes every seed from the recipe's own OUT (minilm-TASK[-sSEED])
+cat >recipes/recipe_minilm.sh <<'EOF'
+set -eu
+mkdir -p "$OUT/model"
+[ -f "$OUT/finetune.done" ] || {
+    echo "minilm task $TASK size ${SIZE:-none} seed $SEED" >"$OUT/model/model.safetensors"
+    printf 'sentence\tlabel\na\t1\nb\t0\nc\t1\n' >"$OUT/search.tsv"
+    echo 1 >"$OUT/finetune.done"; }
+EOF
+for d in minilm-fake minilm-fake-s43; do
+    mkdir -p reuse/$d/model && echo "reused $d" >reuse/$d/model/model.safetensors
+    printf 'sentence\tlabel\nx\t1\n' >reuse/$d/search.tsv && echo 1 >reuse/$d/finetune.done
+done
+xm=(bash "$repo/scripts/experiment.sh" --axf "$axf" --data "$tmp/fakedata" --tasks fake --sizes minilm --main fake/minilm
+    --out "$tmp/xm")
+RECIPE_DIR=$tmp/recipes "${xm[@]}" --seeds 3 --models-only --reuse-models "$tmp/reuse" 2>xm.log && ok || bad "minilm: $(tail -3 xm.log)"
+grep -qx "reused minilm-fake" xm/models/fake-minilm-s42/model/model.safetensors &&
+    grep -qx "reused minilm-fake-s43" xm/models/fake-minilm-s43/model/model.safetensors && ok || bad "minilm seeds not reused"
+grep -qx "minilm task fake size none seed 44" xm/models/fake-minilm-s44/model/model.safetensors && ok ||
+    bad "minilm seed 44: $(cat xm/models/fake-minilm-s44/model/model.safetensors)"
+[ ! -e xm/models/fake-minilm-s43/pretrain ] && ok || bad "minilm seed linked to a pre-training"
+RECIPE_DIR=$tmp/recipes "${xm[@]}" --seeds 1 --search-examples 2 --dry-run 2>xmd.log
+grep -q "would run: models/fake-minilm-s42.search-2.tsv" xmd.log && ok || bad "search subset step: $(cat xmd.log)"
+bash "$repo/scripts/experiment.sh" --search-examples 0 2>err.txt
+[ $? = 2 ] && grep -q "search-examples needs a positive number" err.txt && ok || bad "--search-examples 0: $(cat err.txt)"
 
 # the full plan (default tasks: SST-2 and the pair task a recipe exists for), as a dry run
 cp recipes/recipe_fake.sh recipes/recipe_sst2.sh

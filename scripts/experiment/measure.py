@@ -10,9 +10,11 @@ files the experiment keeps per run, then the results sidecar `axf report --resul
   measure.py search-table --manifest TSV   search cost of the axformer runs (Markdown)
   measure.py kept SESSION            prints the share of parameters the session's plan keeps
   measure.py collect --manifest TSV --split NAME --out results-NAME.json
+  measure.py subset --in TSV --n N --seed S --out TSV2   N rows of a split, drawn by S
 """
 import argparse
 import json
+import random
 import statistics
 import math
 import os
@@ -287,6 +289,26 @@ def cmd_search_table(a):
     print("\n".join(rows))
 
 
+def cmd_subset(a):
+    """The header line and the data rows at the indices random.Random(SEED).sample(range(rows), N),
+    in their order in the file (the whole file when it has N rows or fewer): a stated, seeded
+    subset of a search split, the same on every machine and Python 3 version."""
+    with open(a.inp, encoding="utf-8", newline="") as f:
+        lines = f.read().split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines:
+        fail("%s: empty file (expected a header line and rows)" % a.inp)
+    if a.n < 1:
+        fail("subset: --n must be positive")
+    head, rows = lines[0], lines[1:]
+    keep = range(len(rows)) if a.n >= len(rows) else sorted(random.Random(a.seed).sample(range(len(rows)), a.n))
+    tmp = a.out + ".tmp"
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write("\n".join([head] + [rows[i] for i in keep]) + "\n")
+    os.replace(tmp, a.out)
+
+
 def write_json(path, obj):
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
@@ -325,6 +347,12 @@ def main():
     p.add_argument("--split", required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(fn=cmd_collect)
+    p = sub.add_parser("subset")
+    p.add_argument("--in", dest="inp", required=True)
+    p.add_argument("--n", type=int, required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(fn=cmd_subset)
     a = ap.parse_args()
     a.fn(a)
 
