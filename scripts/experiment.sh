@@ -69,6 +69,11 @@
 #                      SIZE, SEED and THREADS, and the first seed is the recipes' default (42), so
 #                      the recipe then skips the stages marked done there. Size minilm: every
 #                      seed, from DIR/minilm-<task> (seed 42) and DIR/minilm-<task>-s<seed>
+#   --baseline-once    evaluate the original model once per model and report split (its own
+#                      step, OUT/models/CFG.base-SPLIT/) instead of alternating it with every
+#                      run's export: halves the evaluation compute; the speed-ups then compare
+#                      measurements taken at different times (tokens per CPU-second of one
+#                      thread, which other jobs change less than wall time, but not nothing)
 #   --clean            delete the results folder first (everything is recomputed)
 #   --skip-if-missing  exit 77 (ctest: skipped) when an axf command the run needs is not built
 # Environment: RECIPE_DIR (where recipe_<task>.sh live, default scripts/), THREADS (OpenBLAS
@@ -89,7 +94,7 @@ recipe_of() {
     if [ "${2:-}" = minilm ]; then echo "${RECIPE_DIR:-$ROOT/scripts}/recipe_minilm.sh"; else echo "${RECIPE_DIR:-$ROOT/scripts}/recipe_$1.sh"; fi
 }
 
-SEARCH_N="" QUICK=0 CLEAN=0 MODELS_ONLY=0 MAIN="" REUSE="" SKIP_MISSING=0 OUT="" AXF="" DATA="" TASKS="" SIZES="" SEEDS="" RULES="" NOCACHE=main FORCE="" DRY_RUN=0 REPORT_ONLY=0 ONLY_SEEDS="" PEERS="heads_gradient drop_layers hard_attention hard_attention_sweep" LATER_PEERS=$PEERS RECOVER="distill distill-int8"
+BASE_ONCE=0 SEARCH_N="" QUICK=0 CLEAN=0 MODELS_ONLY=0 MAIN="" REUSE="" SKIP_MISSING=0 OUT="" AXF="" DATA="" TASKS="" SIZES="" SEEDS="" RULES="" NOCACHE=main FORCE="" DRY_RUN=0 REPORT_ONLY=0 ONLY_SEEDS="" PEERS="heads_gradient drop_layers hard_attention hard_attention_sweep" LATER_PEERS=$PEERS RECOVER="distill distill-int8"
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) QUICK=1 ;;
@@ -105,6 +110,7 @@ while [ $# -gt 0 ]; do
     --force) FORCE="$FORCE $2"; shift ;;
     --dry-run) DRY_RUN=1 ;;
     --report-only) REPORT_ONLY=1 ;;
+    --baseline-once) BASE_ONCE=1 ;;
     --skip-if-missing) SKIP_MISSING=1 ;;
     --clean) CLEAN=1 ;;
     --models-only) MODELS_ONLY=1 ;;
@@ -343,19 +349,38 @@ run_export() {
         { cat "$1/export.log" >&2; return 1; }
 }
 
-# run_eval OUTFILE SESSION MODEL EXPORT DATA REPEATS EVAL_ARGS...: the original and the export on
-# DATA, alternated REPEATS times so that both see the same machine load; the metric is the session's.
+# run_base_eval DIR MODEL DATA REPEATS EVAL_ARGS...: DIR/base1.out ... of the original alone
+# (--baseline-once), for run_eval.
+run_base_eval() {
+    local dir=$1 model=$2 data=$3 repeats=$4 i
+    shift 4
+    rm -rf "$dir.tmp"
+    mkdir -p "$dir.tmp"
+    for i in $(seq 1 "$repeats"); do
+        "${NICE[@]}" "$AXF" eval "$model" "$data" "$@" >"$dir.tmp/base$i.out" 2>&1 ||
+            { cat "$dir.tmp/base$i.out" >&2; return 1; }
+    done
+    mv "$dir.tmp" "$dir"
+}
+
+# run_eval OUTFILE SESSION MODEL EXPORT DATA REPEATS BASE EVAL_ARGS...: the original and the export on
+# DATA, alternated REPEATS times so that both see the same machine load (BASE = -), or the export
+# alone against the original's outputs in the folder BASE (run_base_eval); the metric is the session's.
 # Speed is tokens per CPU-second of one thread (median of the medians of EVAL_PASSES engine passes):
 # the engine's own work, which other jobs on a shared machine do not change the way they change
 # wall time.
 run_eval() {
-    local out=$1 session=$2 model=$3 export=$4 data=$5 repeats=$6 i base=() exp=()
-    shift 6
+    local out=$1 session=$2 model=$3 export=$4 data=$5 repeats=$6 shared=$7 i base=() exp=()
+    shift 7
     local logs=${out%.json}
     for i in $(seq 1 "$repeats"); do
-        "${NICE[@]}" "$AXF" eval "$model" "$data" "$@" >"$logs.base$i.log" 2>&1 || { cat "$logs.base$i.log" >&2; return 1; }
+        if [ "$shared" = - ]; then
+            "${NICE[@]}" "$AXF" eval "$model" "$data" "$@" >"$logs.base$i.log" 2>&1 || { cat "$logs.base$i.log" >&2; return 1; }
+            base+=("$logs.base$i.log")
+        else
+            base+=("$shared/base$i.out")
+        fi
         "${NICE[@]}" "$AXF" eval "$export" "$data" "$@" >"$logs.export$i.log" 2>&1 || { cat "$logs.export$i.log" >&2; return 1; }
-        base+=("$logs.base$i.log")
         exp+=("$logs.export$i.log")
     done
     "${MEASURE[@]}" eval-json --out "$out" --session "$session" --data "$data" --base-dir "$model" \
@@ -377,6 +402,16 @@ run_distill() {
     mv "$run/distill.tmp" "$run/distill"
 }
 
+# base_eval MODEL_DIR SPLIT DATA: sets BASE_DIR (- unless --baseline-once) and BASE_INPUT (the
+# inputs it adds to an evaluation step); with --baseline-once runs the original's step (once).
+base_eval() {
+    BASE_DIR=- BASE_INPUT=()
+    [ $BASE_ONCE = 1 ] || return 0
+    BASE_DIR=$1.base-$2 BASE_INPUT=("$1.base-$2")
+    step "$BASE_DIR" "$1/model" "$3" -- run_base_eval "$BASE_DIR" "$1/model" "$3" "$EVAL_REPEATS" \
+        --threads 1 --repeat "$EVAL_PASSES"
+}
+
 # peer POLICY SEED: whether peer POLICY runs on fine-tuning SEED (--peers, --later-seed-peers).
 peer() { grep -qw -- "$1" <<<"$PEERS" && { [ "$2" = 42 ] || grep -qw -- "$1" <<<"$LATER_PEERS"; }; }
 
@@ -394,9 +429,10 @@ one_run() {
     step "$run/export" "$run/session.json" -- run_export "$run"
     local split path
     while read -r split path; do
-        step "$run/eval-$split.json" "$run/export" "$mdir/model" "$path" \
+        base_eval "$mdir" "$split" "$path" || continue
+        step "$run/eval-$split.json" "$run/export" "$mdir/model" "$path" "${BASE_INPUT[@]}" \
             -- run_eval "$run/eval-$split.json" "$run/session.json" "$mdir/model" "$run/export" "$path" \
-            "$EVAL_REPEATS" --threads 1 --repeat "$EVAL_PASSES"
+            "$EVAL_REPEATS" "$BASE_DIR" --threads 1 --repeat "$EVAL_PASSES"
     done < <(report_splits "$task" "$mdir")
     [ $STEP_MISSING = 1 ] && return 0
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$run/session.json" "$(policy_label "$name")" "$task" "$size" "$seed" "$run" \
@@ -413,9 +449,10 @@ one_run() {
         vdir=$run/recovered-$v model=$run/distill # not inside the model folder: it is an input
         [ "$v" = distill-int8 ] && model=$run/distill/int8
         while read -r split path; do
-            step "$vdir/eval-$split.json" "$run/distill" "$mdir/model" "$path" \
+            base_eval "$mdir" "$split" "$path" || continue
+            step "$vdir/eval-$split.json" "$run/distill" "$mdir/model" "$path" "${BASE_INPUT[@]}" \
                 -- run_eval "$vdir/eval-$split.json" "$run/session.json" "$mdir/model" "$model" "$path" \
-                "$EVAL_REPEATS" --threads 1 --repeat "$EVAL_PASSES"
+                "$EVAL_REPEATS" "$BASE_DIR" --threads 1 --repeat "$EVAL_PASSES"
         done < <(report_splits "$task" "$mdir")
         [ $STEP_MISSING = 1 ] && return 0
         printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$run/session.json" "$(policy_label "$name") + ${v/-int8/ + int8}" "$task" \

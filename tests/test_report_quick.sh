@@ -82,5 +82,22 @@ runs = {(x["label"], x["seed"]) for x in r["runs"]}
 assert ("drop_layers", 43) not in runs and ("drop_layers", 42) in runs, sorted(runs)
 PY
 mv "$ev.aside" "$ev"
+# --baseline-once: the original is evaluated once per model and report split (its own step), and
+# every run's evaluation takes its metric and speed from there
+bash "$repo/scripts/experiment.sh" --quick --axf "$axf" --data "$data" --out "$out" --only-seeds 42 --recover "" \
+    --baseline-once 2>"$out.base.log" || { tail -5 "$out.base.log" >&2; fail=1; }
+[ "$(grep -c "run: models/demo-tiny-s42.base-heldout$" "$out.base.log")" = 1 ] ||
+    { echo "FAIL: --baseline-once did not evaluate the original exactly once" >&2; fail=1; }
+$py - "$out" <<'PY' || fail=1
+import glob, json, os, re, sys
+out = sys.argv[1]
+base = open(os.path.join(out, "models", "demo-tiny-s42.base-heldout", "base1.out")).read()
+acc = float(re.search(r"^accuracy=([0-9.]+)", base, re.M).group(1))
+evs = glob.glob(os.path.join(out, "runs", "demo-tiny-s42", "*", "eval-heldout.json"))
+assert len(evs) >= 5, evs
+for f in evs:
+    e = json.load(open(f))
+    assert abs(e["baseline"] - acc) < 1e-9 and e["baseline_tok_s"] > 0, (f, e, acc)
+PY
 [ $fail = 0 ] && echo "experiment --quick: ok ($(grep -o 'done: .*' "$out.log"))" >&2
 exit $fail
