@@ -60,6 +60,9 @@
 #   --later-seed-peers "P.."  of those, the ones that also run on the seeds after the first
 #                      (default: all; "" = none): the peers' spread over seeds may be left out
 #                      to save compute
+#   --only-peers       run only the peers (--peers), not the axformer variants and their random
+#                      controls: a second invocation beside one run with --peers "" sharing the
+#                      results folder (never two invocations on the same steps at once)
 #   --only-seeds "S.." compute only these fine-tuning seeds (e.g. "43") and skip the report: lets
 #                      several invocations share one results folder on a multi-core machine;
 #                      afterwards one --report-only run writes the tables and plots
@@ -94,7 +97,7 @@ recipe_of() {
     if [ "${2:-}" = minilm ]; then echo "${RECIPE_DIR:-$ROOT/scripts}/recipe_minilm.sh"; else echo "${RECIPE_DIR:-$ROOT/scripts}/recipe_$1.sh"; fi
 }
 
-BASE_ONCE=0 SEARCH_N="" QUICK=0 CLEAN=0 MODELS_ONLY=0 MAIN="" REUSE="" SKIP_MISSING=0 OUT="" AXF="" DATA="" TASKS="" SIZES="" SEEDS="" RULES="" NOCACHE=main FORCE="" DRY_RUN=0 REPORT_ONLY=0 ONLY_SEEDS="" PEERS="heads_gradient drop_layers hard_attention hard_attention_sweep" LATER_PEERS=$PEERS RECOVER="distill distill-int8"
+ONLY_PEERS=0 BASE_ONCE=0 SEARCH_N="" QUICK=0 CLEAN=0 MODELS_ONLY=0 MAIN="" REUSE="" SKIP_MISSING=0 OUT="" AXF="" DATA="" TASKS="" SIZES="" SEEDS="" RULES="" NOCACHE=main FORCE="" DRY_RUN=0 REPORT_ONLY=0 ONLY_SEEDS="" PEERS="heads_gradient drop_layers hard_attention hard_attention_sweep" LATER_PEERS=$PEERS RECOVER="distill distill-int8"
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) QUICK=1 ;;
@@ -111,6 +114,7 @@ while [ $# -gt 0 ]; do
     --dry-run) DRY_RUN=1 ;;
     --report-only) REPORT_ONLY=1 ;;
     --baseline-once) BASE_ONCE=1 ;;
+    --only-peers) ONLY_PEERS=1 ;;
     --skip-if-missing) SKIP_MISSING=1 ;;
     --clean) CLEAN=1 ;;
     --models-only) MODELS_ONLY=1 ;;
@@ -461,6 +465,8 @@ one_run() {
 }
 
 mkdir -p "$OUT/logs" "$OUT/models" "$OUT/runs" "$OUT/report"
+LOOP_RULES=$RULES
+[ $ONLY_PEERS = 1 ] && LOOP_RULES="" # another invocation runs them
 MANIFEST=$OUT/runs/manifest.tsv
 [ -n "$ONLY_SEEDS" ] && MANIFEST=$OUT/runs/manifest-seeds-${ONLY_SEEDS// /-}.tsv # the shared one is the report's
 : >"$MANIFEST"
@@ -504,7 +510,7 @@ for task in $TASKS; do
             { [ "$NOCACHE" = all ] || { [ "$NOCACHE" = main ] && [ $main = 1 ] && [ "$seed" = 42 ]; }; } && nc_axf=1
             nc_other=0
             [ "$NOCACHE" = all ] && nc_other=1
-            for rule in $RULES; do
+            for rule in $LOOP_RULES; do
                 one_run "$cfgdir" "axformer-$rule" "$task" "$size" "$seed" "$mdir" $nc_axf 1 --set "rule=$rule"
             done
             # The control: random pruning to the size each axformer variant reached (several
@@ -512,7 +518,7 @@ for task in $TASKS; do
             nrand=1
             [ $main = 1 ] && nrand=$RANDOM_SEEDS
             [ $SEED_FLAG = 0 ] && [ -z "$RANDOM_SEED_PARAM" ] && nrand=1
-            for rule in $RULES; do
+            for rule in $LOOP_RULES; do
                 s=$cfgdir/axformer-$rule/session.json
                 [ -f "$s" ] || continue
                 kept=$("${MEASURE[@]}" kept "$s")
