@@ -232,6 +232,11 @@ grep -qx "minilm task fake size none seed 44" xm/models/fake-minilm-s44/model/mo
 [ ! -e xm/models/fake-minilm-s43/pretrain ] && ok || bad "minilm seed linked to a pre-training"
 RECIPE_DIR=$tmp/recipes "${xm[@]}" --seeds 1 --search-examples 2 --dry-run 2>xmd.log
 grep -q "would run: models/fake-minilm-s42.search-2.tsv" xmd.log && ok || bad "search subset step: $(cat xmd.log)"
+grep -q "would run: runs/fake-minilm-s42/axformer-loss/session.json" xmd.log && ok || bad "dry run without the axformer runs"
+# --only-peers: the peers only (another invocation runs the axformer variants and their controls)
+RECIPE_DIR=$tmp/recipes "${xm[@]}" --seeds 1 --only-peers --dry-run 2>xmp.log
+grep -q "would run: runs/fake-minilm-s42/drop_layers/session.json" xmp.log && ! grep -q "axformer-" xmp.log && ok ||
+    bad "--only-peers: $(grep 'would run' xmp.log)"
 bash "$repo/scripts/experiment.sh" --search-examples 0 2>err.txt
 [ $? = 2 ] && grep -q "search-examples needs a positive number" err.txt && ok || bad "--search-examples 0: $(cat err.txt)"
 
