@@ -12,18 +12,32 @@ die() { log "error: $*"; exit 1; }
 
 # Content hash of files and folders (a folder: its files, sorted, stamps and logs excluded; the
 # path names inside count, the folder's own location does not).
-content_hash() {
-    local p
+# content_hash_set sets CONTENT_HASH in the calling shell, where a folder's file hashes are kept
+# (HASH_MEMO) as long as its files' names, sizes and modification times stay the same: a study
+# checks the same 90 MB model folder for every one of its steps. content_hash prints it.
+declare -A HASH_MEMO=()
+content_hash_set() {
+    local p sig all=""
     for p in "$@"; do
         if [ -d "$p" ]; then
-            (cd "$p" && find . -type f ! -name '*.stamp' ! -name '*.log' ! -name '*.tmp' -print0 |
-                LC_ALL=C sort -z | xargs -0 -r sha256sum)
+            sig="$(cd "$p" && pwd)|$(cd "$p" && find . -type f ! -name '*.stamp' ! -name '*.log' ! -name '*.tmp' \
+                -printf '%P\t%s\t%T@\n' | LC_ALL=C sort | sha256sum)"
+            if [ -z "${HASH_MEMO[$sig]+x}" ]; then
+                HASH_MEMO[$sig]=$(cd "$p" && find . -type f ! -name '*.stamp' ! -name '*.log' ! -name '*.tmp' -print0 |
+                    LC_ALL=C sort -z | xargs -0 -r sha256sum; echo .)
+            fi
+            all+=${HASH_MEMO[$sig]%.}
         elif [ -f "$p" ]; then
-            sha256sum <"$p"
+            all+=$(sha256sum <"$p")$'\n'
         else
-            echo "missing $p"
+            all+="missing $p"$'\n'
         fi
-    done | sha256sum | cut -c1-64
+    done
+    CONTENT_HASH=$(printf '%s' "$all" | sha256sum | cut -c1-64)
+}
+content_hash() {
+    content_hash_set "$@"
+    echo "$CONTENT_HASH"
 }
 
 # step OUTPUT INPUTS... -- COMMAND...
@@ -40,7 +54,8 @@ step() {
     done
     [ "${1:-}" = "--" ] || die "step $out: no command"
     shift
-    key=$( { printf '%s\0' "$@"; content_hash "${inputs[@]}"; } | sha256sum | cut -c1-64)
+    content_hash_set "${inputs[@]}" # here, not in a subshell: the folder hashes are kept
+    key=$( { printf '%s\0' "$@"; echo "$CONTENT_HASH"; } | sha256sum | cut -c1-64)
     local forced=0
     for f in ${FORCE:-}; do
         case "$out" in *"$f"*) forced=1 ;; esac
