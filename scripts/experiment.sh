@@ -62,7 +62,8 @@
 #                      to save compute
 #   --only-peers       run only the peers (--peers), not the axformer variants and their random
 #                      controls: a second invocation beside one run with --peers "" sharing the
-#                      results folder (never two invocations on the same steps at once)
+#                      results folder (the two share only --baseline-once's steps, which they
+#                      take in turns; never run two invocations on the same runs at once)
 #   --only-seeds "S.." compute only these fine-tuning seeds (e.g. "43") and skip the report: lets
 #                      several invocations share one results folder on a multi-core machine;
 #                      afterwards one --report-only run writes the tables and plots
@@ -412,8 +413,13 @@ base_eval() {
     BASE_DIR=- BASE_INPUT=()
     [ $BASE_ONCE = 1 ] || return 0
     BASE_DIR=$1.base-$2 BASE_INPUT=("$1.base-$2")
+    # shared by every run of the model: invocations beside each other (--only-peers) take turns
+    local fd
+    exec {fd}>"$BASE_DIR.lock"
+    flock "$fd"
     step "$BASE_DIR" "$1/model" "$3" -- run_base_eval "$BASE_DIR" "$1/model" "$3" "$EVAL_REPEATS" \
         --threads 1 --repeat "$EVAL_PASSES"
+    exec {fd}>&-
 }
 
 # peer POLICY SEED: whether peer POLICY runs on fine-tuning SEED (--peers, --later-seed-peers).
