@@ -339,15 +339,29 @@ static void test_against_reference(const axf_config *cfg, const char *name, int 
     axf_model_free(m);
 }
 
+/* A model of cfg (max_pos 64) from mseed, its engine for max_tokens, and a generator seeded rseed. */
+static axf_engine *fixture(axf_config *cfg, uint64_t mseed, int max_tokens, uint64_t rseed, axf_model **m,
+                           axf_rng *r)
+{
+    axf_err err;
+    cfg->max_pos = 64;
+    *m = make_model(cfg, mseed);
+    axf_engine *e = axf_engine_new(*m, max_tokens, &err);
+    if (!e) {
+        fprintf(stderr, "axf_engine_new: %s\n", err.msg);
+        exit(1);
+    }
+    axf_rng_seed(r, rseed);
+    return e;
+}
+
 static void test_exact_properties(void)
 {
     axf_config cfg = axf_config_default(50, 32, 2, 4, 48, 3);
-    cfg.max_pos = 64;
-    axf_model *m = make_model(&cfg, 5);
+    axf_model *m;
     axf_err err;
-    axf_engine *e = axf_engine_new(m, 4096, &err);
     axf_rng r;
-    axf_rng_seed(&r, 17);
+    axf_engine *e = fixture(&cfg, 5, 4096, 17, &m, &r);
     batch_buf bb;
     make_batch(&bb, &r, 6, 30, cfg.vocab_size);
     axf_batch b = view(&bb);
@@ -469,6 +483,106 @@ static void test_observer(void)
     CHECK(axf_engine_forward(e, &p, &b, lg, &err) == 0);
     /* layer 0: 4 heads x (12 rows x 9 zeros + 8 rows x 5 zeros) */
     CHECK_MSG(st.zeros == 4 * (12 * 9 + 8 * 5), "zeros %d", st.zeros);
+    axf_engine_free(e);
+    axf_model_free(m);
+}
+
+/* axf_engine_attention against the observer of the full forward pass: the same bits for the
+ * head asked for, under random plans (its own layer's masks ignored, its hard setting and int8
+ * flag taken), with another layer plan passed in, and its refusals. */
+typedef struct {
+    int layer, head, got;
+    float *out;
+} catch_head;
+
+static void catch_obs(int layer, int seq, int head, int n, const float *probs, void *ud)
+{
+    catch_head *c = ud;
+    if (layer == c->layer && head == c->head && seq == 0) {
+        memcpy(c->out, probs, sizeof(float) * (size_t)n * (size_t)n);
+        c->got = 1;
+    }
+}
+
+static void test_attention(void)
+{
+    static float want[64 * 64], got[64 * 64];
+    float lg[4];
+    axf_config cfg = axf_config_default(60, 32, 3, 4, 64, 2);
+    axf_model *m;
+    axf_rng r;
+    axf_engine *e = fixture(&cfg, 21, 512, 5, &m, &r);
+    axf_err err;
+    int compared = 0, changed = 0;
+    for (int trial = 0; trial < 60; trial++) {
+        batch_buf bb;
+        make_batch(&bb, &r, 1, 40, 60);
+        axf_batch b = view(&bb);
+        int n = bb.n_tok;
+        axf_plan p;
+        random_plan(&p, m, &r, 40);
+        if (trial % 4 == 0)
+            p.layers[trial % 3].int8_attn = 1;
+        int layer = axf_rng_below(&r, 3), head = axf_rng_below(&r, 4);
+        /* what the forward pass computes for that head: its block and head on */
+        axf_plan q = p;
+        q.layers[layer].attn_on = 1;
+        q.layers[layer].head_on[head] = 1;
+        catch_head c = {layer, head, 0, want};
+        axf_engine_set_observer(e, catch_obs, &c);
+        CHECK_MSG(axf_engine_forward(e, &q, &b, lg, &err) == 0, "%s", err.msg);
+        axf_engine_set_observer(e, NULL, NULL);
+        CHECK(c.got);
+        /* the plan's own layer (masks ignored: p may remove the head) */
+        memset(got, 0, sizeof got);
+        CHECK_MSG(axf_engine_attention(e, &p, &b, layer, head, NULL, got, &err) == 0, "%s", err.msg);
+        CHECK_MSG(memcmp(got, want, sizeof(float) * (size_t)n * n) == 0, "trial %d layer %d head %d differs", trial,
+                  layer, head);
+        /* another setting of that layer, passed in: dense */
+        axf_layer_plan dense = q.layers[layer];
+        dense.hard = AXF_HARD_OFF;
+        axf_plan qd = q;
+        qd.layers[layer] = dense;
+        c.got = 0;
+        axf_engine_set_observer(e, catch_obs, &c);
+        CHECK(axf_engine_forward(e, &qd, &b, lg, &err) == 0);
+        axf_engine_set_observer(e, NULL, NULL);
+        CHECK_MSG(axf_engine_attention(e, &p, &b, layer, head, &dense, got, &err) == 0, "%s", err.msg);
+        CHECK_MSG(memcmp(got, want, sizeof(float) * (size_t)n * n) == 0, "trial %d: dense override differs", trial);
+        /* and top-k with K = 2: zeros beyond the two largest of each row */
+        axf_layer_plan top2 = dense;
+        top2.hard = AXF_HARD_TOPK;
+        top2.k = 2;
+        CHECK(axf_engine_attention(e, &p, &b, layer, head, &top2, got, &err) == 0);
+        for (int i = 0; i < n; i++) {
+            int nz = 0;
+            for (int j = 0; j < n; j++) {
+                nz += got[i * n + j] != 0.0f;
+                if (got[i * n + j] != 0.0f && got[i * n + j] != want[i * n + j])
+                    changed++;
+            }
+            CHECK(nz <= 2);
+        }
+        compared++;
+    }
+    CHECK(compared == 60);
+    CHECK_MSG(changed == 0, "top-k changed %d kept probabilities", changed);
+    /* the engine's own observer stays */
+    obs_stats st = {0};
+    axf_engine_set_observer(e, observer, &st);
+    int ids[6] = {2, 5, 7, 9, 11, 3}, types[6] = {0}, off1[2] = {0, 6}, off2[3] = {0, 3, 6};
+    axf_batch one = {1, 6, ids, types, off1}, two = {2, 6, ids, types, off2};
+    CHECK(axf_engine_attention(e, NULL, &one, 1, 2, NULL, got, &err) == 0);
+    CHECK(e->obs == observer && e->obs_ud == &st && st.calls == 0);
+    axf_engine_set_observer(e, NULL, NULL);
+    /* refusals, each naming its problem */
+    CHECK(axf_engine_attention(e, NULL, &two, 0, 0, NULL, got, &err) == -1 && strstr(err.msg, "not one"));
+    CHECK(axf_engine_attention(e, NULL, &one, 3, 0, NULL, got, &err) == -1 && strstr(err.msg, "no layer 3"));
+    CHECK(axf_engine_attention(e, NULL, &one, 0, 4, NULL, got, &err) == -1 && strstr(err.msg, "no head 4"));
+    axf_layer_plan bad;
+    memset(&bad, 0, sizeof bad);
+    bad.hard = AXF_HARD_TOPK;
+    CHECK(axf_engine_attention(e, NULL, &one, 0, 0, &bad, got, &err) == -1 && strstr(err.msg, "k >= 1"));
     axf_engine_free(e);
     axf_model_free(m);
 }
@@ -599,6 +713,7 @@ int main(void)
     test_exact_properties();
     test_threads();
     test_observer();
+    test_attention();
     test_checks();
     return CHECK_DONE();
 }

@@ -245,6 +245,44 @@ static void test_speed(axf_session *s)
     CHECK(axf_session_speed(s, 1000, &sp, &err) == 0 && sp.reps == AXF_SPEED_MAX_REPS);
 }
 
+/* One example's attention: the committed plan below the layer, dense and hard rows as the engine
+ * gives them, top-K with K >= the length changes nothing, K = 1 keeps one weight a row; tokens and
+ * refusals. */
+static void test_attention(axf_session *s)
+{
+    axf_err err;
+    const int *ids;
+    int label = -7;
+    int n = axf_session_example(s, 4, &ids, &label);
+    CHECK(n > 1 && n <= 28 && label >= 0 && label < 2);
+    CHECK(axf_session_example(s, 60, NULL, NULL) == -1 && axf_session_example(s, -1, NULL, NULL) == -1);
+    CHECK(axf_session_token(s, ids[0]) == NULL); /* in memory: no vocabulary */
+    float *d = axf_xmalloc(sizeof(float) * (size_t)n * n), *h = axf_xmalloc(sizeof(float) * (size_t)n * n),
+          *w = axf_xmalloc(sizeof(float) * (size_t)n * n);
+    CHECK_MSG(axf_session_attention(s, 4, 2, 1, AXF_HARD_TOPK, n, 0, d, h, &err) == 0, "%s", err.msg);
+    CHECK(memcmp(d, h, sizeof(float) * (size_t)n * n) == 0);
+    CHECK(axf_session_attention(s, 4, 2, 1, AXF_HARD_TOPK, 1, 0, d, h, &err) == 0);
+    for (int i = 0; i < n; i++) {
+        int nz = 0;
+        for (int j = 0; j < n; j++)
+            nz += h[i * n + j] != 0.0f;
+        CHECK(nz == 1);
+    }
+    /* the engine's own answer under the committed plan with that layer dense */
+    axf_plan *p = axf_plan_clone(axf_session_plan(s));
+    p->layers[2].hard = AXF_HARD_OFF;
+    axf_engine *e = axf_engine_new(axf_session_model(s), 64, &err);
+    axf_batch b = {1, n, ids, NULL, (int[]){0, n}};
+    CHECK(e && axf_engine_attention(e, axf_session_plan(s), &b, 2, 1, &p->layers[2], w, &err) == 0);
+    CHECK(memcmp(w, d, sizeof(float) * (size_t)n * n) == 0);
+    axf_engine_free(e);
+    axf_plan_free(p);
+    CHECK(axf_session_attention(s, 60, 0, 0, AXF_HARD_OFF, 0, 0, d, h, &err) == -1 && strstr(err.msg, "example 60"));
+    CHECK(axf_session_attention(s, 0, 4, 0, AXF_HARD_OFF, 0, 0, d, h, &err) == -1 && strstr(err.msg, "layer 4"));
+    CHECK(axf_session_attention(s, 0, 0, 9, AXF_HARD_OFF, 0, 0, d, h, &err) == -1 && strstr(err.msg, "head 9"));
+    free(d), free(h), free(w);
+}
+
 int main(void)
 {
     axf_err err;
@@ -257,6 +295,7 @@ int main(void)
     test_undo_redo(s);
     test_importance(s);
     test_snapshot(s);
+    test_attention(s);
     CHECK(axf_session_set_policy(s, "p.lua", "ab", "{\"K\": 30}", &err) == 0);
     CHECK(!strcmp(axf_session_policy_params(s), "{\"K\":30}"));
     CHECK(axf_session_set_policy(s, "p.lua", "ab", "[1,2]", &err) == -1);

@@ -72,6 +72,16 @@ void axf_engine_head(axf_engine *e, const axf_batch *b, const float *h, float *l
 int axf_engine_forward(axf_engine *e, const axf_plan *plan, const axf_batch *b, float *logits,
                        axf_err *err);
 
+/* The attention probabilities of one head for a batch of one sequence of n tokens: probs[n, n],
+ * query rows, exactly as axf_engine_forward under plan computes them (what the observer sees),
+ * except that layer `layer` runs its attention as lp says (NULL = plan's layer, dense when plan is
+ * NULL): lp's hard-attention setting and int8 flag count, its block and head masks do not (the head
+ * is computed even when lp or plan removes it). Layers below run as plan says. For showing what
+ * hard attention does to one sentence; the engine's observer is not called (and stays set).
+ * 0, or -1 naming the problem (batch, plan, layer or head out of range). */
+int axf_engine_attention(axf_engine *e, const axf_plan *plan, const axf_batch *b, int layer, int head,
+                         const axf_layer_plan *lp, float *probs, axf_err *err);
+
 /* Checks a batch against the engine (size, offsets, sequence lengths <= max positions, ids and
  * token types in range; types may be NULL = all 0) and a plan against the model (layer count,
  * hard-attention parameters; NULL is fine). Sequences hold at most axf_config_max_len tokens;

@@ -383,6 +383,20 @@ void axf_session_replay_tol(const axf_session *s, double *dz, double *eps);
  * (out->n_diffs says whether they agree), -1 / AXF_CANCELLED as above. */
 int axf_session_verify_current(axf_session *s, axf_replay_result *out, axf_err *err);
 
+/* ---- One example's attention (the screen's hard-attention view; no pass over the split) ---- */
+/* Search example i (0-based): its token count, *ids (valid while the session lives) and *label
+ * (-1 when unlabelled); either pointer may be NULL. -1 when i is out of range. */
+int axf_session_example(const axf_session *s, int i, const int **ids, int *label);
+/* A token id's text in the model's vocabulary; NULL when the session has none (in-memory model). */
+const char *axf_session_token(const axf_session *s, int id);
+/* The attention probabilities of head `head` of layer `layer` for search example `example`, the
+ * layers below as the committed plan has them (axf_engine_attention): dense[n, n] with that layer's
+ * softmax alone, hard[n, n] under the hard-attention setting mode / k / threshold; query rows, n =
+ * the example's token count. The layer's own masks do not matter (a removed head is computed as if
+ * on). 0, or -1 naming what is out of range. */
+int axf_session_attention(axf_session *s, int example, int layer, int head, axf_hard_mode mode, int k,
+                          float threshold, float *dense, float *hard, axf_err *err);
+
 /* ---- Policy bookkeeping for the Lua host (stored in the session file, not interpreted) ---- */
 /* params_json: a JSON object as text (NULL = {}); refused when it does not parse as an object. */
 int axf_session_set_policy(axf_session *s, const char *name, const char *sha256,

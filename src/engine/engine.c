@@ -124,30 +124,35 @@ int axf_engine_check(const axf_engine *e, const axf_batch *b, axf_err *err)
     return 0;
 }
 
+/* The hard-attention parameters of layer i's plan. */
+static int check_hard(const axf_layer_plan *lp, int i, axf_err *err)
+{
+    switch (lp->hard) {
+    case AXF_HARD_OFF:
+        return 0;
+    case AXF_HARD_TOPK:
+    case AXF_HARD_TOPK_RENORM:
+        if (lp->k < 1)
+            return axf_err_set(err, "plan: layer %d: top-k needs k >= 1 (got %d)", i, lp->k);
+        return 0;
+    case AXF_HARD_THRESHOLD:
+        if (!isfinite(lp->threshold))
+            return axf_err_set(err, "plan: layer %d: threshold is not finite", i);
+        return 0;
+    default:
+        return axf_err_set(err, "plan: layer %d: unknown hard-attention mode %d", i, (int)lp->hard);
+    }
+}
+
 int axf_engine_check_plan(const axf_engine *e, const axf_plan *p, axf_err *err)
 {
     if (!p)
         return 0;
     if (p->n_layers != e->m->cfg.n_layers)
         return axf_err_set(err, "plan: %d layers, the model has %d", p->n_layers, e->m->cfg.n_layers);
-    for (int i = 0; i < p->n_layers; i++) {
-        const axf_layer_plan *lp = &p->layers[i];
-        switch (lp->hard) {
-        case AXF_HARD_OFF:
-            break;
-        case AXF_HARD_TOPK:
-        case AXF_HARD_TOPK_RENORM:
-            if (lp->k < 1)
-                return axf_err_set(err, "plan: layer %d: top-k needs k >= 1 (got %d)", i, lp->k);
-            break;
-        case AXF_HARD_THRESHOLD:
-            if (!isfinite(lp->threshold))
-                return axf_err_set(err, "plan: layer %d: threshold is not finite", i);
-            break;
-        default:
-            return axf_err_set(err, "plan: layer %d: unknown hard-attention mode %d", i, (int)lp->hard);
-        }
-    }
+    for (int i = 0; i < p->n_layers; i++)
+        if (check_hard(&p->layers[i], i, err))
+            return -1;
     return 0;
 }
 
@@ -271,6 +276,67 @@ int axf_engine_forward(axf_engine *e, const axf_plan *plan, const axf_batch *b, 
     axf_engine_head(e, b, e->h, logits);
     axf__blas_release(held);
     return 0;
+}
+
+/* Catches the probabilities of one (layer, head) of sequence 0 from the observer calls. */
+typedef struct probe {
+    int layer, head, got;
+    float *out;
+} probe;
+
+static void probe_head(int layer, int seq, int head, int n, const float *probs, void *ud)
+{
+    probe *p = ud;
+    if (layer == p->layer && seq == 0 && head == p->head) {
+        memcpy(p->out, probs, sizeof(float) * (size_t)n * (size_t)n);
+        p->got = 1;
+    }
+}
+
+int axf_engine_attention(axf_engine *e, const axf_plan *plan, const axf_batch *b, int layer, int head,
+                         const axf_layer_plan *lp, float *probs, axf_err *err)
+{
+    const axf_config *c = &e->m->cfg;
+    if (axf_engine_check(e, b, err) || axf_engine_check_plan(e, plan, err))
+        return -1;
+    if (b->n_seq != 1)
+        return axf_err_set(err, "attention: the batch holds %d sequences, not one", b->n_seq);
+    if (layer < 0 || layer >= c->n_layers)
+        return axf_err_set(err, "attention: no layer %d (the model has %d)", layer, c->n_layers);
+    if (head < 0 || head >= c->layer_heads[layer])
+        return axf_err_set(err, "attention: layer %d has no head %d (it has %d)", layer, head, c->layer_heads[layer]);
+    if (!lp && plan)
+        lp = &plan->layers[layer];
+    axf_layer_plan one;
+    memset(&one, 0, sizeof one);
+    if (lp) {
+        if (check_hard(lp, layer, err))
+            return -1;
+        one.hard = lp->hard;
+        one.k = lp->k;
+        one.threshold = lp->threshold;
+        one.int8_attn = lp->int8_attn;
+        if (lp->attn_on) /* the same head mask (and int8 weights made for it) as the pass itself */
+            memcpy(one.head_on, lp->head_on, sizeof one.head_on);
+    }
+    one.nh = c->layer_heads[layer];
+    one.f = c->layer_ffn[layer];
+    one.attn_on = 1;
+    one.head_on[head] = 1;
+    one.ffn_on = 0; /* what comes after the attention is not needed */
+    axf_attn_observer obs = e->obs; /* the caller's observer sees nothing of this pass */
+    void *obs_ud = e->obs_ud;
+    axf_engine_set_observer(e, NULL, NULL);
+    int held = axf__blas_hold(e);
+    axf_engine_embed(e, b, e->h);
+    for (int i = 0; i < layer; i++)
+        axf_engine_layer(e, i, plan ? &plan->layers[i] : NULL, b, e->h);
+    probe p = {layer, head, 0, probs};
+    axf_engine_set_observer(e, probe_head, &p);
+    axf_engine_layer(e, layer, &one, b, e->h);
+    axf_engine_set_observer(e, obs, obs_ud);
+    axf__blas_release(held);
+    return p.got ? 0 : axf_err_set(err, "attention: layer %d head %d was not computed", layer, head);
 }
 
 int axf_engine_gemm_floor(axf_engine *e, const axf_plan *plan, const axf_batch *b, float *logits, axf_err *err)
