@@ -402,14 +402,18 @@ static int step_with_poke(axf_luahost *h, int what, double delay, axf_err *err)
 static void test_cancel_pause(axf_session *s)
 {
     axf_err err;
-    /* cancel a pure-Lua loop (no budget) */
-    axf_luahost *h = lt_host(s, NULL, 0, 0);
+    /* cancel a pure-Lua loop (no budget): one line says where, no stack trace is logged (a cancel
+     * is asked for, not a fault) */
+    static lt_log log;
+    axf_luahost *h = lt_host(s, &log, 0, 0);
     CHECK(load_file(h, "infinite_loop.lua", NULL, 0, &err) == 0);
     int rc = step_with_poke(h, 0, 0.05, &err);
     CHECK_MSG(rc == AXF_CANCELLED && strstr(err.msg, "infinite_loop.lua:") &&
                   strstr(err.msg, "cancelled"),
               "cancel loop: %d %s", rc, err.msg);
     CHECK(axf_luahost_state(h) == AXF_LUA_CANCELLED);
+    CHECK_MSG(!strstr(log.buf, "stack:") && log.prints == 0, "the cancel logged a trace: %s", log.buf);
+    CHECK(!strchr(axf_luahost_message(h), '\n'));
     check_alive(h, "cancel");
 
     /* cancel inside evaluations: a policy that only tries */

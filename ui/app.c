@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "axf/sessionfile.h"
 #include "axf/ui.h"
 #include "draw.h"
 #include "pane.h"
@@ -92,6 +94,32 @@ static int metrics_rows(const axf_app *a, int compact)
     return compact ? (q > 4 ? q : 4) : q + 5;
 }
 
+/* The metrics table, plot and teaching panel on the right of the wide layout: at least this wide
+ * (the table's label, baseline, now and change columns). */
+#define RIGHT_MIN 57
+
+/* The right-hand column of the wide layout from row y down to the status bar: metrics, then the
+ * plot and (when shown) the teaching panel. */
+static void place_right(axf_app *a, int y, int x, int w)
+{
+    int rest = a->rows - 1 - y, met_h = metrics_rows(a, 0) + 3;
+    place(a, AXF_PANE_METRICS, y, x, met_h, w);
+    rest -= met_h;
+    if (a->teach) {
+        int plot_h = rest / 2 < 9 ? (rest < 9 ? rest : 9) : rest / 2;
+        if (plot_h > 14)
+            plot_h = 14;
+        place(a, AXF_PANE_PLOT, y + met_h, x, plot_h, w);
+        place(a, AXF_PANE_TEACH, y + met_h + plot_h, x, rest - plot_h, w);
+    } else {
+        place(a, AXF_PANE_PLOT, y + met_h, x, rest, w);
+    }
+}
+
+/* Layouts: compact (narrower than 120 or shorter than 32): heatmap, metrics and one bottom pane
+ * stacked, all full width. Wide: the heatmap beside the metrics column when both get their width
+ * (its cells with the FFN groups, its legend and details on one row each), else the heatmap across
+ * the top and the log beside the metrics column below it. */
 void axf_app_layout(axf_app *a)
 {
     int H = a->rows, W = a->cols;
@@ -101,8 +129,8 @@ void axf_app_layout(axf_app *a)
     place(a, AXF_PANE_TITLE, 0, 0, 1, W);
     place(a, AXF_PANE_STATUS, H - 1, 0, 1, W);
     int body = H - 2;
-    int hm_h = axf_heatmap_height(a, 0);
     if (a->compact) {
+        int hm_h = axf_heatmap_height(a, 0, W);
         int met_h = metrics_rows(a, 1) + 2;
         if (H >= 40)
             met_h = metrics_rows(a, 0) + 3; /* room for the table */
@@ -122,35 +150,43 @@ void axf_app_layout(axf_app *a)
         if (rest >= 3)
             place(a, id, y, 0, rest, W);
     } else {
-        int rw = W / 2;
-        if (rw < 56)
-            rw = 56;
-        if (rw > 100)
-            rw = 100;
+        int rw = W / 2 < RIGHT_MIN ? RIGHT_MIN : W / 2 > 100 ? 100 : W / 2;
         int lw = W - rw;
-        int need = axf_heatmap_width(a, 1);
-        if (need > lw && W - need >= 56) { /* give the heatmap its groups when the right side can spare it */
+        int need = axf_heatmap_width(a, 1), text = axf_heatmap_text_width(a);
+        if (text > need)
+            need = text;
+        if (need > lw && W - need >= RIGHT_MIN) { /* the metrics column can spare the width */
             lw = need;
             rw = W - lw;
         }
-        int roomy = axf_heatmap_height(a, 1);
-        if (body - roomy >= 14) /* the log keeps a dozen lines */
-            hm_h = roomy;
-        if (hm_h > body - 6)
-            hm_h = body - 6;
-        place(a, AXF_PANE_HEATMAP, 1, 0, hm_h, lw);
-        place(a, AXF_PANE_LOG, 1 + hm_h, 0, body - hm_h, lw);
-        int met_h = metrics_rows(a, 0) + 3;
-        place(a, AXF_PANE_METRICS, 1, lw, met_h, rw);
-        int rest = body - met_h;
-        if (a->teach) {
-            int plot_h = rest / 2 < 9 ? (rest < 9 ? rest : 9) : rest / 2;
-            if (plot_h > 14)
-                plot_h = 14;
-            place(a, AXF_PANE_PLOT, 1 + met_h, lw, plot_h, rw);
-            place(a, AXF_PANE_TEACH, 1 + met_h + plot_h, lw, rest - plot_h, rw);
-        } else {
-            place(a, AXF_PANE_PLOT, 1 + met_h, lw, rest, rw);
+        if (need <= lw) { /* side by side */
+            int hm_h = axf_heatmap_height(a, 0, lw), roomy = axf_heatmap_height(a, 1, lw);
+            if (body - roomy >= 14) /* the log keeps a dozen lines */
+                hm_h = roomy;
+            if (hm_h > body - 6)
+                hm_h = body - 6;
+            place(a, AXF_PANE_HEATMAP, 1, 0, hm_h, lw);
+            place(a, AXF_PANE_LOG, 1 + hm_h, 0, body - hm_h, lw);
+            place_right(a, 1, lw, rw);
+        } else { /* the heatmap across the top */
+            int below_min = metrics_rows(a, 0) + 3 + 6;
+            int hm_h = axf_heatmap_height(a, 0, W), roomy = axf_heatmap_height(a, 1, W);
+            if (body - roomy >= below_min)
+                hm_h = roomy;
+            if (hm_h > body - below_min)
+                hm_h = body - below_min;
+            place(a, AXF_PANE_HEATMAP, 1, 0, hm_h, W);
+            /* below: the log (and the plot above it) on the left; the metrics and the teaching
+             * panel (or the plot) on the right */
+            int y = 1 + hm_h, below = body - hm_h, met_h = metrics_rows(a, 0) + 3;
+            int plot_h = a->teach ? (below / 3 < 9 ? below / 3 : 9) : 0;
+            if (plot_h >= 5)
+                place(a, AXF_PANE_PLOT, y, 0, plot_h, W - rw);
+            else
+                plot_h = 0;
+            place(a, AXF_PANE_LOG, y + plot_h, 0, below - plot_h, W - rw);
+            place(a, AXF_PANE_METRICS, y, W - rw, met_h, rw);
+            place(a, a->teach ? AXF_PANE_TEACH : AXF_PANE_PLOT, y + met_h, W - rw, below - met_h, rw);
         }
     }
     if (a->compact)
@@ -269,7 +305,9 @@ static void draw_all(axf_app *a)
         draw_glossary(a);
     else if (a->help == AXF_OVERLAY_TRADEOFF)
         axf_plot_tradeoff(a);
-    if (a->prompt != AXF_PROMPT_NONE && a->prompt != AXF_PROMPT_QUIT) {
+    else if (a->help == AXF_OVERLAY_ATTN)
+        axf_attn_draw(a);
+    if (a->prompt != AXF_PROMPT_NONE && a->prompt != AXF_PROMPT_QUIT && a->prompt != AXF_PROMPT_OVERWRITE) {
         curs_set(1);
         wnoutrefresh(a->panes[AXF_PANE_STATUS].win); /* leaves the cursor in the prompt */
     } else {
@@ -303,9 +341,14 @@ static void prompt_submit(axf_app *a)
         if (!a->pbuf[0])
             return;
         c.type = quit_pending ? AXF_WCMD_SAVE_QUIT : AXF_WCMD_SAVE;
-    } else if (k == AXF_PROMPT_EXPORT) {
+    } else if (k == AXF_PROMPT_EXPORT || k == AXF_PROMPT_OVERWRITE) {
         if (!a->pbuf[0])
             return;
+        struct stat st;
+        if (k == AXF_PROMPT_EXPORT && !stat(a->pbuf, &st)) { /* there already: ask first */
+            a->prompt = AXF_PROMPT_OVERWRITE;
+            return;
+        }
         c.type = AXF_WCMD_EXPORT;
         axf_app_message(a, 0, "exporting to %s…", a->pbuf);
     } else if (k == AXF_PROMPT_GOTO) {
@@ -327,6 +370,15 @@ static void prompt_submit(axf_app *a)
 
 static int prompt_key(axf_app *a, int key)
 {
+    if (a->prompt == AXF_PROMPT_OVERWRITE) {
+        if (key == 'y' || key == 'Y') {
+            prompt_submit(a);
+        } else {
+            a->prompt = AXF_PROMPT_NONE;
+            axf_app_message(a, 0, "not exported: %s is left as it is", a->pbuf);
+        }
+        return AXF_KEY_HANDLED;
+    }
     if (a->prompt == AXF_PROMPT_QUIT) {
         if (key == 'q' || key == 'Q' || key == 'y')
             return AXF_KEY_QUIT;
@@ -435,6 +487,44 @@ static int prompt_key(axf_app *a, int key)
     return AXF_KEY_HANDLED;
 }
 
+/* ---- the control of the trade-off plot ---- */
+
+/* Reads a finished session as the control (pane.h): its points and baseline. -1 with err naming
+ * the file when it cannot be read or has no step. */
+static int control_load(const char *path, axf_control *c, axf_err *err)
+{
+    axf_sessionfile f;
+    if (axf_sessionfile_read(path, &f, err))
+        return -1;
+    if (f.n_steps == 0 || f.baseline.params == 0) {
+        axf_sessionfile_free(&f);
+        return axf_err_set(err, "%s: the control session has no steps (run its policy to the end with axf search)",
+                           path);
+    }
+    c->n = f.n_steps;
+    c->frac = axf_xmalloc(sizeof(double) * (size_t)(c->n + 1));
+    c->metric = axf_xmalloc(sizeof(double) * (size_t)(c->n + 1));
+    for (int i = 0; i <= c->n; i++) {
+        const axf_metrics *m = i ? &f.steps[i - 1].after : &f.baseline;
+        c->frac[i] = (double)m->params / (double)f.baseline.params;
+        c->metric[i] = isfinite(m->accuracy) ? m->accuracy : m->metric;
+    }
+    c->base_n = f.baseline.n;
+    c->base_loss = f.baseline.loss;
+    const char *b = strrchr(path, '/');
+    axf_str_copy(c->file, sizeof c->file, b ? b + 1 : path);
+    axf_str_copy(c->policy, sizeof c->policy, f.has_policy ? f.policy_name : "no policy");
+    axf_sessionfile_free(&f);
+    return 0;
+}
+
+static void control_free(axf_control *c)
+{
+    free(c->frac);
+    free(c->metric);
+    memset(c, 0, sizeof *c);
+}
+
 /* ---- main loop ---- */
 
 static int term_start(axf_err *err)
@@ -495,8 +585,12 @@ int axf_ui_run(const axf_ui_opts *o, axf_err *err)
     for (int i = 0; i < AXF_PANE_COUNT; i++)
         a->panes[i].cls = cls[i];
 
-    if (term_start(err))
+    if (o->control_path && control_load(o->control_path, &a->control, err))
         return -1;
+    if (term_start(err)) {
+        control_free(&a->control);
+        return -1;
+    }
     axf_abort_hook_set(on_abort, NULL);
     axf_log_set(NULL, NULL); /* no library warning is printed over the screen */
     struct sigaction sa, old_int, old_term, old_hup;
@@ -512,6 +606,7 @@ int axf_ui_run(const axf_ui_opts *o, axf_err *err)
     a->worker = axf_worker_start(o, err);
     if (!a->worker) {
         term_stop();
+        control_free(&a->control);
         return -1;
     }
     getmaxyx(stdscr, a->rows, a->cols);
@@ -606,6 +701,7 @@ int axf_ui_run(const axf_ui_opts *o, axf_err *err)
     sigaction(SIGTERM, &old_term, NULL);
     sigaction(SIGHUP, &old_hup, NULL);
     axf_view_free_steps(&a->view);
+    control_free(&a->control);
     if (failed)
         rc = -1;
     else if (got_signal)

@@ -4,6 +4,7 @@
 
 #include <langinfo.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,13 +14,46 @@ axf_theme axf_th;
 
 enum {
     P_HELPS = 1, P_L1, P_L2, P_L3, P_L4, P_REMOVED, P_HARD, P_BORDER, P_TITLE, P_GOOD, P_BAD, P_KEY,
-    P_HEAD, P_WARN, P_ACCENT, P_PLOT_A, P_PLOT_B, P_BAR, P_NONE
+    P_HEAD, P_WARN, P_ACCENT, P_PLOT_A, P_PLOT_B, P_BAR, P_NONE, P_COUNT
 };
 
-static void pair(int p, int fg, int bg)
-{
-    init_pair((short)p, (short)fg, (short)bg);
-}
+/* Colour pairs: foreground and background with 256 colours, then with 8 (-1 = the terminal's). */
+static const short pairs[P_COUNT][4] = {
+    [P_HELPS] = {41, -1, COLOR_GREEN, -1},    [P_L1] = {33, -1, COLOR_BLUE, -1},
+    [P_L2] = {44, -1, COLOR_CYAN, -1},        [P_L3] = {214, -1, COLOR_YELLOW, -1},
+    [P_L4] = {196, -1, COLOR_RED, -1},        [P_REMOVED] = {244, -1, -1, -1},
+    [P_HARD] = {177, -1, COLOR_MAGENTA, -1},  [P_BORDER] = {244, -1, -1, -1},
+    [P_TITLE] = {231, 24, COLOR_WHITE, COLOR_BLUE}, [P_GOOD] = {41, -1, COLOR_GREEN, -1},
+    [P_BAD] = {203, -1, COLOR_RED, -1},       [P_KEY] = {117, -1, COLOR_CYAN, -1},
+    [P_HEAD] = {250, -1, -1, -1},             [P_WARN] = {220, -1, COLOR_YELLOW, -1},
+    [P_ACCENT] = {75, -1, COLOR_CYAN, -1},    [P_PLOT_A] = {81, -1, COLOR_CYAN, -1},
+    [P_PLOT_B] = {215, -1, COLOR_YELLOW, -1}, [P_BAR] = {75, -1, COLOR_CYAN, -1},
+    [P_NONE] = {240, -1, -1, -1},
+};
+
+/* Each attribute of the theme: its pair and extra attributes in colour (more with 8 colours), and
+ * what stands for it in monochrome. */
+#define LVL(i) (offsetof(axf_theme, lvl) + (i) * sizeof(attr_t))
+#define AT(f) offsetof(axf_theme, f)
+static const struct look {
+    size_t at;
+    short pair;
+    attr_t extra, extra8, mono;
+} looks[] = {
+    {LVL(AXF_LVL_NONE), P_NONE, 0, A_DIM, A_NORMAL},     {LVL(AXF_LVL_HELPS), P_HELPS, A_BOLD, 0, A_UNDERLINE},
+    {LVL(AXF_LVL_1), P_L1, 0, A_BOLD, A_NORMAL},         {LVL(AXF_LVL_2), P_L2, 0, 0, A_NORMAL},
+    {LVL(AXF_LVL_3), P_L3, 0, 0, A_BOLD},                {LVL(AXF_LVL_4), P_L4, A_BOLD, 0, A_BOLD},
+    {LVL(AXF_LVL_ZERO), P_NONE, 0, A_DIM, A_NORMAL},     {AT(removed), P_REMOVED, 0, A_DIM, A_NORMAL},
+    {AT(hard), P_HARD, A_BOLD, 0, A_BOLD | A_UNDERLINE}, {AT(border), P_BORDER, 0, 0, A_NORMAL},
+    {AT(title), P_TITLE, A_BOLD, 0, A_REVERSE},          {AT(dim), P_REMOVED, 0, A_DIM, A_NORMAL},
+    {AT(good), P_GOOD, 0, 0, A_NORMAL},                  {AT(bad), P_BAD, 0, 0, A_BOLD},
+    {AT(key), P_KEY, A_BOLD, 0, A_BOLD},                 {AT(head), P_HEAD, A_BOLD, 0, A_BOLD},
+    {AT(warn), P_WARN, A_BOLD, 0, A_BOLD},               {AT(accent), P_ACCENT, A_BOLD, 0, A_BOLD},
+    {AT(plot_a), P_PLOT_A, 0, 0, A_NORMAL},              {AT(plot_b), P_PLOT_B, 0, 0, A_NORMAL},
+    {AT(bar), P_BAR, 0, 0, A_NORMAL},
+};
+#undef LVL
+#undef AT
 
 void axf_draw_init(void)
 {
@@ -35,140 +69,33 @@ void axf_draw_init(void)
         use_default_colors();
         t->colors = COLORS >= 256 ? 256 : COLORS >= 8 ? 8 : 0;
     }
-    if (t->colors == 256) {
-        pair(P_HELPS, 41, -1);
-        pair(P_L1, 33, -1);
-        pair(P_L2, 44, -1);
-        pair(P_L3, 214, -1);
-        pair(P_L4, 196, -1);
-        pair(P_REMOVED, 244, -1);
-        pair(P_HARD, 177, -1);
-        pair(P_BORDER, 244, -1);
-        pair(P_TITLE, 231, 24);
-        pair(P_GOOD, 41, -1);
-        pair(P_BAD, 203, -1);
-        pair(P_KEY, 117, -1);
-        pair(P_HEAD, 250, -1);
-        pair(P_WARN, 220, -1);
-        pair(P_ACCENT, 75, -1);
-        pair(P_PLOT_A, 81, -1);
-        pair(P_PLOT_B, 215, -1);
-        pair(P_BAR, 75, -1);
-        pair(P_NONE, 240, -1);
-    } else if (t->colors == 8) {
-        pair(P_HELPS, COLOR_GREEN, -1);
-        pair(P_L1, COLOR_BLUE, -1);
-        pair(P_L2, COLOR_CYAN, -1);
-        pair(P_L3, COLOR_YELLOW, -1);
-        pair(P_L4, COLOR_RED, -1);
-        pair(P_REMOVED, -1, -1);
-        pair(P_HARD, COLOR_MAGENTA, -1);
-        pair(P_BORDER, -1, -1);
-        pair(P_TITLE, COLOR_WHITE, COLOR_BLUE);
-        pair(P_GOOD, COLOR_GREEN, -1);
-        pair(P_BAD, COLOR_RED, -1);
-        pair(P_KEY, COLOR_CYAN, -1);
-        pair(P_HEAD, -1, -1);
-        pair(P_WARN, COLOR_YELLOW, -1);
-        pair(P_ACCENT, COLOR_CYAN, -1);
-        pair(P_PLOT_A, COLOR_CYAN, -1);
-        pair(P_PLOT_B, COLOR_YELLOW, -1);
-        pair(P_BAR, COLOR_CYAN, -1);
-        pair(P_NONE, -1, -1);
-    }
-    if (t->colors) {
-        t->lvl[AXF_LVL_NONE] = COLOR_PAIR(P_NONE) | (t->colors == 8 ? A_DIM : 0);
-        t->lvl[AXF_LVL_HELPS] = COLOR_PAIR(P_HELPS) | A_BOLD;
-        t->lvl[AXF_LVL_1] = COLOR_PAIR(P_L1) | (t->colors == 8 ? A_BOLD : 0);
-        t->lvl[AXF_LVL_2] = COLOR_PAIR(P_L2);
-        t->lvl[AXF_LVL_3] = COLOR_PAIR(P_L3);
-        t->lvl[AXF_LVL_4] = COLOR_PAIR(P_L4) | A_BOLD;
-        t->lvl[AXF_LVL_ZERO] = COLOR_PAIR(P_NONE) | (t->colors == 8 ? A_DIM : 0);
-        t->removed = COLOR_PAIR(P_REMOVED) | (t->colors == 8 ? A_DIM : 0);
-        t->hard = COLOR_PAIR(P_HARD) | A_BOLD;
-        t->border = COLOR_PAIR(P_BORDER);
-        t->title = COLOR_PAIR(P_TITLE) | A_BOLD;
-        t->dim = COLOR_PAIR(P_REMOVED) | (t->colors == 8 ? A_DIM : 0);
-        t->good = COLOR_PAIR(P_GOOD);
-        t->bad = COLOR_PAIR(P_BAD);
-        t->key = COLOR_PAIR(P_KEY) | A_BOLD;
-        t->head = COLOR_PAIR(P_HEAD) | A_BOLD;
-        t->warn = COLOR_PAIR(P_WARN) | A_BOLD;
-        t->accent = COLOR_PAIR(P_ACCENT) | A_BOLD;
-        t->plot_a = COLOR_PAIR(P_PLOT_A);
-        t->plot_b = COLOR_PAIR(P_PLOT_B);
-        t->bar = COLOR_PAIR(P_BAR);
-    } else {
-        t->lvl[AXF_LVL_NONE] = A_NORMAL;
-        t->lvl[AXF_LVL_HELPS] = A_UNDERLINE;
-        t->lvl[AXF_LVL_1] = A_NORMAL;
-        t->lvl[AXF_LVL_2] = A_NORMAL;
-        t->lvl[AXF_LVL_3] = A_BOLD;
-        t->lvl[AXF_LVL_4] = A_BOLD;
-        t->lvl[AXF_LVL_ZERO] = A_NORMAL;
-        t->removed = A_NORMAL;
-        t->hard = A_BOLD | A_UNDERLINE;
-        t->border = A_NORMAL;
-        t->title = A_REVERSE;
-        t->dim = A_NORMAL;
-        t->good = A_NORMAL;
-        t->bad = A_BOLD;
-        t->key = A_BOLD;
-        t->head = A_BOLD;
-        t->warn = A_BOLD;
-        t->accent = A_BOLD;
-        t->plot_a = A_NORMAL;
-        t->plot_b = A_NORMAL;
-        t->bar = A_NORMAL;
+    int c8 = t->colors == 8 ? 2 : 0;
+    for (int p = 1; t->colors && p < P_COUNT; p++)
+        init_pair((short)p, pairs[p][c8], pairs[p][c8 + 1]);
+    for (size_t i = 0; i < sizeof looks / sizeof looks[0]; i++) {
+        const struct look *l = &looks[i];
+        *(attr_t *)((char *)t + l->at) =
+            t->colors ? COLOR_PAIR(l->pair) | l->extra | (t->colors == 8 ? l->extra8 : 0) : l->mono;
     }
     t->cursor = A_REVERSE;
-    if (t->utf8) {
-        static const char *sh[] = {"·", "−", "░", "▒", "▓", "█", "0"};
-        static const char *sp[] = {"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"};
-        memcpy(t->shade, sh, sizeof sh);
-        memcpy(t->spinner, sp, sizeof sp);
-        t->n_spinner = 10;
-        t->g_removed = "×";
-        t->g_partial = "◦";
-        t->g_kept = "✓";
-        t->g_rejected = "✗";
-        t->g_undo = "↶";
-        t->g_error = "!";
-        t->g_lua = "›";
-        t->g_info = "·";
-        t->g_policy = "◆";
-        t->g_run = "▶";
-        t->g_pause = "⏸";
-        t->g_arrow = "→";
-        t->g_up = "▲";
-        t->g_down = "▼";
-        t->g_cursor_step = "◀";
-        t->g_bar_full = "█";
-        t->g_bar_empty = "░";
-    } else {
-        static const char *sh[] = {" ", "-", ".", ":", "+", "#", "0"};
-        static const char *sp[] = {"|", "/", "-", "\\"};
-        memcpy(t->shade, sh, sizeof sh);
-        memcpy(t->spinner, sp, sizeof sp);
-        t->n_spinner = 4;
-        t->g_removed = "x";
-        t->g_partial = "~";
-        t->g_kept = "+";
-        t->g_rejected = "-";
-        t->g_undo = "<";
-        t->g_error = "!";
-        t->g_lua = ">";
-        t->g_info = "*";
-        t->g_policy = "*";
-        t->g_run = ">";
-        t->g_pause = "=";
-        t->g_arrow = "->";
-        t->g_up = "^";
-        t->g_down = "v";
-        t->g_cursor_step = "<";
-        t->g_bar_full = "#";
-        t->g_bar_empty = ".";
-    }
+    /* glyphs: UTF-8, or plain ASCII for any other terminal; one table, two columns */
+    static const char *const sh[2][AXF_LVL_COUNT] = {{"·", "−", "░", "▒", "▓", "█", "0"},
+                                                     {" ", "-", ".", ":", "+", "#", "0"}};
+    static const char *const sp[2][10] = {{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"},
+                                          {"|", "/", "-", "\\"}};
+    static const char *const gl[][2] = {
+        {"×", "x"}, {"◦", "~"}, {"✓", "+"}, {"✗", "-"}, {"↶", "<"}, {"!", "!"}, {"›", ">"}, {"·", "*"},
+        {"◆", "*"}, {"▶", ">"}, {"⏸", "="}, {"→", "->"}, {"▲", "^"}, {"▼", "v"}, {"◀", "<"}, {"█", "#"},
+        {"░", "."}};
+    const char **dst[] = {&t->g_removed, &t->g_partial, &t->g_kept, &t->g_rejected, &t->g_undo, &t->g_error,
+                          &t->g_lua, &t->g_info, &t->g_policy, &t->g_run, &t->g_pause, &t->g_arrow, &t->g_up,
+                          &t->g_down, &t->g_cursor_step, &t->g_bar_full, &t->g_bar_empty};
+    int k = t->utf8 ? 0 : 1;
+    memcpy(t->shade, sh[k], sizeof sh[k]);
+    memcpy(t->spinner, sp[k], sizeof sp[k]);
+    t->n_spinner = t->utf8 ? 10 : 4;
+    for (size_t i = 0; i < sizeof dst / sizeof dst[0]; i++)
+        *dst[i] = gl[i][k];
 }
 
 /* Next character of s: its byte length and screen columns (bad bytes: 1 and 1, drawn as '?'). */
@@ -263,6 +190,30 @@ int axf_put_right(WINDOW *w, int y, int x, int cols, attr_t a, const char *s)
     if (c > cols)
         return axf_put(w, y, x, cols, a, s);
     return axf_put(w, y, x + cols - c, c, a, s);
+}
+
+int axf_put_segs(WINDOW *w, int y, int x, int width, int rows, const axf_seg *segs, int n)
+{
+    int row = 0, col = 0;
+    for (int i = 0; i < n;) {
+        int j = i + 1, iw = axf_text_cols(segs[i].text); /* the item: segs[i, j) */
+        while (j < n && segs[j].glue)
+            iw += axf_text_cols(segs[j++].text);
+        if (col > 0 && col + 2 + iw > width) {
+            row++;
+            col = 0;
+        } else if (col > 0) {
+            col += 2;
+        }
+        for (int k = i; k < j; k++) {
+            int room = width - col;
+            if (w && row < rows && room > 0)
+                axf_put(w, y + row, x + col, room, segs[k].attr, segs[k].text);
+            col += axf_text_cols(segs[k].text);
+        }
+        i = j;
+    }
+    return n ? row + 1 : 0;
 }
 
 void axf_draw_box(WINDOW *w, const char *title, const char *rtitle, int focused)

@@ -42,6 +42,18 @@ int axf_putf(WINDOW *w, int y, int x, int maxw, attr_t a, const char *fmt, ...)
 /* Right-aligned in a field of width cols ending at column x + cols. */
 int axf_put_right(WINDOW *w, int y, int x, int cols, attr_t a, const char *s);
 
+/* A run of text in a flowing line: a segment with glue 0 starts a new item (two spaces after the
+ * previous one, or a new row when the item does not fit); glue 1 continues the item before it. */
+typedef struct axf_seg {
+    attr_t attr;
+    const char *text;
+    int glue;
+} axf_seg;
+/* Lays segs out in rows of width columns at (y, x), breaking only between items, and draws the
+ * rows [0, rows) (w NULL or rows 0: only counts). Returns the rows the whole layout takes. An
+ * item wider than a row is cut. */
+int axf_put_segs(WINDOW *w, int y, int x, int width, int rows, const axf_seg *segs, int n);
+
 /* Frame with a title (and an optional right-hand title). */
 void axf_draw_box(WINDOW *w, const char *title, const char *rtitle, int focused);
 

@@ -47,7 +47,9 @@ enum { AXF_BOTTOM_LOG = 0, AXF_BOTTOM_PLOT, AXF_BOTTOM_TEACH, AXF_BOTTOM_COUNT }
 
 /* Modal line at the bottom. */
 typedef enum { AXF_PROMPT_NONE = 0, AXF_PROMPT_LUA, AXF_PROMPT_SAVE, AXF_PROMPT_EXPORT, AXF_PROMPT_QUIT,
-               AXF_PROMPT_GOTO } axf_prompt_kind;
+               AXF_PROMPT_GOTO,
+               AXF_PROMPT_OVERWRITE  /* the export folder (pbuf) exists: y overwrites, anything else keeps it */
+} axf_prompt_kind;
 
 #define AXF_LUA_HIST 64
 
@@ -55,7 +57,18 @@ typedef enum { AXF_PROMPT_NONE = 0, AXF_PROMPT_LUA, AXF_PROMPT_SAVE, AXF_PROMPT_
 #define AXF_MIN_COLS 80
 #define AXF_MIN_ROWS 24
 
-enum { AXF_OVERLAY_NONE = 0, AXF_OVERLAY_KEYS, AXF_OVERLAY_GLOSSARY, AXF_OVERLAY_TRADEOFF };
+enum { AXF_OVERLAY_NONE = 0, AXF_OVERLAY_KEYS, AXF_OVERLAY_GLOSSARY, AXF_OVERLAY_TRADEOFF, AXF_OVERLAY_ATTN };
+
+/* The random-pruning control drawn beside the trade-off plot (--control FILE): a finished session
+ * of the same model and search split, as points (parameters kept, task metric), the original
+ * model first. Read before the screen starts; its baseline tells whether it is this session's. */
+typedef struct axf_control {
+    int n;                       /* steps (points 0..n); 0 with file "" = no control */
+    double *frac, *metric;       /* [n + 1] parameters kept (fraction), task metric (accuracy) */
+    int base_n;                  /* its baseline: examples and loss */
+    double base_loss;
+    char file[128], policy[64];  /* base name of the file, the policy that made it */
+} axf_control;
 
 struct axf_app {
     axf_worker *worker;
@@ -82,6 +95,13 @@ struct axf_app {
         axf_action act;
     } hard_req;
 
+    /* the hard-attention view's sentence: search example, query token, and the number of the
+     * request posted for them (the view's attn.req says which request it answers) */
+    struct {
+        int example, query;
+        unsigned long req;
+    } attn_want;
+
     int help;                    /* overlay shown: AXF_OVERLAY_* (0 none) */
     int help_scroll;
     axf_prompt_kind prompt;
@@ -97,6 +117,7 @@ struct axf_app {
 
     int quit;
     unsigned frame;              /* for the spinner */
+    axf_control control;
     axf_pane panes[AXF_PANE_COUNT];
 };
 
@@ -128,10 +149,21 @@ void axf_heatmap_columns(axf_app *a);
 /* The element under the cursor as a removal action (and whether it is removed now): 0 ok,
  * -1 when the cell holds nothing. */
 int axf_heatmap_selected(const axf_app *a, axf_action *drop, int *removed, char *name, size_t n);
-/* Width the heatmap needs for the current view. */
+/* Width the heatmap's cells need for the current view; the width its legend and details need to
+ * fit on one row each; the height it needs at a pane width (spacious: a blank row between layers). */
 int axf_heatmap_width(const axf_app *a, int with_groups);
-int axf_heatmap_height(const axf_app *a, int spacious);
+int axf_heatmap_text_width(const axf_app *a);
+int axf_heatmap_height(const axf_app *a, int spacious, int width);
 
+/* pane_log.c: PgUp / PgDn of a scrolled pane: PgUp adds `up` to its scroll, PgDn takes it away
+ * (never below 0); 0 for any other key. */
+int axf_pane_scroll_key(axf_pane *p, int key, int up);
+/* pane_attn.c: the hard-attention view (key v), over the whole screen: drawing, asking the worker
+ * for the row it shows, and its keys while it is open (, . example, j k query token, arrows the
+ * heatmap's layer and head, PgUp PgDn scroll, v Esc q close). */
+void axf_attn_draw(axf_app *a);
+void axf_attn_request(axf_app *a);
+int axf_attn_key(axf_app *a, int key);
 /* pane_plot.c: the trade-off overlay (key o), over the whole screen. */
 void axf_plot_tradeoff(axf_app *a);
 /* teach.c: the glossary (key n): the words the screen uses, as paragraphs with '#' headings. */

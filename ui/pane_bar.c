@@ -15,6 +15,13 @@ static void fill_line(WINDOW *w, int y, int width, attr_t a)
     wattroff(w, a);
 }
 
+/* The task as a user knows it: the demo's generated data is a synthetic sentiment task, not one
+ * of the reader's task names ("single" for any one-sentence file). */
+static const char *task_label(const axf_app *a)
+{
+    return a->opts && a->opts->demo ? "synthetic sentiment task" : a->view.snap.facts.task;
+}
+
 static void title_draw(axf_pane *p, axf_app *a)
 {
     WINDOW *w = p->win;
@@ -27,13 +34,13 @@ static void title_draw(axf_pane *p, axf_app *a)
     if (v->have_snap) {
         const axf_facts *f = &v->snap.facts;
         if (a->compact)
-            snprintf(left, sizeof left, " AxFormer%s%s · %s", sep, v->title, f->task);
+            snprintf(left, sizeof left, " AxFormer%s%s · %s", sep, v->title, task_label(a));
         else if (f->n_holdout)
             snprintf(left, sizeof left, " AxFormer Workbench%s%s · %s · %dx%d%ssearch %d · held-out %d", sep,
-                     v->title, f->task, f->n_layers, f->hidden, sep, f->n_search, f->n_holdout);
+                     v->title, task_label(a), f->n_layers, f->hidden, sep, f->n_search, f->n_holdout);
         else
             snprintf(left, sizeof left, " AxFormer Workbench%s%s · %s · %dx%d%ssearch %d", sep, v->title,
-                     f->task, f->n_layers, f->hidden, sep, f->n_search);
+                     task_label(a), f->n_layers, f->hidden, sep, f->n_search);
     } else {
         snprintf(left, sizeof left, " AxFormer Workbench%s%s", sep, v->title);
     }
@@ -85,15 +92,22 @@ static void status_draw(axf_pane *p, axf_app *a)
     WINDOW *w = p->win;
     const axf_theme *t = &axf_th;
     werase(w);
-    if (a->prompt == AXF_PROMPT_QUIT) {
-        int c = 1;
-        c += axf_put(w, 0, c, p->w - c, t->warn, "Unsaved changes. ");
-        c += axf_put(w, 0, c, p->w - c, t->key, "w");
-        c += axf_put(w, 0, c, p->w - c, A_NORMAL, " save and quit  ");
-        c += axf_put(w, 0, c, p->w - c, t->key, "q");
-        c += axf_put(w, 0, c, p->w - c, A_NORMAL, " quit without saving  ");
-        c += axf_put(w, 0, c, p->w - c, t->key, "Esc");
-        axf_put(w, 0, c, p->w - c, A_NORMAL, " stay");
+    /* the questions: what is at stake, then the answers */
+    if (a->prompt == AXF_PROMPT_QUIT || a->prompt == AXF_PROMPT_OVERWRITE) {
+        const char *dir = a->pbuf;
+        size_t keep = p->w > 60 ? (size_t)(p->w - 40) : 20; /* a long folder: its end, which names it */
+        if (strlen(dir) > keep)
+            for (dir += strlen(dir) - keep; ((unsigned char)*dir & 0xC0) == 0x80; dir++)
+                ;
+        axf_seg quit[] = {{t->warn, "Unsaved changes.", 0}, {t->key, "w", 0}, {A_NORMAL, " save and quit", 1},
+                          {t->key, "q", 0}, {A_NORMAL, " quit without saving", 1}, {t->key, "Esc", 0},
+                          {A_NORMAL, " stay", 1}};
+        axf_seg over[] = {{t->warn, dir, 0}, {t->warn, " exists.", 1}, {t->key, "y", 0},
+                          {A_NORMAL, " overwrite it", 1}, {t->key, "n", 0}, {A_NORMAL, " keep it", 1}};
+        if (a->prompt == AXF_PROMPT_QUIT)
+            axf_put_segs(w, 0, 1, p->w - 1, 1, quit, (int)(sizeof quit / sizeof quit[0]));
+        else
+            axf_put_segs(w, 0, 1, p->w - 1, 1, over, (int)(sizeof over / sizeof over[0]));
         wnoutrefresh(w);
         return;
     }
@@ -146,6 +160,10 @@ static void status_draw(axf_pane *p, axf_app *a)
     int n = axf_keys_status(&pairs, room);
     int c = 1;
     for (int i = 0; i < n; i++) {
+        /* without a policy, s and a do nothing: not offered (pressing them says why) */
+        if (a->view.phase == AXF_PHASE_READY && !a->view.have_policy &&
+            (!strcmp(pairs[2 * i], "s") || !strcmp(pairs[2 * i], "a")))
+            continue;
         int need = axf_text_cols(pairs[2 * i]) + 1 + axf_text_cols(pairs[2 * i + 1]) + 2;
         if (c + need > room)
             break;

@@ -96,10 +96,14 @@ int axf_heatmap_width(const axf_app *a, int with_groups)
     return place((axf_app *)a, with_groups, 0, 0, 0);
 }
 
-int axf_heatmap_height(const axf_app *a, int spacious)
+static int legend_rows(const axf_app *a, int width);
+static int details_rows(const axf_app *a, int width);
+
+int axf_heatmap_height(const axf_app *a, int spacious, int width)
 {
     int nl = a->view.have_snap ? a->view.snap.facts.n_layers : 4;
-    return (spacious ? 2 * nl - 1 : nl) + 5; /* borders, heading, legend, details */
+    /* borders, heading, legend, details */
+    return (spacious ? 2 * nl - 1 : nl) + 3 + legend_rows(a, width - 4) + details_rows(a, width - 4);
 }
 
 static int row_gap; /* a blank row between layers when the pane is tall enough */
@@ -116,7 +120,7 @@ void axf_heatmap_columns(axf_app *a)
     if (fits)
         a->groups_view = 0;
     place(a, fits, a->groups_view, zoom, 1);
-    row_gap = a->panes[AXF_PANE_HEATMAP].h >= axf_heatmap_height(a, 1);
+    row_gap = a->panes[AXF_PANE_HEATMAP].h >= axf_heatmap_height(a, 1, pw);
     /* keep the cursor on the same element when the columns change */
     int best = -1;
     for (int i = 0; i < a->n_cols; i++)
@@ -237,6 +241,10 @@ static int level_of(const axf_app *a, const levels *lv, axf_col c, int l)
 /* The largest value of the scale, as the legend prints it. */
 static void scale_text(const axf_app *a, const levels *lv, char *buf, size_t n)
 {
+    if (!a->view.have_imp) {
+        snprintf(buf, n, "%s", "top not known");
+        return;
+    }
     if (!lv->global) {
         snprintf(buf, n, "%s", "top of each kind");
         return;
@@ -333,57 +341,70 @@ static void measure_title(const axf_app *a, char *buf, size_t n)
     snprintf(buf, n, "importance: %s", axf_measure_name(a->measure));
 }
 
-static void draw_legend(WINDOW *w, int y, int x, int maxw, const axf_app *a, const levels *lv)
+/* The legend as segments (axf_put_segs); top = the scale's largest value as text. */
+static int legend_segs(const axf_app *a, int exact, const char *top, axf_seg *sg, char *tail, size_t n)
 {
     const axf_theme *t = &axf_th;
-    int exact = exact_measure(a->measure);
-    int c = x, end = x + maxw;
-    char top[48], tail[64];
-    scale_text(a, lv, top, sizeof top);
-    c += axf_put(w, y, c, end - c, t->lvl[AXF_LVL_ZERO], t->shade[AXF_LVL_ZERO]);
-    c += axf_put(w, y, c, end - c, t->dim, " zero ");
-    for (int l = AXF_LVL_1; l <= AXF_LVL_4 && c < end; l++) {
-        c += axf_put(w, y, c, end - c, t->lvl[l], t->shade[l]);
-        c += axf_put(w, y, c, end - c, A_NORMAL, " ");
+    int k = 0;
+    sg[k++] = (axf_seg){t->lvl[AXF_LVL_ZERO], t->shade[AXF_LVL_ZERO], 0};
+    sg[k++] = (axf_seg){t->dim, " zero", 1};
+    for (int l = AXF_LVL_1; l <= AXF_LVL_4; l++) {
+        sg[k++] = (axf_seg){t->lvl[l], t->shade[l], l > AXF_LVL_1};
+        sg[k++] = (axf_seg){A_NORMAL, " ", 1};
     }
-    snprintf(tail, sizeof tail, "%s, /10 a shade  ", top);
-    c += axf_put(w, y, c, end - c, t->dim, tail);
-    if (exact && c < end) {
-        c += axf_put(w, y, c, end - c, t->lvl[AXF_LVL_HELPS], t->shade[AXF_LVL_HELPS]);
-        c += axf_put(w, y, c, end - c, t->dim, " helps  ");
+    snprintf(tail, n, "%s, /10 a shade", top);
+    sg[k++] = (axf_seg){t->dim, tail, 1};
+    if (exact) {
+        sg[k++] = (axf_seg){t->lvl[AXF_LVL_HELPS], t->shade[AXF_LVL_HELPS], 0};
+        sg[k++] = (axf_seg){t->dim, " helps", 1};
     }
-    if (c < end) {
-        c += axf_put(w, y, c, end - c, t->removed, t->g_removed);
-        c += axf_put(w, y, c, end - c, t->dim, " removed  ");
-    }
-    if (c < end) {
-        c += axf_put(w, y, c, end - c, t->hard, "k30");
-        c += axf_put(w, y, c, end - c, t->dim, " hard  ");
-    }
-    if (c < end) {
-        c += axf_put(w, y, c, end - c, t->hard | A_BOLD, "i8");
-        c += axf_put(w, y, c, end - c, t->dim, " int8  ");
-    }
-    if (c < end) {
-        c += axf_put(w, y, c, end - c, t->lvl[AXF_LVL_NONE], t->shade[AXF_LVL_NONE]);
-        axf_put(w, y, c, end - c, t->dim, " not measured");
-    }
+    sg[k++] = (axf_seg){t->removed, t->g_removed, 0};
+    sg[k++] = (axf_seg){t->dim, " removed", 1};
+    sg[k++] = (axf_seg){t->hard, "k30", 0};
+    sg[k++] = (axf_seg){t->dim, " hard", 1};
+    sg[k++] = (axf_seg){t->hard | A_BOLD, "i8", 0};
+    sg[k++] = (axf_seg){t->dim, " int8", 1};
+    sg[k++] = (axf_seg){t->lvl[AXF_LVL_NONE], t->shade[AXF_LVL_NONE], 0};
+    sg[k++] = (axf_seg){t->dim, " not measured", 1};
+    (void)a;
+    return k;
 }
 
-static void draw_details(WINDOW *w, int y, int x, int maxw, const axf_app *a)
+/* Rows the legend takes at this width whatever the measure and its values: laid out with the
+ * longest scale text and the "helps" item, so the layout does not move when they change. */
+static int legend_rows(const axf_app *a, int width)
+{
+    axf_seg sg[24];
+    char tail[64];
+    int n = legend_segs(a, 1, "top of each kind", sg, tail, sizeof tail);
+    return axf_put_segs(NULL, 0, 0, width, 0, sg, n);
+}
+
+static void draw_legend(WINDOW *w, int y, int x, int maxw, int rows, const axf_app *a, const levels *lv)
+{
+    axf_seg sg[24];
+    char top[48], tail[64];
+    scale_text(a, lv, top, sizeof top);
+    int n = legend_segs(a, exact_measure(a->measure), top, sg, tail, sizeof tail);
+    axf_put_segs(w, y, x, maxw, rows, sg, n);
+}
+
+/* The line about the element under the cursor: its name, the change its removal makes (or that
+ * it is removed), and the layer's hard attention and int8 blocks; wrapped by item. */
+static int details_segs(const axf_app *a, axf_seg *sg, char *val, size_t vn, char *ht, char *it, char *name,
+                        size_t nn)
 {
     const axf_view *v = &a->view;
     const axf_theme *t = &axf_th;
     axf_action act;
-    int removed;
-    char name[96];
-    if (axf_heatmap_selected(a, &act, &removed, name, sizeof name)) {
-        axf_put(w, y, x, maxw, t->dim, "(no element here)");
-        return;
+    int removed, k = 0;
+    if (axf_heatmap_selected(a, &act, &removed, name, nn)) {
+        sg[k++] = (axf_seg){t->dim, "(no element here)", 0};
+        return k;
     }
     axf_col c = a->colv[a->cur_col];
-    char val[160] = "";
     int l = a->cur_layer;
+    val[0] = 0;
     if (v->have_imp) {
         const axf_imp_values *iv = &v->imp.v, *ia = &v->imp.acc;
         float x1, x2;
@@ -395,34 +416,58 @@ static void draw_details(WINDOW *w, int y, int x, int maxw, const axf_app *a)
         default: x1 = iv->group[l][c.index]; x2 = ia->group[l][c.index]; break;
         }
         if (v->imp_kind == AXF_IMP_EXACT && isfinite(x1))
-            snprintf(val, sizeof val, "  removing it: loss %+.*f, acc %+.2f%%",
+            snprintf(val, vn, "removing it: loss %+.*f, acc %+.2f%%",
                      axf_loss_decimals(v->snap.have_current ? v->snap.current.loss : v->snap.baseline.loss), x1,
                      100 * x2);
         else if (isfinite(x1))
-            snprintf(val, sizeof val, "  %s %.4g", axf_imp_kind_name(v->imp_kind), x1);
+            snprintf(val, vn, "%s %.4g", axf_imp_kind_name(v->imp_kind), x1);
         if (*val && v->imp_stale) { /* measured on an earlier step's plan */
             size_t u = strlen(val);
-            snprintf(val + u, sizeof val - u, " @step %d", v->imp_step);
+            snprintf(val + u, vn - u, " @step %d", v->imp_step);
         }
     }
-    int cx = x;
-    cx += axf_put(w, y, cx, x + maxw - cx, t->head, name);
+    sg[k++] = (axf_seg){t->head, name, 0};
     if (removed)
-        cx += axf_put(w, y, cx, x + maxw - cx, t->removed, "  removed (p restores)");
-    else
-        cx += axf_put(w, y, cx, x + maxw - cx, A_NORMAL, val);
+        sg[k++] = (axf_seg){t->removed, "removed (p restores)", 0};
+    else if (*val)
+        sg[k++] = (axf_seg){A_NORMAL, val, 0};
     const axf_layer_view *lv = &v->snap.layers[l];
-    if (lv->hard != AXF_HARD_OFF && x + maxw - cx > 12) {
-        char ht[32], txt[80];
-        hard_text(lv, ht, sizeof ht);
-        snprintf(txt, sizeof txt, "  L%d hard %s", l, axf_hard_mode_name(lv->hard));
-        cx += axf_put(w, y, cx, x + maxw - cx, t->hard, txt);
+    if (lv->hard != AXF_HARD_OFF) {
+        snprintf(ht, 32, "L%d hard %s", l, axf_hard_mode_name(lv->hard));
+        sg[k++] = (axf_seg){t->hard, ht, 0};
     }
-    if ((lv->int8_attn || lv->int8_ffn) && x + maxw - cx > 12) {
-        char txt[48];
-        snprintf(txt, sizeof txt, "  L%d int8 %s", l, lv->int8_attn && lv->int8_ffn ? "attn+ffn" : lv->int8_attn ? "attn" : "ffn");
-        cx += axf_put(w, y, cx, x + maxw - cx, t->hard, txt);
+    if (lv->int8_attn || lv->int8_ffn) {
+        snprintf(it, 32, "L%d int8 %s", l, lv->int8_attn && lv->int8_ffn ? "attn+ffn" : lv->int8_attn ? "attn" : "ffn");
+        sg[k++] = (axf_seg){t->hard, it, 0};
     }
+    return k;
+}
+
+/* Rows for the details: the longest name and change this model can show must fit (the layer's
+ * hard-attention and int8 notes follow when there is room left). */
+static int details_rows(const axf_app *a, int width)
+{
+    int nl = a->view.have_snap ? a->view.snap.facts.n_layers : 12, ng = a->view.have_snap ? n_groups(&a->view) : 12;
+    char name[64];
+    snprintf(name, sizeof name, "FFN neuron group %d/%d of layer %d", ng > 1 ? ng - 1 : 11, ng > 1 ? ng : 12, nl - 1);
+    axf_seg sg[2] = {{A_NORMAL, name, 0}, {A_NORMAL, "removing it: loss -0.0000000, acc -10.00% @step 100", 0}};
+    return axf_put_segs(NULL, 0, 0, width, 0, sg, 2);
+}
+
+static void draw_details(WINDOW *w, int y, int x, int maxw, int rows, const axf_app *a)
+{
+    axf_seg sg[8];
+    char val[160], ht[32], it[32], name[96];
+    int n = details_segs(a, sg, val, sizeof val, ht, it, name, sizeof name);
+    axf_put_segs(w, y, x, maxw, rows, sg, n);
+}
+
+int axf_heatmap_text_width(const axf_app *a)
+{
+    int w = 40;
+    while (w < 400 && (legend_rows(a, w) > 1 || details_rows(a, w) > 1))
+        w++;
+    return w + 4;
 }
 
 static void heatmap_draw(axf_pane *p, axf_app *a)
@@ -451,7 +496,8 @@ static void heatmap_draw(axf_pane *p, axf_app *a)
     int nl = v->snap.facts.n_layers;
     int inner = p->h - 2;
     int step = row_gap ? 2 : 1;
-    int rows = (inner - 3 + step - 1) / step; /* heading, legend, details */
+    int leg = legend_rows(a, p->w - 4), det = details_rows(a, p->w - 4);
+    int rows = (inner - 1 - leg - det + step - 1) / step; /* heading, legend, details */
     if (rows < 1)
         rows = 1;
     /* top layer first; scroll so the cursor row is visible */
@@ -538,8 +584,8 @@ static void heatmap_draw(axf_pane *p, axf_app *a)
         axf_put(w, 2, p->w - 2, 1, t->dim, t->g_up);
     if (top + rows < nl)
         axf_put(w, 2 + (rows - 1) * step, p->w - 2, 1, t->dim, t->g_down);
-    draw_legend(w, p->h - 3, 2, p->w - 4, a, &lv);
-    draw_details(w, p->h - 2, 2, p->w - 4, a);
+    draw_legend(w, p->h - 1 - det - leg, 2, p->w - 4, leg, a, &lv);
+    draw_details(w, p->h - 1 - det, 2, p->w - 4, det, a);
     wnoutrefresh(w);
 }
 

@@ -7,31 +7,23 @@
 #include "draw.h"
 #include "pane.h"
 
-static const char *glyph(int kind)
-{
-    const axf_theme *t = &axf_th;
-    switch (kind) {
-    case AXF_LOG_KEPT: return t->g_kept;
-    case AXF_LOG_REJECTED: return t->g_rejected;
-    case AXF_LOG_UNDO: return t->g_undo;
-    case AXF_LOG_ERROR: return t->g_error;
-    case AXF_LOG_LUA: return t->g_lua;
-    case AXF_LOG_POLICY: return t->g_policy;
-    default: return t->g_info;
-    }
-}
+/* Glyph and colour of a kind of log entry. */
+typedef struct look {
+    const char *glyph;
+    attr_t attr;
+} look;
 
-static attr_t kind_attr(int kind)
+static look kind_look(int kind)
 {
     const axf_theme *t = &axf_th;
     switch (kind) {
-    case AXF_LOG_KEPT: return t->good;
-    case AXF_LOG_REJECTED: return t->dim;
-    case AXF_LOG_UNDO: return t->warn;
-    case AXF_LOG_ERROR: return t->bad;
-    case AXF_LOG_LUA: return t->accent;
-    case AXF_LOG_POLICY: return t->hard;
-    default: return A_NORMAL;
+    case AXF_LOG_KEPT: return (look){t->g_kept, t->good};
+    case AXF_LOG_REJECTED: return (look){t->g_rejected, t->dim};
+    case AXF_LOG_UNDO: return (look){t->g_undo, t->warn};
+    case AXF_LOG_ERROR: return (look){t->g_error, t->bad};
+    case AXF_LOG_LUA: return (look){t->g_lua, t->accent};
+    case AXF_LOG_POLICY: return (look){t->g_policy, t->hard};
+    default: return (look){t->g_info, A_NORMAL};
     }
 }
 
@@ -61,7 +53,7 @@ static void log_draw(axf_pane *p, axf_app *a)
     for (long i = v->n_log - 1 - p->scroll; i >= oldest && y >= 1; i--) {
         const axf_view_line *l = &v->log[i % AXF_VIEW_LOG];
         int tail = v->have_snap && l->step > v->snap.cursor;
-        attr_t ga = tail ? axf_th.dim : kind_attr(l->kind);
+        attr_t ga = tail ? axf_th.dim : kind_look(l->kind).attr;
         attr_t ta = tail ? axf_th.dim : l->kind == AXF_LOG_ERROR ? axf_th.bad :
                     l->kind == AXF_LOG_REJECTED ? axf_th.dim : A_NORMAL;
         int n = axf_draw_wrapped(NULL, 0, 0, width, 0, 0, ta, 2, 0, l->text);
@@ -70,24 +62,27 @@ static void log_draw(axf_pane *p, axf_app *a)
         int skip = top < 1 ? 1 - top : 0;
         axf_draw_wrapped(w, top + skip, 4, width, n - skip, skip, ta, 2, 0, l->text);
         if (!skip)
-            axf_put(w, top, 2, 2, ga, glyph(l->kind));
+            axf_put(w, top, 2, 2, ga, kind_look(l->kind).glyph);
         y = top - 1;
     }
     wnoutrefresh(w);
 }
 
-static int log_key(axf_pane *p, axf_app *a, int key)
+int axf_pane_scroll_key(axf_pane *p, int key, int up)
 {
-    int rows = p->h - 2 > 2 ? p->h - 2 : 2;
-    if (key == KEY_PPAGE)
-        p->scroll += rows / 2;
-    else if (key == KEY_NPAGE)
-        p->scroll -= rows / 2;
-    else
+    if (key != KEY_PPAGE && key != KEY_NPAGE)
         return 0;
+    p->scroll += key == KEY_PPAGE ? up : -up;
     if (p->scroll < 0)
         p->scroll = 0;
     return AXF_KEY_HANDLED;
+}
+
+/* the scroll counts entries back from the newest */
+static int log_key(axf_pane *p, axf_app *a, int key)
+{
+    (void)a;
+    return axf_pane_scroll_key(p, key, (p->h - 2 > 2 ? p->h - 2 : 2) / 2);
 }
 
 const axf_pane_class axf_pane_log = {"log", log_draw, log_key};

@@ -253,8 +253,14 @@ static void metrics_draw(axf_pane *p, axf_app *a)
             axf_put_right(w, y, xd, cw, r[i].stale ? t->dim : sign_attr(r[i].sign), r[i].delta);
             any_stale |= r[i].stale;
         }
-        if (any_stale && p->w > 50)
-            axf_put(w, p->h - 1, p->w - 44, 42, t->dim, " @step N: that step's plan; this one pending ");
+        if (any_stale) { /* on the bottom border, whole or not at all */
+            const char *note = " @step N: that step's plan; this one pending ";
+            if (axf_text_cols(note) > p->w - 4)
+                note = " @step N: an earlier plan ";
+            int nw = axf_text_cols(note);
+            if (nw <= p->w - 4)
+                axf_put(w, p->h - 1, p->w - 2 - nw, nw, t->dim, note);
+        }
     } else {
         /* two columns of "label base → now change" */
         n = build_rows(&a->view, r, 1);

@@ -58,21 +58,37 @@ static void put_cell(WINDOW *w, int y, int x, unsigned char bits, attr_t at)
     }
 }
 
+/* The canvas for a plot of cw x ch cells (clamped to the canvas), cleared; NULL when smaller than
+ * min_w x min_h. */
+static canvas *canvas_begin(int *cw, int *ch, int min_w, int min_h)
+{
+    static canvas c;
+    *cw = *cw > PMAX_W ? PMAX_W : *cw;
+    *ch = *ch > PMAX_H ? PMAX_H : *ch;
+    if (*cw < min_w || *ch < min_h)
+        return NULL;
+    memset(&c, 0, sizeof c);
+    c.cw = *cw;
+    c.ch = *ch;
+    return &c;
+}
+
+/* Draws the canvas at (y, x): the redo tail dim, the rest in at. */
+static void canvas_draw(WINDOW *w, int y, int x, const canvas *c, attr_t at)
+{
+    for (int r = 0; r < c->ch; r++)
+        for (int q = 0; q < c->cw; q++)
+            put_cell(w, y + r, x + q, c->dots[r][q], c->tail[r][q] ? axf_th.dim : at);
+}
+
 /* One series over steps 0..n in a box of cw x ch cells at (y, x); vals[n+1]; returns 0 when
  * nothing could be drawn. fmt prints an axis label. */
 static void series(WINDOW *w, int y, int x, int cw, int ch, const double *vals, int n, int cursor, attr_t at,
                    const char *name, int percent)
 {
-    static canvas c;
-    if (cw > PMAX_W)
-        cw = PMAX_W;
-    if (ch > PMAX_H)
-        ch = PMAX_H;
-    if (cw < 4 || ch < 1)
+    canvas *c = canvas_begin(&cw, &ch, 4, 1);
+    if (!c)
         return;
-    memset(&c, 0, sizeof c);
-    c.cw = cw;
-    c.ch = ch;
     double lo = INFINITY, hi = -INFINITY;
     for (int i = 0; i <= n; i++)
         if (isfinite(vals[i])) {
@@ -95,15 +111,13 @@ static void series(WINDOW *w, int y, int x, int cw, int ch, const double *vals, 
         int xx = n ? (int)lround((double)i * W / n) : 0;
         int yy = H - (int)lround((vals[i] - lo) / (hi - lo) * H);
         if (px >= 0)
-            line(&c, px, py, xx, yy, i > cursor);
+            line(c, px, py, xx, yy, i > cursor);
         else
-            dot(&c, xx, yy, i > cursor);
+            dot(c, xx, yy, i > cursor);
         px = xx;
         py = yy;
     }
-    for (int r = 0; r < ch; r++)
-        for (int q = 0; q < cw; q++)
-            put_cell(w, y + r, x + q, c.dots[r][q], c.tail[r][q] ? axf_th.dim : at);
+    canvas_draw(w, y, x, c, at);
     char lab[32];
     if (flat) {
         double mid = (hi + lo) / 2;
@@ -130,9 +144,6 @@ static void series(WINDOW *w, int y, int x, int cw, int ch, const double *vals, 
         axf_put_right(w, y + ch / 2, x - 8, 7, at, name);
     else
         axf_put(w, y, x + cw - (int)strlen(name), (int)strlen(name), at, name);
-    /* the cursor's column */
-    int cx = n ? (int)lround((double)cursor * W / n) / 2 : 0;
-    (void)cx;
 }
 
 static double metric_of(const axf_metrics *m)
@@ -156,7 +167,8 @@ static void plot_draw(axf_pane *p, axf_app *a)
         return;
     }
     if (n == 0) {
-        axf_put(w, 1, 2, p->w - 4, axf_th.dim, "no steps yet: p removes the selected element, s steps the policy");
+        axf_draw_wrapped(w, 1, 2, p->w - 4, p->h - 2, 0, axf_th.dim, 0, 0,
+                         "No steps yet: p removes the selected element, s steps the policy.");
         wnoutrefresh(w);
         return;
     }
@@ -204,26 +216,34 @@ const axf_pane_class axf_pane_plot = {"plot", plot_draw, NULL};
 /* ---- the trade-off overlay (key o): accuracy against size and against measured speed ---- */
 
 /* Points (xs[i], ys[i]) for the steps i = 0..n with have[i], joined in step order, in a box of
- * cw x ch cells at (y, x); the step at the cursor is drawn as a bold 'o'. Axis ends labelled. */
-static void scatter(WINDOW *w, int y, int x, int cw, int ch, const double *xs, const double *ys, const int *have,
-                    int n, int cursor, const char *xname, int x_percent, const char *yname)
+ * cw x ch cells at (y, x); the step at the cursor is drawn as a bold 'o'; the nc points (cx, cy)
+ * of a control, when given, as '+' (plot_b). Axis ends labelled. */
+typedef struct pts {
+    const double *x, *y;
+    const int *have;      /* NULL: every point */
+    int n;                /* points 0..n */
+} pts;
+
+static int pt_ok(const pts *p, int i)
 {
-    static canvas c;
-    if (cw > PMAX_W)
-        cw = PMAX_W;
-    if (ch > PMAX_H)
-        ch = PMAX_H;
-    if (cw < 8 || ch < 2)
+    return (!p->have || p->have[i]) && isfinite(p->x[i]) && isfinite(p->y[i]);
+}
+
+static void scatter(WINDOW *w, int y, int x, int cw, int ch, const pts *s, const pts *ctl, int cursor,
+                    const char *xname, int x_percent, const char *yname)
+{
+    canvas *c = canvas_begin(&cw, &ch, 8, 2);
+    if (!c)
         return;
-    memset(&c, 0, sizeof c);
-    c.cw = cw;
-    c.ch = ch;
     double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
-    for (int i = 0; i <= n; i++)
-        if (have[i] && isfinite(xs[i]) && isfinite(ys[i])) {
-            xlo = fmin(xlo, xs[i]), xhi = fmax(xhi, xs[i]);
-            ylo = fmin(ylo, ys[i]), yhi = fmax(yhi, ys[i]);
-        }
+    for (int k = 0; k < 2; k++) {
+        const pts *p = k ? ctl : s;
+        for (int i = 0; p && i <= p->n; i++)
+            if (pt_ok(p, i)) {
+                xlo = fmin(xlo, p->x[i]), xhi = fmax(xhi, p->x[i]);
+                ylo = fmin(ylo, p->y[i]), yhi = fmax(yhi, p->y[i]);
+            }
+    }
     if (!isfinite(xlo))
         return;
     if (xhi - xlo < 1e-9)
@@ -231,22 +251,26 @@ static void scatter(WINDOW *w, int y, int x, int cw, int ch, const double *xs, c
     if (yhi - ylo < 1e-9)
         ylo -= 0.001, yhi += 0.001;
     int W = cw * 2 - 1, H = ch * 4 - 1, px = -1, py = -1, cx = -1, cy = -1;
-    for (int i = 0; i <= n; i++) {
-        if (!have[i] || !isfinite(xs[i]) || !isfinite(ys[i]))
+#define PX(v) ((int)lround(((v) - xlo) / (xhi - xlo) * W))
+#define PY(v) (H - (int)lround(((v) - ylo) / (yhi - ylo) * H))
+    for (int i = 0; i <= s->n; i++) {
+        if (!pt_ok(s, i))
             continue;
-        int xx = (int)lround((xs[i] - xlo) / (xhi - xlo) * W);
-        int yy = H - (int)lround((ys[i] - ylo) / (yhi - ylo) * H);
+        int xx = PX(s->x[i]), yy = PY(s->y[i]);
         if (px >= 0)
-            line(&c, px, py, xx, yy, i > cursor);
+            line(c, px, py, xx, yy, i > cursor);
         else
-            dot(&c, xx, yy, i > cursor);
+            dot(c, xx, yy, i > cursor);
         px = xx, py = yy;
         if (i == cursor)
             cx = xx / 2, cy = yy / 4;
     }
-    for (int r = 0; r < ch; r++)
-        for (int q = 0; q < cw; q++)
-            put_cell(w, y + r, x + q, c.dots[r][q], c.tail[r][q] ? axf_th.dim : axf_th.plot_a);
+    canvas_draw(w, y, x, c, axf_th.plot_a);
+    for (int i = 0; ctl && i <= ctl->n; i++)
+        if (pt_ok(ctl, i))
+            axf_put(w, y + PY(ctl->y[i]) / 4, x + PX(ctl->x[i]) / 2, 1, axf_th.plot_b | A_BOLD, "+");
+#undef PX
+#undef PY
     if (cx >= 0)
         axf_put(w, y + cy, x + cx, 1, axf_th.accent | A_BOLD, "o");
     char lab[32];
@@ -255,17 +279,66 @@ static void scatter(WINDOW *w, int y, int x, int cw, int ch, const double *xs, c
     snprintf(lab, sizeof lab, "%.2f%%", 100 * ylo);
     axf_put_right(w, y + ch - 1, x - 9, 8, axf_th.dim, lab);
     axf_put_right(w, y + ch / 2, x - 9, 8, axf_th.plot_a, yname);
-    if (x_percent)
-        snprintf(lab, sizeof lab, "%.1f%%", 100 * xlo);
-    else
-        snprintf(lab, sizeof lab, "%.2f%s", xlo, axf_th.utf8 ? "×" : "x");
-    axf_put(w, y + ch, x, 10, axf_th.dim, lab);
-    if (x_percent)
-        snprintf(lab, sizeof lab, "%.1f%%", 100 * xhi);
-    else
-        snprintf(lab, sizeof lab, "%.2f%s", xhi, axf_th.utf8 ? "×" : "x");
-    axf_put_right(w, y + ch, x + cw - 10, 10, axf_th.dim, lab);
+    const char *times = axf_th.utf8 ? "×" : "x";
+    for (int end = 0; end < 2; end++) {
+        double v = end ? xhi : xlo;
+        if (x_percent)
+            snprintf(lab, sizeof lab, "%.1f%%", 100 * v);
+        else
+            snprintf(lab, sizeof lab, "%.2f%s", v, times);
+        if (end)
+            axf_put_right(w, y + ch, x + cw - 10, 10, axf_th.dim, lab);
+        else
+            axf_put(w, y + ch, x, 10, axf_th.dim, lab);
+    }
     axf_put(w, y + ch, x + cw / 2 - axf_text_cols(xname) / 2, axf_text_cols(xname), axf_th.plot_b, xname);
+}
+
+/* The control's step nearest in parameters to frac (the original model counts): its index. */
+static int control_nearest(const axf_control *ctl, double frac)
+{
+    int best = 0;
+    for (int i = 1; i <= ctl->n; i++)
+        if (fabs(ctl->frac[i] - frac) < fabs(ctl->frac[best] - frac))
+            best = i;
+    return best;
+}
+
+/* The control is of this session's model and search split: the same number of examples and the
+ * same baseline loss (to the replay tolerance's order: deterministic kernels give the same bits
+ * on every machine, libm's exp/log aside). */
+static int control_matches(const axf_control *ctl, const axf_metrics *base)
+{
+    return ctl->base_n == base->n && fabs(ctl->base_loss - base->loss) <= 1e-6 * fmax(1.0, fabs(base->loss));
+}
+
+/* The line under the first plot: the control beside this session at the cursor's size, or how to
+ * make one of the size of the session's last step (last_frac; 1 = no step yet). */
+static void control_text(const axf_app *a, double frac, double metric, double last_frac, const char *mn, char *buf,
+                         size_t n)
+{
+    const axf_control *ctl = &a->control;
+    const axf_view *v = &a->view;
+    if (!ctl->n && !ctl->file[0]) {
+        if (!(last_frac < 1))
+            snprintf(buf, n, "No random-pruning control (--control FILE): once steps remove something, a "
+                             "random.lua run to the same size is their control.");
+        else
+            snprintf(buf, n, "No random-pruning control: make one of this size with  axf search MODEL DATA "
+                             "--policy scripts/random.lua --set keep=%.2f --out control.json  and open the "
+                             "screen with --control control.json.", last_frac);
+        return;
+    }
+    if (!control_matches(ctl, &v->snap.baseline)) {
+        snprintf(buf, n, "The control %s is not of this model and search split (its baseline: %d examples, loss "
+                         "%.6g; here %d, %.6g): not drawn.", ctl->file, ctl->base_n, ctl->base_loss,
+                 v->snap.baseline.n, v->snap.baseline.loss);
+        return;
+    }
+    int k = control_nearest(ctl, frac);
+    snprintf(buf, n, "+ control: %s (%s, %d steps). At %.1f%% of the parameters: this session %.2f%% %s, the "
+                     "control %.2f%% (its step %d, %.1f%%).", ctl->file, ctl->policy, ctl->n, 100 * frac,
+             100 * metric, mn, 100 * ctl->metric[k], k, 100 * ctl->frac[k]);
 }
 
 void axf_plot_tradeoff(axf_app *a)
@@ -278,35 +351,49 @@ void axf_plot_tradeoff(axf_app *a)
     werase(win);
     axf_draw_box(win, "trade-off: accuracy against size and speed, every step", "any key closes", 1);
     static double acc[4096], size[4096], spd[4096];
-    static int all[4096], measured[4096];
+    static int measured[4096];
     int n = v->n_steps > 4095 ? 4095 : v->n_steps, n_meas = 0;
     double base = (double)v->snap.baseline.params;
     acc[0] = metric_of(&v->snap.baseline);
     size[0] = 1;
     spd[0] = 1; /* the original model against itself */
-    all[0] = measured[0] = 1;
+    measured[0] = 1;
     for (int i = 1; i <= n; i++) {
         const axf_view_step *s = &v->steps[i - 1];
         acc[i] = metric_of(&s->after);
         size[i] = base > 0 ? (double)s->after.params / base : NAN;
-        all[i] = 1;
         measured[i] = s->have_speed;
         spd[i] = s->have_speed ? s->speedup : NAN;
         n_meas += s->have_speed;
     }
     const char *mn = isfinite(v->snap.baseline.accuracy) ? "accuracy" : v->snap.facts.metric_name;
-    int inner = H - 2, x0 = 11, cw = W - x0 - 3;
-    int ph = (inner - 4) / 2; /* two plots, each with its axis row and a caption row */
-    axf_putf(win, 1, 2, W - 4, axf_th.head, "%s (search split) against parameters kept; o = step %d of %d, "
-             "dim = redo tail", mn, v->snap.cursor, n);
-    scatter(win, 2, x0, cw, ph - 1, size, acc, all, n, v->snap.cursor, "parameters kept", 1, mn[0] == 'a' ? "acc" : mn);
-    int y2 = 2 + ph + 1;
-    axf_putf(win, y2, 2, W - 4, axf_th.head, "%s against measured speed-up (one thread, CPU time): %d of %d "
-             "steps measured", mn, n_meas, n);
-    scatter(win, y2 + 1, x0, cw, ph - 1, spd, acc, measured, n, v->snap.cursor, "speed-up", 0,
-            mn[0] == 'a' ? "acc" : mn);
-    axf_put(win, H - 2, 2, W - 4, axf_th.dim, "the speed of a step is measured when the cursor is on it "
-            "([ ] walk the history); the original model is 1.00x");
+    const char *yn = mn[0] == 'a' ? "acc" : mn;
+    int cur = v->snap.cursor > n ? n : v->snap.cursor;
+    /* rows: heading, plot + axis, two caption rows; heading, plot + axis; footer */
+    int x0 = 11, cw = W - x0 - 3, ph = (H - 2 - 7) / 2;
+    /* headings and footer as items that wrap whole (the ones that do not fit are left out) */
+    char h1[96], h2[96], h3[64], h4[64];
+    snprintf(h1, sizeof h1, "%s (search split) against parameters kept", mn);
+    snprintf(h2, sizeof h2, "o = step %d of %d", cur, n);
+    axf_seg sg1[] = {{axf_th.head, h1, 0}, {axf_th.head, h2, 0}, {axf_th.dim, "dim = redo tail", 0}};
+    axf_put_segs(win, 1, 2, W - 4, 1, sg1, 3);
+    const axf_control *ctl = &a->control;
+    pts ps = {size, acc, NULL, n}, pc = {ctl->frac, ctl->metric, NULL, ctl->n};
+    int show_ctl = ctl->n > 0 && control_matches(ctl, &v->snap.baseline);
+    scatter(win, 2, x0, cw, ph, &ps, show_ctl ? &pc : NULL, cur, "parameters kept", 1, yn);
+    char cap[512];
+    control_text(a, size[cur], acc[cur], size[n], yn, cap, sizeof cap);
+    axf_draw_wrapped(win, 3 + ph, 2, W - 4, 2, 0, show_ctl ? axf_th.plot_b : axf_th.dim, 2, 0, cap);
+    int y2 = 5 + ph;
+    snprintf(h3, sizeof h3, "%s against measured speed-up:", mn);
+    snprintf(h4, sizeof h4, "%d of %d steps measured", n_meas, n);
+    axf_seg sg2[] = {{axf_th.head, h3, 0}, {axf_th.head, h4, 0}, {axf_th.dim, "(one thread, CPU time)", 0}};
+    axf_put_segs(win, y2, 2, W - 4, 1, sg2, 3);
+    pts pspd = {spd, acc, measured, n};
+    scatter(win, y2 + 1, x0, cw, ph, &pspd, NULL, cur, "speed-up", 0, yn);
+    axf_seg sg3[] = {{axf_th.dim, "speed is measured for the step at the cursor", 0},
+                     {axf_th.dim, "([ ] walk the history)", 0}, {axf_th.dim, "the original model is 1.00x", 0}};
+    axf_put_segs(win, H - 2, 2, W - 4, 1, sg3, 3);
     wnoutrefresh(win);
     delwin(win);
 }

@@ -30,18 +30,11 @@ static void teach_draw(axf_pane *p, axf_app *a)
     wnoutrefresh(w);
 }
 
+/* the scroll counts lines down from the top */
 static int teach_key(axf_pane *p, axf_app *a, int key)
 {
-    int rows = p->h - 2 > 2 ? p->h - 2 : 2;
-    if (key == KEY_PPAGE)
-        p->scroll -= rows - 1;
-    else if (key == KEY_NPAGE)
-        p->scroll += rows - 1;
-    else
-        return 0;
-    if (p->scroll < 0)
-        p->scroll = 0;
-    return AXF_KEY_HANDLED;
+    (void)a;
+    return axf_pane_scroll_key(p, key, -((p->h - 2 > 2 ? p->h - 2 : 2) - 1));
 }
 
 const axf_pane_class axf_pane_teach = {"teach", teach_draw, teach_key};

@@ -101,6 +101,16 @@ static void say_trial(sbuf *b, const axf_view_trial *t, const axf_metrics *best)
         add(b, " %s not kept", axf_th.g_arrow);
 }
 
+/* Trial i of t[n] is tried again later on the same plan (a policy started over from here, or a
+ * second look): only the latest of each change is listed, so nothing appears twice. */
+static int tried_later(const axf_view_trial *t, int n, int i)
+{
+    for (int j = i + 1; j < n; j++)
+        if (!strcmp(t[j].what, t[i].what))
+            return 1;
+    return 0;
+}
+
 void axf_teach_text(const axf_view *v, char *buf, size_t n)
 {
     sbuf b = {buf, n, 0};
@@ -152,19 +162,25 @@ void axf_teach_text(const axf_view *v, char *buf, size_t n)
                 why += 6;
             add(&b, "\nWhy it was kept: %s", why);
         }
-        /* the step's own trial (the same change, then committed) is not something undone */
-        int n_undone = 0;
-        for (int i = 0; i < v->n_trials; i++)
-            n_undone += strcmp(v->trials[i].what, s->what) != 0;
-        if (n_undone > 0) {
-            /* before a change by hand they are the policy's, made on the plan before it */
-            add(&b, by_hand ? "\n#Tried by the policy on the plan before, not kept (%d)" :
-                              "\n#Tried first, then undone (%d)", v->trials_total - (v->n_trials - n_undone));
+        if (by_hand) {
+            /* nothing was tried for it: whatever the policy tried on the plan before is its own */
+            add(&b, "\nA change by hand is kept as it is: no rule tested it.");
+            if (v->n_trials > 0)
+                add(&b, " (The policy had tried %d change%s on the plan before; the log lists them.)",
+                    v->trials_total, v->trials_total > 1 ? "s" : "");
+        } else {
+            /* the step's own trial (the same change, then committed) is not something undone */
+            int n_undone = 0;
             for (int i = 0; i < v->n_trials; i++)
-                if (strcmp(v->trials[i].what, s->what))
-                    say_trial(&b, &v->trials[i], &s->before);
-            if (v->trials_total > v->n_trials)
-                add(&b, "\n(and %d earlier tries)", v->trials_total - v->n_trials);
+                n_undone += strcmp(v->trials[i].what, s->what) && !tried_later(v->trials, v->n_trials, i);
+            if (n_undone > 0) {
+                add(&b, "\n#Tried first, then undone (%d)", n_undone);
+                for (int i = 0; i < v->n_trials; i++)
+                    if (strcmp(v->trials[i].what, s->what) && !tried_later(v->trials, v->n_trials, i))
+                        say_trial(&b, &v->trials[i], &s->before);
+                if (v->trials_total > v->n_trials)
+                    add(&b, "\n(and %d earlier tries)", v->trials_total - v->n_trials);
+            }
         }
         if (v->explain[0])
             add(&b, "\n#The policy's own account\n%s", v->explain);
@@ -174,9 +190,13 @@ void axf_teach_text(const axf_view *v, char *buf, size_t n)
     }
     if (v->n_trials_after > 0) {
         const axf_metrics *now = v->snap.have_current ? &v->snap.current : base;
-        add(&b, "\n#Tried since, not kept (%d)", v->trials_after_total);
+        int distinct = 0;
         for (int i = 0; i < v->n_trials_after; i++)
-            say_trial(&b, &v->trials_after[i], now);
+            distinct += !tried_later(v->trials_after, v->n_trials_after, i);
+        add(&b, "\n#Tried since, not kept (%d)", distinct + v->trials_after_total - v->n_trials_after);
+        for (int i = 0; i < v->n_trials_after; i++)
+            if (!tried_later(v->trials_after, v->n_trials_after, i))
+                say_trial(&b, &v->trials_after[i], now);
     }
     if (v->have_policy && (v->policy_state == 3 /* AXF_LUA_DONE */) && cur == v->n_steps)
         add(&b, "\n#Done\nThe policy has finished (%s). u and r still walk its steps; L starts it again "

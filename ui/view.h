@@ -48,6 +48,27 @@ typedef struct axf_view_trial {  /* one entry of the trials journal */
     double seconds;
 } axf_view_trial;
 
+/* One sentence's attention (the hard-attention view, key v): a query row of one head before and
+ * after the hard-attention setting, computed by the worker through axf_session_attention. */
+#define AXF_ATTN_TOKENS 128          /* tokens shown (a longer example is cut, and says so) */
+typedef struct axf_attn_view {
+    int have;                        /* computed for the request below ("err" says why not) */
+    unsigned long req;               /* the request's number (the screen's, echoed) */
+    int example, n_examples;         /* search example shown, of how many */
+    int layer, head, query;          /* the row: query token `query` of head `head` in layer `layer` */
+    int n;                           /* the example's tokens */
+    int label;                       /* its label (-1 unlabelled) */
+    axf_hard_mode mode;              /* the setting compared: the layer's own, or (layer_hard 0) */
+    int k;                           /* top-K with the session's K, what t would switch on */
+    float threshold;
+    int layer_hard;
+    int head_removed;                /* the plan removes this head (its attention is still shown) */
+    char tok[AXF_ATTN_TOKENS][24];   /* token texts ("#id" without a vocabulary) */
+    float dense[AXF_ATTN_TOKENS], hard[AXF_ATTN_TOKENS]; /* the query's row */
+    int rows_changed;                /* query rows of this head the setting changes */
+    char err[160];
+} axf_attn_view;
+
 typedef enum { AXF_PHASE_STARTING = 0, AXF_PHASE_READY, AXF_PHASE_FAILED } axf_phase;
 
 typedef struct axf_view {
@@ -100,10 +121,17 @@ typedef struct axf_view {
     char policy_file[64];        /* base name of the policy file */
     char policy_msg[256];
 
+    axf_attn_view attn;          /* the hard-attention view's sentence (when asked for) */
+
     char message[256];           /* last one-line message for the status bar */
     int message_error;
     unsigned long message_seq;
 } axf_view;
+
+/* Fills t for the hard-attention view: search example `example` (clamped to the split), query
+ * token `query` of head `head` in layer `layer`, under the committed plan (attnview.c; on the
+ * thread that owns the session). t->err says why when t->have stays 0. */
+void axf_attn_view_fill(axf_session *s, int example, int layer, int head, int query, axf_attn_view *t);
 
 /* Decimals that show a loss of this size (and its changes) with 3-4 significant digits. */
 int axf_loss_decimals(double loss);

@@ -30,6 +30,8 @@ typedef struct axf_ui_opts {
     uint64_t demo_seed;        /* seed of the demo task and model */
     const char *demo_dir;      /* a demo build to use instead of the cache (axf demo-model --out) */
     const char *title;         /* shown in the title bar (NULL = model dir's name) */
+    const char *control_path;  /* a finished session of the same model and split (a random.lua run)
+                                  drawn beside the trade-off plot as the control (NULL = none) */
     axf_session_opts sopts;    /* progress fields are ignored (the screen sets its own) */
 } axf_ui_opts;
 

@@ -106,6 +106,9 @@ int axf_tui_parse(const char *cmd, const char *usage, int argc, char **argv, axf
                     "where every committed step is written at once (default\n"
                     "$XDG_STATE_HOME/axformer/autosave-MODEL.json, or ~/.local/state/axformer/)"),
         AXF_OPT_FLAG("--teach", &o->teach, "open the teaching panel (explains each step in plain words)"),
+        AXF_OPT_STR("--control", &o->control_path, "FILE",
+                    "a finished session of the same model and split (e.g. scripts/random.lua\n"
+                    "run by axf search) drawn beside the trade-off plot (o) as the control"),
         AXF_OPT_INT("--max-len", &o->sopts.max_len, 4, 100000, "N", "tokens per example ({})"),
         AXF_OPT_INT("--max-examples", &o->sopts.max_examples, 0, 100000000, "N", "first N examples only"),
         AXF_OPT_INT("--batch", &o->sopts.batch, 1, 100000, "N", "sequences per forward pass ({})"),

@@ -589,7 +589,8 @@ static int step_once(axf_luahost *h, axf_err *err)
     set_msg(h, "%s", buf);
     axf_err_set(err, "%s", buf);
     axf_lua_flush_trial(h, cancelled ? "interrupted" : NULL);
-    traceback(h, h->co);
+    if (!cancelled) /* a cancel is asked for, not a fault: its one-line message says where */
+        traceback(h, h->co);
     finish_stopped(h, cancelled ? AXF_LUA_CANCELLED : AXF_LUA_ERROR);
     return cancelled ? AXF_CANCELLED : -1;
 }

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Defect 10 of issue 16, keys that could destroy work without a word, and keys offered that do
+# nothing: e (export) into a folder that exists asks first (n keeps it as it is, y overwrites it);
+# a session reopened without its policy does not offer s and a, and s says why.
+# usage: ask.sh AXF MODEL_DIR DATA HOLDOUT SCRIPTS_DIR
+set -u
+AXF=$1 MODEL=$2 DATA=$3 HOLD=$4 SCRIPTS=$5
+. "$(dirname "$0")/lib.sh"
+
+mkdir -p "$TUI_TMP/out"
+echo keep >"$TUI_TMP/out/marker"
+tui_start 120 40 xterm-256color "$AXF" tui "$MODEL" "$DATA" --autosave "$TUI_TMP/a.json"
+tui_wait "head 0 of layer 3" 120
+tui_keys e
+tui_wait "export compacted model to folder:" 10
+tui_keys C-u "$TUI_TMP/out" Enter
+tui_wait "out exists." 10
+tui_keys n
+tui_wait "not exported" 10
+[ -f "$TUI_TMP/out/marker" ] && [ ! -f "$TUI_TMP/out/config.json" ] || tui_fail "n changed the folder"
+tui_keys e
+tui_wait "export compacted model to folder:" 10
+tui_keys C-u "$TUI_TMP/out" Enter
+tui_wait "out exists." 10
+tui_keys y
+tui_wait "exported the compacted model to" 120
+[ -f "$TUI_TMP/out/config.json" ] || tui_fail "y did not export"
+# a new folder is written without a question
+tui_keys e
+tui_wait "export compacted model to folder:" 10
+tui_keys C-u "$TUI_TMP/new" Enter
+s=$(date +%s)
+until [ -f "$TUI_TMP/new/config.json" ]; do
+    tui_screen | grep -q "new exists" && tui_fail "asked about a folder that did not exist"
+    [ $(( $(date +%s) - s )) -lt 120 ] || tui_fail "no export into a new folder"
+    sleep 0.2
+done
+tui_keys q
+tui_wait "AXF-EXIT-0" 30
+
+# a session made by a policy, reopened without it
+"$AXF" search "$MODEL" "$DATA" --policy "$SCRIPTS/axformer.lua" --set stages=A --out "$TUI_TMP/s.json" \
+    >"$TUI_TMP/search.log" 2>&1 || { cat "$TUI_TMP/search.log"; echo "FAIL: search"; exit 1; }
+tui_start 120 40 xterm-256color "$AXF" tui --session "$TUI_TMP/s.json" --autosave "$TUI_TMP/b.json"
+tui_wait "head 0 of layer 3" 120
+tui_wait " q quit" 10
+tui_screen | tail -1 | grep -qE " s step| a run" && tui_fail "s and a are offered without a policy"
+tui_keys s
+tui_wait "no policy loaded" 10
+tui_keys q
+tui_wait "AXF-EXIT-0" 30
+echo ok
