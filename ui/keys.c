@@ -342,6 +342,17 @@ static int k_help(axf_app *a, int key)
     return AXF_KEY_LAYOUT;
 }
 
+/* The hard-attention view: one sentence's attention row before and after top-K (pane_attn.c). */
+static int k_attn(axf_app *a, int key)
+{
+    if (!ready(a))
+        return AXF_KEY_HANDLED;
+    a->help = AXF_OVERLAY_ATTN;
+    a->help_scroll = 0;
+    axf_attn_request(a);
+    return AXF_KEY_LAYOUT;
+}
+
 static int k_redraw(axf_app *a, int key)
 {
     clearok(curscr, TRUE);
@@ -451,6 +462,7 @@ static const key_action actions[] = {
     {{'?', KEY_F(1)}, "?", "this help", k_help},
     {{'o'}, "o", "trade-off plot: accuracy against size and measured speed, every step", k_help},
     {{'n'}, "n", "glossary: search split, no worse, acceptance rule, neuron group, ...", k_help},
+    {{'v'}, "v", "hard attention on one sentence: a query's attention row before and after top-K", k_attn},
     {{CTRL('l')}, "Ctrl-L", "redraw the screen", k_redraw},
     {{'q'}, "q", "quit (asks when there are unsaved changes)", k_quit},
 };
@@ -550,6 +562,8 @@ int axf_keys_read(WINDOW *w)
 
 int axf_keys_dispatch(axf_app *a, int key)
 {
+    if (a->help == AXF_OVERLAY_ATTN) /* it keeps the keyboard until closed */
+        return axf_attn_key(a, key);
     if (a->help && key != 27 && key != '?' && key != KEY_F(1) && key != 'n' && key != 'o') {
         if (key == KEY_DOWN || key == 'j' || key == KEY_NPAGE) {
             a->help_scroll += key == KEY_NPAGE ? 10 : 1;

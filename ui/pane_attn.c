@@ -68,10 +68,10 @@ static const char *setting_name(const axf_attn_view *t, char *buf, size_t n)
 void axf_attn_draw(axf_app *a)
 {
     const axf_attn_view *t = &a->view.attn;
-    int W = a->cols - 2, H = a->rows - 2;
+    int W = a->cols, H = a->rows - 2;
     if (W < 40 || H < 12)
         return;
-    WINDOW *win = newwin(H, W, 1, 1);
+    WINDOW *win = newwin(H, W, 1, 0);
     werase(win);
     axf_draw_box(win, "hard attention on one sentence", "v closes", 1);
     const axf_theme *th = &axf_th;
@@ -146,3 +146,72 @@ void axf_attn_draw(axf_app *a)
     delwin(win);
 }
 
+
+/* ---- keys of the view ---- */
+
+/* Asks the worker for the row the view shows now: the example and query token chosen here, the
+ * layer and head under the heatmap cursor (head 0 when the cursor is on no head). */
+void axf_attn_request(axf_app *a)
+{
+    axf_wcmd c;
+    memset(&c, 0, sizeof c);
+    c.type = AXF_WCMD_ATTENTION;
+    c.arg = a->attn_want.example;
+    c.act.layer = a->cur_layer;
+    c.act.index = a->cur_col < a->n_cols && a->colv[a->cur_col].kind == AXF_COL_HEAD ? a->colv[a->cur_col].index : 0;
+    c.act.count = a->attn_want.query;
+    if (axf_worker_post(a->worker, &c)) {
+        axf_app_message(a, 1, "busy: too many commands waiting");
+        return;
+    }
+    a->attn_want.req = axf_worker_posted(a->worker);
+}
+
+int axf_attn_key(axf_app *a, int key)
+{
+    const axf_attn_view *t = &a->view.attn;
+    int n_ex = t->n_examples > 0 ? t->n_examples : a->view.snap.facts.n_search;
+    int n_tok = t->have ? t->n : 1;
+    switch (key) {
+    case ',': case '<':
+        a->attn_want.example = (a->attn_want.example + n_ex - 1) % (n_ex > 0 ? n_ex : 1);
+        a->attn_want.query = 0;
+        break;
+    case '.': case '>':
+        a->attn_want.example = (a->attn_want.example + 1) % (n_ex > 0 ? n_ex : 1);
+        a->attn_want.query = 0;
+        break;
+    case 'j':
+        a->attn_want.query = a->attn_want.query + 1 < n_tok ? a->attn_want.query + 1 : a->attn_want.query;
+        break;
+    case 'k':
+        a->attn_want.query = a->attn_want.query > 0 ? a->attn_want.query - 1 : 0;
+        break;
+    case KEY_LEFT: case KEY_RIGHT: case KEY_UP: case KEY_DOWN: {
+        /* the heatmap cursor: left and right step over the heads only */
+        int nl = a->view.snap.facts.n_layers, c = a->cur_col;
+        if (key == KEY_UP || key == KEY_DOWN)
+            a->cur_layer = key == KEY_UP ? (a->cur_layer + 1 < nl ? a->cur_layer + 1 : a->cur_layer)
+                                         : (a->cur_layer > 0 ? a->cur_layer - 1 : 0);
+        else
+            do
+                c += key == KEY_RIGHT ? 1 : -1;
+            while (c >= 0 && c < a->n_cols && a->colv[c].kind != AXF_COL_HEAD);
+        if (c >= 0 && c < a->n_cols)
+            a->cur_col = c;
+        break;
+    }
+    case KEY_PPAGE: case KEY_NPAGE:
+        a->help_scroll += key == KEY_NPAGE ? 10 : -10;
+        a->help_scroll = a->help_scroll < 0 ? 0 : a->help_scroll;
+        return AXF_KEY_HANDLED;
+    case 'v': case 27: case 'q':
+        a->help = AXF_OVERLAY_NONE;
+        return AXF_KEY_LAYOUT;
+    default:
+        return AXF_KEY_HANDLED; /* the view keeps the keyboard until it is closed */
+    }
+    a->help_scroll = 0;
+    axf_attn_request(a);
+    return AXF_KEY_HANDLED;
+}

@@ -344,10 +344,10 @@ static void control_text(const axf_app *a, double frac, double metric, double la
 void axf_plot_tradeoff(axf_app *a)
 {
     const axf_view *v = &a->view;
-    int W = a->cols - 2, H = a->rows - 2;
+    int W = a->cols, H = a->rows - 2;
     if (W < 40 || H < 12 || !v->have_snap)
         return;
-    WINDOW *win = newwin(H, W, 1, 1);
+    WINDOW *win = newwin(H, W, 1, 0);
     werase(win);
     axf_draw_box(win, "trade-off: accuracy against size and speed, every step", "any key closes", 1);
     static double acc[4096], size[4096], spd[4096];

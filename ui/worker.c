@@ -203,6 +203,8 @@ void axf_worker_stop(axf_worker *w)
 /* Two hard-attention settings of one layer in a row: only the later one is wanted. */
 static int supersedes(const axf_wcmd *later, const axf_wcmd *earlier)
 {
+    if (later->type == AXF_WCMD_ATTENTION && earlier->type == AXF_WCMD_ATTENTION)
+        return 1; /* the view shows the row asked for last */
     return later->type == AXF_WCMD_APPLY && earlier->type == AXF_WCMD_APPLY &&
            later->act.op == AXF_OP_SET_HARD && earlier->act.op == AXF_OP_SET_HARD &&
            later->act.layer == earlier->act.layer;
@@ -216,6 +218,7 @@ int axf_worker_post(axf_worker *w, const axf_wcmd *c)
         *last = *c; /* the last value asked for replaces the waiting one */
         w->n_posted++;
         w->n_done++;
+        last->id = w->n_posted;
         pthread_mutex_unlock(&w->mu);
         return 0;
     }
@@ -224,8 +227,9 @@ int axf_worker_post(axf_worker *w, const axf_wcmd *c)
         return -1;
     }
     w->q[(w->qh + w->qn) % AXF_WK_QCAP] = *c;
-    w->qn++;
     w->n_posted++;
+    w->q[(w->qh + w->qn) % AXF_WK_QCAP].id = w->n_posted;
+    w->qn++;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
     return 0;

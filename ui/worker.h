@@ -20,8 +20,10 @@ typedef enum {
     AXF_WCMD_EXPORT,      /* text = folder */
     AXF_WCMD_LUA,         /* text = one console line */
     AXF_WCMD_SPEED,       /* measure speed now */
-    AXF_WCMD_SAVE_QUIT    /* text = path ("" = the session path): save; once saved the view says
+    AXF_WCMD_SAVE_QUIT,   /* text = path ("" = the session path): save; once saved the view says
                              quit_ready and the screen closes */
+    AXF_WCMD_ATTENTION    /* the hard-attention view's row into view.attn: arg = search example,
+                             act.layer, act.index = head, act.count = query token */
 } axf_wcmd_type;
 
 typedef struct axf_wcmd {
@@ -29,6 +31,7 @@ typedef struct axf_wcmd {
     axf_action act;
     int arg;
     char text[1024];
+    unsigned long id;     /* set by axf_worker_post: the command's number (axf_worker_posted) */
 } axf_wcmd;
 
 typedef struct axf_worker axf_worker;
@@ -41,7 +44,8 @@ void axf_worker_stop(axf_worker *w);
 /* Queues a command; -1 when the queue is full (the screen says "busy"). */
 int axf_worker_post(axf_worker *w, const axf_wcmd *c);
 /* Commands posted so far: a command's number is this count right after its post. A hard-attention
- * setting posted while another of the same layer still waits replaces it (counted as done). */
+ * setting posted while another of the same layer still waits replaces it (counted as done), as
+ * does a request for the attention view's row. */
 unsigned long axf_worker_posted(axf_worker *w);
 /* Commands waiting (not counting the one running). */
 int axf_worker_pending(axf_worker *w);

@@ -168,6 +168,18 @@ static void cmd_reload(axf_worker *w)
     axf_wk_after_change(w);
 }
 
+/* The hard-attention view's row (view.h), computed here where the session lives. */
+static void cmd_attention(axf_worker *w, const axf_wcmd *c)
+{
+    axf_attn_view t;
+    axf_attn_view_fill(w->s, c->arg, c->act.layer, c->act.index, c->act.count, &t);
+    t.req = c->id;
+    pthread_mutex_lock(&w->mu);
+    w->v.attn = t;
+    w->v.seq++;
+    pthread_mutex_unlock(&w->mu);
+}
+
 void axf_wk_exec(axf_worker *w, const axf_wcmd *c)
 {
     switch (c->type) {
@@ -200,5 +212,6 @@ void axf_wk_exec(axf_worker *w, const axf_wcmd *c)
     case AXF_WCMD_EXPORT: cmd_export(w, c->text); break;
     case AXF_WCMD_LUA: cmd_lua(w, c->text); break;
     case AXF_WCMD_SPEED: axf_wk_measure_speed(w, 1); break;
+    case AXF_WCMD_ATTENTION: cmd_attention(w, c); break;
     }
 }
