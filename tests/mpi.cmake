@@ -10,6 +10,12 @@ if(AXF_MPI)
                      ${AXF_MPI_DEMO} ${CMAKE_SOURCE_DIR}/scripts ${np})
     set_tests_properties(mpi_same_np${np} PROPERTIES LABELS "mpi" FIXTURES_REQUIRED tui_model TIMEOUT 900
                          RESOURCE_LOCK mpi_cpu)
+    # batches of trials split by candidate (--mpi-split): the same sessions and replay
+    add_test(NAME mpi_split_np${np}
+             COMMAND bash ${CMAKE_SOURCE_DIR}/tests/mpi/split.sh $<TARGET_FILE:axf> ${MPIEXEC_EXECUTABLE}
+                     ${AXF_MPI_DEMO} ${CMAKE_SOURCE_DIR}/scripts ${np})
+    set_tests_properties(mpi_split_np${np} PROPERTIES LABELS "mpi" FIXTURES_REQUIRED tui_model TIMEOUT 600
+                         RESOURCE_LOCK mpi_cpu)
   endforeach()
   add_test(NAME mpi_faults
            COMMAND bash ${CMAKE_SOURCE_DIR}/tests/mpi/faults.sh $<TARGET_FILE:axf> ${MPIEXEC_EXECUTABLE}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "axf/dist.h"
 #include "check.h"
 #include "lua_testutil.h"
 
@@ -223,6 +224,31 @@ static void test_console(axf_session *s)
                      "local l = s:trial_losses() same = same and #l == #s:baseline_losses() "
                      "return same", &rc);
     CHECK_MSG(rc == 0 && !strcmp(out, "true\n"), "try_batch: %s", out);
+    free(out);
+    /* the same split by candidate (dist.h; in one process every candidate runs here, through the
+     * cache of the whole split): the numbers, journal and last losses of s:try one by one, before
+     * and after a commit (which the second cache must follow) */
+    axf_dist_stats d0, d1;
+    axf_dist_stats_get(&d0);
+    axf_dist_set_split(AXF_DIST_SPLIT_CANDIDATES);
+    out = console(h, "local c = {{op = 'drop_ffn', layer = 0}, {op = 'drop_head', layer = 1, head = 3}, "
+                     "{op = 'drop_attn', layer = 1}} local same = true "
+                     "for round = 1, 2 do "
+                     "  local one = {} for k, a in ipairs(c) do one[k] = s:try(a, 'c') end "
+                     "  local lo, n0 = s:trial_losses(), #s:trials() local rs = s:try_batch(c, 'c') "
+                     "  same = same and #rs == 3 and #s:trials() == n0 + 3 "
+                     "  for k = 1, 3 do same = same and rs[k].loss == one[k].loss and rs[k].accuracy == "
+                     "    one[k].accuracy and rs[k].n_no_worse == one[k].n_no_worse and rs[k].trial == n0 + k end "
+                     "  local l = s:trial_losses() for j = 1, #lo do same = same and l[j] == lo[j] end "
+                     "  if round == 1 then s:apply({op = 'drop_head', layer = 0, head = 1}) c[1] = "
+                     "    {op = 'drop_head', layer = 0, head = 0} end "
+                     "end s:undo() return same", &rc);
+    axf_dist_set_split(AXF_DIST_SPLIT_AUTO);
+    axf_dist_stats_get(&d1);
+    CHECK_MSG(rc == 0 && !strcmp(out, "true\n"), "try_batch split by candidate: %s", out);
+    CHECK_MSG(d1.split_batches == d0.split_batches + 2 && d1.split_trials == d0.split_trials + 6,
+              "batches split by candidate: %lld (%lld trials), want 2 (6)", d1.split_batches - d0.split_batches,
+              d1.split_trials - d0.split_trials);
     free(out);
     out = console(h, "s:apply({{op = 'drop_head', layer = 1, head = 0}, "
                      "{op = 'drop_head', layer = 1, head = 1}}, 'two at once') "

@@ -7,7 +7,8 @@
  * are cut into N contiguous ranges, rank r runs range r, and the per-example outputs are
  * gathered (axf_dist_allgather_rows) so that every rank holds the whole vector and sums it in
  * example order, as one process does. The numbers, hence the decisions and the session, are
- * those of one process whatever N is.
+ * those of one process whatever N is. A batch of independent trials may instead be shared out
+ * by trial (axf_dist_split below).
  *
  * Lock-step check: before each group of collectives a rank calls axf_dist_agree with a hash of
  * what it is about to do (e.g. "evaluate plan P on the search split"). When the ranks disagree
@@ -51,14 +52,44 @@ typedef struct axf_dist_stats {
     long long bytes;       /* bytes of the gathered buffers (every rank's rows) */
     double wait_seconds;
     double move_seconds;
+    long long split_batches, split_trials; /* batches (and their trials) split by candidate */
 } axf_dist_stats;
 void axf_dist_stats_get(axf_dist_stats *out);
+/* Counts a batch of n trials split by candidate (axf_dist_split). */
+void axf_dist_count_split(int n);
 
 /* The largest v over the ranks, on every rank (a cancel or a failure seen by one rank stops all). */
 int axf_dist_max(int v);
 /* Rank 0's n bytes at buf on every rank (a clock a policy reads, the status of a file only rank 0
  * writes). A lock-step check on what comes first. */
 void axf_dist_bcast(void *buf, size_t n, const char *what);
+/* The same from rank root. */
+void axf_dist_bcast_from(void *buf, size_t n, int root, const char *what);
+
+/* How a batch of independent trials on one plan (a policy's s:try_batch; replay's trials made on
+ * one plan) uses the ranks (axf search / replay --mpi-split):
+ *   EXAMPLES    each trial in turn, its examples split as in any evaluation (above);
+ *   CANDIDATES  each rank takes whole trials (trial k on rank k mod N) over the whole split, with
+ *               a layer cache of its own over the whole split, and the trials' metrics are then
+ *               gathered: one meeting per batch instead of one per trial. The journal and the
+ *               decisions are those of one process (the engine's floats do not depend on who
+ *               computes them);
+ *   AUTO        CANDIDATES for a batch of at least N trials when the whole split's cache gets as
+ *               many layer slots within --cache as one rank's share of it does (no trial then
+ *               runs more layers than under EXAMPLES), EXAMPLES otherwise.
+ * A batch of one trial is always split by example; in one process CANDIDATES runs every trial
+ * of a batch through the second cache (what the tests of that path use) and AUTO never does. The
+ * mode changes times and layer counters only, never a number of the session. */
+typedef enum axf_dist_split {
+    AXF_DIST_SPLIT_AUTO,
+    AXF_DIST_SPLIT_EXAMPLES,
+    AXF_DIST_SPLIT_CANDIDATES,
+} axf_dist_split;
+void axf_dist_set_split(axf_dist_split mode);
+axf_dist_split axf_dist_split_mode(void);
+/* The modes' names in enum order ("auto", "examples", "candidates"), NULL-terminated. */
+extern const char *const axf_dist_split_names[];
+const char *axf_dist_split_name(axf_dist_split mode);
 
 /* Lock-step check (see above). what: a short description for the report. */
 void axf_dist_agree(uint64_t hash, const char *what);

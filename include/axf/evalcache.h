@@ -47,6 +47,10 @@ typedef struct axf_evalcache_stats {
  * pass. Checks every id, type and length against the model once, so runs cannot fail on data. */
 axf_evalcache *axf_evalcache_new(const axf_model *m, const axf_encoded *data, int batch,
                                  size_t cache_bytes, axf_err *err);
+/* The same over the whole split on this rank alone, whatever the number of ranks: runs are not
+ * collective (the candidate split of dist.h). */
+axf_evalcache *axf_evalcache_new_whole(const axf_model *m, const axf_encoded *data, int batch,
+                                       size_t cache_bytes, axf_err *err);
 void axf_evalcache_free(axf_evalcache *c);
 
 /* The plan the slots describe (initially dense). Copies p; invalidates the slots above the first

@@ -196,6 +196,14 @@ int axf_session_check(const axf_session *s, const axf_action *acts, int n, axf_e
  * through axf_session_trial_losses/preds until the next evaluating call. */
 int axf_session_try(axf_session *s, const axf_action *acts, int n, const char *note,
                     axf_metrics *out, axf_err *err);
+/* n candidates, each tried on the committed plan as axf_session_try(s, cands[k], n_acts[k], note)
+ * one after the other: the same metrics out[k], journal entries in the same order, and the last
+ * candidate's outputs readable afterwards. Over MPI the batch may be split by candidate (dist.h,
+ * axf_dist_split): every rank takes whole candidates and the results are shared. *done: the
+ * candidates tried (journaled, out[0..*done) set) when it returns -1 (candidate *done does not
+ * apply) or AXF_CANCELLED (a cancel during a split batch drops the whole split part). */
+int axf_session_try_batch(axf_session *s, const axf_action *const *cands, const int *n_acts, int n,
+                          const char *note, axf_metrics *out, int *done, axf_err *err);
 const float *axf_session_trial_losses(const axf_session *s);
 const int *axf_session_trial_preds(const axf_session *s);
 /* Computes the latest trial's per-sample outputs when only its metrics are known (a trial re-lived

@@ -6,13 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "axf/dist.h"
 #include "axf/session.h"
 #include "cli.h"
 #include "cmd_tui.h"
 
 static const char *usage =
     "usage: axf replay SESSION.json [--exact] [--tol X] [--model DIR] [--data FILE] [--policy FILE]\n"
-    "                  [--no-trials] [--threads N] [--no-cache]\n"
+    "                  [--no-trials] [--threads N] [--no-cache] [--mpi-split MODE]\n"
     "Loads the session (checking the model's and the data's sha256), re-applies and re-evaluates,\n"
     "from the original model, the baseline, every history step and every trial of the journal,\n"
     "and compares every recorded number (loss, accuracy, task metric, n, samples no worse, params,\n"
@@ -135,6 +136,12 @@ static void report_agreement(axf_session *s, const char *path, const axf_replay_
     print_metrics("baseline", &base, f.metric_name);
     print_metrics("final", &last, f.metric_name);
     printf("layer-evaluations %lld, saved by the cache %lld\n", c.layer_evals, c.layer_evals_saved);
+    if (axf_dist_size() > 1) { /* on stderr: stdout is one process's */
+        axf_dist_stats ds;
+        axf_dist_stats_get(&ds);
+        fprintf(stderr, "MPI: %d ranks; %lld batches (%lld trials) split by candidate\n", axf_dist_size(),
+                ds.split_batches, ds.split_trials);
+    }
 }
 
 int axf_cmd_replay(int argc, char **argv)
@@ -142,7 +149,7 @@ int axf_cmd_replay(int argc, char **argv)
     const char *path = NULL, *model = NULL, *data = NULL, *policy = NULL;
     axf_replay_opts ro = axf_replay_opts_default();
     axf_session_opts o = axf_session_opts_default();
-    int no_trials = 0, no_cache = 0;
+    int no_trials = 0, no_cache = 0, split = axf_dist_split_mode();
     axf_cmd_args args = {.cmd = "replay", .usage = usage, .pos = &path, .max_pos = 1};
     int rc;
     axf_opt opts[] = {
@@ -157,9 +164,13 @@ int axf_cmd_replay(int argc, char **argv)
         AXF_OPT_FLAG("--no-trials", &no_trials, "do not re-evaluate the trials journal (faster)"),
         AXF_OPT_INT("--threads", &o.threads, 1, 256, "N", "threads"),
         AXF_OPT_FLAG("--no-cache", &no_cache, "evaluate every step from the embeddings (slower; same numbers)"),
+        AXF_OPT_CHOICE("--mpi-split", &split, axf_dist_split_names, "MODE",
+                       "under mpirun, the trials made on one plan: examples, candidates\n"
+                       "or auto (default), as axf search --mpi-split"),
         AXF_OPT_END};
     if (!axf_opt_parse(&args, opts, argc, argv, &rc))
         return rc;
+    axf_dist_set_split((axf_dist_split)split);
     if (no_trials)
         ro.trials = 0;
     if (no_cache)

@@ -165,6 +165,7 @@ static int parse(int argc, char **argv, search_args *a, int *status)
     a->budget = 1000000000L;
     a->lua_seconds = 5;
     const char *pos[2];
+    int split = axf_dist_split_mode();
     axf_cmd_args args = {.cmd = "search", .usage = usage, .footer = footer, .pos = pos, .max_pos = 2};
     axf_opt opts[] = {
         AXF_OPT_STR("--policy", &a->policy, "FILE", "the policy script (e.g. scripts/axformer.lua)"),
@@ -195,9 +196,16 @@ static int parse(int argc, char **argv, search_args *a, int *status)
         AXF_OPT_FLAG("--no-cache", &a->no_cache,
                      "run every evaluation from the embeddings (same numbers, slower;\n"
                      "to measure what the layer cache saves)"),
+        AXF_OPT_CHOICE("--mpi-split", &split, axf_dist_split_names, "MODE",
+                       "under mpirun, a batch of trials (s:try_batch): examples (each trial\n"
+                       "split by example), candidates (each rank takes whole trials), auto\n"
+                       "(default: candidates when the batch has as many trials as ranks and\n"
+                       "the layer cache's 1 GiB holds as many layers of the whole split as of\n"
+                       "a rank's share)"),
         AXF_OPT_END};
     if (!axf_opt_parse(&args, opts, argc, argv, status))
         return 0;
+    axf_dist_set_split((axf_dist_split)split);
     if (args.n_pos < 2 || !a->policy || (!a->out && !a->list_params)) {
         *status = axf_cli_usage("search", "MODEL_DIR, DATA, --policy and --out are required");
         return 0;
@@ -373,8 +381,9 @@ static void print_summary(axf_session *s, axf_luahost *h, const search_args *a, 
         axf_dist_stats_get(&ds);
         double g = ds.gathers > 0 ? (double)ds.gathers : 1;
         printf("MPI       %d ranks, %lld gathers of %.1f KiB: %.3f ms moving rows and %.3f ms waiting for "
-               "the slowest rank per gather (rank 0)\n", axf_dist_size(), ds.gathers, ds.bytes / g / 1024,
-               1e3 * ds.move_seconds / g, 1e3 * ds.wait_seconds / g);
+               "the slowest rank per gather (rank 0); %lld batches (%lld trials) split by candidate\n",
+               axf_dist_size(), ds.gathers, ds.bytes / g / 1024, 1e3 * ds.move_seconds / g,
+               1e3 * ds.wait_seconds / g, ds.split_batches, ds.split_trials);
     }
     if (saved_to)
         printf("session   %s\n", saved_to);
@@ -394,7 +403,8 @@ static void print_start(axf_session *s, axf_luahost *h, const search_args *a)
         printf("resuming %s: %d step%s and %d trial%s recorded; the policy repeats them without "
                "evaluating\n", a->out, rec_steps, rec_steps == 1 ? "" : "s", rec_trials, rec_trials == 1 ? "" : "s");
     if (axf_dist_size() > 1)
-        printf("MPI: %d ranks, each evaluating about 1/%d of the split\n", axf_dist_size(), axf_dist_size());
+        printf("MPI: %d ranks, each evaluating about 1/%d of the split; batches of trials split by %s\n",
+               axf_dist_size(), axf_dist_size(), axf_dist_split_name(axf_dist_split_mode()));
     fflush(stdout);
     set_where(a->out, a->resume ? rec_steps : 0);
 }

@@ -302,31 +302,53 @@ static void pend_trial(axf_luahost *h, const axf_action *acts, int n, const axf_
 
 /* s:try_batch({c1, c2, ...}, note): each c an action or a list of actions (one candidate); every
  * candidate is tried on the committed plan, in order, exactly as s:try(c, note) one after the
- * other, and the list of their metrics comes back in that order, each with .trial = its position
- * in the journal (for s:note(verdict, trial)). s:trial_losses() is the last candidate's. Arguments
- * 1-4 on the stack: self, the list, note, the results so far (a pause redoes the rest only). */
+ * other (axf_session_try_batch: over MPI the ranks may share the candidates out), and the list
+ * of their metrics comes back in that order, each with .trial = its position in the journal (for
+ * s:note(verdict, trial)). s:trial_losses() is the last candidate's. A candidate that is not an
+ * action is refused before any is tried. Arguments 1-4 on the stack: self, the list, note, the
+ * results so far (a pause redoes the rest only). */
 static int try_batch_from(lua_State *L)
 {
     axf_luahost *h = axf_lua_host(L);
     const char *note = opt_note(L, 3);
-    lua_Integer n = luaL_len(L, 2);
-    for (lua_Integer i = luaL_len(L, 4) + 1; i <= n; i++) {
-        axf_action acts[MAX_STEP_ACTIONS];
-        lua_geti(L, 2, i);
-        if (!lua_istable(L, 5))
+    lua_Integer n = luaL_len(L, 2), i0 = luaL_len(L, 4) + 1;
+    int left = (int)(n - i0 + 1);
+    if (left < 1)
+        return lua_settop(L, 4), 1;
+    /* userdata, so that a raise frees them */
+    axf_action *acts = lua_newuserdatauv(L, sizeof *acts * MAX_STEP_ACTIONS * (size_t)left, 0);
+    const axf_action **cands = lua_newuserdatauv(L, sizeof *cands * (size_t)left, 0);
+    int *na = lua_newuserdatauv(L, sizeof *na * (size_t)left, 0);
+    axf_metrics *ms = lua_newuserdatauv(L, sizeof *ms * (size_t)left, 0);
+    for (int k = 0; k < left; k++) {
+        lua_geti(L, 2, i0 + k);
+        if (!lua_istable(L, -1))
             return luaL_error(L, "try_batch: candidate %d is a %s, not an action or a list of actions",
-                              (int)i, luaL_typename(L, 5));
-        int na = axf_lua_parse_actions(L, 5, acts);
-        lua_settop(L, 4);
-        axf_metrics m, cur;
-        char method[48];
-        snprintf(method, sizeof method, "try_batch: candidate %d", (int)i);
-        if (session_step(L, h, 0, acts, na, note, &cur, &m, method) == AXF_CANCELLED)
-            return on_cancelled(L, 4, try_batch_from);
+                              (int)i0 + k, luaL_typename(L, -1));
+        cands[k] = acts + (size_t)k * MAX_STEP_ACTIONS;
+        na[k] = axf_lua_parse_actions(L, -1, acts + (size_t)k * MAX_STEP_ACTIONS);
+        lua_pop(L, 1);
+    }
+    axf_metrics cur;
+    axf_err err = {{0}};
+    axf_lua_committed_metrics(h, &cur);
+    begin_call(L, h);
+    int done = 0, first = axf_session_trials_len(h->s) + 1;
+    int rc = axf_session_try_batch(h->s, cands, na, left, note, ms, &done, &err);
+    for (int k = 0; k < done; k++) {
         if (!h->in_console)
-            pend_trial(h, acts, na, &m, &cur, note);
-        push_trial(L, h, &m);
-        lua_seti(L, 4, i);
+            pend_trial(h, cands[k], na[k], &ms[k], &cur, note);
+        axf_lua_push_metrics(L, h, &ms[k]);
+        lua_pushinteger(L, first + k);
+        lua_setfield(L, -2, "trial");
+        lua_seti(L, 4, i0 + k);
+    }
+    if (rc == AXF_CANCELLED)
+        return on_cancelled(L, 4, try_batch_from);
+    if (rc) {
+        char method[48];
+        snprintf(method, sizeof method, "try_batch: candidate %d", (int)i0 + done);
+        return session_fail(L, method, &err);
     }
     lua_settop(L, 4);
     return 1;

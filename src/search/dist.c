@@ -16,6 +16,7 @@ static int g_rank = 0, g_size = 1;
 static char g_note[160];
 static long g_checks;
 static axf_dist_stats g_stats;
+static axf_dist_split g_split = AXF_DIST_SPLIT_AUTO;
 
 int axf_dist_built(void)
 {
@@ -79,6 +80,29 @@ void axf_dist_stats_get(axf_dist_stats *out)
     *out = g_stats;
 }
 
+void axf_dist_count_split(int n)
+{
+    g_stats.split_batches++;
+    g_stats.split_trials += n;
+}
+
+void axf_dist_set_split(axf_dist_split mode)
+{
+    g_split = mode;
+}
+
+axf_dist_split axf_dist_split_mode(void)
+{
+    return g_split;
+}
+
+const char *const axf_dist_split_names[] = {"auto", "examples", "candidates", NULL};
+
+const char *axf_dist_split_name(axf_dist_split mode)
+{
+    return mode >= 0 && mode < 3 ? axf_dist_split_names[mode] : "?";
+}
+
 void axf_dist_note(const char *msg)
 {
     snprintf(g_note, sizeof g_note, "%s", msg ? msg : "");
@@ -105,6 +129,11 @@ void axf_dist_allgather_rows(void *buf, size_t row_bytes, int n_rows, int first,
 int axf_dist_max(int v)
 {
     return v;
+}
+
+void axf_dist_bcast_from(void *buf, size_t n, int root, const char *what)
+{
+    (void)buf, (void)n, (void)root, (void)what;
 }
 
 void axf_dist_bcast(void *buf, size_t n, const char *what)
@@ -274,12 +303,18 @@ int axf_dist_max(int v)
     return v;
 }
 
-void axf_dist_bcast(void *buf, size_t n, const char *what)
+void axf_dist_bcast_from(void *buf, size_t n, int root, const char *what)
 {
     if (g_size < 2)
         return;
-    axf_dist_agree(axf_dist_hash(axf_dist_hash_str(AXF_DIST_HASH0, what), &n, sizeof n), what);
-    MPI_Bcast(buf, (int)n, MPI_BYTE, 0, MPI_COMM_WORLD);
+    uint64_t h = axf_dist_hash(axf_dist_hash_str(AXF_DIST_HASH0, what), &n, sizeof n);
+    axf_dist_agree(axf_dist_hash(h, &root, sizeof root), what);
+    MPI_Bcast(buf, (int)n, MPI_BYTE, root, MPI_COMM_WORLD);
+}
+
+void axf_dist_bcast(void *buf, size_t n, const char *what)
+{
+    axf_dist_bcast_from(buf, n, 0, what);
 }
 
 #endif

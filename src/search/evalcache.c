@@ -15,6 +15,7 @@ struct axf_evalcache {
     int L, H, C;
     int nb, *bstart;          /* batches: examples [bstart[b], bstart[b+1]) */
     int blo, bhi;             /* this rank's batches (dist.h); all of them in one process */
+    int whole;                /* axf_evalcache_new_whole: all batches here, no collectives */
     size_t tok0;              /* first token of this rank's batches: slot row 0 */
     float *gather;            /* [n, C + 1] logits and loss per example, for the gather */
     float *h;                 /* [max batch tokens, H] working buffer */
@@ -72,8 +73,8 @@ static int check_data(const axf_model *m, const axf_encoded *d, axf_err *err)
     return 0;
 }
 
-axf_evalcache *axf_evalcache_new(const axf_model *m, const axf_encoded *d, int batch,
-                                 size_t cache_bytes, axf_err *err)
+static axf_evalcache *make(const axf_model *m, const axf_encoded *d, int batch, size_t cache_bytes,
+                           int whole, axf_err *err)
 {
     if (batch < 1)
         batch = 1;
@@ -102,7 +103,11 @@ axf_evalcache *axf_evalcache_new(const axf_model *m, const axf_encoded *d, int b
     }
     axf_engine_freeze_weights(c->eng, 1);   /* the contract already keeps m's weights fixed */
     c->max_tok = max_tok;
-    axf_dist_range(c->nb, &c->blo, &c->bhi);
+    c->whole = whole;
+    c->blo = 0;
+    c->bhi = c->nb;
+    if (!whole)
+        axf_dist_range(c->nb, &c->blo, &c->bhi);
     c->tok0 = (size_t)d->off[c->bstart[c->blo]];
     c->h = axf_xmalloc(sizeof(float) * (size_t)max_tok * (size_t)c->H);
     c->logit_buf = axf_xmalloc(sizeof(float) * (size_t)d->n * (size_t)c->C);
@@ -124,6 +129,18 @@ axf_evalcache *axf_evalcache_new(const axf_model *m, const axf_encoded *d, int b
         }
     }
     return c;
+}
+
+axf_evalcache *axf_evalcache_new(const axf_model *m, const axf_encoded *d, int batch,
+                                 size_t cache_bytes, axf_err *err)
+{
+    return make(m, d, batch, cache_bytes, 0, err);
+}
+
+axf_evalcache *axf_evalcache_new_whole(const axf_model *m, const axf_encoded *d, int batch,
+                                       size_t cache_bytes, axf_err *err)
+{
+    return make(m, d, batch, cache_bytes, 1, err);
 }
 
 void axf_evalcache_free(axf_evalcache *c)
@@ -221,7 +238,8 @@ int axf_evalcache_run(axf_evalcache *c, const axf_plan *p, int use_cache, float 
     double t0 = axf_now();
     const axf_encoded *d = c->d;
     int L = c->L, H = c->H, C = c->C;
-    if (axf_dist_size() > 1) {
+    int dist = axf_dist_size() > 1 && !c->whole;
+    if (dist) {
         char what[96];
         uint64_t hash = axf_dist_hash_plan(AXF_DIST_HASH0, p);
         snprintf(what, sizeof what, "evaluating %d examples under plan %016llx", d->n, (unsigned long long)hash);
@@ -288,11 +306,11 @@ int axf_evalcache_run(axf_evalcache *c, const axf_plan *p, int use_cache, float 
             cancelled = 1;
     }
     /* a cancel seen by one rank stops them all (the slots stay consistent: none is marked) */
-    if (axf_dist_max(cancelled)) {
+    if (dist ? axf_dist_max(cancelled) : cancelled) {
         c->st.seconds += axf_now() - t0;
         return axf_err_set(err, "cancelled"), AXF_CANCELLED;
     }
-    if (axf_dist_size() > 1)
+    if (dist)
         gather(c, logits, losses);
     for (int j = 0; j < L; j++)
         if (fill[j])

@@ -217,6 +217,47 @@ static int measure(replay_ctx *x, const axf_plan *p, meas *out, axf_err *err)
     return 0;
 }
 
+static void summarize_meas(axf_session *s, int k, const axf_plan *p, evalbuf *b, void *rec, void *ud)
+{
+    meas *o = rec;
+    axf__metrics_compute(s, s->enc, p, s->l0, b, &o->m);
+    allowances(s, b, &o->m, &((replay_ctx *)ud)->t, &o->a);
+}
+
+/* The trials made on plan p (journal entries idx[0..n)) measured at once when the batch is split
+ * by candidate (dist.h): *pre = their measurements, or NULL to measure them one by one (also
+ * when one does not apply: the loop then reports it in its place). */
+static int measure_split(replay_ctx *x, const axf_plan *p, const int *idx, int n, meas **pre, axf_err *err)
+{
+    axf_session *s = x->s;
+    *pre = NULL;
+    if (n < 2 || !axf__split_by_candidate(s, n))
+        return 0;
+    axf_plan **tp = axf_xcalloc((size_t)n, sizeof *tp);
+    int ok = 1, rc = 0;
+    for (int j = 0; j < n && ok; j++) {
+        const tentry *t = &s->trials[idx[j]];
+        tp[j] = axf_plan_clone(p);
+        for (int k = 0; k < t->n && ok; k++)
+            ok = axf_plan_apply(tp[j], &t->acts[k], &s->defs, NULL, NULL) == 0;
+    }
+    if (ok) {
+        *pre = axf_xmalloc(sizeof **pre * (size_t)n);
+        rc = axf__eval_split(s, tp, n, summarize_meas, x, *pre, sizeof **pre, NULL, progress_cb, x, err);
+        if (rc) {
+            free(*pre);
+            *pre = NULL;
+        } else {
+            x->done += n;
+            x->out->evals += n;
+        }
+    }
+    for (int j = 0; j < n; j++)
+        axf_plan_free(tp[j]);
+    free(tp);
+    return rc;
+}
+
 static void describe(const axf_action *acts, int n, const char *label, int idx, char *buf, size_t sz)
 {
     char one[96];
@@ -252,18 +293,27 @@ int axf_session_replay(axf_session *s, const axf_replay_opts *opts, axf_replay_r
     rc = measure(&x, p, &cur, err);
     if (rc == 0)
         compare(&x, "baseline", "baseline", &s->rec_base, &cur.m, &cur.a);
+    int *idx = axf_xmalloc(sizeof *idx * (size_t)(s->trials_len > 0 ? s->trials_len : 1));
     for (int c = 0; rc == 0; c++) {
         /* the trials made on this plan (the journal is in time order; undo can interleave) */
-        for (int i = 0; o.trials && i < s->trials_len && rc == 0; i++) {
+        int nt = 0;
+        for (int i = 0; o.trials && i < s->trials_len; i++)
+            if (s->trials[i].cursor == c)
+                idx[nt++] = i;
+        meas *pre = NULL;
+        if ((rc = measure_split(&x, p, idx, nt, &pre, err)))
+            break;
+        for (int j = 0; j < nt && rc == 0; j++) {
+            int i = idx[j];
             const tentry *t = &s->trials[i];
-            if (t->cursor != c)
-                continue;
             char what[128], path[48];
             describe(t->acts, t->n, "trial", i + 1, what, sizeof what);
             axf_plan_copy(tp, p);
             if ((rc = apply_all(s, tp, t->acts, t->n, what, err)))
                 break;
-            if ((rc = measure(&x, tp, &tm, err)))
+            if (pre)
+                tm = pre[j];
+            else if ((rc = measure(&x, tp, &tm, err)))
                 break;
             out->trials++;
             snprintf(path, sizeof path, "trials[%d].metrics", i);
@@ -276,6 +326,7 @@ int axf_session_replay(axf_session *s, const axf_replay_opts *opts, axf_replay_r
             last_tm = tm;
             have_last = 1;
         }
+        free(pre);
         if (rc || c == s->hist_len)
             break;
         const hentry *h = &s->hist[c];
@@ -302,6 +353,7 @@ int axf_session_replay(axf_session *s, const axf_replay_opts *opts, axf_replay_r
     axf__rebuild_plan(s, c0, p, NULL);
     axf__set_committed(s, p);
     s->cursor = c0;
+    free(idx);
     axf_plan_free(p);
     axf_plan_free(tp);
     axf_plan_free(last_tp);

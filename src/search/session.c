@@ -341,6 +341,7 @@ void axf_session_free(axf_session *s)
     AXF_FREE(s->hist, s->trials);
     ff_end(s);
     axf_evalcache_free(s->ec);
+    axf_evalcache_free(s->cand_ec);
     axf__holdout_drop(s);
     axf_plan_free(s->orig);
     axf_plan_free(s->plan);
@@ -431,9 +432,8 @@ axf_action *axf__dup_actions(const axf_action *a, int n)
     return d;
 }
 
-/* p = committed + acts; resolved[n] receives the actions with defaults filled in. */
-static int plan_with(const axf_session *s, const axf_action *acts, int n, axf_plan *p, axf_action *resolved,
-                     axf_err *err)
+int axf__plan_with(const axf_session *s, const axf_action *acts, int n, axf_plan *p, axf_action *resolved,
+                   axf_err *err)
 {
     if (!acts || n < 1)
         return axf_err_set(err, "no action given");
@@ -450,7 +450,7 @@ static int plan_with(const axf_session *s, const axf_action *acts, int n, axf_pl
 int axf_session_check(const axf_session *s, const axf_action *acts, int n, axf_err *err)
 {
     axf_plan *p = axf_plan_clone(s->plan);
-    int rc = plan_with(s, acts, n, p, NULL, err);
+    int rc = axf__plan_with(s, acts, n, p, NULL, err);
     axf_plan_free(p);
     return rc;
 }
@@ -490,7 +490,7 @@ static int eval_actions(axf_session *s, const axf_action *acts, int n, int apply
             return r < 0 ? r : 1;
     }
     *e = (evald){.p = axf_plan_clone(s->plan), .res = axf_xmalloc(sizeof *e->res * (size_t)(n > 0 ? n : 1))};
-    int rc = plan_with(s, acts, n, e->p, e->res, err);
+    int rc = axf__plan_with(s, acts, n, e->p, e->res, err);
     if (rc == 0) {
         if (apply && s->trial_valid && axf_plan_equal(e->p, s->trial_plan)) {
             e->m = s->trial_m;
@@ -615,7 +615,7 @@ static int ff_try(axf_session *s, const axf_action *acts, int n, axf_metrics *ou
         return ff_end(s), 1;
     axf_plan *p = axf_plan_clone(s->plan);
     axf_action *res = axf_xmalloc(sizeof *res * (size_t)(n > 0 ? n : 1));
-    int rc = plan_with(s, acts, n, p, res, err);
+    int rc = axf__plan_with(s, acts, n, p, res, err);
     const tentry *t = &s->ff_trials[s->ff_ti];
     if (rc == 0 && (t->cursor != s->cursor || !same_actions(t->acts, t->n, res, n))) {
         ff_end(s);
@@ -699,7 +699,7 @@ static int ff_apply(axf_session *s, const axf_action *acts, int n, axf_metrics *
         return ff_end(s), 1;
     axf_plan *p = axf_plan_clone(s->plan);
     axf_action *res = axf_xmalloc(sizeof *res * (size_t)(n > 0 ? n : 1));
-    int rc = plan_with(s, acts, n, p, res, err);
+    int rc = axf__plan_with(s, acts, n, p, res, err);
     const hentry *e = &s->ff_hist[s->ff_hi];
     if (rc == 0 && !same_actions(e->acts, e->n, res, n)) {
         ff_end(s);
@@ -739,19 +739,31 @@ static int try_or_apply(axf_session *s, int apply, const axf_action *acts, int n
         s->trial_valid = 0;
         s->cur = e.m;
     } else {
-        axf_plan_copy(s->trial_plan, e.p);
-        s->trial_valid = 1;
-        s->trial_lazy = 0;
-        s->trial_m = e.m;
-        s->trial_seconds = e.secs;
-        *trials_push(s) = (tentry){.cursor = s->cursor, .n = n, .acts = e.res,
-                                   .note = axf_xstrdup(note ? note : ""), .seconds = e.secs, .m = e.m};
+        axf__trial_push(s, e.p, e.res, n, note, &e.m, e.secs);
     }
     axf_plan_free(e.p);
     s->dirty = 1;
     if (out)
         *out = e.m;
     return 0;
+}
+
+void axf__trial_push(axf_session *s, const axf_plan *p, axf_action *res, int n, const char *note,
+                     const axf_metrics *m, double secs)
+{
+    axf_plan_copy(s->trial_plan, p);
+    s->trial_valid = 1;
+    s->trial_lazy = 0;
+    s->trial_m = *m;
+    s->trial_seconds = secs;
+    *trials_push(s) = (tentry){.cursor = s->cursor, .n = n, .acts = res, .note = axf_xstrdup(note ? note : ""),
+                               .seconds = secs, .m = *m};
+    s->dirty = 1;
+}
+
+int axf__try_recorded(axf_session *s, const axf_action *acts, int n, axf_metrics *out, axf_err *err)
+{
+    return resuming(s) ? ff_try(s, acts, n, out, err) : 1;
 }
 
 int axf_session_try(axf_session *s, const axf_action *acts, int n, const char *note, axf_metrics *out,

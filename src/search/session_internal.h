@@ -95,6 +95,12 @@ struct axf_session {
     int ho_base_valid, ho_cur_valid;
     long ho_cur_version;
 
+    /* the candidate split (dist.h, mpi_split.c): a cache over the whole split, made on first
+     * use; cand_fits: 0 not decided yet, 1 AUTO may use it, -1 it gets fewer slots than ec */
+    axf_evalcache *cand_ec;
+    int cand_fits;
+    long long cand_layer_evals, cand_layer_evals_saved; /* over all ranks */
+
     /* EXACT importance kept for the committed plan */
     axf_importance *imp_exact;
     long imp_exact_version;
@@ -124,6 +130,30 @@ void axf__tentry_free(tentry *e);
 axf_action *axf__dup_actions(const axf_action *a, int n);
 void axf__evalbuf_alloc(evalbuf *b, int n, int C);
 void axf__evalbuf_free(evalbuf *b);
+/* p = committed + acts; resolved[n] (may be NULL) receives the actions with defaults filled in. */
+int axf__plan_with(const axf_session *s, const axf_action *acts, int n, axf_plan *p, axf_action *resolved,
+                   axf_err *err);
+/* Appends a trial of plan p (the committed plan + res[0..n), which the journal takes) with
+ * metrics m to the journal; trial_buf must hold its outputs. */
+void axf__trial_push(axf_session *s, const axf_plan *p, axf_action *res, int n, const char *note,
+                     const axf_metrics *m, double secs);
+/* A try answered from the record of an interrupted run (axf_session_resume): 0 answered (*out),
+ * 1 not recorded or not resuming (evaluate it), -1 the actions do not apply. */
+int axf__try_recorded(axf_session *s, const axf_action *acts, int n, axf_metrics *out, axf_err *err);
+
+/* mpi_split.c: the candidate split (dist.h). 1 when the n plans of one batch are to be split by
+ * candidate. */
+int axf__split_by_candidate(axf_session *s, int n);
+/* Evaluates plans[0..n) over the whole split, rank r taking plans r, r + N, ... with s->cand_ec;
+ * summarize(s, k, plans[k], &s->trial_buf, rec_k, ud) fills plan k's record of rec_bytes on the
+ * rank that ran it. On return every rank holds every record (recs[k * rec_bytes]) and seconds[k],
+ * and s->trial_buf holds plans[n - 1]'s outputs; s->evals grew by n. A collective call: 0,
+ * AXF_CANCELLED on every rank when one rank was cancelled, -1 + err. */
+typedef void (*axf__summarize_fn)(axf_session *s, int k, const axf_plan *p, evalbuf *b, void *rec, void *ud);
+int axf__eval_split(axf_session *s, axf_plan *const *plans, int n, axf__summarize_fn summarize, void *ud,
+                    void *recs, size_t rec_bytes, double *seconds, axf_progress_fn progress, void *pud,
+                    axf_err *err);
+
 /* replay.c: base_allow from the baseline's outputs in cur_buf (at build) */
 void axf__baseline_allowances(axf_session *s);
 

@@ -2,7 +2,9 @@
 # Faults over MPI: (1) a rank killed (SIGKILL) in the middle of a search ends the job (no hang)
 # with a message, the session file holds the steps committed so far and replays; a resume under
 # -np 3 then ends with the session an uninterrupted one-process run writes, byte for byte (times
-# aside). (2) the same when mpirun itself is terminated (SIGTERM), resumed in one process.
+# aside). (2) the same when mpirun itself is terminated (SIGTERM), resumed in one process. The
+# policy tries neuron groups in batches (axformer.lua batch=true): (1) splits them by candidate
+# (--mpi-split candidates, the resume too), (2) by example.
 # usage: faults.sh AXF MPIEXEC DEMO_DIR SCRIPTS_DIR
 set -u
 AXF=$1 MPIEXEC=$2 D=$3 SCRIPTS=$4
@@ -11,8 +13,9 @@ trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
 SAME="python3 $(dirname "$0")/same_output.py"
 MPI="$MPIEXEC --allow-run-as-root --oversubscribe"
 fail() { echo "FAIL: $*"; exit 1; }
-# many steps and trials: every neuron group of every layer is tried (rule=loss keeps many)
-run_args() { echo "$D/model $D/search.tsv --policy $SCRIPTS/axformer.lua --set groups=24 --set near_miss=100 --set rule=loss --threads 1 --quiet --out $1"; }
+# many steps and trials: every neuron group of every layer is tried (rule=loss keeps many), in
+# batches (1000 examples: 15 steps)
+run_args() { echo "$D/model $D/search.tsv --policy $SCRIPTS/axformer.lua --set groups=24 --set near_miss=100 --set rule=loss --set batch=true --max-examples 1000 --threads 1 --quiet --out $1"; }
 cursor() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['cursor'])" "$1" 2>/dev/null || echo 0; }
 ranks() {        # FILE: the pids of the ranks writing FILE (not mpirun's)
   local p
@@ -59,7 +62,7 @@ total=$(cursor "$T/ref.json")
 [ "$total" -ge 12 ] || fail "the reference run has only $total steps"
 
 # (1) rank 1 killed
-$MPI -np 2 "$AXF" search $(run_args "$T/a.json") >"$T/a.out" 2>"$T/a.err" &
+$MPI -np 2 "$AXF" search $(run_args "$T/a.json") --mpi-split candidates >"$T/a.out" 2>"$T/a.err" &
 job=$!
 freeze_at "$T/a.json" 4 $job
 frozen=$(cursor "$T/a.json")
@@ -77,13 +80,14 @@ grep -Eq "a.json holds the [0-9]+ steps committed so far \(continue with --resum
 kept=$(cursor "$T/a.json")
 [ "$kept" -ge 4 ] && [ "$kept" -lt "$total" ] || fail "the session holds $kept steps (4..$((total - 1)) expected)"
 intact "$T/a.json"
-$MPI -np 3 "$AXF" search $(run_args "$T/a.json") --resume >"$T/a2.out" 2>&1 || { cat "$T/a2.out"; fail "resume under -np 3"; }
+$MPI -np 3 "$AXF" search $(run_args "$T/a.json") --resume --mpi-split candidates >"$T/a2.out" 2>&1 || { cat "$T/a2.out"; fail "resume under -np 3"; }
 grep -q "resuming .*: $kept steps and" "$T/a2.out" || fail "the resume did not start from the $kept recorded steps"
+grep -Eq " [1-9][0-9]* batches \([0-9]+ trials\) split by candidate" "$T/a2.out" || { cat "$T/a2.out"; fail "the resume split no batch by candidate"; }
 $SAME session "$T/ref.json" "$T/a.json" || fail "rank killed, resumed under -np 3: not the uninterrupted run's session"
 echo "rank 1 killed at step $kept of $total: mpirun exit $rc, session intact; resumed under -np 3: identical"
 
 # (2) mpirun terminated
-$MPI -np 2 "$AXF" search $(run_args "$T/b.json") >"$T/b.out" 2>"$T/b.err" &
+$MPI -np 2 "$AXF" search $(run_args "$T/b.json") --mpi-split examples >"$T/b.out" 2>"$T/b.err" &
 job=$!
 freeze_at "$T/b.json" 4 $job
 frozen=$(cursor "$T/b.json")

@@ -50,7 +50,8 @@ $SAME session "$T/search_batch.one.json" "$T/search_batch.np.json" || fail "batc
 sed 's/"batch":\t*false/"batch":\ttrue/' "$T/search_seq.json" >"$T/search_seq_as_batch.json"
 $SAME session "$T/search_batch.one.json" "$T/search_seq_as_batch.json" || fail "try_batch: not the session of s:try one by one"
 
-both replay replay "$T/search_ax.one.json" --threads 1
+# (the example split: its layer counter too is one process's; split.sh has the candidate split)
+both replay replay "$T/search_ax.one.json" --threads 1 --mpi-split examples
 $SAME text "$T/replay.one.txt" "$T/replay.np.txt" || fail "replay outputs differ"
 grep -q "steps replayed" "$T/replay.np.txt" || fail "replay under mpirun printed no verdict"
 
