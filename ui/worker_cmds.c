@@ -6,11 +6,31 @@
 
 #include "worker_internal.h"
 
+/* A commit on a plan with steps ahead replaced them (the redo tail): said in the log, never
+ * silently. tail = steps ahead of the cursor before the commit. */
+static void note_replaced(axf_worker *w, int tail)
+{
+    int cur = axf_session_cursor(w->s);
+    if (tail > 0)
+        axf_wk_logf(w, AXF_LOG_UNDO, cur, "the %d step%s after step %d (the redo tail) %s replaced by step %d", tail,
+                    tail > 1 ? "s" : "", cur - 1, tail > 1 ? "were" : "was", cur);
+}
+
+static int tail_len(axf_worker *w)
+{
+    return axf_session_history_len(w->s) - axf_session_cursor(w->s);
+}
+
 void axf_wk_policy_step(axf_worker *w, int running)
 {
     if (!w->h || axf_luahost_state(w->h) == AXF_LUA_NONE) {
         atomic_store(&w->run_req, 0);
-        axf_wk_message(w, 1, "no policy loaded (start with --policy FILE)");
+        const char *rec = axf_session_policy_name(w->s);
+        if (*rec) /* a session reopened alone: say which policy made it */
+            axf_wk_message(w, 1, "no policy loaded: this session was made by %s; start with --policy %s to run it",
+                           rec, rec);
+        else
+            axf_wk_message(w, 1, "no policy loaded (start with --policy FILE)");
         return;
     }
     axf_lua_state st = axf_luahost_state(w->h);
@@ -24,19 +44,27 @@ void axf_wk_policy_step(axf_worker *w, int running)
     axf_wk_work_begin(w, running ? "policy running" : "policy step", 0);
     atomic_store(&w->in_policy, AXF_WK_IN_POLICY);
     axf_err err;
+    int tail = tail_len(w);
     int r = axf_luahost_step(w->h, &err);
     atomic_store(&w->in_policy, 0);
     int paused = atomic_exchange(&w->pause_want, 0);
     axf_wk_work_end(w);
     if (r == AXF_LUA_STEPPED) {
         axf_wk_explain_commit(w, axf_luahost_explanation(w->h));
+        note_replaced(w, tail);
         axf_wk_log_step(w, "step ");
         if (paused) /* the pause came as the step was being committed */
             axf_wk_message(w, 0, "policy paused after step %d (s or a carries on)", axf_session_cursor(w->s));
     } else if (r == AXF_LUA_FINISHED) {
         atomic_store(&w->run_req, 0);
-        const char *m = axf_luahost_message(w->h);
-        axf_wk_message(w, 0, "policy finished%s%s", *m ? ": " : "", m);
+        /* the host counts the steps of this run; a policy's own "done, N steps" may count the
+         * history (steps by hand, an earlier run): both numbers, each named */
+        int n = axf_luahost_steps(w->h), cur = axf_session_cursor(w->s);
+        if (n == cur)
+            axf_wk_message(w, 0, "policy finished: %d step%s", n, n == 1 ? "" : "s");
+        else
+            axf_wk_message(w, 0, "policy finished: %d step%s in this run; the plan is at step %d of the history", n,
+                           n == 1 ? "" : "s", cur);
     } else if (r == AXF_CANCELLED) {
         atomic_store(&w->run_req, 0);
         if (axf_luahost_state(w->h) == AXF_LUA_IDLE)
@@ -58,10 +86,12 @@ static void cmd_apply(axf_worker *w, const axf_action *a)
     snprintf(label, sizeof label, "evaluating %s", what);
     axf_wk_work_begin(w, label, 0);
     axf_err err;
+    int tail = tail_len(w);
     int r = axf_session_apply(w->s, a, 1, "by hand", NULL, &err);
     axf_wk_work_end(w);
     if (r == 0) {
         axf_wk_explain_commit(w, NULL);
+        note_replaced(w, tail);
         axf_wk_log_step(w, "step ");
     } else if (r == AXF_CANCELLED)
         axf_wk_message(w, 0, "%s cancelled", what);

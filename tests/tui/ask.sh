@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Defect 10 of issue 16, keys that could destroy work without a word, and keys offered that do
 # nothing: e (export) into a folder that exists asks first (n keeps it as it is, y overwrites it);
-# a session reopened without its policy does not offer s and a, and s says why.
+# a change in the middle of the history says in the log that it replaced the steps ahead; a
+# session reopened without its policy does not offer s and a, and s names the policy to load.
 # usage: ask.sh AXF MODEL_DIR DATA HOLDOUT SCRIPTS_DIR
 set -u
 AXF=$1 MODEL=$2 DATA=$3 HOLD=$4 SCRIPTS=$5
@@ -38,6 +39,20 @@ done
 tui_keys q
 tui_wait "AXF-EXIT-0" 30
 
+# a change in the middle of the history says that it replaces the steps ahead (the redo tail)
+tui_start 200 50 xterm-256color "$AXF" tui "$MODEL" "$DATA" --max-examples 300 --autosave "$TUI_TMP/c.json"
+tui_wait "head 0 of layer 3" 120
+tui_keys p
+tui_wait "step 1/1" 120
+tui_keys Right p
+tui_wait "step 2/2" 120
+tui_keys u
+tui_wait "step 1/2" 60
+tui_keys Right p
+tui_wait "step 2/2" 120
+tui_wait "the 1 step after step 1 (the redo tail) was replaced by step 2" 30
+tui_quit_unsaved
+
 # a session made by a policy, reopened without it
 "$AXF" search "$MODEL" "$DATA" --policy "$SCRIPTS/axformer.lua" --set stages=A --out "$TUI_TMP/s.json" \
     >"$TUI_TMP/search.log" 2>&1 || { cat "$TUI_TMP/search.log"; echo "FAIL: search"; exit 1; }
@@ -46,7 +61,7 @@ tui_wait "head 0 of layer 3" 120
 tui_wait " q quit" 10
 tui_screen | tail -1 | grep -qE " s step| a run" && tui_fail "s and a are offered without a policy"
 tui_keys s
-tui_wait "no policy loaded" 10
+tui_wait "this session was made by" 10
 tui_keys q
 tui_wait "AXF-EXIT-0" 30
 echo ok
