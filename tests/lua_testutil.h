@@ -19,7 +19,7 @@ typedef struct lt_fixture {
     char dir[256], model[300], data[300], holdout[300];
 } lt_fixture;
 
-static void lt_write_data(const char *path, int n, uint64_t seed, const int *labels)
+static inline void lt_write_data(const char *path, int n, uint64_t seed, const int *labels)
 {
     FILE *f = fopen(path, "w");
     axf_rng r;
@@ -36,7 +36,7 @@ static void lt_write_data(const char *path, int n, uint64_t seed, const int *lab
 }
 
 /* Builds the fixture; returns 0 on success. */
-static int lt_fixture_make(lt_fixture *fx, int layers, int hidden, int heads, int ffn, int n,
+static inline int lt_fixture_make(lt_fixture *fx, int layers, int hidden, int heads, int ffn, int n,
                            uint64_t seed)
 {
     snprintf(fx->dir, sizeof fx->dir, "/tmp/axf_lua_test_XXXXXX");
@@ -119,7 +119,7 @@ static int lt_fixture_make(lt_fixture *fx, int layers, int hidden, int heads, in
     return 0;
 }
 
-static void lt_fixture_remove(lt_fixture *fx)
+static inline void lt_fixture_remove(lt_fixture *fx)
 {
     char cmd[600];
     if (fx->dir[0] && strncmp(fx->dir, "/tmp/axf_lua_test_", 18) == 0) {
@@ -129,7 +129,7 @@ static void lt_fixture_remove(lt_fixture *fx)
     }
 }
 
-static axf_session *lt_open(const lt_fixture *fx)
+static inline axf_session *lt_open(const lt_fixture *fx)
 {
     axf_err err;
     axf_session *s = axf_session_open(fx->model, fx->data, NULL, &err);
@@ -145,7 +145,7 @@ typedef struct lt_log {
     int steps, trials, prints, status;
 } lt_log;
 
-static void lt_log_fn(axf_lua_log_kind kind, const char *line, void *ud)
+static inline void lt_log_fn(axf_lua_log_kind kind, const char *line, void *ud)
 {
     lt_log *l = ud;
     if (kind == AXF_LUA_LOG_STEP)
@@ -165,7 +165,7 @@ static void lt_log_fn(axf_lua_log_kind kind, const char *line, void *ud)
     }
 }
 
-static axf_luahost *lt_host(axf_session *s, lt_log *log, long long budget, size_t mem)
+static inline axf_luahost *lt_host(axf_session *s, lt_log *log, long long budget, size_t mem)
 {
     axf_luahost_opts o = axf_luahost_opts_default();
     if (budget >= 0)
@@ -181,7 +181,7 @@ static axf_luahost *lt_host(axf_session *s, lt_log *log, long long budget, size_
     return h;
 }
 
-static int lt_load(axf_luahost *h, const char *name, const char *src, const char *const *sets,
+static inline int lt_load(axf_luahost *h, const char *name, const char *src, const char *const *sets,
                    int n_sets, axf_err *err)
 {
     return axf_luahost_load_string(h, name, src, strlen(src), sets, n_sets, err);
