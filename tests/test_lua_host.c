@@ -148,16 +148,27 @@ static void test_steps_and_undo(axf_session *s)
     /* undo while paused; the policy carries on from the restored plan */
     CHECK(axf_session_undo(s, &err) == 0);
     CHECK(axf_session_plan(s)->layers[1].head_on[1] == 1);
-    CHECK(axf_luahost_step(h, &err) == AXF_LUA_STEPPED);
+    axf_lua_report rep;
+    CHECK(axf_luahost_step_report(h, &rep, &err) == AXF_LUA_STEPPED && rep.rc == AXF_LUA_STEPPED);
     CHECK(axf_session_history_len(s) == h0 + 2); /* the redo tail was replaced */
     CHECK(axf_session_cursor(s) == h0 + 2);
+    /* the step's report: the step as the history holds it, why, the state */
+    axf_history_entry he;
+    CHECK(rep.step == h0 + 2 && rep.state == AXF_LUA_IDLE && axf_session_history_get(s, h0 + 1, &he) == 0);
+    CHECK(rep.entry.n_actions == 1 && rep.entry.actions[0].op == AXF_OP_DROP_HEAD &&
+          rep.entry.actions[0].layer == 1 && rep.entry.actions[0].index == 2);
+    CHECK(rep.entry.before.loss == he.before.loss && rep.entry.after.loss == he.after.loss &&
+          !strcmp(rep.entry.note, he.note));
+    CHECK(rep.why == axf_luahost_explanation(h) && strstr(rep.why, "drop_head L1.h2") &&
+          !strcmp(rep.message, axf_luahost_message(h)));
     const axf_layer_plan *lp = &axf_session_plan(s)->layers[1];
     CHECK(lp->head_on[0] == 0 && lp->head_on[1] == 1 && lp->head_on[2] == 0);
     char *out = console(h, "table.concat(seen, ',')", &rc);
     CHECK_MSG(rc == 0 && !strcmp(out, "0,1,1\n"), "seen: %s", out);
     free(out);
-    CHECK(axf_luahost_step(h, &err) == AXF_LUA_FINISHED);
-    CHECK(axf_luahost_state(h) == AXF_LUA_DONE);
+    CHECK(axf_luahost_step_report(h, &rep, &err) == AXF_LUA_FINISHED);
+    CHECK(axf_luahost_state(h) == AXF_LUA_DONE && rep.state == AXF_LUA_DONE);
+    CHECK(rep.step == 0 && rep.entry.n_actions == 0 && !strcmp(rep.message, "done: 3 steps"));
     CHECK(!strcmp(axf_luahost_message(h), "done: 3 steps"));
     CHECK(axf_luahost_step(h, &err) == -1 && strstr(err.msg, "has finished"));
     axf_session_goto(s, h0, &err);

@@ -1,6 +1,6 @@
 /* The session API on an in-memory model: baseline, try vs apply (and reuse of the trial), history
  * entries, undo / redo / goto, compound steps, bad actions and cancellation leaving everything as
- * it was, every importance kind, the snapshot and the counters. */
+ * it was, every importance kind, results kept per plan, the snapshot and the counters. */
 #include <math.h>
 #include <string.h>
 
@@ -283,6 +283,55 @@ static void test_attention(axf_session *s)
     free(d), free(h), free(w);
 }
 
+/* Results kept per plan: importance, and speed by history step, of a plan measured before show
+ * again after undo/redo without measuring; another plan sees them as of an older plan. */
+static void test_kept(void)
+{
+    axf_err err;
+    axf_session *s = make(&err);
+    axf_importance *imp = axf_xmalloc(sizeof *imp), *kept = axf_xmalloc(sizeof *kept);
+    axf_kept_info ki;
+    axf_speed sp, ks;
+    CHECK(axf_session_kept_importance(s, AXF_IMP_EXACT, AXF_IMP_ALL, 0, 1, kept, &ki) == -1);
+    CHECK(axf_session_kept_speed(s, 1, &ks, &ki) == -1 && axf_session_kept_holdout(s, 1, NULL, NULL, &ki) == -1);
+    CHECK(axf_session_importance(s, AXF_IMP_EXACT, AXF_IMP_ALL, 0, imp, &err) == 0);
+    CHECK(axf_session_kept_importance(s, AXF_IMP_EXACT, AXF_IMP_ALL, 0, 0, kept, &ki) == 0);
+    CHECK(ki.current == 1 && ki.step == 0 && kept->v.head[2][1] == imp->v.head[2][1] && kept->gran == AXF_IMP_ALL);
+    CHECK(axf_session_kept_importance(s, AXF_IMP_EXACT, AXF_IMP_ALL, 5, 0, kept, &ki) == -1); /* other G */
+    axf_action a = {.op = AXF_OP_DROP_HEAD, .layer = 2, .index = 1};
+    CHECK(axf_session_apply(s, &a, 1, NULL, NULL, &err) == 0);
+    CHECK(axf_session_speed(s, 1, &sp, &err) == 0);
+    CHECK(axf_session_kept_step_speed(s, 0, &ks) == 0 && ks.ratio == sp.ratio);
+    /* the new plan has none of its own: the latest is of step 0 */
+    CHECK(axf_session_kept_importance(s, AXF_IMP_EXACT, AXF_IMP_ALL, 0, 0, kept, &ki) == -1);
+    CHECK(axf_session_kept_importance(s, AXF_IMP_EXACT, AXF_IMP_ALL, 0, 1, kept, &ki) == 0 && !ki.current &&
+          ki.step == 0);
+    CHECK(axf_session_importance(s, AXF_IMP_EXACT, AXF_IMP_HEADS, 0, imp, &err) == 0);
+    CHECK(axf_session_kept_importance(s, AXF_IMP_EXACT, AXF_IMP_HEADS, 0, 0, kept, &ki) == 0 && ki.step == 1);
+    CHECK(axf_session_kept_importance(s, AXF_IMP_EXACT, AXF_IMP_ALL, 0, 0, kept, &ki) == -1); /* heads only */
+    /* back on the original plan: its values again, and asking for them costs no evaluation */
+    CHECK(axf_session_undo(s, &err) == 0);
+    CHECK(axf_session_kept_importance(s, AXF_IMP_EXACT, AXF_IMP_ALL, 0, 0, kept, &ki) == 0 && ki.current);
+    axf_counters c0, c1;
+    axf_session_counters(s, &c0);
+    CHECK(axf_session_importance(s, AXF_IMP_EXACT, AXF_IMP_ALL, 0, imp, &err) == 0);
+    axf_session_counters(s, &c1);
+    CHECK_MSG(c1.evals == c0.evals && imp->v.head[2][1] == kept->v.head[2][1], "%lld evaluations", c1.evals - c0.evals);
+    CHECK(axf_session_kept_speed(s, 0, &ks, &ki) == -1 && axf_session_kept_speed(s, 1, &ks, &ki) == 0 &&
+          !ki.current && ki.step == 1);
+    /* the other kinds are kept too (measured again when asked) */
+    CHECK(axf_session_importance(s, AXF_IMP_MAGNITUDE, AXF_IMP_ALL, 0, imp, &err) == 0);
+    CHECK(axf_session_kept_importance(s, AXF_IMP_MAGNITUDE, AXF_IMP_ALL, 0, 0, kept, &ki) == 0 &&
+          kept->v.head[0][0] == imp->v.head[0][0] && kept->kind == AXF_IMP_MAGNITUDE);
+    /* step 1 replaced by another step: its speed is not the new step's */
+    axf_action b = {.op = AXF_OP_DROP_FFN, .layer = 0};
+    CHECK(axf_session_apply(s, &b, 1, NULL, NULL, &err) == 0);
+    CHECK(axf_session_kept_step_speed(s, 0, &ks) == -1 && axf_session_kept_step_speed(s, 7, &ks) == -1);
+    free(imp);
+    free(kept);
+    axf_session_free(s);
+}
+
 int main(void)
 {
     axf_err err;
@@ -303,6 +352,7 @@ int main(void)
     CHECK(axf_session_measure_speed(s, &cur, &base, &err) == 0 && cur > 0 && base > 0);
     test_speed(s);
     axf_session_free(s);
+    test_kept();
 
     /* a session with no cache gives the same numbers */
     axf_model *m = tu_model(90, 32, 4, 4, 36, 2, 21);

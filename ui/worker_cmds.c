@@ -23,20 +23,17 @@ static int tail_len(axf_worker *w)
 
 void axf_wk_policy_step(axf_worker *w, int running)
 {
-    if (!w->h || axf_luahost_state(w->h) == AXF_LUA_NONE) {
+    axf_lua_state st = w->h ? axf_luahost_state(w->h) : AXF_LUA_NONE;
+    if (st != AXF_LUA_IDLE) {
         atomic_store(&w->run_req, 0);
         const char *rec = axf_session_policy_name(w->s);
-        if (*rec) /* a session reopened alone: say which policy made it */
+        if (st != AXF_LUA_NONE)
+            axf_wk_message(w, 1, "the policy is %s (L loads it again)", axf_lua_state_name(st));
+        else if (*rec) /* a session reopened alone: say which policy made it */
             axf_wk_message(w, 1, "no policy loaded: this session was made by %s; start with --policy %s to run it",
                            rec, rec);
         else
             axf_wk_message(w, 1, "no policy loaded (start with --policy FILE)");
-        return;
-    }
-    axf_lua_state st = axf_luahost_state(w->h);
-    if (st != AXF_LUA_IDLE) {
-        atomic_store(&w->run_req, 0);
-        axf_wk_message(w, 1, "the policy is %s (L loads it again)", axf_lua_state_name(st));
         return;
     }
     if (running && !atomic_load(&w->run_req))
@@ -45,18 +42,21 @@ void axf_wk_policy_step(axf_worker *w, int running)
     atomic_store(&w->in_policy, AXF_WK_IN_POLICY);
     axf_err err;
     int tail = tail_len(w);
-    int r = axf_luahost_step(w->h, &err);
+    axf_lua_report rep;
+    axf_luahost_step_report(w->h, &rep, &err);
     atomic_store(&w->in_policy, 0);
     int paused = atomic_exchange(&w->pause_want, 0);
     axf_wk_work_end(w);
-    if (r == AXF_LUA_STEPPED) {
-        axf_wk_explain_commit(w, axf_luahost_explanation(w->h));
-        note_replaced(w, tail);
-        axf_wk_log_step(w, "step ");
-        if (paused) /* the pause came as the step was being committed */
-            axf_wk_message(w, 0, "policy paused after step %d (s or a carries on)", axf_session_cursor(w->s));
-    } else if (r == AXF_LUA_FINISHED) {
+    if (rep.rc != AXF_LUA_STEPPED)
         atomic_store(&w->run_req, 0);
+    if (rep.rc == AXF_LUA_STEPPED) {
+        axf_wk_explain_commit(w, rep.why);
+        note_replaced(w, tail);
+        if (rep.step)
+            axf_wk_log_entry(w, "step ", rep.step, &rep.entry);
+        if (paused) /* the pause came as the step was being committed */
+            axf_wk_message(w, 0, "policy paused after step %d (s or a carries on)", rep.step);
+    } else if (rep.rc == AXF_LUA_FINISHED) {
         /* the host counts the steps of this run; a policy's own "done, N steps" may count the
          * history (steps by hand, an earlier run): both numbers, each named */
         int n = axf_luahost_steps(w->h), cur = axf_session_cursor(w->s);
@@ -65,14 +65,11 @@ void axf_wk_policy_step(axf_worker *w, int running)
         else
             axf_wk_message(w, 0, "policy finished: %d step%s in this run; the plan is at step %d of the history", n,
                            n == 1 ? "" : "s", cur);
-    } else if (r == AXF_CANCELLED) {
-        atomic_store(&w->run_req, 0);
-        if (axf_luahost_state(w->h) == AXF_LUA_IDLE)
-            axf_wk_message(w, 0, "policy paused (s or a carries on)");
-        else
-            axf_wk_message(w, 0, "policy cancelled (L loads it again)");
+    } else if (rep.rc == AXF_CANCELLED && rep.state == AXF_LUA_IDLE) {
+        axf_wk_message(w, 0, "policy paused (s or a carries on)");
+    } else if (rep.rc == AXF_CANCELLED) {
+        axf_wk_message(w, 0, "policy cancelled (L loads it again)");
     } else {
-        atomic_store(&w->run_req, 0);
         axf_wk_message(w, 1, "policy: %s", err.msg);
     }
     axf_wk_after_change(w);
@@ -119,7 +116,7 @@ static void cmd_move(axf_worker *w, const axf_wcmd *c)
         axf_history_entry h;
         char what[128] = "";
         if (!axf_session_history_get(w->s, before - 1, &h))
-            axf_wk_describe_acts(h.actions, h.n_actions, what, sizeof what);
+            axf_actions_describe(h.actions, h.n_actions, ", ", what, sizeof what);
         if (before - after == 1)
             axf_wk_logf(w, AXF_LOG_UNDO, after, "undo step %d: %s", before, what);
         else

@@ -18,19 +18,6 @@
 #define AXF_WK_QCAP 64
 enum { AXF_WK_IN_NONE = 0, AXF_WK_IN_POLICY, AXF_WK_IN_CONSOLE };
 
-/* Importance results by kind and plan, so that undo, redo and replay walks show the values of a
- * plan measured before at once. */
-#define AXF_WK_IMP_CACHE 24
-typedef struct axf_wk_imp_slot {
-    int kind;
-    axf_plan *plan;            /* plan the values (or the error) belong to; NULL = free slot */
-    axf_importance imp;
-    int ok;
-    char err[160];
-    int step;                  /* history position when measured */
-    unsigned long used;        /* for least-recently-used eviction */
-} axf_wk_imp_slot;
-
 struct axf_worker {
     axf_ui_opts o;
     char *own[16 + AXF_UI_MAX_SETS];  /* owned copies of o's strings */
@@ -57,25 +44,15 @@ struct axf_worker {
     /* worker thread only */
     axf_session *s;
     axf_luahost *h;
-    int want_kind;
-    axf_wk_imp_slot imp[AXF_WK_IMP_CACHE];
-    unsigned long imp_clock;
-    axf_plan *speed_plan, *ho_plan; /* plans measured (or skipped) last */
-    axf_plan *speed_val_plan;  /* plan the shown speed belongs to */
+    int want_kind;             /* the importance kind the screen shows */
+    /* what not to measure again (the session keeps what was measured, by plan): the importance
+     * that failed or was cancelled (kind, plan, step, why; i asks again), the plan whose speed
+     * was measured or skipped last, the measures that failed for good */
+    int imp_fail_kind, imp_fail_step;
+    axf_plan *imp_fail_plan;
+    char imp_err[160];
+    axf_plan *speed_tried;
     int speed_failed, ho_failed;
-    axf_speed speed;
-    /* speeds measured, by history step: a step's entry holds while the step at that index has
-     * the same parameter count and loss (a step replaced after an undo has other numbers) */
-    struct axf_wk_step_speed {
-        int step;
-        size_t params;
-        double loss;
-        axf_speed sp;
-    } step_speed[256];
-    int n_step_speed;
-    int have_speed, have_ho;
-    int speed_step, ho_step;   /* history position the numbers were measured at */
-    axf_metrics ho_base, ho_cur;
     char **explain;            /* [i] = host explanation of history step i+1, or NULL */
     int n_explain;
     char session_path[512], autosave_path[512];
@@ -103,7 +80,7 @@ void axf_wk_exec(axf_worker *w, const axf_wcmd *c);
 /* One policy step; running: part of a run (a), which a pause before the step began stops. */
 void axf_wk_policy_step(axf_worker *w, int running);
 
-/* worker_results.c */
+/* worker_results.c (the numbers themselves are kept by the session: axf_session_kept_*) */
 /* Something is still to be measured for the committed plan. */
 int axf_wk_background_pending(axf_worker *w);
 /* Measures the first thing background_pending found missing (preemptible). */
@@ -112,8 +89,8 @@ void axf_wk_background(axf_worker *w);
 int axf_wk_measure_speed(axf_worker *w, int asked);
 /* The user asked for importance of kind (again: a failed measurement is tried again). */
 void axf_wk_want_importance(axf_worker *w, int kind);
-/* The speed measured for history step i (0-based) into out, when its plan was measured. */
-void axf_wk_results_step(axf_worker *w, int i, const axf_metrics *after, axf_view_step *out);
+/* The speed measured at history step i (0-based) into out, when there is one. */
+void axf_wk_results_step(axf_worker *w, int i, axf_view_step *out);
 /* The importance, held-out and speed fields of v (called with mu held). */
 void axf_wk_results_publish(axf_worker *w, axf_view *v);
 void axf_wk_results_free(axf_worker *w);
@@ -129,9 +106,9 @@ void axf_wk_message(axf_worker *w, int error, const char *fmt, ...) __attribute_
 void axf_wk_start_label(axf_worker *w, const char *label);
 /* The Lua host's log lines into the log (its log callback; ud = the worker). */
 void axf_wk_on_lua_log(axf_lua_log_kind kind, const char *line, void *ud);
-/* Actions of one step as text: "drop head 2 of layer 3, ...". */
-void axf_wk_describe_acts(const axf_action *a, int n, char *buf, size_t sz);
-/* The committed step at the cursor into the log: "<verb><n>: <actions>  loss a → b, ...". */
+/* History step number step (entry h) into the log: "<verb><n>: <actions>  loss a → b, ...";
+ * log_step: the one at the cursor. */
+void axf_wk_log_entry(axf_worker *w, const char *verb, int step, const axf_history_entry *h);
 void axf_wk_log_step(axf_worker *w, const char *verb);
 /* The log of a loaded session: for every step, the trials made before it, then the step. */
 void axf_wk_log_history(axf_worker *w);

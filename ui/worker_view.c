@@ -8,17 +8,6 @@
 
 #include "worker_internal.h"
 
-void axf_wk_describe_acts(const axf_action *a, int n, char *buf, size_t sz)
-{
-    buf[0] = 0;
-    size_t used = 0;
-    for (int i = 0; i < n && used + 2 < sz; i++) {
-        char one[96];
-        axf_action_describe(&a[i], one, sizeof one);
-        used += (size_t)snprintf(buf + used, sz - used, "%s%s", i ? ", " : "", one);
-    }
-}
-
 void axf_wk_log(axf_worker *w, int kind, int step, const char *text)
 {
     pthread_mutex_lock(&w->mu);
@@ -116,7 +105,7 @@ void axf_wk_log_history(axf_worker *w)
             if (axf_session_trial_get(w->s, t, &e) || e.cursor != i)
                 continue;
             char what[128], line[400];
-            axf_wk_describe_acts(e.actions, e.n_actions, what, sizeof what);
+            axf_actions_describe(e.actions, e.n_actions, ", ", what, sizeof what);
             snprintf(line, sizeof line, "try %s: loss %.*f, %d/%d no worse%s%s", what,
                      axf_loss_decimals(e.metrics.loss), e.metrics.loss, e.metrics.n_no_worse, e.metrics.n,
                      *e.note ? " → " : "", e.note);
@@ -128,7 +117,7 @@ void axf_wk_log_history(axf_worker *w)
         if (axf_session_history_get(w->s, i, &h))
             continue;
         char what[128], mt[160];
-        axf_wk_describe_acts(h.actions, h.n_actions, what, sizeof what);
+        axf_actions_describe(h.actions, h.n_actions, ", ", what, sizeof what);
         metrics_text(&h.before, &h.after, mt, sizeof mt);
         axf_wk_logf(w, AXF_LOG_KEPT, i + 1, "step %d: %s  %s%s%s", i + 1, what, mt, *h.note ? "  · " : "",
                     h.note);
@@ -137,16 +126,20 @@ void axf_wk_log_history(axf_worker *w)
         axf_wk_logf(w, AXF_LOG_INFO, cur, "at step %d of %d (u/r or [ ] walk the history)", cur, n);
 }
 
+void axf_wk_log_entry(axf_worker *w, const char *verb, int step, const axf_history_entry *h)
+{
+    char what[128], mt[160];
+    axf_actions_describe(h->actions, h->n_actions, ", ", what, sizeof what);
+    metrics_text(&h->before, &h->after, mt, sizeof mt);
+    axf_wk_logf(w, AXF_LOG_KEPT, step, "%s%d: %s  %s", verb, step, what, mt);
+}
+
 void axf_wk_log_step(axf_worker *w, const char *verb)
 {
     int cur = axf_session_cursor(w->s);
     axf_history_entry h;
-    if (cur < 1 || axf_session_history_get(w->s, cur - 1, &h))
-        return;
-    char what[128], mt[160];
-    axf_wk_describe_acts(h.actions, h.n_actions, what, sizeof what);
-    metrics_text(&h.before, &h.after, mt, sizeof mt);
-    axf_wk_logf(w, AXF_LOG_KEPT, cur, "%s%d: %s  %s", verb, cur, what, mt);
+    if (cur >= 1 && !axf_session_history_get(w->s, cur - 1, &h))
+        axf_wk_log_entry(w, verb, cur, &h);
 }
 
 /* ---- explanations of the policy's steps, by history position ---- */
@@ -189,7 +182,7 @@ void axf_wk_explain_free(axf_worker *w)
 
 static void fill_trial(axf_view_trial *t, const axf_trial_entry *e)
 {
-    axf_wk_describe_acts(e->actions, e->n_actions, t->what, sizeof t->what);
+    axf_actions_describe(e->actions, e->n_actions, ", ", t->what, sizeof t->what);
     axf_str_copy(t->note, sizeof t->note, e->note);
     t->m = e->metrics;
     t->seconds = e->seconds;
@@ -212,7 +205,7 @@ static axf_view_step *steps_text(axf_worker *w, int n)
         axf_history_entry e;
         if (axf_session_history_get(w->s, i, &e))
             continue;
-        axf_wk_describe_acts(e.actions, e.n_actions, steps[i].what, sizeof steps[i].what);
+        axf_actions_describe(e.actions, e.n_actions, ", ", steps[i].what, sizeof steps[i].what);
         axf_str_copy(steps[i].note, sizeof steps[i].note, e.note);
         if (e.n_actions > 0)
             steps[i].act = e.actions[0];
@@ -220,7 +213,7 @@ static axf_view_step *steps_text(axf_worker *w, int n)
         steps[i].before = e.before;
         steps[i].after = e.after;
         steps[i].seconds = e.seconds;
-        axf_wk_results_step(w, i, &e.after, &steps[i]);
+        axf_wk_results_step(w, i, &steps[i]);
     }
     return steps;
 }

@@ -144,6 +144,22 @@ const char *axf_luahost_policy_sha256(const axf_luahost *h);
  * Valid until the next step/load. */
 const char *axf_luahost_explanation(const axf_luahost *h);
 
+/* What one step did, in one call, for a caller that shows it (the screen): the result, the state
+ * after it, and when a step was committed, the step as the session's history holds it (what was
+ * done, with the policy's note, metrics before -> after) and why (the explanation). Pointers live
+ * until the next call on the host or the next change of the session's history. */
+typedef struct axf_lua_report {
+    int rc;                      /* what axf_luahost_step returned */
+    axf_lua_state state;         /* the policy's state afterwards (IDLE again after a pause) */
+    int step;                    /* rc == AXF_LUA_STEPPED: the step's number (the session's
+                                    cursor), else 0 */
+    axf_history_entry entry;     /* that step (zeroed when none) */
+    const char *why;             /* = axf_luahost_explanation */
+    const char *message;         /* = axf_luahost_message */
+} axf_lua_report;
+/* axf_luahost_step, and its report into out. Returns out->rc. */
+int axf_luahost_step_report(axf_luahost *h, axf_lua_report *out, axf_err *err);
+
 /* ---- Declared parameters (after overrides) ---- */
 typedef enum {
     AXF_LUA_PARAM_BOOL = 0, AXF_LUA_PARAM_INT, AXF_LUA_PARAM_NUMBER, AXF_LUA_PARAM_STRING

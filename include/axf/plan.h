@@ -116,6 +116,8 @@ int axf_hard_mode_from_name(const char *name);
 /* Short human form for logs: "drop_head L3.h5", "drop_group L2.g7/12", "set_hard L0 topk k=30",
  * "quantize L1 ffn". */
 void axf_action_describe(const axf_action *a, char *buf, size_t n);
+/* The actions of one step, each described so, joined by sep ("drop_head L3.h5 + drop_ffn L2"). */
+void axf_actions_describe(const axf_action *a, int n, const char *sep, char *buf, size_t len);
 /* Parses the form "OP LAYER [INDEX] [key=value ...]" (keys: groups, count, mode, k, threshold,
  * block), e.g. "drop_head 3 5", "drop_group 2 7 groups=12", "set_hard 0 mode=topk k=30",
  * "quantize 1 ffn" (a block name in place of INDEX) or "quantize 1 block=attn". */

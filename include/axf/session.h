@@ -266,8 +266,9 @@ int axf_session_trial_get(const axf_session *s, int i, axf_trial_entry *out);
 
 /* ---- Importance (importance.h) of every element of the committed plan ----
  * gran: mask of AXF_IMP_BLOCKS/HEADS/GROUPS; groups 0 = default G. Progress counts elements
- * (EXACT) or batches; cancel returns AXF_CANCELLED with nothing changed. EXACT results are kept
- * for the committed plan, so asking again (or for another granularity already measured) is free.
+ * (EXACT) or batches; cancel returns AXF_CANCELLED with nothing changed. Results are kept per
+ * plan (below): EXACT asked again on a plan measured before (or for another granularity already
+ * measured) is free.
  * GRADIENT needs the training module's backward pass. */
 int axf_session_importance(axf_session *s, axf_imp_kind kind, int gran, int groups,
                            axf_importance *out, axf_err *err);
@@ -290,7 +291,7 @@ void axf_session_counters(const axf_session *s, axf_counters *out);
 /* ---- Held-out split (reporting only; never expose to policies) ---- */
 int axf_session_set_holdout(axf_session *s, const char *data_path, axf_err *err);
 /* Metrics of the original model (base) and of the committed plan (cur) on the held-out split;
- * either may be NULL. The baseline is computed once; cur is cached per plan. */
+ * either may be NULL. The baseline is computed once; cur is kept per plan (below). */
 int axf_session_holdout_metrics(axf_session *s, axf_metrics *base, axf_metrics *cur, axf_err *err);
 
 /* ---- Measured speed, as `axf bench --cpu-time --threads 1` measures: the original model and the
@@ -315,6 +316,31 @@ int axf_session_speed(axf_session *s, int reps, axf_speed *out, axf_err *err);
 /* The medians of axf_session_speed with the default reps. */
 int axf_session_measure_speed(axf_session *s, double *tok_s_current, double *tok_s_baseline,
                               axf_err *err);
+
+/* ---- Results kept per plan ----
+ * What axf_session_importance (every kind), axf_session_holdout_metrics and axf_session_speed
+ * measure is kept with the plan it was measured on and the history position it was measured at
+ * (the least recently used dropped: 24 importance results, 64 held-out, 128 speeds), so that
+ * after undo, redo or goto a plan measured before has its numbers at once. EXACT importance and
+ * held-out metrics of a kept plan are answered from here; the other kinds and speed are measured
+ * again when asked. The calls below measure nothing: 0 and the kept values, -1 when none. latest:
+ * when nothing is kept for the committed plan, the most recently measured or shown of the same
+ * sort, whatever its plan (info->current then says 0). */
+typedef struct axf_kept_info {
+    int current;      /* the values are of the committed plan */
+    int step;         /* the history position (cursor) they were measured at */
+} axf_kept_info;
+/* Importance of kind with G = groups (0 = default) holding every granularity of gran (it may hold
+ * more). */
+int axf_session_kept_importance(axf_session *s, axf_imp_kind kind, int gran, int groups, int latest,
+                                axf_importance *out, axf_kept_info *info);
+/* Held-out metrics: the original model (base) and the plan (cur); either may be NULL. */
+int axf_session_kept_holdout(axf_session *s, int latest, axf_metrics *base, axf_metrics *cur,
+                             axf_kept_info *info);
+int axf_session_kept_speed(axf_session *s, int latest, axf_speed *out, axf_kept_info *info);
+/* The speed measured at history step i (0-based) while that step was the one in the history now
+ * (a step replaced after an undo has other metrics, and so no speed). */
+int axf_session_kept_step_speed(const axf_session *s, int i, axf_speed *out);
 
 /* ---- Export: the compacted model of the committed plan (compact.h), loadable by axf eval. ---- */
 int axf_session_export(axf_session *s, const char *dir, axf_err *err);

@@ -232,6 +232,20 @@ void axf_action_describe(const axf_action *a, char *buf, size_t n)
     }
 }
 
+void axf_actions_describe(const axf_action *a, int n, const char *sep, char *buf, size_t len)
+{
+    buf[0] = 0;
+    size_t used = 0;
+    for (int i = 0; i < n && used + 1 < len; i++) {
+        char one[128];
+        axf_action_describe(&a[i], one, sizeof one);
+        int w = snprintf(buf + used, len - used, "%s%s", i ? sep : "", one);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+}
+
 static int parse_int(const char *s, int *out)
 {
     char *end;

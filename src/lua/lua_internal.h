@@ -142,7 +142,6 @@ void axf_lua_push_action(lua_State *L, const axf_action *a);
 /* One action table, or a list of them (one step), at idx into acts[AXF_LUA_MAX_STEP_ACTIONS];
  * returns the count or raises. */
 int axf_lua_parse_actions(lua_State *L, int idx, axf_action *acts);
-void axf_lua_describe_actions(const axf_action *acts, int n, char *buf, size_t len);
 void axf_lua_push_layer(lua_State *L, const axf_layer_plan *lp, int groups);
 int axf_lua_parse_gran(lua_State *L, int idx);
 void axf_lua_push_imp_values(lua_State *L, const axf_importance *imp, const axf_imp_values *v);

@@ -287,7 +287,7 @@ static void pend_trial(axf_luahost *h, const axf_action *acts, int n, const axf_
                        const axf_metrics *cur, const char *note)
 {
     char desc[512];
-    axf_lua_describe_actions(acts, n, desc, sizeof desc);
+    axf_actions_describe(acts, n, " + ", desc, sizeof desc);
     axf_lua_flush_trial(h, NULL);
     axf_sbuf_clear(&h->pending);
     axf_sbuf_printf(&h->pending, "try %s: loss %.5f (now %.5f), %d of %d no worse", desc, m->loss,
@@ -517,7 +517,7 @@ static int try_or_apply(lua_State *L, int apply)
         return 1;
     }
     char desc[512];
-    axf_lua_describe_actions(acts, n, desc, sizeof desc);
+    axf_actions_describe(acts, n, " + ", desc, sizeof desc);
     if (!h->in_console && h->have_pending) {
         /* the latest trial was this very step: its verdict is "kept" unless noted already */
         const char *pend = axf_sbuf_str(&h->pending);
@@ -579,7 +579,7 @@ static int m_describe(lua_State *L)
     axf_action acts[MAX_STEP_ACTIONS];
     int n = axf_lua_parse_actions(L, first, acts);
     char desc[512];
-    axf_lua_describe_actions(acts, n, desc, sizeof desc);
+    axf_actions_describe(acts, n, " + ", desc, sizeof desc);
     lua_pushstring(L, desc);
     return 1;
 }

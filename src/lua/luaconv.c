@@ -293,21 +293,6 @@ int axf_lua_parse_actions(lua_State *L, int idx, axf_action *acts)
     return (int)n;
 }
 
-void axf_lua_describe_actions(const axf_action *acts, int n, char *buf, size_t len)
-{
-    buf[0] = 0;
-    size_t used = 0;
-    for (int i = 0; i < n && used + 1 < len; i++) {
-        char one[128];
-        axf_action_describe(&acts[i], one, sizeof one);
-        int w = snprintf(buf + used, len - used, "%s%s", i ? " + " : "", one);
-        if (w < 0)
-            break;
-        used += (size_t)w;
-    }
-}
-
-
 void axf_lua_push_layer(lua_State *L, const axf_layer_plan *lp, int groups)
 {
     lua_createtable(L, 0, 12);

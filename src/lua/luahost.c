@@ -621,6 +621,18 @@ int axf_luahost_step(axf_luahost *h, axf_err *err)
     return step_once(h, err);
 }
 
+int axf_luahost_step_report(axf_luahost *h, axf_lua_report *out, axf_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->rc = axf_luahost_step(h, err);
+    out->state = axf_luahost_state(h);
+    if (out->rc == AXF_LUA_STEPPED && !axf_session_history_get(h->s, axf_session_cursor(h->s) - 1, &out->entry))
+        out->step = axf_session_cursor(h->s);
+    out->why = axf_luahost_explanation(h);
+    out->message = axf_luahost_message(h);
+    return out->rc;
+}
+
 int axf_luahost_run(axf_luahost *h, axf_err *err)
 {
     if (not_idle(h, err))

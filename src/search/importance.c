@@ -126,11 +126,8 @@ static void merge(axf_importance *dst, const axf_importance *src, int gran)
 
 static int exact(axf_session *s, int gran, int groups, axf_importance *out, axf_err *err)
 {
-    axf_importance *have = s->imp_exact;
-    if (have && (s->imp_exact_version != s->version || have->n_groups != groups)) {
-        free(have);
-        have = s->imp_exact = NULL;
-    }
+    axf__kept *k = axf__kept_find(s, AXF__KEPT_IMP, AXF_IMP_EXACT, groups, 0);
+    axf_importance *have = k ? k->imp : NULL;
     int need = have ? gran & ~have->gran : gran;
     if (need) {
         int rc = axf__ensure_current(s, err);
@@ -166,12 +163,11 @@ static int exact(axf_session *s, int gran, int groups, axf_importance *out, axf_
         }
         if (have) {
             merge(have, imp, need);
-            free(imp);
         } else {
-            s->imp_exact = imp;
-            s->imp_exact_version = s->version;
+            have = axf__kept_store(s, AXF__KEPT_IMP, AXF_IMP_EXACT, groups)->imp;
+            *have = *imp;
         }
-        have = s->imp_exact;
+        free(imp);
     }
     axf_importance_init(out, s->plan, AXF_IMP_EXACT, gran, groups);
     merge(out, have, gran);
@@ -462,6 +458,13 @@ int axf_session_importance(axf_session *s, axf_imp_kind kind, int gran, int grou
     if (rc)
         return rc;
     tmp.seconds = axf_now() - t0;
+    if (kind != AXF_IMP_EXACT) { /* EXACT keeps its own, merged over granularities */
+        axf__kept *k = axf__kept_find(s, AXF__KEPT_IMP, kind, groups, 0);
+        if (k)
+            merge(k->imp, &tmp, gran);
+        else
+            *axf__kept_store(s, AXF__KEPT_IMP, kind, groups)->imp = tmp;
+    }
     *out = tmp;
     return 0;
 }

@@ -349,7 +349,8 @@ void axf_session_free(axf_session *s)
     axf__evalbuf_free(&s->cur_buf);
     axf__evalbuf_free(&s->trial_buf);
     AXF_FREE(s->l0, s->model_dir, s->model_dir_use, s->data_path, s->holdout_path, s->saved_path,
-             s->policy_name, s->policy_sha, s->policy_params, s->imp_exact);
+             s->policy_name, s->policy_sha, s->policy_params);
+    axf__kept_free(s);
     axf_encoded_free(s->enc);
     axf_vocab_free(s->vocab);
     axf_model_free(s->m);
@@ -371,10 +372,8 @@ void axf_session_set_progress(axf_session *s, axf_progress_fn fn, void *ud)
 
 void axf__set_committed(axf_session *s, const axf_plan *p)
 {
-    if (!axf_plan_equal(p, s->plan)) {
+    if (!axf_plan_equal(p, s->plan))
         axf_plan_copy(s->plan, p);
-        s->version++;
-    }
     axf_evalcache_commit(s->ec, s->plan);
 }
 

@@ -25,6 +25,20 @@ typedef struct tentry {
     axf_metrics m;
 } tentry;
 
+/* A result kept with the plan it was measured on (kept.c). */
+enum { AXF__KEPT_IMP = 0, AXF__KEPT_HOLDOUT, AXF__KEPT_SPEED, AXF__KEPT_SORTS };
+typedef struct axf__kept {
+    int sort;                /* AXF__KEPT_* */
+    axf_plan *plan;          /* the plan measured; NULL = a free place */
+    int step;                /* the cursor when measured */
+    axf_metrics at;          /* the metrics of that history position (tells a step replaced
+                                after an undo from the one measured) */
+    unsigned long used;      /* for least-recently-used replacement, and "latest" */
+    axf_importance *imp;     /* AXF__KEPT_IMP: kind, G and granularities measured so far */
+    axf_metrics ho;          /* AXF__KEPT_HOLDOUT: the plan on the held-out split */
+    axf_speed speed;         /* AXF__KEPT_SPEED */
+} axf__kept;
+
 /* One evaluation's per-sample outputs. */
 typedef struct evalbuf {
     float *losses;   /* [n] */
@@ -47,7 +61,6 @@ struct axf_session {
     axf_evalcache *ec;
     axf_plan *orig;              /* dense */
     axf_plan *plan;              /* committed */
-    long version;                /* bumps whenever the committed plan changes */
 
     float *l0;                   /* baseline per-sample losses */
     axf_metrics base;
@@ -91,9 +104,8 @@ struct axf_session {
     axf_encoded *ho;
     axf_evalcache *ho_ec;
     float *ho_l0;
-    axf_metrics ho_base, ho_cur;
-    int ho_base_valid, ho_cur_valid;
-    long ho_cur_version;
+    axf_metrics ho_base;
+    int ho_base_valid;
 
     /* the candidate split (dist.h, mpi_split.c): a cache over the whole split, made on first
      * use; cand_fits: 0 not decided yet, 1 AUTO may use it, -1 it gets fewer slots than ec */
@@ -101,9 +113,10 @@ struct axf_session {
     int cand_fits;
     long long cand_layer_evals, cand_layer_evals_saved; /* over all ranks */
 
-    /* EXACT importance kept for the committed plan */
-    axf_importance *imp_exact;
-    long imp_exact_version;
+    /* importance, held-out metrics and speed measured, by plan (kept.c) */
+    axf__kept *kept;
+    int n_kept;
+    unsigned long kept_clock;
 };
 
 /* session.c */
@@ -154,6 +167,15 @@ int axf__eval_split(axf_session *s, axf_plan *const *plans, int n, axf__summariz
                     void *recs, size_t rec_bytes, double *seconds, axf_progress_fn progress, void *pud,
                     axf_err *err);
 
+
+/* kept.c: the entry of a sort for the committed plan (importance: of kind and G, covering gran;
+ * gran 0 = any), marked used; NULL when none. */
+axf__kept *axf__kept_find(axf_session *s, int sort, int kind, int groups, int gran);
+/* The place for a new result of the committed plan at the cursor (replacing one with the same
+ * key, else the least recently used of its sort when full); imp is allocated, not filled. */
+axf__kept *axf__kept_store(axf_session *s, int sort, int kind, int groups);
+void axf__kept_drop(axf_session *s, int sort);   /* every entry of a sort (new held-out data) */
+void axf__kept_free(axf_session *s);
 /* replay.c: base_allow from the baseline's outputs in cur_buf (at build) */
 void axf__baseline_allowances(axf_session *s);
 

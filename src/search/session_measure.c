@@ -40,7 +40,8 @@ int axf_session_set_holdout(axf_session *s, const char *path, axf_err *err)
     s->ho = e;
     s->ho_ec = ec;
     s->ho_l0 = NULL;
-    s->ho_base_valid = s->ho_cur_valid = 0;
+    s->ho_base_valid = 0;
+    axf__kept_drop(s, AXF__KEPT_HOLDOUT);
     free(s->holdout_path);
     s->holdout_path = axf_xstrdup(path);
     memcpy(s->holdout_sha, sha, 65);
@@ -78,19 +79,20 @@ int axf_session_holdout_metrics(axf_session *s, axf_metrics *base, axf_metrics *
         s->ho_base = m;
         s->ho_base_valid = 1;
     }
-    if (cur && !(s->ho_cur_valid && s->ho_cur_version == s->version)) {
-        axf_metrics m;
-        int rc = holdout_eval(s, s->plan, &m, NULL, err);
-        if (rc)
-            return rc;
-        s->ho_cur = m;
-        s->ho_cur_valid = 1;
-        s->ho_cur_version = s->version;
+    if (cur) {
+        axf__kept *k = axf__kept_find(s, AXF__KEPT_HOLDOUT, 0, 0, 0);
+        if (!k) {
+            axf_metrics m;
+            int rc = holdout_eval(s, s->plan, &m, NULL, err);
+            if (rc)
+                return rc;
+            k = axf__kept_store(s, AXF__KEPT_HOLDOUT, 0, 0);
+            k->ho = m;
+        }
+        *cur = k->ho;
     }
     if (base)
         *base = s->ho_base;
-    if (cur)
-        *cur = s->ho_cur;
     return 0;
 }
 
@@ -187,6 +189,7 @@ int axf_session_speed(axf_session *s, int reps, axf_speed *out, axf_err *err)
         }
         out->tok_s_base = axf_median(runs[0].rate, reps);
         out->tok_s_cur = unchanged ? out->tok_s_base : axf_median(runs[1].rate, reps);
+        axf__kept_store(s, AXF__KEPT_SPEED, 0, 0)->speed = *out;
     }
     free(lg);
     for (int k = 0; k < nr; k++)
