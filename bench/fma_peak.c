@@ -1,9 +1,11 @@
 /* FMA peak probe of the benchmark (bench/run.sh): the float32 multiply-add rate of the widest
  * vector unit this CPU has, so that every float32 case can be reported as a fraction of it.
  *
- * Each thread runs 16 independent chains acc[i] = acc[i] * a + b on registers of the widest width
+ * Each thread runs independent chains acc[i] = acc[i] * a + b on registers of the widest width
  * found at run time (AVX-512F: 16 floats, AVX2 + FMA: 8, otherwise scalar fmaf), enough chains to
- * cover an FMA latency of 4 cycles on two pipes. 2 FLOPs per lane per FMA. One timing = every
+ * cover an FMA latency of 4-5 cycles on two pipes: 16 with AVX-512's 32 registers, 12 with AVX2's 16
+ * (16 chains there plus a and b need 18 registers: two chains went through the stack every
+ * iteration, and the store-to-load latency capped a Zen 3 at 65% of its peak). 2 FLOPs per lane per FMA. One timing = every
  * thread running a fixed number of iterations (~0.2 s at 100 GFLOP/s per thread), started
  * together. Two figures per timing: by wall time from the first thread's start to the last one's finish
  * (gflops), and by each thread's own CPU time, summed over the threads (cpu_gflops: what the
@@ -22,6 +24,7 @@
 #include <time.h>
 
 #define CHAINS 16
+#define CHAINS_AVX2 12
 #define ITERS 2000000L
 
 static double wall_now(void)
@@ -51,16 +54,16 @@ __attribute__((target("avx512f"))) static float chains_avx512(long n, float a, f
 
 __attribute__((target("avx2,fma"))) static float chains_avx2(long n, float a, float b)
 {
-    __m256 acc[CHAINS];
+    __m256 acc[CHAINS_AVX2];
     __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
-    for (int i = 0; i < CHAINS; i++)
+    for (int i = 0; i < CHAINS_AVX2; i++)
         acc[i] = _mm256_set1_ps((float)i);
     for (long k = 0; k < n; k++)
-#pragma GCC unroll 16
-        for (int i = 0; i < CHAINS; i++)
+#pragma GCC unroll 12
+        for (int i = 0; i < CHAINS_AVX2; i++)
             acc[i] = _mm256_fmadd_ps(acc[i], va, vb);
     float out[8], s = 0;
-    for (int i = 1; i < CHAINS; i++)
+    for (int i = 1; i < CHAINS_AVX2; i++)
         acc[0] = _mm256_add_ps(acc[0], acc[i]);
     _mm256_storeu_ps(out, acc[0]);
     for (int i = 0; i < 8; i++)
@@ -134,7 +137,7 @@ int main(int argc, char **argv)
     else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         isa = "avx2+fma", lanes = 8;
     iters = lanes == 1 ? ITERS / 8 : ITERS * 16 / lanes;
-    double flop = 2.0 * CHAINS * lanes * (double)iters * threads;
+    double flop = 2.0 * (lanes == 8 ? CHAINS_AVX2 : CHAINS) * lanes * (double)iters * threads;
     double *g = malloc(sizeof(double) * runs), *gc = malloc(sizeof(double) * runs);
     span *sp = malloc(sizeof(span) * threads);
     pthread_t *th = malloc(sizeof(pthread_t) * threads);

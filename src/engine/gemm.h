@@ -61,15 +61,19 @@ typedef struct {
  * either blocks of whole rows (by_rows: the epilogue's rows() runs on each block as it finishes;
  * chosen when the epilogue wants rows and there are enough of them to keep every thread busy with
  * at least AXF_GEMM_ROWS_MIN rows each) or row blocks of mc rows (a multiple of mr, about
- * AXF_GEMM_MC) times column chunks of `chunk` panels, about 8 tasks per thread (at one thread one
+ * mc_target: AXF_GEMM_MC, or AXF_GEMM_MC_AVX2 for the float32 AVX2 kernel) times column chunks of `chunk` panels, about 8 tasks per thread (at one thread one
  * chunk per row block, so each block of x is read from L2 by every panel). Tasks: nmb * nchunks,
  * task t is row block t % nmb ... (the callers' task functions decide the order). */
 #define AXF_GEMM_MC 96
+/* Zen 3, one thread, T = 128 (tests/bench_gemm.c --cold; axf bench --batch 1): 132 keeps a pass of
+ * 128 tokens in one row block, so W streams from memory once instead of twice: the engine's
+ * products 0.44 s instead of 0.50 s, OpenBLAS's 0.37 s. Packed x of 132 x 768 is 406 KB, in L2. */
+#define AXF_GEMM_MC_AVX2 132
 #define AXF_GEMM_ROWS_MIN 24
 typedef struct {
     int by_rows, mc, nmb, nchunks, chunk;
 } axf_gemm_split;
-void axf__gemm_split(int T, int npan, int mr, int threads, int want_rows, axf_gemm_split *s);
+void axf__gemm_split(int T, int npan, int mr, int mc_target, int threads, int want_rows, axf_gemm_split *s);
 /* First row of row block mb (mb = nmb: T): blocks of mc rows, or in rows mode nmb near-equal
  * blocks that start on multiples of mr. */
 int axf__gemm_row0(const axf_gemm_split *s, int T, int mr, int mb);
