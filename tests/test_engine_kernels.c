@@ -177,6 +177,49 @@ static void test_hard_rows(void)
         CHECK(o64[d] == 0.5f * vv[70 + d] + 0.125f * vv[4 * 70 + d] + 0.375f * vv[8 * 70 + d]);
 }
 
+
+/* Every instruction-set level this CPU runs (portable, AVX2, AVX-512) gives the activations, the
+ * epilogue with bias and the softmax the same bits: the vector forms are the scalar ones lane by
+ * lane (vmath.h). Values cover every erf piece, its ends, exp's clamps and the special floats. */
+static void test_levels_same_bits(void)
+{
+    enum { N = 4099, C = 37 };
+    static float x[N], ref[3][N], sref[N], got[N];
+    axf_rng r;
+    axf_rng_seed(&r, 11);
+    for (int i = 0; i < N; i++)
+        x[i] = i < N / 2 ? 6.0f * axf_rng_normal(&r) : -12.0f + 24.0f * (float)i / N;
+    static const float special[] = {0.0f, -0.0f, 1e-30f, -1e-30f, 4.0f, -4.0f, 3.9999998f, 0.25f, 5.656854f,
+                                    -86.0f, -86.00001f, 88.0f, 88.1f, -40.0f, 40.0f, NAN, INFINITY, -INFINITY,
+                                    1e30f, -1e30f};
+    memcpy(x, special, sizeof special);
+    float bias[C];
+    for (int j = 0; j < C; j++)
+        bias[j] = 0.5f * axf_rng_normal(&r);
+    int top = (int)axf_isa_level();
+    for (int l = AXF_ISA_GENERIC; l <= top; l++) {
+        axf_isa_force(l);
+        for (int a = 0; a < 3; a++) {
+            axf_act act = a == 0 ? AXF_ACT_GELU : a == 1 ? AXF_ACT_GELU_TANH : AXF_ACT_RELU;
+            memcpy(got, x, sizeof x);
+            axf__act_tile(got, C, bias, N / C, C, act);          /* rows of 37: vector body and tail */
+            if (l == AXF_ISA_GENERIC)
+                memcpy(ref[a], got, sizeof got);
+            else
+                CHECK_MSG(!memcmp(got, ref[a], sizeof got), "activation %d with bias: %s differs from portable", a,
+                          axf_isa_name((axf_isa)l));
+        }
+        memcpy(got, x + 20, (N - 20) * sizeof(float));   /* finite values only */
+        axf_softmax_rows(got, (N - 20) / 41, 41);
+        if (l == AXF_ISA_GENERIC)
+            memcpy(sref, got, (N - 20) / 41 * 41 * sizeof(float));
+        else
+            CHECK_MSG(!memcmp(got, sref, (N - 20) / 41 * 41 * sizeof(float)), "softmax: %s differs",
+                      axf_isa_name((axf_isa)l));
+    }
+    axf_isa_force(-1);
+}
+
 int main(void)
 {
     test_gelu();
@@ -186,6 +229,7 @@ int main(void)
         axf__avx512 = -1;
     }
     test_softmax();
+    test_levels_same_bits();
     test_layernorm();
     test_hard_rows();
     return CHECK_DONE();

@@ -21,7 +21,13 @@ void axf__act512(float *x, size_t ld, const float *bias, int rows, int cols, axf
 /* x[j] = exp(x[j] - m) for j < n with vmath.h's AVX-512 exp (the scalar axf__fexp's bits); only
  * when axf__gemm_available(). */
 void axf__exp_row512(float *x, float m, int n);
-/* The same on any machine (axf__act512 when available, else portable loops). */
+/* The same two on AVX2 + FMA (vec256.c: vmath.h's AVX2 forms, the same bits); only when
+ * axf__vec256_available(): the instruction-set level in force is AVX2 (AVX-512 takes the forms
+ * above). */
+int axf__vec256_available(void);
+void axf__act256(float *x, size_t ld, const float *bias, int rows, int cols, axf_act act);
+void axf__exp_row256(float *x, float m, int n);
+/* The same on any machine (axf__act512 or axf__act256 when available, else portable loops). */
 void axf__act_tile(float *x, int ld, const float *bias, int rows, int cols, axf_act act);
 /* x[t, 0..cols) += bias for rows of stride ld. */
 void axf__add_bias(float *x, int ld, const float *bias, int rows, int cols);

@@ -15,12 +15,16 @@
 
 #define LANES 16
 
-/* On AVX-512 the activations go to axf__act512 (the GEMM's epilogue form); elsewhere the loops
- * below, for the vectoriser. */
+/* On AVX-512 the activations go to axf__act512 (the GEMM's epilogue form), on AVX2 to axf__act256;
+ * elsewhere the loops below, for the vectoriser. */
 AXF_VEC void axf_gelu(float *x, size_t n)
 {
     if (axf__gemm_available() && n <= (size_t)1 << 30) {
         axf__act512(x, n, NULL, 1, (int)n, AXF_ACT_GELU);
+        return;
+    }
+    if (axf__vec256_available() && n <= (size_t)1 << 30) {
+        axf__act256(x, n, NULL, 1, (int)n, AXF_ACT_GELU);
         return;
     }
     for (size_t i = 0; i < n; i++)
@@ -33,6 +37,10 @@ AXF_VEC void axf_gelu_tanh(float *x, size_t n)
         axf__act512(x, n, NULL, 1, (int)n, AXF_ACT_GELU_TANH);
         return;
     }
+    if (axf__vec256_available() && n <= (size_t)1 << 30) {
+        axf__act256(x, n, NULL, 1, (int)n, AXF_ACT_GELU_TANH);
+        return;
+    }
     for (size_t i = 0; i < n; i++)
         x[i] = axf__gelu_tanh1(x[i]);
 }
@@ -41,6 +49,10 @@ AXF_VEC void axf__act_tile(float *x, int ld, const float *bias, int rows, int co
 {
     if (axf__gemm_available()) {
         axf__act512(x, (size_t)ld, bias, rows, cols, act);
+        return;
+    }
+    if (axf__vec256_available()) {
+        axf__act256(x, (size_t)ld, bias, rows, cols, act);
         return;
     }
     for (int t = 0; t < rows; t++) {
@@ -237,12 +249,14 @@ static inline __attribute__((always_inline)) float row_max(const float *x, int n
 
 /* exp(x - m) in place, then the sum of the results in 16 lanes. GCC 12 does not vectorise the
  * polynomial once its multiply-adds are written as fmaf (in a target_clones function it keeps
- * them scalar: "control flow in loop"), so on AVX-512 the exps are axf__exp_row512 (the same
- * operations), elsewhere the scalar form. */
+ * them scalar: "control flow in loop"), so on AVX-512 the exps are axf__exp_row512, on AVX2
+ * axf__exp_row256 (the same operations), elsewhere the scalar form. */
 static inline __attribute__((always_inline)) float exp_sum(float *x, float m, int n)
 {
     if (axf__gemm_available())
         axf__exp_row512(x, m, n);
+    else if (axf__vec256_available())
+        axf__exp_row256(x, m, n);
     else
         for (int j = 0; j < n; j++)
             x[j] = axf__fexp(x[j] - m);

@@ -167,4 +167,80 @@ AXF_512 __m512 axf__act512_v(__m512 v, axf_act act)
 }
 #endif
 
+
+/* ---- AVX2 + FMA forms (define AXF_VMATH_256), for vec256.c: the AVX-512 forms on 8 lanes. The
+ * erf table's 16 entries per degree are two registers of 8: vpermps picks by the low 3 bits of the
+ * piece in each, bit 3 chooses between them (the AVX-512 form's vpermps reads the low 4 bits: the
+ * same entry). ---- */
+#ifdef AXF_VMATH_256
+#include <immintrin.h>
+
+#include "axf/model.h"   /* axf_act */
+
+#define AXF_256 static inline __attribute__((always_inline, target("avx2,fma")))
+
+AXF_256 __m256 axf__pick16_256(const float *tab, __m256i i, __m256 hi)
+{
+    __m256 a = _mm256_permutevar8x32_ps(_mm256_loadu_ps(tab), i);
+    __m256 b = _mm256_permutevar8x32_ps(_mm256_loadu_ps(tab + 8), i);
+    return _mm256_blendv_ps(a, b, hi);
+}
+
+AXF_256 __m256 axf__erf256(__m256 z)
+{
+    const __m256 one = _mm256_set1_ps(1.0f), four = _mm256_set1_ps(4.0f);
+    const __m256 sign = _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000u));
+    __m256 a = _mm256_andnot_ps(sign, z);
+    __m256 s = _mm256_mul_ps(a, four);
+    __m256i i = _mm256_cvttps_epi32(s);
+    __m256 r = _mm256_sub_ps(s, _mm256_cvtepi32_ps(i));
+    /* bit 3 of the piece moved to the sign bit: blendv's selector */
+    __m256 hi = _mm256_castsi256_ps(_mm256_slli_epi32(i, 28));
+    __m256 p = axf__pick16_256(axf__erf_pc[5], i, hi);
+    for (int k = 4; k >= 0; k--)
+        p = _mm256_fmadd_ps(p, r, axf__pick16_256(axf__erf_pc[k], i, hi));
+    p = _mm256_min_ps(one, p);   /* NaN in p stays NaN: vminps returns its second operand */
+    p = _mm256_blendv_ps(p, one, _mm256_cmp_ps(a, four, _CMP_GE_OQ));
+    return _mm256_or_ps(p, _mm256_and_ps(z, sign));   /* p >= 0: copysign(p, z) */
+}
+
+AXF_256 __m256 axf__exp256(__m256 xin)
+{
+    __m256 x = _mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(_mm256_set1_ps(-86.0f), xin));
+    __m256 magic = _mm256_set1_ps(AXF_ROUND_MAGIC);
+    __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(AXF_LOG2E), magic);
+    __m256 n = _mm256_sub_ps(t, magic);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(AXF_LN2_HI), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(AXF_LN2_LO), r);
+    __m256 p = _mm256_set1_ps(axf__exp_p[0]);
+    for (int i = 1; i < 5; i++)
+        p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(axf__exp_p[i]));
+    p = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(r, r), p, r), _mm256_set1_ps(1.0f));
+    __m256i e = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B400000)), 23);
+    __m256 res = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), e));
+    return _mm256_blendv_ps(res, _mm256_setzero_ps(), _mm256_cmp_ps(xin, _mm256_set1_ps(-86.0f), _CMP_LT_OQ));
+}
+
+AXF_256 __m256 axf__gelu256(__m256 x)
+{
+    __m256 h = _mm256_mul_ps(x, _mm256_set1_ps(0.5f));
+    return _mm256_fmadd_ps(h, axf__erf256(_mm256_mul_ps(x, _mm256_set1_ps(AXF_SQRT1_2))), h);
+}
+
+AXF_256 __m256 axf__gelu_tanh256(__m256 x)
+{
+    __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
+    __m256 y = _mm256_mul_ps(_mm256_set1_ps(AXF_GELU_TANH_A), _mm256_fmadd_ps(_mm256_set1_ps(AXF_GELU_TANH_B), x3, x));
+    __m256 d = _mm256_add_ps(_mm256_set1_ps(1.0f), axf__exp256(_mm256_mul_ps(_mm256_set1_ps(-2.0f), y)));
+    return _mm256_div_ps(x, d);
+}
+
+AXF_256 __m256 axf__act256_v(__m256 v, axf_act act)
+{
+    return act == AXF_ACT_GELU ? axf__gelu256(v)
+           : act == AXF_ACT_GELU_TANH ? axf__gelu_tanh256(v)
+                                      : _mm256_max_ps(v, _mm256_setzero_ps());
+}
+#endif
+
 #endif
