@@ -163,7 +163,9 @@ static TGT void kern_avx512(int mr, int kc, const float *x, size_t ldx, const fl
 /* AVX2 on packed x: xp holds 6 rows interleaved, xp[k * 6 + r] (rows past mr are zeros); 16
  * columns of the panel at b (row stride NR); mr <= 6 rows of y. Twelve named accumulators: GCC 12
  * keeps an array of them in memory here. */
-static TGT2 void kern_avx2p(int mr, int kc, const float *xp, const float *b, float *y, size_t ldy, int cont)
+static inline __attribute__((always_inline)) TGT2 void kern_avx2p_body(int mr, int kc, const float *xp, const float *b,
+                                                                       const float *pn, float *y, size_t ldy,
+                                                                       int cont, const int l2pf)
 {
     _Alignas(32) float t[6 * 16];
     float *yy = y;
@@ -189,6 +191,11 @@ static TGT2 void kern_avx2p(int mr, int kc, const float *xp, const float *b, flo
     for (int k = 0; k < kc; k++) {
         b0_ = _mm256_load_ps(b), b1_ = _mm256_load_ps(b + 8);
         _mm_prefetch((const char *)(b + PF_AVX2 * NR), _MM_HINT_T0);
+        if (l2pf) {   /* the next panel's row of this k, both lines, into L2 */
+            _mm_prefetch((const char *)pn, _MM_HINT_T1);
+            _mm_prefetch((const char *)(pn + 16), _MM_HINT_T1);
+            pn += NR;
+        }
         a0 = _mm256_broadcast_ss(xp);
         c00 = _mm256_fmadd_ps(a0, b0_, c00), c01 = _mm256_fmadd_ps(a0, b1_, c01);
         a1 = _mm256_broadcast_ss(xp + 1);
@@ -213,6 +220,17 @@ static TGT2 void kern_avx2p(int mr, int kc, const float *xp, const float *b, flo
     if (mr < 6)
         for (int i = 0; i < mr; i++)
             memcpy(y + i * ldy, t + i * 16, 16 * sizeof(float));
+}
+
+/* pn: NULL, or the next panel's slice to fetch into L2 meanwhile (the first tile of a panel: the
+ * panel streams from memory once per row block, as in the AVX-512 kernel). */
+static TGT2 void kern_avx2p(int mr, int kc, const float *xp, const float *b, const float *pn, float *y, size_t ldy,
+                            int cont)
+{
+    if (pn)
+        kern_avx2p_body(mr, kc, xp, b, pn, y, ldy, cont, 1);
+    else
+        kern_avx2p_body(mr, kc, xp, b, NULL, y, ldy, cont, 0);
 }
 #endif
 
@@ -340,13 +358,14 @@ static void task_avx2(const job *j, int r0, int r1, int q0, int q1)
                 for (int g = 0; g < ng; g++) {
                     int i = r0 + g * 6, mr = r1 - i < 6 ? r1 - i : 6;
                     const float *xg = xp + (size_t)g * 6 * kc;
+                    const float *pn = h == 0 && g == 0 && q + 1 < q1 ? b + (size_t)Kfull * NR : NULL;
                     float *yt = yc + (size_t)i * j->ldy + (clo - lo);
                     if (chi - clo == 16) {
-                        kern_avx2p(mr, kc, xg, b + h, yt, j->ldy, cont);
+                        kern_avx2p(mr, kc, xg, b + h, pn, yt, j->ldy, cont);
                     } else {
                         for (int r = 0; r < mr && cont; r++)
                             memcpy(tile + r * 16 + (clo - h), yt + (size_t)r * j->ldy, (size_t)(chi - clo) * sizeof(float));
-                        kern_avx2p(mr, kc, xg, b + h, tile, 16, cont);
+                        kern_avx2p(mr, kc, xg, b + h, pn, tile, 16, cont);
                         for (int r = 0; r < mr; r++)
                             memcpy(yt + (size_t)r * j->ldy, tile + r * 16 + (clo - h), (size_t)(chi - clo) * sizeof(float));
                     }
