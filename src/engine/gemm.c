@@ -255,6 +255,7 @@ typedef struct {
     const axf_gemm_w *pw;
     int n0, k0, T, N, K, ldx, ldy;
     const float *x;
+    int xt;               /* x is stored transposed: element (i, k) at x[k * ldx + i] (AVX2 only) */
     const float *bias;    /* NULL or [N] */
     int act_on;
     axf_act act;
@@ -332,9 +333,18 @@ static void task_avx2(const job *j, int r0, int r1, int q0, int q1)
         int last = kb + kc == j->K;
         for (int g = 0; g < ng; g++) {
             float *d = xp + (size_t)g * 6 * kc;
+            if (j->xt && r0 + g * 6 + 6 <= r1) {   /* six consecutive floats of each column of x */
+                const float *src = j->x + (size_t)kb * j->ldx + r0 + g * 6;
+                for (int k = 0; k < kc; k++)
+                    memcpy(d + k * 6, src + (size_t)k * j->ldx, 6 * sizeof(float));
+                continue;
+            }
             for (int r = 0; r < 6; r++) {
                 int row = r0 + g * 6 + r;
-                if (row < r1) {
+                if (row < r1 && j->xt) {
+                    for (int k = 0; k < kc; k++)
+                        d[k * 6 + r] = j->x[(size_t)(kb + k) * j->ldx + row];
+                } else if (row < r1) {
                     const float *src = j->x + (size_t)row * j->ldx + kb;
                     for (int k = 0; k < kc; k++)
                         d[k * 6 + r] = src[k];
@@ -468,18 +478,18 @@ static void run_spawned(job *j, int ntasks, int threads)
 }
 
 static void gemm_run(axf_engine *e, int spawn, const axf_gemm_w *pw, int n0, int k0, int T, int N, int K,
-                     const float *x, int ldx, int acc, const axf_gemm_epi *epi, float *y, int ldy);
+                     const float *x, int ldx, int xt, int acc, const axf_gemm_epi *epi, float *y, int ldy);
 
 void axf__gemm_nt_epi(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T, int N, int K,
                       const float *x, int ldx, int acc, const axf_gemm_epi *epi, float *y, int ldy)
 {
-    gemm_run(e, 0, pw, n0, k0, T, N, K, x, ldx, acc, epi, y, ldy);
+    gemm_run(e, 0, pw, n0, k0, T, N, K, x, ldx, 0, acc, epi, y, ldy);
 }
 
 /* e: the engine whose workers share the tasks, or NULL: spawn > 1 threads of their own, or the
- * caller's thread alone. */
+ * caller's thread alone. xt: x stored transposed (only where kern_pick() is NULL: AVX2). */
 static void gemm_run(axf_engine *e, int spawn, const axf_gemm_w *pw, int n0, int k0, int T, int N, int K,
-                     const float *x, int ldx, int acc, const axf_gemm_epi *epi, float *y, int ldy)
+                     const float *x, int ldx, int xt, int acc, const axf_gemm_epi *epi, float *y, int ldy)
 {
     if (axf__gemm_trace)
         axf__gemm_trace(T, N, K, ldx, ldy, acc);
@@ -488,7 +498,7 @@ static void gemm_run(axf_engine *e, int spawn, const axf_gemm_w *pw, int n0, int
     const axf_gemm_epi none = {0};
     if (!epi)
         epi = &none;
-    job j = {.pw = pw, .n0 = n0, .k0 = k0, .T = T, .N = N, .K = K, .ldx = ldx, .ldy = ldy, .x = x, .y = y,
+    job j = {.pw = pw, .n0 = n0, .k0 = k0, .T = T, .N = N, .K = K, .ldx = ldx, .ldy = ldy, .x = x, .xt = xt, .y = y,
              .acc = acc, .bias = epi->bias, .act_on = epi->act_on, .act = epi->act, .kern = kern_pick()};
     if (K < 1) {
         for (int i = 0; i < T && !acc; i++)
@@ -556,7 +566,10 @@ void axf_matmul(int ta, int tb, int M, int N, int K, const float *A, int lda, co
     if (M < 1 || N < 1)
         return;
     float *at = NULL;
-    if (ta && K > 0) {   /* the kernels read rows of op(A): transpose it once */
+    int xt = 0;
+    if (ta && K > 0 && !kern_pick()) {   /* AVX2 packs op(A) from A's columns as it goes */
+        xt = 1;
+    } else if (ta && K > 0) {   /* the other kernels read rows of op(A): transpose it once */
         at = axf_xmalloc((size_t)M * K * sizeof(float));
         for (int k = 0; k < K; k++)
             for (int i = 0; i < M; i++)
@@ -571,7 +584,7 @@ void axf_matmul(int ta, int tb, int M, int N, int K, const float *A, int lda, co
     }
     /* threads (axf_set_threads) for products of about a millisecond and more */
     int spawn = (double)M * N * K >= MATMUL_SPAWN_MACS ? axf__threads(NULL) : 1;
-    gemm_run(NULL, spawn, &w, 0, 0, M, N, K, A, lda, acc, NULL, C, ldc);
+    gemm_run(NULL, spawn, &w, 0, 0, M, N, K, A, lda, xt, acc, NULL, C, ldc);
     free(w.p);
     free(at);
 }
