@@ -354,45 +354,6 @@ static TGT_VNNI void kern_vnni(int mr, int kp, const void *xv, size_t ldx, const
     }
 }
 
-/* mr rows x 16 columns in two ymm per row; per pair of k, one broadcast of two int16 inputs per
- * row, two sign extensions of 16 weight bytes and two vpmaddwd. */
-static inline __attribute__((always_inline)) TGT_AVX2 void kavx2(const int mr, int kp, const int16_t *x, size_t ldx,
-                                                                const int8_t *b, const float *sx,
-                                                                const float *sw, float *y, size_t ldy)
-{
-    __m256i c0[6], c1[6];
-    for (int i = 0; i < mr; i++)
-        c0[i] = c1[i] = _mm256_setzero_si256();
-    for (int k = 0; k < kp; k += 2) {
-        __m256i b0 = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)b));
-        __m256i b1 = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)(b + 16)));
-        b += 32;
-        for (int i = 0; i < mr; i++) {
-            __m256i a = _mm256_set1_epi32(ld32(x + i * ldx + k));
-            c0[i] = _mm256_add_epi32(c0[i], _mm256_madd_epi16(a, b0));
-            c1[i] = _mm256_add_epi32(c1[i], _mm256_madd_epi16(a, b1));
-        }
-    }
-    const __m256 w0 = _mm256_loadu_ps(sw), w1 = _mm256_loadu_ps(sw + 8);
-    for (int i = 0; i < mr; i++) {
-        const __m256 s = _mm256_set1_ps(sx[i]);
-        _mm256_storeu_ps(y + i * ldy, _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(c0[i]), s), w0));
-        _mm256_storeu_ps(y + i * ldy + 8, _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(c1[i]), s), w1));
-    }
-}
-
-#define KAVX2(m) \
-    case m: kavx2(m, kp, x, ldx, b, sx, sw, y, ldy); break;
-
-static TGT_AVX2 void kern_avx2(int mr, int kp, const void *xv, size_t ldx, const int8_t *b, const int32_t *comp,
-                               const float *sx, const float *sw, float *y, size_t ldy)
-{
-    (void)comp;
-    const int16_t *x = xv;
-    switch (mr) {
-        KAVX2(1) KAVX2(2) KAVX2(3) KAVX2(4) KAVX2(5) KAVX2(6)
-    }
-}
 #endif
 
 static qkern_fn kern_of(axf_qkern kind)
@@ -401,7 +362,7 @@ static qkern_fn kern_of(axf_qkern kind)
     if (kind == AXF_QK_VNNI)
         return kern_vnni;
     if (kind == AXF_QK_AVX2)
-        return kern_avx2;
+        return NULL;   /* qtask_avx2 */
 #endif
     return kern_portable;
 }
@@ -439,6 +400,114 @@ static void finish(const qjob *j, float *y, const float *bias, int rows, int col
     axf__gemm_finish(y, j->ldy, bias, rows, cols, j->act_on, j->act);
 }
 
+#ifdef AXF_Q_X86
+/* The AVX2 kernel on inputs packed per task: xp holds 6 rows interleaved by pairs of k, xp[k2 * 6 +
+ * r] = the two int16 of row r at k = 2 k2, 2 k2 + 1 (rows past mr are zeros); pn: NULL, or the next
+ * panel, fetched into L2 meanwhile. Twelve named accumulators: GCC 12 kept kavx2's array of them
+ * partly in memory (a store and reload per step). Integer sums, so the same bits as kavx2. */
+static inline __attribute__((always_inline)) TGT_AVX2 void kavx2p_body(int mr, int kp, const int32_t *xp,
+                                                                      const int8_t *b, const int8_t *pn,
+                                                                      const float *sx, const float *sw, float *y,
+                                                                      size_t ldy, const int l2pf)
+{
+    __m256i c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, a, b0, b1;
+    c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_si256();
+    for (int k = 0; k < kp; k += 2) {
+        b0 = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)b));
+        b1 = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)(b + 16)));
+        _mm_prefetch((const char *)(b + 512), _MM_HINT_T0);
+        if (l2pf) {
+            _mm_prefetch((const char *)pn, _MM_HINT_T1);
+            pn += 32;
+        }
+        b += 32;
+        a = _mm256_set1_epi32(xp[0]);
+        c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(a, b0)), c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(a, b1));
+        a = _mm256_set1_epi32(xp[1]);
+        c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(a, b0)), c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(a, b1));
+        a = _mm256_set1_epi32(xp[2]);
+        c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(a, b0)), c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(a, b1));
+        a = _mm256_set1_epi32(xp[3]);
+        c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(a, b0)), c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(a, b1));
+        a = _mm256_set1_epi32(xp[4]);
+        c40 = _mm256_add_epi32(c40, _mm256_madd_epi16(a, b0)), c41 = _mm256_add_epi32(c41, _mm256_madd_epi16(a, b1));
+        a = _mm256_set1_epi32(xp[5]);
+        c50 = _mm256_add_epi32(c50, _mm256_madd_epi16(a, b0)), c51 = _mm256_add_epi32(c51, _mm256_madd_epi16(a, b1));
+        xp += 6;
+    }
+    const __m256 w0 = _mm256_loadu_ps(sw), w1 = _mm256_loadu_ps(sw + 8);
+#define QSTORE(r, lo, hi)                                                                                      \
+    if (mr > r) {                                                                                              \
+        const __m256 s = _mm256_set1_ps(sx[r]);                                                                \
+        _mm256_storeu_ps(y + r * ldy, _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(lo), s), w0));           \
+        _mm256_storeu_ps(y + r * ldy + 8, _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(hi), s), w1));       \
+    }
+    QSTORE(0, c00, c01) QSTORE(1, c10, c11) QSTORE(2, c20, c21) QSTORE(3, c30, c31) QSTORE(4, c40, c41)
+    QSTORE(5, c50, c51)
+#undef QSTORE
+}
+
+static TGT_AVX2 void kern_avx2p(int mr, int kp, const int32_t *xp, const int8_t *b, const int8_t *pn, const float *sx,
+                                const float *sw, float *y, size_t ldy)
+{
+    if (pn)
+        kavx2p_body(mr, kp, xp, b, pn, sx, sw, y, ldy, 1);
+    else
+        kavx2p_body(mr, kp, xp, b, NULL, sx, sw, y, ldy, 0);
+}
+
+/* qtask for AVX2: the task's rows of x packed once (groups of 6 rows, pairs of k interleaved), then
+ * every panel of the task over every group. */
+static void qtask_avx2(const qjob *j, int r0, int r1, int q0, int q1)
+{
+    const axf_qgemm_w *w = j->w;
+    const axf_qact *a = j->a;
+    const int nr = w->nr, kp = w->kp, k2 = kp / 2;
+    const size_t pbytes = (size_t)kp * nr;
+    int ng = (r1 - r0 + 5) / 6;
+    int32_t *xp = axf_xaligned64((size_t)ng * 6 * k2 * sizeof(int32_t));
+    const int32_t *x32 = a->x;   /* rows of kp int16: k2 pairs */
+    for (int g = 0; g < ng; g++) {
+        int32_t *d = xp + (size_t)g * 6 * k2;
+        for (int r = 0; r < 6; r++) {
+            int row = r0 + g * 6 + r;
+            if (row < r1) {
+                const int32_t *src = x32 + (size_t)row * k2;
+                for (int k = 0; k < k2; k++)
+                    d[k * 6 + r] = src[k];
+            } else {
+                for (int k = 0; k < k2; k++)
+                    d[k * 6 + r] = 0;
+            }
+        }
+    }
+    _Alignas(64) float tile[6 * 16];
+    for (int p = q0; p < q1; p++) {
+        int col = p * nr, ncol = w->N - col < nr ? w->N - col : nr;
+        const int8_t *b = w->p + (size_t)p * pbytes;
+        const float *sw = w->scale + col;
+        const float *bb = j->bias ? j->bias + col : NULL;
+        for (int g = 0; g < ng; g++) {
+            int i = r0 + g * 6, mr = r1 - i < 6 ? r1 - i : 6;
+            const int8_t *pn = g == 0 && p + 1 < q1 ? b + pbytes : NULL;
+            float *yt = j->y + (size_t)i * j->ldy + col;
+            if (ncol == nr) {
+                kern_avx2p(mr, kp, xp + (size_t)g * 6 * k2, b, pn, a->s + i, sw, yt, (size_t)j->ldy);
+            } else {
+                kern_avx2p(mr, kp, xp + (size_t)g * 6 * k2, b, pn, a->s + i, sw, tile, 16);
+                for (int r = 0; r < mr; r++)
+                    memcpy(yt + (size_t)r * j->ldy, tile + r * nr, (size_t)ncol * sizeof(float));
+            }
+            if (bb || j->act_on)   /* the tile is still in L1 */
+                finish(j, yt, bb, mr, ncol);
+        }
+    }
+    free(xp);
+    if (j->rows)
+        j->rows(j->rows_ctx, r0, r1);
+}
+#endif
+
 static void qtask(void *ctx, int t, int worker)
 {
     (void)worker;
@@ -448,6 +517,12 @@ static void qtask(void *ctx, int t, int worker)
     int c = t % j->sp.nchunks, mb = t / j->sp.nchunks;
     int r0 = row_start(j, mb), r1 = row_start(j, mb + 1);
     int q0 = c * j->sp.chunk, q1 = q0 + j->sp.chunk < j->npan ? q0 + j->sp.chunk : j->npan;
+#ifdef AXF_Q_X86
+    if (w->kind == AXF_QK_AVX2) {
+        qtask_avx2(j, r0, r1, q0, q1);
+        return;
+    }
+#endif
     const int nr = w->nr;
     const size_t xs = kind_xsize(a->kind), pbytes = (size_t)w->kp * nr;
     _Alignas(64) float tile[MR_MAX * 32];
