@@ -22,7 +22,7 @@
 #              seed = the fine-tuning seed), and the distilled model with every block in int8
 #              (--int8-out); each evaluated like the export, reported as its own variant
 #              ("… + distill", "… + distill + int8"), the speed and size against the original;
-#   5. report  results/results-<split>.json (src/cli/report.h) and `axf report` per task and size:
+#   5. report  results/results-<split>.json (include/axf/resultsfile.h) and `axf report` per task and size:
 #              results/report/<task>-<size>-<split>.{md,svg}, and results/README.fragment.md.
 # Every step is make-like (scripts/experiment/lib.sh): it is skipped when its output exists and
 # the content hash of its inputs (recipe, data, model, policy, parameters) matches its stamp, so a

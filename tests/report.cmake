@@ -21,3 +21,11 @@ target_link_libraries(test_report_session PRIVATE axf_core)
 target_include_directories(test_report_session PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/tests)
 add_test(NAME report_session COMMAND test_report_session $<TARGET_FILE:axf>)
 set_tests_properties(report_session PROPERTIES LABELS "unit")
+
+# The results-sidecar reader (axf/resultsfile.h) alone: the fixture's numbers, and bad files
+# refused with one line naming the file and the field.
+add_executable(test_results_file tests/test_results_file.c)
+target_link_libraries(test_results_file PRIVATE axf_core)
+target_include_directories(test_results_file PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/tests)
+add_test(NAME report_results_file COMMAND test_results_file ${CMAKE_CURRENT_SOURCE_DIR}/tests/report)
+set_tests_properties(report_results_file PROPERTIES LABELS "unit;badinput")

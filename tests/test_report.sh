@@ -71,6 +71,18 @@ if "$axf" report axformer.json random.json --labels "AX,RND" >stdout.md 2>err.tx
 grep -qF "| sst2 | AX |" stdout.md && grep -qF "| RND |" stdout.md && ok || bad "labels not used"
 grep -qF "≥ 2.8 s" stdout.md && ok || bad "session seconds when no wall time: $(cat stdout.md)"
 
+# ---- default labels: the policy and the parameters that differ between its sessions ----
+$py - <<'EOF'
+import json
+s = json.load(open("axformer.json"))
+s["policy"]["params"] = {"accept": "acc", "hard_k": 30, "near_miss": 1.1, "greedy": True, "ks": [1, 2]}
+json.dump(s, open("axformer_acc.json", "w"))
+EOF
+if "$axf" report axformer.json axformer_acc.json random.json >labels.md 2>err.txt; then ok; else bad "labels report: $(cat err.txt)"; fi
+grep -qF "| axformer (accept=loss) |" labels.md && ok || bad "label of axformer.json: $(cat labels.md)"
+grep -qF "| axformer (accept=acc, greedy=true, ks=…) |" labels.md && ok || bad "label of axformer_acc.json: $(cat labels.md)"
+grep -qF "| random |" labels.md && ok || bad "label of random.json: $(cat labels.md)"
+
 # ---- mean ± sd over seeds: a second run of the same policy ----
 $py - <<'EOF'
 import json

@@ -29,6 +29,16 @@ typedef struct axf_sessionfile_trial {
     axf_metrics metrics;
 } axf_sessionfile_trial;
 
+/* One of the policy's parameters ("policy": {"params": {KEY: VALUE, ...}}), in file order. */
+enum { AXF_PARAM_NUMBER, AXF_PARAM_STRING, AXF_PARAM_BOOL, AXF_PARAM_OTHER /* null, array, object */ };
+typedef struct axf_sessionfile_param {
+    char *key;
+    char *json;                  /* VALUE as compact JSON: two values are the same when these are */
+    int kind;                    /* AXF_PARAM_* */
+    double num;                  /* a number's value, a bool's 0 or 1; else 0 */
+    char *str;                   /* a string's text; NULL for the other kinds */
+} axf_sessionfile_param;
+
 typedef struct axf_sessionfile {
     int version;
     char *model_dir;             /* "" when the file says null (an in-memory model) */
@@ -46,6 +56,8 @@ typedef struct axf_sessionfile {
     int has_policy;              /* 0: "policy" is null; the three strings below are "", "", "{}" */
     char *policy_name, *policy_sha;
     char *policy_params;         /* a JSON object as compact text */
+    int n_params;                /* the same object key by key */
+    axf_sessionfile_param *params;
     uint64_t seed;
     char metric_name[16];        /* "accuracy", "f1", "mcc" or "pearson"; every METRICS agrees */
     axf_metrics baseline;
@@ -60,6 +72,8 @@ typedef struct axf_sessionfile {
  * f then holds nothing to free (axf_sessionfile_free is harmless). */
 int axf_sessionfile_read(const char *path, axf_sessionfile *f, axf_err *err);
 void axf_sessionfile_free(axf_sessionfile *f);
+/* Frees params[0..n) and the array (a caller that took f->params over frees them this way). */
+void axf_sessionfile_params_free(axf_sessionfile_param *params, int n);
 
 /* The plan of the file's committed steps (history [0, cursor)) applied to another model m of the
  * same shape, by position: layer i, head h, neuron group g of m (e.g. the pre-trained checkpoint a

@@ -3,7 +3,7 @@
 
 Reads what the axf commands print and the session files they write, and writes the small JSON
 files the experiment keeps per run, then the results sidecar `axf report --results` reads
-(its format is documented in src/cli/report.h).
+(its format is documented in include/axf/resultsfile.h).
 
   measure.py eval-json --out F --data R --base-dir M --export-dir E --base-log L... --export-log L...
   measure.py search-json --out F --log L --seconds-file T [--nocache-log L --nocache-seconds-file T]

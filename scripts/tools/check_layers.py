@@ -27,7 +27,7 @@ PUBLIC = {
     "compact.h": "approx", "onnx.h": "approx", "export.h": "approx",
     "train.h": "train", "demo.h": "train", "distill.h": "train",
     "session.h": "search", "importance.h": "search", "evalcache.h": "search",
-    "sessionfile.h": "search", "dist.h": "search",
+    "sessionfile.h": "search", "resultsfile.h": "search", "dist.h": "search",
     "luahost.h": "lua",
     "ui.h": "ui",
 }

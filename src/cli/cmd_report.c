@@ -1,7 +1,7 @@
 /* `axf report SESSION… [--svg FILE] [--md FILE] [--labels a,b,…] [--results FILE …]`: tables and
  * plots from saved sessions, plus the report-split, speed and cost measurements of a results
- * sidecar (report.h documents it). Reads files only: no model or data is opened, so a report can
- * be rebuilt anywhere from the JSON files. */
+ * sidecar (axf/resultsfile.h documents and reads it). Reads files only: no model or data is
+ * opened, so a report can be rebuilt anywhere from the JSON files. */
 #include "axf/fileio.h"
 #include "cli.h"
 #include "report.h"
@@ -54,7 +54,7 @@ int axf_cmd_report(int argc, char **argv)
                      "measurements the session cannot hold (report-split metric,\n"
                      "measured tokens/s, file sizes, search wall time and\n"
                      "layer-evaluations), as written by scripts/experiment.sh; format in\n"
-                     "src/cli/report.h. May be repeated."),
+                     "include/axf/resultsfile.h. May be repeated."),
         AXF_OPT_STR("--labels", &labels, "A,B,..",
                     "one name per session, in order (default: the policy and its parameters)"),
         AXF_OPT_END};

@@ -1,44 +1,13 @@
 /* `axf report`: what the loader extracts from session files (include/axf/session.h documents the
- * format, axf/sessionfile.h reads it) and from results sidecars, shared by the Markdown and SVG
- * writers. Private to src/cli.
- *
- * ---- Results sidecar (JSON, written by scripts/experiment.sh, read by `axf report --results`) ----
- * Measurements a session file cannot hold: the untouched report split, the exported model's real
- * speed and file size, and the search's cost with and without the layer cache.
- * {
- *   "format": "axf-results",            constant
- *   "version": 1,                       a larger one is refused
- *   "runs": [ {                         one per session; every key but "session" is optional
- *     "session": "runs/x.json",         the session file; a relative path is taken from the
- *                                       results file's folder; matched to the SESSION arguments
- *                                       by real path, else by file name when that is unique
- *     "label": "axformer (loss)",       legend/table name (--labels wins over it)
- *     "task": "sst2", "size": "big",    the configuration (shown in the table)
- *     "seed": 2,                        fine-tuning seed (the session's own seed is the policy's)
- *     "report": {                       the report split, never seen by the search
- *        "data": "…/dev.tsv", "n": 872, "metric_name": "accuracy",
- *        "baseline": <number>, "export": <number> },     task metric, fraction (F1/MCC: raw)
- *     "speed": {"baseline_tok_s": 5210.4, "export_tok_s": 8017.9},   same run, same data
- *     "file_bytes": {"baseline": 17443520, "export": 12004352},     model.safetensors sizes
- *     "search": {                       the `axf search` that produced the session
- *        "seconds": 81.2,               time of the search with the cache (the policy's own, as
- *                                       axf search reports it; else the command's wall time)
- *        "wall_seconds": 83.0,          the whole command (not read by axf report)
- *        "evals": 41,                   evaluations of the search split
- *        "layer_evals": 90,             encoder layers run over the search split
- *        "layer_evals_saved": 74,       layers not run thanks to the cache
- *        "seconds_nocache": 190.3,      the same search with the cache off (null = not run)
- *        "layer_evals_nocache": 164 }    without the cache: measured, or run + saved by the
- *                                       counters' definition (session.h) when not measured
- *   } , … ]
- * }
- * A number that was not measured is absent or null. */
+ * format, axf/sessionfile.h reads it) and from results sidecars (axf/resultsfile.h documents and
+ * reads them), shared by the Markdown and SVG writers. Private to src/cli. */
 #ifndef AXF_CLI_REPORT_H
 #define AXF_CLI_REPORT_H
 
 #include <stdio.h>
 
 #include "axf/common.h"
+#include "axf/sessionfile.h"
 
 /* One METRICS object of a session file. */
 typedef struct rep_metrics {
@@ -52,7 +21,8 @@ typedef struct rep_run {
     char *path;                  /* as given on the command line */
     char *label;                 /* legend and table name */
     char *policy;                /* policy name without ".lua" ("" when none) */
-    char *params;                /* policy parameters as compact JSON ("{}" when none) */
+    int n_params;                /* policy parameters (none when there is no policy) */
+    axf_sessionfile_param *params;
     char *task, *metric_name;    /* from the session's data / baseline */
     char *model_sha;             /* model identity: runs with the same one share a baseline */
     char *config;                /* task/size from the sidecar, else the session's task */

@@ -1,7 +1,8 @@
 /* `axf report` input: session files (through the one reader of the format, axf/sessionfile.h,
- * which needs neither the models nor the data the sessions were made from) and results
- * sidecars, validated field by field so that a truncated or hand-edited file gives one line
- * naming the file and the field instead of a plot with holes in it. */
+ * which needs neither the models nor the data the sessions were made from) and results sidecars
+ * (axf/resultsfile.h), both validated field by field by their readers so that a truncated or
+ * hand-edited file gives one line naming the file and the field instead of a plot with holes in
+ * it. Here: what a report shows of them, and which sidecar entry belongs to which session. */
 #include "report.h"
 
 #include <limits.h>
@@ -9,10 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
-#include "axf/fileio.h"
-#include "axf/sessionfile.h"
+#include "axf/resultsfile.h"
 
 static void to_rep(const axf_metrics *m, rep_metrics *out)
 {
@@ -52,7 +50,10 @@ int rep_load_session(const char *path, rep_run *r, axf_err *err)
     r->policy = axf_xstrdup(base);
     if (bl > 4 && !strcmp(base + bl - 4, ".lua"))
         r->policy[bl - 4] = 0;
-    r->params = axf_xstrdup(f.policy_params);
+    r->n_params = f.n_params;
+    r->params = f.params;
+    f.n_params = 0;
+    f.params = NULL;
     snprintf(r->seed, sizeof r->seed, "%llu", (unsigned long long)f.seed);
 
     r->n_steps = f.cursor;
@@ -87,10 +88,8 @@ void rep_run_free(rep_run *r)
 {
     if (!r)
         return;
-    void *owned[] = {r->path,        r->label,     r->policy, r->params,     r->task,
-                     r->metric_name, r->model_sha, r->config, r->step_metric};
-    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
-        free(owned[i]);
+    axf_sessionfile_params_free(r->params, r->n_params);
+    AXF_FREE(r->path, r->label, r->policy, r->task, r->metric_name, r->model_sha, r->config, r->step_metric);
 }
 
 /* ---- results sidecar ---- */
@@ -125,143 +124,72 @@ static rep_run *find_run(rep_set *set, const char *results_path, const char *nam
     return hit;
 }
 
-static int present(const cJSON *o, const char *key)
+/* What entry i of the sidecar at path says about its run r. */
+static int apply_entry(const char *path, int i, const axf_results_run *e, rep_run *r, axf_err *err)
 {
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
-    return j && !cJSON_IsNull(j);
-}
-
-/* An optional string: NULL when absent or null. */
-static int opt_str(axf_json_rd *v, const cJSON *o, const char *key, const char **out)
-{
-    *out = NULL;
-    return present(o, key) ? axf_json_str(v, o, key, AXF_JSON_REQUIRED, out) : 0;
-}
-
-#define OPT AXF_JSON_OPTIONAL
-
-/* A number of a sidecar object: key, accepted range, OPT or 0, where it goes. */
-typedef struct {
-    const char *key;
-    double lo, hi;
-    int flags;
-    double *out;
-} num_field;
-
-#define NFIELDS(a) ((int)(sizeof a / sizeof a[0]))
-
-/* The numbers f[0..n) of e's optional object key (*o: the object, NULL when absent). */
-static int read_nums(axf_json_rd *v, const cJSON *e, const char *key, const num_field *f, int n, const cJSON **o)
-{
-    if (axf_json_obj(v, e, key, OPT, o))
-        return -1;
-    if (!*o)
-        return 0;
-    size_t old = axf_json_push(v, key, -1);
-    for (int i = 0; i < n; i++)
-        if (axf_json_num(v, *o, f[i].key, f[i].lo, f[i].hi, f[i].flags, f[i].out))
-            return -1;
-    axf_json_pop(v, old);
-    return 0;
-}
-
-static int apply_entry(axf_json_rd *v, const cJSON *e, rep_run *r)
-{
-    const cJSON *o;
-    const char *s, *task, *size;
-    size_t old;
     r->matched = 1;
-    if (opt_str(v, e, "label", &s))
-        return -1;
-    if (s) {
+    if (e->label) {
         free(r->label);
-        r->label = axf_xstrdup(s);
+        r->label = axf_xstrdup(e->label);
     }
-    if (opt_str(v, e, "task", &task) || opt_str(v, e, "size", &size))
-        return -1;
-    if (task || size) {
+    if (e->task || e->size) {
         char buf[256];
-        snprintf(buf, sizeof buf, "%s%s%s", task ? task : (r->task ? r->task : ""), size ? "/" : "",
-                 size ? size : "");
+        snprintf(buf, sizeof buf, "%s%s%s", e->task ? e->task : (r->task ? r->task : ""), e->size ? "/" : "",
+                 e->size ? e->size : "");
         free(r->config);
         r->config = axf_xstrdup(buf);
     }
-    double seed;
-    if (axf_json_num(v, e, "seed", 0, 9007199254740992.0, OPT, &seed))
-        return -1;
-    if (!isnan(seed))
-        snprintf(r->seed, sizeof r->seed, "%.0f", seed);
-    double n = NAN, evals = NAN;
-    const num_field report[] = {{"baseline", -1e9, 1e9, 0, &r->rep_base},
-                                {"export", -1e9, 1e9, 0, &r->rep_final},
-                                {"n", 1, INT_MAX, OPT, &n}};
-    const num_field speed[] = {{"baseline_tok_s", 1e-9, 1e15, OPT, &r->tok_base},
-                               {"export_tok_s", 1e-9, 1e15, OPT, &r->tok_final}};
-    const num_field bytes[] = {{"baseline", 1, 1e18, OPT, &r->file_base}, {"export", 1, 1e18, OPT, &r->file_final}};
-    const num_field search[] = {{"seconds", 0, 1e12, OPT, &r->wall},
-                                {"evals", 0, 1e15, OPT, &evals},
-                                {"layer_evals", 0, 1e18, OPT, &r->layer_evals},
-                                {"layer_evals_saved", 0, 1e18, OPT, &r->layer_saved},
-                                {"seconds_nocache", 0, 1e12, OPT, &r->wall_nocache},
-                                {"layer_evals_nocache", 0, 1e18, OPT, &r->layer_nocache}};
-    if (read_nums(v, e, "report", report, NFIELDS(report), &o))
-        return -1;
-    if (o) {
-        r->rep_n = isnan(n) ? 0 : (int)n;
-        old = axf_json_push(v, "report", -1);
-        if (opt_str(v, o, "metric_name", &s))
-            return -1;
-        if (s && r->metric_name && strcmp(s, r->metric_name))
-            return axf_json_fail(v, "metric_name", "differs from the session's metric");
-        axf_json_pop(v, old);
+    if (!isnan(e->seed))
+        snprintf(r->seed, sizeof r->seed, "%.0f", e->seed);
+    if (e->report.present) {
+        if (e->report.metric_name && r->metric_name && strcmp(e->report.metric_name, r->metric_name))
+            return axf_err_set(err, "%s: runs[%d].report.metric_name: differs from the session's metric", path, i);
+        r->rep_base = e->report.baseline;
+        r->rep_final = e->report.export_;
+        r->rep_n = isnan(e->report.n) ? 0 : (int)e->report.n;
     }
-    if (read_nums(v, e, "speed", speed, NFIELDS(speed), &o) ||
-        read_nums(v, e, "file_bytes", bytes, NFIELDS(bytes), &o) ||
-        read_nums(v, e, "search", search, NFIELDS(search), &o))
-        return -1;
-    if (!isnan(evals))
-        r->evals = (long long)evals;
+    if (e->speed.present) {
+        r->tok_base = e->speed.baseline_tok_s;
+        r->tok_final = e->speed.export_tok_s;
+    }
+    if (e->file_bytes.present) {
+        r->file_base = e->file_bytes.baseline;
+        r->file_final = e->file_bytes.export_;
+    }
+    if (e->search.present) {
+        r->wall = e->search.seconds;
+        r->layer_evals = e->search.layer_evals;
+        r->layer_saved = e->search.layer_evals_saved;
+        r->wall_nocache = e->search.seconds_nocache;
+        r->layer_nocache = e->search.layer_evals_nocache;
+        if (!isnan(e->search.evals))
+            r->evals = (long long)e->search.evals;
+    }
     return 0;
 }
 
 int rep_apply_results(const char *path, rep_set *set, axf_err *err)
 {
-    axf_json_rd v;
-    int rc = -1, version;
-    const char *s;
-    const cJSON *runs, *e;
-    cJSON *root = axf_json_read_doc(path, (size_t)1 << 30, "axf-results", "results", 1, &version, &v, err);
-    if (!root)
+    axf_resultsfile f;
+    if (axf_resultsfile_read(path, &f, err))
         return -1;
-    if (axf_json_arr(&v, root, "runs", 0, &runs))
-        goto done;
-    int i = 0;
-    cJSON_ArrayForEach(e, runs)
-    {
-        size_t old = axf_json_push(&v, "runs", i++);
-        if (!cJSON_IsObject(e)) {
-            axf_json_fail(&v, NULL, "expected an object");
-            goto done;
-        }
-        if (axf_json_str(&v, e, "session", 0, &s))
-            goto done;
-        /* Entries for other reports are validated too: a broken sidecar is broken. */
-        rep_run *r = find_run(set, path, s), dummy;
-        if (!r) {
-            memset(&dummy, 0, sizeof dummy);
-            r = &dummy;
-        }
-        int bad = apply_entry(&v, e, r);
-        if (r == &dummy)
-            rep_run_free(&dummy);
-        if (bad)
-            goto done;
-        axf_json_pop(&v, old);
+    int rc = 0;
+    /* Entries for other reports were validated too by the reader: a broken sidecar is broken. */
+    for (int i = 0; i < f.n_runs && !rc; i++) {
+        rep_run *r = find_run(set, path, f.runs[i].session);
+        if (r)
+            rc = apply_entry(path, i, &f.runs[i], r, err);
     }
-    rc = 0;
-done:
-    cJSON_Delete(root);
+    axf_resultsfile_free(&f);
     return rc;
+}
+
+static const axf_sessionfile_param *find_param(const rep_run *r, const char *key)
+{
+    for (int k = 0; k < r->n_params; k++)
+        if (!strcmp(r->params[k].key, key))
+            return &r->params[k];
+    return NULL;
 }
 
 /* Default label: the policy and those of its parameters whose value differs between the sessions
@@ -271,37 +199,33 @@ static char *default_label(const rep_set *set, int i)
     const rep_run *r = &set->runs[i];
     char buf[256];
     size_t n = (size_t)snprintf(buf, sizeof buf, "%s", *r->policy ? r->policy : "manual");
-    cJSON *p = cJSON_Parse(r->params);
     int first = 1;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, p)
-    {
+    for (int k = 0; k < r->n_params; k++) {
+        const axf_sessionfile_param *it = &r->params[k];
         int differs = 0;
         for (int j = 0; j < set->n && !differs; j++) {
             if (j == i || strcmp(set->runs[j].policy, r->policy))
                 continue;
-            cJSON *q = cJSON_Parse(set->runs[j].params);
-            differs = !cJSON_Compare(it, cJSON_GetObjectItemCaseSensitive(q, it->string), 1);
-            cJSON_Delete(q);
+            const axf_sessionfile_param *q = find_param(&set->runs[j], it->key);
+            differs = !q || strcmp(q->json, it->json);
         }
         char val[48];
         if (!differs)
             continue;
-        if (cJSON_IsString(it))
-            snprintf(val, sizeof val, "%s", it->valuestring);
-        else if (cJSON_IsNumber(it))
-            snprintf(val, sizeof val, "%g", it->valuedouble);
-        else if (cJSON_IsBool(it))
-            snprintf(val, sizeof val, "%s", cJSON_IsTrue(it) ? "true" : "false");
+        if (it->kind == AXF_PARAM_STRING)
+            snprintf(val, sizeof val, "%s", it->str);
+        else if (it->kind == AXF_PARAM_NUMBER)
+            snprintf(val, sizeof val, "%g", it->num);
+        else if (it->kind == AXF_PARAM_BOOL)
+            snprintf(val, sizeof val, "%s", it->num ? "true" : "false");
         else
             snprintf(val, sizeof val, "…");
         if (n < sizeof buf)
-            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s=%s", first ? " (" : ", ", it->string, val);
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s=%s", first ? " (" : ", ", it->key, val);
         first = 0;
     }
     if (!first && n < sizeof buf)
         snprintf(buf + n, sizeof buf - n, ")");
-    cJSON_Delete(p);
     return axf_xstrdup(buf);
 }
 

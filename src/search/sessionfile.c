@@ -240,6 +240,27 @@ static int dup_str(rd *r, const cJSON *o, const char *key, int null_ok, int plai
     return 0;
 }
 
+/* The policy's parameters one by one (any JSON value is a valid parameter). */
+static void read_params(const cJSON *params, axf_sessionfile *f)
+{
+    const cJSON *it;
+    f->params = axf_xcalloc((size_t)cJSON_GetArraySize(params) + 1, sizeof *f->params);
+    cJSON_ArrayForEach(it, params)
+    {
+        axf_sessionfile_param *p = &f->params[f->n_params++];
+        char *text = cJSON_PrintUnformatted(it);
+        p->key = axf_xstrdup(it->string);
+        p->json = axf_xstrdup(text ? text : "null");
+        cJSON_free(text);
+        p->kind = cJSON_IsNumber(it) ? AXF_PARAM_NUMBER
+                  : cJSON_IsString(it) ? AXF_PARAM_STRING
+                  : cJSON_IsBool(it)   ? AXF_PARAM_BOOL
+                                       : AXF_PARAM_OTHER;
+        p->num = cJSON_IsNumber(it) ? it->valuedouble : cJSON_IsTrue(it);
+        p->str = cJSON_IsString(it) ? axf_xstrdup(it->valuestring) : NULL;
+    }
+}
+
 static int read_head(rd *r, const cJSON *root, axf_sessionfile *f)
 {
     const cJSON *jm, *jd, *jo, *jh, *jp;
@@ -296,6 +317,7 @@ static int read_head(rd *r, const cJSON *root, axf_sessionfile *f)
         char *text = cJSON_PrintUnformatted(params);
         f->policy_params = axf_xstrdup(text ? text : "{}");
         cJSON_free(text);
+        read_params(params, f);
         pop(r, old);
     } else {
         f->policy_name = axf_xstrdup("");
@@ -376,6 +398,13 @@ out:
     return rc;
 }
 
+void axf_sessionfile_params_free(axf_sessionfile_param *p, int n)
+{
+    for (int i = 0; i < n; i++)
+        AXF_FREE(p[i].key, p[i].json, p[i].str);
+    free(p);
+}
+
 void axf_sessionfile_free(axf_sessionfile *f)
 {
     if (!f)
@@ -384,6 +413,7 @@ void axf_sessionfile_free(axf_sessionfile *f)
         free(f->steps[i].actions), free(f->steps[i].note);
     for (int i = 0; i < f->n_trials; i++)
         free(f->trials[i].actions), free(f->trials[i].note);
+    axf_sessionfile_params_free(f->params, f->n_params);
     char *owned[] = {(char *)f->steps, (char *)f->trials, f->model_dir,   f->data_path,
                      f->holdout_path,  f->policy_name,    f->policy_sha, f->policy_params};
     for (size_t i = 0; i < sizeof owned / sizeof *owned; i++)
