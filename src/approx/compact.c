@@ -92,6 +92,87 @@ static void copy_layer_norms(axf_layer *d, const axf_layer *s, int H)
     copy_vec(d->ln2_b, s->ln2_b, H);
 }
 
+/* The compacted model's config: the layers with anything left (src_of[i]: layer i's layer of m),
+ * each with the heads and neurons the plan keeps. Returns the number of layers. */
+static int compact_config(const axf_model *m, const axf_plan *p, axf_config *nc, int src_of[AXF_MAX_LAYERS])
+{
+    const axf_config *c = &m->cfg;
+    int nl = 0;
+    *nc = *c;
+    for (int i = 0; i < p->n_layers; i++) {
+        const axf_layer_plan *lp = &p->layers[i];
+        int nh = axf_plan_heads_on(lp), f = axf_plan_neurons_on(lp);
+        if (nh == 0 && f == 0)
+            continue;
+        src_of[nl] = i;
+        nc->layer_heads[nl] = nh;
+        nc->layer_ffn[nl] = f;
+        memset(nc->head_ids[nl], 0, sizeof nc->head_ids[nl]);
+        int k = 0;
+        for (int h = 0; h < lp->nh && nh > 0; h++)
+            if (lp->head_on[h])
+                nc->head_ids[nl][k++] = c->head_ids[i][h];
+        nl++;
+    }
+    nc->n_layers = nl;
+    for (int i = nl; i < AXF_MAX_LAYERS; i++) {
+        nc->layer_heads[i] = c->n_heads;
+        nc->layer_ffn[i] = c->ffn;
+    }
+    return nl;
+}
+
+/* Layer li of o from layer si of m: the kept heads' rows of Q, K, V and columns of O (rows: scratch
+ * for at least the attention width). */
+static void copy_attention(axf_model *o, int li, const axf_model *m, int si, const axf_layer_plan *lp, int *rows)
+{
+    const axf_config *c = &m->cfg;
+    const axf_layer *s = &m->layers[si];
+    axf_layer *d = &o->layers[li];
+    int H = c->hidden, HS = c->head_dim, snh = c->layer_heads[si], A = snh * HS, n = 0;
+    for (int h = 0; h < snh; h++)
+        if (lp->head_on[h])
+            for (int j = 0; j < HS; j++)
+                rows[n++] = h * HS + j;
+    copy_rows(d->wq, s->wq, rows, n, H);
+    copy_rows(d->wk, s->wk, rows, n, H);
+    copy_rows(d->wv, s->wv, rows, n, H);
+    for (int r = 0; r < n; r++) {
+        d->bq[r] = s->bq[rows[r]];
+        d->bk[r] = s->bk[rows[r]];
+        d->bv[r] = s->bv[rows[r]];
+    }
+    copy_cols(d->wo, s->wo, H, A, rows, n);
+    copy_vec(d->bo, s->bo, H);
+    if (lp->int8_attn) {
+        keep_int8(o, li, AXF_W_Q, s, s->wq, H, rows, n, NULL, H);
+        keep_int8(o, li, AXF_W_K, s, s->wk, H, rows, n, NULL, H);
+        keep_int8(o, li, AXF_W_V, s, s->wv, H, rows, n, NULL, H);
+        keep_int8(o, li, AXF_W_O, s, s->wo, A, NULL, H, n < A ? rows : NULL, n);
+    }
+}
+
+/* Layer li of o from layer si of m: the kept neurons' rows of W1 and columns of W2 (f of them). */
+static void copy_ffn(axf_model *o, int li, const axf_model *m, int si, const axf_layer_plan *lp, int f, int *rows)
+{
+    const axf_layer *s = &m->layers[si];
+    axf_layer *d = &o->layers[li];
+    int H = m->cfg.hidden, sf = m->cfg.layer_ffn[si], n = 0;
+    for (int j = 0; j < sf; j++)
+        if (lp->neuron_on[j])
+            rows[n++] = j;
+    AXF_ASSERT(n == f);
+    copy_rows(d->w1, s->w1, rows, n, H);
+    for (int r = 0; r < n; r++)
+        d->b1[r] = s->b1[rows[r]];
+    copy_cols(d->w2, s->w2, H, sf, rows, n);
+    copy_vec(d->b2, s->b2, H);
+    if (lp->int8_ffn) {
+        keep_int8(o, li, AXF_W_1, s, s->w1, H, rows, n, NULL, H);
+        keep_int8(o, li, AXF_W_2, s, s->w2, sf, NULL, H, n < sf ? rows : NULL, n);
+    }
+}
+
 axf_model *axf_compact(const axf_model *m, const axf_plan *p, axf_plan **hard, axf_err *err)
 {
     if (hard)
@@ -99,29 +180,9 @@ axf_model *axf_compact(const axf_model *m, const axf_plan *p, axf_plan **hard, a
     if (plan_fits(m, p, err))
         return NULL;
     const axf_config *c = &m->cfg;
-    int H = c->hidden, HS = c->head_dim;
-    axf_config nc = *c;
-    int src_of[AXF_MAX_LAYERS], nl = 0;
-    for (int i = 0; i < p->n_layers; i++) {
-        const axf_layer_plan *lp = &p->layers[i];
-        int nh = axf_plan_heads_on(lp), f = axf_plan_neurons_on(lp);
-        if (nh == 0 && f == 0)
-            continue;
-        src_of[nl] = i;
-        nc.layer_heads[nl] = nh;
-        nc.layer_ffn[nl] = f;
-        memset(nc.head_ids[nl], 0, sizeof nc.head_ids[nl]);
-        int k = 0;
-        for (int h = 0; h < lp->nh && nh > 0; h++)
-            if (lp->head_on[h])
-                nc.head_ids[nl][k++] = c->head_ids[i][h];
-        nl++;
-    }
-    nc.n_layers = nl;
-    for (int i = nl; i < AXF_MAX_LAYERS; i++) {
-        nc.layer_heads[i] = c->n_heads;
-        nc.layer_ffn[i] = c->ffn;
-    }
+    int H = c->hidden;
+    axf_config nc;
+    int src_of[AXF_MAX_LAYERS], nl = compact_config(m, p, &nc, src_of);
     axf_model *o = axf_model_new(&nc, m->mlm_bias != NULL, err);
     if (!o)
         return NULL;
@@ -130,51 +191,12 @@ axf_model *axf_compact(const axf_model *m, const axf_plan *p, axf_plan **hard, a
 
     int *rows = axf_xmalloc(sizeof(int) * (size_t)(c->ffn > H ? c->ffn : H) + sizeof(int));
     for (int li = 0; li < nl; li++) {
-        const axf_layer *s = &m->layers[src_of[li]];
         const axf_layer_plan *lp = &p->layers[src_of[li]];
-        axf_layer *d = &o->layers[li];
-        int nh = nc.layer_heads[li], f = nc.layer_ffn[li];
-        int snh = c->layer_heads[src_of[li]], sf = c->layer_ffn[src_of[li]], A = snh * HS;
-        copy_layer_norms(d, s, H);
-        if (nh > 0) {
-            int n = 0;
-            for (int h = 0; h < snh; h++)
-                if (lp->head_on[h])
-                    for (int j = 0; j < HS; j++)
-                        rows[n++] = h * HS + j;
-            copy_rows(d->wq, s->wq, rows, n, H);
-            copy_rows(d->wk, s->wk, rows, n, H);
-            copy_rows(d->wv, s->wv, rows, n, H);
-            for (int r = 0; r < n; r++) {
-                d->bq[r] = s->bq[rows[r]];
-                d->bk[r] = s->bk[rows[r]];
-                d->bv[r] = s->bv[rows[r]];
-            }
-            copy_cols(d->wo, s->wo, H, A, rows, n);
-            copy_vec(d->bo, s->bo, H);
-            if (lp->int8_attn) {
-                keep_int8(o, li, AXF_W_Q, s, s->wq, H, rows, n, NULL, H);
-                keep_int8(o, li, AXF_W_K, s, s->wk, H, rows, n, NULL, H);
-                keep_int8(o, li, AXF_W_V, s, s->wv, H, rows, n, NULL, H);
-                keep_int8(o, li, AXF_W_O, s, s->wo, A, NULL, H, n < A ? rows : NULL, n);
-            }
-        }
-        if (f > 0) {
-            int n = 0;
-            for (int j = 0; j < sf; j++)
-                if (lp->neuron_on[j])
-                    rows[n++] = j;
-            AXF_ASSERT(n == f);
-            copy_rows(d->w1, s->w1, rows, n, H);
-            for (int r = 0; r < n; r++)
-                d->b1[r] = s->b1[rows[r]];
-            copy_cols(d->w2, s->w2, H, sf, rows, n);
-            copy_vec(d->b2, s->b2, H);
-            if (lp->int8_ffn) {
-                keep_int8(o, li, AXF_W_1, s, s->w1, H, rows, n, NULL, H);
-                keep_int8(o, li, AXF_W_2, s, s->w2, sf, NULL, H, n < sf ? rows : NULL, n);
-            }
-        }
+        copy_layer_norms(&o->layers[li], &m->layers[src_of[li]], H);
+        if (nc.layer_heads[li] > 0)
+            copy_attention(o, li, m, src_of[li], lp, rows);
+        if (nc.layer_ffn[li] > 0)
+            copy_ffn(o, li, m, src_of[li], lp, nc.layer_ffn[li], rows);
     }
     free(rows);
 

@@ -600,6 +600,61 @@ axf_onnx_opts axf_onnx_opts_default(void)
     return o;
 }
 
+/* The model's metadata (copied into b): version, per-layer heads and FFN widths, and the hard
+ * attention and int8 blocks when there are any. Returns their count (at most 5). */
+static size_t metadata(gb *b, const axf_model *cm, const axf_plan *hp, Onnx__StringStringEntryProto *meta[5])
+{
+    const axf_config *c = &cm->cfg;
+    char heads[AXF_MAX_LAYERS * 4 + 8], ffn[AXF_MAX_LAYERS * 8 + 8], hard[AXF_MAX_LAYERS * 40 + 8] = "",
+         int8[AXF_MAX_LAYERS * 16 + 8] = "";
+    csv_int(heads, sizeof heads, c->layer_heads, c->n_layers);
+    csv_int(ffn, sizeof ffn, c->layer_ffn, c->n_layers);
+    size_t ha = 0, qa = 0;
+    for (int i = 0; i < c->n_layers; i++) {
+        const axf_layer_plan *lp = &hp->layers[i];
+        if (lp->hard != AXF_HARD_OFF && c->layer_heads[i] > 0) {
+            if (lp->hard == AXF_HARD_THRESHOLD)
+                ha += (size_t)snprintf(hard + ha, sizeof hard - ha, "%s%d:%s:%.9g", ha ? "," : "", i,
+                                       axf_hard_mode_name(lp->hard), (double)lp->threshold);
+            else
+                ha += (size_t)snprintf(hard + ha, sizeof hard - ha, "%s%d:%s:%d", ha ? "," : "", i,
+                                       axf_hard_mode_name(lp->hard), lp->k);
+        }
+        for (int bk = 0; bk < 2; bk++)
+            if (axf_model_has_int8(cm, i, bk))
+                qa += (size_t)snprintf(int8 + qa, sizeof int8 - qa, "%s%d:%s", qa ? "," : "", i,
+                                       axf_block_name(bk));
+    }
+    size_t nmeta = 0;
+    meta[nmeta++] = kv(b, "axf_version", AXF_VERSION);
+    meta[nmeta++] = kv(b, "axf_layer_heads", gstr(b, "%s", heads));
+    meta[nmeta++] = kv(b, "axf_layer_ffn", gstr(b, "%s", ffn));
+    if (ha)
+        meta[nmeta++] = kv(b, "axf_hard_attention", gstr(b, "%s", hard));
+    if (qa)
+        meta[nmeta++] = kv(b, "axf_int8", gstr(b, "%s", int8));
+    return nmeta;
+}
+
+/* The weights to PATH.data when external (the graph then points at it), then the model to path,
+ * each written atomically. */
+static int write_model(gb *b, const Onnx__ModelProto *mp, const char *path, int external, axf_err *err)
+{
+    if (external) {
+        char *data_path = gstr(b, "%s.data", path);
+        if (write_external(b, data_path, base_name(data_path), err))
+            return -1;
+    }
+    char *tmp = NULL;
+    FILE *fp = axf_io_atomic_open(path, &tmp, err);
+    if (!fp)
+        return -1;
+    fbuf fb = {{NULL}, fp, 0};
+    fb.base.append = fbuf_append;
+    protobuf_c_message_pack_to_buffer(&mp->base, &fb.base);
+    return axf_io_atomic_close(fp, tmp, path, fb.bad, err);
+}
+
 int axf_onnx_save(const axf_model *m, const axf_plan *plan, const char *path, const axf_onnx_opts *o,
                   axf_onnx_info *info, axf_err *err)
 {
@@ -646,35 +701,8 @@ int axf_onnx_save(const axf_model *m, const axf_plan *plan, const char *path, co
     opset.version = o->opset;
     Onnx__OperatorSetIdProto *opsets[1] = {&opset};
 
-    char heads[AXF_MAX_LAYERS * 4 + 8], ffn[AXF_MAX_LAYERS * 8 + 8], hard[AXF_MAX_LAYERS * 40 + 8] = "",
-         int8[AXF_MAX_LAYERS * 16 + 8] = "";
-    csv_int(heads, sizeof heads, c->layer_heads, c->n_layers);
-    csv_int(ffn, sizeof ffn, c->layer_ffn, c->n_layers);
-    size_t ha = 0, qa = 0;
-    for (int i = 0; i < c->n_layers; i++) {
-        const axf_layer_plan *lp = &hp->layers[i];
-        if (lp->hard != AXF_HARD_OFF && c->layer_heads[i] > 0) {
-            if (lp->hard == AXF_HARD_THRESHOLD)
-                ha += (size_t)snprintf(hard + ha, sizeof hard - ha, "%s%d:%s:%.9g", ha ? "," : "", i,
-                                       axf_hard_mode_name(lp->hard), (double)lp->threshold);
-            else
-                ha += (size_t)snprintf(hard + ha, sizeof hard - ha, "%s%d:%s:%d", ha ? "," : "", i,
-                                       axf_hard_mode_name(lp->hard), lp->k);
-        }
-        for (int bk = 0; bk < 2; bk++)
-            if (axf_model_has_int8(cm, i, bk))
-                qa += (size_t)snprintf(int8 + qa, sizeof int8 - qa, "%s%d:%s", qa ? "," : "", i,
-                                       axf_block_name(bk));
-    }
     Onnx__StringStringEntryProto *meta[5];
-    size_t nmeta = 0;
-    meta[nmeta++] = kv(&b, "axf_version", AXF_VERSION);
-    meta[nmeta++] = kv(&b, "axf_layer_heads", heads);
-    meta[nmeta++] = kv(&b, "axf_layer_ffn", ffn);
-    if (ha)
-        meta[nmeta++] = kv(&b, "axf_hard_attention", hard);
-    if (qa)
-        meta[nmeta++] = kv(&b, "axf_int8", int8);
+    size_t nmeta = metadata(&b, cm, hp, meta);
 
     Onnx__ModelProto mp = ONNX__MODEL_PROTO__INIT;
     mp.has_ir_version = 1;
@@ -690,19 +718,7 @@ int axf_onnx_save(const axf_model *m, const axf_plan *plan, const char *path, co
     mp.metadata_props = meta;
 
     int rc = -1, external = o->external_data || b.wbytes > INLINE_LIMIT;
-    if (external) {
-        char *data_path = gstr(&b, "%s.data", path);
-        if (write_external(&b, data_path, base_name(data_path), err))
-            goto done;
-    }
-    char *tmp = NULL;
-    FILE *fp = axf_io_atomic_open(path, &tmp, err);
-    if (!fp)
-        goto done;
-    fbuf fb = {{NULL}, fp, 0};
-    fb.base.append = fbuf_append;
-    protobuf_c_message_pack_to_buffer(&mp.base, &fb.base);
-    if (axf_io_atomic_close(fp, tmp, path, fb.bad, err))
+    if (write_model(&b, &mp, path, external, err))
         goto done;
     if (info) {
         info->n_nodes = b.n_node;

@@ -372,10 +372,9 @@ static void restore_block(block b)
 }
 
 /* Validates a (with defaults resolved into r) against p; applies it when doit. */
-static int apply_one(axf_plan *p, const axf_action *a, const axf_plan_defaults *d, axf_action *r,
-                     int doit, axf_err *err)
+/* a with the defaults it leaves open filled in from d (groups, k, threshold), into *r. */
+static int resolve(const axf_action *a, const axf_plan_defaults *d, axf_action *r, axf_err *err)
 {
-    char what[96];
     *r = *a;
     if ((unsigned)a->op >= AXF_OP_COUNT)
         return axf_err_set(err, "action: unknown operation %d", (int)a->op);
@@ -395,6 +394,131 @@ static int apply_one(axf_plan *p, const axf_action *a, const axf_plan_defaults *
         if (a->hard != AXF_HARD_THRESHOLD)
             r->threshold = 0;
     }
+    return 0;
+}
+
+/* The operations on layer L's plan lp below share these arguments: the resolved action r, its
+ * description `what` for messages; doit = 0 only checks that the action applies. */
+
+static int op_head(axf_layer_plan *lp, const axf_action *r, const char *what, int L, int doit, axf_err *err)
+{
+    int h = r->index, drop = r->op == AXF_OP_DROP_HEAD;
+    if (h < 0 || h >= lp->nh)
+        return axf_err_set(err, "%s: head %d out of range (layer %d has %d heads)", what, h, L, lp->nh);
+    if (drop && (!lp->attn_on || !lp->head_on[h]))
+        return axf_err_set(err, "%s: head %d of layer %d is already removed%s", what, h, L,
+                           lp->attn_on ? "" : " (attention block removed)");
+    if (!drop && lp->attn_on && lp->head_on[h])
+        return axf_err_set(err, "%s: head %d of layer %d is present", what, h, L);
+    if (!doit)
+        return 0;
+    if (drop) {
+        lp->head_on[h] = 0;
+        if (!any_on(lp->head_on, lp->nh)) {
+            /* Zero heads = block gone (plan.h invariant); heads stay off so restore_attn
+             * brings all of them back rather than inventing a choice. */
+            lp->attn_on = 0;
+        }
+    } else {
+        if (!lp->attn_on) {
+            memset(lp->head_on, 0, (size_t)lp->nh);
+            lp->attn_on = 1;
+        }
+        lp->head_on[h] = 1;
+    }
+    return 0;
+}
+
+/* drop_group / restore_group / drop_neurons / restore_neurons */
+static int op_neurons(axf_layer_plan *lp, const axf_action *r, const char *what, int L, int doit, axf_err *err)
+{
+    int lo, hi, drop = r->op == AXF_OP_DROP_GROUP || r->op == AXF_OP_DROP_NEURONS;
+    if (lp->f == 0)
+        return axf_err_set(err, "%s: layer %d has no FFN in this model", what, L);
+    if (r->op == AXF_OP_DROP_GROUP || r->op == AXF_OP_RESTORE_GROUP) {
+        if (r->groups < 1 || r->groups > lp->f || r->groups > AXF_MAX_GROUPS)
+            return axf_err_set(err, "%s: %d groups out of range (1..%d for FFN width %d)", what, r->groups,
+                               lp->f < AXF_MAX_GROUPS ? lp->f : AXF_MAX_GROUPS, lp->f);
+        if (r->index < 0 || r->index >= r->groups)
+            return axf_err_set(err, "%s: group %d out of range (layer %d has %d groups)", what, r->index, L,
+                               r->groups);
+        axf_plan_group_range(lp->f, r->groups, r->index, &lo, &hi);
+    } else {
+        if (r->count < 1 || r->index < 0 || r->index >= lp->f || r->count > lp->f - r->index)
+            return axf_err_set(err, "%s: neurons [%d, %d) out of range (layer %d has %d)", what, r->index,
+                               r->index + r->count, L, lp->f);
+        lo = r->index;
+        hi = r->index + r->count;
+    }
+    int on = 0;
+    if (lp->ffn_on)
+        for (int j = lo; j < hi; j++)
+            on += lp->neuron_on[j] != 0;
+    if (drop && on == 0)
+        return axf_err_set(err, "%s: neurons [%d, %d) of layer %d are already removed", what, lo, hi, L);
+    if (!drop && on == hi - lo)
+        return axf_err_set(err, "%s: neurons [%d, %d) of layer %d are present", what, lo, hi, L);
+    if (!doit)
+        return 0;
+    if (drop) {
+        memset(lp->neuron_on + lo, 0, (size_t)(hi - lo));
+        if (!any_on(lp->neuron_on, lp->f))
+            lp->ffn_on = 0;
+    } else {
+        if (!lp->ffn_on) {
+            memset(lp->neuron_on, 0, (size_t)lp->f);
+            lp->ffn_on = 1;
+        }
+        memset(lp->neuron_on + lo, 1, (size_t)(hi - lo));
+    }
+    return 0;
+}
+
+/* quantize / dequantize */
+static int op_quant(axf_layer_plan *lp, const axf_action *r, const char *what, int L, int doit, axf_err *err)
+{
+    int q = r->op == AXF_OP_QUANTIZE, attn = r->block == AXF_BLOCK_ATTN;
+    if (r->block != AXF_BLOCK_ATTN && r->block != AXF_BLOCK_FFN)
+        return axf_err_set(err, "%s: unknown block %d (attn or ffn)", what, r->block);
+    if (attn ? !lp->attn_on : !lp->ffn_on)
+        return axf_err_set(err, "%s: %s block of layer %d is removed", what, attn ? "attention" : "FFN", L);
+    unsigned char *flag = attn ? &lp->int8_attn : &lp->int8_ffn;
+    if (*flag == q)
+        return axf_err_set(err, "%s: %s block of layer %d is already %s", what, attn ? "attention" : "FFN", L,
+                           q ? "int8" : "float32");
+    if (doit)
+        *flag = (unsigned char)q;
+    return 0;
+}
+
+static int op_set_hard(axf_layer_plan *lp, const axf_action *r, const char *what, int L, int doit, axf_err *err)
+{
+    if (!lp->attn_on)
+        return axf_err_set(err, "%s: attention block of layer %d is removed", what, L);
+    if ((r->hard == AXF_HARD_TOPK || r->hard == AXF_HARD_TOPK_RENORM) && r->k < 1)
+        return axf_err_set(err, "%s: k must be at least 1", what);
+    if (r->hard == AXF_HARD_THRESHOLD && !(r->threshold > 0 && r->threshold < 1))
+        return axf_err_set(err, "%s: threshold must lie in (0, 1)", what);
+    axf_layer_plan want = *lp;
+    want.hard = r->hard;
+    want.k = r->k;
+    want.threshold = r->threshold;
+    if (hard_equal(lp, &want))
+        return axf_err_set(err, "%s: layer %d already uses this attention", what, L);
+    if (doit) {
+        lp->hard = r->hard;
+        lp->k = r->k;
+        lp->threshold = r->threshold;
+    }
+    return 0;
+}
+
+static int apply_one(axf_plan *p, const axf_action *a, const axf_plan_defaults *d, axf_action *r,
+                     int doit, axf_err *err)
+{
+    char what[96];
+    if (resolve(a, d, r, err))
+        return -1;
     axf_action_describe(r, what, sizeof what);
     if (a->layer < 0 || a->layer >= p->n_layers)
         return axf_err_set(err, "%s: layer %d out of range (the model has %d layers)", what,
@@ -439,114 +563,18 @@ static int apply_one(axf_plan *p, const axf_action *a, const axf_plan_defaults *
         return 0;
     }
     case AXF_OP_DROP_HEAD:
-    case AXF_OP_RESTORE_HEAD: {
-        int h = a->index, drop = a->op == AXF_OP_DROP_HEAD;
-        if (h < 0 || h >= lp->nh)
-            return axf_err_set(err, "%s: head %d out of range (layer %d has %d heads)", what, h, L, lp->nh);
-        if (drop && (!lp->attn_on || !lp->head_on[h]))
-            return axf_err_set(err, "%s: head %d of layer %d is already removed%s", what, h, L,
-                               lp->attn_on ? "" : " (attention block removed)");
-        if (!drop && lp->attn_on && lp->head_on[h])
-            return axf_err_set(err, "%s: head %d of layer %d is present", what, h, L);
-        if (!doit)
-            return 0;
-        if (drop) {
-            lp->head_on[h] = 0;
-            if (!any_on(lp->head_on, lp->nh)) {
-                /* Zero heads = block gone (plan.h invariant); heads stay off so restore_attn
-                 * brings all of them back rather than inventing a choice. */
-                lp->attn_on = 0;
-            }
-        } else {
-            if (!lp->attn_on) {
-                memset(lp->head_on, 0, (size_t)lp->nh);
-                lp->attn_on = 1;
-            }
-            lp->head_on[h] = 1;
-        }
-        return 0;
-    }
+    case AXF_OP_RESTORE_HEAD:
+        return op_head(lp, r, what, L, doit, err);
     case AXF_OP_DROP_GROUP:
     case AXF_OP_RESTORE_GROUP:
     case AXF_OP_DROP_NEURONS:
-    case AXF_OP_RESTORE_NEURONS: {
-        int lo, hi, drop = a->op == AXF_OP_DROP_GROUP || a->op == AXF_OP_DROP_NEURONS;
-        if (lp->f == 0)
-            return axf_err_set(err, "%s: layer %d has no FFN in this model", what, L);
-        if (a->op == AXF_OP_DROP_GROUP || a->op == AXF_OP_RESTORE_GROUP) {
-            if (r->groups < 1 || r->groups > lp->f || r->groups > AXF_MAX_GROUPS)
-                return axf_err_set(err, "%s: %d groups out of range (1..%d for FFN width %d)", what,
-                                   r->groups, lp->f < AXF_MAX_GROUPS ? lp->f : AXF_MAX_GROUPS, lp->f);
-            if (a->index < 0 || a->index >= r->groups)
-                return axf_err_set(err, "%s: group %d out of range (layer %d has %d groups)", what,
-                                   a->index, L, r->groups);
-            axf_plan_group_range(lp->f, r->groups, a->index, &lo, &hi);
-        } else {
-            if (a->count < 1 || a->index < 0 || a->index >= lp->f || a->count > lp->f - a->index)
-                return axf_err_set(err, "%s: neurons [%d, %d) out of range (layer %d has %d)", what,
-                                   a->index, a->index + a->count, L, lp->f);
-            lo = a->index;
-            hi = a->index + a->count;
-        }
-        int on = 0;
-        if (lp->ffn_on)
-            for (int j = lo; j < hi; j++)
-                on += lp->neuron_on[j] != 0;
-        if (drop && on == 0)
-            return axf_err_set(err, "%s: neurons [%d, %d) of layer %d are already removed", what, lo, hi, L);
-        if (!drop && on == hi - lo)
-            return axf_err_set(err, "%s: neurons [%d, %d) of layer %d are present", what, lo, hi, L);
-        if (!doit)
-            return 0;
-        if (drop) {
-            memset(lp->neuron_on + lo, 0, (size_t)(hi - lo));
-            if (!any_on(lp->neuron_on, lp->f))
-                lp->ffn_on = 0;
-        } else {
-            if (!lp->ffn_on) {
-                memset(lp->neuron_on, 0, (size_t)lp->f);
-                lp->ffn_on = 1;
-            }
-            memset(lp->neuron_on + lo, 1, (size_t)(hi - lo));
-        }
-        return 0;
-    }
+    case AXF_OP_RESTORE_NEURONS:
+        return op_neurons(lp, r, what, L, doit, err);
     case AXF_OP_QUANTIZE:
-    case AXF_OP_DEQUANTIZE: {
-        int q = a->op == AXF_OP_QUANTIZE, attn = a->block == AXF_BLOCK_ATTN;
-        if (a->block != AXF_BLOCK_ATTN && a->block != AXF_BLOCK_FFN)
-            return axf_err_set(err, "%s: unknown block %d (attn or ffn)", what, a->block);
-        if (attn ? !lp->attn_on : !lp->ffn_on)
-            return axf_err_set(err, "%s: %s block of layer %d is removed", what, attn ? "attention" : "FFN", L);
-        unsigned char *flag = attn ? &lp->int8_attn : &lp->int8_ffn;
-        if (*flag == q)
-            return axf_err_set(err, "%s: %s block of layer %d is already %s", what, attn ? "attention" : "FFN", L,
-                               q ? "int8" : "float32");
-        if (doit)
-            *flag = (unsigned char)q;
-        return 0;
-    }
+    case AXF_OP_DEQUANTIZE:
+        return op_quant(lp, r, what, L, doit, err);
     case AXF_OP_SET_HARD:
-        if (!lp->attn_on)
-            return axf_err_set(err, "%s: attention block of layer %d is removed", what, L);
-        if ((r->hard == AXF_HARD_TOPK || r->hard == AXF_HARD_TOPK_RENORM) && r->k < 1)
-            return axf_err_set(err, "%s: k must be at least 1", what);
-        if (r->hard == AXF_HARD_THRESHOLD && !(r->threshold > 0 && r->threshold < 1))
-            return axf_err_set(err, "%s: threshold must lie in (0, 1)", what);
-        {
-            axf_layer_plan want = *lp;
-            want.hard = r->hard;
-            want.k = r->k;
-            want.threshold = r->threshold;
-            if (hard_equal(lp, &want))
-                return axf_err_set(err, "%s: layer %d already uses this attention", what, L);
-            if (doit) {
-                lp->hard = r->hard;
-                lp->k = r->k;
-                lp->threshold = r->threshold;
-            }
-        }
-        return 0;
+        return op_set_hard(lp, r, what, L, doit, err);
     default:
         return axf_err_set(err, "action: unknown operation %d", (int)a->op);
     }

@@ -36,6 +36,45 @@ static int write_out(const char *path, const rep_set *set, int (*fn)(const rep_s
     return 0;
 }
 
+/* The sessions, then the results sidecars applied to them; 0, or 1 after printing the error
+ * (set->n counts the runs to free either way). */
+static int load_set(const char **sessions, int n_sessions, const char **results, int n_results, rep_set *set)
+{
+    axf_err err = {{0}};
+    for (int i = 0; i < n_sessions; i++) {
+        set->n++;
+        if (rep_load_session(sessions[i], &set->runs[i], &err))
+            return axf_cli_fail(err.msg);
+    }
+    for (int i = 0; i < n_results; i++)
+        if (rep_apply_results(results[i], set, &err))
+            return axf_cli_fail(err.msg);
+    return 0;
+}
+
+/* --labels A,B,..: one name per session, in session order; an empty one keeps the default. 0, or
+ * 2 after the usage error when there are fewer or more names than sessions. */
+static int apply_labels(const char *labels, rep_set *set)
+{
+    const char *p = labels;
+    for (int i = 0; i < set->n; i++) {
+        const char *e = strchr(p, ',');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l) {
+            free(set->runs[i].label);
+            set->runs[i].label = axf_xmalloc(l + 1);
+            memcpy(set->runs[i].label, p, l);
+            set->runs[i].label[l] = 0;
+        }
+        if (!e)
+            return i + 1 < set->n ? axf_cli_usage("report", "--labels has fewer names than there are sessions") : 0;
+        p = e + 1;
+        if (i + 1 == set->n)
+            return axf_cli_usage("report", "--labels has more names than there are sessions");
+    }
+    return 0;
+}
+
 int axf_cmd_report(int argc, char **argv)
 {
     const char *svg = NULL, *md = NULL, *labels = NULL;
@@ -60,60 +99,23 @@ int axf_cmd_report(int argc, char **argv)
         AXF_OPT_END};
     if (!axf_opt_parse(&args, opts, argc, argv, &rc))
         goto out;
-    int n_sessions = args.n_pos;
     if (!args.n_pos) {
         rc = axf_cli_usage("report", "give at least one SESSION file");
         goto out;
     }
     if (!svg && !md)
         md = "-";
-
-    rep_set set = {.n = 0, .runs = axf_xcalloc((size_t)n_sessions, sizeof(rep_run))};
-    axf_err err = {{0}};
-    for (int i = 0; i < n_sessions; i++) {
-        set.n++;
-        if (rep_load_session(sessions[i], &set.runs[i], &err)) {
-            rc = axf_cli_fail(err.msg);
-            goto free_set;
-        }
+    rep_set set = {.n = 0, .runs = axf_xcalloc((size_t)args.n_pos, sizeof(rep_run))};
+    rc = load_set(sessions, args.n_pos, results, n_results, &set);
+    if (!rc && labels)
+        rc = apply_labels(labels, &set);
+    if (!rc) {
+        rep_finish(&set);
+        if (svg)
+            rc = write_out(svg, &set, rep_write_svg);
+        if (md && !rc)
+            rc = write_out(md, &set, rep_write_md);
     }
-    for (int i = 0; i < n_results; i++)
-        if (rep_apply_results(results[i], &set, &err)) {
-            rc = axf_cli_fail(err.msg);
-            goto free_set;
-        }
-    if (labels) {
-        /* Labels come in session order; empty ones keep the default. */
-        const char *p = labels;
-        for (int i = 0; i < n_sessions; i++) {
-            const char *e = strchr(p, ',');
-            size_t l = e ? (size_t)(e - p) : strlen(p);
-            if (l) {
-                free(set.runs[i].label);
-                set.runs[i].label = axf_xmalloc(l + 1);
-                memcpy(set.runs[i].label, p, l);
-                set.runs[i].label[l] = 0;
-            }
-            if (!e) {
-                if (i + 1 < n_sessions) {
-                    rc = axf_cli_usage("report", "--labels has fewer names than there are sessions");
-                    goto free_set;
-                }
-                break;
-            }
-            p = e + 1;
-            if (i + 1 == n_sessions) {
-                rc = axf_cli_usage("report", "--labels has more names than there are sessions");
-                goto free_set;
-            }
-        }
-    }
-    rep_finish(&set);
-    if (svg && (rc = write_out(svg, &set, rep_write_svg)))
-        goto free_set;
-    if (md)
-        rc = write_out(md, &set, rep_write_md);
-free_set:
     for (int i = 0; i < set.n; i++)
         rep_run_free(&set.runs[i]);
     free(set.runs);

@@ -409,6 +409,66 @@ static void print_start(axf_session *s, axf_luahost *h, const search_args *a)
     set_where(a->out, a->resume ? rec_steps : 0);
 }
 
+/* SIGINT and SIGTERM stop the search between evaluations (on_sigint). */
+static void catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* The session to search: resumed from --out, or opened from the model and the data, with the
+ * held-out split. NULL after printing why, *rc the exit status; *t_open the seconds it took. */
+static axf_session *open_session(search_args *a, search_ui *ui, double *t_open, int *rc)
+{
+    axf_err err;
+    if (check_out(a, &err)) {
+        *rc = axf_cli_fail(err.msg);
+        return NULL;
+    }
+    *t_open = axf_now();
+    a->resume = a->resume && a->out && access(a->out, F_OK) == 0;
+    axf_session *s = a->resume ? axf_session_load(a->out, a->model, a->data, a->holdout, &a->so, &err)
+                               : axf_session_open(a->model, a->data, &a->so, &err);
+    axf_cli_progress_clear(&ui->bar);
+    if (!s && g_interrupted) {
+        fprintf(stderr, "axf: interrupted while opening %s (nothing saved)\n", a->data);
+        *rc = 128 + g_interrupted;
+        return NULL;
+    }
+    if (!s || (a->holdout && !a->resume && axf_session_set_holdout(s, a->holdout, &err))) {
+        *rc = axf_cli_fail(err.msg);
+        axf_session_free(s);
+        return NULL;
+    }
+    *t_open = axf_now() - *t_open;
+    return s;
+}
+
+/* The exit status of a search that ran (st: run_steps'), with its line on stderr unless it
+ * finished and saved. */
+static int exit_status(int st, const search_args *a, axf_luahost *h, int save_failed, const axf_err *serr,
+                       const char *saved_to, const axf_err *err)
+{
+    if (save_failed) {
+        fprintf(stderr, "axf: %s%s%s\n", serr->msg,
+                saved_to ? "; this run's session is saved to " : "; this run's session is not saved",
+                saved_to ? saved_to : "");
+        return 1;
+    }
+    if (st == AXF_LUA_FINISHED)
+        return 0;
+    if (st == AXF_CANCELLED || g_interrupted) {
+        fprintf(stderr, "axf: interrupted: %s; session saved to %s\n", axf_luahost_message(h), a->out);
+        return 128 + (g_interrupted ? g_interrupted : SIGINT);
+    }
+    fprintf(stderr, "axf: %s; session so far saved to %s\n", err->msg, a->out);
+    return 1;
+}
+
 int axf_cmd_search(int argc, char **argv)
 {
     search_args a = {0};
@@ -421,35 +481,11 @@ int axf_cmd_search(int argc, char **argv)
 
     search_ui ui = {.phase = "baseline", .quiet = a.quiet};
     axf_cli_progress_init(&ui.bar, "search", 0.1, 0); /* a terminal only */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    catch_signals();
     a.so.progress = on_progress;
     a.so.progress_ud = &ui;
-    axf_err err;
-    if (check_out(&a, &err)) {
-        rc = axf_cli_fail(err.msg);
-        goto done;
-    }
-    double t_open = axf_now();
-    a.resume = a.resume && a.out && access(a.out, F_OK) == 0;
-    s = a.resume ? axf_session_load(a.out, a.model, a.data, a.holdout, &a.so, &err)
-                 : axf_session_open(a.model, a.data, &a.so, &err);
-    axf_cli_progress_clear(&ui.bar);
-    if (!s && g_interrupted) {
-        fprintf(stderr, "axf: interrupted while opening %s (nothing saved)\n", a.data);
-        rc = 128 + g_interrupted;
-        goto done;
-    }
-    if (!s || (a.holdout && !a.resume && axf_session_set_holdout(s, a.holdout, &err))) {
-        rc = axf_cli_fail(err.msg);
-        goto done;
-    }
-    t_open = axf_now() - t_open;
-    if (!(h = load_policy(&a, s, &ui, &rc)))
+    double t_open;
+    if (!(s = open_session(&a, &ui, &t_open, &rc)) || !(h = load_policy(&a, s, &ui, &rc)))
         goto done;
     if (a.list_params) {
         list_params(h);
@@ -464,7 +500,7 @@ int axf_cmd_search(int argc, char **argv)
     double t0 = axf_now(), cpu0 = axf_cpu_now(0);
     ui.phase = NULL;
     int save_failed = 0;
-    axf_err serr;
+    axf_err err, serr;
     int st = run_steps(h, s, a.out, &ui, &save_failed, &serr, &err);
     double t_search = axf_now() - t0, cpu_search = axf_cpu_now(0) - cpu0;
     g_host = NULL;
@@ -473,21 +509,7 @@ int axf_cmd_search(int argc, char **argv)
     char *beside;
     const char *saved_to = save_final(s, a.out, &save_failed, &serr, &beside);
     print_summary(s, h, &a, &ui, t_search, t_open, cpu_search, saved_to);
-
-    if (save_failed) {
-        fprintf(stderr, "axf: %s%s%s\n", serr.msg,
-                saved_to ? "; this run's session is saved to " : "; this run's session is not saved",
-                saved_to ? saved_to : "");
-        rc = 1;
-    } else if (st == AXF_LUA_FINISHED) {
-        rc = 0;
-    } else if (st == AXF_CANCELLED || g_interrupted) {
-        fprintf(stderr, "axf: interrupted: %s; session saved to %s\n", axf_luahost_message(h), a.out);
-        rc = 128 + (g_interrupted ? g_interrupted : SIGINT);
-    } else {
-        fprintf(stderr, "axf: %s; session so far saved to %s\n", err.msg, a.out);
-        rc = 1;
-    }
+    rc = exit_status(st, &a, h, save_failed, &serr, saved_to, &err);
     free(beside);
 done:
     g_host = NULL;

@@ -225,22 +225,23 @@ static int add_merge(axf_bpe *b, int x, int y, int merged)
     return 0;
 }
 
-axf_bpe *axf_bpe_load(const char *vocab_json, const char *merges_txt, axf_err *err)
+/* vocab.json (token -> id) into b->tok and b->by_id. */
+static int read_vocab(axf_bpe *b, const char *vocab_json, axf_err *err)
 {
     size_t len;
     char *text = axf_io_read_file(vocab_json, MAX_FILE, &len, err);
     if (!text)
-        return NULL;
-    axf_bpe *b = axf_xcalloc(1, sizeof *b);
+        return -1;
     const char *end = NULL;
     cJSON *root = NULL;
     char sb[64];
+    int rc = -1;
     if (axf_json_check(text, len, vocab_json, err) != 0)
-        goto fail;
+        goto out;
     root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);   /* + 1: the NUL ends it */
     if (!root || !cJSON_IsObject(root)) {
         axf_err_set(err, "%s: not a JSON object of token -> id", vocab_json);
-        goto fail;
+        goto out;
     }
     int max_id = -1;
     for (cJSON *it = root->child; it; it = it->next) {
@@ -248,18 +249,18 @@ axf_bpe *axf_bpe_load(const char *vocab_json, const char *merges_txt, axf_err *e
         if (!cJSON_IsNumber(it) || d != (double)(int)d || d < 0 || d >= MAX_VOCAB) {
             axf_err_set(err, "%s: token '%s': id is not an integer in [0, %d)", vocab_json,
                         axf_escape_str(sb, sizeof sb, it->string), MAX_VOCAB);
-            goto fail;
+            goto out;
         }
         if (strmap_put(&b->tok, it->string, strlen(it->string), (int)d)) {
             axf_err_set(err, "%s: token '%s' appears twice", vocab_json, axf_escape_str(sb, sizeof sb, it->string));
-            goto fail;
+            goto out;
         }
         if ((int)d > max_id)
             max_id = (int)d;
     }
     if (max_id < 0) {
         axf_err_set(err, "%s: empty vocabulary", vocab_json);
-        goto fail;
+        goto out;
     }
     b->size = max_id + 1;
     b->by_id = axf_xcalloc((size_t)b->size, sizeof *b->by_id);
@@ -269,39 +270,45 @@ axf_bpe *axf_bpe_load(const char *vocab_json, const char *merges_txt, axf_err *e
             char sb2[64];
             axf_err_set(err, "%s: id %d given to '%s' and '%s'", vocab_json, id,
                         axf_escape_str(sb2, sizeof sb2, b->by_id[id]), axf_escape_str(sb, sizeof sb, it->string));
-            goto fail;
+            goto out;
         }
         b->by_id[id] = axf_xstrdup(it->string);
     }
+    rc = 0;
+out:
     cJSON_Delete(root);
-    root = NULL;
     free(text);
+    return rc;
+}
 
-    text = axf_io_read_file(merges_txt, MAX_FILE, &len, err);
+/* merges.txt ("x y" per line, an optional "#version" first line) into b's merges; every token
+ * and every merge's result must be in vocab_json's vocabulary. */
+static int read_merges(axf_bpe *b, const char *merges_txt, const char *vocab_json, axf_err *err)
+{
+    size_t len;
+    char *text = axf_io_read_file(merges_txt, MAX_FILE, &len, err);
     if (!text)
-        goto fail;
-    int line = 0;
-    for (char *p = text; p < text + len;) {
+        return -1;
+    char sb[64];
+    int line = 0, rc = 0;
+    for (char *p = text; p < text + len && !rc;) {
         char *nl = memchr(p, '\n', (size_t)(text + len - p));
         char *e = nl ? nl : text + len;
         line++;
         size_t n = (size_t)(e - p);
-        if (line == 1 && n >= 8 && !memcmp(p, "#version", 8)) {
-            p = e + 1;
-            continue;
-        }
-        if (n == 0) {
+        if ((line == 1 && n >= 8 && !memcmp(p, "#version", 8)) || n == 0) {
             p = e + 1;
             continue;
         }
         if (memchr(p, '\r', n)) {
-            axf_err_set(err, "%s:%d: carriage return in a merge (CRLF line ends are not read)", merges_txt, line);
-            goto fail;
+            rc = axf_err_set(err, "%s:%d: carriage return in a merge (CRLF line ends are not read)", merges_txt,
+                             line);
+            break;
         }
         char *sp = memchr(p, ' ', n);
         if (!sp || sp == p || sp + 1 == e || memchr(sp + 1, ' ', (size_t)(e - sp - 1))) {
-            axf_err_set(err, "%s:%d: expected two tokens separated by one space", merges_txt, line);
-            goto fail;
+            rc = axf_err_set(err, "%s:%d: expected two tokens separated by one space", merges_txt, line);
+            break;
         }
         int x = strmap_get(&b->tok, p, (size_t)(sp - p)), y = strmap_get(&b->tok, sp + 1, (size_t)(e - sp - 1));
         char joined[512];
@@ -313,21 +320,27 @@ axf_bpe *axf_bpe_load(const char *vocab_json, const char *merges_txt, axf_err *e
             m = strmap_get(&b->tok, joined, jl);
         }
         if (x < 0 || y < 0 || m < 0) {
-            axf_err_set(err, "%s:%d: merge '%s' of tokens %s in %s", merges_txt, line, axf_escape(sb, sizeof sb, p, n),
-                        x < 0 || y < 0 ? "that are not" : "whose result is not", vocab_json);
-            goto fail;
+            rc = axf_err_set(err, "%s:%d: merge '%s' of tokens %s in %s", merges_txt, line,
+                             axf_escape(sb, sizeof sb, p, n), x < 0 || y < 0 ? "that are not" : "whose result is not",
+                             vocab_json);
+            break;
         }
         add_merge(b, x, y, m);
         p = e + 1;
     }
     free(text);
+    return rc;
+}
+
+axf_bpe *axf_bpe_load(const char *vocab_json, const char *merges_txt, axf_err *err)
+{
+    axf_bpe *b = axf_xcalloc(1, sizeof *b);
+    if (read_vocab(b, vocab_json, err) || read_merges(b, merges_txt, vocab_json, err)) {
+        axf_bpe_free(b);
+        return NULL;
+    }
     finish(b);
     return b;
-fail:
-    cJSON_Delete(root);
-    free(text);
-    axf_bpe_free(b);
-    return NULL;
 }
 
 /* ---------- pre-tokenizer ---------- */

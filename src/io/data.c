@@ -520,6 +520,109 @@ axf_dataset *axf_dataset_load(const char *path, const char *task, axf_err *err)
     return axf_dataset_load_for(path, task, NULL, 0, err);
 }
 
+/* The format of a file whose first non-blank line (line first_lineno, split into fs) is first:
+ * *f, a header's columns *L and the task *tname (task when given). */
+static int pick_format(const char *first, const fields *fs, const char *path, const char *task, int first_lineno,
+                       fmt *f, layout *L, const char **tname, axf_err *err)
+{
+    *tname = task;
+    if (task && strcmp(task, "text") == 0) {
+        *f = FMT_TEXT;
+    } else if (task && strcmp(task, "sst2-sent") == 0) {
+        *f = FMT_STSA;
+    } else if (looks_like_header(fs)) {
+        *f = FMT_HEADER;
+        *tname = header_layout(fs, path, task, L);
+    } else if (task && strcmp(task, "cola") != 0 && strcmp(task, "sst2") != 0 && strcmp(task, "single") != 0) {
+        return axf_err_set(err, "%s:%d: task %s needs a header line naming the columns (sentence1, "
+                           "sentence2, label, ...)", path, first_lineno, task);
+    } else if (fs->n == 4 && (!task || strcmp(task, "cola") == 0)) {
+        *f = FMT_COLA_GLUE;
+        *tname = "cola";
+    } else if (fs->n == 2) {
+        *f = FMT_TWO_COL;
+        if (!task) {
+            const char *p = task_from_path(path);
+            *tname = p && strcmp(p, "sst2") == 0 ? "sst2" : "cola"; /* CoLA nlpdatasets layout */
+        }
+    } else if (fs->n == 1 && !task) {
+        const char *p = task_from_path(path);
+        if ((p && strcmp(p, "sst2-sent") == 0) || stsa_line(first)) {
+            *f = FMT_STSA;
+            *tname = "sst2-sent";
+        } else {
+            *f = FMT_TEXT;
+            *tname = "text";
+        }
+    } else {
+        return axf_err_set(err, "%s:%d: no header and %d columns: cannot tell the format (give the task)", path,
+                           first_lineno, fs->n);
+    }
+    if (*f == FMT_HEADER && L->a < 0)
+        return axf_err_set(err, "%s:%d: header names no text column (sentence, sentence1, question, ...)", path,
+                           first_lineno);
+    return 0;
+}
+
+/* Reads up to the first non-blank line and decides the format from it (pick_format). */
+static int detect_format(lines *lr, const char *task, fields *fs, fmt *f, layout *L, const char **tname,
+                         axf_err *err)
+{
+    int bad = 0;
+    char *first;
+    while ((first = next_line(lr, 1, &bad, err)) != NULL && blank(first))
+        ;
+    if (!first)
+        return bad ? -1 : axf_err_set(err, "%s: empty file", lr->path);
+    if (!task && (first[0] == '{' || first[0] == '['))
+        return axf_err_set(err, "%s:%d: a JSON file, not a task TSV or text file", lr->path, lr->lineno);
+    char *firstcopy = axf_xstrdup(first);
+    int rc = split(firstcopy, 0, fs, lr, err) ? -1
+             : pick_format(first, fs, lr->path, task, lr->lineno, f, L, tname, err);
+    free(firstcopy);
+    return rc;
+}
+
+/* One example of a file in format f: its text(s), and its label or target when labelled. */
+typedef struct row {
+    const char *a, *b;
+    int label;
+    float target;
+} row;
+
+static int read_row(char *s, fmt f, const layout *L, int labelled, const label_rules *rules, fields *fs, lines *lr,
+                    row *r, axf_err *err)
+{
+    *r = (row){NULL, NULL, -1, 0};
+    if (f == FMT_TEXT) {
+        r->a = s;
+    } else if (f == FMT_STSA) {
+        if (!stsa_line(s))
+            return axf_err_set(err, "%s:%d: expected '<label> <sentence>'", lr->path, lr->lineno);
+        char *sp = strchr(s, ' ');
+        *sp = 0;
+        if (labelled && parse_label(rules, s, &r->label, &r->target, lr, err) != 0)
+            return -1;
+        r->a = sp + 1;
+    } else {
+        if (split(s, L->quoting, fs, lr, err) != 0)
+            return -1;
+        int want = f == FMT_HEADER ? L->ncol : f == FMT_COLA_GLUE ? 4 : 2;
+        if (fs->n != want)
+            return axf_err_set(err, "%s:%d: expected %d columns, found %d", lr->path, lr->lineno, want, fs->n);
+        int ca = f == FMT_HEADER ? L->a : f == FMT_COLA_GLUE ? 3 : 0;
+        int cl = f == FMT_HEADER ? L->label : 1;
+        r->a = fs->f[ca];
+        r->b = f == FMT_HEADER && L->b >= 0 ? fs->f[L->b] : NULL;
+        if (labelled && cl >= 0 && parse_label(rules, fs->f[cl], &r->label, &r->target, lr, err) != 0)
+            return -1;
+    }
+    if (ensure_text(r->a, r->b ? "first sentence" : "sentence", lr, err) != 0 ||
+        (r->b && ensure_text(r->b, "second sentence", lr, err) != 0))
+        return -1;
+    return 0;
+}
+
 axf_dataset *axf_dataset_load_for(const char *path, const char *task, const axf_config *model, int flags,
                                   axf_err *err)
 {
@@ -539,73 +642,13 @@ axf_dataset *axf_dataset_load_for(const char *path, const char *task, const axf_
     fields fs = {0};
     axf_dataset *d = NULL;
     int bad = 0;
-    char *first = NULL;
-    /* first non-blank line decides the format */
-    while ((first = next_line(&lr, 1, &bad, err)) != NULL && blank(first))
-        ;
-    if (!first) {
-        if (!bad)
-            axf_err_set(err, "%s: empty file", path);
-        goto fail;
-    }
-    int first_lineno = lr.lineno;
-    if (!task && (first[0] == '{' || first[0] == '[')) {
-        axf_err_set(err, "%s:%d: a JSON file, not a task TSV or text file", path, first_lineno);
-        goto fail;
-    }
     fmt f;
     layout L = {-1, -1, -1, 0, 0};
     const char *tname = task;
-    char *firstcopy = axf_xstrdup(first);
-    if (split(firstcopy, 0, &fs, &lr, err) != 0) {
-        free(firstcopy);
+    if (detect_format(&lr, task, &fs, &f, &L, &tname, err))
         goto fail;
-    }
-    if (tname && strcmp(tname, "text") == 0) {
-        f = FMT_TEXT;
-    } else if (tname && strcmp(tname, "sst2-sent") == 0) {
-        f = FMT_STSA;
-    } else if (looks_like_header(&fs)) {
-        f = FMT_HEADER;
-        tname = header_layout(&fs, path, task, &L);
-    } else if (task && strcmp(task, "cola") != 0 && strcmp(task, "sst2") != 0 &&
-               strcmp(task, "single") != 0) {
-        axf_err_set(err, "%s:%d: task %s needs a header line naming the columns (sentence1, "
-                    "sentence2, label, ...)", path, first_lineno, task);
-        free(firstcopy);
-        goto fail;
-    } else if (fs.n == 4 && (!task || strcmp(task, "cola") == 0)) {
-        f = FMT_COLA_GLUE;
-        tname = "cola";
-    } else if (fs.n == 2) {
-        f = FMT_TWO_COL;
-        if (!tname) {
-            const char *p = task_from_path(path);
-            tname = p && strcmp(p, "sst2") == 0 ? "sst2" : "cola"; /* CoLA nlpdatasets layout */
-        }
-    } else if (fs.n == 1 && !task) {
-        const char *p = task_from_path(path);
-        if ((p && strcmp(p, "sst2-sent") == 0) || stsa_line(first)) {
-            f = FMT_STSA;
-            tname = "sst2-sent";
-        } else {
-            f = FMT_TEXT;
-            tname = "text";
-        }
-    } else {
-        axf_err_set(err, "%s:%d: no header and %d columns: cannot tell the format (give the task)",
-                    path, first_lineno, fs.n);
-        free(firstcopy);
-        goto fail;
-    }
-    free(firstcopy);
     ti = find_task(tname);
     AXF_ASSERT(ti != NULL);
-    if (f == FMT_HEADER && L.a < 0) {
-        axf_err_set(err, "%s:%d: header names no text column (sentence, sentence1, question, ...)",
-                    path, first_lineno);
-        goto fail;
-    }
     int labelled = (flags & AXF_DATA_NO_LABELS) ? 0 : f == FMT_HEADER ? L.label >= 0 : f != FMT_TEXT;
     /* the generic tasks take their label set from the model: its classes, or numbers when it is a
      * regression model */
@@ -623,42 +666,12 @@ axf_dataset *axf_dataset_load_for(const char *path, const char *task, const axf_
     while ((s = next_line(&lr, 1, &bad, err)) != NULL) {
         if (blank(s))
             continue;
-        int label = -1;
-        float target = 0;
-        const char *a = NULL, *b = NULL;
-        if (f == FMT_TEXT) {
-            a = s;
-        } else if (f == FMT_STSA) {
-            if (!stsa_line(s)) {
-                axf_err_set(err, "%s:%d: expected '<label> <sentence>'", path, lr.lineno);
-                goto fail;
-            }
-            char *sp = strchr(s, ' ');
-            *sp = 0;
-            if (labelled && parse_label(&rules, s, &label, &target, &lr, err) != 0)
-                goto fail;
-            a = sp + 1;
-        } else {
-            if (split(s, L.quoting, &fs, &lr, err) != 0)
-                goto fail;
-            int want = f == FMT_HEADER ? L.ncol : f == FMT_COLA_GLUE ? 4 : 2;
-            if (fs.n != want) {
-                axf_err_set(err, "%s:%d: expected %d columns, found %d", path, lr.lineno, want, fs.n);
-                goto fail;
-            }
-            int ca = f == FMT_HEADER ? L.a : f == FMT_COLA_GLUE ? 3 : 0;
-            int cl = f == FMT_HEADER ? L.label : 1;
-            a = fs.f[ca];
-            b = f == FMT_HEADER && L.b >= 0 ? fs.f[L.b] : NULL;
-            if (labelled && cl >= 0 && parse_label(&rules, fs.f[cl], &label, &target, &lr, err) != 0)
-                goto fail;
-        }
-        if (ensure_text(a, b ? "first sentence" : "sentence", &lr, err) != 0 ||
-            (b && ensure_text(b, "second sentence", &lr, err) != 0))
+        row r;
+        if (read_row(s, f, &L, labelled, &rules, &fs, &lr, &r, err))
             goto fail;
-        if (label > max_label)
-            max_label = label;
-        axf_dataset_add(d, a, b, label, target);
+        if (r.label > max_label)
+            max_label = r.label;
+        axf_dataset_add(d, r.a, r.b, r.label, r.target);
     }
     if (bad)
         goto fail;

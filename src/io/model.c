@@ -511,6 +511,76 @@ static int check_int8_blocks(const axf_model *m, const char *st_path, axf_err *e
     return 0;
 }
 
+/* The prefix of the checkpoint's tensor names ("bert." or ""), found from the word embeddings;
+ * NULL with err when they are absent (naming the architecture the names are of, if another). */
+static const char *name_prefix(const axf_st_file *f, const axf_config *cfg, const char *st_path, axf_err *err)
+{
+    const arch_names *a = axf__names_of(cfg);
+    char word[96];
+    snprintf(word, sizeof word, "%s%s.weight", a->prefix, a->word);
+    if (axf_st_find(f, word))
+        return a->prefix;
+    if (axf_st_find(f, word + strlen(a->prefix)))
+        return "";
+    const char *other = NULL;
+    for (int k = 0; k <= AXF_ARCH_ROBERTA && !other; k++) {
+        char w[96];
+        snprintf(w, sizeof w, "%s%s.weight", axf__arch[k].prefix, axf__arch[k].word);
+        if (k != (int)cfg->arch && axf_st_find(f, w))
+            other = axf__arch[k].title;
+    }
+    axf_err_set(err, "%s: no %s: not a %s checkpoint as config.json's model_type says%s%s", st_path, word, a->title,
+                other ? "; its names are " : "", other ? other : "");
+    return NULL;
+}
+
+/* Every tensor the model of cfg needs is in f with its shape, and no layer tensor is left over.
+ * Checked before the arena is allocated: the checkpoint bounds the model's size, so a config.json
+ * claiming a huge model fails here instead of aborting on OOM. */
+static int check_shapes(const axf_st_file *f, const axf_config *cfg, const char *prefix, int with_mlm, int has_cls,
+                        int has_pool, const char *st_path, axf_err *err)
+{
+    axf_model *shape_only = axf_xcalloc(1, sizeof *shape_only);
+    shape_only->cfg = *cfg;
+    tlist l = model_tensors(shape_only, with_mlm);
+    int bad = 0;
+    for (int i = 0; i < l.n && !bad; i++)
+        if (!skip(shape_only, &l.d[i], has_cls, has_pool))
+            bad = match_tensor(f, prefix, &l.d[i], st_path, err) == NULL;
+    free(l.d);
+    free(shape_only);
+    return bad || stray_layer_tensor(f, prefix, cfg, st_path, err) ? -1 : 0;
+}
+
+/* The tensors of f into m's arena (float ones checked finite), then the int8 blocks checked. */
+static int read_tensors(axf_model *m, const axf_st_file *f, const char *prefix, int with_mlm, int has_cls,
+                        int has_pool, const char *st_path, axf_err *err)
+{
+    tlist l = model_tensors(m, with_mlm);
+    int rc = 0;
+    for (int i = 0; i < l.n && !rc; i++) {
+        const tdesc *d = &l.d[i];
+        if (skip(m, d, has_cls, has_pool))
+            continue; /* left as axf_model_new made it: zeros */
+        const axf_st_tensor *t = match_tensor(f, prefix, d, st_path, err);
+        if (!t) {
+            rc = -1;
+        } else if (d->which >= 0 && t->dtype == AXF_DT_I8) {
+            rc = read_int8(m, f, d, t, st_path, err);
+        } else if (axf_st_read_f32(t, *d->slot, d->count, err) != 0) {
+            rc = axf_err_prefix(err, "%s", st_path);
+        } else {
+            const float *p = *d->slot;
+            for (size_t k = 0; k < d->count && !rc; k++)
+                if (!isfinite(p[k]))
+                    rc = axf_err_set(err, "%s: tensor '%s': %s at element %zu", st_path, t->name,
+                                     isnan(p[k]) ? "NaN" : "Inf", k);
+        }
+    }
+    free(l.d);
+    return rc ? rc : check_int8_blocks(m, st_path, err);
+}
+
 static axf_model *load(const char *dir, int need_head, int *found, axf_err *err)
 {
     char *cfg_path = axf_io_join(dir, "config.json");
@@ -518,33 +588,13 @@ static axf_model *load(const char *dir, int need_head, int *found, axf_err *err)
     char *st_path = NULL;
     axf_model *m = NULL;
     axf_st_file *f = NULL;
-    tlist l = {0};
     axf_config cfg;
-    if (axf__config_load(cfg_path, tok_path, &cfg, err))
-        goto fail;
-    f = open_weights(dir, &st_path, err);
-    if (!f)
+    const char *prefix;
+    if (axf__config_load(cfg_path, tok_path, &cfg, err) || !(f = open_weights(dir, &st_path, err)) ||
+        !(prefix = name_prefix(f, &cfg, st_path, err)))
         goto fail;
     const arch_names *a = axf__names_of(&cfg);
-    const char *prefix;
-    char word[96], head[96], cls[96], mlm[96];
-    snprintf(word, sizeof word, "%s%s.weight", a->prefix, a->word);
-    if (axf_st_find(f, word))
-        prefix = a->prefix;
-    else if (axf_st_find(f, word + strlen(a->prefix)))
-        prefix = "";
-    else {
-        const char *other = NULL;
-        for (int k = 0; k <= AXF_ARCH_ROBERTA && !other; k++) {
-            char w[96];
-            snprintf(w, sizeof w, "%s%s.weight", axf__arch[k].prefix, axf__arch[k].word);
-            if (k != (int)cfg.arch && axf_st_find(f, w))
-                other = axf__arch[k].title;
-        }
-        axf_err_set(err, "%s: no %s: not a %s checkpoint as config.json's model_type says%s%s", st_path, word,
-                    a->title, other ? "; its names are " : "", other ? other : "");
-        goto fail;
-    }
+    char head[96], cls[96], mlm[96];
     snprintf(head, sizeof head, "%s%s.weight", a->head_enc ? prefix : "", a->head);
     snprintf(cls, sizeof cls, "%s.weight", a->cls);
     snprintf(mlm, sizeof mlm, "%s", a->mlm_bias);
@@ -557,59 +607,19 @@ static axf_model *load(const char *dir, int need_head, int *found, axf_err *err)
     if (found)
         *found = (has_cls ? AXF_LOAD_CLASSIFIER : 0) | (has_pool ? AXF_LOAD_POOLER : 0);
     int with_mlm = axf_st_find(f, mlm) != NULL;
-    /* Every shape is checked before the arena is allocated: the checkpoint bounds the model's
-     * size, so a config.json claiming a huge model fails here instead of aborting on OOM. */
-    axf_model *shape_only = axf_xcalloc(1, sizeof *shape_only);
-    shape_only->cfg = cfg;
-    l = model_tensors(shape_only, with_mlm);
-    int bad = 0;
-    for (int i = 0; i < l.n && !bad; i++)
-        if (!skip(shape_only, &l.d[i], has_cls, has_pool))
-            bad = match_tensor(f, prefix, &l.d[i], st_path, err) == NULL;
-    free(l.d);
-    l.d = NULL;
-    free(shape_only);
-    if (bad || stray_layer_tensor(f, prefix, &cfg, st_path, err))
+    if (check_shapes(f, &cfg, prefix, with_mlm, has_cls, has_pool, st_path, err))
         goto fail;
     m = axf_model_new(&cfg, with_mlm, err);
     if (!m) {
         axf_err_prefix(err, "%s", cfg_path);
         goto fail;
     }
-    l = model_tensors(m, with_mlm);
-    for (int i = 0; i < l.n; i++) {
-        const tdesc *d = &l.d[i];
-        if (skip(m, d, has_cls, has_pool))
-            continue; /* left as axf_model_new made it: zeros */
-        const axf_st_tensor *t = match_tensor(f, prefix, d, st_path, err);
-        if (!t)
-            goto fail;
-        if (d->which >= 0 && t->dtype == AXF_DT_I8) {
-            if (read_int8(m, f, d, t, st_path, err))
-                goto fail;
-            continue;
-        }
-        if (axf_st_read_f32(t, *d->slot, d->count, err) != 0) {
-            axf_err_prefix(err, "%s", st_path);
-            goto fail;
-        }
-        const float *p = *d->slot;
-        for (size_t k = 0; k < d->count; k++)
-            if (!isfinite(p[k])) {
-                axf_err_set(err, "%s: tensor '%s': %s at element %zu", st_path, t->name,
-                            isnan(p[k]) ? "NaN" : "Inf", k);
-                goto fail;
-            }
-    }
-    free(l.d);
-    l.d = NULL;
-    if (check_int8_blocks(m, st_path, err))
+    if (read_tensors(m, f, prefix, with_mlm, has_cls, has_pool, st_path, err))
         goto fail;
     axf_st_close(f);
     AXF_FREE(cfg_path, tok_path, st_path);
     return m;
 fail:
-    free(l.d);
     axf_model_free(m);
     axf_st_close(f);
     AXF_FREE(cfg_path, tok_path, st_path);

@@ -160,47 +160,34 @@ static int parse_entry(const char *path, const cJSON *e, axf_st_tensor *t, size_
     return 0;
 }
 
-axf_st_file *axf_st_open(const char *path, axf_err *err)
+/* The header of the mapped file f: its 8-byte little-endian size, then a JSON object, parsed from
+ * a NUL-terminated copy (the parser then never depends on bytes past the header). *hdr_size: the
+ * header's bytes. NULL with err. */
+static cJSON *read_header(const axf_st_file *f, uint64_t *hdr_size, axf_err *err)
 {
-    axf_st_file *f = axf_xcalloc(1, sizeof *f);
-    f->path = axf_xstrdup(path);
-    cJSON *root = NULL;
-    span *sp = NULL;
-    axf_st_tensor **byname = NULL;
-    char *hdr_copy = NULL;
-    char shown[96]; /* a tensor name for a message */
-
-    if (axf_io_map_file(path, 8, "a safetensors file", &f->map, &f->map_size, err))
-        goto fail;
-    size_t size = f->map_size;
+    const char *path = f->path;
     const unsigned char *base = f->map;
     uint64_t n = 0;
     for (int i = 7; i >= 0; i--)
         n = (n << 8) | base[i];
-    if (n > ST_MAX_HEADER) {
-        axf_err_set(err, "%s: header size %llu exceeds the 100 MB limit (not a safetensors file?)",
-                    path, (unsigned long long)n);
-        goto fail;
-    }
-    if (n + 8 > size) {
-        axf_err_set(err, "%s: truncated: header size %llu but the file has only %zu bytes", path,
-                    (unsigned long long)n, size);
-        goto fail;
-    }
-    if (n < 2 || base[8] != '{') {
-        axf_err_set(err, "%s: header does not start with '{' (not a safetensors file?)", path);
-        goto fail;
-    }
-    /* parse a NUL-terminated copy: the parser then never depends on bytes past the header */
-    hdr_copy = axf_xmalloc((size_t)n + 1);
-    memcpy(hdr_copy, base + 8, (size_t)n);
-    hdr_copy[n] = 0;
-    const char *hdr = hdr_copy;
+    *hdr_size = n;
+    if (n > ST_MAX_HEADER)
+        return axf_err_set(err, "%s: header size %llu exceeds the 100 MB limit (not a safetensors file?)", path,
+                           (unsigned long long)n), NULL;
+    if (n + 8 > f->map_size)
+        return axf_err_set(err, "%s: truncated: header size %llu but the file has only %zu bytes", path,
+                           (unsigned long long)n, f->map_size), NULL;
+    if (n < 2 || base[8] != '{')
+        return axf_err_set(err, "%s: header does not start with '{' (not a safetensors file?)", path), NULL;
+    char *hdr = axf_xmalloc((size_t)n + 1);
+    memcpy(hdr, base + 8, (size_t)n);
+    hdr[n] = 0;
     const char *endp = NULL;
     char where[4200];
+    cJSON *root = NULL;
     snprintf(where, sizeof where, "%s: header", path);
     if (axf_json_check(hdr, (size_t)n, where, err) != 0) /* duplicate names, a NUL in a name, ... */
-        goto fail;
+        goto out;
     root = cJSON_ParseWithLengthOpts(hdr, (size_t)n, &endp, 0);
     if (!root || !cJSON_IsObject(root)) {
         size_t at = endp ? (size_t)(endp - hdr) : 0;
@@ -209,86 +196,115 @@ axf_st_file *axf_st_open(const char *path, axf_err *err)
             if (ep && ep >= hdr && ep <= hdr + n)
                 at = (size_t)(ep - hdr);
         }
-        axf_err_set(err, "%s: header is not valid JSON (near byte %zu of %llu)", path, at,
-                    (unsigned long long)n);
-        goto fail;
+        axf_err_set(err, "%s: header is not valid JSON (near byte %zu of %llu)", path, at, (unsigned long long)n);
+        cJSON_Delete(root);
+        root = NULL;
+        goto out;
     }
     for (const char *q = endp; q < hdr + n; q++)
         if (*q != ' ' && *q != '\t' && *q != '\n' && *q != '\r') {
             axf_err_set(err, "%s: header has trailing bytes after the JSON object", path);
-            goto fail;
+            cJSON_Delete(root);
+            root = NULL;
+            goto out;
         }
+out:
+    free(hdr);
+    return root;
+}
 
-    size_t data_size = size - 8 - (size_t)n;
-    const unsigned char *data = base + 8 + n;
-    int cap = cJSON_GetArraySize(root);
-    f->t = axf_xcalloc((size_t)(cap ? cap : 1), sizeof *f->t);
-    sp = axf_xcalloc((size_t)(cap ? cap : 1), sizeof *sp);
+/* The header's tensors into f->t (the data area: data[0..data_size)), and their byte ranges into
+ * sp[0..f->n). */
+static int read_entries(axf_st_file *f, const cJSON *root, const unsigned char *data, size_t data_size, span *sp,
+                        axf_err *err)
+{
+    char shown[96]; /* a tensor name for a message */
     const cJSON *e;
     cJSON_ArrayForEach(e, root)
     {
-        if (!e->string) {
-            axf_err_set(err, "%s: header entry without a name", path);
-            goto fail;
-        }
+        if (!e->string)
+            return axf_err_set(err, "%s: header entry without a name", f->path);
         if (strcmp(e->string, "__metadata__") == 0)
             continue;
         axf_st_tensor *t = &f->t[f->n];
         t->name = axf_xstrdup(e->string);
         f->n++;
         size_t b = 0, en = 0;
-        if (parse_entry(path, e, t, &b, &en, err) != 0)
-            goto fail;
-        if (en > data_size) {
-            axf_err_set(err, "%s: tensor '%s': data_offsets [%zu, %zu] outside the data area of %zu "
-                        "bytes (truncated file?)", path, axf_escape_str(shown, sizeof shown, t->name), b, en,
-                        data_size);
-            goto fail;
-        }
+        if (parse_entry(f->path, e, t, &b, &en, err) != 0)
+            return -1;
+        if (en > data_size)
+            return axf_err_set(err, "%s: tensor '%s': data_offsets [%zu, %zu] outside the data area of %zu "
+                               "bytes (truncated file?)", f->path, axf_escape_str(shown, sizeof shown, t->name), b,
+                               en, data_size);
         t->data = data + b;
         sp[f->n - 1] = (span){b, en, f->n - 1};
     }
+    return 0;
+}
 
-    byname = axf_xcalloc((size_t)(f->n ? f->n : 1), sizeof *byname);
+/* No name twice. */
+static int check_names(const axf_st_file *f, axf_err *err)
+{
+    char shown[96];
+    int rc = 0;
+    const axf_st_tensor **byname = axf_xcalloc((size_t)(f->n ? f->n : 1), sizeof *byname);
     for (int i = 0; i < f->n; i++)
         byname[i] = &f->t[i];
     qsort(byname, (size_t)f->n, sizeof *byname, cmp_name);
-    for (int i = 1; i < f->n; i++)
-        if (strcmp(byname[i - 1]->name, byname[i]->name) == 0) {
-            axf_err_set(err, "%s: tensor '%s' appears twice in the header", path,
-                        axf_escape_str(shown, sizeof shown, byname[i]->name));
-            goto fail;
-        }
+    for (int i = 1; i < f->n && !rc; i++)
+        if (strcmp(byname[i - 1]->name, byname[i]->name) == 0)
+            rc = axf_err_set(err, "%s: tensor '%s' appears twice in the header", f->path,
+                             axf_escape_str(shown, sizeof shown, byname[i]->name));
+    free(byname);
+    return rc;
+}
 
+/* The tensors' byte ranges sp[0..f->n) tile the data area of data_size bytes: no overlap, no hole,
+ * nothing after. Sorts sp. */
+static int check_coverage(const axf_st_file *f, span *sp, size_t data_size, axf_err *err)
+{
+    char shown[96];
     qsort(sp, (size_t)f->n, sizeof *sp, cmp_span);
     size_t pos = 0;
     for (int i = 0; i < f->n; i++) {
-        if (sp[i].begin < pos) {
-            axf_err_set(err, "%s: tensor '%s': data_offsets [%zu, %zu] overlap the previous tensor "
-                        "(ending at %zu)", path, axf_escape_str(shown, sizeof shown, f->t[sp[i].idx].name),
-                        sp[i].begin, sp[i].end, pos);
-            goto fail;
-        }
-        if (sp[i].begin > pos) {
-            axf_err_set(err, "%s: tensor '%s': hole in the data area: bytes [%zu, %zu) belong to no "
-                        "tensor", path, axf_escape_str(shown, sizeof shown, f->t[sp[i].idx].name), pos,
-                        sp[i].begin);
-            goto fail;
-        }
+        if (sp[i].begin < pos)
+            return axf_err_set(err, "%s: tensor '%s': data_offsets [%zu, %zu] overlap the previous tensor "
+                               "(ending at %zu)", f->path, axf_escape_str(shown, sizeof shown, f->t[sp[i].idx].name),
+                               sp[i].begin, sp[i].end, pos);
+        if (sp[i].begin > pos)
+            return axf_err_set(err, "%s: tensor '%s': hole in the data area: bytes [%zu, %zu) belong to no "
+                               "tensor", f->path, axf_escape_str(shown, sizeof shown, f->t[sp[i].idx].name), pos,
+                               sp[i].begin);
         pos = sp[i].end;
     }
-    if (pos != data_size) {
-        axf_err_set(err, "%s: data area has %zu bytes but the tensors cover only %zu (trailing "
-                    "bytes)", path, data_size, pos);
+    if (pos != data_size)
+        return axf_err_set(err, "%s: data area has %zu bytes but the tensors cover only %zu (trailing "
+                           "bytes)", f->path, data_size, pos);
+    return 0;
+}
+
+axf_st_file *axf_st_open(const char *path, axf_err *err)
+{
+    axf_st_file *f = axf_xcalloc(1, sizeof *f);
+    f->path = axf_xstrdup(path);
+    cJSON *root = NULL;
+    span *sp = NULL;
+    uint64_t n;
+    if (axf_io_map_file(path, 8, "a safetensors file", &f->map, &f->map_size, err) ||
+        !(root = read_header(f, &n, err)))
         goto fail;
-    }
-    AXF_FREE(hdr_copy, byname, sp);
+    size_t data_size = f->map_size - 8 - (size_t)n;
+    const unsigned char *data = (const unsigned char *)f->map + 8 + n;
+    int cap = cJSON_GetArraySize(root);
+    f->t = axf_xcalloc((size_t)(cap ? cap : 1), sizeof *f->t);
+    sp = axf_xcalloc((size_t)(cap ? cap : 1), sizeof *sp);
+    if (read_entries(f, root, data, data_size, sp, err) || check_names(f, err) ||
+        check_coverage(f, sp, data_size, err))
+        goto fail;
+    free(sp);
     cJSON_Delete(root);
     return f;
-
 fail:
-    free(hdr_copy);
-    free(byname);
     free(sp);
     cJSON_Delete(root);
     axf_st_close(f);

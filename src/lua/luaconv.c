@@ -169,14 +169,9 @@ static int key_allowed(const char *k, const char *const *allowed)
     return 0;
 }
 
-/* Parses the action table at index t. */
-static void parse_one(lua_State *L, int t, axf_action *a)
+/* The op field of the action table at t (absolute index). */
+static axf_op parse_op(lua_State *L, int t)
 {
-    t = lua_absindex(L, t);
-    if (lua_type(L, t) != LUA_TTABLE)
-        luaL_error(L, "bad action: a table like {op=\"drop_head\", layer=0, head=1} expected, got %s",
-                   luaL_typename(L, t));
-    memset(a, 0, sizeof *a);
     const char *opn = field_str(L, t, NULL, "op");
     if (!opn)
         fail_action(L, NULL, "field '%s' is missing (e.g. op=\"drop_head\")%s", "op", "");
@@ -188,8 +183,60 @@ static void parse_one(lua_State *L, int t, axf_action *a)
                     " (ops: drop_layer drop_attn drop_ffn drop_head drop_group drop_neurons "
                     "set_hard restore_* quantize dequantize)");
     }
-    a->op = (axf_op)op;
-    opn = axf_op_name(a->op);
+    return (axf_op)op;
+}
+
+/* set_hard's mode, k and threshold (a threshold alone means mode "threshold"). */
+static void parse_hard(lua_State *L, int t, const char *opn, long big, axf_action *a)
+{
+    const char *mode = field_str(L, t, opn, "mode");
+    lua_pushliteral(L, "threshold");
+    int tty = lua_rawget(L, t);
+    double thr = 0;
+    if (tty != LUA_TNIL) {
+        if (tty != LUA_TNUMBER)
+            fail_action(L, opn, "field '%s' must be a number (got %s)", "threshold", lua_typename(L, tty));
+        thr = lua_tonumber(L, -1);
+        if (!(thr > 0 && thr <= 1))
+            fail_action(L, opn, "field '%s' must be a number in (0, 1]%s", "threshold", "");
+    }
+    lua_pop(L, 1);
+    int m = mode ? axf_hard_mode_from_name(mode) : (tty != LUA_TNIL ? AXF_HARD_THRESHOLD : AXF_HARD_TOPK);
+    if (m < 0)
+        fail_action(L, opn, "field '%s' must be \"off\", \"topk\", \"topk_renorm\" or "
+                            "\"threshold\"%s", "mode", "");
+    a->hard = (axf_hard_mode)m;
+    a->k = field_int(L, t, opn, "k", 0, 1, big, 0);
+    a->threshold = (float)thr;
+}
+
+/* Every key of the table at t is a string among allowed. */
+static void check_keys(lua_State *L, int t, const char *opn, const char *const *allowed)
+{
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            fail_action(L, opn, "unexpected %s key%s", luaL_typename(L, -1), "");
+        const char *k = lua_tostring(L, -1);
+        if (!key_allowed(k, allowed)) {
+            char shown[40];
+            snprintf(shown, sizeof shown, "%.32s", k);
+            fail_action(L, opn, "unknown field '%s'%s", shown, "");
+        }
+    }
+}
+
+/* Parses the action table at index t. */
+static void parse_one(lua_State *L, int t, axf_action *a)
+{
+    t = lua_absindex(L, t);
+    if (lua_type(L, t) != LUA_TTABLE)
+        luaL_error(L, "bad action: a table like {op=\"drop_head\", layer=0, head=1} expected, got %s",
+                   luaL_typename(L, t));
+    memset(a, 0, sizeof *a);
+    a->op = parse_op(L, t);
+    const char *opn = axf_op_name(a->op);
     static const char *const k_block[] = {"op", "layer", NULL};
     static const char *const k_head[] = {"op", "layer", "head", NULL};
     static const char *const k_group[] = {"op", "layer", "group", "groups", NULL};
@@ -214,30 +261,10 @@ static void parse_one(lua_State *L, int t, axf_action *a)
         a->index = field_int(L, t, opn, "neuron", 1, 0, BIG, 0);
         a->count = field_int(L, t, opn, "count", 0, 1, BIG, 1);
         break;
-    case AXF_OP_SET_HARD: {
+    case AXF_OP_SET_HARD:
         allowed = k_hard;
-        const char *mode = field_str(L, t, opn, "mode");
-        lua_pushliteral(L, "threshold");
-        int tty = lua_rawget(L, t);
-        double thr = 0;
-        if (tty != LUA_TNIL) {
-            if (tty != LUA_TNUMBER)
-                fail_action(L, opn, "field '%s' must be a number (got %s)", "threshold",
-                            lua_typename(L, tty));
-            thr = lua_tonumber(L, -1);
-            if (!(thr > 0 && thr <= 1))
-                fail_action(L, opn, "field '%s' must be a number in (0, 1]%s", "threshold", "");
-        }
-        lua_pop(L, 1);
-        int m = mode ? axf_hard_mode_from_name(mode) : (tty != LUA_TNIL ? AXF_HARD_THRESHOLD : AXF_HARD_TOPK);
-        if (m < 0)
-            fail_action(L, opn, "field '%s' must be \"off\", \"topk\", \"topk_renorm\" or "
-                                "\"threshold\"%s", "mode", "");
-        a->hard = (axf_hard_mode)m;
-        a->k = field_int(L, t, opn, "k", 0, 1, BIG, 0);
-        a->threshold = (float)thr;
+        parse_hard(L, t, opn, BIG, a);
         break;
-    }
     case AXF_OP_QUANTIZE: case AXF_OP_DEQUANTIZE: {
         allowed = k_quant;
         const char *block = field_str(L, t, opn, "block");
@@ -251,18 +278,7 @@ static void parse_one(lua_State *L, int t, axf_action *a)
     default:
         break;
     }
-    lua_pushnil(L);
-    while (lua_next(L, t)) {
-        lua_pop(L, 1);
-        if (lua_type(L, -1) != LUA_TSTRING)
-            fail_action(L, opn, "unexpected %s key%s", luaL_typename(L, -1), "");
-        const char *k = lua_tostring(L, -1);
-        if (!key_allowed(k, allowed)) {
-            char shown[40];
-            snprintf(shown, sizeof shown, "%.32s", k);
-            fail_action(L, opn, "unknown field '%s'%s", shown, "");
-        }
-    }
+    check_keys(L, t, opn, allowed);
 }
 
 /* One action table, or a list of them (one step). Returns the count. */

@@ -227,6 +227,52 @@ static void gather(axf_evalcache *c, float *logits, float *losses)
     }
 }
 
+/* Batch b under plan p from layer start on (the slot of layer start holds its input when start > 0):
+ * the layers below cls in full, layer cls for the [CLS] rows only (after running it in full
+ * first when full_too: slots above it to fill), the head; logits and losses of its examples.
+ * Slots marked in fill receive the layer inputs they cache. */
+static void run_batch(axf_evalcache *c, const axf_plan *p, int b, int start, int cls, const unsigned char *fill,
+                      int full_too, float *logits, float *losses)
+{
+    const axf_encoded *d = c->d;
+    int L = c->L, H = c->H, C = c->C;
+    size_t tok0 = c->tok0;
+    int first;
+    axf_batch bt = axf_evalcache_batch(c, b, &first);
+    size_t at = ((size_t)d->off[first] - tok0) * (size_t)H, nf = (size_t)bt.n_tok * (size_t)H;
+    if (start > 0)
+        memcpy(c->h, c->slot[start] + at, nf * sizeof(float));
+    else
+        axf_engine_embed(c->eng, &bt, c->h);
+    for (int i = start; i < L; i++) {
+        if (cls < 0 || i < cls) {
+            axf_engine_layer(c->eng, i, &p->layers[i], &bt, c->h);
+            if (i + 1 < L && fill[i + 1])
+                memcpy(c->slot[i + 1] + at, c->h, nf * sizeof(float));
+            continue;
+        }
+        if (i > cls)
+            break; /* skipped whole, their slots filled below */
+        if (full_too) {
+            memcpy(c->keep, c->h, nf * sizeof(float));
+            axf_engine_layer(c->eng, i, &p->layers[i], &bt, c->h);
+            for (int j = i + 1; j < L; j++)
+                if (fill[j])
+                    memcpy(c->slot[j] + at, c->h, nf * sizeof(float));
+            memcpy(c->h, c->keep, nf * sizeof(float));
+        }
+        axf_engine_layer_cls(c->eng, i, &p->layers[i], &bt, c->h);
+    }
+    float *lg = logits + (size_t)first * (size_t)C;
+    axf_engine_head(c->eng, &bt, c->h, lg);
+    if (losses)
+        for (int s = 0; s < bt.n_seq; s++) {
+            int j = first + s;
+            losses[j] = axf_sample_loss(lg + (size_t)s * C, C, d->kind, d->labels ? d->labels[j] : 0,
+                                        d->targets ? d->targets[j] : 0);
+        }
+}
+
 int axf_evalcache_run(axf_evalcache *c, const axf_plan *p, int use_cache, float *logits, float *losses,
                       axf_progress_fn progress, void *ud, axf_err *err)
 {
@@ -237,7 +283,7 @@ int axf_evalcache_run(axf_evalcache *c, const axf_plan *p, int use_cache, float 
             return axf_err_set(err, "evaluate: plan of layer %d does not fit the model", i);
     double t0 = axf_now();
     const axf_encoded *d = c->d;
-    int L = c->L, H = c->H, C = c->C;
+    int L = c->L, H = c->H;
     int dist = axf_dist_size() > 1 && !c->whole;
     if (dist) {
         char what[96];
@@ -257,7 +303,6 @@ int axf_evalcache_run(axf_evalcache *c, const axf_plan *p, int use_cache, float 
         fill[j] = c->slot[j] && !c->valid[j];
     if (!logits)
         logits = c->logit_buf;
-    size_t tok0 = c->tok0;
     /* A slot above the [CLS] layer to refill holds that layer's full output (the layers between
      * are skipped): the full layer runs on the same buffer first, its input kept and restored. */
     int full_too = 0;
@@ -268,40 +313,7 @@ int axf_evalcache_run(axf_evalcache *c, const axf_plan *p, int use_cache, float 
 
     int cancelled = 0;
     for (int b = c->blo; b < c->bhi && !cancelled; b++) {
-        int first;
-        axf_batch bt = axf_evalcache_batch(c, b, &first);
-        size_t at = ((size_t)d->off[first] - tok0) * (size_t)H, nf = (size_t)bt.n_tok * (size_t)H;
-        if (start > 0)
-            memcpy(c->h, c->slot[start] + at, nf * sizeof(float));
-        else
-            axf_engine_embed(c->eng, &bt, c->h);
-        for (int i = start; i < L; i++) {
-            if (cls < 0 || i < cls) {
-                axf_engine_layer(c->eng, i, &p->layers[i], &bt, c->h);
-                if (i + 1 < L && fill[i + 1])
-                    memcpy(c->slot[i + 1] + at, c->h, nf * sizeof(float));
-                continue;
-            }
-            if (i > cls)
-                break; /* skipped whole, their slots filled below */
-            if (full_too) {
-                memcpy(c->keep, c->h, nf * sizeof(float));
-                axf_engine_layer(c->eng, i, &p->layers[i], &bt, c->h);
-                for (int j = i + 1; j < L; j++)
-                    if (fill[j])
-                        memcpy(c->slot[j] + at, c->h, nf * sizeof(float));
-                memcpy(c->h, c->keep, nf * sizeof(float));
-            }
-            axf_engine_layer_cls(c->eng, i, &p->layers[i], &bt, c->h);
-        }
-        float *lg = logits + (size_t)first * (size_t)C;
-        axf_engine_head(c->eng, &bt, c->h, lg);
-        if (losses)
-            for (int s = 0; s < bt.n_seq; s++) {
-                int j = first + s;
-                losses[j] = axf_sample_loss(lg + (size_t)s * C, C, d->kind, d->labels ? d->labels[j] : 0,
-                                            d->targets ? d->targets[j] : 0);
-            }
+        run_batch(c, p, b, start, cls, fill, full_too, logits, losses);
         if (progress && progress(b + 1 - c->blo, c->bhi - c->blo, ud))
             cancelled = 1;
     }

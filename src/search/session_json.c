@@ -121,18 +121,10 @@ int axf_session_replaced(const axf_session *s, const char *path)
     return r;
 }
 
-static int save_file(axf_session *s, const char *path, axf_err *err)
+/* The model, data, held-out split, options, policy and seed a session was made with. */
+static void add_setup(cJSON *r, const axf_session *s)
 {
-    if (replaced_here(s, path))
-        return axf_err_set(err, "%s: replaced by another writer after this session saved it there "
-                                "(%d step%s); not overwritten (two runs writing the same file?)",
-                           path, s->saved_steps, s->saved_steps == 1 ? "" : "s");
     const axf_config *c = &s->m->cfg;
-    cJSON *r = cJSON_CreateObject();
-    cJSON_AddStringToObject(r, "format", "axf-session");
-    cJSON_AddNumberToObject(r, "version", AXF_SESSION_VERSION);
-    cJSON_AddStringToObject(r, "axf_version", AXF_VERSION);
-
     cJSON *jm = cJSON_AddObjectToObject(r, "model");
     cJSON_AddItemToObject(jm, "dir", str_or_null(s->model_dir));
     cJSON_AddStringToObject(jm, "sha256", s->model_sha);
@@ -180,7 +172,11 @@ static int save_file(axf_session *s, const char *path, axf_err *err)
     char seed[32]; /* a string: JSON numbers lose uint64 precision */
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)s->seed);
     cJSON_AddStringToObject(r, "seed", seed);
+}
 
+/* The baseline, the cursor, the history and the trial journal. */
+static void add_record(cJSON *r, const axf_session *s)
+{
     cJSON_AddItemToObject(r, "baseline", metrics_json(&s->rec_base, s->metric_name));
     cJSON_AddNumberToObject(r, "cursor", s->cursor);
     cJSON *jhist = cJSON_AddArrayToObject(r, "history");
@@ -206,6 +202,20 @@ static int save_file(axf_session *s, const char *path, axf_err *err)
         cJSON_AddItemToObject(e, "metrics", metrics_json(&t->m, s->metric_name));
         cJSON_AddItemToArray(jt, e);
     }
+}
+
+static int save_file(axf_session *s, const char *path, axf_err *err)
+{
+    if (replaced_here(s, path))
+        return axf_err_set(err, "%s: replaced by another writer after this session saved it there "
+                                "(%d step%s); not overwritten (two runs writing the same file?)",
+                           path, s->saved_steps, s->saved_steps == 1 ? "" : "s");
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "format", "axf-session");
+    cJSON_AddNumberToObject(r, "version", AXF_SESSION_VERSION);
+    cJSON_AddStringToObject(r, "axf_version", AXF_VERSION);
+    add_setup(r, s);
+    add_record(r, s);
 
     char *text = cJSON_Print(r);
     cJSON_Delete(r);
@@ -289,6 +299,102 @@ static void take_entries(axf_sessionfile *f, hentry **hist, tentry **trials)
     }
 }
 
+/* The model folder and the data file are those the session was made on (sha256). */
+static int check_files(const char *path, const axf_sessionfile *p, const char *mdir, const char *dpath, axf_err *err)
+{
+    char sha[65];
+    char *st = axf_model_weights_path(mdir);
+    int bad = axf_sha256_file(st, sha, err);
+    if (!bad && strcmp(sha, p->model_sha))
+        bad = axf_err_set(err, "%s: made for another model: %s has sha256 %.12s..., the session expects %.12s...",
+                          path, st, sha, p->model_sha);
+    free(st);
+    if (bad || axf_sha256_file(dpath, sha, err))
+        return -1;
+    if (strcmp(sha, p->data_sha))
+        return axf_err_set(err, "%s: made on other data: %s has sha256 %.12s..., the session expects %.12s...",
+                           path, dpath, sha, p->data_sha);
+    return 0;
+}
+
+/* The session opened from the files agrees with the file: examples, layers, the metric, and every
+ * history step applies on top of its predecessors (the steps are stored resolved). */
+static int check_fits(const char *path, axf_sessionfile *p, const axf_session *s, axf_err *err)
+{
+    if (s->enc->n != p->n || s->m->cfg.n_layers != p->layers)
+        return axf_err_set(err, "%s: the session has %d examples and %d layers, the files give %d and %d", path,
+                           p->n, p->layers, s->enc->n, s->m->cfg.n_layers);
+    if (strcmp(p->metric_name, s->metric_name))
+        return axf_err_set(err, "%s: baseline.metric_name: '%s', but task %s is scored by %s", path,
+                           p->metric_name, s->task, s->metric_name);
+    axf_plan *tmp = axf_plan_clone(s->orig);
+    for (int i = 0; i < p->n_steps; i++)
+        for (int k = 0; k < p->steps[i].n_actions; k++)
+            if (axf_plan_apply(tmp, &p->steps[i].actions[k], &s->defs, &p->steps[i].actions[k], err)) {
+                axf_err_prefix(err, "%s: history step %d", path, i + 1);
+                axf_plan_free(tmp);
+                return -1;
+            }
+    axf_plan_free(tmp);
+    return 0;
+}
+
+/* The held-out split: holdout_path when given, else the one the file records when it is still
+ * there (its sha256 checked; missing: a warning and none). *hpath receives the path used. */
+static int open_holdout(const char *path, const axf_sessionfile *p, const char *holdout_path, axf_session *s,
+                        char **hpath, axf_err *err)
+{
+    if (!p->holdout_path[0] && !holdout_path)
+        return 0;
+    *hpath = holdout_path ? axf_xstrdup(holdout_path) : resolve(p->holdout_path, path);
+    struct stat sb;
+    if (!holdout_path && stat(*hpath, &sb) != 0) {
+        axf_log(2, "%s: held-out data %s not found; continuing without it", path, *hpath);
+        return 0;
+    }
+    if (axf_session_set_holdout(s, *hpath, err))
+        return axf_err_prefix(err, "%s: held-out data", path);
+    if (!holdout_path && strcmp(s->holdout_sha, p->holdout_sha))
+        return axf_err_set(err, "%s: held-out data %s differs from the one the session recorded (sha256)", path,
+                           *hpath);
+    return 0;
+}
+
+/* Moves the file's history, trials, cursor, policy and paths into s (nothing here can fail). */
+static void install(axf_session *s, axf_sessionfile *p, const char *model_dir, const char *data_path,
+                    const char *holdout_path)
+{
+    axf_err err;
+    take_entries(p, &s->hist, &s->trials);
+    s->hist_len = s->hist_cap = p->n_steps;
+    s->trials_len = s->trials_cap = p->n_trials;
+    s->rec_base = p->baseline;
+    axf_plan *cp = axf_plan_clone(s->orig);
+    axf__rebuild_plan(s, p->cursor, cp, &err);
+    axf__set_committed(s, cp);
+    axf_plan_free(cp);
+    s->cursor = p->cursor;
+    if (p->cursor > 0) {
+        s->cur = s->hist[p->cursor - 1].after;
+        s->cur_buf_valid = 0;
+    }
+    AXF_FREE(s->policy_name, s->policy_sha, s->policy_params);
+    s->policy_name = p->policy_name;
+    s->policy_sha = p->policy_sha;
+    s->policy_params = p->policy_params;
+    p->policy_name = p->policy_sha = p->policy_params = NULL;
+    s->seed = p->seed;
+    s->dirty = 0;
+    free(s->model_dir);
+    free(s->data_path);
+    s->model_dir = axf_xstrdup(model_dir ? model_dir : p->model_dir);
+    s->data_path = axf_xstrdup(data_path ? data_path : p->data_path);
+    if (!holdout_path && p->holdout_path[0] && s->ho) {
+        free(s->holdout_path);
+        s->holdout_path = axf_xstrdup(p->holdout_path);
+    }
+}
+
 axf_session *axf_session_load(const char *path, const char *model_dir, const char *data_path,
                               const char *holdout_path, const axf_session_opts *opts, axf_err *err)
 {
@@ -307,29 +413,8 @@ axf_session *axf_session_load(const char *path, const char *model_dir, const cha
     }
     mdir = model_dir ? axf_xstrdup(model_dir) : resolve(p.model_dir, path);
     dpath = data_path ? axf_xstrdup(data_path) : resolve(p.data_path, path);
-
-    char sha[65];
-    char *st = axf_model_weights_path(mdir);
-    int bad = axf_sha256_file(st, sha, err);
-    if (bad) {
-        free(st);
+    if (check_files(path, &p, mdir, dpath, err))
         goto fail;
-    }
-    if (strcmp(sha, p.model_sha)) {
-        axf_err_set(err, "%s: made for another model: %s has sha256 %.12s..., the session expects %.12s...",
-                    path, st, sha, p.model_sha);
-        free(st);
-        goto fail;
-    }
-    free(st);
-    if (axf_sha256_file(dpath, sha, err))
-        goto fail;
-    if (strcmp(sha, p.data_sha)) {
-        axf_err_set(err, "%s: made on other data: %s has sha256 %.12s..., the session expects %.12s...",
-                    path, dpath, sha, p.data_sha);
-        goto fail;
-    }
-
     axf_session_opts o = opts ? *opts : axf_session_opts_default();
     o.max_len = p.max_len;
     o.max_examples = p.max_examples;
@@ -343,73 +428,9 @@ axf_session *axf_session_load(const char *path, const char *model_dir, const cha
         axf_err_prefix(err, "%s", path);
         goto fail;
     }
-    if (s->enc->n != p.n || s->m->cfg.n_layers != p.layers) {
-        axf_err_set(err, "%s: the session has %d examples and %d layers, the files give %d and %d", path,
-                    p.n, p.layers, s->enc->n, s->m->cfg.n_layers);
+    if (check_fits(path, &p, s, err) || open_holdout(path, &p, holdout_path, s, &hpath, err))
         goto fail;
-    }
-    if (strcmp(p.metric_name, s->metric_name)) {
-        axf_err_set(err, "%s: baseline.metric_name: '%s', but task %s is scored by %s", path, p.metric_name,
-                    s->task, s->metric_name);
-        goto fail;
-    }
-    /* every history step must apply on top of its predecessors */
-    axf_plan *tmp = axf_plan_clone(s->orig);
-    for (int i = 0; i < p.n_steps; i++)
-        for (int k = 0; k < p.steps[i].n_actions; k++)
-            if (axf_plan_apply(tmp, &p.steps[i].actions[k], &s->defs, &p.steps[i].actions[k], err)) {
-                axf_err_prefix(err, "%s: history step %d", path, i + 1);
-                axf_plan_free(tmp);
-                goto fail;
-            }
-    axf_plan_free(tmp);
-    if (p.holdout_path[0] || holdout_path) {
-        hpath = holdout_path ? axf_xstrdup(holdout_path) : resolve(p.holdout_path, path);
-        struct stat sb;
-        if (holdout_path || stat(hpath, &sb) == 0) {
-            if (axf_session_set_holdout(s, hpath, err)) {
-                axf_err_prefix(err, "%s: held-out data", path);
-                goto fail;
-            }
-            if (!holdout_path && strcmp(s->holdout_sha, p.holdout_sha)) {
-                axf_err_set(err, "%s: held-out data %s differs from the one the session recorded (sha256)",
-                            path, hpath);
-                goto fail;
-            }
-        } else {
-            axf_log(2, "%s: held-out data %s not found; continuing without it", path, hpath);
-        }
-    }
-
-    /* install: nothing below can fail */
-    take_entries(&p, &s->hist, &s->trials);
-    s->hist_len = s->hist_cap = p.n_steps;
-    s->trials_len = s->trials_cap = p.n_trials;
-    s->rec_base = p.baseline;
-    axf_plan *cp = axf_plan_clone(s->orig);
-    axf__rebuild_plan(s, p.cursor, cp, err);
-    axf__set_committed(s, cp);
-    axf_plan_free(cp);
-    s->cursor = p.cursor;
-    if (p.cursor > 0) {
-        s->cur = s->hist[p.cursor - 1].after;
-        s->cur_buf_valid = 0;
-    }
-    AXF_FREE(s->policy_name, s->policy_sha, s->policy_params);
-    s->policy_name = p.policy_name;
-    s->policy_sha = p.policy_sha;
-    s->policy_params = p.policy_params;
-    p.policy_name = p.policy_sha = p.policy_params = NULL;
-    s->seed = p.seed;
-    s->dirty = 0;
-    free(s->model_dir);
-    free(s->data_path);
-    s->model_dir = axf_xstrdup(model_dir ? model_dir : p.model_dir);
-    s->data_path = axf_xstrdup(data_path ? data_path : p.data_path);
-    if (!holdout_path && p.holdout_path[0] && s->ho) {
-        free(s->holdout_path);
-        s->holdout_path = axf_xstrdup(p.holdout_path);
-    }
+    install(s, &p, model_dir, data_path, holdout_path);
     axf_sessionfile_free(&p);
     AXF_FREE(mdir, dpath, hpath);
     return s;
