@@ -268,7 +268,8 @@ typedef struct {
     axf_gemm_split sp;    /* the tasks: row blocks x chunks of panels */
 } job;
 
-void axf__gemm_split(int T, int npan, int mr, int mc_target, int threads, int want_rows, axf_gemm_split *s)
+void axf__gemm_split(int T, int npan, int mr, int mc_target, int chunks_per_thread, int threads, int want_rows,
+                     axf_gemm_split *s)
 {
     int nmb = (T + mc_target - 1) / mc_target;
     if (want_rows) {
@@ -286,7 +287,7 @@ void axf__gemm_split(int T, int npan, int mr, int mc_target, int threads, int wa
     s->by_rows = 0;
     s->mc = ((T + nmb - 1) / nmb + mr - 1) / mr * mr;
     s->nmb = (T + s->mc - 1) / s->mc;
-    int want = threads > 1 ? (8 * threads + s->nmb - 1) / s->nmb : 1;
+    int want = threads > 1 ? (chunks_per_thread * threads + s->nmb - 1) / s->nmb : 1;
     s->nchunks = want < npan ? want : npan;
     s->chunk = (npan + s->nchunks - 1) / s->nchunks;
     s->nchunks = (npan + s->chunk - 1) / s->chunk;
@@ -513,7 +514,8 @@ static void gemm_run(axf_engine *e, int spawn, const axf_gemm_w *pw, int n0, int
     j.pfirst = n0 / NR;
     j.npan = (n0 + N + NR - 1) / NR - j.pfirst;
     int threads = e ? axf__threads(e) : spawn > 1 ? spawn : 1;
-    axf__gemm_split(T, j.npan, MR, j.kern ? AXF_GEMM_MC : AXF_GEMM_MC_AVX2, threads, epi->rows != NULL, &j.sp);
+    axf__gemm_split(T, j.npan, MR, j.kern ? AXF_GEMM_MC : AXF_GEMM_MC_AVX2, j.kern ? 8 : 1, threads, epi->rows != NULL,
+                    &j.sp);
     if (j.sp.by_rows) {
         j.rows = epi->rows;
         j.rows_ctx = epi->rows_ctx;

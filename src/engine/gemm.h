@@ -73,7 +73,11 @@ typedef struct {
 typedef struct {
     int by_rows, mc, nmb, nchunks, chunk;
 } axf_gemm_split;
-void axf__gemm_split(int T, int npan, int mr, int mc_target, int threads, int want_rows, axf_gemm_split *s);
+/* chunks_per_thread: column chunks wanted per thread and row block, about (8: small tasks balance
+ * the load; 1: AVX2, whose tasks each pack their rows of x, so that every extra chunk of a row block
+ * packs it again). */
+void axf__gemm_split(int T, int npan, int mr, int mc_target, int chunks_per_thread, int threads, int want_rows,
+                     axf_gemm_split *s);
 /* First row of row block mb (mb = nmb: T): blocks of mc rows, or in rows mode nmb near-equal
  * blocks that start on multiples of mr. */
 int axf__gemm_row0(const axf_gemm_split *s, int T, int mr, int mb);

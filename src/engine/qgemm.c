@@ -564,7 +564,7 @@ void axf__qgemm(axf_engine *e, const axf_qgemm_w *w, const axf_qact *a, const ax
               .T = T, .mr = kind_mr(w->kind), .kern = kern_of(w->kind)};
     j.npan = (w->N + w->nr - 1) / w->nr;
     int threads = e ? axf__threads(e) : 1;
-    axf__gemm_split(T, j.npan, j.mr, AXF_GEMM_MC, threads, epi->rows != NULL, &j.sp);
+    axf__gemm_split(T, j.npan, j.mr, AXF_GEMM_MC, j.kern ? 8 : 1, threads, epi->rows != NULL, &j.sp);
     if (j.sp.by_rows) {
         j.rows = epi->rows;
         j.rows_ctx = epi->rows_ctx;
