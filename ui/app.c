@@ -618,6 +618,9 @@ int axf_ui_run(const axf_ui_opts *o, axf_err *err)
     while (!a->quit) {
         if (got_signal)
             break;
+        /* while a command is on its way, look for its result every few ms instead of once a
+         * frame: an undo shows as soon as the worker has done it */
+        wtimeout(stdscr, axf_worker_posted(a->worker) > a->view.cmds_done ? AXF_KEY_BUSY_MS : AXF_KEY_WAIT_MS);
         int key = axf_keys_read(stdscr);
         if (key == AXF_KEY_NONE) {
             /* a sequence no action is bound to: read whole and dropped */

@@ -126,6 +126,7 @@ enum { AXF_KEY_HANDLED = 1, AXF_KEY_LAYOUT = 2, AXF_KEY_QUIT = 4 };
 
 /* keys.c */
 #define AXF_KEY_WAIT_MS 50   /* input timeout of the main loop (one frame) */
+#define AXF_KEY_BUSY_MS 5    /* ... while a command posted is not done yet */
 #define AXF_SEQ_WAIT_MS 40   /* wait for the next byte of an escape sequence */
 #define AXF_KEY_NONE (-2)    /* a sequence that was read and dropped */
 /* One key: ncurses' keypad decoding, then escape sequences it left undecoded parsed here (Home,

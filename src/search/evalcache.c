@@ -231,8 +231,8 @@ static void gather(axf_evalcache *c, float *logits, float *losses)
  * the layers below cls in full, layer cls for the [CLS] rows only (after running it in full
  * first when full_too: slots above it to fill), the head; logits and losses of its examples.
  * Slots marked in fill receive the layer inputs they cache. */
-static void run_batch(axf_evalcache *c, const axf_plan *p, int b, int start, int cls, const unsigned char *fill,
-                      int full_too, float *logits, float *losses)
+static int run_batch(axf_evalcache *c, const axf_plan *p, int b, int start, int cls, const unsigned char *fill,
+                     int full_too, float *logits, float *losses, axf_progress_fn progress, void *ud)
 {
     const axf_encoded *d = c->d;
     int L = c->L, H = c->H, C = c->C;
@@ -249,6 +249,10 @@ static void run_batch(axf_evalcache *c, const axf_plan *p, int b, int start, int
             axf_engine_layer(c->eng, i, &p->layers[i], &bt, c->h);
             if (i + 1 < L && fill[i + 1])
                 memcpy(c->slot[i + 1] + at, c->h, nf * sizeof(float));
+            /* asked between layers too: a batch of a large model takes long, and an edit must
+             * not wait for background work to finish it (the batch is left unfinished) */
+            if (progress && progress(b - c->blo, c->bhi - c->blo, ud))
+                return 1;
             continue;
         }
         if (i > cls)
@@ -271,6 +275,7 @@ static void run_batch(axf_evalcache *c, const axf_plan *p, int b, int start, int
             losses[j] = axf_sample_loss(lg + (size_t)s * C, C, d->kind, d->labels ? d->labels[j] : 0,
                                         d->targets ? d->targets[j] : 0);
         }
+    return 0;
 }
 
 int axf_evalcache_run(axf_evalcache *c, const axf_plan *p, int use_cache, float *logits, float *losses,
@@ -313,8 +318,8 @@ int axf_evalcache_run(axf_evalcache *c, const axf_plan *p, int use_cache, float 
 
     int cancelled = 0;
     for (int b = c->blo; b < c->bhi && !cancelled; b++) {
-        run_batch(c, p, b, start, cls, fill, full_too, logits, losses);
-        if (progress && progress(b + 1 - c->blo, c->bhi - c->blo, ud))
+        if (run_batch(c, p, b, start, cls, fill, full_too, logits, losses, progress, ud) ||
+            (progress && progress(b + 1 - c->blo, c->bhi - c->blo, ud)))
             cancelled = 1;
     }
     /* a cancel seen by one rank stops them all (the slots stay consistent: none is marked) */

@@ -105,24 +105,44 @@ typedef struct speed_run {
     double rate[AXF_SPEED_MAX_REPS];
 } speed_run;
 
-/* One timed pass: tokens per CPU second of this thread into *rate; the progress callback is asked
- * between batches (nonzero: AXF_CANCELLED). */
+/* One timed pass: tokens per CPU second of this thread into *rate. The forward pass runs as
+ * axf_engine_forward runs it (embeddings, the layers up to the last live one, which computes the
+ * [CLS] rows only, the head), a part at a time, and the progress callback is asked between the
+ * parts, outside the timed time: a measurement in the background gives way to an edit within one
+ * layer of one batch, not one batch (nonzero: AXF_CANCELLED). */
 static int speed_pass(axf_session *s, speed_run *r, float *lg, double *done, double total, double *rate,
                       axf_err *err)
 {
-    int nb = axf_evalcache_n_batches(s->ec);
+    int nb = axf_evalcache_n_batches(s->ec), last = axf_engine_last_live_layer(r->e, r->p);
+    float *h = axf_engine_hidden(r->e);
     long tok = 0;
     double cpu = 0;
+    if (axf_engine_check_plan(r->e, r->p, err))
+        return -1;
     for (int b = 0; b < nb && tok < s->opts.speed_tokens; b++) {
         axf_batch bt = axf_evalcache_batch(s->ec, b, NULL);
-        double t0 = axf_cpu_now(1);
-        if (axf_engine_forward(r->e, r->p, &bt, lg, err))
+        if (axf_engine_check(r->e, &bt, err))
             return -1;
-        cpu += axf_cpu_now(1) - t0;
+        if (bt.n_seq == 0)
+            continue;
+        /* parts: the embeddings, layers 0..last, the head */
+        double part = (double)bt.n_tok / s->opts.speed_tokens / (last + 3);
+        for (int i = -1; i <= last + 1; i++) {
+            double t0 = axf_cpu_now(1);
+            if (i < 0)
+                axf_engine_embed(r->e, &bt, h);
+            else if (i < last)
+                axf_engine_layer(r->e, i, r->p ? &r->p->layers[i] : NULL, &bt, h);
+            else if (i == last)
+                axf_engine_layer_cls(r->e, i, r->p ? &r->p->layers[i] : NULL, &bt, h);
+            else
+                axf_engine_head(r->e, &bt, h, lg);
+            cpu += axf_cpu_now(1) - t0;
+            *done += part;
+            if (s->opts.progress && s->opts.progress(*done < total ? *done : total, total, s->opts.progress_ud))
+                return axf_err_set(err, "cancelled"), AXF_CANCELLED;
+        }
         tok += bt.n_tok;
-        *done += (double)bt.n_tok / s->opts.speed_tokens;
-        if (s->opts.progress && s->opts.progress(*done < total ? *done : total, total, s->opts.progress_ud))
-            return axf_err_set(err, "cancelled"), AXF_CANCELLED;
     }
     *rate = cpu > 0 ? tok / cpu : 0;
     return 0;

@@ -40,17 +40,27 @@ def main():
                 raise SystemExit("tmux control client ended")
             buf += chunk
 
+    seq = [0]
+
     def command(cmd):
-        """Runs one command; returns its reply lines and whether output arrived meanwhile."""
-        p.stdin.write(cmd.encode() + b"\n")
-        out, body, inside = False, [], False
+        """Runs one command; returns its reply lines and whether output arrived meanwhile. A
+        display-message with a fresh marker follows it, and the reply taken is the block just
+        before the marker's: a reply that arrives late (the attach's own, on a loaded machine)
+        can never be taken for this command's."""
+        seq[0] += 1
+        marker = b"keylat-%d" % seq[0]
+        p.stdin.write(cmd.encode() + b"\ndisplay-message -p " + marker + b"\n")
+        out, body, inside, prev = False, [], False, None
         while True:
             for line in lines(10):
                 if line.startswith(b"%begin"):
-                    inside = True
+                    inside, body = True, []
                 elif line.startswith(b"%end") or line.startswith(b"%error"):
+                    if inside and body == [marker]:
+                        return (prev or []), out
                     if inside:
-                        return body, out
+                        prev = body
+                    inside = False
                 elif inside:
                     body.append(line)
                 elif line.startswith(b"%output"):
