@@ -307,7 +307,8 @@ static void draw_all(axf_app *a)
         axf_plot_tradeoff(a);
     else if (a->help == AXF_OVERLAY_ATTN)
         axf_attn_draw(a);
-    if (a->prompt != AXF_PROMPT_NONE && a->prompt != AXF_PROMPT_QUIT && a->prompt != AXF_PROMPT_OVERWRITE) {
+    if (a->prompt != AXF_PROMPT_NONE && a->prompt != AXF_PROMPT_QUIT && a->prompt != AXF_PROMPT_OVERWRITE &&
+        a->prompt != AXF_PROMPT_DROP_TAIL) {
         curs_set(1);
         wnoutrefresh(a->panes[AXF_PANE_STATUS].win); /* leaves the cursor in the prompt */
     } else {
@@ -370,6 +371,10 @@ static void prompt_submit(axf_app *a)
 
 static int prompt_key(axf_app *a, int key)
 {
+    if (a->prompt == AXF_PROMPT_DROP_TAIL) {
+        axf_keys_confirm(a, key == 'y' || key == 'Y');
+        return AXF_KEY_HANDLED;
+    }
     if (a->prompt == AXF_PROMPT_OVERWRITE) {
         if (key == 'y' || key == 'Y') {
             prompt_submit(a);

@@ -55,6 +55,62 @@ static int post_simple(axf_app *a, axf_wcmd_type type, int arg)
     return post(a, &c);
 }
 
+/* After a command that sets hard attention is posted: further presses adjust the setting asked
+ * for, until the worker has done it. */
+static void note_hard(axf_app *a, const axf_wcmd *c)
+{
+    if (c->type == AXF_WCMD_APPLY && c->act.op == AXF_OP_SET_HARD) {
+        a->hard_req.ticket = axf_worker_posted(a->worker);
+        a->hard_req.act = c->act;
+    }
+}
+
+/* A change (hand edit, policy step or run) made at a step with redo steps ahead replaces them:
+ * ask first (AXF_PROMPT_DROP_TAIL; what = the change, for the question). Otherwise posts c now.
+ * Returns 1 when c was posted. */
+static int post_change(axf_app *a, axf_wcmd *c, const char *what)
+{
+    int cur = a->view.have_snap ? a->view.snap.cursor : 0;
+    int tail = a->view.have_snap ? a->view.snap.history_len - cur : 0;
+    c->tail_ok = tail > 0 ? tail : 0;
+    if (tail > 0 && a->confirm.ticket > a->view.cmds_done) {
+        tail = 0; /* a change that drops them was agreed to and is on its way (a key held down) */
+        c->tail_ok = a->confirm.tail;
+    }
+    if (tail > 0) {
+        a->confirm.cmd = *c;
+        a->confirm.tail = tail;
+        a->confirm.cursor = cur;
+        axf_str_copy(a->confirm.what, sizeof a->confirm.what, what);
+        a->prompt = AXF_PROMPT_DROP_TAIL;
+        return 0;
+    }
+    if (axf_worker_post(a->worker, c)) {
+        axf_app_message(a, 1, "busy: too many commands waiting");
+        return 0;
+    }
+    note_hard(a, c);
+    return 1;
+}
+
+void axf_keys_confirm(axf_app *a, int yes)
+{
+    a->prompt = AXF_PROMPT_NONE;
+    int n = a->confirm.tail;
+    if (!yes) {
+        axf_app_message(a, 0, "kept the %d redo step%s after step %d: nothing changed", n, n > 1 ? "s" : "",
+                        a->confirm.cursor);
+        return;
+    }
+    if (axf_worker_post(a->worker, &a->confirm.cmd)) {
+        axf_app_message(a, 1, "busy: too many commands waiting");
+        return;
+    }
+    a->confirm.ticket = axf_worker_posted(a->worker);
+    note_hard(a, &a->confirm.cmd);
+    axf_app_message(a, 0, "%s: dropping the %d redo step%s…", a->confirm.what, n, n > 1 ? "s" : "");
+}
+
 /* A hand edit while the policy runs would race its next step: pause it first. */
 static void pause_for_hand(axf_app *a)
 {
@@ -98,8 +154,11 @@ static int k_prune(axf_app *a, int key)
     }
     pause_for_hand(a);
     c.type = AXF_WCMD_APPLY;
-    axf_app_message(a, 0, "%s %s: evaluating…", removed ? "restoring" : "removing", name);
-    return post(a, &c);
+    char what[128];
+    snprintf(what, sizeof what, "%s %s", removed ? "restoring" : "removing", name);
+    if (post_change(a, &c, what))
+        axf_app_message(a, 0, "%s: evaluating…", what);
+    return AXF_KEY_HANDLED;
 }
 
 static int k_undo(axf_app *a, int key)
@@ -201,13 +260,8 @@ static int k_hard(axf_app *a, int key)
     pause_for_hand(a);
     char what[96];
     axf_action_describe(&c.act, what, sizeof what);
-    axf_app_message(a, 0, "%s: evaluating…", what);
-    if (axf_worker_post(a->worker, &c)) {
-        axf_app_message(a, 1, "busy: too many commands waiting");
-        return AXF_KEY_HANDLED;
-    }
-    a->hard_req.ticket = axf_worker_posted(a->worker);
-    a->hard_req.act = c.act;
+    if (post_change(a, &c, what))
+        axf_app_message(a, 0, "%s: evaluating…", what);
     return AXF_KEY_HANDLED;
 }
 
@@ -233,8 +287,9 @@ static int k_int8(axf_app *a, int key)
     pause_for_hand(a);
     char what[96];
     axf_action_describe(&c.act, what, sizeof what);
-    axf_app_message(a, 0, "%s: evaluating…", what);
-    return post(a, &c);
+    if (post_change(a, &c, what))
+        axf_app_message(a, 0, "%s: evaluating…", what);
+    return AXF_KEY_HANDLED;
 }
 
 /* ---- policy ---- */
@@ -244,8 +299,17 @@ static int k_step(axf_app *a, int key)
 {
     if (!opening_ok(a))
         return AXF_KEY_HANDLED;
-    if (!a->view.policy_running)
-        return post_simple(a, key == 'a' ? AXF_WCMD_RUN : AXF_WCMD_STEP, 0);
+    if (!a->view.policy_running) {
+        axf_wcmd c;
+        memset(&c, 0, sizeof c);
+        c.type = key == 'a' ? AXF_WCMD_RUN : AXF_WCMD_STEP;
+        /* a policy that can step commits at the cursor: the redo steps ahead go */
+        if (a->view.have_policy && a->view.policy_state == AXF_LUA_IDLE)
+            post_change(a, &c, key == 'a' ? "running the policy" : "a policy step");
+        else
+            post(a, &c); /* the worker says why it cannot */
+        return AXF_KEY_HANDLED;
+    }
     if (key == 'a') {
         axf_worker_pause(a->worker);
         axf_app_message(a, 0, "pausing the policy…");

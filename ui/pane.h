@@ -48,7 +48,9 @@ enum { AXF_BOTTOM_LOG = 0, AXF_BOTTOM_PLOT, AXF_BOTTOM_TEACH, AXF_BOTTOM_COUNT }
 /* Modal line at the bottom. */
 typedef enum { AXF_PROMPT_NONE = 0, AXF_PROMPT_LUA, AXF_PROMPT_SAVE, AXF_PROMPT_EXPORT, AXF_PROMPT_QUIT,
                AXF_PROMPT_GOTO,
-               AXF_PROMPT_OVERWRITE  /* the export folder (pbuf) exists: y overwrites, anything else keeps it */
+               AXF_PROMPT_OVERWRITE, /* the export folder (pbuf) exists: y overwrites, anything else keeps it */
+               AXF_PROMPT_DROP_TAIL  /* a change (confirm.cmd) would drop the redo steps ahead: y makes
+                                        it, anything else keeps them */
 } axf_prompt_kind;
 
 #define AXF_LUA_HIST 64
@@ -102,6 +104,16 @@ struct axf_app {
         unsigned long req;
     } attn_want;
 
+    /* the change waiting for AXF_PROMPT_DROP_TAIL's answer: the command, the redo steps it drops
+     * and the step they follow, what it is (for the question); once agreed to, the command's
+     * number (until the worker has done it, further changes do not ask again) */
+    struct {
+        axf_wcmd cmd;
+        int tail, cursor;
+        char what[96];
+        unsigned long ticket;
+    } confirm;
+
     int help;                    /* overlay shown: AXF_OVERLAY_* (0 none) */
     int help_scroll;
     axf_prompt_kind prompt;
@@ -139,6 +151,9 @@ int axf_keys_dispatch(axf_app *a, int key);
 void axf_keys_help(const char ***rows, int *n);
 /* Short key list for the status bar at `cols` columns (pairs of key, label). */
 int axf_keys_status(const char *const **pairs, int cols);
+/* The answer to AXF_PROMPT_DROP_TAIL: yes posts the change waiting in a->confirm, no keeps the
+ * redo steps (and says so). */
+void axf_keys_confirm(axf_app *a, int yes);
 
 /* app.c */
 void axf_app_message(axf_app *a, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

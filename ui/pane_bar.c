@@ -93,7 +93,7 @@ static void status_draw(axf_pane *p, axf_app *a)
     const axf_theme *t = &axf_th;
     werase(w);
     /* the questions: what is at stake, then the answers */
-    if (a->prompt == AXF_PROMPT_QUIT || a->prompt == AXF_PROMPT_OVERWRITE) {
+    if (a->prompt == AXF_PROMPT_QUIT || a->prompt == AXF_PROMPT_OVERWRITE || a->prompt == AXF_PROMPT_DROP_TAIL) {
         const char *dir = a->pbuf;
         size_t keep = p->w > 60 ? (size_t)(p->w - 40) : 20; /* a long folder: its end, which names it */
         if (strlen(dir) > keep)
@@ -102,10 +102,20 @@ static void status_draw(axf_pane *p, axf_app *a)
         axf_seg quit[] = {{t->warn, "Unsaved changes.", 0}, {t->key, "w", 0}, {A_NORMAL, " save and quit", 1},
                           {t->key, "q", 0}, {A_NORMAL, " quit without saving", 1}, {t->key, "Esc", 0},
                           {A_NORMAL, " stay", 1}};
+        char q[192];
+        int n = a->confirm.tail;
+        snprintf(q, sizeof q, "%s: this drops the %d redo step%s after step %d.", a->confirm.what, n,
+                 n > 1 ? "s" : "", a->confirm.cursor);
+        if (axf_text_cols(q) + 26 > p->w) /* the answers stay on the line */
+            snprintf(q, sizeof q, "This drops %d redo step%s.", n, n > 1 ? "s" : "");
+        axf_seg drop[] = {{t->warn, q, 0}, {t->key, "y", 0}, {A_NORMAL, " drop them", 1},
+                          {t->key, "n", 0}, {A_NORMAL, " keep them", 1}};
         axf_seg over[] = {{t->warn, dir, 0}, {t->warn, " exists.", 1}, {t->key, "y", 0},
                           {A_NORMAL, " overwrite it", 1}, {t->key, "n", 0}, {A_NORMAL, " keep it", 1}};
         if (a->prompt == AXF_PROMPT_QUIT)
             axf_put_segs(w, 0, 1, p->w - 1, 1, quit, (int)(sizeof quit / sizeof quit[0]));
+        else if (a->prompt == AXF_PROMPT_DROP_TAIL)
+            axf_put_segs(w, 0, 1, p->w - 1, 1, drop, (int)(sizeof drop / sizeof drop[0]));
         else
             axf_put_segs(w, 0, 1, p->w - 1, 1, over, (int)(sizeof over / sizeof over[0]));
         wnoutrefresh(w);

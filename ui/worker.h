@@ -31,6 +31,8 @@ typedef struct axf_wcmd {
     axf_action act;
     int arg;
     char text[1024];
+    int tail_ok;          /* APPLY, STEP, RUN: the redo steps ahead the user agreed to drop (the
+                             screen asks first); with more ahead the worker refuses the command */
     unsigned long id;     /* set by axf_worker_post: the command's number (axf_worker_posted) */
 } axf_wcmd;
 

@@ -207,8 +207,22 @@ static void cmd_attention(axf_worker *w, const axf_wcmd *c)
     pthread_mutex_unlock(&w->mu);
 }
 
+/* A change that would drop more redo steps than the user agreed to (the screen asked on an older
+ * view: an undo was still on its way) is not made. */
+static int tail_refused(axf_worker *w, const axf_wcmd *c)
+{
+    int tail = tail_len(w);
+    if (tail <= c->tail_ok)
+        return 0;
+    axf_wk_message(w, 1, "not done: it would drop the %d redo step%s ahead (press the key again: it asks first)",
+                   tail, tail > 1 ? "s" : "");
+    return 1;
+}
+
 void axf_wk_exec(axf_worker *w, const axf_wcmd *c)
 {
+    if ((c->type == AXF_WCMD_APPLY || c->type == AXF_WCMD_STEP || c->type == AXF_WCMD_RUN) && tail_refused(w, c))
+        return;
     switch (c->type) {
     case AXF_WCMD_APPLY: cmd_apply(w, &c->act); break;
     case AXF_WCMD_UNDO:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Defect 10 of issue 16, keys that could destroy work without a word, and keys offered that do
 # nothing: e (export) into a folder that exists asks first (n keeps it as it is, y overwrites it);
-# a change in the middle of the history says in the log that it replaced the steps ahead; a
+# a change in the middle of the history asks before it drops the steps ahead (n keeps them), and
+# once made says in the log that it replaced them; a
 # session reopened without its policy does not offer s and a, and s names the policy to load.
 # usage: ask.sh AXF MODEL_DIR DATA HOLDOUT SCRIPTS_DIR
 set -u
@@ -39,18 +40,35 @@ done
 tui_keys q
 tui_wait "AXF-EXIT-0" 30
 
-# a change in the middle of the history says that it replaces the steps ahead (the redo tail)
+# a change in the middle of the history asks before it drops the steps ahead (the redo tail): n
+# keeps them (redo still reaches them), y makes the change, and the log says what it replaced
 tui_start 200 50 xterm-256color "$AXF" tui "$MODEL" "$DATA" --max-examples 300 --autosave "$TUI_TMP/c.json"
 tui_wait "head 0 of layer 3" 120
 tui_keys p
 tui_wait "step 1/1" 120
 tui_keys Right p
 tui_wait "step 2/2" 120
+tui_keys u u
+tui_wait "step 0/2" 60
+tui_keys Right p
+tui_wait "this drops the 2 redo steps after step 0." 10
+tui_keys n
+tui_wait "kept the 2 redo steps after step 0: nothing changed" 10
+tui_screen | grep -q "step 0/2" || tui_fail "n changed the history"
+tui_keys r r
+tui_wait "step 2/2" 60                  # the tail is still there
 tui_keys u
 tui_wait "step 1/2" 60
+tui_keys t                              # any change asks, not only p
+tui_wait "this drops the 1 redo step after step 1." 10
+tui_keys Escape
+tui_wait "kept the 1 redo step after step 1" 10
 tui_keys Right p
+tui_wait "this drops the 1 redo step after step 1." 10
+tui_keys y
 tui_wait "step 2/2" 120
 tui_wait "the 1 step after step 1 (the redo tail) was replaced by step 2" 30
+[ "$(json_get "$TUI_TMP/c.json" cursor)" = 2 ] || tui_fail "the autosave is not at step 2"
 tui_quit_unsaved
 
 # a session made by a policy, reopened without it
