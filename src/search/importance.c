@@ -130,6 +130,7 @@ static int exact(axf_session *s, int gran, int groups, axf_importance *out, axf_
     axf_importance *have = k ? k->imp : NULL;
     int need = have ? gran & ~have->gran : gran;
     if (need) {
+        double t0 = axf_now();
         int rc = axf__ensure_current(s, err);
         if (rc)
             return rc;
@@ -163,9 +164,11 @@ static int exact(axf_session *s, int gran, int groups, axf_importance *out, axf_
         }
         if (have) {
             merge(have, imp, need);
+            have->seconds += axf_now() - t0; /* the kept values took the time of every part */
         } else {
             have = axf__kept_store(s, AXF__KEPT_IMP, AXF_IMP_EXACT, groups)->imp;
             *have = *imp;
+            have->seconds = axf_now() - t0;
         }
         free(imp);
     }
