@@ -1,5 +1,5 @@
 /* Private to src/lua: the host struct shared by the host (luahost.c), the sandbox (sandbox.c)
- * and the `axf` module binding (luaaxf.c). */
+ * and the `axf` module binding (luaaxf.c, luastep.c). */
 #ifndef AXF_LUA_INTERNAL_H
 #define AXF_LUA_INTERNAL_H
 
@@ -155,10 +155,22 @@ void axf_lua_params_free(axf_luahost *h);
 /* luaaxf.c */
 int axf_lua_open_axf(lua_State *L);       /* lua_CFunction: the `axf` table + session type */
 void axf_lua_push_session(lua_State *L);  /* the session userdata (one per state, cached) */
+/* What every session method does (luastep.c's too): self checked to be the session (raises "METHOD:
+ * call it on the session as s:METHOD(...)"); begin_call before a session call that may evaluate;
+ * a call that returned AXF_CANCELLED ends with on_cancelled (a pause yields and redoes `method` on
+ * its nargs arguments when resumed, else the script stops); other failures raise "METHOD: msg". */
+axf_luahost *axf_lua_check_session(lua_State *L, const char *method);
+void axf_lua_begin_call(lua_State *L, axf_luahost *h);
+int axf_lua_on_cancelled(lua_State *L, int nargs, lua_CFunction method);
+int axf_lua_session_fail(lua_State *L, const char *method, const axf_err *err);
 /* Marks the sentinel yielded by apply/undo/redo at a step boundary. */
 extern char axf_lua_step_token;
 /* Log helpers used by the binding (host keeps the explanation). */
 void axf_lua_emit(axf_luahost *h, axf_lua_log_kind kind, const char *line);
 void axf_lua_flush_trial(axf_luahost *h, const char *verdict);
+
+/* luastep.c: s:try, s:try_batch, s:note, s:trial_losses, s:trial_no_worse, s:apply, s:undo,
+ * s:redo and s:check, NULL-terminated (luaaxf.c puts them in the session's method table). */
+extern const luaL_Reg axf_lua_step_methods[];
 
 #endif

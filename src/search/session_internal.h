@@ -119,11 +119,19 @@ struct axf_session {
     unsigned long kept_clock;
 };
 
-/* session.c */
+/* session_build.c */
 /* base: the plan the model itself runs with (an export's hard attention, axf_plan_load_hard), the
  * session's original plan; NULL = dense. Copied. */
 axf_session *axf__session_build(axf_model *m, axf_encoded *enc, axf_vocab *v, const char *task,
                                 const axf_plan *base, const axf_session_opts *opts, axf_err *err);
+/* A data file read for the session's model and encoded (max_examples 0: all); task_out (may be
+ * NULL) receives the task. Errors name the file. */
+axf_encoded *axf__load_split(const char *path, const char *task, const axf_model *m, const axf_vocab *v,
+                             int max_len, int max_examples, char task_out[32], axf_err *err);
+void axf__hentry_free(hentry *e);
+void axf__tentry_free(tentry *e);
+
+/* session.c */
 void axf__metrics_compute(axf_session *s, const axf_encoded *enc, const axf_plan *p, const float *l0,
                           evalbuf *b, axf_metrics *out);
 int axf__eval_plan(axf_session *s, const axf_plan *p, evalbuf *b, axf_metrics *out, double *secs,
@@ -134,12 +142,6 @@ int axf__rebuild_plan(axf_session *s, int cursor, axf_plan *out, axf_err *err);
 void axf__set_committed(axf_session *s, const axf_plan *p);
 /* session_measure.c: frees the held-out split, its cache and its baseline losses (pointers left). */
 void axf__holdout_drop(axf_session *s);
-/* A data file read for the session's model and encoded (max_examples 0: all); task_out (may be
- * NULL) receives the task. Errors name the file. */
-axf_encoded *axf__load_split(const char *path, const char *task, const axf_model *m, const axf_vocab *v,
-                             int max_len, int max_examples, char task_out[32], axf_err *err);
-void axf__hentry_free(hentry *e);
-void axf__tentry_free(tentry *e);
 axf_action *axf__dup_actions(const axf_action *a, int n);
 void axf__evalbuf_alloc(evalbuf *b, int n, int C);
 void axf__evalbuf_free(evalbuf *b);
@@ -153,6 +155,9 @@ void axf__trial_push(axf_session *s, const axf_plan *p, axf_action *res, int n, 
 /* A try answered from the record of an interrupted run (axf_session_resume): 0 answered (*out),
  * 1 not recorded or not resuming (evaluate it), -1 the actions do not apply. */
 int axf__try_recorded(axf_session *s, const axf_action *acts, int n, axf_metrics *out, axf_err *err);
+/* Drops what is left of the record of an interrupted run: from here on every call is evaluated as
+ * usual. */
+void axf__ff_end(axf_session *s);
 
 /* mpi_split.c: the candidate split (dist.h). 1 when the n plans of one batch are to be split by
  * candidate. */
