@@ -69,8 +69,7 @@ int main(int argc, char **argv)
     }
     if (threads < 1 || reps < 1)
         return 2;
-    static const char *isa_name[] = {"portable C", "AVX2", "AVX-512"};
-    fprintf(stderr, "bench_gemm: %s kernel\n", isa_name[axf_isa_level()]);
+    fprintf(stderr, "bench_gemm: %s kernel\n", axf_isa_name(axf_isa_level()));
     if (!ns) {
         static const int nk[][2] = {{768, 768}, {3072, 768}, {768, 3072}, {256, 256}, {1024, 256}, {256, 1024}};
         static const int ts[] = {1, 128, 1024};

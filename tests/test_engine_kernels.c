@@ -12,7 +12,8 @@
 
 static void test_gelu(void)
 {
-    fprintf(stderr, "GELU, %s:\n", axf__gemm_available() ? "AVX-512 forms" : "portable loops");
+    fprintf(stderr, "GELU, %s:\n",
+            axf__gemm_available() ? "AVX-512 forms" : axf__vec256_available() ? "AVX2 forms" : "portable loops");
     enum { N = 200003 };
     float *x = malloc(sizeof(float) * N), *y = malloc(sizeof(float) * N);
     for (int i = 0; i < N; i++)
