@@ -84,6 +84,8 @@
 #   threads of training and search, default 2), EVAL_REPEATS (original/export alternations,
 #   default 3; quick 2), EVAL_PASSES (engine passes of each, default 5; quick 2),
 #   RANDOM_SEEDS (random controls per axformer variant on the main configuration, default 3),
+#   RANDOM_SEEDS_OTHERS (the same on the other configurations, default 1; controls r2, r3, ...
+#   add to r1 without recomputing it),
 #   DISTILL_ARGS (training options of axf distill; default "--epochs 2 --lr 1e-4 --eval-every 600
 #   --patience 3", quick "--steps 120 --eval-every 40 --lr 3e-4").
 # The full run takes hours on 2 cores (model training dominates); run it under nice.
@@ -521,7 +523,7 @@ for task in $TASKS; do
             done
             # The control: random pruning to the size each axformer variant reached (several
             # random seeds on the main configuration, the spread of the control matters).
-            nrand=1
+            nrand=${RANDOM_SEEDS_OTHERS:-1}
             [ $main = 1 ] && nrand=$RANDOM_SEEDS
             [ $SEED_FLAG = 0 ] && [ -z "$RANDOM_SEED_PARAM" ] && nrand=1
             for rule in $LOOP_RULES; do
