@@ -7,7 +7,7 @@ set -u
 AXF=$1 MODEL=$2 DATA=$3 HOLD=$4 SCRIPTS=$5
 . "$(dirname "$0")/lib.sh"
 
-tui_start 80 24 xterm "$AXF" tui "$MODEL" "$DATA" --policy "$SCRIPTS/random.lua" \
+tui_start 80 24 xterm "$AXF" tui "$MODEL" "$DATA" --max-examples 300 --policy "$SCRIPTS/random.lua" \
     --set target=elements --set elements=2 --autosave "$TUI_TMP/auto.json"
 tui_wait "step 0/0" 120
 tui_wait "─ metrics"

@@ -8,7 +8,7 @@ set -u
 AXF=$1 MODEL=$2 DATA=$3 HOLD=$4 SCRIPTS=$5
 . "$(dirname "$0")/lib.sh"
 
-"$AXF" importance "$MODEL" "$DATA" --json > "$TUI_TMP/imp.json" 2>/dev/null || { echo "FAIL: axf importance"; exit 1; }
+"$AXF" importance "$MODEL" "$DATA" --max-examples 300 --json > "$TUI_TMP/imp.json" 2>/dev/null || { echo "FAIL: axf importance"; exit 1; }
 
 # wait_re REGEX: until the screen matches (the importance measured: its time in the title)
 wait_re() {
@@ -70,7 +70,7 @@ sys.exit(1 if bad else 0)
 PY
 }
 
-tui_start 100 30 xterm-256color "$AXF" tui "$MODEL" "$DATA" --autosave "$TUI_TMP/auto.json"
+tui_start 100 30 xterm-256color "$AXF" tui "$MODEL" "$DATA" --max-examples 300 --autosave "$TUI_TMP/auto.json"
 tui_wait "head 0 of layer 3" 120
 tui_wait "/10 a shade" 120
 wait_re "importance: loss change.* [0-9.]+s ─"

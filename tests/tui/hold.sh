@@ -22,7 +22,7 @@ wait_hard() {
     done
 }
 
-tui_start 100 30 xterm-256color "$AXF" tui "$MODEL" "$DATA" --autosave "$A"
+tui_start 100 30 xterm-256color "$AXF" tui "$MODEL" "$DATA" --max-examples 300 --autosave "$A"
 tui_wait "head 0 of layer 3" 120
 tui_keys t
 tui_wait "k=30" 30                    # the message names the K it applies

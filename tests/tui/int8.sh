@@ -9,7 +9,7 @@ AXF=$1 MODEL=$2 DATA=$3 HOLD=$4 SCRIPTS=$5
 . "$(dirname "$0")/lib.sh"
 A=$TUI_TMP/auto.json
 
-tui_start 100 30 xterm-256color "$AXF" tui "$MODEL" "$DATA" --autosave "$A"
+tui_start 100 30 xterm-256color "$AXF" tui "$MODEL" "$DATA" --max-examples 300 --autosave "$A"
 tui_wait "step 0/0" 120
 tui_wait "head 0 of layer 3"
 tui_screen | grep -q "i8 int8" || tui_fail "the legend does not explain i8"

@@ -23,7 +23,7 @@ tui_wait_details() {
 for term in xterm-256color xterm linux vt100; do
     echo "== $term"
     rm -f "$A"
-    tui_start 100 30 "$term" "$AXF" tui "$MODEL" "$DATA" --policy "$(dirname "$0")/slow.lua" --autosave "$A"
+    tui_start 100 30 "$term" "$AXF" tui "$MODEL" "$DATA" --max-examples 300 --policy "$(dirname "$0")/slow.lua" --autosave "$A"
     tui_wait "slow.lua ready" 120
     tui_wait "head 0 of layer 3"
     tui_keys p

@@ -7,7 +7,7 @@ AXF=$1 MODEL=$2 DATA=$3 HOLD=$4 SCRIPTS=$5
 . "$(dirname "$0")/lib.sh"
 
 TUI_ENV="LANG=C LC_ALL=C"
-tui_start 80 24 vt100 "$AXF" tui "$MODEL" "$DATA" --autosave "$TUI_TMP/auto.json"
+tui_start 80 24 vt100 "$AXF" tui "$MODEL" "$DATA" --max-examples 300 --autosave "$TUI_TMP/auto.json"
 tui_wait "step 0/0" 120
 tui_wait "metrics"
 tui_wait "zero"             # the legend

@@ -9,7 +9,7 @@ AXF=$1 MODEL=$2 DATA=$3 HOLD=$4 SCRIPTS=$5
 S=$TUI_TMP/s.json A=$TUI_TMP/auto.json
 
 # slow.lua commits a step every 5 tries (it never runs out of steps: see slow.lua)
-tui_start 100 30 xterm-256color "$AXF" tui "$MODEL" "$DATA" --policy "$(dirname "$0")/slow.lua" \
+tui_start 100 30 xterm-256color "$AXF" tui "$MODEL" "$DATA" --max-examples 300 --policy "$(dirname "$0")/slow.lua" \
     --set every=5 --session "$S" --autosave "$A"
 tui_wait "slow.lua ready" 120
 tui_keys a

@@ -37,7 +37,7 @@ PY
 
 for size in "100 30" "160 45"; do
 echo "== $size"
-tui_start $size xterm-256color "$AXF" tui "$MODEL" "$DATA" --autosave "$TUI_TMP/auto.json"
+tui_start $size xterm-256color "$AXF" tui "$MODEL" "$DATA" --max-examples 300 --autosave "$TUI_TMP/auto.json"
 tui_wait "head 0 of layer 3" 120
 tui_wait "same model" 180
 tui_screen | grep -qE '(tok/CPU-s|speed-up)[) ].* 1\.00×' || tui_fail "the original model is not shown at 1.00x"

@@ -10,7 +10,7 @@ AXF=$1 MODEL=$2 DATA=$3 HOLD=$4 SCRIPTS=$5
 
 for size in "100 30" "160 45"; do
     echo "== $size"
-    tui_start $size xterm-256color "$AXF" tui "$MODEL" "$DATA" --holdout "$HOLD" \
+    tui_start $size xterm-256color "$AXF" tui "$MODEL" "$DATA" --max-examples 300 --holdout "$HOLD" \
         --policy "$(dirname "$0")/slow.lua" --set every=5 --autosave "$TUI_TMP/auto.json"
     tui_wait "slow.lua ready" 120
     tui_wait "held" 120

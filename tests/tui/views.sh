@@ -10,7 +10,7 @@ AXF=$1 MODEL=$2 DATA=$3 HOLD=$4 SCRIPTS=$5
 
 for size in "100 30" "160 45"; do
     echo "== $size"
-    tui_start $size xterm-256color "$AXF" tui "$MODEL" "$DATA" --holdout "$HOLD" --autosave "$TUI_TMP/auto.json"
+    tui_start $size xterm-256color "$AXF" tui "$MODEL" "$DATA" --max-examples 300 --holdout "$HOLD" --autosave "$TUI_TMP/auto.json"
     tui_wait "head 0 of layer 3" 120
     tui_keys n
     tui_wait "─ glossary ─" 30
@@ -45,7 +45,7 @@ done
 
 # the teaching panel names the rule the policy runs with (defect 9: it said "under the reference
 # rule" with rule=loss)
-tui_start 160 45 xterm-256color "$AXF" tui "$MODEL" "$DATA" --policy "$SCRIPTS/axformer.lua" --set rule=loss \
+tui_start 160 45 xterm-256color "$AXF" tui "$MODEL" "$DATA" --max-examples 300 --policy "$SCRIPTS/axformer.lua" --set rule=loss \
     --autosave "$TUI_TMP/auto.json"
 tui_wait "axformer.lua ready" 120
 tui_wait "its rule: loss" 30
