@@ -20,3 +20,12 @@ set_tests_properties(labels_e2e PROPERTIES LABELS "session;badinput;train")
 add_test(NAME session_resume COMMAND bash ${CMAKE_SOURCE_DIR}/tests/session_resume.sh $<TARGET_FILE:axf>
          ${CMAKE_CURRENT_BINARY_DIR}/tui-demo ${CMAKE_SOURCE_DIR}/scripts)
 set_tests_properties(session_resume PROPERTIES LABELS "session" FIXTURES_REQUIRED tui_model TIMEOUT 900)
+# Distillation as a session step (issue 18): on the demo model, the step, undo/redo, cancel, bad
+# options, save/load/replay, the weights folder missing (re-made, same sha256) or tampered (refused).
+add_executable(test_session_distil ${CMAKE_SOURCE_DIR}/tests/test_session_distil.c)
+target_link_libraries(test_session_distil PRIVATE axf_core)
+target_include_directories(test_session_distil PRIVATE ${CMAKE_SOURCE_DIR}/tests)
+add_test(NAME session_distil COMMAND sh ${CMAKE_SOURCE_DIR}/tests/session_distil.sh $<TARGET_FILE:axf>
+         $<TARGET_FILE:test_session_distil> ${CMAKE_CURRENT_BINARY_DIR}/tui-demo ${CMAKE_CURRENT_BINARY_DIR}/session_distil)
+set_tests_properties(session_distil PROPERTIES LABELS "session;badinput;train" FIXTURES_REQUIRED tui_model TIMEOUT 900
+                     RESOURCE_LOCK tui_cpu)

@@ -147,8 +147,8 @@ mutate f1.json 'del s["baseline"]["loss"]'
 expect_err missing-field 1 "f1.json: baseline.loss: missing" f1.json
 mutate f2.json 's["history"][1]["after"]["metric"] = "high"'
 expect_err wrong-type 1 "f2.json: history[1].after.metric: expected a number" f2.json
-mutate f3.json 's["version"] = 2'
-expect_err newer 1 "f3.json: version: 2 is newer" f3.json
+mutate f3.json 's["version"] = 3'
+expect_err newer 1 "f3.json: version: 3 is newer" f3.json
 mutate f4.json 's["cursor"] = 9'
 expect_err cursor 1 "f4.json: cursor: 9 is out of range" f4.json
 mutate f5.json 's["format"] = "other"'

@@ -12,7 +12,7 @@ set_tests_properties(tui_demo_model PROPERTIES LABELS "tui" FIXTURES_SETUP tui_m
 set(AXF_TUI_ARGS $<TARGET_FILE:axf> ${AXF_TUI_DEMO}/model ${AXF_TUI_DEMO}/search.tsv ${AXF_TUI_DEMO}/heldout.tsv
     ${CMAKE_SOURCE_DIR}/scripts)
 foreach(t session compact mono demo signals keys latency runkeys int8 stale speed heat hold views demo_minilm
-          layout teach control ask attn preempt)
+          layout teach control ask attn preempt distil)
   add_test(NAME tui_${t} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/tui/${t}.sh ${AXF_TUI_ARGS})
   set_tests_properties(tui_${t} PROPERTIES LABELS "tui" FIXTURES_REQUIRED tui_model SKIP_RETURN_CODE 77
                        TIMEOUT 600 RESOURCE_LOCK tui_cpu)

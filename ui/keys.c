@@ -473,18 +473,32 @@ static int k_export(axf_app *a, int key)
     return AXF_KEY_HANDLED;
 }
 
-static int k_lua(axf_app *a, int key)
+/* The console line holding initial (the log shown beside it in the compact layout); refused
+ * while the policy runs (then: ": opens the console" or what `then` says). */
+static int console_open(axf_app *a, const char *initial, const char *then)
 {
     if (!ready(a))
         return AXF_KEY_HANDLED;
     if (a->view.policy_running) {
-        axf_app_message(a, 1, "the policy is running: a pauses it, then : opens the console");
+        axf_app_message(a, 1, "the policy is running: a pauses it, then %s", then);
         return AXF_KEY_HANDLED;
     }
-    prompt_open(a, AXF_PROMPT_LUA, "");
+    prompt_open(a, AXF_PROMPT_LUA, initial);
     if (a->compact)
         a->bottom = AXF_BOTTOM_LOG;
     return AXF_KEY_LAYOUT;
+}
+
+static int k_lua(axf_app *a, int key)
+{
+    return console_open(a, "", ": opens the console");
+}
+
+/* D: the console line "distil ..." with the default options written out, to edit and run (the
+ * worker runs it, with its progress on the status bar; Esc cancels, u undoes the step). */
+static int k_distil(axf_app *a, int key)
+{
+    return console_open(a, "distil epochs=1 alpha=0.5 T=2 lr=5e-05 batch=32 seed=42", "D distils");
 }
 
 static int k_quit(axf_app *a, int key)
@@ -522,7 +536,8 @@ static const key_action actions[] = {
     {{'m'}, "m", "measure speed now", k_speed},
     {{'w', 'W'}, "w W", "save the session / save as", k_save},
     {{'e'}, "e", "export the compacted model", k_export},
-    {{':'}, ":", "Lua console in the session's sandbox (s is the session)", k_lua},
+    {{':'}, ":", "Lua console in the session's sandbox (s is the session); :distil [k=v ...] distils", k_lua},
+    {{'D'}, "D", "distil the current plan from the original model (a new step; u undoes it)", k_distil},
     {{'?', KEY_F(1)}, "?", "this help", k_help},
     {{'o'}, "o", "trade-off plot: accuracy against size and measured speed, every step", k_help},
     {{'n'}, "n", "glossary: search split, no worse, acceptance rule, neuron group, ...", k_help},

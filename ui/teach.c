@@ -151,7 +151,12 @@ void axf_teach_text(const axf_view *v, char *buf, size_t n)
         int by_hand = !strcmp(s->note, "by hand");
         add(&b, "#Step %d of %d%s\n", cur, v->n_steps, by_hand ? ": your change" : "");
         add(&b, by_hand ? "You " : "The policy ");
-        say_action(&b, &s->act);
+        if (s->distil)
+            add(&b, "re-trained the pruned model from the original one by knowledge distillation %s: the structure "
+                    "stayed, its weights changed; later steps act on these weights, and undo brings the old ones back",
+                s->what + (strncmp(s->what, "distil (", 8) ? 0 : 7));
+        else
+            say_action(&b, &s->act);
         if (s->n_actions > 1)
             add(&b, " (and %d more changes in the same step)", s->n_actions - 1);
         add(&b, ".\n");

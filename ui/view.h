@@ -34,6 +34,7 @@ typedef struct axf_view_step {   /* one history entry */
     char note[192];
     axf_action act;              /* the first action */
     int n_actions;
+    int distil;                  /* a distil step (no actions; what says its options) */
     axf_metrics before, after;
     double seconds;
     int have_speed;              /* the speed of this step's plan was measured (the screen measures

@@ -147,6 +147,7 @@ axf_worker *axf_worker_start(const axf_ui_opts *o, axf_err *err)
     w->o.holdout_path = own(w, o->holdout_path);
     w->o.session_path = own(w, o->session_path);
     w->o.policy_path = own(w, o->policy_path);
+    w->o.train_path = own(w, o->train_path);
     w->o.autosave_path = own(w, o->autosave_path);
     w->o.title = own(w, o->title);
     w->o.demo_dir = own(w, o->demo_dir);

@@ -3,6 +3,11 @@
  * session ends in axf_wk_after_change (autosave). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "axf/train.h"
 
 #include "worker_internal.h"
 
@@ -116,7 +121,7 @@ static void cmd_move(axf_worker *w, const axf_wcmd *c)
         axf_history_entry h;
         char what[128] = "";
         if (!axf_session_history_get(w->s, before - 1, &h))
-            axf_actions_describe(h.actions, h.n_actions, ", ", what, sizeof what);
+            axf_history_describe(&h, ", ", what, sizeof what);
         if (before - after == 1)
             axf_wk_logf(w, AXF_LOG_UNDO, after, "undo step %d: %s", before, what);
         else
@@ -130,8 +135,150 @@ static void cmd_move(axf_worker *w, const axf_wcmd *c)
     axf_wk_after_change(w);
 }
 
+/* ---- distil [key=value ...] (the D key and the console line "distil ...") ---- */
+
+/* The training file when the line names none: --train, else train.tsv beside the search split. */
+static void default_train(axf_worker *w, char *out, size_t n)
+{
+    out[0] = 0;
+    if (w->o.train_path) {
+        axf_str_copy(out, n, w->o.train_path);
+        return;
+    }
+    const char *d = axf_session_data_path(w->s), *slash = strrchr(d, '/');
+    struct stat st;
+    snprintf(out, n, "%.*strain.tsv", slash ? (int)(slash - d + 1) : 0, d);
+    if (stat(out, &st) != 0)
+        out[0] = 0;
+}
+
+/* Parses "key=value ..." into o (train into train[]): 0, or -1 with a one-line message. */
+static int parse_distil(axf_worker *w, const char *args, axf_session_distil_opts *o, char *train, size_t tn,
+                        char *msg, size_t mn)
+{
+    *o = axf_session_distil_opts_default();
+    o->epochs = 1;
+    default_train(w, train, tn);
+    char buf[1024];
+    axf_str_copy(buf, sizeof buf, args);
+    for (char *save = NULL, *tok = strtok_r(buf, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq || eq == tok || !eq[1]) {
+            snprintf(msg, mn, "distil: expected key=value, got '%.60s' (keys: train alpha T match_hidden steps "
+                              "epochs batch lr seed eval_every patience)", tok);
+            return -1;
+        }
+        *eq = 0;
+        const char *k = tok, *v = eq + 1;
+        char *end;
+        double x = strtod(v, &end);
+        int num = *end == 0 && end != v;
+        if (!strcmp(k, "train")) {
+            axf_str_copy(train, tn, v);
+            continue;
+        }
+        if (!num) {
+            snprintf(msg, mn, "distil: %s=%.40s is not a number", k, v);
+            return -1;
+        }
+        int whole = x == (double)(long long)x && x >= 0;
+        if (!strcmp(k, "alpha"))
+            o->alpha = (float)x;
+        else if (!strcmp(k, "T") || !strcmp(k, "temperature"))
+            o->temperature = (float)x;
+        else if (!strcmp(k, "match_hidden"))
+            o->hid_weight = (float)x;
+        else if (!strcmp(k, "lr"))
+            o->lr = (float)x;
+        else if (!whole && (!strcmp(k, "steps") || !strcmp(k, "epochs") || !strcmp(k, "batch") ||
+                            !strcmp(k, "seed") || !strcmp(k, "eval_every") || !strcmp(k, "patience"))) {
+            snprintf(msg, mn, "distil: %s=%.40s must be a whole number >= 0", k, v);
+            return -1;
+        } else if (!strcmp(k, "steps"))
+            o->steps = (long)x;
+        else if (!strcmp(k, "epochs"))
+            o->epochs = (int)(x < 1e9 ? x : 1e9);
+        else if (!strcmp(k, "batch"))
+            o->batch = (int)(x < 1e9 ? x : 1e9);
+        else if (!strcmp(k, "seed"))
+            o->seed = (uint64_t)x;
+        else if (!strcmp(k, "eval_every"))
+            o->eval_every = (int)(x < 1e9 ? x : 1e9);
+        else if (!strcmp(k, "patience"))
+            o->patience = (int)(x < 1e9 ? x : 1e9);
+        else {
+            snprintf(msg, mn, "distil: unknown option '%.40s' (keys: train alpha T match_hidden steps epochs batch "
+                              "lr seed eval_every patience)", k);
+            return -1;
+        }
+    }
+    if (!train[0]) {
+        snprintf(msg, mn, "distil: no training file: give train=FILE (or start with --train FILE)");
+        return -1;
+    }
+    o->train = train;
+    return 0;
+}
+
+/* The progress line: "distil 120/300 loss 0.412 ETA 12s", and the cancel check. */
+static int distil_progress(const axf_train_status *st, void *ud)
+{
+    axf_worker *w = ud;
+    char label[80];
+    if (st->evaluated && !isnan(st->dev_metric))
+        snprintf(label, sizeof label, "distil %ld/%ld search %.4f ETA %.0fs", st->step, st->total_steps,
+                 st->dev_metric, st->eta);
+    else
+        snprintf(label, sizeof label, "distil %ld/%ld loss %.4f ETA %.0fs", st->step, st->total_steps, st->loss,
+                 st->eta);
+    pthread_mutex_lock(&w->mu);
+    axf_str_copy(w->prog.label, sizeof w->prog.label, label);
+    pthread_mutex_unlock(&w->mu);
+    return axf_wk_on_progress((double)st->step, (double)(st->total_steps > 0 ? st->total_steps : 1), w);
+}
+
+static void cmd_distil(axf_worker *w, const char *args)
+{
+    axf_session_distil_opts o;
+    char train[512], msg[200];
+    if (parse_distil(w, args, &o, train, sizeof train, msg, sizeof msg)) {
+        axf_wk_message(w, 1, "%s", msg);
+        return;
+    }
+    o.progress = distil_progress;
+    o.progress_ud = w;
+    axf_metrics before, after;
+    axf_session_current(w->s, &before);
+    axf_wk_work_begin(w, "distil", 0);
+    axf_err err;
+    int tail = tail_len(w);
+    int r = axf_session_distil(w->s, &o, "by hand", &after, &err);
+    axf_wk_work_end(w);
+    if (r == 0) {
+        axf_wk_explain_commit(w, NULL);
+        note_replaced(w, tail);
+        axf_wk_log_step(w, "step ");
+        if (!isnan(before.accuracy))
+            axf_wk_message(w, 0, "distilled: search accuracy %.2f%% → %.2f%% (u undoes)", 100 * before.accuracy,
+                           100 * after.accuracy);
+        else
+            axf_wk_message(w, 0, "distilled: search %s %.4f → %.4f (u undoes)", "metric", before.metric,
+                           after.metric);
+    } else if (r == AXF_CANCELLED) {
+        axf_wk_message(w, 0, "distil cancelled: nothing changed");
+    } else {
+        axf_wk_message(w, 1, "%s", err.msg);
+    }
+    axf_wk_after_change(w);
+}
+
 static void cmd_lua(axf_worker *w, const char *line)
 {
+    if (!strncmp(line, "distil", 6) && (line[6] == 0 || line[6] == ' ')) {
+        axf_wk_logf(w, AXF_LOG_LUA, axf_session_cursor(w->s), "> %s", line);
+        cmd_distil(w, line + 6);
+        return;
+    }
     axf_wk_logf(w, AXF_LOG_LUA, axf_session_cursor(w->s), "> %s", line);
     axf_wk_work_begin(w, "lua", 0);
     atomic_store(&w->in_policy, AXF_WK_IN_CONSOLE);

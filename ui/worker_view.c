@@ -117,7 +117,7 @@ void axf_wk_log_history(axf_worker *w)
         if (axf_session_history_get(w->s, i, &h))
             continue;
         char what[128], mt[160];
-        axf_actions_describe(h.actions, h.n_actions, ", ", what, sizeof what);
+        axf_history_describe(&h, ", ", what, sizeof what);
         metrics_text(&h.before, &h.after, mt, sizeof mt);
         axf_wk_logf(w, AXF_LOG_KEPT, i + 1, "step %d: %s  %s%s%s", i + 1, what, mt, *h.note ? "  · " : "",
                     h.note);
@@ -129,7 +129,7 @@ void axf_wk_log_history(axf_worker *w)
 void axf_wk_log_entry(axf_worker *w, const char *verb, int step, const axf_history_entry *h)
 {
     char what[128], mt[160];
-    axf_actions_describe(h->actions, h->n_actions, ", ", what, sizeof what);
+    axf_history_describe(h, ", ", what, sizeof what);
     metrics_text(&h->before, &h->after, mt, sizeof mt);
     axf_wk_logf(w, AXF_LOG_KEPT, step, "%s%d: %s  %s", verb, step, what, mt);
 }
@@ -205,7 +205,8 @@ static axf_view_step *steps_text(axf_worker *w, int n)
         axf_history_entry e;
         if (axf_session_history_get(w->s, i, &e))
             continue;
-        axf_actions_describe(e.actions, e.n_actions, ", ", steps[i].what, sizeof steps[i].what);
+        axf_history_describe(&e, ", ", steps[i].what, sizeof steps[i].what);
+        steps[i].distil = e.distil != NULL;
         axf_str_copy(steps[i].note, sizeof steps[i].note, e.note);
         if (e.n_actions > 0)
             steps[i].act = e.actions[0];

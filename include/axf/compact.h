@@ -41,6 +41,14 @@ axf_model *axf_compact(const axf_model *m, const axf_plan *p, axf_plan **hard, a
 int axf_compact_save(const axf_model *cm, const axf_plan *hard, const char *dir,
                      const char *tok_dir, axf_err *err);
 
+/* The inverse of axf_compact: writes the weights of cm (a model of the shape axf_compact(m, p) has,
+ * e.g. that model after training) into the places of m that p keeps: the kept heads' rows of
+ * Q/K/V and columns of O, the kept neurons' rows of W1 and columns of W2, the layer norms of every
+ * layer with anything left, embeddings, pooler, classifier and masked-LM head. The parts p removes
+ * keep m's weights. axf_compact(m, p) afterwards gives cm's weights bit for bit (int8 flags of p
+ * aside). Refused (-1, one line) when the shapes differ or m stores a kept block in int8. */
+int axf_compact_scatter(axf_model *m, const axf_plan *p, const axf_model *cm, axf_err *err);
+
 /* The dense-compatible form of m under p: a model every standard BERT loader reads (Hugging Face
  * from_pretrained, any implementation of the architecture), with the original uniform shapes
  * (n_heads heads and FFN width ffn in every layer) and exactly the pruned model's logits:

@@ -27,7 +27,9 @@
  *      axf/sessionfile.h, the one reader, which axf_session_load and `axf report` use) ----
  * {
  *   "format": "axf-session",            constant
- *   "version": 1,                       format version; a file with a larger one is refused
+ *   "version": 2,                       format version; a file with a larger one is refused. A
+ *                                       file without distil steps is written as version 1 (it
+ *                                       is one); version 1 files are read as always
  *   "axf_version": "0.1.0",             program that wrote it (informational)
  *   "model": {
  *     "dir": "models/demo",             as given at open (null for an in-memory model)
@@ -50,7 +52,9 @@
  *   "baseline": METRICS,                the original model on the search split
  *   "cursor": 3,                        history entries [0, cursor) are applied; the rest is redo
  *   "history": [ {                      committed steps, oldest first
- *       "actions": [ACTION, …],         applied together as one step (usually one)
+ *       "actions": [ACTION, …],         applied together as one step (usually one); [] for a
+ *                                       distil step (version 2), which has instead
+ *       "distil": DISTIL,               (only on distil steps)
  *       "note": "…",                    free text (e.g. the policy's reason), may be ""
  *       "seconds": 0.81,                wall time of the evaluation that scored the step
  *       "time": 1717171717.0,           Unix time of the commit
@@ -64,6 +68,20 @@
  *            "n_no_worse": samples whose loss <= the original's, "params": count,
  *            "flops_per_token": FLOPs, "size_bytes": weight bytes (axf_plan_bytes: 4 per
  *            float32 weight, an int8 matrix 1 per weight + 4 per row scale)}
+ * DISTIL  = {"train": "…/train.tsv",    training file as given (examples equal to a search
+ *            "train_sha256": "…",        example after encoding are left out), its sha256
+ *            "alpha": 0.5, "temperature": 2, "match_hidden": 0, "epochs": 1, "steps": 0,
+ *            "batch": 32, "lr": 5e-5, "seed": "42", "eval_every": 0, "patience": 0,
+ *            "examples": 9000,          training examples used (after leaving out)
+ *            "steps_run": 300, "best_step": 250,   what the run did (best on the search split;
+ *                                       0 = the student as it came was kept)
+ *            "weights": "x.json.distil-3",   the student folder, relative to the session file
+ *            "sha256": "<64 hex>"}      of the student's weights (its float32 arena, as the
+ *                                       in-memory model hash), checked whenever they are read
+ *   The weights are written by axf_session_save beside the file, one folder per distil step,
+ *   "<session file>.distil-<step>" (axf_compact_save's form, which `axf eval` reads): the student
+ *   is the compacted model of the plan in force before the step (int8 flags left out: its float
+ *   weights are trained, and int8 blocks of the plan are quantized from them afterwards).
  * ACTION  = {"op": "drop_head", "layer": 3, "head": 5}; the index key is "head", "group" (with
  *            "groups") or "neuron" (with "count") after the op; set_hard has "mode", "k",
  *            "threshold"; quantize and dequantize have "block": "attn" | "ffn". Every index is 0-based and refers to the model the session was opened
@@ -80,7 +98,7 @@
 #include "axf/model.h"
 #include "axf/plan.h"
 
-#define AXF_SESSION_VERSION 1
+#define AXF_SESSION_VERSION 2
 
 typedef struct axf_session axf_session;
 
@@ -240,7 +258,9 @@ int axf_session_resume(axf_session *s, axf_err *err);
 int axf_session_resume_left(const axf_session *s, int *steps, int *trials);
 
 /* ---- History and trials journal ---- */
+typedef struct axf_distil_record axf_distil_record;
 typedef struct axf_history_entry {
+    const axf_distil_record *distil; /* a distil step (n_actions 0); NULL for a plan step */
     int n_actions;
     const axf_action *actions;   /* resolved (defaults filled in) */
     const char *note;            /* never NULL */
@@ -446,6 +466,54 @@ uint64_t axf_session_seed(const axf_session *s);
 const char *axf_session_model_dir(const axf_session *s);
 const char *axf_session_data_path(const axf_session *s);
 const char *axf_session_model_sha256(const axf_session *s);
+
+/* ---- Distillation as a history step ----
+ * axf_session_distil trains the student (the compacted model of the committed plan, its float
+ * weights; int8 flags of the plan are applied afterwards) from the original model (the teacher,
+ * under the session's original plan) with axf_distill_run on the training file minus the
+ * examples of the search split (compared after encoding), selecting on the search split, and
+ * writes the student's weights back into the places the plan keeps (axf_compact_scatter). The
+ * step is then committed like an action: one history entry (n_actions 0, distil set) whose
+ * "after" is the committed plan evaluated with the new weights. From there on every evaluation,
+ * trial, importance, export and speed uses those weights; removed parts keep the weights they had
+ * (a restore brings back a part the student never had, with its weights from before). Undo, redo
+ * and goto switch the weights with the cursor; the baseline and its per-sample losses stay the
+ * original model's. A failed or cancelled run (the train progress callback returning nonzero)
+ * changes nothing. Over MPI: not supported (refused). */
+struct axf_distil_record {
+    char train[512];              /* the training file as given */
+    char train_sha[65];
+    float alpha, temperature, hid_weight;
+    int epochs, batch, eval_every, patience;
+    long steps;                   /* 0: epochs decide */
+    float lr;
+    uint64_t seed;
+    int examples;                 /* training examples used */
+    long steps_run, best_step;
+    char weights[512];            /* folder name relative to the session file ("" before a save) */
+    char sha[65];                 /* of the student's float32 arena */
+};
+struct axf_train_status;
+typedef struct axf_session_distil_opts {
+    const char *train;            /* required */
+    float alpha, temperature, hid_weight;   /* axf_distill_opts_default */
+    int epochs, batch, eval_every, patience;
+    long steps;
+    float lr;
+    uint64_t seed;
+    /* progress of the training (nonzero return: cancel); the final evaluation of the step
+     * reports through the session's progress callback */
+    int (*progress)(const struct axf_train_status *st, void *ud);
+    void *progress_ud;
+} axf_session_distil_opts;
+axf_session_distil_opts axf_session_distil_opts_default(void);
+/* 0 (out: the step's metrics), -1 + err (bad option, unreadable file, a model that stores int8
+ * in a kept block), AXF_CANCELLED. */
+int axf_session_distil(axf_session *s, const axf_session_distil_opts *o, const char *note, axf_metrics *out,
+                       axf_err *err);
+/* A history entry for logs: "distil (alpha 0.5, T 2, 300 steps, best 250)", or its actions
+ * joined by sep (axf_actions_describe). */
+void axf_history_describe(const axf_history_entry *h, const char *sep, char *buf, size_t n);
 
 /* ---- Snapshot: a plain copy of everything the screen draws, filled on the worker thread ---- */
 typedef struct axf_layer_view {

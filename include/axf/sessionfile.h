@@ -13,7 +13,8 @@
 #include "axf/session.h"
 
 typedef struct axf_sessionfile_step {
-    int n_actions;               /* >= 1 */
+    axf_distil_record *distil;   /* a distil step (version 2; n_actions 0); NULL otherwise */
+    int n_actions;               /* >= 1 (0 for a distil step) */
     axf_action *actions;         /* as recorded (the writer stores them resolved) */
     char *note;                  /* never NULL */
     double seconds, time;

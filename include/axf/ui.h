@@ -22,6 +22,8 @@ typedef struct axf_ui_opts {
     const char *holdout_path;  /* reporting split (may be NULL) */
     const char *session_path;  /* existing file: load it (replay mode); else where `w` saves */
     const char *policy_path;   /* Lua policy for s / a (NULL = none: keys s and a say so) */
+    const char *train_path;    /* training file of D / :distil (NULL: train.tsv beside the search
+                                  split, when there is one) */
     const char *autosave_path; /* NULL = the default above */
     const char *sets[AXF_UI_MAX_SETS]; /* policy parameters "key=value" (--set) */
     int n_sets;

@@ -122,6 +122,27 @@ static int compact_config(const axf_model *m, const axf_plan *p, axf_config *nc,
     return nl;
 }
 
+/* The rows of Q/K/V (columns of O) of the heads lp keeps, of nh heads of size HS; returns the count. */
+static int head_rows(const axf_layer_plan *lp, int nh, int HS, int *rows)
+{
+    int n = 0;
+    for (int h = 0; h < nh; h++)
+        if (lp->head_on[h])
+            for (int j = 0; j < HS; j++)
+                rows[n++] = h * HS + j;
+    return n;
+}
+
+/* The neurons lp keeps of f; returns the count. */
+static int neuron_rows(const axf_layer_plan *lp, int f, int *rows)
+{
+    int n = 0;
+    for (int j = 0; j < f; j++)
+        if (lp->neuron_on[j])
+            rows[n++] = j;
+    return n;
+}
+
 /* Layer li of o from layer si of m: the kept heads' rows of Q, K, V and columns of O (rows: scratch
  * for at least the attention width). */
 static void copy_attention(axf_model *o, int li, const axf_model *m, int si, const axf_layer_plan *lp, int *rows)
@@ -129,11 +150,7 @@ static void copy_attention(axf_model *o, int li, const axf_model *m, int si, con
     const axf_config *c = &m->cfg;
     const axf_layer *s = &m->layers[si];
     axf_layer *d = &o->layers[li];
-    int H = c->hidden, HS = c->head_dim, snh = c->layer_heads[si], A = snh * HS, n = 0;
-    for (int h = 0; h < snh; h++)
-        if (lp->head_on[h])
-            for (int j = 0; j < HS; j++)
-                rows[n++] = h * HS + j;
+    int H = c->hidden, HS = c->head_dim, snh = c->layer_heads[si], A = snh * HS, n = head_rows(lp, snh, HS, rows);
     copy_rows(d->wq, s->wq, rows, n, H);
     copy_rows(d->wk, s->wk, rows, n, H);
     copy_rows(d->wv, s->wv, rows, n, H);
@@ -157,10 +174,7 @@ static void copy_ffn(axf_model *o, int li, const axf_model *m, int si, const axf
 {
     const axf_layer *s = &m->layers[si];
     axf_layer *d = &o->layers[li];
-    int H = m->cfg.hidden, sf = m->cfg.layer_ffn[si], n = 0;
-    for (int j = 0; j < sf; j++)
-        if (lp->neuron_on[j])
-            rows[n++] = j;
+    int H = m->cfg.hidden, sf = m->cfg.layer_ffn[si], n = neuron_rows(lp, sf, rows);
     AXF_ASSERT(n == f);
     copy_rows(d->w1, s->w1, rows, n, H);
     for (int r = 0; r < n; r++)
@@ -213,6 +227,77 @@ axf_model *axf_compact(const axf_model *m, const axf_plan *p, axf_plan **hard, a
         *hard = hp;
     }
     return o;
+}
+
+/* ---- the inverse: a compacted model's weights written back into the model it was cut from ---- */
+
+static void put_rows(float *dst, const float *src, const int *rows, int nrows, int width)
+{
+    for (int r = 0; r < nrows; r++)
+        memcpy(dst + (size_t)rows[r] * width, src + (size_t)r * width, (size_t)width * sizeof(float));
+}
+
+static void put_cols(float *dst, const float *src, int nr, int dst_w, const int *cols, int ncols)
+{
+    for (int r = 0; r < nr; r++)
+        for (int c = 0; c < ncols; c++)
+            dst[(size_t)r * dst_w + cols[c]] = src[(size_t)r * ncols + c];
+}
+
+int axf_compact_scatter(axf_model *m, const axf_plan *p, const axf_model *cm, axf_err *err)
+{
+    if (plan_fits(m, p, err))
+        return -1;
+    const axf_config *c = &m->cfg;
+    axf_config nc;
+    int src_of[AXF_MAX_LAYERS], nl = compact_config(m, p, &nc, src_of);
+    if (cm->cfg.n_layers != nl || cm->cfg.hidden != c->hidden || cm->cfg.vocab_size != c->vocab_size ||
+        cm->cfg.num_labels != c->num_labels || cm->cfg.max_pos != c->max_pos ||
+        cm->cfg.type_vocab != c->type_vocab || (cm->mlm_bias != NULL) != (m->mlm_bias != NULL))
+        return axf_err_set(err, "scatter: the compacted model does not have the plan's shape");
+    for (int li = 0; li < nl; li++)
+        if (cm->cfg.layer_heads[li] != nc.layer_heads[li] || cm->cfg.layer_ffn[li] != nc.layer_ffn[li])
+            return axf_err_set(err, "scatter: layer %d of the compacted model has %d heads / FFN %d, the plan %d / %d",
+                               li, cm->cfg.layer_heads[li], cm->cfg.layer_ffn[li], nc.layer_heads[li],
+                               nc.layer_ffn[li]);
+    for (int li = 0; li < nl; li++)
+        for (int b = 0; b < 2; b++)
+            if ((b ? nc.layer_ffn[li] : nc.layer_heads[li]) > 0 && axf_model_has_int8(m, src_of[li], b))
+                return axf_err_set(err, "scatter: layer %d stores its %s block in int8", src_of[li],
+                                   axf_block_name(b));
+    copy_outside_layers(m, cm);
+    int H = c->hidden, HS = c->head_dim;
+    int *rows = axf_xmalloc(sizeof(int) * (size_t)(c->ffn > H ? c->ffn : H) + sizeof(int));
+    for (int li = 0; li < nl; li++) {
+        int si = src_of[li], n;
+        const axf_layer_plan *lp = &p->layers[si];
+        axf_layer *d = &m->layers[si];
+        const axf_layer *s = &cm->layers[li];
+        copy_layer_norms(d, s, H);
+        if (nc.layer_heads[li] > 0) {
+            n = head_rows(lp, c->layer_heads[si], HS, rows);
+            put_rows(d->wq, s->wq, rows, n, H);
+            put_rows(d->wk, s->wk, rows, n, H);
+            put_rows(d->wv, s->wv, rows, n, H);
+            for (int r = 0; r < n; r++) {
+                d->bq[rows[r]] = s->bq[r];
+                d->bk[rows[r]] = s->bk[r];
+                d->bv[rows[r]] = s->bv[r];
+            }
+            put_cols(d->wo, s->wo, H, c->layer_heads[si] * HS, rows, n);
+            copy_vec(d->bo, s->bo, H);
+        }
+        if (nc.layer_ffn[li] > 0) {
+            n = neuron_rows(lp, c->layer_ffn[si], rows);
+            put_rows(d->w1, s->w1, rows, n, H);
+            for (int r = 0; r < n; r++)
+                d->b1[rows[r]] = s->b1[r];
+            put_cols(d->w2, s->w2, H, c->layer_ffn[si], rows, n);
+            copy_vec(d->b2, s->b2, H);
+        }
+    }
+    free(rows);
+    return 0;
 }
 
 /* ---- dense-compatible export ---- */

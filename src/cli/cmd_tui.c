@@ -101,6 +101,8 @@ int axf_tui_parse(const char *cmd, const char *usage, int argc, char **argv, axf
                     "looked up in the scripts folder (e.g. --policy axformer.lua)"),
         AXF_OPT_STR("--holdout", &o->holdout_path, "DATA2",
                     "held-out split, shown for reporting only (never seen by the policy)"),
+        AXF_OPT_STR("--train", &o->train_path, "FILE",
+                    "training file of D and :distil (default: train.tsv beside DATA, when there)"),
         AXF_OPT_FN("--set", set_opt, o, "KEY=VALUE", "K=V", "policy parameter (repeatable), e.g. --set rule=loss"),
         AXF_OPT_STR("--autosave", &o->autosave_path, "FILE",
                     "where every committed step is written at once (default\n"

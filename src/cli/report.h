@@ -30,6 +30,7 @@ typedef struct rep_run {
                                     decimal ("" = unknown) */
     rep_metrics base, final;     /* search split: original model, committed plan */
     int n_steps;                 /* history entries applied (cursor) */
+    int distils;                 /* of those, distil steps (the label says "+ distil") */
     double *step_metric;         /* [n_steps + 1] search-split metric after each step, 0 = base */
     int n_trials;
     double step_seconds;         /* evaluation seconds recorded in the session */

@@ -72,6 +72,7 @@ int rep_load_session(const char *path, rep_run *r, axf_err *err)
                      same_actions(f.trials[t].actions, f.trials[t].n_actions, h->actions, h->n_actions);
         r->evals += !reused;
         if (i < f.cursor) {
+            r->distils += h->distil != NULL;
             r->step_metric[i + 1] = h->after.metric;
             to_rep(&h->after, &r->final);
         }
@@ -225,7 +226,9 @@ static char *default_label(const rep_set *set, int i)
         first = 0;
     }
     if (!first && n < sizeof buf)
-        snprintf(buf + n, sizeof buf - n, ")");
+        n += (size_t)snprintf(buf + n, sizeof buf - n, ")");
+    if (r->distils && n < sizeof buf) /* recovered by distillation (issue 18) */
+        snprintf(buf + n, sizeof buf - n, r->distils > 1 ? " + distil ×%d" : " + distil", r->distils);
     return axf_xstrdup(buf);
 }
 

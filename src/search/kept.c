@@ -53,7 +53,7 @@ axf__kept *axf__kept_find(axf_session *s, int sort, int kind, int groups, int gr
     for (int i = 0; i < s->n_kept; i++) {
         axf__kept *k = &s->kept[i];
         if (kept_matches(k, sort, kind, groups, gran) && axf_plan_equal(k->plan, s->plan) &&
-            (!best || k->used > best->used))
+            (sort == AXF__KEPT_SPEED || k->wid == s->wid) && (!best || k->used > best->used))
             best = k;
     }
     if (best)
@@ -78,7 +78,7 @@ static const axf__kept *kept_latest(const axf_session *s, int sort, int kind, in
  * its speed at both). */
 static int same_key(const axf__kept *k, const axf_session *s, int sort, int kind, int groups)
 {
-    if (!axf_plan_equal(k->plan, s->plan))
+    if (!axf_plan_equal(k->plan, s->plan) || (sort != AXF__KEPT_SPEED && k->wid != s->wid))
         return 0;
     if (sort == AXF__KEPT_IMP)
         return k->imp->kind == (axf_imp_kind)kind && k->imp->n_groups == groups;
@@ -113,6 +113,7 @@ axf__kept *axf__kept_store(axf_session *s, int sort, int kind, int groups)
     slot->sort = sort;
     slot->plan = axf_plan_clone(s->plan);
     slot->step = s->cursor;
+    slot->wid = s->wid;
     slot->at = s->cursor > 0 ? s->hist[s->cursor - 1].after : s->base;
     slot->used = ++s->kept_clock;
     if (sort == AXF__KEPT_IMP)
@@ -127,7 +128,7 @@ static int kept_out(const axf__kept *k, const axf_session *s, axf_kept_info *inf
     if (!k)
         return -1;
     if (info) {
-        info->current = axf_plan_equal(k->plan, s->plan);
+        info->current = axf_plan_equal(k->plan, s->plan) && (k->sort == AXF__KEPT_SPEED || k->wid == s->wid);
         info->step = k->step;
     }
     return 0;

@@ -289,8 +289,10 @@ int axf_session_replay(axf_session *s, const axf_replay_opts *opts, axf_replay_r
     axf_plan *p = axf_plan_clone(s->orig), *tp = axf_plan_clone(s->orig), *last_tp = axf_plan_clone(s->orig);
     int have_last = 0;
     meas cur, tm, last_tm;
+    rc = axf__use_weights(s, 0, err); /* from the original model */
     axf__set_committed(s, p);
-    rc = measure(&x, p, &cur, err);
+    if (rc == 0)
+        rc = measure(&x, p, &cur, err);
     if (rc == 0)
         compare(&x, "baseline", "baseline", &s->rec_base, &cur.m, &cur.a);
     int *idx = axf_xmalloc(sizeof *idx * (size_t)(s->trials_len > 0 ? s->trials_len : 1));
@@ -330,13 +332,15 @@ int axf_session_replay(axf_session *s, const axf_replay_opts *opts, axf_replay_r
         if (rc || c == s->hist_len)
             break;
         const hentry *h = &s->hist[c];
-        char what[128], path[48];
-        describe(h->acts, h->n, "step", c + 1, what, sizeof what);
+        char what[200], path[48];
+        axf__step_what(s, c, "step", what, sizeof what);
         snprintf(path, sizeof path, "history[%d].before", c);
         compare(&x, path, what, &h->before, &cur.m, &cur.a);
         if ((rc = apply_all(s, p, h->acts, h->n, what, err)))
             break;
-        if (have_last && axf_plan_equal(last_tp, p)) { /* the kept trial: same plan, same numbers */
+        if (h->kd && (rc = axf__use_weights(s, c + 1, err))) /* the step's weights (checked at load) */
+            break;
+        if (!h->kd && have_last && axf_plan_equal(last_tp, p)) { /* the kept trial: same plan, same numbers */
             cur = last_tm;
             x.done++;
         } else if ((rc = measure(&x, p, &cur, err))) {
@@ -351,6 +355,9 @@ int axf_session_replay(axf_session *s, const axf_replay_opts *opts, axf_replay_r
     /* back to where the caller was (cur_buf was not touched: evaluations went to trial_buf) */
     s->trial_valid = 0;
     axf__rebuild_plan(s, c0, p, NULL);
+    axf_err e2;
+    if (axf__use_weights(s, c0, &e2) && rc == 0)
+        rc = axf_err_set(err, "%s", e2.msg);
     axf__set_committed(s, p);
     s->cursor = c0;
     free(idx);
@@ -378,9 +385,8 @@ int axf_session_verify_current(axf_session *s, axf_replay_result *out, axf_err *
     out->steps++;
     axf_metrics a;
     allowances(s, &s->cur_buf, &s->cur, &x.t, &a);
-    const hentry *h = &s->hist[s->cursor - 1];
-    char what[128], path[48];
-    describe(h->acts, h->n, "step", s->cursor, what, sizeof what);
+    char what[200], path[48];
+    axf__step_what(s, s->cursor - 1, "step", what, sizeof what);
     snprintf(path, sizeof path, "history[%d].after", s->cursor - 1);
     compare(&x, path, what, &rec, &s->cur, &a);
     return 0;

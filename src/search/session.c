@@ -399,8 +399,8 @@ void axf_session_note_trial_at(axf_session *s, int i, const char *note)
     s->dirty = 1;
 }
 
-static void hist_push(axf_session *s, const axf_action *res, int n, const char *note, double secs,
-                      const axf_metrics *before, const axf_metrics *after)
+hentry *axf__hist_push(axf_session *s, const axf_action *res, int n, const char *note, double secs,
+                       const axf_metrics *before, const axf_metrics *after)
 {
     for (int i = s->cursor; i < s->hist_len; i++)
         axf__hentry_free(&s->hist[i]);
@@ -414,7 +414,11 @@ static void hist_push(axf_session *s, const axf_action *res, int n, const char *
     h->time = unix_time();
     h->before = *before;
     h->after = *after;
+    h->kd = NULL;
+    h->w = NULL;
+    h->wid = 0;
     s->cursor = s->hist_len;
+    return h;
 }
 
 /* apply while resuming: 0 the recorded step re-lived, 1 not recorded (the caller evaluates), -1
@@ -458,7 +462,7 @@ static int try_or_apply(axf_session *s, int apply, const axf_action *acts, int n
     if (rc)
         return rc < 0 ? rc : 0;
     if (apply) {
-        hist_push(s, e.res, n, note, e.secs, &s->cur, &e.m);
+        axf__hist_push(s, e.res, n, note, e.secs, &s->cur, &e.m);
         free(e.res);
         axf__set_committed(s, e.p);
         evalbuf_swap(&s->cur_buf, &s->trial_buf);
@@ -512,7 +516,7 @@ int axf_session_goto(axf_session *s, int cursor, axf_err *err)
     if (cursor == s->cursor)
         return 0;
     axf_plan *p = axf_plan_clone(s->plan);
-    if (axf__rebuild_plan(s, cursor, p, err)) {
+    if (axf__rebuild_plan(s, cursor, p, err) || axf__use_weights(s, cursor, err)) {
         axf_plan_free(p);
         return -1;
     }

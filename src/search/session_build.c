@@ -92,6 +92,8 @@ axf_session *axf__session_build(axf_model *m, axf_encoded *enc, axf_vocab *v, co
     s->policy_sha = axf_xstrdup("");
     s->policy_params = axf_xstrdup("{}");
     s->seed = 1;
+    s->wcur = -1;
+    s->wid_next = 1;
     snprintf(s->task, sizeof s->task, "%s", task && *task ? task : "unknown");
     snprintf(s->metric_name, sizeof s->metric_name, "%s", metric_for_task(s->task, m->cfg.task));
     if (!enc || enc->n < 1) {
@@ -232,6 +234,8 @@ void axf__hentry_free(hentry *e)
 {
     free(e->acts);
     free(e->note);
+    free(e->kd);
+    free(e->w);
 }
 
 void axf__tentry_free(tentry *e)
@@ -264,6 +268,7 @@ void axf_session_free(axf_session *s)
     axf_encoded_free(s->enc);
     axf_vocab_free(s->vocab);
     axf_model_free(s->m);
+    axf_model_free(s->m0);
     free(s);
 }
 

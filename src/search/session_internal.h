@@ -15,6 +15,11 @@ typedef struct hentry {
     char *note;
     double seconds, time;
     axf_metrics before, after;
+    /* a distil step (session_distil.c): its record, the weights it produced (the whole model's
+     * arena, m->n_floats) and their id; NULL / 0 for a plan step */
+    axf_distil_record *kd;
+    float *w;
+    unsigned wid;
 } hentry;
 
 typedef struct tentry {
@@ -34,6 +39,7 @@ typedef struct axf__kept {
     axf_metrics at;          /* the metrics of that history position (tells a step replaced
                                 after an undo from the one measured) */
     unsigned long used;      /* for least-recently-used replacement, and "latest" */
+    unsigned wid;            /* the weights measured with (axf_session.wid) */
     axf_importance *imp;     /* AXF__KEPT_IMP: kind, G and granularities measured so far */
     axf_metrics ho;          /* AXF__KEPT_HOLDOUT: the plan on the held-out split */
     axf_speed speed;         /* AXF__KEPT_SPEED */
@@ -113,6 +119,13 @@ struct axf_session {
     int cand_fits;
     long long cand_layer_evals, cand_layer_evals_saved; /* over all ranks */
 
+    /* weights (session_distil.c): m holds those of the last distil step before the cursor, hist
+     * index wcur (-1: the original's, which m0 keeps once a distil step exists); wid names them
+     * (0 = original) for the results kept per plan */
+    axf_model *m0;
+    int wcur;
+    unsigned wid, wid_next;
+
     /* importance, held-out metrics and speed measured, by plan (kept.c) */
     axf__kept *kept;
     int n_kept;
@@ -132,6 +145,9 @@ void axf__hentry_free(hentry *e);
 void axf__tentry_free(tentry *e);
 
 /* session.c */
+/* Commits a step at the cursor (dropping the redo tail); kd, w, wid zero. */
+hentry *axf__hist_push(axf_session *s, const axf_action *res, int n, const char *note, double secs,
+                       const axf_metrics *before, const axf_metrics *after);
 void axf__metrics_compute(axf_session *s, const axf_encoded *enc, const axf_plan *p, const float *l0,
                           evalbuf *b, axf_metrics *out);
 int axf__eval_plan(axf_session *s, const axf_plan *p, evalbuf *b, axf_metrics *out, double *secs,
@@ -140,6 +156,17 @@ int axf__ensure_current(axf_session *s, axf_err *err);
 /* Rebuilds the committed plan from the original and history[0..cursor). */
 int axf__rebuild_plan(axf_session *s, int cursor, axf_plan *out, axf_err *err);
 void axf__set_committed(axf_session *s, const axf_plan *p);
+/* session_distil.c: puts the weights in force at history position cursor into m (the original
+ * or those of the last distil step before it) and rebuilds the evaluation caches; 0 or -1. */
+int axf__use_weights(axf_session *s, int cursor, axf_err *err);
+/* The distil record's weights of step i (a loaded file's): read from the folder beside the
+ * session file path, or re-made by the recorded distillation when it is missing; the sha256 is
+ * checked either way. */
+int axf__load_distil(axf_session *s, const char *path, int i, axf_err *err);
+/* Writes the folder of every distil step beside path that is missing or holds other weights, and
+ * sets each record's "weights". */
+int axf__save_distil(axf_session *s, const char *path, axf_err *err);
+void axf__step_what(const axf_session *s, int i, const char *label, char *buf, size_t n);
 /* session_measure.c: frees the held-out split, its cache and its baseline losses (pointers left). */
 void axf__holdout_drop(axf_session *s);
 axf_action *axf__dup_actions(const axf_action *a, int n);

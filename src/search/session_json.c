@@ -174,6 +174,31 @@ static void add_setup(cJSON *r, const axf_session *s)
     cJSON_AddStringToObject(r, "seed", seed);
 }
 
+static cJSON *distil_json(const axf_distil_record *k)
+{
+    cJSON *o = cJSON_CreateObject();
+    char seed[24];
+    cJSON_AddStringToObject(o, "train", k->train);
+    cJSON_AddStringToObject(o, "train_sha256", k->train_sha);
+    add_num(o, "alpha", k->alpha);
+    add_num(o, "temperature", k->temperature);
+    add_num(o, "match_hidden", k->hid_weight);
+    cJSON_AddNumberToObject(o, "epochs", k->epochs);
+    cJSON_AddNumberToObject(o, "steps", (double)k->steps);
+    cJSON_AddNumberToObject(o, "batch", k->batch);
+    add_num(o, "lr", k->lr);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)k->seed);
+    cJSON_AddStringToObject(o, "seed", seed);
+    cJSON_AddNumberToObject(o, "eval_every", k->eval_every);
+    cJSON_AddNumberToObject(o, "patience", k->patience);
+    cJSON_AddNumberToObject(o, "examples", k->examples);
+    cJSON_AddNumberToObject(o, "steps_run", (double)k->steps_run);
+    cJSON_AddNumberToObject(o, "best_step", (double)k->best_step);
+    cJSON_AddStringToObject(o, "weights", k->weights);
+    cJSON_AddStringToObject(o, "sha256", k->sha);
+    return o;
+}
+
 /* The baseline, the cursor, the history and the trial journal. */
 static void add_record(cJSON *r, const axf_session *s)
 {
@@ -184,6 +209,8 @@ static void add_record(cJSON *r, const axf_session *s)
         const hentry *h = &s->hist[i];
         cJSON *e = cJSON_CreateObject();
         cJSON_AddItemToObject(e, "actions", actions_json(h->acts, h->n));
+        if (h->kd)
+            cJSON_AddItemToObject(e, "distil", distil_json(h->kd));
         cJSON_AddStringToObject(e, "note", h->note);
         add_num(e, "seconds", h->seconds);
         add_num(e, "time", h->time);
@@ -210,9 +237,16 @@ static int save_file(axf_session *s, const char *path, axf_err *err)
         return axf_err_set(err, "%s: replaced by another writer after this session saved it there "
                                 "(%d step%s); not overwritten (two runs writing the same file?)",
                            path, s->saved_steps, s->saved_steps == 1 ? "" : "s");
+    /* the distil steps' weights first: the file then never names a folder that is not there */
+    if (axf__save_distil(s, path, err))
+        return axf_err_prefix(err, "%s", path);
+    int distils = 0;
+    for (int i = 0; i < s->hist_len; i++)
+        distils += s->hist[i].kd != NULL;
     cJSON *r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "format", "axf-session");
-    cJSON_AddNumberToObject(r, "version", AXF_SESSION_VERSION);
+    /* a file without distil steps is a version 1 file, which older readers read */
+    cJSON_AddNumberToObject(r, "version", distils ? AXF_SESSION_VERSION : 1);
     cJSON_AddStringToObject(r, "axf_version", AXF_VERSION);
     add_setup(r, s);
     add_record(r, s);
@@ -286,9 +320,11 @@ static void take_entries(axf_sessionfile *f, hentry **hist, tentry **trials)
     *hist = f->n_steps ? axf_xcalloc((size_t)f->n_steps, sizeof **hist) : NULL;
     for (int i = 0; i < f->n_steps; i++) {
         axf_sessionfile_step *st = &f->steps[i];
-        (*hist)[i] = (hentry){st->n_actions, st->actions, st->note, st->seconds, st->time, st->before, st->after};
+        (*hist)[i] = (hentry){st->n_actions, st->actions, st->note, st->seconds, st->time, st->before, st->after,
+                              st->distil, NULL, 0};
         st->actions = NULL;
         st->note = NULL;
+        st->distil = NULL;
     }
     *trials = f->n_trials ? axf_xcalloc((size_t)f->n_trials, sizeof **trials) : NULL;
     for (int i = 0; i < f->n_trials; i++) {
@@ -431,6 +467,14 @@ axf_session *axf_session_load(const char *path, const char *model_dir, const cha
     if (check_fits(path, &p, s, err) || open_holdout(path, &p, holdout_path, s, &hpath, err))
         goto fail;
     install(s, &p, model_dir, data_path, holdout_path);
+    for (int i = 0; i < s->hist_len; i++) /* the distil steps' weights, checked (session_distil.c) */
+        if (s->hist[i].kd && axf__load_distil(s, path, i, err))
+            goto fail;
+    if (axf__use_weights(s, s->cursor, err)) {
+        axf_err_prefix(err, "%s", path);
+        goto fail;
+    }
+    s->dirty = 0;
     axf_sessionfile_free(&p);
     AXF_FREE(mdir, dpath, hpath);
     return s;

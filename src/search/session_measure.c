@@ -48,11 +48,12 @@ int axf_session_set_holdout(axf_session *s, const char *path, axf_err *err)
     return 0;
 }
 
-static int holdout_eval(axf_session *s, const axf_plan *p, axf_metrics *out, float *l0_out, axf_err *err)
+static int holdout_eval(axf_session *s, axf_evalcache *ec, const axf_plan *p, axf_metrics *out, float *l0_out,
+                        axf_err *err)
 {
     evalbuf b;
     axf__evalbuf_alloc(&b, s->ho->n, s->m->cfg.num_labels);
-    int rc = axf_evalcache_run(s->ho_ec, p, 0, b.logits, b.losses, s->opts.progress, s->opts.progress_ud, err);
+    int rc = axf_evalcache_run(ec, p, 0, b.logits, b.losses, s->opts.progress, s->opts.progress_ud, err);
     if (rc == 0) {
         axf__metrics_compute(s, s->ho, p, s->ho_l0, &b, out);
         if (l0_out)
@@ -69,7 +70,11 @@ int axf_session_holdout_metrics(axf_session *s, axf_metrics *base, axf_metrics *
     if (!s->ho_base_valid) {
         float *l0 = axf_xmalloc(sizeof(float) * (size_t)s->ho->n);
         axf_metrics m;
-        int rc = holdout_eval(s, s->orig, &m, l0, err);
+        /* the original model's weights (m holds a distil step's when m0 exists) */
+        axf_evalcache *ec = s->m0 ? axf_evalcache_new(s->m0, s->ho, s->opts.batch, 0, err) : s->ho_ec;
+        int rc = ec ? holdout_eval(s, ec, s->orig, &m, l0, err) : -1;
+        if (ec != s->ho_ec)
+            axf_evalcache_free(ec);
         if (rc) {
             free(l0);
             return rc;
@@ -83,7 +88,7 @@ int axf_session_holdout_metrics(axf_session *s, axf_metrics *base, axf_metrics *
         axf__kept *k = axf__kept_find(s, AXF__KEPT_HOLDOUT, 0, 0, 0);
         if (!k) {
             axf_metrics m;
-            int rc = holdout_eval(s, s->plan, &m, NULL, err);
+            int rc = holdout_eval(s, s->ho_ec, s->plan, &m, NULL, err);
             if (rc)
                 return rc;
             k = axf__kept_store(s, AXF__KEPT_HOLDOUT, 0, 0);

@@ -65,7 +65,7 @@ int axf_session_history_get(const axf_session *s, int i, axf_history_entry *out)
     if (i < 0 || i >= s->hist_len)
         return -1;
     const hentry *h = &s->hist[i];
-    *out = (axf_history_entry){.n_actions = h->n, .actions = h->acts, .note = h->note, .seconds = h->seconds,
+    *out = (axf_history_entry){.distil = h->kd, .n_actions = h->n, .actions = h->acts, .note = h->note, .seconds = h->seconds,
                                .time = h->time, .before = h->before, .after = h->after};
     return 0;
 }

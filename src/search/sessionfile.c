@@ -169,7 +169,7 @@ static int get_action(rd *r, const cJSON *o, axf_action *a)
     }
 }
 
-static int get_actions(rd *r, const cJSON *o, axf_action **out, int *n)
+static int get_actions_of(rd *r, const cJSON *o, axf_action **out, int *n, int empty_ok)
 {
     const cJSON *arr;
     *out = NULL;
@@ -177,8 +177,10 @@ static int get_actions(rd *r, const cJSON *o, axf_action **out, int *n)
     if (axf_json_arr(&r->j, o, "actions", AXF_JSON_REQUIRED, &arr))
         return -1;
     int cnt = cJSON_GetArraySize(arr);
-    if (cnt < 1)
+    if (cnt < 1 && !empty_ok)
         return fail(r, "actions", "empty (a step applies at least one action)");
+    if (cnt > 0 && empty_ok)
+        return fail(r, "actions", "a distil step has no actions");
     axf_action *a = axf_xcalloc((size_t)cnt, sizeof *a);
     int i = 0;
     const cJSON *e;
@@ -195,6 +197,11 @@ static int get_actions(rd *r, const cJSON *o, axf_action **out, int *n)
     *out = a;
     *n = cnt;
     return 0;
+}
+
+static int get_actions(rd *r, const cJSON *o, axf_action **out, int *n)
+{
+    return get_actions_of(r, o, out, n, 0);
 }
 
 static int get_note(rd *r, const cJSON *o, char **out)
@@ -327,12 +334,68 @@ static int read_head(rd *r, const cJSON *root, axf_sessionfile *f)
     return get_seed(r, root, &f->seed);
 }
 
+/* A plain string into a buffer of n bytes (refused when longer). */
+static int get_fixed_str(rd *r, const cJSON *o, const char *key, char *buf, size_t n)
+{
+    const char *str;
+    if (get_plain_str(r, o, key, 0, &str))
+        return -1;
+    if (strlen(str) >= n)
+        return fail(r, key, "too long");
+    snprintf(buf, n, "%s", str);
+    return 0;
+}
+
+/* The "distil" object of a distil step (session.h, DISTIL). */
+static int read_distil(rd *r, const cJSON *e, axf_distil_record *k)
+{
+    const cJSON *o;
+    double v;
+    if (get_obj(r, e, "distil", 0, &o))
+        return -1;
+    size_t old = push(r, "distil", -1);
+#define NUM(key, lo, hi, dst)                                                                   \
+    if (get_num(r, o, key, lo, hi, 0, &v))                                                     \
+        return -1;                                                                               \
+    dst = v;
+    if (get_fixed_str(r, o, "train", k->train, sizeof k->train))
+        return -1;
+    if (get_sha(r, o, "train_sha256", k->train_sha))
+        return -1;
+    NUM("alpha", 0, 1, k->alpha)
+    NUM("temperature", 0.01, 100, k->temperature)
+    NUM("match_hidden", 0, 1000, k->hid_weight)
+    NUM("epochs", 0, 1e9, k->epochs)
+    NUM("steps", 0, 1e15, k->steps)
+    NUM("batch", 1, 100000, k->batch)
+    NUM("lr", 1e-30, 1, k->lr)
+    NUM("eval_every", 0, 1e9, k->eval_every)
+    NUM("patience", 0, 1e9, k->patience)
+    NUM("examples", 0, 2e9, k->examples)
+    NUM("steps_run", 0, 1e15, k->steps_run)
+    NUM("best_step", 0, 1e15, k->best_step)
+#undef NUM
+    if (get_seed(r, o, &k->seed))
+        return -1;
+    if (get_fixed_str(r, o, "weights", k->weights, sizeof k->weights))
+        return -1;
+    if (get_sha(r, o, "sha256", k->sha))
+        return -1;
+    pop(r, old);
+    return 0;
+}
+
 static int read_step(rd *r, const cJSON *e, axf_sessionfile *f)
 {
     axf_sessionfile_step *h = &f->steps[f->n_steps];
-    if (get_actions(r, e, &h->actions, &h->n_actions))
+    int kd = cJSON_GetObjectItemCaseSensitive(e, "distil") != NULL;
+    if (kd && f->version < 2)
+        return fail(r, "distil", "a version 1 file has no distil steps");
+    if (get_actions_of(r, e, &h->actions, &h->n_actions, kd))
         return -1;
     f->n_steps++;
+    if (kd && read_distil(r, e, h->distil = axf_xcalloc(1, sizeof *h->distil)))
+        return -1;
     return get_note(r, e, &h->note) || get_num(r, e, "seconds", 0, 1e12, 0, &h->seconds) ||
                    get_num(r, e, "time", -1e12, 1e12, 0, &h->time) || get_metrics(r, e, "before", &h->before) ||
                    get_metrics(r, e, "after", &h->after)
@@ -410,7 +473,7 @@ void axf_sessionfile_free(axf_sessionfile *f)
     if (!f)
         return;
     for (int i = 0; i < f->n_steps; i++)
-        free(f->steps[i].actions), free(f->steps[i].note);
+        free(f->steps[i].actions), free(f->steps[i].note), free(f->steps[i].distil);
     for (int i = 0; i < f->n_trials; i++)
         free(f->trials[i].actions), free(f->trials[i].note);
     axf_sessionfile_params_free(f->params, f->n_params);
