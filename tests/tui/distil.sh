@@ -10,7 +10,7 @@ AXF=$1 MODEL=$2 DATA=$3 HOLD=$4 SCRIPTS=$5
 . "$(dirname "$0")/lib.sh"
 A=$TUI_TMP/auto.json
 
-tui_start 120 36 xterm-256color "$AXF" tui "$MODEL" "$DATA" --holdout "$HOLD" --autosave "$A"
+tui_start 120 36 xterm-256color "$AXF" tui "$MODEL" "$DATA" --max-examples 300 --holdout "$HOLD" --autosave "$A"
 tui_wait "step 0/0" 120
 tui_keys :
 tui_keys -l 's:apply({{op="drop_layer", layer=0}, {op="drop_ffn", layer=1}})'
@@ -62,12 +62,15 @@ print("%.2f" % (100 * f["history"][int(sys.argv[2])]["after"]["accuracy"]))
 PY
 }
 [ "$(acc 0)" = "$before" ] && [ "$(acc 1)" = "$after" ] || tui_fail "the recorded accuracies differ from the screen's"
+tui_wait_re "search accuracy +[0-9.]+% +$after%"
 tui_keys u
 tui_wait "step 1/2"
 tui_wait "undo step 2: distil"
+tui_wait_re "search accuracy +[0-9.]+% +$before%"     # the metrics pane: the pruned model's again
 tui_keys r
 tui_wait "step 2/2"
 tui_wait "redo 2: distil"
+tui_wait_re "search accuracy +[0-9.]+% +$after%"
 tui_keys q
 tui_wait "Unsaved changes"
 tui_keys q
