@@ -147,9 +147,14 @@ int main(int argc, char **argv)
     axf_metrics with_prune;
     axf_session_current(s, &with_prune);
 
-    /* save, load, replay from the original model */
+    /* save, load, replay from the original model; a folder of a step that is not a distil step
+     * (left by an older history) is removed */
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s.distil-2' && touch '%s.distil-2/model.safetensors'", path, path);
+    CHECK(system(cmd) == 0);
     CHECK(axf_session_save(s, path, &err) == 0);
     struct stat st;
+    snprintf(cmd, sizeof cmd, "%s.distil-2", path);
+    CHECK(stat(cmd, &st) != 0);
     char wfile[700];
     snprintf(wfile, sizeof wfile, "%s/model.safetensors", dir);
     CHECK(stat(wfile, &st) == 0);

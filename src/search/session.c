@@ -417,6 +417,7 @@ hentry *axf__hist_push(axf_session *s, const axf_action *res, int n, const char 
     h->kd = NULL;
     h->w = NULL;
     h->wid = 0;
+    h->wdir = NULL;
     s->cursor = s->hist_len;
     return h;
 }

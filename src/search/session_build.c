@@ -236,6 +236,7 @@ void axf__hentry_free(hentry *e)
     free(e->note);
     free(e->kd);
     free(e->w);
+    free(e->wdir);
 }
 
 void axf__tentry_free(tentry *e)

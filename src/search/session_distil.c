@@ -425,6 +425,35 @@ out:
     return rc;
 }
 
+/* Folders "<base>.distil-N" in the session's folder whose step N is no longer a distil step (a
+ * redo tail replaced, an undone step dropped): removed, so that none holds stale weights. */
+static void remove_stale(const axf_session *s, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    char *dir = slash ? axf_xstrdup(path) : axf_xstrdup(".");
+    if (slash)
+        dir[slash - path] = 0;
+    DIR *d = opendir(slash && slash == path ? "/" : dir);
+    size_t bl = strlen(base);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        const char *nm = e->d_name, *tail = nm + bl;
+        if (strncmp(nm, base, bl) || strncmp(tail, ".distil-", 8))
+            continue;
+        char *end;
+        long k = strtol(tail + 8, &end, 10);
+        if (*end || k < 1 || (k <= s->hist_len && s->hist[k - 1].kd))
+            continue;
+        char *p = axf_io_join(slash && slash == path ? "/" : dir, nm);
+        remove_folder(p);
+        free(p);
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+}
+
 int axf__save_distil(axf_session *s, const char *path, axf_err *err)
 {
     const char *base = strrchr(path, '/');
@@ -435,13 +464,20 @@ int axf__save_distil(axf_session *s, const char *path, axf_err *err)
             continue;
         char *dir = folder_for(path, i), sha[65];
         axf_err e2;
-        int same = folder_sha(dir, NULL, sha, &e2) == 0 && !strcmp(sha, h->kd->sha);
+        /* written or checked by this session before (every autosave comes here): not read again */
+        int same = h->wdir && !strcmp(h->wdir, dir);
+        if (!same)
+            same = folder_sha(dir, NULL, sha, &e2) == 0 && !strcmp(sha, h->kd->sha);
         int rc = same ? 0 : write_folder(s, i, dir, err);
-        free(dir);
-        if (rc)
+        if (rc) {
+            free(dir);
             return axf_err_prefix(err, "history step %d (distil)", i + 1);
+        }
+        free(h->wdir);
+        h->wdir = dir;
         snprintf(h->kd->weights, sizeof h->kd->weights, "%s.distil-%d", base, i + 1);
     }
+    remove_stale(s, path);
     return 0;
 }
 
@@ -493,6 +529,8 @@ int axf__load_distil(axf_session *s, const char *path, int i, axf_err *err)
     }
     h->w = axf_xmalloc(full->n_floats * sizeof(float));
     memcpy(h->w, full->arena, full->n_floats * sizeof(float));
+    h->wdir = dir;
+    dir = NULL;
     rc = 0;
 out:
     if (rc == 0)

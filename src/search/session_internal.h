@@ -20,6 +20,7 @@ typedef struct hentry {
     axf_distil_record *kd;
     float *w;
     unsigned wid;
+    char *wdir;           /* the folder this session last wrote or checked w in (saves skip it) */
 } hentry;
 
 typedef struct tentry {

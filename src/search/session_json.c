@@ -321,7 +321,7 @@ static void take_entries(axf_sessionfile *f, hentry **hist, tentry **trials)
     for (int i = 0; i < f->n_steps; i++) {
         axf_sessionfile_step *st = &f->steps[i];
         (*hist)[i] = (hentry){st->n_actions, st->actions, st->note, st->seconds, st->time, st->before, st->after,
-                              st->distil, NULL, 0};
+                              st->distil, NULL, 0, NULL};
         st->actions = NULL;
         st->note = NULL;
         st->distil = NULL;
