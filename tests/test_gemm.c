@@ -451,10 +451,13 @@ int main(void)
         axf_set_threads(2);
         bad += matmul_case(0, 1, 200, 200, 256, 1);
         bad += matmul_case(1, 0, 256, 160, 250, 0);
+        /* one row block, op(B) packed panel by panel in each thread's tasks (AVX2), K past a block */
+        bad += matmul_case(0, 1, 100, 1000, 90, 0);
+        bad += matmul_case(0, 0, 60, 97, 1700, 1);
         axf_set_threads(1);
         CHECK_MSG(bad == 0, "%s: %d wrong elements over %d cases", axf_isa_name(levels[l]), bad, cases);
         fprintf(stderr, "%s kernel: %d products, every element the fixed chain and within its error bound\n",
-                axf_isa_name(levels[l]), cases + 34);
+                axf_isa_name(levels[l]), cases + 36);
 
         /* the engine's workers: two threads, bit-identical to one */
         axf_config cfg = axf_config_default(50, 32, 1, 2, 64, 2);

@@ -59,7 +59,7 @@ size_t axf__gemm_bytes(int N, int K)
     return (size_t)((N + NR - 1) / NR) * K * NR * sizeof(float);
 }
 
-static void pack_b(float *dst, int tb, const float *B, int ldb, int N, int K);
+static void pack_panel(float *dst, int tb, const float *B, int ldb, int N, int p, int k0, int k1);
 
 axf_gemm_w *axf__gemm_pack(const float *w, int N, int K, int ldw)
 {
@@ -69,7 +69,8 @@ axf_gemm_w *axf__gemm_pack(const float *w, int N, int K, int ldw)
     pw->p = axf_xaligned64(axf__gemm_bytes(N, K));   /* the kernels' aligned loads need it */
     pw->N = N;
     pw->K = K;
-    pack_b(pw->p, 1, w, ldw, N, K);
+    for (int p = 0; p < (N + NR - 1) / NR; p++)
+        pack_panel(pw->p + (size_t)p * K * NR, 1, w, ldw, N, p, 0, K);
     return pw;
 }
 
@@ -266,6 +267,10 @@ typedef struct {
     kern_fn kern;
     int pfirst, npan;     /* panels covering [n0, n0 + N) */
     axf_gemm_split sp;    /* the tasks: row blocks x chunks of panels */
+    /* axf_matmul on AVX2 when every panel is used by one row block: pw->p is NULL and each task
+     * packs the K-block of a panel just before its kernel reads it (op(B) from B, ldb, tb) */
+    const float *braw;
+    int ldb, tb;
 } job;
 
 void axf__gemm_split(int T, int npan, int mr, int mc_target, int chunks_per_thread, int threads, int want_rows,
@@ -318,6 +323,29 @@ static void finish(const job *j, float *y, const float *bias, int rows, int cols
     axf__gemm_finish(y, j->ldy, bias, rows, cols, j->act_on, j->act);
 }
 
+/* Panel p (NR columns of op(B), op(B)[k][n] = B[n][k] (tb) or B[k][n]) for k in [k0, k1), into
+ * dst[(k - k0) * NR + jn]; columns at and past N are zeros. */
+static void pack_panel(float *dst, int tb, const float *B, int ldb, int N, int p, int k0, int k1)
+{
+    int nr = N - p * NR < NR ? N - p * NR : NR;
+    if (tb) {
+        for (int kk = k0; kk < k1; kk += 8) {
+            int ke = kk + 8 < k1 ? kk + 8 : k1;
+            for (int jn = 0; jn < nr; jn++) {
+                const float *src = B + (size_t)(p * NR + jn) * ldb;
+                for (int k = kk; k < ke; k++)
+                    dst[(size_t)(k - k0) * NR + jn] = src[k];
+            }
+        }
+    } else {
+        for (int k = k0; k < k1; k++)
+            memcpy(dst + (size_t)(k - k0) * NR, B + (size_t)k * ldb + p * NR, (size_t)nr * sizeof(float));
+    }
+    if (nr < NR)
+        for (int k = k0; k < k1; k++)
+            memset(dst + (size_t)(k - k0) * NR + nr, 0, (size_t)(NR - nr) * sizeof(float));
+}
+
 #ifdef AXF_GEMM_X86
 /* A task's rows [r0, r1) x panels [q0, q1) on AVX2: x packed per block of K (xp, groups of 6 rows,
  * the last one padded with zeros), then for each panel and each half of it every group's tile. */
@@ -328,6 +356,7 @@ static void task_avx2(const job *j, int r0, int r1, int q0, int q1)
     int ng = (r1 - r0 + 5) / 6;
     int kcmax = j->K < KC ? j->K : KC;
     float *xp = axf_xaligned64((size_t)ng * 6 * kcmax * sizeof(float));
+    float *bp = j->braw ? axf_xaligned64((size_t)kcmax * NR * sizeof(float)) : NULL;
     for (int kb = 0; kb < j->K; kb += KC) {
         int kc = j->K - kb < KC ? j->K - kb : KC;
         int cont = kb > 0 || j->acc;
@@ -357,7 +386,13 @@ static void task_avx2(const job *j, int r0, int r1, int q0, int q1)
         }
         for (int q = q0; q < q1; q++) {
             int p = j->pfirst + q, col = p * NR;
-            const float *b = j->pw->p + ((size_t)p * Kfull + j->k0 + kb) * NR;
+            const float *b;
+            if (bp) {   /* packed here, read at once from L1/L2 */
+                pack_panel(bp, j->tb, j->braw, j->ldb, j->N, p, kb, kb + kc);
+                b = bp;
+            } else {
+                b = j->pw->p + ((size_t)p * Kfull + j->k0 + kb) * NR;
+            }
             int lo = j->n0 > col ? j->n0 - col : 0, hi = nend < col + NR ? nend - col : NR;
             float *yc = j->y + (col + lo - j->n0);
             const float *bb = last && j->bias ? j->bias + (col + lo - j->n0) : NULL;
@@ -369,7 +404,7 @@ static void task_avx2(const job *j, int r0, int r1, int q0, int q1)
                 for (int g = 0; g < ng; g++) {
                     int i = r0 + g * 6, mr = r1 - i < 6 ? r1 - i : 6;
                     const float *xg = xp + (size_t)g * 6 * kc;
-                    const float *pn = h == 0 && g == 0 && q + 1 < q1 ? b + (size_t)Kfull * NR : NULL;
+                    const float *pn = !bp && h == 0 && g == 0 && q + 1 < q1 ? b + (size_t)Kfull * NR : NULL;
                     float *yt = yc + (size_t)i * j->ldy + (clo - lo);
                     if (chi - clo == 16) {
                         kern_avx2p(mr, kc, xg, b + h, pn, yt, j->ldy, cont);
@@ -388,6 +423,7 @@ static void task_avx2(const job *j, int r0, int r1, int q0, int q1)
         }
     }
     free(xp);
+    free(bp);
     if (j->rows)
         j->rows(j->rows_ctx, r0, r1);
 }
@@ -479,18 +515,22 @@ static void run_spawned(job *j, int ntasks, int threads)
 }
 
 static void gemm_run(axf_engine *e, int spawn, const axf_gemm_w *pw, int n0, int k0, int T, int N, int K,
-                     const float *x, int ldx, int xt, int acc, const axf_gemm_epi *epi, float *y, int ldy);
+                     const float *x, int ldx, int xt, int acc, const axf_gemm_epi *epi, float *y, int ldy,
+                     const float *braw, int ldb, int tb);
 
 void axf__gemm_nt_epi(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T, int N, int K,
                       const float *x, int ldx, int acc, const axf_gemm_epi *epi, float *y, int ldy)
 {
-    gemm_run(e, 0, pw, n0, k0, T, N, K, x, ldx, 0, acc, epi, y, ldy);
+    gemm_run(e, 0, pw, n0, k0, T, N, K, x, ldx, 0, acc, epi, y, ldy, NULL, 0, 0);
 }
 
 /* e: the engine whose workers share the tasks, or NULL: spawn > 1 threads of their own, or the
- * caller's thread alone. xt: x stored transposed (only where kern_pick() is NULL: AVX2). */
+ * caller's thread alone. xt: x stored transposed (only where kern_pick() is NULL: AVX2).
+ * braw (axf_matmul): op(B) not packed yet (pw->p NULL): packed here whole when a panel serves
+ * several row blocks or the kernel is not AVX2's, else panel by panel in the tasks. */
 static void gemm_run(axf_engine *e, int spawn, const axf_gemm_w *pw, int n0, int k0, int T, int N, int K,
-                     const float *x, int ldx, int xt, int acc, const axf_gemm_epi *epi, float *y, int ldy)
+                     const float *x, int ldx, int xt, int acc, const axf_gemm_epi *epi, float *y, int ldy,
+                     const float *braw, int ldb, int tb)
 {
     if (axf__gemm_trace)
         axf__gemm_trace(T, N, K, ldx, ldy, acc);
@@ -520,6 +560,17 @@ static void gemm_run(axf_engine *e, int spawn, const axf_gemm_w *pw, int n0, int
         j.rows = epi->rows;
         j.rows_ctx = epi->rows_ctx;
     }
+    axf_gemm_w whole = {NULL, N, K};
+    if (braw && (j.kern || j.sp.nmb > 1)) {
+        whole.p = axf_xaligned64(axf__gemm_bytes(N, K));
+        for (int p = 0; p < j.npan; p++)
+            pack_panel(whole.p + (size_t)p * K * NR, tb, braw, ldb, N, p, 0, K);
+        j.pw = &whole;
+    } else if (braw) {
+        j.braw = braw;
+        j.ldb = ldb;
+        j.tb = tb;
+    }
     int ntasks = j.sp.nchunks * j.sp.nmb;
     if (threads > 1 && ntasks > 1 && e)
         axf__parallel(e, task, &j, ntasks);
@@ -530,37 +581,12 @@ static void gemm_run(axf_engine *e, int spawn, const axf_gemm_w *pw, int n0, int
             task(&j, t, 0);
     if (epi->rows && !j.rows)   /* too few rows to split: once, on the caller's thread */
         epi->rows(epi->rows_ctx, 0, T);
+    free(whole.p);
 }
 
 /* ---- products on operands that are not packed (axf/matmul.h) ---- */
 
 #define MATMUL_SPAWN_MACS 8e6
-
-/* Panels of NR columns of op(B) for k in [0, K): op(B)[k][n] = B[n][k] (tb) or B[k][n]. */
-static void pack_b(float *dst, int tb, const float *B, int ldb, int N, int K)
-{
-    int np = (N + NR - 1) / NR;
-    for (int p = 0; p < np; p++) {
-        float *d = dst + (size_t)p * K * NR;
-        int nr = N - p * NR < NR ? N - p * NR : NR;
-        if (tb) {
-            for (int k0 = 0; k0 < K; k0 += 8) {
-                int k1 = k0 + 8 < K ? k0 + 8 : K;
-                for (int jn = 0; jn < nr; jn++) {
-                    const float *src = B + (size_t)(p * NR + jn) * ldb;
-                    for (int k = k0; k < k1; k++)
-                        d[(size_t)k * NR + jn] = src[k];
-                }
-            }
-        } else {
-            for (int k = 0; k < K; k++)
-                memcpy(d + (size_t)k * NR, B + (size_t)k * ldb + p * NR, (size_t)nr * sizeof(float));
-        }
-        if (nr < NR)
-            for (int k = 0; k < K; k++)
-                memset(d + (size_t)k * NR + nr, 0, (size_t)(NR - nr) * sizeof(float));
-    }
-}
 
 void axf_matmul(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb, int acc,
                 float *C, int ldc)
@@ -579,15 +605,10 @@ void axf_matmul(int ta, int tb, int M, int N, int K, const float *A, int lda, co
         A = at;
         lda = K;
     }
-    axf_gemm_w w = {NULL, N, K};
-    if (K > 0) {
-        w.p = axf_xaligned64(axf__gemm_bytes(N, K));
-        pack_b(w.p, tb, B, ldb, N, K);
-    }
+    axf_gemm_w w = {NULL, N, K};   /* op(B) is packed by gemm_run */
     /* threads (axf_set_threads) for products of about a millisecond and more */
     int spawn = (double)M * N * K >= MATMUL_SPAWN_MACS ? axf__threads(NULL) : 1;
-    gemm_run(NULL, spawn, &w, 0, 0, M, N, K, A, lda, xt, acc, NULL, C, ldc);
-    free(w.p);
+    gemm_run(NULL, spawn, &w, 0, 0, M, N, K, A, lda, xt, acc, NULL, C, ldc, B, ldb, tb);
     free(at);
 }
 
