@@ -3,7 +3,7 @@
 # checks the library side), then `axf replay` reproduces it bit for bit; with the weights folder
 # missing it re-makes them (same sha256); with the weights tampered it refuses in one line, exit 1;
 # a session file whose distil record is damaged is refused naming the field; export of the step
-# writes the student's weights.
+# writes the student's weights; a Lua policy's s:distil through axf search.
 # usage: session_distil.sh AXF TEST_SESSION_DISTIL DEMO_DIR OUT_DIR
 set -u
 axf=$1 t=$2 demo=$3 out=$4
@@ -36,4 +36,19 @@ sed 's/"alpha":	0.5/"alpha":	7/' "$s" >"$out/bad.json"
 "$axf" replay "$out/bad.json" >/dev/null 2>"$out/r4.err"
 rc=$?
 [ $rc -eq 1 ] && grep -q "history\[2\].distil.alpha" "$out/r4.err" || { cat "$out/r4.err"; fail "bad alpha: exit $rc"; }
+# a policy's s:distil (tests/lua/prune_distil.lua) through axf search: four steps, the third a
+# distil step, replayed bit for bit
+lua=$(dirname "$0")/lua/prune_distil.lua
+"$axf" search "$demo/model" "$demo/search.tsv" --max-examples 400 --policy "$lua" --set "train=$demo/train.tsv" \
+    --out "$out/p.json" >"$out/p.out" 2>"$out/p.err" || { cat "$out/p.err"; fail "axf search with s:distil"; }
+python3 - "$out/p.json" <<'PY' || fail "the policy's session does not hold its distil step"
+import json, sys
+f = json.load(open(sys.argv[1]))
+h = f["history"]
+assert f["version"] == 2 and len(h) == 4 and f["cursor"] == 4, (f["version"], len(h))
+assert h[2]["actions"] == [] and h[2]["distil"]["steps_run"] == 40 and h[2]["note"] == "recover", h[2]
+assert h[2]["after"]["accuracy"] > h[2]["before"]["accuracy"], (h[2]["before"], h[2]["after"])
+PY
+[ -f "$out/p.json.distil-3/model.safetensors" ] || fail "no weights folder beside the policy's session"
+"$axf" replay --exact "$out/p.json" >/dev/null 2>"$out/p2.err" || { cat "$out/p2.err"; fail "replay of the policy's session"; }
 echo "session_distil: ok"

@@ -501,8 +501,8 @@ typedef struct axf_session_distil_opts {
     long steps;
     float lr;
     uint64_t seed;
-    /* progress of the training (nonzero return: cancel); the final evaluation of the step
-     * reports through the session's progress callback */
+    /* progress of the training (nonzero return: cancel); NULL: the session's progress callback
+     * (steps done of all). The final evaluation of the step reports through the session's. */
     int (*progress)(const struct axf_train_status *st, void *ud);
     void *progress_ud;
 } axf_session_distil_opts;

@@ -169,7 +169,7 @@ extern char axf_lua_step_token;
 void axf_lua_emit(axf_luahost *h, axf_lua_log_kind kind, const char *line);
 void axf_lua_flush_trial(axf_luahost *h, const char *verdict);
 
-/* luastep.c: s:try, s:try_batch, s:note, s:trial_losses, s:trial_no_worse, s:apply, s:undo,
+/* luastep.c: s:try, s:try_batch, s:note, s:trial_losses, s:trial_no_worse, s:apply, s:distil, s:undo,
  * s:redo and s:check, NULL-terminated (luaaxf.c puts them in the session's method table). */
 extern const luaL_Reg axf_lua_step_methods[];
 

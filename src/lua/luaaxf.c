@@ -309,6 +309,7 @@ static int push_entries(lua_State *L, int trials)
         } else {
             axf_lua_set_num(L, "time", e.time);
             axf_lua_set_bool(L, "applied", i < axf_session_cursor(h->s));
+            axf_lua_set_bool(L, "distil", e.distil != NULL);
             set_metrics(L, h, "before", &e.before);
             set_metrics(L, h, "after", &e.after);
         }

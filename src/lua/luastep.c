@@ -324,6 +324,75 @@ static int m_redo(lua_State *L)
     return move_cursor(L, "redo", 0);
 }
 
+/* s:distil{train = FILE, alpha =, T =, match_hidden =, steps =, epochs =, batch =, lr =, seed =,
+ * eval_every =, patience =}[, note]: distils the committed plan (axf_session_distil) and commits
+ * the result — a step boundary like s:apply. Unknown keys are refused. */
+static int m_distil(lua_State *L)
+{
+    axf_luahost *h = axf_lua_check_session(L, "distil");
+    int nargs = lua_gettop(L);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    const char *note = opt_note(L, 3);
+    check_commit_context(L, h, "distil");
+    axf_session_distil_opts o = axf_session_distil_opts_default();
+    static const char *const keys[] = {"train", "alpha", "T", "match_hidden", "steps", "epochs", "batch", "lr",
+                                       "seed", "eval_every", "patience", NULL};
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        int i = 0;
+        while (k && keys[i] && strcmp(keys[i], k))
+            i++;
+        if (!k || !keys[i])
+            return luaL_error(L, "distil: unknown field %s (fields: train alpha T match_hidden steps epochs batch "
+                                 "lr seed eval_every patience)", k ? k : "(not a name)");
+        if (i == 0) {
+            if (lua_type(L, -1) != LUA_TSTRING)
+                return luaL_error(L, "distil: train must be a file name");
+            o.train = lua_tostring(L, -1); /* the table keeps it alive */
+        } else {
+            int isnum;
+            lua_Number v = lua_tonumberx(L, -1, &isnum);
+            if (!isnum)
+                return luaL_error(L, "distil: %s must be a number", k);
+            int whole = i >= 4 && i != 7;
+            if (whole && !(v >= 0 && v <= 1e15 && v == floor(v)))
+                return luaL_error(L, "distil: %s must be a whole number >= 0", k);
+            switch (i) {
+            case 1: o.alpha = (float)v; break;
+            case 2: o.temperature = (float)v; break;
+            case 3: o.hid_weight = (float)v; break;
+            case 4: o.steps = (long)v; break;
+            case 5: o.epochs = v > 1e9 ? 1000000000 : (int)v; break;
+            case 6: o.batch = v > 1e9 ? 1000000000 : (int)v; break;
+            case 7: o.lr = (float)v; break;
+            case 8: o.seed = (uint64_t)v; break;
+            case 9: o.eval_every = v > 1e9 ? 1000000000 : (int)v; break;
+            default: o.patience = v > 1e9 ? 1000000000 : (int)v; break;
+            }
+        }
+        lua_pop(L, 1);
+    }
+    axf_metrics before, after;
+    axf_err err = {{0}};
+    axf_lua_committed_metrics(h, &before);
+    axf_lua_begin_call(L, h);
+    int rc = axf_session_distil(h->s, &o, note, &after, &err); /* progress: the session's */
+    if (rc == AXF_CANCELLED)
+        return axf_lua_on_cancelled(L, nargs, m_distil);
+    if (rc)
+        return axf_lua_session_fail(L, "distil", &err);
+    char desc[200];
+    axf_history_entry e;
+    if (axf_session_history_get(h->s, axf_session_cursor(h->s) - 1, &e) == 0)
+        axf_history_describe(&e, " + ", desc, sizeof desc);
+    else
+        snprintf(desc, sizeof desc, "distil");
+    if (!h->in_console)
+        axf_lua_flush_trial(h, NULL);
+    return commit_done(L, h, desc, &before, &after, note);
+}
+
 static int m_check(lua_State *L)
 {
     axf_luahost *h = axf_lua_check_session(L, "check");
@@ -348,5 +417,6 @@ const luaL_Reg axf_lua_step_methods[] = {
     {"apply", m_apply},
     {"undo", m_undo},
     {"redo", m_redo},
+    {"distil", m_distil},
     {"check", m_check},
     {NULL, NULL}};

@@ -87,6 +87,16 @@ int axf__use_weights(axf_session *s, int cursor, axf_err *err)
     return put_weights(s, weights_of(s, idx), idx < 0 ? 0 : s->hist[idx].wid, idx, err);
 }
 
+/* The training's progress through the session's callback (a distil step without its own):
+ * steps done of all, nonzero to cancel. */
+static int session_progress(const axf_train_status *st, void *ud)
+{
+    axf_session *s = ud;
+    return s->opts.progress ? s->opts.progress((double)st->step, (double)(st->total_steps > 0 ? st->total_steps : 1),
+                                               s->opts.progress_ud)
+                            : 0;
+}
+
 /* ---- the run ---- */
 
 /* The training file encoded for the session, without the examples whose encoding equals a search
@@ -277,7 +287,8 @@ int axf_session_distil(axf_session *s, const axf_session_distil_opts *o, const c
     kd->eval_every = o->eval_every;
     kd->patience = o->patience;
     float *w = NULL;
-    int rc = make_weights(s, s->plan, weights_of(s, s->wcur), kd, 0, o->progress, o->progress_ud, &w, err);
+    int rc = o->progress ? make_weights(s, s->plan, weights_of(s, s->wcur), kd, 0, o->progress, o->progress_ud, &w, err)
+                         : make_weights(s, s->plan, weights_of(s, s->wcur), kd, 0, session_progress, s, &w, err);
     if (rc) {
         free(kd);
         return rc;
