@@ -51,4 +51,24 @@ assert h[2]["after"]["accuracy"] > h[2]["before"]["accuracy"], (h[2]["before"], 
 PY
 [ -f "$out/p.json.distil-3/model.safetensors" ] || fail "no weights folder beside the policy's session"
 "$axf" replay --exact "$out/p.json" >/dev/null 2>"$out/p2.err" || { cat "$out/p2.err"; fail "replay of the policy's session"; }
+# --resume of that run cut after its distil step (the record then ends there): the same history,
+# the same weights
+python3 - "$out/p.json" "$out/q.json" <<'PY'
+import json, sys
+f = json.load(open(sys.argv[1]))
+f["history"] = f["history"][:3]
+f["cursor"] = 3
+json.dump(f, open(sys.argv[2], "w"), indent=1)
+PY
+cp -r "$out/p.json.distil-3" "$out/q.json.distil-3"
+"$axf" search "$demo/model" "$demo/search.tsv" --max-examples 400 --policy "$lua" --set "train=$demo/train.tsv" \
+    --out "$out/q.json" --resume >"$out/q.out" 2>"$out/q.err" || { cat "$out/q.err"; fail "axf search --resume"; }
+python3 - "$out/p.json" "$out/q.json" <<'PY' || fail "the resumed run differs from the uncut one"
+import json, sys
+a, b = (json.load(open(p))["history"] for p in sys.argv[1:])
+assert len(a) == len(b) == 4
+for x, y in zip(a, b):
+    assert x["actions"] == y["actions"] and x["after"] == y["after"], (x, y)
+assert a[2]["distil"]["sha256"] == b[2]["distil"]["sha256"]
+PY
 echo "session_distil: ok"
