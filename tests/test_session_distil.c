@@ -105,12 +105,16 @@ int main(int argc, char **argv)
     CHECK(same(&m, &pruned));
     losses_eq(s, l_pruned, n, "after the cancel");
 
-    /* the step */
+    /* the step (the counters since open go on across the weights switch) */
+    axf_counters c0, c1;
+    axf_session_counters(s, &c0);
     axf_metrics after;
     CHECK(axf_session_distil(s, &o, "by hand", &after, &err) == 0);
     printf("distil: search accuracy %.4f -> %.4f, loss %.4f -> %.4f\n", pruned.accuracy, after.accuracy, pruned.loss,
            after.loss);
     CHECK(axf_session_history_len(s) == 3 && axf_session_cursor(s) == 3);
+    axf_session_counters(s, &c1);
+    CHECK(c1.layer_evals > c0.layer_evals && c1.evals == c0.evals + 1 && c1.eval_seconds >= c0.eval_seconds);
     axf_history_entry h;
     CHECK(axf_session_history_get(s, 2, &h) == 0 && h.distil && h.n_actions == 0);
     CHECK(h.distil->steps_run == 60 && strlen(h.distil->sha) == 64);

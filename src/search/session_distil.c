@@ -32,6 +32,15 @@ static int rebuild_caches(axf_session *s, axf_err *err)
         axf_evalcache_free(ec);
         return -1;
     }
+    axf_evalcache_stats st; /* the counters since open go on (axf_session_counters) */
+    axf_evalcache_stats_get(s->ec, &st);
+    s->ec_past.layer_evals += st.layer_evals;
+    s->ec_past.layer_evals_saved += st.layer_evals_saved;
+    s->ec_past.seconds += st.seconds;
+    if (s->cand_ec) {
+        axf_evalcache_stats_get(s->cand_ec, &st);
+        s->ec_past.seconds += st.seconds;
+    }
     axf_evalcache_free(s->ec);
     s->ec = ec;
     axf_evalcache_commit(s->ec, s->plan);

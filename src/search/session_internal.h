@@ -126,6 +126,7 @@ struct axf_session {
     axf_model *m0;
     int wcur;
     unsigned wid, wid_next;
+    axf_evalcache_stats ec_past;   /* what the caches freed at a weights switch had counted */
 
     /* importance, held-out metrics and speed measured, by plan (kept.c) */
     axf__kept *kept;

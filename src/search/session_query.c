@@ -91,9 +91,9 @@ void axf_session_counters(const axf_session *s, axf_counters *out)
     memset(out, 0, sizeof *out);
     out->evals = s->evals;
     out->evals_reused = s->evals_reused;
-    out->layer_evals = st.layer_evals + s->cand_layer_evals;
-    out->layer_evals_saved = st.layer_evals_saved + s->cand_layer_evals_saved;
-    out->eval_seconds = st.seconds;
+    out->layer_evals = st.layer_evals + s->cand_layer_evals + s->ec_past.layer_evals;
+    out->layer_evals_saved = st.layer_evals_saved + s->cand_layer_evals_saved + s->ec_past.layer_evals_saved;
+    out->eval_seconds = st.seconds + s->ec_past.seconds;
     out->cache_bytes = st.bytes;
     out->cache_slots = st.slots;
     if (s->cand_ec) { /* the candidate split's cache of the whole split (mpi_split.c) */
