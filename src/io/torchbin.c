@@ -239,7 +239,7 @@ static int pop_mark(upk *u, val ***items, int *n)
     if (!u->n_marks)
         return axf_err_set(u->err, "data.pkl: no mark on the stack");
     int m = u->marks[--u->n_marks];
-    *items = u->stack + m;
+    *items = u->stack ? u->stack + m : NULL; /* no stack yet: an empty mark */
     *n = u->sp - m;
     u->sp = m;
     return 0;
