@@ -308,7 +308,7 @@ int axf_session_replay(axf_session *s, const axf_replay_opts *opts, axf_replay_r
         for (int j = 0; j < nt && rc == 0; j++) {
             int i = idx[j];
             const tentry *t = &s->trials[i];
-            char what[128], path[48];
+            char what[160], path[48];
             describe(t->acts, t->n, "trial", i + 1, what, sizeof what);
             axf_plan_copy(tp, p);
             if ((rc = apply_all(s, tp, t->acts, t->n, what, err)))
