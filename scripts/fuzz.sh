@@ -8,7 +8,7 @@
 # found (build-fuzz/corpus/<target>/); a crash, sanitizer report, leak, timeout (10 s) or memory
 # blow-up (2 GB) is saved as build-fuzz/crashes/<target>-*. Add such an input, once fixed, to
 # tests/fuzz/regress/<target>/: the ordinary test suite replays every committed input.
-# Prints executions and crashes per target; exit 1 when any target found one.
+# Targets run side by side, one per core. Prints executions and crashes per target; exit 1 when any target found one.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh --fuzz || exit 1
@@ -122,18 +122,31 @@ fi
 cmake --build "$B" -j2 $(printf -- '--target fuzz_%s ' "${targets[@]}") >/dev/null || exit 1
 mkdir -p "$B/crashes"
 rm -f "$B"/crashes/*
-summary=()
-bad=0
-for t in "${targets[@]}"; do
+# fuzz_one TARGET: one libFuzzer run; its exit status goes to $B/fuzz_TARGET.rc
+fuzz_one() {
+  local t=$1
   mkdir -p "$B/corpus/$t"
-  log="$B/fuzz_$t.log"
   # detect_leaks: a reader that leaks on some input is a finding too
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     "$B/fuzz_$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
       -print_final_stats=1 -artifact_prefix="$B/crashes/$t-" "$B/corpus/$t" "tests/fuzz/corpus/$t" \
       $([ -d "tests/fuzz/regress/$t" ] && echo "tests/fuzz/regress/$t") \
-      >"$log" 2>&1
-  rc=$?
+      >"$B/fuzz_$t.log" 2>&1
+  echo $? >"$B/fuzz_$t.rc"
+}
+# as many targets at once as there are cores (each libFuzzer run is one process, one thread)
+jobs_max=$(nproc 2>/dev/null || echo 1)
+for t in "${targets[@]}"; do
+  rm -f "$B/fuzz_$t.rc"
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
+  fuzz_one "$t" &
+done
+wait
+summary=()
+bad=0
+for t in "${targets[@]}"; do
+  log="$B/fuzz_$t.log"
+  rc=$(cat "$B/fuzz_$t.rc" 2>/dev/null || echo 1)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
   found=$(find "$B/crashes" -name "$t-*" | wc -l)
   summary+=("$(printf '%-12s %12s executions  %d crash(es)  (%s s)' "$t" "${execs:-?}" "$found" "$secs")")

@@ -17,6 +17,9 @@ foreach(t session compact mono demo signals keys latency runkeys int8 stale spee
   set_tests_properties(tui_${t} PROPERTIES LABELS "tui" FIXTURES_REQUIRED tui_model SKIP_RETURN_CODE 77
                        TIMEOUT 600 RESOURCE_LOCK tui_cpu)
 endforeach()
+# the two whose assertions are times (key and edit latency): label timing, left out of the sanitizer
+# build (scripts/test.sh), where they would time the sanitizer rather than the screen
+set_property(TEST tui_latency tui_preempt APPEND PROPERTY LABELS timing)
 
 # DistilBERT and RoBERTa project models (pretrain --arch, finetune --init) in the screen: two steps,
 # the autosave replays and exports in the architecture's naming (issue 19).
