@@ -15,7 +15,8 @@
 #      30 s each (two at a time on two cores), from its seed corpus; any crash, sanitizer report,
 #      leak or hang fails it.
 # Configurations 2-4 leave out the tests labelled slow (they repeat what 1 already ran), the
-# sanitizer build also those labelled timing (their assertions are latencies), and with
+# sanitizer build also those labelled timing (their assertions are latencies) or repeat (a
+# bit-for-bit replay of what configuration 1 replayed), and with
 # AXF_TEST_HF=0 the Hugging Face comparisons of the tokenizer tests (no floating point in them).
 # The whole run is kept under 30 minutes on a 2-core machine; each configuration prints its time.
 set -uo pipefail
@@ -67,7 +68,7 @@ reuse_demo() {
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-g -O1" -DAXF_SANITIZE=ON >/dev/null && cmake --build build-asan -j"$(nproc)" >/dev/null \
   && reuse_demo build-asan || failed+=("asan build")
 run "asan+ubsan" env AXF_TEST_HF=0 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan --output-on-failure -j2 -LE "slow|timing"
+    ctest --test-dir build-asan --output-on-failure -j2 -LE "slow|timing|repeat"
 cmake -S . -B build-mpi -DCMAKE_BUILD_TYPE=Release -DAXF_MPI=ON >/dev/null && cmake --build build-mpi -j"$(nproc)" --target axf test_mpi_gather >/dev/null \
   && reuse_demo build-mpi || failed+=("mpi build")
 run "mpi" ctest --test-dir build-mpi --output-on-failure -j2 -L mpi

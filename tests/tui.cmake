@@ -33,13 +33,15 @@ set_tests_properties(tui_demo_fresh PROPERTIES LABELS "tui;slow" SKIP_RETURN_COD
                      RESOURCE_LOCK tui_cpu)
 
 # The example sessions of sessions/ replay bit for bit on the demo model built here, and open in
-# the screen (a sanitizer build trains other floats: there the test skips).
+# the screen.
 if(AXF_SANITIZE)
   set(AXF_TUI_SAN --sanitized)
 endif()
 add_test(NAME tui_examples COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/tui/examples.sh $<TARGET_FILE:axf>
          ${AXF_TUI_DEMO} ${CMAKE_SOURCE_DIR}/sessions ${AXF_TUI_SAN})
-set_tests_properties(tui_examples PROPERTIES LABELS "tui;session" FIXTURES_REQUIRED tui_model SKIP_RETURN_CODE 77
+# (label repeat: the sanitizer build leaves it out: it would replay the same bits again, and the
+# replay and the screen's history are run under the sanitizers by session_replay_demo and tui_session)
+set_tests_properties(tui_examples PROPERTIES LABELS "tui;session;repeat" FIXTURES_REQUIRED tui_model SKIP_RETURN_CODE 77
                      TIMEOUT 600 RESOURCE_LOCK tui_cpu)
 
 # The screen warns when an opened session's record disagrees with what it measures (issue 13).
@@ -52,5 +54,6 @@ set_tests_properties(tui_record PROPERTIES LABELS "tui;session" FIXTURES_REQUIRE
 # every one named, exit 1; the copy as is replays, bit for bit with --exact.
 add_test(NAME session_replay_demo COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/replay_demo.sh $<TARGET_FILE:axf>
          ${AXF_TUI_DEMO} ${CMAKE_SOURCE_DIR}/sessions)
+# (no screen: it runs beside the screen tests, not in their queue)
 set_tests_properties(session_replay_demo PROPERTIES LABELS "session;badinput" FIXTURES_REQUIRED tui_model
-                     TIMEOUT 900 RESOURCE_LOCK tui_cpu)
+                     TIMEOUT 900)
