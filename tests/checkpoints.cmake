@@ -10,7 +10,7 @@ set_tests_properties(io_torchbin PROPERTIES LABELS "unit;badinput;golden" SKIP_R
 add_executable(test_io_bpe_tool ${CMAKE_SOURCE_DIR}/tests/test_io_bpe_tool.c)
 target_link_libraries(test_io_bpe_tool PRIVATE axf_core)
 add_test(NAME io_bpe COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/test_io_bpe.py $<TARGET_FILE:test_io_bpe_tool>
-         ${AXF_DATA_DIR} ${CMAKE_BINARY_DIR}/bpe_tmp ${CMAKE_SOURCE_DIR}/scripts/venv.sh)
+         ${AXF_DATA_DIR} ${CMAKE_BINARY_DIR}/bpe_tmp ${CMAKE_SOURCE_DIR}/tests/venv_run.sh)
 set_tests_properties(io_bpe PROPERTIES LABELS "unit;badinput")
 
 # DistilBERT and RoBERTa classifiers made by Hugging Face transformers (safetensors and

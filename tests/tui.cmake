@@ -34,11 +34,8 @@ set_tests_properties(tui_demo_fresh PROPERTIES LABELS "tui;slow" SKIP_RETURN_COD
 
 # The example sessions of sessions/ replay bit for bit on the demo model built here, and open in
 # the screen.
-if(AXF_SANITIZE)
-  set(AXF_TUI_SAN --sanitized)
-endif()
 add_test(NAME tui_examples COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/tui/examples.sh $<TARGET_FILE:axf>
-         ${AXF_TUI_DEMO} ${CMAKE_SOURCE_DIR}/sessions ${AXF_TUI_SAN})
+         ${AXF_TUI_DEMO} ${CMAKE_SOURCE_DIR}/sessions)
 # (label repeat: the sanitizer build leaves it out: it would replay the same bits again, and the
 # replay and the screen's history are run under the sanitizers by session_replay_demo and tui_session)
 set_tests_properties(tui_examples PROPERTIES LABELS "tui;session;repeat" FIXTURES_REQUIRED tui_model SKIP_RETURN_CODE 77

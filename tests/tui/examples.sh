@@ -2,10 +2,10 @@
 # The example sessions of sessions/: each replays bit for bit on the demo model rebuilt here from
 # its seed (`axf replay`: every step re-evaluated and compared), and opens in the screen, where
 # its history can be walked back to the original model and forward again.
-# usage: examples.sh AXF DEMO_DIR SESSIONS_DIR [--sanitized]
+# usage: examples.sh AXF DEMO_DIR SESSIONS_DIR
 #   The demo model is the same bits on every x86-64 CPU, kernel choice, OpenBLAS core type, thread
 #   count and build type (README "Same results on every machine"), so a different sha256 is a
-#   failure everywhere, the sanitizer build included (--sanitized is accepted and changes nothing).
+#   failure everywhere, the sanitizer build included.
 set -u
 AXF=$1 DEMO=$2 SESSIONS=$3
 fail() { echo "FAIL: $*" >&2; exit 1; }
