@@ -93,7 +93,10 @@ def int8_section(out, res, cases, threads):
         with open(cpu) as f:
             name = f.readline().strip()
             flags = f.readline().strip()
+            blas = f.readline().strip()
         lines.append("CPU: %s; vector flags: %s." % (name, flags))
+        if blas:
+            lines.append("PyTorch's and the floor's products: %s." % blas)
     for t, pk in peaks.items():
         if pk:
             lines.append("FMA peak (`bench/fma_peak.c`: %s, 16 independent FMA chains per thread; medians of %d runs), "

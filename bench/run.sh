@@ -101,9 +101,27 @@ rm -rf "$OUT/raw" "$OUT/peak"
 mkdir -p "$OUT/raw" "$OUT/peak"
 # The CPU (lscpu's model name and its vector flags) and the FMA peak of its widest vector unit at
 # each thread count: every table names the CPU, every float32 case is also a fraction of the peak.
-{ lscpu | sed -n 's/^Model name: *//p' | head -1
+{ echo "$(lscpu | sed -n 's/^Model name: *//p' | head -1) (family $(lscpu | sed -n 's/^CPU family: *//p' | head -1) model $(lscpu | sed -n 's/^Model: *//p' | head -1))"
   grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(sse4_2|avx|avx2|fma|f16c|avx512.*|amx.*|avx_vnni)$' | tr '\n' ' '
-  echo; } > "$OUT/peak/cpu.txt"
+  echo
+  # The kernel OpenBLAS chose (PyTorch's and the sgemm floor's products; the engine does not use
+  # it): a DYNAMIC_ARCH build falls back to an SSE3 kernel on a CPU model it does not know
+  # (Debian's 0.3.21 on an Intel family 6 model 207 chose Prescott), which makes those peers
+  # several times slower than the machine allows. OPENBLAS_CORETYPE in the environment overrides.
+  "$PY" - <<'PYEOF' 2>/dev/null || echo "OpenBLAS: kernel not known"
+import ctypes, os
+lib = ctypes.CDLL("libopenblas.so.0")
+lib.openblas_get_corename.restype = ctypes.c_char_p
+lib.openblas_get_config.restype = ctypes.c_char_p
+core = lib.openblas_get_corename().decode()
+ver = lib.openblas_get_config().decode().split(" ")[1]
+flags = open("/proc/cpuinfo").read()
+old = core.lower() in ("prescott", "core2", "penryn", "dunnington", "nehalem", "katmai", "atom", "opteron",
+                       "barcelona", "athlon", "banias", "northwood", "coppermine")
+warn = "; an SSE-era fallback on a CPU with AVX2: OpenBLAS does not know this CPU model" if old and " avx2" in flags else ""
+print("OpenBLAS %s kernel %s, OPENBLAS_CORETYPE %s%s" % (ver, core, os.environ.get("OPENBLAS_CORETYPE") or "unset", warn))
+PYEOF
+} > "$OUT/peak/cpu.txt"
 if cc -std=c11 -O2 -pthread "$HERE/fma_peak.c" -lm -o "$OUT/fma_peak"; then
     for t in $THREADS; do
         l0="$(load1)"
@@ -189,7 +207,7 @@ NOTE="Measured $(date -u +%Y-%m-%d) on $(head -1 "$OUT/peak/cpu.txt") ($(nproc) 
 load average $LOAD_START at start, $LOAD_END at end; medians of $RUNS interleaved runs after warm-up \
 (${RUNS_B1:-$((RUNS * 4))} for batch 1); SST-2 = first $( [ "$SST2_N" = 0 ] && echo 872 || echo "$SST2_N") dev sentences in file order, \
 batches of 32 (peers pad per batch, axf packs); onnxruntime $("$ORT_PY" -c 'import onnxruntime; print(onnxruntime.__version__)') (PyPI), \
-torch $("$PY" -c 'import torch; print(torch.__version__)')."
+torch $("$PY" -c 'import torch; print(torch.__version__)') (Debian); PyTorch's and the floor's products on $(sed -n 3p "$OUT/peak/cpu.txt")."
 "$PY" "$HERE/report.py" "$OUT" --note "$NOTE"
 [ -f "$OUT/arch_table.md" ] && [ "$ARCHS" = 1 ] && { echo; echo "DistilBERT and RoBERTa:"; cat "$OUT/arch_table.md"; }
 exit 0
