@@ -114,6 +114,29 @@ assert sorted(steps) == [0.3, 0.7], steps
 EOF
 then ok; else bad "delta mode"; fi
 
+# ---- one session given several times (a result, "+ distill", "+ distill + int8"): the k-th
+# sidecar entry naming it belongs to the k-th of them, not all to the first ----
+$py - <<'EOF'
+import json
+r = json.load(open("results.json"))
+e = [x for x in r["runs"] if x["session"] == "axformer.json"][0]
+runs = []
+for label, acc, size in (("axformer", 0.8234, None), ("axformer + distill", 0.8411, None),
+                         ("axformer + distill + int8", 0.8399, 1234567)):
+    x = json.loads(json.dumps(e)); x["label"] = label; x["report"]["export"] = acc
+    if size: x["file_bytes"] = {"baseline": 4400000 * 4, "export": size}
+    runs.append(x)
+r["runs"] = runs
+json.dump(r, open("results3.json", "w"))
+EOF
+if "$axf" report axformer.json axformer.json axformer.json --results results3.json --md rep3.md 2>err.txt; then ok
+else bad "repeated session: $(cat err.txt)"; fi
+for want in "| axformer | " "| axformer + distill | " "| axformer + distill + int8 | "; do
+    [ "$(grep -cF -- "$want" rep3.md)" -ge 1 ] && ok || bad "repeated session: no row '$want': $(cat rep3.md)"
+done
+grep -F "| axformer + distill | " rep3.md | grep -qF "→ 84.11" && ok || bad "distill row's accuracy: $(grep -F distill rep3.md)"
+grep -F "| axformer + distill + int8 | " rep3.md | grep -qF "1.23 MB" && ok || bad "int8 row's size: $(grep -F int8 rep3.md)"
+
 # ---- bad input: exit 1, one line naming file and field ----
 expect_err() { # name expected_status expected_substring args...
     local name=$1 want=$2 sub=$3

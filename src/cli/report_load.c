@@ -101,8 +101,12 @@ static const char *base_name(const char *p)
     return s ? s + 1 : p;
 }
 
-/* The run a sidecar entry names: same real path, else the only run with that file name. */
-static rep_run *find_run(rep_set *set, const char *results_path, const char *name)
+/* The run a sidecar entry names: same real path, else the only session file of that name. One
+ * session given several times (scripts/experiment.sh: a search result as it is, "+ distill" and
+ * "+ distill + int8", each an entry of its own naming the same session) is several runs: the k-th
+ * entry naming it goes to the k-th of them (used[] marks those taken by this sidecar); an entry
+ * beyond their number goes to the first. */
+static rep_run *find_run(rep_set *set, const char *results_path, const char *name, unsigned char *used)
 {
     char full[4096], want[PATH_MAX], have[PATH_MAX];
     if (name[0] != '/' && strchr(results_path, '/')) {
@@ -111,18 +115,34 @@ static rep_run *find_run(rep_set *set, const char *results_path, const char *nam
     } else {
         snprintf(full, sizeof full, "%s", name);
     }
+    int first = -1, free_i = -1;
     if (realpath(full, want))
-        for (int i = 0; i < set->n; i++)
-            if (realpath(set->runs[i].path, have) && !strcmp(want, have))
-                return &set->runs[i];
-    rep_run *hit = NULL;
-    for (int i = 0; i < set->n; i++)
-        if (!strcmp(base_name(set->runs[i].path), base_name(name))) {
-            if (hit)
-                return NULL;
-            hit = &set->runs[i];
+        for (int i = 0; i < set->n && free_i < 0; i++)
+            if (realpath(set->runs[i].path, have) && !strcmp(want, have)) {
+                if (first < 0)
+                    first = i;
+                if (!used[i])
+                    free_i = i;
+            }
+    if (first < 0) {
+        const char *hit = NULL;
+        for (int i = 0; i < set->n; i++) {
+            if (strcmp(base_name(set->runs[i].path), base_name(name)))
+                continue;
+            if (hit && strcmp(hit, set->runs[i].path))
+                return NULL;   /* two different files of that name: ambiguous */
+            hit = set->runs[i].path;
+            if (first < 0)
+                first = i;
+            if (free_i < 0 && !used[i])
+                free_i = i;
         }
-    return hit;
+    }
+    int i = free_i >= 0 ? free_i : first;
+    if (i < 0)
+        return NULL;
+    used[i] = 1;
+    return &set->runs[i];
 }
 
 /* What entry i of the sidecar at path says about its run r. */
@@ -176,11 +196,13 @@ int rep_apply_results(const char *path, rep_set *set, axf_err *err)
         return -1;
     int rc = 0;
     /* Entries for other reports were validated too by the reader: a broken sidecar is broken. */
+    unsigned char *used = axf_xcalloc(set->n > 0 ? (size_t)set->n : 1, 1);
     for (int i = 0; i < f.n_runs && !rc; i++) {
-        rep_run *r = find_run(set, path, f.runs[i].session);
+        rep_run *r = find_run(set, path, f.runs[i].session, used);
         if (r)
             rc = apply_entry(path, i, &f.runs[i], r, err);
     }
+    free(used);
     axf_resultsfile_free(&f);
     return rc;
 }
