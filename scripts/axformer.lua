@@ -9,6 +9,7 @@
 --       if rejected and its loss < near_miss * best: try each head; accept or revert
 --       with int8 = true: then try int8 for what is left of the layer's FFN and attention blocks
 --       (not part of the method; each kept only when the rule holds, like any candidate)
+--   with int8 = true, last: try the word embeddings in int8 (kept only when the rule holds)
 --
 -- Acceptance ("rule"); l0 = per-sample losses of the ORIGINAL model (never updated), best = mean
 -- loss of the committed plan, n = samples, need = floor(n * majority):
@@ -52,7 +53,8 @@ params_doc = {
   hard_order = "bottom_up | top_down (stage A)",
   prune_order = "top_down | bottom_up (stage B)",
   ffn_first = "stage B tries FFN before attention in each layer",
-  int8 = "after pruning a layer, try int8 for its remaining FFN and attention blocks (kept by the rule)",
+  int8 = "after pruning a layer, try int8 for its remaining FFN and attention blocks, and at the end the "
+         .. "word embeddings (each kept by the rule)",
   batch = "try a layer's groups / heads as batches (same decisions; more trials when one is kept)",
 }
 
@@ -244,6 +246,9 @@ function run(s, p)
                         p.majority, p.groups, p.stages, base.loss, base.n))
   for stage in p.stages:gmatch(".") do
     if stage == "A" then stage_a(s, p) else stage_b(s, p) end
+  end
+  if p.int8 and not s:int8_embed() then
+    attempt(s, p, {op = "quantize", block = "embed"})
   end
   local now = s:eval()
   axf.log(string.format("axformer: done, %d steps; loss %.5f -> %.5f, params %.3fM -> %.3fM, "

@@ -110,7 +110,7 @@ static void random_plan(axf_plan *p, const axf_model *m, axf_rng *r, int allow_h
 /* The full path: every layer in full, then the head. */
 static void full_forward(axf_engine *e, const axf_plan *p, const axf_batch *b, float *h, float *logits)
 {
-    axf_engine_embed(e, b, h);
+    axf_engine_embed(e, NULL, b, h);
     for (int i = 0; i < p->n_layers; i++)
         axf_engine_layer(e, i, &p->layers[i], b, h);
     axf_engine_head(e, b, h, logits);

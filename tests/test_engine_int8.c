@@ -6,7 +6,8 @@
  *  - random plans with removed heads, neurons, blocks and layers and random int8 blocks: the
  *    masked plan and the compacted model (which stores those blocks in int8) give the same logits
  *    bit for bit, and axf_plan_bytes equals axf_model_bytes of the compacted model;
- *  - the quantize / dequantize actions: checks, names, parsing, equality and accounting;
+ *  - the quantize / dequantize actions: checks, names, parsing, equality and accounting, for the
+ *    word embeddings (block embed) too, which the random plans and the disk test also store in int8;
  *  - axf_quant_gather: stored rows are copied, a part with fewer columns is quantized again;
  *  - on disk: an int8 model saved and loaded computes the same logits bit for bit, its file holds
  *    I8 weights and F32 scales (axf_model_bytes of them), and malformed int8 tensors (-128, a
@@ -82,7 +83,7 @@ static float *logits_full_layers(const axf_model *m, const axf_plan *p, const ax
     axf_engine_freeze_weights(eng, 1);
     axf_batch b = axf_encoded_batch(e, 0, e->n);
     float *h = axf_engine_hidden(eng);
-    axf_engine_embed(eng, &b, h);
+    axf_engine_embed(eng, NULL, &b, h);
     for (int i = 0; i < m->cfg.n_layers; i++)
         axf_engine_layer(eng, i, &p->layers[i], &b, h);
     axf_engine_head(eng, &b, h, lg);
@@ -130,6 +131,28 @@ static void test_actions(const axf_model *m)
     CHECK(axf_plan_apply(p, &dq, NULL, NULL, &err) != 0 && strstr(err.msg, "already float32"));
     axf_action bad = act(AXF_OP_QUANTIZE, 0, 7);
     CHECK(axf_plan_check(p, &bad, NULL, &err) != 0);
+    /* the word embeddings: one flag for the model, layer 0, a scale per token */
+    {
+        axf_plan *pe = axf_plan_new(m), *pd = axf_plan_new(m);
+        axf_action qe = act(AXF_OP_QUANTIZE, 0, AXF_BLOCK_EMBED), de = act(AXF_OP_DEQUANTIZE, 0, AXF_BLOCK_EMBED);
+        size_t V = (size_t)m->cfg.vocab_size;
+        CHECK(axf_plan_apply(pe, &qe, NULL, NULL, &err) == 0 && pe->int8_embed && !axf_plan_is_dense(pe));
+        CHECK(axf_plan_first_diff(pe, pd) == 0 && !axf_plan_equal(pe, pd));
+        CHECK(axf_plan_bytes(m, pe) == axf_plan_bytes(m, pd) - 3 * V * H + 4 * V);
+        CHECK(axf_plan_apply(pe, &qe, NULL, NULL, &err) != 0 && strstr(err.msg, "already int8"));
+        axf_action_describe(&qe, buf, sizeof buf);
+        CHECK(!strcmp(buf, "quantize embed"));
+        CHECK(axf_action_parse("quantize embed", &pa, &err) == 0 && pa.op == AXF_OP_QUANTIZE && pa.layer == 0 &&
+              pa.block == AXF_BLOCK_EMBED);
+        CHECK(axf_action_parse("dequantize 0 block=embed", &pa, &err) == 0 && pa.block == AXF_BLOCK_EMBED);
+        CHECK(axf_action_parse("drop_layer embed", &pa, &err) != 0 && strstr(err.msg, "only quantize"));
+        CHECK(axf_action_parse("quantize 2 embed", &pa, &err) == 0 &&
+              axf_plan_check(pd, &pa, NULL, &err) != 0 && strstr(err.msg, "layer 0"));
+        CHECK(axf_plan_apply(pe, &de, NULL, NULL, &err) == 0 && axf_plan_equal(pe, pd));
+        CHECK(axf_plan_apply(pe, &de, NULL, NULL, &err) != 0 && strstr(err.msg, "already float32"));
+        axf_plan_free(pe);
+        axf_plan_free(pd);
+    }
     axf_plan_free(p);
     axf_plan_free(q);
 }
@@ -219,7 +242,9 @@ static void test_disk(const axf_model *m, const axf_encoded *e)
 {
     axf_plan *p = axf_plan_new(m);
     all_int8(p);
-    axf_action dh = act(AXF_OP_DROP_HEAD, 0, 0), dq = act(AXF_OP_DEQUANTIZE, 2, AXF_BLOCK_FFN);
+    axf_action dh = act(AXF_OP_DROP_HEAD, 0, 0), dq = act(AXF_OP_DEQUANTIZE, 2, AXF_BLOCK_FFN),
+               qe = act(AXF_OP_QUANTIZE, 0, AXF_BLOCK_EMBED);
+    axf_plan_apply(p, &qe, NULL, NULL, NULL);
     dh.index = 1;
     axf_plan_apply(p, &dh, NULL, NULL, NULL);
     axf_plan_apply(p, &dq, NULL, NULL, NULL);
@@ -235,6 +260,7 @@ static void test_disk(const axf_model *m, const axf_encoded *e)
         return;
     axf_plan *lp = axf_plan_new(lm);
     CHECK(lp->layers[0].int8_attn && lp->layers[1].int8_ffn && !lp->layers[2].int8_ffn && lp->layers[2].int8_attn);
+    CHECK(lp->int8_embed && lm->word_q8.q != NULL);
     CHECK(axf_model_bytes(lm) == axf_plan_bytes(m, p) && axf_model_bytes(lm) < axf_model_params(lm) * 3);
     size_t n = (size_t)e->n * m->cfg.num_labels;
     float *a = tu_logits(m, p, e, 8), *b = tu_logits(lm, lp, e, 8);
@@ -252,6 +278,9 @@ static void test_disk(const axf_model *m, const axf_encoded *e)
     const axf_st_tensor *tf = f ? axf_st_find(f, "bert.encoder.layer.2.intermediate.dense.weight") : NULL;
     CHECK(tq && tq->dtype == AXF_DT_I8 && ts && ts->dtype == AXF_DT_F32 && ts->shape[0] == m->cfg.hidden);
     CHECK(tf && tf->dtype == AXF_DT_F32);
+    const axf_st_tensor *te = f ? axf_st_find(f, "bert.embeddings.word_embeddings.weight") : NULL;
+    const axf_st_tensor *tes = f ? axf_st_find(f, "bert.embeddings.word_embeddings.weight_scale") : NULL;
+    CHECK(te && te->dtype == AXF_DT_I8 && tes && tes->dtype == AXF_DT_F32 && tes->shape[0] == m->cfg.vocab_size);
     CHECK_MSG(bytes == axf_model_bytes(lm), "%zu tensor bytes, axf_model_bytes %zu", bytes, axf_model_bytes(lm));
     axf_st_close(f);
     /* a plan that dequantizes runs the dequantized float32 weights */
@@ -273,7 +302,8 @@ static void test_disk(const axf_model *m, const axf_encoded *e)
     }
     /* an encoder checkpoint for training keeps float32 only */
     axf_model *en = axf_model_load_encoder(good, NULL, &err);
-    CHECK(en && !axf_model_has_int8(en, 0, AXF_BLOCK_ATTN) && axf_model_bytes(en) == axf_model_params(en) * 4);
+    CHECK(en && !axf_model_has_int8(en, 0, AXF_BLOCK_ATTN) && !en->word_q8.q &&
+          axf_model_bytes(en) == axf_model_params(en) * 4);
     axf_model_free(en);
     free(a);
     free(b);
@@ -301,6 +331,19 @@ int main(void)
     float d = max_diff(f32, q8, n);
     fprintf(stderr, "every block int8: max |logit difference| against float32 %.4g\n", d);
     CHECK(d > 0 && d < 0.2f);
+
+    /* int8 word embeddings alone: the logits move, a little */
+    {
+        axf_plan *pe = axf_plan_new(m);
+        axf_action qe = act(AXF_OP_QUANTIZE, 0, AXF_BLOCK_EMBED);
+        axf_plan_apply(pe, &qe, NULL, NULL, NULL);
+        float *le = tu_logits(m, pe, e, 7);
+        float de = max_diff(f32, le, n);
+        fprintf(stderr, "int8 word embeddings: max |logit difference| against float32 %.4g\n", de);
+        CHECK(de > 0 && de < 0.05f);
+        free(le);
+        axf_plan_free(pe);
+    }
 
     /* the same bits: every kernel, threads, frozen or not, reused weights */
     static const int isas[] = {AXF_ISA_GENERIC, AXF_ISA_AVX2, AXF_ISA_AVX512};
@@ -376,6 +419,10 @@ int main(void)
                     axf_action a = act(AXF_OP_QUANTIZE, i, b);
                     axf_plan_apply(rp, &a, NULL, NULL, NULL);
                 }
+        if (axf_rng_below(&r, 2)) {
+            axf_action a = act(AXF_OP_QUANTIZE, 0, AXF_BLOCK_EMBED);
+            axf_plan_apply(rp, &a, NULL, NULL, NULL);
+        }
         axf_err err;
         axf_plan *hp = NULL;
         axf_model *cm = axf_compact(m, rp, &hp, &err);

@@ -391,6 +391,12 @@ static void test_junk(axf_session *s)
                      "s:undo() return r .. ' ' .. tostring(s:layer(1).int8_ffn)", &rc);
     CHECK_MSG(rc == 0 && strstr(out, "true false quantize L1 ffn true false"), "quantize from Lua: %s", out);
     free(out);
+    /* the word embeddings: no layer, s:int8_embed(), a quarter of their bytes */
+    out = console(h, "local q = {op = 'quantize', block = 'embed'} local b = s:eval().size "
+                     "local a = s:apply(q) local r = tostring(s:int8_embed()) .. ' ' .. s:describe(q) .. ' ' .. "
+                     "tostring(a.size < b) s:undo() return r .. ' ' .. tostring(s:int8_embed())", &rc);
+    CHECK_MSG(rc == 0 && strstr(out, "true quantize embed true false"), "quantize embed from Lua: %s", out);
+    free(out);
     /* messages are precise */
     struct {
         const char *line, *expect;
@@ -407,7 +413,8 @@ static void test_junk(axf_session *s)
         {"s:try{}", "bad action: empty table"},
         {"s:try{op = 'set_hard', layer = 0, mode = 'topk', threshold = 0/0}", "field 'threshold' must be a number in (0, 1]"},
         {"s:try{op = 'quantize', layer = 0}", "bad action quantize: field 'block' is missing"},
-        {"s:try{op = 'quantize', layer = 0, block = 'conv'}", "field 'block' must be \"attn\" or \"ffn\""},
+        {"s:try{op = 'quantize', layer = 0, block = 'conv'}", "field 'block' must be \"attn\", \"ffn\" or \"embed\""},
+        {"s:try{op = 'quantize', layer = 1, block = 'embed'}", "field 'layer': 1 is out of range"},
         {"s:try{op = 'dequantize', layer = 0, block = 'ffn'}", "already float32"},
         {"s.try{op = 'drop_ffn', layer = 0}", "try: call it on the session as s:try(...) (got table as self)"},
         {"s:heads(9)", "heads: layer 9 out of range (the model has layers 0..1)"},

@@ -249,17 +249,19 @@ static void test_all_policies(const lt_fixture *fx)
         axf_luahost_free(h);
         axf_session_free(s);
     }
-    /* quantize_all: every block int8, one step each; the model a quarter of its encoder size */
-    {
+    /* quantize_all: every block int8, one step each, then the word embeddings (embed=false: not
+     * them); the model a quarter of its encoder size */
+    for (int embed = 1; embed >= 0; embed--) {
         axf_session *s = lt_open(fx);
         lt_log log = {0};
         int rc;
-        axf_luahost *h = run_policy(s, "quantize_all.lua", NULL, 0, &log, &rc);
+        const char *no_embed[] = {"embed=false"};
+        axf_luahost *h = run_policy(s, "quantize_all.lua", embed ? NULL : no_embed, embed ? 0 : 1, &log, &rc);
         const axf_plan *p = axf_session_plan(s);
-        int all = axf_session_history_len(s) == 2 * p->n_layers;
+        int all = axf_session_history_len(s) == 2 * p->n_layers + embed && p->int8_embed == embed;
         for (int i = 0; i < p->n_layers; i++)
             all &= p->layers[i].int8_attn && p->layers[i].int8_ffn;
-        CHECK_MSG(all, "quantize_all.lua: %d steps", axf_session_history_len(s));
+        CHECK_MSG(all, "quantize_all.lua embed=%d: %d steps", embed, axf_session_history_len(s));
         axf_metrics m, b;
         axf_session_current(s, &m);
         axf_session_baseline(s, &b);
@@ -279,8 +281,15 @@ static void test_all_policies(const lt_fixture *fx)
             axf_session_trial_get(s, i, &t);
             tried += t.n_actions == 1 && t.actions[0].op == AXF_OP_QUANTIZE;
         }
-        fprintf(stderr, "axformer int8=true: %d quantize trials, %d steps\n", tried, axf_session_history_len(s));
-        CHECK(tried >= 4);
+        int embed_tried = 0;
+        for (int i = 0; i < axf_session_trials_len(s); i++) {
+            axf_trial_entry t;
+            axf_session_trial_get(s, i, &t);
+            embed_tried += t.n_actions == 1 && t.actions[0].op == AXF_OP_QUANTIZE && t.actions[0].block == AXF_BLOCK_EMBED;
+        }
+        fprintf(stderr, "axformer int8=true: %d quantize trials (%d of the embeddings), %d steps\n", tried, embed_tried,
+                axf_session_history_len(s));
+        CHECK(tried >= 5 && embed_tried == 1);
         axf_luahost_free(h);
         axf_session_free(s);
     }

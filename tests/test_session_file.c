@@ -72,6 +72,7 @@ static axf_session *prepare(const char *dir, axf_err *err)
         {.op = AXF_OP_DROP_LAYER, .layer = 3},
         {.op = AXF_OP_QUANTIZE, .layer = 2, .block = AXF_BLOCK_FFN},
         {.op = AXF_OP_QUANTIZE, .layer = 1, .block = AXF_BLOCK_ATTN},
+        {.op = AXF_OP_QUANTIZE, .layer = 0, .block = AXF_BLOCK_EMBED},
     };
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         char note[32];
@@ -472,6 +473,7 @@ static int do_verify(const char *dir)
      * logits of the session's plan */
     CHECK_MSG(axf_model_bytes(m) == cur.size_bytes, "%zu vs %zu bytes", axf_model_bytes(m), cur.size_bytes);
     CHECK(axf_model_has_int8(m, 2, AXF_BLOCK_FFN) && p->layers[2].int8_ffn);
+    CHECK(m->word_q8.q && p->int8_embed);
     const float *sl = axf_session_logits(s, &err);
     CHECK_MSG(sl && !memcmp(sl, lg, sizeof(float) * 2 * (size_t)e->n), "export logits differ from the session's");
     fprintf(stderr, "export: loss %.7f vs session %.7f, accuracy %.4f vs %.4f\n", sum / e->n, cur.loss,

@@ -41,6 +41,7 @@ echo "held-out accuracy: pruned $before, distilled $after, distilled + int8 $q8"
     fail "the int8 model is not smaller"
 [ "$(grep -ac 'weight_scale' "$T/q1/model.safetensors")" -ge 1 ] && grep -q '"axf_hard_attention"' "$T/q1/config.json" ||
     fail "the int8 model lost its int8 matrices or its hard attention"
+grep -aq 'word_embeddings.weight_scale' "$T/q1/model.safetensors" || fail "the int8 model's word embeddings are not int8"
 awk -v a="$after" -v b="$before" 'BEGIN { exit !(a != "" && b != "" && a + 0 >= b + 0) }' ||
     fail "accuracy after distillation ($after) below before ($before)"
 grep -q '^after ' "$T/out1" || fail "no before/after lines for --test"

@@ -292,6 +292,25 @@ static int k_int8(axf_app *a, int key)
     return AXF_KEY_HANDLED;
 }
 
+/* E: the word-embedding table in int8 or float32 (plan.h int8_embed) */
+static int k_int8_embed(axf_app *a, int key)
+{
+    (void)key;
+    if (!ready(a))
+        return AXF_KEY_HANDLED;
+    axf_wcmd c;
+    memset(&c, 0, sizeof c);
+    c.type = AXF_WCMD_APPLY;
+    c.act.block = AXF_BLOCK_EMBED;
+    c.act.op = a->view.snap.int8_embed ? AXF_OP_DEQUANTIZE : AXF_OP_QUANTIZE;
+    pause_for_hand(a);
+    char what[96];
+    axf_action_describe(&c.act, what, sizeof what);
+    if (post_change(a, &c, what))
+        axf_app_message(a, 0, "%s: evaluating…", what);
+    return AXF_KEY_HANDLED;
+}
+
 /* ---- policy ---- */
 
 /* s: one step; a: run, or pause a running policy (s then says how). */
@@ -528,6 +547,7 @@ static const key_action actions[] = {
     {{'T'}, "T", "next hard-attention mode: top-k, renormalised, threshold", k_hard},
     {{'+', '=', '-', '_'}, "+ -", "more / less K (or threshold) of hard attention", k_hard},
     {{'8'}, "8", "int8 on / off for the selected block (attention or FFN)", k_int8},
+    {{'E'}, "E", "int8 on / off for the word embeddings (a quarter of their bytes, no speed change)", k_int8_embed},
     {{'i', 'I'}, "i I", "next / previous importance measure", k_measure},
     {{'g'}, "g", "FFN neuron groups instead of heads (when both do not fit)", k_groups},
     {{'x'}, "x", "teaching panel on / off", k_teach},

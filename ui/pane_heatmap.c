@@ -487,6 +487,10 @@ static void heatmap_draw(axf_pane *p, axf_app *a)
                                     ? "@step %d · measuring…" : "@step %d · pending", v->imp_step);
     else
         snprintf(rt, sizeof rt, "%.1fs", v->imp.seconds);
+    if (v->have_snap && v->snap.int8_embed) { /* no column of its own: the whole table */
+        size_t u = strlen(rt);
+        snprintf(rt + u, sizeof rt - u, "%sembeddings int8", u ? " · " : "");
+    }
     axf_draw_box(w, title, rt, 0);
     if (!v->have_snap) {
         axf_put(w, 2, 2, p->w - 4, t->dim, "waiting for the session…");

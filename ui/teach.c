@@ -61,10 +61,19 @@ static void say_action(sbuf *b, const axf_action *a)
     case AXF_OP_RESTORE_GROUP: add(b, "put FFN neuron group %d of layer %d back", a->index, l); break;
     case AXF_OP_RESTORE_NEURONS: add(b, "put FFN neurons back in layer %d", l); break;
     case AXF_OP_QUANTIZE:
+        if (a->block == AXF_BLOCK_EMBED) {
+            add(b, "stored the word embeddings as 8-bit integers with one scale per token (a quarter of their "
+                   "bytes; a lookup is no product, so nothing gets faster; a little rounding)");
+            break;
+        }
         add(b, "switched the %s of layer %d to 8-bit integer weights and inputs (a quarter of the memory, "
                "faster products, a little rounding)", a->block == AXF_BLOCK_ATTN ? "attention projections" : "FFN", l);
         break;
     case AXF_OP_DEQUANTIZE:
+        if (a->block == AXF_BLOCK_EMBED) {
+            add(b, "put the word embeddings back to 32-bit floats");
+            break;
+        }
         add(b, "put the %s of layer %d back to 32-bit floats", a->block == AXF_BLOCK_ATTN ? "attention projections" : "FFN", l);
         break;
     default: add(b, "changed layer %d", l); break;

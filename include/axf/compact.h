@@ -46,7 +46,8 @@ int axf_compact_save(const axf_model *cm, const axf_plan *hard, const char *dir,
  * Q/K/V and columns of O, the kept neurons' rows of W1 and columns of W2, the layer norms of every
  * layer with anything left, embeddings, pooler, classifier and masked-LM head. The parts p removes
  * keep m's weights. axf_compact(m, p) afterwards gives cm's weights bit for bit (int8 flags of p
- * aside). Refused (-1, one line) when the shapes differ or m stores a kept block in int8. */
+ * aside). Refused (-1, one line) when the shapes differ or m stores a kept block in int8. An int8
+ * word-embedding table m stores is dropped: its float32 values are cm's now. */
 int axf_compact_scatter(axf_model *m, const axf_plan *p, const axf_model *cm, axf_err *err);
 
 /* The dense-compatible form of m under p: a model every standard BERT loader reads (Hugging Face

@@ -49,8 +49,10 @@ void axf_engine_freeze_weights(axf_engine *e, int frozen);
 void axf_engine_set_observer(axf_engine *e, axf_attn_observer fn, void *ud);
 
 /* h[T, H] = LayerNorm(word + position + type embeddings); positions start at cfg.pos_offset, and
- * a model without token types (type_vocab 0) ignores the batch's types. */
-void axf_engine_embed(axf_engine *e, const axf_batch *b, float *h);
+ * a model without token types (type_vocab 0) ignores the batch's types. Under a plan with
+ * int8_embed (plan may be NULL: dense) each word row is first taken through its int8 form
+ * (axf_quant_row, then q · scale), unless the model stores the table in int8 already. */
+void axf_engine_embed(axf_engine *e, const axf_plan *plan, const axf_batch *b, float *h);
 /* Runs encoder layer `layer` in place on h[T, H] under lp (NULL = dense). */
 void axf_engine_layer(axf_engine *e, int layer, const axf_layer_plan *lp, const axf_batch *b, float *h);
 /* Layer `layer` as axf_engine_layer, but computed for the first token ([CLS]) of each sequence

@@ -34,7 +34,9 @@
  * e.g. "bert.encoder.layer.3.intermediate.dense.weight" (I8) and
  * "bert.encoder.layer.3.intermediate.dense.weight_scale" (F32): the query, key, value and
  * attention-output weights of a layer all four or none, its intermediate and output weights both
- * or none; biases, LayerNorms, embeddings, head and classifier stay F32. Such a file is this
+ * or none. The word embeddings may be stored the same way (an export of a plan with int8_embed,
+ * plan.h): "<prefix>embeddings.word_embeddings.weight" I8 [V, H] and "..._scale" F32 [V], one
+ * scale per token. Biases, LayerNorms, position and type embeddings, head and classifier stay F32. Such a file is this
  * project's: Hugging Face cannot load int8 Linear weights.
  * config.json holds the HF fields: architectures [the class above], model_type "bert" |
  * "distilbert" | "roberta", vocab_size, the sizes and activation (BERT, RoBERTa: hidden_size,
@@ -149,6 +151,9 @@ typedef struct axf_model {
     float *mlm_w, *mlm_b;        /* [H, H], [H] cls.predictions.transform.dense */
     float *mlm_ln_g, *mlm_ln_b;  /* [H] */
     float *mlm_bias;             /* [V] decoder bias; decoder weight is word_emb */
+    /* int8 form of word_emb, owned by the model (q NULL: float32 only); when present word_emb
+     * holds q · scale, row by row */
+    axf_qmat word_q8;
     float *arena;       /* every tensor above points into this */
     size_t n_floats;    /* arena size in floats */
 } axf_model;
@@ -193,6 +198,9 @@ int axf_model_save(const axf_model *m, const char *dir, axf_err *err);
 /* Stores the int8 form q[N, K], scale[N] of matrix `which` (AXF_W_*) of layer `layer` (copies)
  * and sets the float32 matrix to q · scale. */
 void axf_model_set_int8(axf_model *m, int layer, int which, const int8_t *q, const float *scale);
+/* Stores the int8 form q[V, H], scale[V] of the word embeddings (copies) and sets word_emb to
+ * q · scale. */
+void axf_model_set_int8_embed(axf_model *m, const int8_t *q, const float *scale);
 /* Nonzero when the model stores block `block` of layer `layer` in int8 (0 attention, 1 FFN). */
 int axf_model_has_int8(const axf_model *m, int layer, int block);
 /* Weight bytes of embeddings + encoder + pooler + classifier: 4 per float32 parameter, an int8

@@ -29,7 +29,9 @@
  *                     bound).
  *   embeddings        Gather of word rows, position rows pos_offset .. pos_offset + sequence − 1
  *                     (RoBERTa's offset; right padding gives the positions Hugging Face computes
- *                     from the mask), token-type rows where the architecture has them, LayerNorm
+ *                     from the mask), token-type rows where the architecture has them, LayerNorm;
+ *                     an int8 word table (plan int8_embed): Gather of the int8 rows and of their
+ *                     scales, Cast<float>(q) · scale, the engine's values exactly
  *   last layer        keys and values for every token, the rest for each sequence's first token
  *                     only (all the head reads, as the engine does)
  *   head              each sequence's first token, then the architecture's head
@@ -42,7 +44,7 @@
  * ONNX external data ("location" = the data file's base name, "offset", "length").
  * Metadata (metadata_props): "axf_version", "axf_layer_heads", "axf_layer_ffn" (per-layer widths of
  * the graph, comma-separated), "axf_hard_attention" (one "layer:mode:k-or-threshold" per
- * hard layer, comma-separated; absent when none), "axf_int8" (the int8 blocks, "layer:attn|ffn"). */
+ * hard layer, comma-separated; absent when none), "axf_int8" (the int8 blocks, "layer:attn|ffn", and "embed" for int8 word embeddings). */
 #ifndef AXF_ONNX_H
 #define AXF_ONNX_H
 

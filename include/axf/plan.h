@@ -20,6 +20,13 @@
  * last head (neuron) of a block therefore removes the block; restoring a head (neuron) of a
  * removed block restores the block with just that head (neuron group) on.
  *
+ * For the whole model:
+ *   int8_embed = 1   the word-embedding table in int8, per row (token) symmetric as a weight row
+ *                    (axf/quant.h, axf_quant_row): a token's embedding is the float32 row
+ *                    q[k] · scale, then added to the position and type rows as before. The lookup
+ *                    is no product, so nothing is faster; the table, most of a small model's file,
+ *                    is 4x smaller. Action: quantize / dequantize with block "embed" (layer 0).
+ *
  * The int8 flags, like the hard-attention setting, are kept while their block is removed (they
  * then change nothing: equality, accounting and compaction ignore them) and take effect again
  * when the block is restored. A plan made for a model that stores a block in int8 (model.h, an
@@ -52,6 +59,7 @@ typedef struct axf_layer_plan {
 typedef struct axf_plan {
     int n_layers;
     axf_layer_plan layers[AXF_MAX_LAYERS];
+    unsigned char int8_embed;             /* word embeddings in int8 (above) */
 } axf_plan;
 
 /* A plan that keeps everything of model m (dense). */
@@ -60,7 +68,8 @@ void axf_plan_free(axf_plan *p);
 axf_plan *axf_plan_clone(const axf_plan *p);
 void axf_plan_copy(axf_plan *dst, const axf_plan *src); /* same model shape */
 int axf_plan_equal(const axf_plan *a, const axf_plan *b);
-/* Lowest layer whose plan differs (n_layers when equal). */
+/* Lowest layer whose plan differs (n_layers when equal); 0 when int8_embed differs (the
+ * embeddings feed layer 0). */
 int axf_plan_first_diff(const axf_plan *a, const axf_plan *b);
 /* Nonzero when the plan removes nothing and uses neither hard attention nor int8. */
 int axf_plan_is_dense(const axf_plan *p);
@@ -97,11 +106,12 @@ typedef struct axf_action {
     axf_hard_mode hard;  /* SET_HARD */
     int k;               /* SET_HARD top-k modes (0 = the session's default, 30 in the reference) */
     float threshold;     /* SET_HARD THRESHOLD mode (0 = the session's default) */
-    int block;           /* QUANTIZE / DEQUANTIZE: AXF_BLOCK_ATTN or AXF_BLOCK_FFN */
+    int block;           /* QUANTIZE / DEQUANTIZE: AXF_BLOCK_ATTN, AXF_BLOCK_FFN or AXF_BLOCK_EMBED */
 } axf_action;
 
-/* The blocks of a layer an action may name: "attn" (Q, K, V and output projections) and "ffn". */
-enum { AXF_BLOCK_ATTN = 0, AXF_BLOCK_FFN = 1 };
+/* The blocks of a layer an action may name: "attn" (Q, K, V and output projections) and "ffn";
+ * "embed" names the model's word embeddings (the action's layer is then 0). */
+enum { AXF_BLOCK_ATTN = 0, AXF_BLOCK_FFN = 1, AXF_BLOCK_EMBED = 2 };
 const char *axf_block_name(int block);
 int axf_block_from_name(const char *name);
 
@@ -114,13 +124,14 @@ int axf_op_from_name(const char *name);
 const char *axf_hard_mode_name(axf_hard_mode m);
 int axf_hard_mode_from_name(const char *name);
 /* Short human form for logs: "drop_head L3.h5", "drop_group L2.g7/12", "set_hard L0 topk k=30",
- * "quantize L1 ffn". */
+ * "quantize L1 ffn", "quantize embed". */
 void axf_action_describe(const axf_action *a, char *buf, size_t n);
 /* The actions of one step, each described so, joined by sep ("drop_head L3.h5 + drop_ffn L2"). */
 void axf_actions_describe(const axf_action *a, int n, const char *sep, char *buf, size_t len);
 /* Parses the form "OP LAYER [INDEX] [key=value ...]" (keys: groups, count, mode, k, threshold,
  * block), e.g. "drop_head 3 5", "drop_group 2 7 groups=12", "set_hard 0 mode=topk k=30",
- * "quantize 1 ffn" (a block name in place of INDEX) or "quantize 1 block=attn". */
+ * "quantize 1 ffn" (a block name in place of INDEX), "quantize 1 block=attn" or "quantize embed"
+ * (no layer). */
 int axf_action_parse(const char *s, axf_action *a, axf_err *err);
 
 /* Defaults that fill the zero fields of an action (groups, k, threshold). */
@@ -151,7 +162,8 @@ int axf_plan_check(const axf_plan *p, const axf_action *a, const axf_plan_defaul
  * threshold mode is counted as dense). */
 size_t axf_plan_params(const axf_model *m, const axf_plan *p);
 /* Weight bytes under the plan, equal to axf_model_bytes of the compacted model (model.h): 4 per
- * float32 parameter; an int8 matrix 1 per weight plus a 4-byte scale per output row. */
+ * float32 parameter; an int8 matrix (int8 embeddings too) 1 per weight plus a 4-byte scale per
+ * output row. */
 size_t axf_plan_bytes(const axf_model *m, const axf_plan *p);
 double axf_plan_flops_per_token(const axf_model *m, const axf_plan *p, double n);
 

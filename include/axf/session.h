@@ -532,6 +532,7 @@ typedef struct axf_layer_view {
 typedef struct axf_snapshot {
     axf_facts facts;
     axf_layer_view layers[AXF_MAX_LAYERS];
+    unsigned char int8_embed;      /* the word embeddings in int8 (plan.h) */
     axf_metrics baseline, current;
     int have_current;              /* 0 when current is not known yet */
     int history_len, cursor;

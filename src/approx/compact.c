@@ -202,6 +202,14 @@ axf_model *axf_compact(const axf_model *m, const axf_plan *p, axf_plan **hard, a
         return NULL;
 
     copy_outside_layers(o, m);
+    if (p->int8_embed) { /* the table the engine looks rows up in under the plan (axf_engine_embed) */
+        int V = c->vocab_size;
+        int8_t *q = axf_xmalloc((size_t)V * H);
+        float *sc = axf_xmalloc(sizeof(float) * (size_t)V);
+        axf_quant_gather(q, sc, m->word_emb, H, &m->word_q8, NULL, V, NULL, H);
+        axf_model_set_int8_embed(o, q, sc);
+        AXF_FREE(q, sc);
+    }
 
     int *rows = axf_xmalloc(sizeof(int) * (size_t)(c->ffn > H ? c->ffn : H) + sizeof(int));
     for (int li = 0; li < nl; li++) {
@@ -266,6 +274,12 @@ int axf_compact_scatter(axf_model *m, const axf_plan *p, const axf_model *cm, ax
                 return axf_err_set(err, "scatter: layer %d stores its %s block in int8", src_of[li],
                                    axf_block_name(b));
     copy_outside_layers(m, cm);
+    if (m->word_q8.q) { /* new float32 embeddings: the stored int8 table no longer holds them (a plan
+                           with int8_embed quantizes the new ones, axf_engine_embed) */
+        AXF_FREE(m->word_q8.q, m->word_q8.scale);
+        m->word_q8.q = NULL;
+        m->word_q8.scale = NULL;
+    }
     int H = c->hidden, HS = c->head_dim;
     int *rows = axf_xmalloc(sizeof(int) * (size_t)(c->ffn > H ? c->ffn : H) + sizeof(int));
     for (int li = 0; li < nl; li++) {
@@ -378,10 +392,10 @@ void axf_export_readers(const axf_model *cm, const axf_plan *hard, char *buf, si
         heads |= c->layer_heads[i] != c->n_heads;
         for (int h = 1; h < c->layer_heads[i]; h++)
             order |= c->head_ids[i][h] <= c->head_ids[i][h - 1];
-        int8 |= axf_model_has_int8(cm, i, 0) || axf_model_has_int8(cm, i, 1);
+        int8 |= axf_model_has_int8(cm, i, 0) || axf_model_has_int8(cm, i, 1) || cm->word_q8.q;
         hardl |= hard && hard->layers[i].hard != AXF_HARD_OFF && c->layer_heads[i] > 0;
     }
-    const char *why = int8    ? "int8 weight matrices (I8 tensors)"
+    const char *why = int8    ? "int8 weight matrices or embeddings (I8 tensors)"
                       : gone  ? "a removed attention or FFN block (a layer without its tensors)"
                       : widths ? "per-layer FFN widths (axf_layer_ffn), which BertConfig cannot express"
                       : order ? "kept heads out of their original order"

@@ -468,6 +468,25 @@ static Onnx__ValueInfoProto *value_info(gb *b, const char *name, int dt, const c
     return vi;
 }
 
+/* The word-embedding rows of input_ids, [batch, sequence, H]: from the float32 table, or from an
+ * int8 one as the engine computes them, (float)q · scale of the token's row. */
+static const char *word_rows(gb *b, const axf_model *cm)
+{
+    const axf_config *c = &cm->cfg;
+    int H = c->hidden;
+    if (!cm->word_q8.q)
+        return op(b, "Gather", IN(init_f32(b, "embeddings.word_embeddings.weight", cm->word_emb, c->vocab_size, H),
+                                  "input_ids"), NULL);
+    int64_t d[2] = {c->vocab_size, H}, last = 2;
+    const char *wq = init(b, "embeddings.word_embeddings.weight_int8", ONNX__TENSOR_PROTO__DATA_TYPE__INT8, 2, d,
+                          cm->word_q8.q);
+    const char *ws = init_f32(b, "embeddings.word_embeddings.weight_scale", cm->word_q8.scale, c->vocab_size, 0);
+    const char *rows = op(b, "Cast", IN(op(b, "Gather", IN(wq, "input_ids"), NULL)),
+                          AT(at_i(b, "to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)));
+    const char *sc = op(b, "Unsqueeze", IN(op(b, "Gather", IN(ws, "input_ids"), NULL), c_i64(b, 1, &last)), NULL);
+    return op(b, "Mul", IN(rows, sc), NULL);
+}
+
 /* The whole graph of the compacted model cm run with plan hp (dense but for hard attention). */
 static void build(gb *b, const axf_model *cm, const axf_plan *hp)
 {
@@ -478,7 +497,6 @@ static void build(gb *b, const axf_model *cm, const axf_plan *hp)
     b->seq1 = op(b, "Gather", IN(b->shape2, c_i64(b, 1, &one)), AT(at_i(b, "axis", 0)));
     const char *T = op(b, "Gather", IN(b->shape2, c_i64s(b, 1)), AT(at_i(b, "axis", 0)));
 
-    const char *we = init_f32(b, "embeddings.word_embeddings.weight", cm->word_emb, c->vocab_size, H);
     const char *pe = init_f32(b, "embeddings.position_embeddings.weight", cm->pos_emb, c->max_pos, H);
     /* positions pos_offset .. pos_offset + sequence - 1 (RoBERTa's start after the padding row;
      * right padding gives every real token the position Hugging Face computes from the mask) */
@@ -486,8 +504,7 @@ static void build(gb *b, const axf_model *cm, const axf_plan *hp)
     if (c->pos_offset)
         pos = op(b, "Add", IN(T, c_i64s(b, c->pos_offset)), NULL);
     pos = op(b, "Range", IN(c_i64s(b, c->pos_offset), pos, c_i64s(b, 1)), NULL);
-    const char *x = op(b, "Add", IN(op(b, "Gather", IN(we, "input_ids"), NULL), op(b, "Gather", IN(pe, pos), NULL)),
-                       NULL);
+    const char *x = op(b, "Add", IN(word_rows(b, cm), op(b, "Gather", IN(pe, pos), NULL)), NULL);
     if (c->type_vocab > 0) {
         const char *te = init_f32(b, "embeddings.token_type_embeddings.weight", cm->type_emb, c->type_vocab, H);
         x = op(b, "Add", IN(x, op(b, "Gather", IN(te, "token_type_ids"), NULL)), NULL);
@@ -625,6 +642,8 @@ static size_t metadata(gb *b, const axf_model *cm, const axf_plan *hp, Onnx__Str
                 qa += (size_t)snprintf(int8 + qa, sizeof int8 - qa, "%s%d:%s", qa ? "," : "", i,
                                        axf_block_name(bk));
     }
+    if (cm->word_q8.q)
+        qa += (size_t)snprintf(int8 + qa, sizeof int8 - qa, "%sembed", qa ? "," : "");
     size_t nmeta = 0;
     meta[nmeta++] = kv(b, "axf_version", AXF_VERSION);
     meta[nmeta++] = kv(b, "axf_layer_heads", gstr(b, "%s", heads));

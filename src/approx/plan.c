@@ -29,6 +29,7 @@ axf_plan *axf_plan_new(const axf_model *m)
         lp->int8_attn = nh > 0 && axf_model_has_int8(m, i, AXF_BLOCK_ATTN);
         lp->int8_ffn = f > 0 && axf_model_has_int8(m, i, AXF_BLOCK_FFN);
     }
+    p->int8_embed = m->word_q8.q != NULL;
     return p;
 }
 
@@ -64,6 +65,7 @@ void axf_plan_copy(axf_plan *dst, const axf_plan *src)
         if (src->layers[i].f > 0)
             memcpy(keep, src->layers[i].neuron_on, (size_t)src->layers[i].f);
     }
+    dst->int8_embed = src->int8_embed;
 }
 
 /* Hard-attention parameters only matter in the modes that use them, so two plans that differ in
@@ -97,6 +99,8 @@ static int layer_equal(const axf_layer_plan *a, const axf_layer_plan *b)
 int axf_plan_first_diff(const axf_plan *a, const axf_plan *b)
 {
     int n = a->n_layers < b->n_layers ? a->n_layers : b->n_layers;
+    if (a->int8_embed != b->int8_embed)
+        return 0;
     for (int i = 0; i < n; i++)
         if (!layer_equal(&a->layers[i], &b->layers[i]))
             return i;
@@ -122,6 +126,8 @@ int axf_plan_neurons_on(const axf_layer_plan *lp) { return lp->ffn_on ? count_on
 
 int axf_plan_is_dense(const axf_plan *p)
 {
+    if (p->int8_embed)
+        return 0;
     for (int i = 0; i < p->n_layers; i++) {
         const axf_layer_plan *lp = &p->layers[i];
         if (lp->hard != AXF_HARD_OFF && lp->attn_on)
@@ -158,16 +164,16 @@ static const char *const op_names[AXF_OP_COUNT] = {
     "restore_layer", "restore_attn", "restore_ffn", "restore_head", "restore_group",
     "restore_neurons", "quantize", "dequantize"};
 static const char *const hard_names[] = {"off", "topk", "topk_renorm", "threshold"};
-static const char *const block_names[] = {"attn", "ffn"};
+static const char *const block_names[] = {"attn", "ffn", "embed"};
 
 const char *axf_block_name(int block)
 {
-    return block == AXF_BLOCK_ATTN || block == AXF_BLOCK_FFN ? block_names[block] : "?";
+    return block >= AXF_BLOCK_ATTN && block <= AXF_BLOCK_EMBED ? block_names[block] : "?";
 }
 
 int axf_block_from_name(const char *name)
 {
-    for (int i = 0; name && i < 2; i++)
+    for (int i = 0; name && i < 3; i++)
         if (!strcmp(name, block_names[i]))
             return i;
     return -1;
@@ -225,7 +231,10 @@ void axf_action_describe(const axf_action *a, char *buf, size_t n)
         break;
     case AXF_OP_QUANTIZE:
     case AXF_OP_DEQUANTIZE:
-        snprintf(buf, n, "%s L%d %s", op, a->layer, axf_block_name(a->block));
+        if (a->block == AXF_BLOCK_EMBED)
+            snprintf(buf, n, "%s embed", op);
+        else
+            snprintf(buf, n, "%s L%d %s", op, a->layer, axf_block_name(a->block));
         break;
     default:
         snprintf(buf, n, "%s L%d", op, a->layer);
@@ -275,6 +284,12 @@ int axf_action_parse(const char *s, axf_action *a, axf_err *err)
     int pos = 0, have_block = 0;
     for (int i = 1; i < nt; i++) {
         char *eq = strchr(tok[i], '=');
+        if (!eq && pos == 0 && !strcmp(tok[i], "embed")) { /* "quantize embed": no layer */
+            a->block = AXF_BLOCK_EMBED;
+            pos = 2;
+            have_block = 1;
+            continue;
+        }
         if (!eq && pos == 1 && axf_block_from_name(tok[i]) >= 0) {
             a->block = axf_block_from_name(tok[i]);
             pos = 2;
@@ -327,7 +342,9 @@ int axf_action_parse(const char *s, axf_action *a, axf_err *err)
     if (pos < 1)
         return axf_err_set(err, "action '%s': missing layer", s);
     if ((a->op == AXF_OP_QUANTIZE || a->op == AXF_OP_DEQUANTIZE) && !have_block)
-        return axf_err_set(err, "action '%s': missing block (attn or ffn)", s);
+        return axf_err_set(err, "action '%s': missing block (attn, ffn or embed)", s);
+    if (have_block && a->block == AXF_BLOCK_EMBED && (a->op != AXF_OP_QUANTIZE && a->op != AXF_OP_DEQUANTIZE))
+        return axf_err_set(err, "action '%s': only quantize and dequantize take block embed", s);
     if (a->op == AXF_OP_SET_HARD && a->hard == AXF_HARD_OFF && !strstr(s, "mode="))
         a->hard = AXF_HARD_TOPK; /* "set_hard 3" means the method's hard attention */
     return 0;
@@ -474,6 +491,17 @@ static int op_neurons(axf_layer_plan *lp, const axf_action *r, const char *what,
     return 0;
 }
 
+/* quantize / dequantize of the word embeddings */
+static int op_quant_embed(axf_plan *p, const axf_action *r, const char *what, int doit, axf_err *err)
+{
+    int q = r->op == AXF_OP_QUANTIZE;
+    if (p->int8_embed == q)
+        return axf_err_set(err, "%s: the word embeddings are already %s", what, q ? "int8" : "float32");
+    if (doit)
+        p->int8_embed = (unsigned char)q;
+    return 0;
+}
+
 /* quantize / dequantize */
 static int op_quant(axf_layer_plan *lp, const axf_action *r, const char *what, int L, int doit, axf_err *err)
 {
@@ -520,6 +548,11 @@ static int apply_one(axf_plan *p, const axf_action *a, const axf_plan_defaults *
     if (resolve(a, d, r, err))
         return -1;
     axf_action_describe(r, what, sizeof what);
+    if ((a->op == AXF_OP_QUANTIZE || a->op == AXF_OP_DEQUANTIZE) && a->block == AXF_BLOCK_EMBED) {
+        if (a->layer != 0)
+            return axf_err_set(err, "%s: the embeddings take layer 0 (got %d)", what, a->layer);
+        return op_quant_embed(p, r, what, doit, err);
+    }
     if (a->layer < 0 || a->layer >= p->n_layers)
         return axf_err_set(err, "%s: layer %d out of range (the model has %d layers)", what,
                            a->layer, p->n_layers);
@@ -627,6 +660,8 @@ size_t axf_plan_bytes(const axf_model *m, const axf_plan *p)
 {
     const axf_config *c = &m->cfg;
     size_t H = (size_t)c->hidden, HS = (size_t)c->head_dim, b = axf_plan_params(m, p) * sizeof(float);
+    if (p->int8_embed) /* [V, H] int8 and a scale per row */
+        b = b - 3 * ((size_t)c->vocab_size * H) + sizeof(float) * (size_t)c->vocab_size;
     for (int i = 0; i < p->n_layers; i++) {
         const axf_layer_plan *lp = &p->layers[i];
         size_t A = (size_t)axf_plan_heads_on(lp) * HS, f = (size_t)axf_plan_neurons_on(lp);

@@ -59,7 +59,8 @@ static int parse(int argc, char **argv, ds_args *a, int *status)
         AXF_OPT_FLOAT("--temperature", &a->kd.temperature, 0.01, 100, "X", "softmax temperature T ({})"),
         AXF_OPT_FLOAT("--match-hidden", &a->kd.hid_weight, 0, 1000, "W", "weight of the hidden states' match (0: off)"),
         AXF_OPT_STR("--int8-out", &a->int8_out, "DIR2",
-                    "also write the distilled model with every block in int8 (axf/quant.h)\n"
+                    "also write the distilled model with every block and the word\n"
+                    "embeddings in int8 (axf/quant.h)\n"
                     "to DIR2, and evaluate it on the --test files"),
         AXF_OPT_HEAD("training (as `axf finetune`):"),
         AXF_OPT_TABLE(a->c.loop),
@@ -89,7 +90,8 @@ static axf_encoded *load_encoded(const char *path, const char *task, const axf_m
     return e;
 }
 
-/* The student with every block in int8 (its hard attention kept), written to dir. */
+/* The student with every block and its word embeddings in int8 (its hard attention kept), written
+ * to dir. */
 static axf_model *write_int8(const axf_model *m, const axf_plan *plan, const axf_vocab *v, const char *dir,
                              axf_plan **hard, axf_err *err)
 {
@@ -98,6 +100,7 @@ static axf_model *write_int8(const axf_model *m, const axf_plan *plan, const axf
         p->layers[l].int8_attn = p->layers[l].attn_on;
         p->layers[l].int8_ffn = p->layers[l].ffn_on;
     }
+    p->int8_embed = 1;
     axf_model *q = axf_compact(m, p, hard, err);
     axf_plan_free(p);
     if (q && (axf_compact_save(q, *hard, dir, NULL, err) || axf_vocab_save_dir(v, dir, err))) {

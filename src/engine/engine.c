@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "axf/matmul.h"
+#include "axf/quant.h"
 #include "engine_internal.h"
 #include "gemm.h"
 #include "qgemm.h"
@@ -160,6 +161,7 @@ typedef struct {
     const axf_model *m;
     const axf_batch *b;
     float *h;
+    int q8;     /* word rows through their int8 form (the plan's int8_embed on a float32 table) */
 } embed_job;
 
 /* Tokens ahead whose word-embedding row is prefetched. Measured on the small 4 x 256 model, one
@@ -183,6 +185,8 @@ static void embed_rows(void *ctx, int r0, int r1)
         else
             hi = mid - 1;
     }
+    int8_t *q = j->q8 ? axf_xmalloc((size_t)H) : NULL;
+    float *wq = j->q8 ? axf_xmalloc(sizeof(float) * (size_t)H) : NULL;
     for (int t = r0, s = lo; t < r1; t++) {
         while (b->seq_off[s + 1] - base <= t)
             s++;
@@ -192,6 +196,13 @@ static void embed_rows(void *ctx, int r0, int r1)
                 __builtin_prefetch(nx + k);
         }
         const float *w = m->word_emb + (size_t)b->ids[t] * H;
+        if (q) { /* as the int8 table an export of the plan stores (axf_model_set_int8_embed) */
+            float sc;
+            axf_quant_row(q, &sc, w, H);
+            for (int k = 0; k < H; k++)
+                wq[k] = (float)q[k] * sc;
+            w = wq;
+        }
         const float *ps = m->pos_emb + (size_t)(m->cfg.pos_offset + t - (b->seq_off[s] - base)) * H;
         float *o = j->h + (size_t)t * H;
         if (m->type_emb) {
@@ -203,16 +214,17 @@ static void embed_rows(void *ctx, int r0, int r1)
                 o[k] = w[k] + ps[k];
         }
     }
+    AXF_FREE(q, wq);
     axf__add_ln(j->h + (size_t)r0 * H, j->h + (size_t)r0 * H, NULL, NULL, m->emb_ln_g, m->emb_ln_b, r1 - r0, H,
                 m->cfg.ln_eps);
 }
 
-void axf_engine_embed(axf_engine *e, const axf_batch *b, float *h)
+void axf_engine_embed(axf_engine *e, const axf_plan *plan, const axf_batch *b, float *h)
 {
     if (e->gemm_only)
         return;
     int held = axf__blas_hold(e);
-    embed_job j = {e->m, b, h};
+    embed_job j = {e->m, b, h, plan && plan->int8_embed && !e->m->word_q8.q};
     axf__parallel_rows(e, embed_rows, &j, b->n_tok, e->m->cfg.hidden);
     axf__blas_release(held);
 }
@@ -271,7 +283,7 @@ int axf_engine_forward(axf_engine *e, const axf_plan *plan, const axf_batch *b, 
     if (b->n_seq == 0)
         return 0;
     int held = axf__blas_hold(e); /* OpenBLAS's thread count changes once a pass, not at every step */
-    axf_engine_embed(e, b, e->h);
+    axf_engine_embed(e, plan, b, e->h);
     encoder(e, plan, b);
     axf_engine_head(e, b, e->h, logits);
     axf__blas_release(held);
@@ -328,7 +340,7 @@ int axf_engine_attention(axf_engine *e, const axf_plan *plan, const axf_batch *b
     void *obs_ud = e->obs_ud;
     axf_engine_set_observer(e, NULL, NULL);
     int held = axf__blas_hold(e);
-    axf_engine_embed(e, b, e->h);
+    axf_engine_embed(e, plan, b, e->h);
     for (int i = 0; i < layer; i++)
         axf_engine_layer(e, i, plan ? &plan->layers[i] : NULL, b, e->h);
     probe p = {layer, head, 0, probs};

@@ -28,7 +28,8 @@ typedef struct {
     int enc;            /* lives under the encoder's prefix ("bert.", "distilbert.", "roberta.") */
     int mlm;            /* part of the masked-LM head */
     int kind;           /* 0 weight, 1 bias (zero init), 2 LayerNorm gain (one init) */
-    int layer, which;   /* matrix `which` (AXF_W_*) of layer `layer`, or -1: not one of those */
+    int layer, which;   /* matrix `which` (AXF_W_*) of layer `layer`, WHICH_EMBED (the word
+                           embeddings), or -1: not one of those */
 } tdesc;
 
 enum { K_W = 0, K_B, K_G };
@@ -59,6 +60,9 @@ const arch_names *axf__names_of(const axf_config *c)
 {
     return &axf__arch[(unsigned)c->arch <= AXF_ARCH_ROBERTA ? c->arch : AXF_ARCH_BERT];
 }
+
+/* tdesc.which of the word embeddings, which may be stored in int8 like a layer's matrices */
+#define WHICH_EMBED AXF_W_COUNT
 
 typedef struct {
     tdesc *d;
@@ -115,6 +119,7 @@ static tlist model_tensors(axf_model *m, int with_mlm)
     int64_t H = c->hidden, HS = c->head_dim;
     tlist l = {0};
     add(&l, &m->word_emb, 1, 0, K_W, c->vocab_size, H, "%s.weight", a->word);
+    l.d[l.n - 1].which = WHICH_EMBED;
     add(&l, &m->pos_emb, 1, 0, K_W, c->max_pos, H, "%s.weight", a->pos);
     if (c->type_vocab > 0)
         add(&l, &m->type_emb, 1, 0, K_W, c->type_vocab, H, "%s.weight", a->type);
@@ -202,6 +207,8 @@ void axf_model_free(axf_model *m)
             free(m->layers[i].q8[w].q);
             free(m->layers[i].q8[w].scale);
         }
+    free(m->word_q8.q);
+    free(m->word_q8.scale);
     free(m->arena);
     free(m);
 }
@@ -222,21 +229,38 @@ static float *weight_of(const axf_model *m, int li, int which, int *N, int *K)
     }
 }
 
-void axf_model_set_int8(axf_model *m, int layer, int which, const int8_t *q, const float *scale)
+/* q[N, K] · scale[N] into w, row by row (the float32 values of an int8 matrix) */
+static void dequant(float *w, const int8_t *q, const float *scale, int N, int K)
 {
-    int N, K;
-    float *w = weight_of(m, layer, which, &N, &K);
-    axf_qmat *d = &m->layers[layer].q8[which];
-    AXF_ASSERT(w && N > 0 && K > 0);
+    for (int n = 0; n < N; n++)
+        for (int k = 0; k < K; k++)
+            w[(size_t)n * K + k] = (float)q[(size_t)n * K + k] * scale[n];
+}
+
+static void qmat_copy(axf_qmat *d, const int8_t *q, const float *scale, int N, int K)
+{
     if (!d->q) {
         d->q = axf_xmalloc((size_t)N * K);
         d->scale = axf_xmalloc((size_t)N * sizeof(float));
     }
     memcpy(d->q, q, (size_t)N * K);
     memcpy(d->scale, scale, (size_t)N * sizeof(float));
-    for (int n = 0; n < N; n++)
-        for (int k = 0; k < K; k++)
-            w[(size_t)n * K + k] = (float)q[(size_t)n * K + k] * scale[n];
+}
+
+void axf_model_set_int8(axf_model *m, int layer, int which, const int8_t *q, const float *scale)
+{
+    int N, K;
+    float *w = weight_of(m, layer, which, &N, &K);
+    AXF_ASSERT(w && N > 0 && K > 0);
+    qmat_copy(&m->layers[layer].q8[which], q, scale, N, K);
+    dequant(w, q, scale, N, K);
+}
+
+void axf_model_set_int8_embed(axf_model *m, const int8_t *q, const float *scale)
+{
+    int V = m->cfg.vocab_size, H = m->cfg.hidden;
+    qmat_copy(&m->word_q8, q, scale, V, H);
+    dequant(m->word_emb, q, scale, V, H);
 }
 
 int axf_model_has_int8(const axf_model *m, int layer, int block)
@@ -264,6 +288,8 @@ axf_model *axf_model_clone(const axf_model *m, axf_err *err)
                 memcpy(c->layers[i].q8[w].scale, s->scale, (size_t)N * sizeof(float));
             }
         }
+    if (m->word_q8.q)
+        qmat_copy(&c->word_q8, m->word_q8.q, m->word_q8.scale, m->cfg.vocab_size, m->cfg.hidden);
     return c;
 }
 
@@ -300,6 +326,8 @@ size_t axf_model_bytes(const axf_model *m)
                 weight_of(m, i, w, &N, &K);
                 b = b - (size_t)N * K * (sizeof(float) - 1) + (size_t)N * sizeof(float);   /* + scales */
             }
+    if (m->word_q8.q)
+        b = b - (size_t)m->cfg.vocab_size * m->cfg.hidden * (sizeof(float) - 1) + (size_t)m->cfg.vocab_size * sizeof(float);
     return b;
 }
 
@@ -460,7 +488,7 @@ static axf_st_file *open_weights(const char *dir, char **path, axf_err *err)
     return axf_st_open(*path, err);
 }
 
-/* Matrix d stored as I8 (t) with its F32 scales "<name>_scale" [N]: checked (values in
+/* Matrix d (a layer's or the word embeddings) stored as I8 (t) with its F32 scales "<name>_scale" [N]: checked (values in
  * [-127, 127], scales finite, >= 0 and small enough that 127 x scale is finite) and kept in m as
  * its int8 form, the float32 matrix set to q x scale (axf_model_set_int8). */
 static int read_int8(axf_model *m, const axf_st_file *f, const tdesc *d, const axf_st_tensor *t, const char *st_path,
@@ -488,7 +516,10 @@ static int read_int8(axf_model *m, const axf_st_file *f, const tdesc *d, const a
             free(sc);
             return -1;
         }
-    axf_model_set_int8(m, d->layer, d->which, q, sc);
+    if (d->which == WHICH_EMBED)
+        axf_model_set_int8_embed(m, q, sc);
+    else
+        axf_model_set_int8(m, d->layer, d->which, q, sc);
     free(sc);
     return 0;
 }
@@ -643,6 +674,11 @@ axf_model *axf_model_load_encoder(const char *dir, int *found, axf_err *err)
             m->layers[i].q8[w].q = NULL;
             m->layers[i].q8[w].scale = NULL;
         }
+    if (m) {
+        AXF_FREE(m->word_q8.q, m->word_q8.scale);
+        m->word_q8.q = NULL;
+        m->word_q8.scale = NULL;
+    }
     return m;
 }
 
@@ -666,7 +702,9 @@ int axf_model_save(const axf_model *m, const char *dir, axf_err *err)
     int ne = 0;
     for (int i = 0; i < l.n; i++) {
         const tdesc *d = &l.d[i];
-        const axf_qmat *q8 = d->which >= 0 ? &m->layers[d->layer].q8[d->which] : NULL;
+        const axf_qmat *q8 = d->which == WHICH_EMBED ? &m->word_q8
+                             : d->which >= 0       ? &m->layers[d->layer].q8[d->which]
+                                                   : NULL;
         snprintf(names[ne], sizeof names[ne], "%s%s", d->enc ? axf__names_of(&m->cfg)->prefix : "", d->name);
         e[ne].name = names[ne];
         e[ne].data = q8 && q8->q ? (const void *)q8->q : (const void *)*d->slot;

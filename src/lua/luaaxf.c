@@ -200,6 +200,13 @@ static int m_plan(lua_State *L)
     return 1;
 }
 
+static int m_int8_embed(lua_State *L)
+{
+    axf_luahost *h = axf_lua_check_session(L, "int8_embed");
+    lua_pushboolean(L, axf_session_plan(h->s)->int8_embed);
+    return 1;
+}
+
 /* ---- metrics ---- */
 
 static int m_baseline(lua_State *L)
@@ -438,6 +445,7 @@ int axf_lua_open_axf(lua_State *L)
         {"seed", m_seed},
         {"layer", m_layer},
         {"plan", m_plan},
+        {"int8_embed", m_int8_embed},
         {"baseline", m_baseline},
         {"baseline_losses", m_baseline_losses},
         {"eval", m_eval},

@@ -245,7 +245,12 @@ static void parse_one(lua_State *L, int t, axf_action *a)
     static const char *const k_quant[] = {"op", "layer", "block", NULL};
     const char *const *allowed = k_block;
     const long BIG = 1000000000L;
-    a->layer = field_int(L, t, opn, "layer", 1, 0, BIG, 0);
+    int embed = 0; /* quantize / dequantize of the word embeddings: no layer needed (0) */
+    if (a->op == AXF_OP_QUANTIZE || a->op == AXF_OP_DEQUANTIZE) {
+        const char *block = field_str(L, t, opn, "block");
+        embed = block && !strcmp(block, "embed");
+    }
+    a->layer = field_int(L, t, opn, "layer", !embed, 0, embed ? 0 : BIG, 0);
     switch (a->op) {
     case AXF_OP_DROP_HEAD: case AXF_OP_RESTORE_HEAD:
         allowed = k_head;
@@ -269,10 +274,10 @@ static void parse_one(lua_State *L, int t, axf_action *a)
         allowed = k_quant;
         const char *block = field_str(L, t, opn, "block");
         if (!block)
-            fail_action(L, opn, "field '%s' is missing (\"attn\" or \"ffn\")%s", "block", "");
+            fail_action(L, opn, "field '%s' is missing (\"attn\", \"ffn\" or \"embed\")%s", "block", "");
         a->block = axf_block_from_name(block);
         if (a->block < 0)
-            fail_action(L, opn, "field '%s' must be \"attn\" or \"ffn\"%s", "block", "");
+            fail_action(L, opn, "field '%s' must be \"attn\", \"ffn\" or \"embed\"%s", "block", "");
         break;
     }
     default:

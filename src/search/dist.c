@@ -65,14 +65,15 @@ uint64_t axf_dist_hash_plan(uint64_t h, const axf_plan *p)
     h = axf_dist_hash(h, &p->n_layers, sizeof p->n_layers);
     for (int i = 0; i < p->n_layers; i++) {
         const axf_layer_plan *lp = &p->layers[i];
-        int v[6] = {lp->attn_on, lp->ffn_on, (int)lp->hard, lp->k, lp->nh, lp->f};
+        int v[8] = {lp->attn_on, lp->ffn_on, (int)lp->hard, lp->k, lp->nh, lp->f, lp->int8_attn, lp->int8_ffn};
         h = axf_dist_hash(h, v, sizeof v);
         h = axf_dist_hash(h, &lp->threshold, sizeof lp->threshold);
         h = axf_dist_hash(h, lp->head_on, (size_t)lp->nh);
         if (lp->f > 0 && lp->neuron_on)
             h = axf_dist_hash(h, lp->neuron_on, (size_t)lp->f);
     }
-    return h;
+    int e = p->int8_embed;
+    return axf_dist_hash(h, &e, sizeof e);
 }
 
 void axf_dist_stats_get(axf_dist_stats *out)

@@ -243,7 +243,7 @@ static int run_batch(axf_evalcache *c, const axf_plan *p, int b, int start, int 
     if (start > 0)
         memcpy(c->h, c->slot[start] + at, nf * sizeof(float));
     else
-        axf_engine_embed(c->eng, &bt, c->h);
+        axf_engine_embed(c->eng, p, &bt, c->h);
     for (int i = start; i < L; i++) {
         if (cls < 0 || i < cls) {
             axf_engine_layer(c->eng, i, &p->layers[i], &bt, c->h);

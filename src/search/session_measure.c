@@ -135,7 +135,7 @@ static int speed_pass(axf_session *s, speed_run *r, float *lg, double *done, dou
         for (int i = -1; i <= last + 1; i++) {
             double t0 = axf_cpu_now(1);
             if (i < 0)
-                axf_engine_embed(r->e, &bt, h);
+                axf_engine_embed(r->e, r->p, &bt, h);
             else if (i < last)
                 axf_engine_layer(r->e, i, r->p ? &r->p->layers[i] : NULL, &bt, h);
             else if (i == last)

@@ -147,6 +147,7 @@ void axf_session_snapshot(const axf_session *s, axf_snapshot *o)
         v->int8_attn = lp->attn_on && lp->int8_attn;
         v->int8_ffn = lp->ffn_on && lp->int8_ffn;
     }
+    o->int8_embed = s->plan->int8_embed;
     o->baseline = s->base;
     o->current = s->cur;
     o->have_current = 1;

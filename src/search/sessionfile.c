@@ -160,7 +160,7 @@ static int get_action(rd *r, const cJSON *o, axf_action *a)
     }
     case AXF_OP_QUANTIZE:
     case AXF_OP_DEQUANTIZE:
-        if (get_name(r, o, "block", axf_block_from_name, "block", "attn or ffn", &k))
+        if (get_name(r, o, "block", axf_block_from_name, "block", "attn, ffn or embed", &k))
             return -1;
         a->block = k;
         return 0;

@@ -102,7 +102,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < nb; i++)
             memcpy(cls + (size_t)i * H, hid + (size_t)off[i] * H, sizeof(float) * H);
         /* then every layer on every token */
-        axf_engine_embed(e, &b, h);
+        axf_engine_embed(e, NULL, &b, h);
         for (int l = 0; l < m->cfg.n_layers; l++)
             axf_engine_layer(e, l, NULL, &b, h);
         for (int i = 0; i < nb; i++) {

@@ -45,6 +45,7 @@ local plans = {
     {op = "quantize", layer = 1, block = "ffn"},
     {op = "quantize", layer = 2, block = "attn"},
     {op = "quantize", layer = 2, block = "ffn"},
+    {op = "quantize", block = "embed"},
   },
   pruned = {
     {op = "drop_head", layer = 0, head = 1},

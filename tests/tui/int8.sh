@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Int8 from the screen: key 8 on a head of a layer quantizes that layer's attention block (one
 # step, "i8" in its attn cell and the details line says so), on the FFN column its FFN block; 8
-# again dequantizes; on the layer label it asks for a block; undo brings the flag back; the
+# again dequantizes; on the layer label it asks for a block; undo brings the flag back; key E
+# stores the word embeddings in int8 (the heatmap's title says so) and E again puts them back; the
 # autosave records the actions with their block.
 # usage: int8.sh AXF MODEL_DIR DATA HOLDOUT SCRIPTS_DIR
 set -u
@@ -35,11 +36,24 @@ tui_keys Home                      # the layer label: int8 is per block
 tui_wait "layer 3"
 tui_keys 8
 tui_wait "int8 is per block"
+tui_keys E                         # the word embeddings: one table for the model
+tui_wait "drops the 1 redo step"
+tui_keys y
+tui_wait "step 3/3" 120
+tui_wait "embeddings int8"
+tui_keys E
+tui_wait "step 4/4" 120
+tui_gone "embeddings int8"
 python3 - "$A" <<'PY' || tui_fail "the autosave does not hold the int8 steps"
-import json, sys
-h = json.load(open(sys.argv[1]))["history"]
-acts = [(a["op"], a["layer"], a["block"]) for e in h for a in e["actions"]]
-assert acts == [("quantize", 3, "attn"), ("quantize", 3, "ffn"), ("dequantize", 3, "ffn")], acts
+import json, sys, time
+for _ in range(50):  # the autosave follows the step
+    h = json.load(open(sys.argv[1]))["history"]
+    acts = [(a["op"], a["layer"], a["block"]) for e in h for a in e["actions"]]
+    if len(acts) >= 4:
+        break
+    time.sleep(0.2)
+assert acts == [("quantize", 3, "attn"), ("quantize", 3, "ffn"), ("quantize", 0, "embed"),
+                ("dequantize", 0, "embed")], acts
 PY
 tui_keys q
 tui_wait "Unsaved changes"
