@@ -172,12 +172,13 @@ static axf_encoded *load_train(axf_session *s, const char *path, int *examples, 
     return e;
 }
 
-/* The plan a distil step's student is compacted with: p without its int8 flags. */
+/* The plan a distil step's student is compacted with: p without its int8 flags (embeddings too). */
 static axf_plan *float_plan(const axf_plan *p)
 {
     axf_plan *f = axf_plan_clone(p);
     for (int l = 0; l < f->n_layers; l++)
         f->layers[l].int8_attn = f->layers[l].int8_ffn = 0;
+    f->int8_embed = 0; /* the student trains the float32 table; the step's plan quantizes it again */
     return f;
 }
 
