@@ -71,7 +71,9 @@
 #   --reuse-models DIR reuse finished recipe outputs DIR/<task>-<size> (the recipes' default OUT,
 #                      e.g. models/) for the first seed: the recipes are deterministic for a given
 #                      SIZE, SEED and THREADS, and the first seed is the recipes' default (42), so
-#                      the recipe then skips the stages marked done there. Size minilm: every
+#                      the recipe then skips the stages marked done there. Later seeds from
+#                      DIR/<task>-<size>-s<seed> when it exists (made by the recipe with that SEED
+#                      and OUT, its pretrain/ the first seed's: checked). Size minilm: every
 #                      seed, from DIR/minilm-<task> (seed 42) and DIR/minilm-<task>-s<seed>
 #   --baseline-once    evaluate the original model once per model and report split (its own
 #                      step, OUT/models/CFG.base-SPLIT/) instead of alternating it with every
@@ -282,7 +284,16 @@ build_model() {
             reuse=$REUSE/minilm-$task
             [ "$seed" = 42 ] || reuse=$reuse-s$seed # recipe_minilm.sh's OUT for that seed
         fi
-        if [ -z "$first" ] && [ -n "$reuse" ] && [ -d "$reuse" ]; then
+        # a later seed: DIR/<task>-<size>-s<seed>, fine-tuned (by the recipe, SEED=seed) from the
+        # pre-trained checkpoint of DIR/<task>-<size>, which must be the first seed's
+        [ -n "$first" ] && [ -n "$reuse" ] && [ "$size" != minilm ] && reuse=$reuse-s$seed
+        if [ -n "$first" ] && [ -n "$reuse" ] && [ -d "$reuse" ] && [ "$size" != minilm ]; then
+            [ -f "$reuse/finetune.done" ] || die "--reuse-models: $reuse is not finished (no finetune.done)"
+            cmp -s "$reuse/pretrain/model.safetensors" "$first/pretrain/model.safetensors" ||
+                die "--reuse-models: $reuse was fine-tuned from another pre-trained checkpoint than $first's"
+            log "models/$task-$size-s$seed: reusing the recipe output $reuse"
+            cp -a "$reuse/." "$dir.tmp/"
+        elif [ -z "$first" ] && [ -n "$reuse" ] && [ -d "$reuse" ]; then
             [ "$seed" = 42 ] || [ "$size" = minilm ] ||
                 die "--reuse-models: $reuse holds seed 42 (the recipes' default), not seed $seed"
             [ -f "$reuse/finetune.done" ] || die "--reuse-models: $reuse is not finished (no finetune.done)"
@@ -290,6 +301,7 @@ build_model() {
             cp -a "$reuse/." "$dir.tmp/"
         fi
         if [ -n "$first" ]; then
+            rm -rf "$dir.tmp/pretrain"
             ln -sfn "$first/pretrain" "$dir.tmp/pretrain"
             cp "$first/pretrain.done" "$dir.tmp/pretrain.done"
             [ -f "$first/pretrain.log" ] && cp "$first/pretrain.log" "$dir.tmp/pretrain.log"

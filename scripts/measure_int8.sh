@@ -1,10 +1,11 @@
 #!/bin/sh
-# What int8 does to a model: quantizes every block (scripts/quantize_all.lua; the data only scores
-# the steps, nothing is chosen), exports the int8 model, and compares it with the float32 one on
-# DATA: the largest |logit difference|, the predictions that change, `axf eval` of both (metrics
-# and, with REPEAT > 1, the engine's median time at THREADS threads).
+# What int8 does to a model: quantizes every block and the word embeddings
+# (scripts/quantize_all.lua; EMBED=0: the blocks only; the data only scores the steps, nothing is
+# chosen), exports the int8 model, and compares it with the float32 one on DATA: the largest
+# |logit difference|, the predictions that change, `axf eval` of both (metrics and, with
+# REPEAT > 1, the engine's median time at THREADS threads).
 # usage: scripts/measure_int8.sh MODEL_DIR DATA [WORK_DIR]
-#   env: AXF (default build/axf), THREADS (1), REPEAT (3)
+#   env: AXF (default build/axf), THREADS (1), REPEAT (3), EMBED (1)
 set -eu
 [ $# -ge 2 ] || { echo "usage: $0 MODEL_DIR DATA [WORK_DIR]" >&2; exit 2; }
 MODEL=$1
@@ -13,10 +14,12 @@ WORK=${3:-$(mktemp -d "${TMPDIR:-/tmp}/axf-int8-XXXXXX")}
 AXF=${AXF:-$(dirname "$0")/../build/axf}
 THREADS=${THREADS:-1}
 REPEAT=${REPEAT:-3}
+EMBED=${EMBED:-1}
+case "$EMBED" in 0) EMBED_SET=false ;; 1) EMBED_SET=true ;; *) echo "$0: EMBED must be 0 or 1" >&2; exit 2 ;; esac
 POLICY=$(dirname "$0")/quantize_all.lua
 mkdir -p "$WORK"
 
-"$AXF" search "$MODEL" "$DATA" --policy "$POLICY" --threads "$THREADS" --quiet --out "$WORK/int8.json" \
+"$AXF" search "$MODEL" "$DATA" --policy "$POLICY" --set embed=$EMBED_SET --threads "$THREADS" --quiet --out "$WORK/int8.json" \
     > "$WORK/search.txt"
 "$AXF" export "$WORK/int8.json" --out "$WORK/int8" > /dev/null
 "$AXF" predict "$MODEL" "$DATA" --threads "$THREADS" > "$WORK/f32.tsv" 2> /dev/null
