@@ -6,8 +6,8 @@ item 3), with Hugging Face loading what axf writes:
     tokenizer (AutoTokenizer, the slow one) gives the ids axf gives;
   - export of a session that removes heads, neuron groups and whole blocks: `axf eval` on the
     export reproduces the session's final loss and accuracy; replay passes;
-  - every block int8 (quantize_all.lua): the export's I8 matrices are in the architecture's names
-    and `axf eval` on it reproduces the session;
+  - every block and the word embeddings int8 (quantize_all.lua): the export's I8 matrices are in the
+    architecture's names and `axf eval` on it reproduces the session;
   - finetune --init from the classifier and from a masked-LM checkpoint (DistilBERT/RobertaForMaskedLM:
     eval refuses it in one line, finetune takes its encoder), and transformers loads the fine-tuned
     folder and agrees with axf;
@@ -148,8 +148,8 @@ for name, model, tok, mlm in archs:
                     print(f"{name}: search -> replay -> export -> eval reproduces loss {loss:.6f}, "
                           f"accuracy {acc:.4f}; params {want['params']}")
 
-    # every block int8 (scripts/quantize_all.lua): the export holds I8 matrices in the
-    # architecture's names, and axf eval on it reproduces the session
+    # every block and the word embeddings int8 (scripts/quantize_all.lua): the export holds I8
+    # matrices in the architecture's names, and axf eval on it reproduces the session
     s3 = os.path.join(tmp, f"{name}-int8.json")
     if axf_ok(f"{name} search int8", "search", src, labelled, "--policy", os.path.join(scripts, "quantize_all.lua"),
               "--threads", "1", "--quiet", "--out", s3) is not None:
@@ -161,8 +161,11 @@ for name, model, tok, mlm in archs:
                 hdr = json.loads(f.read(n))
             i8 = [k for k, v in hdr.items() if k != "__metadata__" and v["dtype"] == "I8"]
             prefix = {"distilbert": "distilbert.transformer.layer.", "roberta": "roberta.encoder.layer."}[name]
-            if len(i8) != 6 * 3 or not all(k.startswith(prefix) and k + "_scale" in hdr for k in i8):
-                fail(f"{name} int8 export: I8 tensors {i8[:4]}... ({len(i8)}, 18 wanted, named {prefix}*)")
+            emb = {"distilbert": "distilbert.", "roberta": "roberta."}[name] + "embeddings.word_embeddings.weight"
+            layers = [k for k in i8 if k != emb]
+            if len(layers) != 6 * 3 or emb not in i8 or \
+                    not all(k.startswith(prefix) and k + "_scale" in hdr for k in layers) or emb + "_scale" not in hdr:
+                fail(f"{name} int8 export: I8 tensors {i8[:4]}... ({len(i8)}: 18 wanted named {prefix}* and {emb})")
             out = axf_ok(f"{name} eval int8 export", "eval", e3, labelled, "--threads", "1")
             want = last_after(s3)
             if out is not None:
