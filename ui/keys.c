@@ -138,6 +138,18 @@ static int k_move(axf_app *a, int key)
     return AXF_KEY_HANDLED;
 }
 
+/* A hand edit of one action (c->act) from a key: the policy pauses, the action is posted (or asked
+ * about, post_change) and named in the status line. */
+static int post_action(axf_app *a, axf_wcmd *c)
+{
+    pause_for_hand(a);
+    char what[96];
+    axf_action_describe(&c->act, what, sizeof what);
+    if (post_change(a, c, what))
+        axf_app_message(a, 0, "%s: evaluating…", what);
+    return AXF_KEY_HANDLED;
+}
+
 /* ---- edits ---- */
 
 static int k_prune(axf_app *a, int key)
@@ -257,12 +269,7 @@ static int k_hard(axf_app *a, int key)
         c.act.k = a->view.snap.facts.hard_k > 0 ? a->view.snap.facts.hard_k : 0;
     if (!(c.act.threshold > 0))
         c.act.threshold = a->view.snap.facts.hard_threshold;
-    pause_for_hand(a);
-    char what[96];
-    axf_action_describe(&c.act, what, sizeof what);
-    if (post_change(a, &c, what))
-        axf_app_message(a, 0, "%s: evaluating…", what);
-    return AXF_KEY_HANDLED;
+    return post_action(a, &c);
 }
 
 /* int8 on / off for the block under the cursor: a head or the attention column, or a group or the
@@ -284,12 +291,7 @@ static int k_int8(axf_app *a, int key)
     c.act.block = col.kind == AXF_COL_HEAD || col.kind == AXF_COL_ATTN ? AXF_BLOCK_ATTN : AXF_BLOCK_FFN;
     int on = c.act.block == AXF_BLOCK_ATTN ? lv->int8_attn : lv->int8_ffn;
     c.act.op = on ? AXF_OP_DEQUANTIZE : AXF_OP_QUANTIZE;
-    pause_for_hand(a);
-    char what[96];
-    axf_action_describe(&c.act, what, sizeof what);
-    if (post_change(a, &c, what))
-        axf_app_message(a, 0, "%s: evaluating…", what);
-    return AXF_KEY_HANDLED;
+    return post_action(a, &c);
 }
 
 /* E: the word-embedding table in int8 or float32 (plan.h int8_embed) */
@@ -303,12 +305,7 @@ static int k_int8_embed(axf_app *a, int key)
     c.type = AXF_WCMD_APPLY;
     c.act.block = AXF_BLOCK_EMBED;
     c.act.op = a->view.snap.int8_embed ? AXF_OP_DEQUANTIZE : AXF_OP_QUANTIZE;
-    pause_for_hand(a);
-    char what[96];
-    axf_action_describe(&c.act, what, sizeof what);
-    if (post_change(a, &c, what))
-        axf_app_message(a, 0, "%s: evaluating…", what);
-    return AXF_KEY_HANDLED;
+    return post_action(a, &c);
 }
 
 /* ---- policy ---- */
