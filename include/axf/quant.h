@@ -1,7 +1,9 @@
 /* Int8 quantization of the encoder's linear products, an approximation a plan can choose per
  * layer and block (plan.h: int8_attn for Q, K, V and the attention output, int8_ffn for both FFN
- * products). Attention scores and values, softmax, LayerNorm, embeddings, pooler and classifier
- * stay float32.
+ * products). Attention scores and values, softmax, LayerNorm, pooler and classifier stay float32;
+ * position and type embeddings too. The word embeddings may be stored in int8 (plan int8_embed):
+ * row by row as a weight row (axf_quant_row), looked up as (float)q · scale; no product runs on
+ * them.
  *
  * The arithmetic, fixed so that every CPU and kernel gives the same bits (as axf/matmul.h for
  * float32):
