@@ -36,8 +36,8 @@
  * attention-output weights of a layer all four or none, its intermediate and output weights both
  * or none. The word embeddings may be stored the same way (an export of a plan with int8_embed,
  * plan.h): "<prefix>embeddings.word_embeddings.weight" I8 [V, H] and "..._scale" F32 [V], one
- * scale per token. Biases, LayerNorms, position and type embeddings, head and classifier stay F32. Such a file is this
- * project's: Hugging Face cannot load int8 Linear weights.
+ * scale per token. Biases, LayerNorms, position and type embeddings, head and classifier stay
+ * F32. Such a file is this project's: Hugging Face cannot load int8 Linear weights.
  * config.json holds the HF fields: architectures [the class above], model_type "bert" |
  * "distilbert" | "roberta", vocab_size, the sizes and activation (BERT, RoBERTa: hidden_size,
  * num_hidden_layers, num_attention_heads, intermediate_size, hidden_act; DistilBERT: dim, n_layers,
@@ -198,6 +198,8 @@ int axf_model_save(const axf_model *m, const char *dir, axf_err *err);
 /* Stores the int8 form q[N, K], scale[N] of matrix `which` (AXF_W_*) of layer `layer` (copies)
  * and sets the float32 matrix to q · scale. */
 void axf_model_set_int8(axf_model *m, int layer, int which, const int8_t *q, const float *scale);
+/* Frees q's int8 values and scales and sets both to NULL (the matrix is float32 only again). */
+void axf_qmat_free(axf_qmat *q);
 /* Stores the int8 form q[V, H], scale[V] of the word embeddings (copies) and sets word_emb to
  * q · scale. */
 void axf_model_set_int8_embed(axf_model *m, const int8_t *q, const float *scale);

@@ -44,7 +44,8 @@
  * ONNX external data ("location" = the data file's base name, "offset", "length").
  * Metadata (metadata_props): "axf_version", "axf_layer_heads", "axf_layer_ffn" (per-layer widths of
  * the graph, comma-separated), "axf_hard_attention" (one "layer:mode:k-or-threshold" per
- * hard layer, comma-separated; absent when none), "axf_int8" (the int8 blocks, "layer:attn|ffn", and "embed" for int8 word embeddings). */
+ * hard layer, comma-separated; absent when none), "axf_int8" (the int8 blocks, "layer:attn|ffn",
+ * and "embed" for int8 word embeddings). */
 #ifndef AXF_ONNX_H
 #define AXF_ONNX_H
 

@@ -274,12 +274,9 @@ int axf_compact_scatter(axf_model *m, const axf_plan *p, const axf_model *cm, ax
                 return axf_err_set(err, "scatter: layer %d stores its %s block in int8", src_of[li],
                                    axf_block_name(b));
     copy_outside_layers(m, cm);
-    if (m->word_q8.q) { /* new float32 embeddings: the stored int8 table no longer holds them (a plan
-                           with int8_embed quantizes the new ones, axf_engine_embed) */
-        AXF_FREE(m->word_q8.q, m->word_q8.scale);
-        m->word_q8.q = NULL;
-        m->word_q8.scale = NULL;
-    }
+    /* new float32 embeddings: the stored int8 table no longer holds them (a plan with int8_embed
+     * quantizes the new ones, axf_engine_embed) */
+    axf_qmat_free(&m->word_q8);
     int H = c->hidden, HS = c->head_dim;
     int *rows = axf_xmalloc(sizeof(int) * (size_t)(c->ffn > H ? c->ffn : H) + sizeof(int));
     for (int li = 0; li < nl; li++) {

@@ -198,17 +198,21 @@ axf_model *axf_model_new(const axf_config *cfg, int with_mlm, axf_err *err)
     return m;
 }
 
+void axf_qmat_free(axf_qmat *q)
+{
+    AXF_FREE(q->q, q->scale);
+    q->q = NULL;
+    q->scale = NULL;
+}
+
 void axf_model_free(axf_model *m)
 {
     if (!m)
         return;
     for (int i = 0; i < m->cfg.n_layers; i++)
-        for (int w = 0; w < AXF_W_COUNT; w++) {
-            free(m->layers[i].q8[w].q);
-            free(m->layers[i].q8[w].scale);
-        }
-    free(m->word_q8.q);
-    free(m->word_q8.scale);
+        for (int w = 0; w < AXF_W_COUNT; w++)
+            axf_qmat_free(&m->layers[i].q8[w]);
+    axf_qmat_free(&m->word_q8);
     free(m->arena);
     free(m);
 }
@@ -281,12 +285,8 @@ axf_model *axf_model_clone(const axf_model *m, axf_err *err)
             const axf_qmat *s = &m->layers[i].q8[w];
             int N, K;
             weight_of(m, i, w, &N, &K);
-            if (s->q) {
-                c->layers[i].q8[w].q = axf_xmalloc((size_t)N * K);
-                c->layers[i].q8[w].scale = axf_xmalloc((size_t)N * sizeof(float));
-                memcpy(c->layers[i].q8[w].q, s->q, (size_t)N * K);
-                memcpy(c->layers[i].q8[w].scale, s->scale, (size_t)N * sizeof(float));
-            }
+            if (s->q)
+                qmat_copy(&c->layers[i].q8[w], s->q, s->scale, N, K);
         }
     if (m->word_q8.q)
         qmat_copy(&c->word_q8, m->word_q8.q, m->word_q8.scale, m->cfg.vocab_size, m->cfg.hidden);
@@ -316,6 +316,12 @@ size_t axf_model_params(const axf_model *m)
     return n;
 }
 
+/* b with an [N, K] matrix counted in int8 rather than float32: 1 byte a weight, 4 a row scale */
+static size_t int8_bytes(size_t b, int N, int K)
+{
+    return b - (size_t)N * K * (sizeof(float) - 1) + (size_t)N * sizeof(float);
+}
+
 size_t axf_model_bytes(const axf_model *m)
 {
     size_t b = axf_model_params(m) * sizeof(float);
@@ -324,10 +330,10 @@ size_t axf_model_bytes(const axf_model *m)
             if (m->layers[i].q8[w].q) {
                 int N, K;
                 weight_of(m, i, w, &N, &K);
-                b = b - (size_t)N * K * (sizeof(float) - 1) + (size_t)N * sizeof(float);   /* + scales */
+                b = int8_bytes(b, N, K);
             }
     if (m->word_q8.q)
-        b = b - (size_t)m->cfg.vocab_size * m->cfg.hidden * (sizeof(float) - 1) + (size_t)m->cfg.vocab_size * sizeof(float);
+        b = int8_bytes(b, m->cfg.vocab_size, m->cfg.hidden);
     return b;
 }
 
@@ -488,9 +494,10 @@ static axf_st_file *open_weights(const char *dir, char **path, axf_err *err)
     return axf_st_open(*path, err);
 }
 
-/* Matrix d (a layer's or the word embeddings) stored as I8 (t) with its F32 scales "<name>_scale" [N]: checked (values in
- * [-127, 127], scales finite, >= 0 and small enough that 127 x scale is finite) and kept in m as
- * its int8 form, the float32 matrix set to q x scale (axf_model_set_int8). */
+/* Matrix d (a layer's or the word embeddings) stored as I8 (t) with its F32 scales "<name>_scale"
+ * [N]: checked (values in [-127, 127], scales finite, >= 0 and small enough that 127 x scale is
+ * finite) and kept in m as its int8 form, the float32 matrix set to q x scale
+ * (axf_model_set_int8, axf_model_set_int8_embed). */
 static int read_int8(axf_model *m, const axf_st_file *f, const tdesc *d, const axf_st_tensor *t, const char *st_path,
                      axf_err *err)
 {
@@ -668,17 +675,10 @@ axf_model *axf_model_load_encoder(const char *dir, int *found, axf_err *err)
     /* training changes the float32 weights: the int8 forms would go stale (the float32 matrices
      * keep the dequantized values) */
     for (int i = 0; m && i < m->cfg.n_layers; i++)
-        for (int w = 0; w < AXF_W_COUNT; w++) {
-            free(m->layers[i].q8[w].q);
-            free(m->layers[i].q8[w].scale);
-            m->layers[i].q8[w].q = NULL;
-            m->layers[i].q8[w].scale = NULL;
-        }
-    if (m) {
-        AXF_FREE(m->word_q8.q, m->word_q8.scale);
-        m->word_q8.q = NULL;
-        m->word_q8.scale = NULL;
-    }
+        for (int w = 0; w < AXF_W_COUNT; w++)
+            axf_qmat_free(&m->layers[i].q8[w]);
+    if (m)
+        axf_qmat_free(&m->word_q8);
     return m;
 }
 
