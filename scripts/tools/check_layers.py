@@ -24,6 +24,7 @@ PUBLIC = {
     "safetensors.h": "io", "tokenizer.h": "io", "fileio.h": "io", "labels.h": "io",
     "torchbin.h": "io", "bpe.h": "io",
     "engine.h": "engine", "plan.h": "engine", "quant.h": "engine", "matmul.h": "engine",
+    "parallel.h": "engine",
     "compact.h": "approx", "onnx.h": "approx", "export.h": "approx",
     "train.h": "train", "demo.h": "train", "distill.h": "train",
     "session.h": "search", "importance.h": "search", "evalcache.h": "search",

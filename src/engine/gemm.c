@@ -14,6 +14,8 @@
 #include "gemm.h"
 #include "qgemm.h"
 
+#include "axf/parallel.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -485,33 +487,68 @@ void axf__gemm_nt(axf_engine *e, const axf_gemm_w *pw, int n0, int k0, int T, in
 }
 
 
-/* Tasks on `threads` threads of their own (axf_matmul has no engine and so no pool): started for
- * this call and joined, which costs tens of microseconds, so only for products of milliseconds. */
-typedef struct {
-    job *j;
-    int ntasks;
-    atomic_int next;
-} spawn_ctx;
+/* ---- per-thread scratch of axf_matmul: op(B) packed and op(A) transposed ----
+ * Kept between calls (a training step makes hundreds of products, and a fresh buffer of a
+ * megabyte or more is fresh pages: the kernel zeroing them was 2% of a step), freed with the
+ * thread; buffers above SCRATCH_KEEP bytes are not kept. */
 
-static void *spawn_worker(void *arg)
+#define SCRATCH_KEEP ((size_t)32 << 20)
+
+typedef struct {
+    void *p[2];
+    size_t cap[2];
+} scratch;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_free(void *v)
 {
-    spawn_ctx *c = arg;
-    for (int t; (t = atomic_fetch_add(&c->next, 1)) < c->ntasks;)
-        task(c->j, t, 0);
-    return NULL;
+    scratch *s = v;
+    free(s->p[0]);
+    free(s->p[1]);
+    free(s);
 }
 
-static void run_spawned(job *j, int ntasks, int threads)
+static void scratch_init(void) { AXF_ASSERT(pthread_key_create(&scratch_key, scratch_free) == 0); }
+
+/* A 64-byte aligned buffer of `bytes` for slot 0 (B) or 1 (A); release with scratch_put. */
+static void *scratch_get(int slot, size_t bytes)
 {
-    spawn_ctx c = {.j = j, .ntasks = ntasks};
-    atomic_init(&c.next, 0);
-    pthread_t th[AXF_MAX_WORKERS];
-    int started = 0;
-    while (started < threads - 1 && started < AXF_MAX_WORKERS && pthread_create(&th[started], NULL, spawn_worker, &c) == 0)
-        started++;
-    spawn_worker(&c);
-    for (int i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
+    if (bytes > SCRATCH_KEEP)
+        return axf_xaligned64(bytes);
+    pthread_once(&scratch_once, scratch_init);
+    scratch *s = pthread_getspecific(scratch_key);
+    if (!s) {
+        s = axf_xcalloc(1, sizeof *s);
+        AXF_ASSERT(pthread_setspecific(scratch_key, s) == 0);
+    }
+    if (s->cap[slot] < bytes) {
+        free(s->p[slot]);
+        s->cap[slot] = bytes + bytes / 4 + 4096;
+        s->p[slot] = axf_xaligned64(s->cap[slot]);
+    }
+    return s->p[slot];
+}
+
+static void scratch_put(void *p, size_t bytes)
+{
+    if (bytes > SCRATCH_KEEP)
+        free(p);
+}
+
+/* op(B) packed whole for axf_matmul, a task per panel. */
+typedef struct {
+    float *dst;
+    const float *b;
+    int ldb, tb, N, K;
+} pack_job;
+
+static void pack_task(void *ctx, int p, int worker)
+{
+    (void)worker;
+    const pack_job *j = ctx;
+    pack_panel(j->dst + (size_t)p * j->K * NR, j->tb, j->b, j->ldb, j->N, p, 0, j->K);
 }
 
 static void gemm_run(axf_engine *e, int spawn, const axf_gemm_w *pw, int n0, int k0, int T, int N, int K,
@@ -562,9 +599,13 @@ static void gemm_run(axf_engine *e, int spawn, const axf_gemm_w *pw, int n0, int
     }
     axf_gemm_w whole = {NULL, N, K};
     if (braw && (j.kern || j.sp.nmb > 1)) {
-        whole.p = axf_xaligned64(axf__gemm_bytes(N, K));
-        for (int p = 0; p < j.npan; p++)
-            pack_panel(whole.p + (size_t)p * K * NR, tb, braw, ldb, N, p, 0, K);
+        whole.p = scratch_get(0, axf__gemm_bytes(N, K));
+        pack_job pj = {whole.p, braw, ldb, tb, N, K};
+        if (threads > 1 && !e && j.npan > 1)
+            axf_parallel(pack_task, &pj, j.npan);
+        else
+            for (int p = 0; p < j.npan; p++)
+                pack_task(&pj, p, 0);
         j.pw = &whole;
     } else if (braw) {
         j.braw = braw;
@@ -575,13 +616,14 @@ static void gemm_run(axf_engine *e, int spawn, const axf_gemm_w *pw, int n0, int
     if (threads > 1 && ntasks > 1 && e)
         axf__parallel(e, task, &j, ntasks);
     else if (threads > 1 && ntasks > 1)
-        run_spawned(&j, ntasks, threads < ntasks ? threads : ntasks);
+        axf_parallel(task, &j, ntasks);
     else
         for (int t = 0; t < ntasks; t++)
             task(&j, t, 0);
     if (epi->rows && !j.rows)   /* too few rows to split: once, on the caller's thread */
         epi->rows(epi->rows_ctx, 0, T);
-    free(whole.p);
+    if (whole.p)
+        scratch_put(whole.p, axf__gemm_bytes(N, K));
 }
 
 /* ---- products on operands that are not packed (axf/matmul.h) ---- */
@@ -592,20 +634,32 @@ static void gemm_run(axf_engine *e, int spawn, const axf_gemm_w *pw, int n0, int
  * and writes both stay within a few cache lines a tile: the element-at-a-time loop (one stride-
  * rows store per element) was 7% of a masked-LM training step, whose weight gradients are
  * products of transposed activations. */
-static void transpose(float *dst, const float *src, int lds, int rows, int cols)
+static void transpose(float *dst, const float *src, int lds, int rows, int c0, int c1)
 {
     enum { TB = 32 };
     for (int r0 = 0; r0 < rows; r0 += TB) {
         int r1 = r0 + TB < rows ? r0 + TB : rows;
-        for (int c0 = 0; c0 < cols; c0 += TB) {
-            int c1 = c0 + TB < cols ? c0 + TB : cols;
-            for (int i = c0; i < c1; i++) {
+        for (int cb = c0; cb < c1; cb += TB) {
+            int ce = cb + TB < c1 ? cb + TB : c1;
+            for (int i = cb; i < ce; i++) {
                 float *d = dst + (size_t)i * rows;
                 for (int r = r0; r < r1; r++)
                     d[r] = src[(size_t)r * lds + i];
             }
         }
     }
+}
+
+typedef struct {
+    float *dst;
+    const float *src;
+    int lds, rows;
+} transpose_job;
+
+static void transpose_range(void *ctx, size_t c0, size_t c1)
+{
+    const transpose_job *j = ctx;
+    transpose(j->dst, j->src, j->lds, j->rows, (int)c0, (int)c1);
 }
 
 void axf_matmul(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb, int acc,
@@ -615,19 +669,24 @@ void axf_matmul(int ta, int tb, int M, int N, int K, const float *A, int lda, co
         return;
     float *at = NULL;
     int xt = 0;
+    /* threads (axf_set_threads) for products of about a millisecond and more */
+    int spawn = (double)M * N * K >= MATMUL_SPAWN_MACS ? axf__threads(NULL) : 1;
     if (ta && K > 0 && !kern_pick()) {   /* AVX2 packs op(A) from A's columns as it goes */
         xt = 1;
     } else if (ta && K > 0) {   /* the other kernels read rows of op(A): transpose it once */
-        at = axf_xmalloc((size_t)M * K * sizeof(float));
-        transpose(at, A, lda, K, M);
+        at = scratch_get(1, (size_t)M * K * sizeof(float));
+        transpose_job tj = {at, A, lda, K};
+        if (spawn > 1)
+            axf_parallel_range(transpose_range, &tj, (size_t)M, 64);
+        else
+            transpose_range(&tj, 0, (size_t)M);
         A = at;
         lda = K;
     }
     axf_gemm_w w = {NULL, N, K};   /* op(B) is packed by gemm_run */
-    /* threads (axf_set_threads) for products of about a millisecond and more */
-    int spawn = (double)M * N * K >= MATMUL_SPAWN_MACS ? axf__threads(NULL) : 1;
     gemm_run(NULL, spawn, &w, 0, 0, M, N, K, A, lda, xt, acc, NULL, C, ldc, B, ldb, tb);
-    free(at);
+    if (at)
+        scratch_put(at, (size_t)M * K * sizeof(float));
 }
 
 /* ---- packed weights of an engine ---- */

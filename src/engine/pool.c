@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "axf/parallel.h"
 #include "engine_internal.h"
 #include "gemm.h"
 
@@ -32,6 +33,10 @@ typedef struct {
     axf_pool *p;
     int id;
 } worker_arg;
+
+/* Set while this thread runs tasks of a region (any pool's, or threads started for one call): a
+ * parallel call from inside a task then runs on its own thread instead of nesting regions. */
+static _Thread_local int in_task;
 
 static void run_tasks(axf_pool *p, int worker)
 {
@@ -69,6 +74,7 @@ static void *worker_main(void *arg)
     axf_pool *p = ((worker_arg *)arg)->p;
     int id = ((worker_arg *)arg)->id;
     free(arg);
+    in_task = 1;
     unsigned seen = 0;
     for (;;) {
         spin_while_eq(&p->gen, seen);
@@ -144,19 +150,22 @@ int axf__threads(const axf_engine *e)
     return n > AXF_MAX_WORKERS + 1 ? AXF_MAX_WORKERS + 1 : n;
 }
 
-/* Starts workers up to `want` - 1; returns how many exist (fewer if pthread_create fails). */
-static int grow(axf_engine *e, int want)
+static axf_pool *pool_new(axf_engine *e)
 {
-    axf_pool *p = e->pool;
-    if (!p) {
-        p = e->pool = axf_xcalloc(1, sizeof *p);
-        pthread_mutex_init(&p->mu, NULL);
-        pthread_cond_init(&p->start, NULL);
-        pthread_cond_init(&p->done, NULL);
-        p->e = e;
-    }
-    while (p->n < want - 1) {
-        axf__worker_scratch(e, p->n + 1);
+    axf_pool *p = axf_xcalloc(1, sizeof *p);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->start, NULL);
+    pthread_cond_init(&p->done, NULL);
+    p->e = e;
+    return p;
+}
+
+/* Starts workers up to `want` - 1; returns how many exist (fewer if pthread_create fails). */
+static int pool_grow(axf_pool *p, int want)
+{
+    while (p->n < want - 1 && p->n < AXF_MAX_WORKERS) {
+        if (p->e)
+            axf__worker_scratch(p->e, p->n + 1);
         worker_arg *a = axf_xmalloc(sizeof *a);
         a->p = p;
         a->id = p->n + 1;
@@ -169,17 +178,9 @@ static int grow(axf_engine *e, int want)
     return p->n;
 }
 
-void axf__parallel(axf_engine *e, axf_task_fn fn, void *ctx, int ntasks)
+/* One region on p's workers (at least one started) and the caller's thread, `want` threads in all. */
+static void pool_run(axf_pool *p, int want, axf_task_fn fn, void *ctx, int ntasks)
 {
-    int want = axf__threads(e);
-    if (want > ntasks)
-        want = ntasks;
-    if (want <= 1 || grow(e, want) == 0) {
-        for (int t = 0; t < ntasks; t++)
-            fn(ctx, t, 0);
-        return;
-    }
-    axf_pool *p = e->pool;
     blas_enter();
     pthread_mutex_lock(&p->mu);
     p->fn = fn;
@@ -191,7 +192,10 @@ void axf__parallel(axf_engine *e, axf_task_fn fn, void *ctx, int ntasks)
     __atomic_store_n(&p->gen, p->gen + 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&p->start);
     pthread_mutex_unlock(&p->mu);
+    int outer = in_task;
+    in_task = 1;
     run_tasks(p, 0);
+    in_task = outer;
     for (int i = 0; i < SPIN_PAUSES && __atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) > 0; i++)
         cpu_pause();
     pthread_mutex_lock(&p->mu);
@@ -199,6 +203,128 @@ void axf__parallel(axf_engine *e, axf_task_fn fn, void *ctx, int ntasks)
         pthread_cond_wait(&p->done, &p->mu);
     pthread_mutex_unlock(&p->mu);
     blas_leave();
+}
+
+void axf__parallel(axf_engine *e, axf_task_fn fn, void *ctx, int ntasks)
+{
+    int want = axf__threads(e);
+    if (want > ntasks)
+        want = ntasks;
+    if (want > 1 && !e->pool)
+        e->pool = pool_new(e);
+    if (want <= 1 || pool_grow(e->pool, want) == 0) {
+        for (int t = 0; t < ntasks; t++)
+            fn(ctx, t, 0);
+        return;
+    }
+    pool_run(e->pool, want, fn, ctx, ntasks);
+}
+
+/* ---- the process's pool (axf/parallel.h) ---- */
+
+static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
+static axf_pool *shared;
+
+typedef struct {
+    axf_task_fn fn;
+    void *ctx;
+    int ntasks;
+    atomic_int next;
+} spawn_ctx;
+
+static void spawn_tasks(spawn_ctx *c, int worker)
+{
+    for (int t; (t = atomic_fetch_add(&c->next, 1)) < c->ntasks;)
+        c->fn(c->ctx, t, worker);
+}
+
+typedef struct {
+    spawn_ctx *c;
+    int id;
+} spawn_arg;
+
+static void *spawn_main(void *arg)
+{
+    spawn_arg *a = arg;
+    in_task = 1;
+    spawn_tasks(a->c, a->id);
+    return NULL;
+}
+
+/* The tasks on threads started for this call (the shared pool is another thread's just now). */
+static void run_spawned(axf_task_fn fn, void *ctx, int ntasks, int threads)
+{
+    spawn_ctx c = {.fn = fn, .ctx = ctx, .ntasks = ntasks};
+    atomic_init(&c.next, 0);
+    pthread_t th[AXF_MAX_WORKERS];
+    spawn_arg args[AXF_MAX_WORKERS];
+    int started = 0;
+    while (started < threads - 1 && started < AXF_MAX_WORKERS) {
+        args[started] = (spawn_arg){&c, started + 1};
+        if (pthread_create(&th[started], NULL, spawn_main, &args[started]))
+            break;
+        started++;
+    }
+    in_task = 1;
+    spawn_tasks(&c, 0);
+    in_task = 0;
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+}
+
+int axf_parallel_workers(void) { return axf__threads(NULL); }
+
+void axf_parallel(axf_parallel_fn fn, void *ctx, int ntasks)
+{
+    int want = axf__threads(NULL);
+    if (want > ntasks)
+        want = ntasks;
+    if (want <= 1 || in_task) {
+        for (int t = 0; t < ntasks; t++)
+            fn(ctx, t, 0);
+        return;
+    }
+    if (pthread_mutex_trylock(&shared_mu)) {
+        run_spawned(fn, ctx, ntasks, want);
+        return;
+    }
+    if (!shared)
+        shared = pool_new(NULL);
+    if (pool_grow(shared, want) == 0) {
+        pthread_mutex_unlock(&shared_mu);
+        for (int t = 0; t < ntasks; t++)
+            fn(ctx, t, 0);
+        return;
+    }
+    pool_run(shared, want, fn, ctx, ntasks);
+    pthread_mutex_unlock(&shared_mu);
+}
+
+typedef struct {
+    axf_range_fn fn;
+    void *ctx;
+    size_t n, grain;
+} range_job;
+
+static void range_task(void *ctx, int t, int worker)
+{
+    (void)worker;
+    const range_job *j = ctx;
+    size_t i0 = (size_t)t * j->grain, i1 = j->n - i0 < j->grain ? j->n : i0 + j->grain;
+    j->fn(j->ctx, i0, i1);
+}
+
+void axf_parallel_range(axf_range_fn fn, void *ctx, size_t n, size_t grain)
+{
+    if (grain < 1)
+        grain = 1;
+    if (n <= grain) {
+        if (n)
+            fn(ctx, 0, n);
+        return;
+    }
+    range_job j = {fn, ctx, n, grain};
+    axf_parallel(range_task, &j, (int)((n + grain - 1) / grain));
 }
 
 #define ROW_TASK_FLOATS 16384   /* about 64 KB of activations per task */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "axf/parallel.h"
 #include "axf/train.h"
 
 static void mark_as(axf_adamw *o, const axf_model *m, const float *p, size_t n, unsigned char how)
@@ -98,18 +99,20 @@ static double pow_int(float b, long n)
     return r;
 }
 
-AXF_VEC void axf_adamw_step(axf_adamw *o, axf_model *m, const axf_model *grads, float lr)
+typedef struct {
+    float *w, *m, *v;
+    const float *g;
+    const unsigned char *decay;
+    float b1, b2, eps, step, rbc2, wd, gs, k;
+} adamw_job;
+
+AXF_VEC static void adamw_part(const adamw_job *j, size_t i0, size_t i1)
 {
-    AXF_ASSERT(m->n_floats == o->n && grads->n_floats == o->n);
-    o->step++;
-    float b1 = o->beta1, b2 = o->beta2, eps = o->eps;
-    float bc1 = (float)(1.0 - pow_int(b1, o->step));
-    float bc2 = (float)(1.0 - pow_int(b2, o->step));
-    float step = lr / bc1, rbc2 = 1.0f / sqrtf(bc2), wd = lr * o->weight_decay, gs = o->grad_scale;
-    float *w = m->arena, *mm = o->m, *vv = o->v;
-    const float *g = grads->arena;
-    const unsigned char *dk = o->decay;
-    for (size_t i = 0; i < o->n; i++) {
+    float b1 = j->b1, b2 = j->b2, eps = j->eps, step = j->step, rbc2 = j->rbc2, wd = j->wd, gs = j->gs;
+    float *w = j->w, *mm = j->m, *vv = j->v;
+    const float *g = j->g;
+    const unsigned char *dk = j->decay;
+    for (size_t i = i0; i < i1; i++) {
         float gi = g[i] * gs;
         mm[i] = b1 * mm[i] + (1.0f - b1) * gi;
         vv[i] = b2 * vv[i] + (1.0f - b2) * gi * gi;
@@ -117,6 +120,25 @@ AXF_VEC void axf_adamw_step(axf_adamw *o, axf_model *m, const axf_model *grads, 
         /* frozen elements (2) see zero gradients (axf_adamw_mask_frozen), so upd is 0 */
         w[i] -= upd + (dk[i] == 1 ? wd * w[i] : 0.0f);
     }
+}
+
+static void adamw_range(void *ctx, size_t i0, size_t i1) { adamw_part(ctx, i0, i1); }
+
+/* Element-wise passes over the arena go in pieces of this many floats, shared by the threads
+ * (axf/parallel.h): each element is computed as on one thread. */
+#define ARENA_GRAIN ((size_t)1 << 16)
+
+void axf_adamw_step(axf_adamw *o, axf_model *m, const axf_model *grads, float lr)
+{
+    AXF_ASSERT(m->n_floats == o->n && grads->n_floats == o->n);
+    o->step++;
+    float b1 = o->beta1, b2 = o->beta2;
+    float bc1 = (float)(1.0 - pow_int(b1, o->step));
+    float bc2 = (float)(1.0 - pow_int(b2, o->step));
+    adamw_job j = {.w = m->arena, .m = o->m, .v = o->v, .g = grads->arena, .decay = o->decay, .b1 = b1, .b2 = b2,
+                   .eps = o->eps, .step = lr / bc1, .rbc2 = 1.0f / sqrtf(bc2), .wd = lr * o->weight_decay,
+                   .gs = o->grad_scale};
+    axf_parallel_range(adamw_range, &j, o->n, ARENA_GRAIN);
 }
 
 /* Squares summed in 8 double lanes: vectorises without reassociation and loses nothing to
@@ -142,13 +164,20 @@ AXF_VEC static void scale(float *g, size_t n, float k)
         g[i] *= k;
 }
 
+static void scale_range(void *ctx, size_t i0, size_t i1)
+{
+    const adamw_job *j = ctx;
+    scale(j->w + i0, i1 - i0, j->k);
+}
+
 double axf_grad_norm(const axf_model *grads) { return sqrt(sum_squares(grads->arena, grads->n_floats)); }
 
 double axf_grad_clip(axf_model *grads, float max_norm)
 {
     double norm = axf_grad_norm(grads);
     if (max_norm > 0 && norm > max_norm)
-        scale(grads->arena, grads->n_floats, (float)(max_norm / (norm + 1e-6)));
+        axf_parallel_range(scale_range, &(adamw_job){.w = grads->arena, .k = (float)(max_norm / (norm + 1e-6))},
+                           grads->n_floats, ARENA_GRAIN);
     return norm;
 }
 

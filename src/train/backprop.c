@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "axf/matmul.h"
+#include "axf/parallel.h"
 #include "axf/train.h"
 #include "kernels.h"
 
@@ -180,121 +181,176 @@ static void layout(axf_train_ctx *c)
     c->dv = F(B_DV, T * H);
     c->dctx = F(B_DCTX, T * H);
     c->du = F(B_DU, T * Fm);
-    c->dP = F(B_DP, (size_t)c->maxn * c->maxn);
+    c->dP = F(B_DP, (size_t)axf_parallel_workers() * c->maxn * c->maxn); /* a [maxn, maxn] per thread */
     c->db = F(B_DB, (B > M ? B : M) * H);
     c->dm = F(B_DM, M * H);
 }
 
-/* ---- attention for one layer ---------------------------------------------------------------- */
+/* ---- attention for one layer ----------------------------------------------------------------
+ * One task per (head, sequence), shared by the threads (axf/parallel.h). Attention dropout draws
+ * its masks from the one generator, so the forward pass runs in three phases: scores and
+ * probabilities (tasks), the masks in (head, sequence) order (the caller's thread), then the
+ * masked probabilities times V (tasks). */
 
-static void attention_fwd(axf_train_ctx *c, int l, const axf_layer_plan *lp, int QW)
+typedef struct {
+    axf_train_ctx *c;
+    const axf_layer_plan *lp;
+    int l, QW, nh, phase;
+} att_job;
+
+static int att_on(const att_job *j, int h) { return !j->lp || j->lp->head_on[h]; }
+
+/* The probabilities of head h of sequence s have a mask besides dropout's (top-k or threshold). */
+static int att_hard_masked(const att_job *j, int n)
 {
+    axf_hard_mode hard = j->lp ? j->lp->hard : AXF_HARD_OFF;
+    int K = j->lp && j->lp->k > 1 ? j->lp->k : 1; /* as the engine: k < 1 keeps 1 */
+    return (hard == AXF_HARD_TOPK && K < n) || hard == AXF_HARD_THRESHOLD;
+}
+
+static void att_fwd_task(void *ctx, int task, int worker)
+{
+    (void)worker;
+    const att_job *j = ctx;
+    axf_train_ctx *c = j->c;
     const axf_config *cf = &c->m->cfg;
-    int HS = cf->head_dim, nh = LNH(c->m, l), T = c->T;
-    float scale = 1.0f / sqrtf((float)HS);
-    float *q = c->q + (size_t)l * T * cf->hidden, *k = c->k + (size_t)l * T * cf->hidden;
-    float *v = c->v + (size_t)l * T * cf->hidden, *ctx = c->ctx + (size_t)l * T * cf->hidden;
-    axf_hard_mode hard = lp ? lp->hard : AXF_HARD_OFF;
-    int pk_sep = c->ls[l].pk_sep, K = lp && lp->k > 1 ? lp->k : 1; /* as the engine: k < 1 keeps 1 */
-    for (int h = 0; h < nh; h++) {
-        int on = !lp || lp->head_on[h];
-        size_t base = ((size_t)l * c->NH + (size_t)h) * c->S2;
-        for (int s = 0; s < c->B; s++) {
-            int o = c->seq_start[s], n = c->seq_len[s];
-            float *ch = ctx + (size_t)o * QW + (size_t)h * HS;
-            if (!on) {
-                for (int t = 0; t < n; t++)
-                    memset(ch + (size_t)t * QW, 0, (size_t)HS * sizeof(float));
-                continue;
-            }
-            const float *qh = q + (size_t)o * QW + (size_t)h * HS, *kh = k + (size_t)o * QW + (size_t)h * HS;
-            const float *vh = v + (size_t)o * QW + (size_t)h * HS;
-            float *P = c->P + base + c->att_off[s];
-            unsigned char *keep = c->akeep + base + c->att_off[s];
-            axf_matmul(0, 1, n, n, HS, qh, QW, kh, QW, 0, P, n);   /* then scaled, as the engine does */
+    const axf_layer_plan *lp = j->lp;
+    int h = task / c->B, s = task % c->B, QW = j->QW, HS = cf->head_dim;
+    size_t TH = (size_t)c->T * cf->hidden;
+    int o = c->seq_start[s], n = c->seq_len[s];
+    float *ch = c->ctx + (size_t)j->l * TH + (size_t)o * QW + (size_t)h * HS;
+    size_t base = ((size_t)j->l * c->NH + (size_t)h) * c->S2 + c->att_off[s];
+    float *P = c->P + base;
+    unsigned char *keep = c->akeep + base;
+    int pk_sep = c->ls[j->l].pk_sep;
+    if (!att_on(j, h)) {
+        if (j->phase == 0)
+            for (int t = 0; t < n; t++)
+                memset(ch + (size_t)t * QW, 0, (size_t)HS * sizeof(float));
+        return;
+    }
+    if (j->phase == 0) {
+        float scale = 1.0f / sqrtf((float)HS);
+        const float *qh = c->q + (size_t)j->l * TH + (size_t)o * QW + (size_t)h * HS;
+        const float *kh = c->k + (size_t)j->l * TH + (size_t)o * QW + (size_t)h * HS;
+        axf_hard_mode hard = lp ? lp->hard : AXF_HARD_OFF;
+        int K = lp && lp->k > 1 ? lp->k : 1;
+        axf_matmul(0, 1, n, n, HS, qh, QW, kh, QW, 0, P, n);   /* then scaled, as the engine does */
+        for (size_t i = 0; i < (size_t)n * n; i++)
+            P[i] *= scale;
+        if (hard == AXF_HARD_TOPK_RENORM && K < n)
+            tk_hard_scores(P, keep, n, K);
+        tk_softmax_rows(P, n, n);
+        if (pk_sep) {
+            float *Pk = c->Pk + base;
+            memcpy(Pk, P, (size_t)n * n * sizeof(float));
+            if (att_hard_masked(j, n))
+                tk_hard_probs(Pk, keep, n, hard, K, lp->threshold);
+        }
+        if (c->adrop > 0)
+            return; /* the masks first (att_fwd_masks), then phase 1 */
+    }
+    const float *Pk = P;
+    if (pk_sep) {
+        float *pk = c->Pk + base;
+        int masked = att_hard_masked(j, n);
+        if (c->adrop > 0) {
+            float ks = 1.0f / (1.0f - c->adrop);
             for (size_t i = 0; i < (size_t)n * n; i++)
-                P[i] *= scale;
-            int masked = 0;
-            if (hard == AXF_HARD_TOPK_RENORM && K < n)
-                tk_hard_scores(P, keep, n, K);
-            tk_softmax_rows(P, n, n);
-            float *Pk = P;
-            if (pk_sep) {
-                Pk = c->Pk + base + c->att_off[s];
-                memcpy(Pk, P, (size_t)n * n * sizeof(float));
-                if ((hard == AXF_HARD_TOPK && K < n) || hard == AXF_HARD_THRESHOLD) {
-                    tk_hard_probs(Pk, keep, n, hard, K, lp->threshold);
-                    masked = 1;
-                }
-                if (c->adrop > 0) {
-                    float ks = 1.0f / (1.0f - c->adrop);
-                    tk_dropout_mask(keep, masked, (size_t)n * n, c->adrop, c->rng);
-                    for (size_t i = 0; i < (size_t)n * n; i++)
-                        Pk[i] = keep[i] ? Pk[i] * ks : 0.0f;
-                    masked = 1;
-                }
-                if (!masked)
-                    memset(keep, 1, (size_t)n * n);
-            }
-            axf_matmul(0, 0, n, HS, n, Pk, n, vh, QW, 0, ch, QW);
+                pk[i] = keep[i] ? pk[i] * ks : 0.0f;
+            masked = 1;
+        }
+        if (!masked)
+            memset(keep, 1, (size_t)n * n);
+        Pk = pk;
+    }
+    const float *vh = c->v + (size_t)j->l * TH + (size_t)o * QW + (size_t)h * HS;
+    axf_matmul(0, 0, n, HS, n, Pk, n, vh, QW, 0, ch, QW);
+}
+
+/* Attention dropout's masks, in (head, sequence) order, ANDed into the hard-attention masks. */
+static void att_fwd_masks(const att_job *j)
+{
+    axf_train_ctx *c = j->c;
+    for (int h = 0; h < j->nh; h++) {
+        if (!att_on(j, h))
+            continue;
+        size_t base = ((size_t)j->l * c->NH + (size_t)h) * c->S2;
+        for (int s = 0; s < c->B; s++) {
+            int n = c->seq_len[s];
+            tk_dropout_mask(c->akeep + base + c->att_off[s], att_hard_masked(j, n), (size_t)n * n, c->adrop, c->rng);
         }
     }
 }
 
-/* dctx [T, QW] -> dq, dk, dv [T, QW] (zero for heads that are off). */
+static void attention_fwd(axf_train_ctx *c, int l, const axf_layer_plan *lp, int QW)
+{
+    att_job j = {c, lp, l, QW, LNH(c->m, l), 0};
+    axf_parallel(att_fwd_task, &j, j.nh * c->B);
+    if (c->adrop > 0 && c->ls[l].pk_sep) {
+        att_fwd_masks(&j);
+        j.phase = 1;
+        axf_parallel(att_fwd_task, &j, j.nh * c->B);
+    }
+}
+
+/* dctx [T, QW] -> dq, dk, dv [T, QW] (zero for heads that are off); dP: the worker's scratch. */
+static void att_bwd_task(void *ctx, int task, int worker)
+{
+    const att_job *j = ctx;
+    axf_train_ctx *c = j->c;
+    const axf_config *cf = &c->m->cfg;
+    int h = task / c->B, s = task % c->B, QW = j->QW, HS = cf->head_dim, T = c->T;
+    float scale = 1.0f / sqrtf((float)HS);
+    const float *q = c->q + (size_t)j->l * T * cf->hidden, *k = c->k + (size_t)j->l * T * cf->hidden;
+    const float *v = c->v + (size_t)j->l * T * cf->hidden;
+    int pk_sep = c->ls[j->l].pk_sep;
+    float ks = c->adrop > 0 ? 1.0f / (1.0f - c->adrop) : 1.0f;
+    size_t base = ((size_t)j->l * c->NH + (size_t)h) * c->S2;
+    int o = c->seq_start[s], n = c->seq_len[s];
+    size_t off = (size_t)o * QW + (size_t)h * HS;
+    if (!att_on(j, h)) {
+        for (int t = 0; t < n; t++) {
+            memset(c->dq + off + (size_t)t * QW, 0, (size_t)HS * sizeof(float));
+            memset(c->dk + off + (size_t)t * QW, 0, (size_t)HS * sizeof(float));
+            memset(c->dv + off + (size_t)t * QW, 0, (size_t)HS * sizeof(float));
+        }
+        return;
+    }
+    const float *P = c->P + base + c->att_off[s];
+    const float *Pk = pk_sep ? c->Pk + base + c->att_off[s] : P;
+    const unsigned char *keep = c->akeep + base + c->att_off[s];
+    const float *dch = c->dctx + off;
+    float *dP = c->dP + (size_t)worker * c->maxn * c->maxn;
+    /* dPk = dctx_h V_h^T ; dV_h = Pk^T dctx_h */
+    axf_matmul(0, 1, n, n, HS, dch, QW, v + off, QW, 0, dP, n);
+    axf_matmul(1, 0, n, HS, n, Pk, n, dch, QW, 0, c->dv + off, QW);
+    if (pk_sep)
+        for (size_t i = 0; i < (size_t)n * n; i++)
+            dP[i] = keep[i] ? dP[i] * ks : 0.0f;
+    /* softmax backward: dS = P (dP - rowsum(dP P)) */
+    for (int r = 0; r < n; r++) {
+        float *d = dP + (size_t)r * n;
+        const float *p = P + (size_t)r * n;
+        float dot = 0.0f;
+        for (int jj = 0; jj < n; jj++)
+            dot += d[jj] * p[jj];
+        for (int jj = 0; jj < n; jj++)
+            d[jj] = p[jj] * (d[jj] - dot);
+    }
+    axf_matmul(0, 0, n, HS, n, dP, n, k + off, QW, 0, c->dq + off, QW);
+    axf_matmul(1, 0, n, HS, n, dP, n, q + off, QW, 0, c->dk + off, QW);
+    for (int t = 0; t < n; t++)
+        for (int d = 0; d < HS; d++) {
+            c->dq[off + (size_t)t * QW + d] *= scale;
+            c->dk[off + (size_t)t * QW + d] *= scale;
+        }
+}
+
 static void attention_bwd(axf_train_ctx *c, int l, const axf_layer_plan *lp, int QW)
 {
-    const axf_config *cf = &c->m->cfg;
-    int HS = cf->head_dim, nh = LNH(c->m, l), T = c->T;
-    float scale = 1.0f / sqrtf((float)HS);
-    const float *q = c->q + (size_t)l * T * cf->hidden, *k = c->k + (size_t)l * T * cf->hidden;
-    const float *v = c->v + (size_t)l * T * cf->hidden;
-    int pk_sep = c->ls[l].pk_sep;
-    float ks = c->adrop > 0 ? 1.0f / (1.0f - c->adrop) : 1.0f;
-    for (int h = 0; h < nh; h++) {
-        int on = !lp || lp->head_on[h];
-        size_t base = ((size_t)l * c->NH + (size_t)h) * c->S2;
-        for (int s = 0; s < c->B; s++) {
-            int o = c->seq_start[s], n = c->seq_len[s];
-            size_t off = (size_t)o * QW + (size_t)h * HS;
-            if (!on) {
-                for (int t = 0; t < n; t++) {
-                    memset(c->dq + off + (size_t)t * QW, 0, (size_t)HS * sizeof(float));
-                    memset(c->dk + off + (size_t)t * QW, 0, (size_t)HS * sizeof(float));
-                    memset(c->dv + off + (size_t)t * QW, 0, (size_t)HS * sizeof(float));
-                }
-                continue;
-            }
-            const float *P = c->P + base + c->att_off[s];
-            const float *Pk = pk_sep ? c->Pk + base + c->att_off[s] : P;
-            const unsigned char *keep = c->akeep + base + c->att_off[s];
-            const float *dch = c->dctx + off;
-            float *dP = c->dP;
-            /* dPk = dctx_h V_h^T ; dV_h = Pk^T dctx_h */
-            axf_matmul(0, 1, n, n, HS, dch, QW, v + off, QW, 0, dP, n);
-            axf_matmul(1, 0, n, HS, n, Pk, n, dch, QW, 0, c->dv + off, QW);
-            if (pk_sep)
-                for (size_t i = 0; i < (size_t)n * n; i++)
-                    dP[i] = keep[i] ? dP[i] * ks : 0.0f;
-            /* softmax backward: dS = P (dP - rowsum(dP P)) */
-            for (int r = 0; r < n; r++) {
-                float *d = dP + (size_t)r * n;
-                const float *p = P + (size_t)r * n;
-                float dot = 0.0f;
-                for (int j = 0; j < n; j++)
-                    dot += d[j] * p[j];
-                for (int j = 0; j < n; j++)
-                    d[j] = p[j] * (d[j] - dot);
-            }
-            axf_matmul(0, 0, n, HS, n, dP, n, k + off, QW, 0, c->dq + off, QW);
-            axf_matmul(1, 0, n, HS, n, dP, n, q + off, QW, 0, c->dk + off, QW);
-            for (int t = 0; t < n; t++)
-                for (int d = 0; d < HS; d++) {
-                    c->dq[off + (size_t)t * QW + d] *= scale;
-                    c->dk[off + (size_t)t * QW + d] *= scale;
-                }
-        }
-    }
+    att_job j = {c, lp, l, QW, LNH(c->m, l), 0};
+    axf_parallel(att_bwd_task, &j, j.nh * c->B);
 }
 
 /* ---- forward -------------------------------------------------------------------------------- */

@@ -1,10 +1,13 @@
 /* Training kernels: each forward has a backward twin with the mirrored signature. Dense products
  * go to axf_matmul (fixed arithmetic: the same bits on every CPU); the element-wise ones are plain
- * loops the compiler can vectorise without reassociating (built with -ffp-contract=off). */
+ * loops the compiler can vectorise without reassociating (built with -ffp-contract=off). The
+ * element-wise passes share the threads (axf/parallel.h) in pieces whose bounds depend on the sizes
+ * only, and every element is computed as on one thread: the same bits at any thread count. */
 #include "kernels.h"
 
 #include "axf/engine.h"
 #include "axf/matmul.h"
+#include "axf/parallel.h"
 #include "axf/plan.h"
 
 #include <math.h>
@@ -48,6 +51,10 @@ AXF_VEC void tk_linear_bwd(float *dx, int lddx, int accumulate, float *dw, float
 /* Sums in LANES independent accumulators: vectorises without reassociating (bit-stable). */
 #define LANES 16
 
+/* Element-wise work is cut into pieces of this many floats (the last one shorter): a multiple of
+ * every vector width, so each piece's tail is where the whole pass's was. */
+#define PAR_GRAIN ((size_t)16384)
+
 static inline float lane_sum(const float *acc)
 {
     float s = 0.0f;
@@ -56,11 +63,11 @@ static inline float lane_sum(const float *acc)
     return s;
 }
 
-AXF_VEC void tk_layernorm_fwd(float *out, float *xhat, float *rstd, const float *in, const float *g,
-                             const float *b, int T, int H, float eps)
+AXF_VEC static void ln_fwd_rows(float *out, float *xhat, float *rstd, const float *in, const float *g,
+                                const float *b, int t0, int t1, int H, float eps)
 {
     int Hv = H - H % LANES;
-    for (int t = 0; t < T; t++) {
+    for (int t = t0; t < t1; t++) {
         const float *x = in + (size_t)t * H;
         float *xh = xhat + (size_t)t * H, *o = out + (size_t)t * H;
         float acc[LANES] = {0};
@@ -90,11 +97,35 @@ AXF_VEC void tk_layernorm_fwd(float *out, float *xhat, float *rstd, const float 
     }
 }
 
-AXF_VEC void tk_layernorm_bwd(float *dx, int accumulate, float *dg, float *db, const float *dout,
-                             const float *xhat, const float *rstd, const float *g, int T, int H)
+typedef struct {
+    float *out, *xhat, *rstd, *dx, *dg, *db;
+    const float *in, *g, *b, *dout, *xh, *rs; /* xh, rs: the backward pass's xhat and rstd */
+    int T, H, accumulate;
+    float eps;
+} ln_job;
+
+static void ln_fwd_range(void *ctx, size_t t0, size_t t1)
+{
+    const ln_job *j = ctx;
+    ln_fwd_rows(j->out, j->xhat, j->rstd, j->in, j->g, j->b, (int)t0, (int)t1, j->H, j->eps);
+}
+
+/* Rows a piece of row-wise work takes: about PAR_GRAIN floats. */
+static size_t rows_grain(int H) { return H > 0 && PAR_GRAIN / (size_t)H > 0 ? PAR_GRAIN / (size_t)H : 1; }
+
+void tk_layernorm_fwd(float *out, float *xhat, float *rstd, const float *in, const float *g, const float *b, int T,
+                      int H, float eps)
+{
+    ln_job j = {.out = out, .xhat = xhat, .rstd = rstd, .in = in, .g = g, .b = b, .T = T, .H = H, .eps = eps};
+    axf_parallel_range(ln_fwd_range, &j, (size_t)(T > 0 ? T : 0), rows_grain(H));
+}
+
+/* The input gradient of rows [t0, t1). */
+AXF_VEC static void ln_bwd_rows(float *dx, int accumulate, const float *dout, const float *xhat, const float *rstd,
+                                const float *g, int t0, int t1, int H)
 {
     int Hv = H - H % LANES;
-    for (int t = 0; t < T; t++) {
+    for (int t = t0; t < t1; t++) {
         const float *dy = dout + (size_t)t * H, *xh = xhat + (size_t)t * H;
         float *d = dx + (size_t)t * H;
         float a1[LANES] = {0}, a2[LANES] = {0};
@@ -118,13 +149,46 @@ AXF_VEC void tk_layernorm_bwd(float *dx, int accumulate, float *dg, float *db, c
         else
             for (int i = 0; i < H; i++)
                 d[i] = rs * (dy[i] * g[i] - m1 - xh[i] * m2);
+    }
+}
+
+/* The gain and bias gradients of columns [i0, i1): each column summed over the rows in order. */
+AXF_VEC static void ln_bwd_cols(float *dg, float *db, const float *dout, const float *xhat, int T, int H, int i0,
+                                int i1)
+{
+    for (int t = 0; t < T; t++) {
+        const float *dy = dout + (size_t)t * H, *xh = xhat + (size_t)t * H;
         if (dg)
-            for (int i = 0; i < H; i++)
+            for (int i = i0; i < i1; i++)
                 dg[i] += dy[i] * xh[i];
         if (db)
-            for (int i = 0; i < H; i++)
+            for (int i = i0; i < i1; i++)
                 db[i] += dy[i];
     }
+}
+
+static void ln_bwd_range(void *ctx, size_t t0, size_t t1)
+{
+    const ln_job *j = ctx;
+    ln_bwd_rows(j->dx, j->accumulate, j->dout, j->xh, j->rs, j->g, (int)t0, (int)t1, j->H);
+}
+
+static void ln_cols_range(void *ctx, size_t i0, size_t i1)
+{
+    const ln_job *j = ctx;
+    ln_bwd_cols(j->dg, j->db, j->dout, j->xh, j->T, j->H, (int)i0, (int)i1);
+}
+
+void tk_layernorm_bwd(float *dx, int accumulate, float *dg, float *db, const float *dout, const float *xhat,
+                      const float *rstd, const float *g, int T, int H)
+{
+    if (T < 1)
+        return;
+    ln_job j = {.dx = dx, .dg = dg, .db = db, .dout = dout, .xh = xhat, .rs = rstd, .g = g, .T = T, .H = H,
+                .accumulate = accumulate};
+    axf_parallel_range(ln_bwd_range, &j, (size_t)T, rows_grain(H));
+    if (dg || db) /* columns of 64 when there are rows enough to be worth a region */
+        axf_parallel_range(ln_cols_range, &j, (size_t)H, (size_t)T * H >= PAR_GRAIN ? 64 : (size_t)H);
 }
 
 #define INV_SQRT_2PI 0.39894228040143267794f
@@ -177,10 +241,20 @@ static inline float gelu_tanh_grad(float x)
 }
 
 /* The forward activations are the engine's, so training and inference agree to the bit there. */
-void tk_act_fwd(float *out, const float *u, size_t n, axf_act act)
+/* One element-wise pass over [i0, i1) of its arrays (ew_job.kind). */
+typedef struct {
+    int kind;
+    float *out;
+    const float *a, *b;
+    const unsigned char *mask;
+    float k;
+    axf_act act;
+} ew_job;
+
+enum { EW_ACT_FWD, EW_ACT_BWD, EW_MASK, EW_ADD_MASKED, EW_ADD };
+
+static void act_fwd_part(float *out, size_t n, axf_act act)
 {
-    if (out != u)
-        memcpy(out, u, n * sizeof(float));
     switch (act) {
     case AXF_ACT_GELU:
         axf_gelu(out, n);
@@ -195,7 +269,7 @@ void tk_act_fwd(float *out, const float *u, size_t n, axf_act act)
     }
 }
 
-AXF_VEC void tk_act_bwd(float *du, const float *dout, const float *u, size_t n, axf_act act)
+AXF_VEC static void act_bwd_part(float *du, const float *dout, const float *u, size_t n, axf_act act)
 {
     switch (act) {
     case AXF_ACT_GELU:
@@ -211,6 +285,53 @@ AXF_VEC void tk_act_bwd(float *du, const float *dout, const float *u, size_t n, 
             du[i] = u[i] > 0.0f ? dout[i] : 0.0f;
         break;
     }
+}
+
+AXF_VEC static void apply_mask(float *out, const float *x, const unsigned char *mask, size_t n, float keep)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = mask[i] ? x[i] * keep : 0.0f;
+}
+
+AXF_VEC static void add_masked(float *out, const float *a, const float *res, const unsigned char *mask, size_t n,
+                              float keep)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = (mask[i] ? a[i] * keep : 0.0f) + res[i];
+}
+
+AXF_VEC static void add2(float *out, const float *a, const float *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = a[i] + b[i];
+}
+
+static void ew_range(void *ctx, size_t i0, size_t i1)
+{
+    const ew_job *j = ctx;
+    size_t n = i1 - i0;
+    float *o = j->out + i0;
+    switch (j->kind) {
+    case EW_ACT_FWD: act_fwd_part(o, n, j->act); break;
+    case EW_ACT_BWD: act_bwd_part(o, j->a + i0, j->b + i0, n, j->act); break;
+    case EW_MASK: apply_mask(o, j->a + i0, j->mask + i0, n, j->k); break;
+    case EW_ADD_MASKED: add_masked(o, j->a + i0, j->b + i0, j->mask + i0, n, j->k); break;
+    case EW_ADD: add2(o, j->a + i0, j->b + i0, n); break;
+    }
+}
+
+static void ew_run(ew_job j, size_t n) { axf_parallel_range(ew_range, &j, n, PAR_GRAIN); }
+
+void tk_act_fwd(float *out, const float *u, size_t n, axf_act act)
+{
+    if (out != u)
+        memcpy(out, u, n * sizeof(float));
+    ew_run((ew_job){.kind = EW_ACT_FWD, .out = out, .act = act}, n);
+}
+
+void tk_act_bwd(float *du, const float *dout, const float *u, size_t n, axf_act act)
+{
+    ew_run((ew_job){.kind = EW_ACT_BWD, .out = du, .a = dout, .b = u, .act = act}, n);
 }
 
 void tk_softmax_rows(float *x, int rows, int cols) { axf_softmax_rows(x, rows, cols); }
@@ -242,16 +363,38 @@ AXF_VEC static double xent_row(float *d, const float *z, int label, int C, float
     return loss;
 }
 
+typedef struct {
+    float *dlogits;
+    const float *logits;
+    const int *labels;
+    double *loss;
+    int C;
+    float scale;
+} xent_job;
+
+static void xent_range(void *ctx, size_t r0, size_t r1)
+{
+    const xent_job *j = ctx;
+    for (size_t r = r0; r < r1; r++)
+        j->loss[r] = xent_row(j->dlogits ? j->dlogits + r * j->C : NULL, j->logits + r * j->C, j->labels[r], j->C,
+                              j->scale);
+}
+
 double tk_xent(float *dlogits, float *row_loss, const float *logits, const int *labels, int R, int C,
                float scale)
 {
+    if (R < 1)
+        return 0.0;
+    /* the rows in parallel, their losses summed in row order */
+    xent_job j = {dlogits, logits, labels, axf_xmalloc((size_t)R * sizeof(double)), C, scale};
+    axf_parallel_range(xent_range, &j, (size_t)R, rows_grain(C));
     double total = 0.0;
     for (int r = 0; r < R; r++) {
-        double l = xent_row(dlogits ? dlogits + (size_t)r * C : NULL, logits + (size_t)r * C, labels[r], C, scale);
-        total += l;
+        total += j.loss[r];
         if (row_loss)
-            row_loss[r] = (float)l;
+            row_loss[r] = (float)j.loss[r];
     }
+    free(j.loss);
     return total;
 }
 
@@ -323,29 +466,10 @@ void tk_dropout_mask(unsigned char *keep, int combine, size_t n, float p, axf_rn
     rng->s[1] = st[1];
 }
 
-AXF_VEC static void apply_mask(float *out, const float *x, const unsigned char *mask, size_t n, float keep)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] = mask[i] ? x[i] * keep : 0.0f;
-}
-
 void tk_dropout_fwd(float *x, unsigned char *mask, size_t n, float p, axf_rng *rng)
 {
     tk_dropout_mask(mask, 0, n, p, rng);
-    apply_mask(x, x, mask, n, 1.0f / (1.0f - p));
-}
-
-AXF_VEC static void add_masked(float *out, const float *a, const float *res, const unsigned char *mask, size_t n,
-                              float keep)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] = (mask[i] ? a[i] * keep : 0.0f) + res[i];
-}
-
-AXF_VEC static void add2(float *out, const float *a, const float *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] = a[i] + b[i];
+    ew_run((ew_job){.kind = EW_MASK, .out = x, .a = x, .mask = mask, .k = 1.0f / (1.0f - p)}, n);
 }
 
 void tk_dropout_add(float *out, const float *a, const float *res, unsigned char *mask, size_t n, float p,
@@ -353,20 +477,20 @@ void tk_dropout_add(float *out, const float *a, const float *res, unsigned char 
 {
     if (p > 0) {
         tk_dropout_mask(mask, 0, n, p, rng);
-        add_masked(out, a, res, mask, n, 1.0f / (1.0f - p));
+        ew_run((ew_job){.kind = EW_ADD_MASKED, .out = out, .a = a, .b = res, .mask = mask, .k = 1.0f / (1.0f - p)}, n);
     } else {
-        add2(out, a, res, n);
+        ew_run((ew_job){.kind = EW_ADD, .out = out, .a = a, .b = res}, n);
     }
 }
 
 void tk_dropout_bwd(float *dx, const unsigned char *mask, size_t n, float p)
 {
-    apply_mask(dx, dx, mask, n, 1.0f / (1.0f - p));
+    ew_run((ew_job){.kind = EW_MASK, .out = dx, .a = dx, .mask = mask, .k = 1.0f / (1.0f - p)}, n);
 }
 
 void tk_dropout_bwd_to(float *dx, const float *dy, const unsigned char *mask, size_t n, float p)
 {
-    apply_mask(dx, dy, mask, n, 1.0f / (1.0f - p));
+    ew_run((ew_job){.kind = EW_MASK, .out = dx, .a = dy, .mask = mask, .k = 1.0f / (1.0f - p)}, n);
 }
 
 /* Order of the k largest entries of a row: by value, ties by lower index. */
