@@ -205,7 +205,11 @@ int main(int argc, char **argv)
                 if (axf_train_forward(c, NULL, &tb, AXF_LOSS_MEAN, &loss, NULL, &err))
                     die(err.msg);
                 axf_train_backward(c, 1, NULL);
-                axf_grad_clip(axf_train_grads(c), 1.0f);
+                /* clipping as the training loop does it (src/train/loop.c): the factor goes into
+                 * AdamW's pass over the gradients instead of a pass of its own */
+                axf_adamw_mask_frozen(opt, axf_train_grads(c));
+                double gn = axf_grad_norm(axf_train_grads(c));
+                opt->grad_scale = gn > 1.0 ? (float)(1.0 / (gn + 1e-6)) : 1.0f;
                 axf_adamw_step(opt, m, axf_train_grads(c), 1e-4f);
                 sum += loss;
             }

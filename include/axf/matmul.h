@@ -18,5 +18,9 @@
 
 void axf_matmul(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb, int acc,
                 float *C, int ldc);
+/* The same product, then bias[N] added to every row of C (c = chain + bias[j], one rounding: the
+ * bits of axf_matmul followed by that addition), while each tile is still in the cache. */
+void axf_matmul_bias(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                     int acc, const float *bias, float *C, int ldc);
 
 #endif

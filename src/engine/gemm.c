@@ -14,6 +14,7 @@
 #include "gemm.h"
 #include "qgemm.h"
 
+#include "axf/matmul.h"
 #include "axf/parallel.h"
 
 #include <math.h>
@@ -628,7 +629,7 @@ static void gemm_run(axf_engine *e, int spawn, const axf_gemm_w *pw, int n0, int
 
 /* ---- products on operands that are not packed (axf/matmul.h) ---- */
 
-#define MATMUL_SPAWN_MACS 8e6
+#define MATMUL_SPAWN_MACS 2e6
 
 /* dst[i * rows + r] = src[r * lds + i] for r < rows, i < cols, in tiles of 32 x 32, so that reads
  * and writes both stay within a few cache lines a tile: the element-at-a-time loop (one stride-
@@ -665,6 +666,12 @@ static void transpose_range(void *ctx, size_t c0, size_t c1)
 void axf_matmul(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb, int acc,
                 float *C, int ldc)
 {
+    axf_matmul_bias(ta, tb, M, N, K, A, lda, B, ldb, acc, NULL, C, ldc);
+}
+
+void axf_matmul_bias(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                     int acc, const float *bias, float *C, int ldc)
+{
     if (M < 1 || N < 1)
         return;
     float *at = NULL;
@@ -684,7 +691,8 @@ void axf_matmul(int ta, int tb, int M, int N, int K, const float *A, int lda, co
         lda = K;
     }
     axf_gemm_w w = {NULL, N, K};   /* op(B) is packed by gemm_run */
-    gemm_run(NULL, spawn, &w, 0, 0, M, N, K, A, lda, xt, acc, NULL, C, ldc, B, ldb, tb);
+    const axf_gemm_epi epi = {.bias = bias};
+    gemm_run(NULL, spawn, &w, 0, 0, M, N, K, A, lda, xt, acc, &epi, C, ldc, B, ldb, tb);
     if (at)
         scratch_put(at, (size_t)M * K * sizeof(float));
 }

@@ -114,10 +114,12 @@ axf_model *axf_train_grads(axf_train_ctx *c)
     return c->g;
 }
 
+static void zero_range(void *ctx, size_t i0, size_t i1) { memset((float *)ctx + i0, 0, (i1 - i0) * sizeof(float)); }
+
 void axf_train_zero_grad(axf_train_ctx *c)
 {
     axf_model *g = axf_train_grads(c);
-    memset(g->arena, 0, g->n_floats * sizeof(float));
+    axf_parallel_range(zero_range, g->arena, g->n_floats, (size_t)1 << 16);
 }
 
 const float *axf_train_seq_losses(const axf_train_ctx *c) { return c->seq_loss; }

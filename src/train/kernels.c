@@ -14,17 +14,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Element-wise work is cut into pieces of this many floats (the last one shorter): a multiple of
+ * every vector width, so each piece's tail is where the whole pass's was. */
+#define PAR_GRAIN ((size_t)16384)
+
 void tk_linear_fwd(float *y, int ldy, const float *x, int ldx, const float *w, const float *b, int T,
                    int IC, int OC)
 {
     if (T <= 0)
         return;
     /* the product, then the bias: the engine's order, so the two agree to the bit */
-    axf_matmul(0, 1, T, OC, IC, x, ldx, w, IC, 0, y, ldy);
-    if (b)
-        for (int t = 0; t < T; t++)
-            for (int o = 0; o < OC; o++)
-                y[(size_t)t * ldy + o] += b[o];
+    axf_matmul_bias(0, 1, T, OC, IC, x, ldx, w, IC, 0, b, y, ldy);
+}
+
+typedef struct {
+    float *db;
+    const float *dy;
+    int T, lddy;
+} colsum_job;
+
+/* db[o] += the rows of dy in order, for the columns [o0, o1). */
+AXF_VEC static void colsum_range(void *ctx, size_t o0, size_t o1)
+{
+    const colsum_job *j = ctx;
+    for (int t = 0; t < j->T; t++) {
+        const float *r = j->dy + (size_t)t * j->lddy;
+        for (size_t o = o0; o < o1; o++)
+            j->db[o] += r[o];
+    }
 }
 
 AXF_VEC void tk_linear_bwd(float *dx, int lddx, int accumulate, float *dw, float *db, const float *dy, int lddy,
@@ -40,20 +57,14 @@ AXF_VEC void tk_linear_bwd(float *dx, int lddx, int accumulate, float *dw, float
         axf_matmul(0, 0, T, IC, OC, dy, lddy, w, IC, accumulate, dx, lddx);
     if (dw)
         axf_matmul(1, 0, OC, IC, T, dy, lddy, x, ldx, 1, dw, IC);
-    if (db)
-        for (int t = 0; t < T; t++) {
-            const float *r = dy + (size_t)t * lddy;
-            for (int o = 0; o < OC; o++)
-                db[o] += r[o];
-        }
+    if (db) { /* columns of 64 when there are rows enough to be worth a region */
+        colsum_job j = {db, dy, T, lddy};
+        axf_parallel_range(colsum_range, &j, (size_t)OC, (size_t)T * OC >= PAR_GRAIN ? 64 : (size_t)OC);
+    }
 }
 
 /* Sums in LANES independent accumulators: vectorises without reassociating (bit-stable). */
 #define LANES 16
-
-/* Element-wise work is cut into pieces of this many floats (the last one shorter): a multiple of
- * every vector width, so each piece's tail is where the whole pass's was. */
-#define PAR_GRAIN ((size_t)16384)
 
 static inline float lane_sum(const float *acc)
 {
