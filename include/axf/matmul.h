@@ -10,9 +10,9 @@
  *
  * A is [M, K] (ta == 0, row stride lda) or [K, M] (ta != 0); B is [K, N] (tb == 0, row stride
  * ldb) or [N, K] (tb != 0); C is [M, N] with row stride ldc. K == 0 leaves C (acc) or zeroes it.
- * Products of 8e6 multiply-adds and more are split over axf_set_threads threads started for the
- * call (the same bits: threads only decide who computes an element); the engine's frozen-weight
- * products run the same kernels over its own pool. */
+ * Products of 2e6 multiply-adds and more are split over the axf_set_threads threads of the
+ * process's pool (axf/parallel.h; the same bits: threads only decide who computes an element); the
+ * engine's frozen-weight products run the same kernels over its own pool. */
 #ifndef AXF_MATMUL_H
 #define AXF_MATMUL_H
 

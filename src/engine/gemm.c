@@ -676,7 +676,7 @@ void axf_matmul_bias(int ta, int tb, int M, int N, int K, const float *A, int ld
         return;
     float *at = NULL;
     int xt = 0;
-    /* threads (axf_set_threads) for products of about a millisecond and more */
+    /* the pool's threads (axf/parallel.h) for products of tens of microseconds and more */
     int spawn = (double)M * N * K >= MATMUL_SPAWN_MACS ? axf__threads(NULL) : 1;
     if (ta && K > 0 && !kern_pick()) {   /* AVX2 packs op(A) from A's columns as it goes */
         xt = 1;
